@@ -1,0 +1,182 @@
+"""``flask hub ...``: operator commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from importlib import metadata
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from hub.app import services
+
+hub_cli = AppGroup("hub", help="Integration Hub operations.")
+SANDBOX_GROUP = "hub.sandboxes"
+
+
+@hub_cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_cmd(as_json: bool) -> None:
+    """List installed vendor plugins: version, capabilities and load errors."""
+    rows = services().registry.listing()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No vendor plugins installed (entry-point group hub.vendors).")
+    for row in rows:
+        head = f"{row['slug']:<14} {row['distribution'] or '-'} {row['version'] or ''}".rstrip()
+        if row["error"]:
+            click.echo(f"{head}\n    NOT LOADED: {row['error']}")
+        else:
+            click.echo(f"{head}\n    capabilities: {', '.join(row['capabilities']) or '-'}")
+
+
+@hub_cli.command("init-db")
+def init_db_cmd() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade()
+    click.echo(f"database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+
+
+@hub_cli.command("rotate-keys")
+def rotate_keys_cmd() -> None:
+    """Re-encrypt every stored secret with the newest key of HUB_SECRET_KEYS."""
+    from hub.models import ClientConnection, CredentialDraft, Integration, db
+
+    vault = services().vault
+    count = 0
+    for model in (Integration, ClientConnection, CredentialDraft):
+        for row in model.query.filter(model.secret_credentials.isnot(None)):
+            row.secret_credentials = vault.rotate(row.secret_credentials)
+            count += 1
+    db.session.commit()
+    click.echo(f"re-encrypted {count} stored secrets")
+
+
+@hub_cli.command("worker")
+@click.option("--queues", default=",".join(("interactive", "imports", "exports")), show_default=True)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in-process instead of forking (debugging).")
+def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
+    """Run an RQ worker for the hub's queues (any number may run, on any machine)."""
+    from hub import jobs
+
+    jobs.set_worker_app(current_app._get_current_object())
+    worker = jobs.make_worker(tuple(q.strip() for q in queues.split(",") if q.strip()), simple=simple)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+def _sandbox_entry_points() -> dict[str, metadata.EntryPoint]:
+    return {ep.name: ep for ep in metadata.entry_points(group=SANDBOX_GROUP)}
+
+
+@hub_cli.command("sandbox")
+@click.argument("vendor")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, type=int, help="0 picks a free port.")
+@click.option("--option", "options", multiple=True, help="Sandbox knob as key=value (e.g. latency_ms=20).")
+def sandbox_cmd(vendor: str, host: str, port: int, options: tuple[str, ...]) -> None:
+    """Serve a vendor's sandbox (its API emulator) over HTTP on loopback."""
+    from werkzeug.serving import make_server
+
+    eps = _sandbox_entry_points()
+    if vendor not in eps:
+        raise click.UsageError(f"no sandbox for {vendor!r}; installed: {', '.join(sorted(eps)) or 'none'}")
+    kwargs = dict(_parse_option(o) for o in options)
+    app = eps[vendor].load().create_app(**kwargs)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"{vendor} sandbox on http://{host}:{server.server_port}", err=True)
+    server.serve_forever()
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def start_sandboxes(host: str = "127.0.0.1") -> dict[str, str]:
+    """Start every installed sandbox in this process (threads); return ``{vendor: origin}``."""
+    from werkzeug.serving import make_server
+
+    origins = {}
+    for name, ep in sorted(_sandbox_entry_points().items()):
+        if name not in services().registry.vendors:
+            continue
+        server = make_server(host, 0, ep.load().create_app(), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True, name=f"sandbox-{name}").start()
+        origins[name] = f"http://{host}:{server.server_port}"
+    return origins
+
+
+@hub_cli.command("seed-demo")
+@click.option("--origins", default="{}", help='JSON {vendor: sandbox origin}.')
+def seed_demo_cmd(origins: str) -> None:
+    """Create the demo firm (idempotent) and print the admin login."""
+    from hub import demo
+
+    login = demo.seed(json.loads(origins))
+    click.echo(f"demo admin: {login['email']} / {login['password']}")
+
+
+@hub_cli.command("up")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+def up_cmd(port: int, workers: int) -> None:
+    """Embedded mode: migrate, start the vendor sandboxes, seed the demo firm, a worker, the scheduler
+    and the admin on http://127.0.0.1:PORT — one command."""
+    from hub import demo
+
+    upgrade()
+    origins = start_sandboxes()
+    for vendor, origin in origins.items():
+        click.echo(f"sandbox {vendor:<14} {origin}")
+    login = demo.seed(origins)
+    env = dict(os.environ, REDIS_URL=services().redis_url, HUB_INSTANCE_PATH=current_app.instance_path,
+               FLASK_APP="hub.app:create_app")
+    children = [subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env)
+                for _ in range(workers)]
+    children.append(subprocess.Popen([sys.executable, "-m", "flask", "hub", "schedule", "--loop"], env=env))
+
+    def stop(*_args: object) -> None:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n  sign in as {login['email']} / {login['password']}\n")
+    current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
+    try:
+        current_app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    finally:
+        stop()
+
+
+@hub_cli.command("schedule")
+@click.option("--loop", is_flag=True, help="Keep running, every HUB_SCHEDULE_INTERVAL seconds.")
+def schedule_cmd(loop: bool) -> None:
+    """Enqueue every scheduled job that is due and not yet done (safe to run from several places)."""
+    from hub import schedule
+
+    while True:
+        counts = schedule.dispatch()
+        click.echo(f"dispatched: {counts}")
+        if not loop:
+            return
+        time.sleep(current_app.config["HUB_SCHEDULE_INTERVAL"])

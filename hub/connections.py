@@ -1,0 +1,305 @@
+"""Integrations and client connections: credentials, the connection state machine, test connection
+and client lookup.
+
+State machine (DESIGN §4)::
+
+    not_configured --save--> untested --test ok--> ok
+                                  \\--auth/config error--> needs_attention --fresh creds + test ok--> ok
+    any --disable--> disabled --enable--> untested (or not_configured without credentials)
+
+A failure of an import or export with ``AuthError``/``ConfigError`` moves the credentials' owner
+to ``needs_attention`` too; nothing already imported is touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+import httpx
+import marshmallow
+
+from hub import audit, redaction
+from hub import credentials as creds
+from hub.app import services
+from hub.context import RedisCache, VendorContext, account_key
+from hub.errors import ConfigError, HubError
+from hub.http import DEFAULT_TIMEOUT, VendorHttp
+from hub.jobs import action, start_run, wait_for
+from hub.models import (
+    DISABLED,
+    NEEDS_ATTENTION,
+    NOT_CONFIGURED,
+    OK,
+    UNTESTED,
+    ClientConnection,
+    CredentialDraft,
+    Integration,
+    SyncRun,
+    User,
+    db,
+    utcnow,
+)
+from hub.plugins import Vendor
+from hub.ratelimit import RateBudget
+
+DRAFT_TTL = dt.timedelta(hours=1)
+Owner = Integration | ClientConnection
+
+
+# -- credentials -------------------------------------------------------------------------------
+def vendor_of(integration: Integration) -> Vendor:
+    return services().registry.get(integration.vendor)
+
+
+def stored_credentials(owner: Owner | CredentialDraft) -> dict[str, Any]:
+    """Public values and decrypted secrets of ``owner`` (empty if none saved)."""
+    data = dict(owner.public_credentials or {})
+    data.update(services().vault.decrypt(owner.secret_credentials))
+    return data
+
+
+def credentials_owner(integration: Integration, connection: ClientConnection | None) -> Owner:
+    """Per-client credentials override the firm's."""
+    if connection is not None and connection.has_credentials:
+        return connection
+    return integration
+
+
+def candidate(integration: Integration, submitted: dict[str, Any], connection: ClientConnection | None = None) -> dict:
+    """Validated candidate credentials: ``submitted`` merged with what is stored (blank secret keeps
+    the stored one). Raises ``marshmallow.ValidationError`` with field messages."""
+    schema = vendor_of(integration).schema
+    owner = connection if connection is not None else integration
+    stored = stored_credentials(owner) if owner.has_credentials else {}
+    return creds.validate(schema, creds.merge_for_edit(schema, submitted, stored))
+
+
+def _store(owner: Owner | CredentialDraft, schema: type[marshmallow.Schema], data: dict[str, Any]) -> None:
+    public, secret = creds.split(schema, data)
+    redaction.register_secrets(list(secret.values()))
+    owner.public_credentials = public
+    owner.secret_credentials = services().vault.encrypt(secret) if secret else None
+
+
+def save_credentials(integration: Integration, submitted: dict[str, Any], *, connection: ClientConnection | None = None,
+                     user: User | None = None, tested_run: SyncRun | None = None) -> Owner:
+    """Validate and store credentials (encrypted). If ``tested_run`` is a successful test of exactly
+    these values, the connection becomes ``ok``; otherwise ``untested`` and a test is enqueued."""
+    schema = vendor_of(integration).schema
+    owner: Owner = connection if connection is not None else integration
+    before = stored_credentials(owner) if owner.has_credentials else {}
+    data = candidate(integration, submitted, connection)
+    _store(owner, schema, data)
+    changed = sorted(k for k in data if before.get(k) != data.get(k))
+    owner.last_error = None
+    tested_ok = (tested_run is not None and tested_run.status == "succeeded"
+                 and tested_run.kind == "test_connection" and _draft_matches(tested_run, data))
+    if tested_ok:
+        _apply_success(owner, tested_run.result or {})
+    elif changed or owner.status in (NOT_CONFIGURED, UNTESTED):
+        owner.status = UNTESTED if integration.enabled or connection is not None else DISABLED
+    db.session.commit()
+    audit.record(integration.firm_id, "credentials.saved", owner, user=user,
+                 details={"changed_fields": changed, "secret_fields_changed":
+                          sorted(set(changed) & creds.secret_fields(schema))})
+    if not tested_ok and owner.status == UNTESTED:
+        start_run("test_connection", firm_id=integration.firm_id, integration_id=integration.id,
+                  client_connection_id=connection.id if connection else None, trigger="save",
+                  user_id=user.id if user else None)
+    return owner
+
+
+def _draft_matches(run: SyncRun, data: dict[str, Any]) -> bool:
+    fingerprint = (run.result or {}).get("fingerprint")
+    return fingerprint is not None and fingerprint == _fingerprint(data)
+
+
+def _fingerprint(data: dict[str, Any]) -> str:
+    return account_key("draft", data)
+
+
+# -- state transitions -------------------------------------------------------------------------
+def _apply_success(owner: Owner, result: dict[str, Any]) -> None:
+    owner.status = OK
+    owner.last_checked_at = owner.last_success_at = utcnow()
+    owner.last_error = None
+    owner.account_name = result.get("account_name") or owner.account_name
+    expires = result.get("expires_on")
+    owner.expires_on = dt.date.fromisoformat(expires) if expires else None
+
+
+def record_success(owner: Owner, result: dict[str, Any]) -> None:
+    _apply_success(owner, result)
+
+
+def record_failure(run: SyncRun, exc: HubError) -> None:
+    """An ``AuthError``/``ConfigError`` in ``run``: its credentials' owner needs attention."""
+    if (run.params or {}).get("draft_id"):
+        return  # a test of unsaved values says nothing about the stored ones
+    owner = run_owner(run)
+    if owner is None:
+        return
+    owner.status = NEEDS_ATTENTION
+    owner.last_checked_at = utcnow()
+    owner.last_error = exc.as_dict()
+
+
+def run_owner(run: SyncRun) -> Owner | None:
+    integration = db.session.get(Integration, run.integration_id) if run.integration_id else None
+    if integration is None:
+        return None
+    connection = db.session.get(ClientConnection, run.client_connection_id) if run.client_connection_id else None
+    return credentials_owner(integration, connection)
+
+
+def set_enabled(integration: Integration, enabled: bool, *, user: User | None = None) -> None:
+    if enabled and not integration.firm.integrations_allowed:
+        raise ConfigError("Integrations are available on the Team plan and above.",
+                          hint="Upgrade the firm's plan to enable integrations.")
+    integration.enabled = enabled
+    if not enabled:
+        integration.status = DISABLED
+    else:
+        integration.status = UNTESTED if integration.has_credentials else NOT_CONFIGURED
+    db.session.commit()
+    audit.record(integration.firm_id, "integration.enabled" if enabled else "integration.disabled",
+                 integration, user=user)
+
+
+def get_or_create_integration(firm_id: int, vendor: str) -> Integration:
+    services().registry.get(vendor)  # raises ConfigError for an unknown vendor
+    integration = Integration.query.filter_by(firm_id=firm_id, vendor=vendor).one_or_none()
+    if integration is None:
+        integration = Integration(firm_id=firm_id, vendor=vendor, enabled=False, status=NOT_CONFIGURED, settings={})
+        db.session.add(integration)
+        db.session.commit()
+    return integration
+
+
+# -- the vendor context ------------------------------------------------------------------------
+def operator_settings(slug: str) -> dict[str, str]:
+    """``HUB_<SLUG>_<NAME>`` environment variables → ``{name: value}`` (secret-looking ones masked)."""
+    prefix = f"HUB_{slug.upper()}_"
+    found = {k[len(prefix):].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
+    redaction.register_secrets([v for k, v in found.items() if creds.SECRET_LOOKING.search(k)])
+    return found
+
+
+def build_context(integration: Integration, credentials: dict[str, Any], *, client: httpx.Client | None = None) -> VendorContext:
+    vendor = vendor_of(integration)
+    svc = services()
+    key = account_key(vendor.slug, credentials)
+    settings = operator_settings(vendor.slug)
+    origin = (integration.settings or {}).get("origin") or settings.get("origin")
+    budget = RateBudget(svc.redis, key, vendor.info.rate_limits) if vendor.info.rate_limits else None
+    logger = logging.getLogger(f"hub.vendor.{vendor.slug}")
+    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=DEFAULT_TIMEOUT), budget=budget, origin=origin, log=logger)
+    return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
+                         cache=RedisCache(svc.redis, svc.vault, key), account=key)
+
+
+def call_vendor(run: SyncRun, hook: str, *, integration: Integration | None = None,
+                connection: ClientConnection | None = None, credentials: dict | None = None, **kwargs: Any) -> Any:
+    """Call ``hook`` for the run's integration with the right credentials and a fresh context."""
+    integration = integration or db.session.get(Integration, run.integration_id)
+    if connection is None and run.client_connection_id:
+        connection = db.session.get(ClientConnection, run.client_connection_id)
+    if credentials is None:
+        credentials = stored_credentials(credentials_owner(integration, connection))
+    ctx = build_context(integration, credentials)
+    try:
+        return services().registry.call(integration.vendor, hook, ctx=ctx, credentials=credentials, **kwargs)
+    finally:
+        ctx.close()
+
+
+# -- test connection ---------------------------------------------------------------------------
+def test_connection(integration: Integration, submitted: dict[str, Any] | None = None, *,
+                    connection: ClientConnection | None = None, user: User | None = None,
+                    wait: float | None = None, trigger: str = "user") -> SyncRun:
+    """Test stored credentials, or ``submitted`` ones merged with them (before save). Runs on a
+    worker; waits up to ``wait`` seconds for the answer (the run may still be queued after that)."""
+    params: dict[str, Any] = {}
+    if submitted is not None:
+        data = candidate(integration, submitted, connection)
+        CredentialDraft.query.filter(CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
+        draft = CredentialDraft(integration_id=integration.id,
+                                client_connection_id=connection.id if connection else None)
+        _store(draft, vendor_of(integration).schema, data)
+        db.session.add(draft)
+        db.session.commit()
+        params["draft_id"] = draft.id
+    run = start_run("test_connection", firm_id=integration.firm_id, integration_id=integration.id,
+                    client_connection_id=connection.id if connection else None, params=params,
+                    trigger=trigger, user_id=user.id if user else None, at_front=True)
+    if wait:
+        run = wait_for(run, wait)
+    return run
+
+
+@action("test_connection", queue="interactive")
+def _test_connection_action(run: SyncRun) -> dict:
+    draft_id = (run.params or {}).get("draft_id")
+    if draft_id:
+        draft = db.session.get(CredentialDraft, draft_id)
+        if draft is None:
+            raise ConfigError("These credentials were not saved and are too old to test.",
+                              hint="Paste them again and click Test connection.")
+        credentials = stored_credentials(draft)
+    else:
+        integration = db.session.get(Integration, run.integration_id)
+        connection = db.session.get(ClientConnection, run.client_connection_id) if run.client_connection_id else None
+        owner = credentials_owner(integration, connection)
+        if not owner.has_credentials:
+            raise ConfigError("No credentials are saved yet.", hint="Paste them on the Connect tab and save.")
+        credentials = stored_credentials(owner)
+    info = call_vendor(run, "hub_test_connection", credentials=credentials)
+    result = {
+        "account_name": info.account_name, "account_id": info.account_id,
+        "expires_on": info.expires_on.isoformat() if info.expires_on else None,
+        "details": dict(info.details), "fingerprint": _fingerprint(credentials),
+    }
+    if not draft_id:
+        owner = run_owner(run)
+        record_success(owner, result)
+    return result
+
+
+# -- client lookup -----------------------------------------------------------------------------
+def lookup_clients(integration: Integration, query: str = "", *, user: User | None = None,
+                   wait: float | None = None) -> SyncRun:
+    run = start_run("list_clients", firm_id=integration.firm_id, integration_id=integration.id,
+                    params={"query": (query or "").strip()}, user_id=user.id if user else None, at_front=True)
+    if wait:
+        run = wait_for(run, wait)
+    return run
+
+
+@action("list_clients", queue="interactive")
+def _list_clients_action(run: SyncRun) -> dict:
+    clients = call_vendor(run, "hub_list_clients", query=(run.params or {}).get("query", ""))
+    return {"clients": [dataclasses.asdict(c) for c in clients]}
+
+
+def link_client(connection_or_none: ClientConnection | None, *, client_id: int, integration: Integration,
+                vendor_client_id: str | None, vendor_client_name: str | None = None,
+                user: User | None = None) -> ClientConnection:
+    """Link a firm client to the vendor's client record (or re-link it to fix a wrong pick)."""
+    connection = connection_or_none or ClientConnection.query.filter_by(
+        client_id=client_id, integration_id=integration.id).one_or_none()
+    if connection is None:
+        connection = ClientConnection(client_id=client_id, integration_id=integration.id, status=integration.status)
+        db.session.add(connection)
+    previous = connection.vendor_client_id
+    connection.vendor_client_id = vendor_client_id
+    connection.vendor_client_name = vendor_client_name
+    if not connection.has_credentials:
+        connection.status = integration.status
+    db.session.commit()
+    audit.record(integration.firm_id, "client.linked", connection, user=user,
+                 details={"vendor_client_id": vendor_client_id, "previous": previous})
+    return connection

@@ -1,0 +1,102 @@
+"""The ``ctx`` every hook receives (after ``hub_vendor`` and ``hub_credentials_schema``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub import redaction
+from hub.http import VendorHttp
+
+
+class MemoryCache:
+    """``ctx.cache`` for tests and one-off calls: a dict with expiry."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        expires, value = self._data.get(key, (0.0, None))
+        return value if expires > time.time() else None
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        self._data[key] = (time.time() + ttl, value)
+
+    def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+
+class RedisCache:
+    """``ctx.cache`` in the hub: JSON values, encrypted with the vault, in Redis, per vendor account.
+
+    Meant for short-lived vendor tokens (e.g. a Tripletex session token), so every worker reuses one
+    instead of creating its own. Values are secrets: encrypted, and masked in logs once read.
+    """
+
+    def __init__(self, connection, vault, namespace: str) -> None:
+        self.connection = connection
+        self.vault = vault
+        self.namespace = namespace
+
+    def _key(self, key: str) -> str:
+        return f"hub:cache:{self.namespace}:{key}"
+
+    def get(self, key: str) -> Any | None:
+        raw = self.connection.get(self._key(key))
+        if raw is None:
+            return None
+        try:
+            return self.vault.decrypt(raw.decode())["v"]
+        except Exception:  # a key rotated away or a corrupt entry: behave as a miss
+            return None
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        if isinstance(value, str):
+            redaction.register_secret(value)
+        self.connection.set(self._key(key), self.vault.encrypt({"v": value}), px=max(1, int(ttl * 1000)))
+
+    def delete(self, key: str) -> None:
+        self.connection.delete(self._key(key))
+
+
+def account_key(vendor: str, credentials: Mapping[str, Any]) -> str:
+    """A stable, non-reversible id of the vendor account behind ``credentials`` (for rate budgets and
+    caches: two integrations with the same credentials share one budget)."""
+    digest = hashlib.sha256(json.dumps([vendor, sorted(credentials.items())], default=str).encode())
+    return f"{vendor}-{digest.hexdigest()[:20]}"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class VendorContext:
+    """What a hook gets besides its arguments.
+
+    * ``vendor`` — the slug.
+    * ``http`` — :class:`hub.http.VendorHttp`; send every vendor request through it.
+    * ``log`` — a logger (messages are masked of known secrets anyway; still, never log credentials).
+    * ``settings`` — operator settings for this vendor (``HUB_<SLUG>_<NAME>`` environment variables,
+      e.g. ``HUB_TRIPLETEX_CONSUMER_TOKEN_TEST`` → ``settings["consumer_token_test"]``).
+    * ``cache`` — ``get(key)``, ``set(key, value, ttl)``, ``delete(key)``: small JSON values kept
+      between jobs for this vendor account, encrypted.
+    * ``now()`` — the current time, timezone-aware UTC (tests may freeze it).
+    """
+
+    vendor: str
+    http: VendorHttp
+    log: logging.Logger | logging.LoggerAdapter = field(default_factory=lambda: logging.getLogger("hub.vendor"))
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    cache: Any = field(default_factory=MemoryCache)
+    now: Callable[[], dt.datetime] = _utcnow
+    account: str = ""
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,120 @@
+"""The errors plugins raise. The class decides what the hub does next.
+
+| error            | retried?                      | what happens to the connection           |
+|------------------|-------------------------------|------------------------------------------|
+| AuthError        | never                         | needs attention (fresh credentials)      |
+| ConfigError      | never                         | needs attention (fix a setting)          |
+| RateLimited      | yes, after ``retry_after``    | unchanged                                |
+| TransientError   | yes, with backoff             | unchanged                                |
+| VendorRejected   | never (the data must change)  | unchanged; field messages shown          |
+| NotSupported     | never                         | unchanged                                |
+
+Any other exception is reported as :class:`UnexpectedError` with the traceback kept in the job
+record and a generic message shown to the admin.
+
+Every message is meant for a firm admin: say what is wrong and how to fix it. Never include a
+credential value (the core masks known secrets anyway).
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base class. ``message`` is shown to the admin; ``hint`` says how to fix it."""
+
+    retryable = False
+    needs_attention = False
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "hint": self.hint}
+
+
+class AuthError(HubError):
+    """Credentials are wrong, expired or revoked. Never retried."""
+
+    needs_attention = True
+    kind = "auth"
+
+
+class ConfigError(HubError):
+    """A setting is wrong (country, subdomain, database, licence). Never retried.
+
+    ``field`` names the credentials field to fix, when one is to blame.
+    """
+
+    needs_attention = True
+    kind = "config"
+
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "field": self.field}
+
+
+class RateLimited(HubError):
+    """The vendor said "too many requests". Retried after ``retry_after`` seconds (when known)."""
+
+    retryable = True
+    kind = "rate_limited"
+
+    def __init__(self, message: str = "The vendor's rate limit was reached.", *,
+                 retry_after: float | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class TransientError(HubError):
+    """A timeout, a dropped connection, a 5xx or an unreadable answer. Retried with backoff.
+
+    ``retry_after`` may carry the vendor's own advice (e.g. Directo asks for 60 s or more).
+    """
+
+    retryable = True
+    kind = "transient"
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class VendorRejected(HubError):
+    """The vendor refused the data. ``field_messages`` maps a field (or ``""``) to its messages."""
+
+    kind = "rejected"
+
+    def __init__(self, message: str, *, field_messages: dict[str, list[str]] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field_messages = field_messages or {}
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "field_messages": self.field_messages}
+
+
+class NotSupported(HubError):
+    """The vendor (or this account's plan) cannot do what was asked."""
+
+    kind = "not_supported"
+
+
+class UnexpectedError(HubError):
+    """Raised by the core when a plugin fails with something that is not a :class:`HubError`."""
+
+    kind = "unexpected"
+
+
+__all__ = [
+    "HubError", "AuthError", "ConfigError", "RateLimited", "TransientError",
+    "VendorRejected", "NotSupported", "UnexpectedError",
+]

@@ -1,0 +1,118 @@
+"""The HTTP client plugins get as ``ctx.http``: httpx with the hub's rules applied.
+
+* Timeouts on every request; a timeout or a transport error becomes ``TransientError``.
+* A 5xx answer becomes ``TransientError``; a 429 becomes ``RateLimited`` (``Retry-After`` honoured:
+  a short wait is taken in place, a long one reschedules the job).
+* Every request first takes a slot from the vendor account's request budget (:mod:`hub.ratelimit`).
+* Log lines carry method, host, path, status and time only — never the query string, headers or
+  bodies, which is where credentials travel.
+* ``origin`` (sandboxes, tests): requests for the vendor's real URL are sent to another origin
+  with the real host kept in the ``Host`` header, so a plugin always writes the vendor's real URLs.
+
+Other 4xx answers are returned as they are: only the plugin knows the vendor's error bodies.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from hub.errors import RateLimited, TransientError
+from hub.ratelimit import RateBudget
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: A 429 whose Retry-After is at most this many seconds is waited out in place (the vendor did not
+#: process the request, so sending it again is safe); a longer one reschedules the job.
+MAX_INLINE_WAIT = 10.0
+MAX_INLINE_RETRIES = 3
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class VendorHttp:
+    """A thin wrapper around ``httpx.Client`` (use ``get``/``post``/``put``/``delete``/``request``)."""
+
+    def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
+                 origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
+                 sleep=time.sleep) -> None:
+        self.vendor = vendor
+        self.client = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self.budget = budget
+        self.origin = httpx.URL(origin) if origin else None
+        self.log = log or logging.getLogger(f"hub.vendor.{vendor}")
+        self.sleep = sleep
+        self.requests_sent = 0
+
+    def _route(self, url: str, headers: dict[str, str]) -> str:
+        if self.origin is None:
+            return url
+        real = httpx.URL(url)
+        headers.setdefault("Host", real.netloc.decode("ascii"))
+        return str(real.copy_with(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        target = self._route(url, headers)
+        shown = httpx.URL(url)
+        where = f"{shown.host}{shown.path}"
+        for attempt in range(1, MAX_INLINE_RETRIES + 1):
+            if self.budget is not None:
+                self.budget.acquire()
+            started = time.monotonic()
+            try:
+                self.requests_sent += 1
+                response = self.client.request(method, target, headers=headers, **kwargs)
+            except httpx.TimeoutException as exc:
+                self.log.warning("%s %s timed out", method, where)
+                raise TransientError(f"{self.vendor} did not answer in time ({type(exc).__name__}).",
+                                     hint="The hub will try again later.") from None
+            except httpx.TransportError as exc:
+                self.log.warning("%s %s failed: %s", method, where, type(exc).__name__)
+                raise TransientError(f"Could not reach {self.vendor} ({type(exc).__name__}).",
+                                     hint="The hub will try again later.") from None
+            elapsed = (time.monotonic() - started) * 1000
+            self.log.info("%s %s -> %s in %.0f ms", method, where, response.status_code, elapsed)
+            if response.status_code == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
+                    self.sleep(retry_after)
+                    continue
+                raise RateLimited(f"{self.vendor} answered 429 Too Many Requests.", retry_after=retry_after)
+            if response.status_code >= 500:
+                raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "
+                                     "their side).", hint="The hub will try again later.")
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,243 @@
+"""The job layer: every background action is a :class:`SyncRun` row executed by an RQ job.
+
+* Queues by latency class: ``interactive`` (test connection, client lookup), ``imports``, ``exports``.
+* Jobs receive a run id only; the worker loads everything else (and decrypts credentials) itself.
+* Every job runs in a Flask app context; a forked work-horse first drops the database connections
+  and Redis sockets it inherited.
+* Retries follow the error class: ``AuthError``/``ConfigError`` never (the connection is marked as
+  needing attention), ``RateLimited``/``TransientError`` with exponential backoff that honours the
+  vendor's ``Retry-After``, capped. The run row records every attempt and the outcome.
+
+Flows register their actions with :func:`action`; e.g. ``@action("test_connection")``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import rq
+from flask import Flask
+from rq.job import Job
+
+from hub import redaction
+from hub.errors import HubError, UnexpectedError
+from hub.models import SyncRun, db, utcnow
+
+log = logging.getLogger("hub.jobs")
+
+QUEUES = ("interactive", "imports", "exports")
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 10.0
+RETRY_CAP_SECONDS = 900.0
+
+Action = Callable[[SyncRun], dict | None]
+ACTIONS: dict[str, tuple[Action, str]] = {}
+
+
+def action(kind: str, queue: str = "interactive") -> Callable[[Action], Action]:
+    """Register the function that performs runs of ``kind`` (executed on ``queue``)."""
+
+    def register(func: Action) -> Action:
+        ACTIONS[kind] = (func, queue)
+        return func
+
+    return register
+
+
+# -- the worker side ---------------------------------------------------------------------------
+_worker_app: Flask | None = None
+_worker_pid: int | None = None
+
+
+def set_worker_app(app: Flask) -> None:
+    global _worker_app, _worker_pid
+    _worker_app, _worker_pid = app, os.getpid()
+
+
+def worker_app() -> Flask:
+    """The app jobs run in: the one the worker set up before forking, or one built from the
+    environment (for a plain ``rq worker --job-class hub.jobs.AppJob``)."""
+    if _worker_app is None:
+        from hub.app import create_app
+
+        set_worker_app(create_app())
+    return _worker_app
+
+
+class AppJob(Job):
+    """An RQ job that runs inside the hub's Flask app context."""
+
+    def perform(self) -> Any:
+        app = worker_app()
+        with app.app_context():
+            if os.getpid() != _worker_pid:  # a forked work-horse: never reuse the parent's connections
+                db.engine.dispose(close=False)
+                app.extensions["hub"].reset_after_fork()
+            try:
+                return super().perform()
+            finally:
+                db.session.remove()
+
+
+def get_queue(name: str) -> rq.Queue:
+    from hub.app import services
+
+    return rq.Queue(name, connection=services().redis, job_class=AppJob)
+
+
+def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name: str | None = None) -> rq.Worker:
+    """A worker on ``queues``; ``simple`` runs jobs in-process (tests, small benchmarks)."""
+    from hub.app import services
+
+    cls = rq.SimpleWorker if simple else rq.Worker
+    conn = services().redis
+    return cls([rq.Queue(q, connection=conn, job_class=AppJob) for q in queues], connection=conn,
+               job_class=AppJob, name=name)
+
+
+# -- creating and enqueuing runs ---------------------------------------------------------------
+def start_run(kind: str, *, firm_id: int, integration_id: int | None = None,
+              client_connection_id: int | None = None, params: dict | None = None, trigger: str = "user",
+              user_id: int | None = None, enqueue: bool = True, at_front: bool = False) -> SyncRun:
+    """Record a run and (unless ``enqueue=False``) put it on its queue. Commits."""
+    if kind not in ACTIONS:
+        raise ValueError(f"unknown run kind {kind!r}")
+    run = SyncRun(kind=kind, firm_id=firm_id, integration_id=integration_id,
+                  client_connection_id=client_connection_id, params=params or {}, trigger=trigger,
+                  requested_by_id=user_id)
+    db.session.add(run)
+    db.session.commit()
+    if enqueue:
+        enqueue_run(run, at_front=at_front)
+    return run
+
+
+def enqueue_run(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> Job:
+    queue = get_queue(ACTIONS[run.kind][1])
+    job_id = f"run-{run.id}-{run.attempts}"
+    run.job_id = job_id
+    db.session.commit()
+    options = dict(job_id=job_id, result_ttl=600, failure_ttl=86400, job_timeout=_timeout(run.kind),
+                   description=f"{run.kind} run {run.id}")
+    if delay > 0:
+        return queue.enqueue_in(timedelta(seconds=delay), execute, run.id, **options)
+    return queue.enqueue(execute, run.id, at_front=at_front, **options)
+
+
+def _timeout(kind: str) -> int:
+    return {"reload": 3600, "import": 900}.get(kind, 300)
+
+
+def wait_for(run: SyncRun, timeout: float) -> SyncRun:
+    """Wait up to ``timeout`` seconds for ``run`` to finish; return it refreshed from the database."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    job = Job.fetch(run.job_id, connection=get_queue("interactive").connection) if run.job_id else None
+    while time.monotonic() < deadline:
+        db.session.refresh(run)
+        if run.finished:
+            return run
+        remaining = deadline - time.monotonic()
+        if job is not None and remaining > 0:
+            try:
+                job.latest_result(timeout=min(1, max(1, int(remaining))))
+            except Exception:
+                time.sleep(0.1)
+        else:
+            time.sleep(0.05)
+    db.session.refresh(run)
+    return run
+
+
+# -- executing ---------------------------------------------------------------------------------
+def retry_delay(attempt: int, retry_after: float | None, *, base: float | None = None,
+                cap: float | None = None) -> float:
+    """Backoff before attempt ``attempt + 1``: exponential with jitter, never sooner than the vendor's
+    ``Retry-After``, never longer than the cap."""
+    from flask import current_app
+
+    base = base if base is not None else current_app.config.get("HUB_RETRY_BASE", RETRY_BASE_SECONDS)
+    cap = cap if cap is not None else current_app.config.get("HUB_RETRY_CAP", RETRY_CAP_SECONDS)
+    delay = base * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(delay, cap)
+
+
+def execute(run_id: int) -> str:
+    """The RQ job: perform one attempt of run ``run_id`` and record the outcome."""
+    from flask import current_app
+
+    from hub import connections
+
+    run = db.session.get(SyncRun, run_id)
+    if run is None or run.finished:
+        return "skipped"
+    run.status = "running"
+    run.attempts += 1
+    run.started_at = run.started_at or utcnow()
+    db.session.commit()
+    func = ACTIONS[run.kind][0]
+    try:
+        result = func(run)
+    except HubError as exc:
+        db.session.rollback()
+        run = db.session.get(SyncRun, run_id)
+        run.error = exc.as_dict()
+        if isinstance(exc, UnexpectedError):
+            run.error_detail = redaction.mask(traceback.format_exc())
+        max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
+        if exc.retryable and run.attempts < max_attempts:
+            run.status = "retrying"
+            db.session.commit()
+            delay = retry_delay(run.attempts, getattr(exc, "retry_after", None))
+            log.info("run %s (%s) attempt %s failed (%s); retrying in %.1f s", run.id, run.kind,
+                     run.attempts, exc.kind, delay)
+            enqueue_run(run, delay=delay)
+            return "retrying"
+        run.status = "failed"
+        run.finished_at = utcnow()
+        if exc.needs_attention:
+            connections.record_failure(run, exc)
+        db.session.commit()
+        _after_finish(run)
+        log.info("run %s (%s) failed: %s", run.id, run.kind, exc)
+        return "failed"
+    except Exception as exc:  # a bug in the hub itself: record it, never retry blindly
+        db.session.rollback()
+        run = db.session.get(SyncRun, run_id)
+        run.status = "failed"
+        run.finished_at = utcnow()
+        run.error = UnexpectedError(f"Unexpected error ({type(exc).__name__}).",
+                                    hint="The details are kept in the run record.").as_dict()
+        run.error_detail = redaction.mask(traceback.format_exc())
+        db.session.commit()
+        _after_finish(run)
+        log.exception("run %s (%s) crashed", run.id, run.kind)
+        return "failed"
+    run.status = "succeeded"
+    run.result = result or {}
+    run.error = None
+    run.finished_at = utcnow()
+    db.session.commit()
+    _after_finish(run)
+    return "succeeded"
+
+
+#: Called after a run reached a final state (flows use it for notifications).
+FINISH_HOOKS: list[Callable[[SyncRun], None]] = []
+
+
+def _after_finish(run: SyncRun) -> None:
+    for hook in FINISH_HOOKS:
+        try:
+            hook(run)
+        except Exception:
+            log.exception("finish hook failed for run %s", run.id)

@@ -1,0 +1,243 @@
+"""Plain values that cross the plugin contract.
+
+Every type here is a frozen dataclass: plugins build them, the core reads them. Money is always
+``Decimal``; dates are ``datetime.date``; nothing here carries a secret.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One calendar month, e.g. ``Period(2026, 1)``; ``str(period) == "2026-01"``."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month must be 1..12, got {self.month}")
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        """``"2026-01"`` → ``Period(2026, 1)``."""
+        year, month = text.split("-")
+        return cls(int(year), int(month))
+
+    @classmethod
+    def of(cls, day: dt.date) -> "Period":
+        return cls(day.year, day.month)
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def contains(self, day: dt.date) -> bool:
+        return (day.year, day.month) == (self.year, self.month)
+
+    def next(self) -> "Period":
+        return Period(self.year + self.month // 12, self.month % 12 + 1)
+
+    def previous(self) -> "Period":
+        return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    @classmethod
+    def span(cls, first: "Period", last: "Period") -> list["Period"]:
+        """Every month from ``first`` to ``last``, both included."""
+        out, cur = [], first
+        while cur <= last:
+            out.append(cur)
+            cur = cur.next()
+        return out
+
+    @classmethod
+    def last_n(cls, n: int, before: "Period") -> list["Period"]:
+        """The ``n`` months that end just before ``before`` (oldest first)."""
+        out = [before.previous()]
+        while len(out) < n:
+            out.append(out[-1].previous())
+        return list(reversed(out))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def __iter__(self) -> Iterator[int]:  # allows ``year, month = period``
+        return iter((self.year, self.month))
+
+
+@dataclass(frozen=True)
+class StatisticField:
+    """One number a vendor can report per client per month.
+
+    ``advanced`` fields are offered behind "Show more" in the field mapping.
+    """
+
+    key: str
+    label: str
+    description: str = ""
+    advanced: bool = False
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A published vendor limit: at most ``requests`` per ``per_seconds`` per vendor account."""
+
+    requests: int
+    per_seconds: int
+
+
+@dataclass(frozen=True)
+class VendorInfo:
+    """What the hub shows about a vendor before anything is connected. Cheap to build: no network."""
+
+    slug: str
+    name: str
+    regions: tuple[str, ...]
+    api_version: str = ""
+    summary: str = ""
+    syncs: tuple[str, ...] = ()  # human lines, e.g. "Clients: Tripletex → Hub"
+    setup_steps: tuple[str, ...] = ()
+    gotchas: tuple[str, ...] = ()
+    statistic_fields: tuple[StatisticField, ...] = ()
+    rate_limits: tuple[RateLimit, ...] = ()
+    per_client_credentials: bool = False  # each client is its own vendor account (Merit, multi-database Directo)
+    docs_url: str = ""
+    requires_api: str = "1.0"  # the plugin-contract version (hub.hookspecs.HUB_API_VERSION) it was written for
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What the vendor says the connected account is (``hub_test_connection``)."""
+
+    account_name: str
+    account_id: str | None = None
+    expires_on: dt.date | None = None  # when the credential stops working, if the vendor tells
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+
+
+@dataclass(frozen=True)
+class VendorClient:
+    """A client (customer) record in the vendor's system, found by ``hub_list_clients``."""
+
+    id: str
+    name: str
+    reg_code: str | None = None
+    vat_no: str | None = None
+    email: str | None = None
+    contacts: tuple[Contact, ...] = ()
+    addresses: tuple[Address, ...] = ()
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    code: str
+    name: str
+    unit_price: Decimal | None = None
+    unit: str | None = None
+    tax_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    id: str
+    code: str
+    name: str
+    rate: Decimal  # percent, e.g. Decimal("22")
+
+
+@dataclass(frozen=True)
+class InvoiceParty:
+    """The buyer as the hub knows it. ``vendor_client_id`` is set when the client is linked."""
+
+    name: str
+    reg_code: str | None = None
+    vat_no: str | None = None
+    email: str | None = None
+    address: Address | None = None
+    vendor_client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal  # net, in the invoice currency
+    vat_rate: Decimal  # percent
+    product_code: str | None = None  # the vendor's article/product code (mapped by the hub)
+    tax_id: str | None = None  # the vendor's VAT type / tax id (mapped by the hub)
+    unit: str | None = None
+
+    @property
+    def net(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """An invoice to export. ``reference`` is deterministic per (invoice, vendor): use it to find the
+    invoice again after an uncertain outcome."""
+
+    reference: str
+    number: str
+    client: InvoiceParty
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    total_net: Decimal
+    total_vat: Decimal
+    total: Decimal
+    language: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ExportReceipt:
+    """The vendor's record of an exported invoice."""
+
+    vendor_invoice_id: str
+    number: str | None = None
+    url: str | None = None
+    already_existed: bool = False
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Paid status of an exported invoice (``hub_fetch_payments``)."""
+
+    vendor_invoice_id: str
+    invoice_number: str | None
+    paid_amount: Decimal
+    paid_on: dt.date | None
+    fully_paid: bool
+
+
+Statistics = dict[Period, dict[str, int]]
+"""``{Period(2026, 1): {"sale_entries": 12, ...}, ...}``: what ``hub_fetch_statistics`` returns."""

@@ -1,0 +1,68 @@
+"""Encryption of credentials at rest (Fernet, with key rotation through MultiFernet).
+
+Keys come from configuration (``HUB_SECRET_KEYS``: comma-separated Fernet keys, newest first). The
+embedded default generates one into the instance folder. To rotate: put a new key first, keep the
+old ones after it, run ``flask hub rotate-keys`` (re-encrypts every stored secret with the newest
+key), then drop the old keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from hub import redaction
+
+
+class VaultError(Exception):
+    """A stored secret cannot be decrypted with the configured keys."""
+
+
+class Vault:
+    def __init__(self, keys: list[str]) -> None:
+        keys = [k.strip() for k in keys if k and k.strip()]
+        if not keys:
+            raise VaultError("No encryption key configured: set HUB_SECRET_KEYS.")
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+
+    @staticmethod
+    def generate_key() -> str:
+        return Fernet.generate_key().decode()
+
+    def encrypt(self, data: dict) -> str:
+        return self._fernet.encrypt(json.dumps(data, sort_keys=True).encode()).decode()
+
+    def decrypt(self, token: str | None) -> dict:
+        """Decrypt; every string value found is registered for log masking."""
+        if not token:
+            return {}
+        try:
+            data = json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise VaultError(
+                "Stored credentials cannot be decrypted with the configured keys "
+                "(was HUB_SECRET_KEYS changed without keeping the old key?)."
+            ) from exc
+        redaction.register_secrets([v for v in data.values() if isinstance(v, str)])
+        return data
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt ``token`` with the newest key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise VaultError("Stored credentials cannot be decrypted with the configured keys.") from exc
+
+
+def load_or_create_keys(instance_path: str) -> list[str]:
+    """Keys for the embedded default: ``instance/secret.keys`` (one per line), created if missing."""
+    path = Path(instance_path) / "secret.keys"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(Vault.generate_key() + "\n")
+    return [line for line in path.read_text().split() if line]

@@ -1,0 +1,59 @@
+"""The Example vendor's sandbox: a WSGI app with seeded data and fault knobs."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+
+DEMO_CREDENTIALS = {"api_key": "ex-good-key-0001", "company": "acme"}
+KEYS = {"ex-good-key-0001": "acme", "ex-other-key-0002": "beta"}
+NAMES = {"acme": "Acme Books OÜ", "beta": "Beta Ltd"}
+CLIENTS = [{"id": i, "name": f"Client {i:02d}", "reg": f"1000{i:04d}"} for i in range(1, 26)]
+
+
+def create_app(*, fail_with: int | None = None, garbage: bool = False) -> Flask:
+    app = Flask("example-sandbox")
+    app.config["calls"] = []
+
+    @app.before_request
+    def faults():  # noqa: ANN202
+        app.config["calls"].append(request.path)
+        if fail_with:
+            return jsonify(error="boom"), fail_with, {"Retry-After": "0"}
+        if garbage:
+            return "<html>oops", 200
+        return None
+
+    def auth(company: str):  # noqa: ANN202
+        owner = KEYS.get(request.headers.get("X-Api-Key", ""))
+        if owner is None:
+            return jsonify(error="bad key"), 401
+        if company not in NAMES or owner != company:
+            return jsonify(error="no such company"), 404
+        return None
+
+    @app.get("/v1/<company>/whoami")
+    def whoami(company: str):  # noqa: ANN202
+        return auth(company) or jsonify(company_name=NAMES[company], expires="2027-03-31")
+
+    @app.get("/v1/<company>/clients")
+    def clients(company: str):  # noqa: ANN202
+        if (denied := auth(company)):
+            return denied
+        q = request.args.get("q", "").lower()
+        page = int(request.args.get("page", 1))
+        found = [c for c in CLIENTS if q in c["name"].lower()]
+        return jsonify(items=found[(page - 1) * 10: page * 10], more=page * 10 < len(found))
+
+    @app.get("/v1/<company>/stats")
+    def stats(company: str):  # noqa: ANN202
+        if (denied := auth(company)):
+            return denied
+        client = int(request.args.get("client") or 0)
+        start, end = request.args["start"], request.args["end"]
+        months, (y, m) = {}, map(int, start.split("-"))
+        while f"{y:04d}-{m:02d}" <= end:
+            months[f"{y:04d}-{m:02d}"] = {"documents": client + m, "entries": 2 * (client + m), "payments": m}
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return jsonify(months=months)
+
+    return app
