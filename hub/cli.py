@@ -142,6 +142,7 @@ def up_cmd(port: int, workers: int) -> None:
     origins = start_sandboxes()
     for vendor, origin in origins.items():
         click.echo(f"sandbox {vendor:<14} {origin}")
+    demo.apply_sandbox_settings(list(origins))
     login = demo.seed(origins)
     env = dict(os.environ, REDIS_URL=services().redis_url, HUB_INSTANCE_PATH=current_app.instance_path,
                FLASK_APP="hub.app:create_app")
@@ -161,9 +162,11 @@ def up_cmd(port: int, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n  sign in as {login['email']} / {login['password']}\n")
+    from werkzeug.serving import run_simple
+
     current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
     try:
-        current_app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:
         stop()
 

@@ -189,7 +189,8 @@ def operator_settings(slug: str) -> dict[str, str]:
     return found
 
 
-def build_context(integration: Integration, credentials: dict[str, Any], *, client: httpx.Client | None = None) -> VendorContext:
+def build_context(integration: Integration, credentials: dict[str, Any], *,
+                  client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
     svc = services()
     key = account_key(vendor.slug, credentials)
@@ -197,7 +198,8 @@ def build_context(integration: Integration, credentials: dict[str, Any], *, clie
     origin = (integration.settings or {}).get("origin") or settings.get("origin")
     budget = RateBudget(svc.redis, key, vendor.info.rate_limits) if vendor.info.rate_limits else None
     logger = logging.getLogger(f"hub.vendor.{vendor.slug}")
-    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=DEFAULT_TIMEOUT), budget=budget, origin=origin, log=logger)
+    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=DEFAULT_TIMEOUT), budget=budget, origin=origin,
+                      log=logger)
     return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 

@@ -9,10 +9,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub import redaction
 from hub.http import VendorHttp
+
+if TYPE_CHECKING:
+    import redis
+
+    from hub.vault import Vault
 
 
 class MemoryCache:
@@ -39,7 +44,7 @@ class RedisCache:
     instead of creating its own. Values are secrets: encrypted, and masked in logs once read.
     """
 
-    def __init__(self, connection, vault, namespace: str) -> None:
+    def __init__(self, connection: "redis.Redis", vault: "Vault", namespace: str) -> None:
         self.connection = connection
         self.vault = vault
         self.namespace = namespace

@@ -3,6 +3,7 @@ vendor sandbox (credentials from the sandbox's demo account)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,16 @@ def _demo_password() -> str:
     if not path.exists():
         path.write_text(secrets.token_urlsafe(12))
     return path.read_text().strip()
+
+
+def apply_sandbox_settings(vendors: list[str]) -> None:
+    """Operator settings the sandboxes need (e.g. the Tripletex consumer tokens they accept), put into
+    this process's environment as ``HUB_<SLUG>_<NAME>`` unless the operator set them."""
+    sandboxes = {ep.name: ep for ep in metadata.entry_points(group="hub.sandboxes")}
+    for vendor in vendors:
+        settings = getattr(sandboxes[vendor].load(), "DEMO_SETTINGS", None) if vendor in sandboxes else None
+        for key, value in (settings or {}).items():
+            os.environ.setdefault(f"HUB_{vendor.upper()}_{key.upper()}", str(value))
 
 
 def seed(origins: dict[str, str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,6 +26,10 @@ from hub.errors import RateLimited, TransientError
 from hub.ratelimit import RateBudget
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# httpx logs every request with its full URL (query strings carry signatures and API keys): keep its
+# loggers quiet; VendorHttp logs its own line without the query.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 #: A 429 whose Retry-After is at most this many seconds is waited out in place (the vendor did not
 #: process the request, so sending it again is safe); a longer one reschedules the job.
 MAX_INLINE_WAIT = 10.0
@@ -52,7 +57,7 @@ class VendorHttp:
 
     def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
-                 sleep=time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.vendor = vendor
         self.client = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
         self.budget = budget

@@ -75,7 +75,7 @@ def _core_wrapper(hook_name: str):
     """A pluggy wrapper run around every vendor's ``hook_name``: timing, masking, error normalisation."""
 
     @hookspecs.hookimpl(wrapper=True)
-    def wrapper(ctx):
+    def wrapper(ctx: Any):  # noqa: ANN202 - a pluggy hook wrapper (generator)
         started = time.monotonic()
         outcome = "ok"
         try:
@@ -235,12 +235,14 @@ class VendorRegistry:
                 raise ConfigError(f"The {slug} plugin failed to load: {self.failures[slug].error}",
                                   hint="See the Plugins page or `flask hub plugins`.") from None
             raise ConfigError(f"No vendor plugin named {slug!r} is installed.",
-                              hint="Install it (pip install hub-<vendor>) and restart the hub and its workers.") from None
+                              hint="Install it (pip install hub-<vendor>) and restart the hub and its workers."
+                              ) from None
 
     def call(self, slug: str, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` on vendor ``slug`` only. Raises ``NotSupported`` if it does not implement it."""
         vendor = self.get(slug)
-        if hook not in hookspecs.REQUIRED_HOOKS and hook not in {hookspecs.CAPABILITIES[c] for c in vendor.capabilities}:
+        offered = {hookspecs.CAPABILITIES[c] for c in vendor.capabilities}
+        if hook not in hookspecs.REQUIRED_HOOKS and hook not in offered:
             raise NotSupported(f"{vendor.info.name} does not support {hook.removeprefix('hub_').replace('_', ' ')}.")
         caller = self._callers.get((slug, hook))
         if caller is None:

@@ -26,6 +26,7 @@ class Vault:
         keys = [k.strip() for k in keys if k and k.strip()]
         if not keys:
             raise VaultError("No encryption key configured: set HUB_SECRET_KEYS.")
+        self._keys = keys
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
 
     @staticmethod

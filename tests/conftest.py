@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+from werkzeug.serving import make_server
 
 
 @pytest.fixture(scope="session")
@@ -7,3 +10,71 @@ def hub_registry():
     from hub.plugins import VendorRegistry
 
     return VendorRegistry.from_entry_points()
+
+
+@pytest.fixture
+def serve():
+    """``serve(wsgi_app) -> origin``: serve an app on loopback for the test's duration."""
+    servers = []
+
+    def start(app) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def make_firm(db):
+    from hub.models import Client, Firm, User
+
+    firm = Firm(name="Test Firm OÜ", country="EE", timezone="Europe/Tallinn", plan="team")
+    db.session.add(firm)
+    db.session.flush()
+    owner = User(firm_id=firm.id, email="owner@test.example", role="owner", name="Owner")
+    owner.set_password("owner-pass")
+    member = User(firm_id=firm.id, email="member@test.example", role="member", name="Member")
+    member.set_password("member-pass")
+    db.session.add_all([owner, member])
+    for i in range(1, 4):
+        db.session.add(Client(firm_id=firm.id, name=f"Client {i}", reg_code=f"1000{i:04d}"))
+    db.session.commit()
+    return firm
+
+
+@pytest.fixture
+def firm(hub_db):
+    """A Team-plan firm with an owner, a member and three clients (inside the test's app context)."""
+    return make_firm(hub_db)
+
+
+@pytest.fixture
+def web_firm(hub_clean):
+    """The same firm for page tests: created in a short-lived app context; returns its id."""
+    from hub.models import db
+
+    with hub_clean.app_context():
+        return make_firm(db).id
+
+
+@pytest.fixture
+def example_sandbox(serve):
+    from hub_example import sandbox
+
+    app = sandbox.create_app()
+    return app, serve(app)
+
+
+@pytest.fixture
+def example_integration(firm, example_sandbox, hub_db):
+    """An enabled integration with the example vendor, routed to its loopback sandbox, no credentials yet."""
+    from hub import connections
+
+    integration = connections.get_or_create_integration(firm.id, "example")
+    integration.settings = {"origin": example_sandbox[1]}
+    hub_db.session.commit()
+    connections.set_enabled(integration, True)
+    return integration

@@ -169,7 +169,8 @@ class VendorContractTests:
         vendor = registry.get(self.slug)
         if "statistics" not in vendor.capabilities:
             pytest.skip(f"{self.slug} has no statistics")
-        stats = self.call(registry, "hub_fetch_statistics", credentials=creds.validate(vendor.schema, self.good_credentials),
+        credentials = creds.validate(vendor.schema, self.good_credentials)
+        stats = self.call(registry, "hub_fetch_statistics", credentials=credentials,
                           client=self.statistics_client, periods=list(self.statistics_periods))
         keys = {f.key for f in vendor.info.statistic_fields}
         assert set(stats) == set(self.statistics_periods), "one entry per requested month"

@@ -76,17 +76,30 @@ def hub_app(hub_registry, hub_redis_url: str, hub_database_url: str, tmp_path_fa
 
 
 @pytest.fixture
-def hub_db(hub_app):  # noqa: ANN001, ANN201
+def hub_clean(hub_app):  # noqa: ANN001, ANN201
+    """Empties every table and flushes Redis after the test (without holding an app context, so
+    test-client requests get their own — use it for page tests)."""
+    yield hub_app
     from hub.models import db
 
     with hub_app.app_context():
-        yield db
         db.session.rollback()
         db.session.remove()
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         hub_app.extensions["hub"].redis.flushdb()
+
+
+@pytest.fixture
+def hub_db(hub_clean):  # noqa: ANN001, ANN201
+    """An app context for the whole test (the database is emptied afterwards)."""
+    from hub.models import db
+
+    with hub_clean.app_context():
+        yield db
+        db.session.rollback()
+        db.session.remove()
 
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+# Integration Hub — `make run` (the hub on embedded defaults with the demo firm) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGIN_DIRS := $(patsubst %/setup.cfg,%,$(wildcard plugins/*/setup.cfg))
+PLUGIN_SLUGS := $(notdir $(PLUGIN_DIRS))
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+.PHONY: install run test test-services lint bench clean
+
+# One virtual environment with the hub, every plugin under plugins/, the example vendor of the tests
+# and the test tools. Re-installed when a setup.cfg changes.
+$(VENV)/.installed: setup.cfg pyproject.toml $(addsuffix /setup.cfg,$(PLUGIN_DIRS)) tests/example_vendor/setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]' -e tests/example_vendor $(addprefix -e ,$(PLUGIN_DIRS))
+	touch $@
+
+install: $(VENV)/.installed
+
+# The demo loads exactly the vendor plugins under plugins/ (not the example vendor of the tests).
+run: install
+	HUB_LOAD_PLUGINS="$(subst $(space),$(comma),$(PLUGIN_SLUGS))" HUB_INSECURE_COOKIES=1 \
+		FLASK_APP=hub.app:create_app $(BIN)/flask hub up
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check hub tests plugins bench
+
+bench: install
+	$(BIN)/python bench/reload.py
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,58 @@
+"""`flask hub ...` commands."""
+
+import json
+
+from hub.models import Firm, User
+
+
+def test_plugins_json_lists_installed_vendors(hub_app):
+    result = hub_app.test_cli_runner().invoke(args=["hub", "plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["slug"]: row for row in json.loads(result.output)}
+    assert rows["example"]["distribution"] == "hub-example"
+    assert rows["example"]["capabilities"] == ["test_connection", "client_lookup", "statistics"]
+    assert rows["example"]["error"] is None
+
+
+def test_plugins_text_shows_load_errors(hub_app, hub_registry):
+    hub_registry.failures["ghost"] = __import__("hub.plugins", fromlist=["LoadFailure"]).LoadFailure(
+        "ghost", "import failed: ImportError: no module", "hub-ghost", "9.9")
+    try:
+        result = hub_app.test_cli_runner().invoke(args=["hub", "plugins"])
+    finally:
+        del hub_registry.failures["ghost"]
+    assert "ghost" in result.output and "NOT LOADED: import failed" in result.output
+    assert "example" in result.output
+
+
+def test_seed_demo_is_idempotent_and_prints_login(hub_app, hub_db, example_sandbox):
+    runner = hub_app.test_cli_runner()
+    origins = json.dumps({"example": example_sandbox[1]})
+    first = runner.invoke(args=["hub", "seed-demo", "--origins", origins])
+    second = runner.invoke(args=["hub", "seed-demo", "--origins", origins])
+    assert first.exit_code == 0 and "demo admin: admin@demo.example" in first.output
+    assert first.output == second.output
+    assert Firm.query.count() == 1 and User.query.count() == 1
+    from hub.models import Integration
+
+    integration = Integration.query.filter_by(vendor="example").one()
+    assert integration.enabled and integration.has_credentials
+    assert integration.settings["origin"] == example_sandbox[1]
+
+
+def test_rotate_keys_reencrypts_with_the_newest_key(hub_app, hub_db, example_integration):
+    from hub import connections
+    from hub.vault import Vault
+
+    connections.save_credentials(example_integration, {"api_key": "ex-good-key-0001", "company": "acme"})
+    services = hub_app.extensions["hub"]
+    old_vault = services.vault
+    new_key = Vault.generate_key()
+    services.vault = Vault([new_key, *old_vault._keys])
+    try:
+        result = hub_app.test_cli_runner().invoke(args=["hub", "rotate-keys"])
+        assert "re-encrypted 1 stored secrets" in result.output
+        hub_db.session.refresh(example_integration)
+        assert Vault([new_key]).decrypt(example_integration.secret_credentials)["api_key"] == "ex-good-key-0001"
+    finally:
+        services.vault = old_vault

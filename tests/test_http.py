@@ -1,0 +1,84 @@
+"""ctx.http: error mapping, Retry-After, origin routing, budget, no secrets in logs."""
+
+import httpx
+import pytest
+
+from hub.errors import RateLimited, TransientError
+from hub.http import VendorHttp, parse_retry_after
+from hub.ratelimit import RateBudget
+from hub.types import RateLimit
+
+
+def http_with(handler, **kwargs) -> VendorHttp:
+    return VendorHttp("acme", httpx.Client(transport=httpx.MockTransport(handler)), sleep=lambda s: None, **kwargs)
+
+
+def test_short_retry_after_is_waited_in_place():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json={"ok": 1})])
+    http = http_with(lambda request: next(answers))
+    assert http.get("https://api.acme.test/x").json() == {"ok": 1}
+    assert http.requests_sent == 2
+
+
+def test_long_retry_after_reschedules():
+    http = http_with(lambda request: httpx.Response(429, headers={"Retry-After": "120"}))
+    with pytest.raises(RateLimited) as caught:
+        http.get("https://api.acme.test/x")
+    assert caught.value.retry_after == 120
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_transient(status):
+    with pytest.raises(TransientError, match=str(status)):
+        http_with(lambda request: httpx.Response(status)).get("https://api.acme.test/x")
+
+
+def test_timeouts_and_transport_errors_are_transient():
+    def timeout(request):
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(TransientError, match="did not answer in time"):
+        http_with(timeout).get("https://api.acme.test/x")
+
+
+def test_client_errors_are_returned_to_the_plugin():
+    assert http_with(lambda request: httpx.Response(401)).get("https://api.acme.test/x").status_code == 401
+
+
+def test_origin_override_keeps_real_host_in_host_header():
+    seen = {}
+
+    def handler(request):
+        seen["url"], seen["host"] = str(request.url), request.headers["host"]
+        return httpx.Response(200)
+
+    http_with(handler, origin="http://127.0.0.1:8123").get("https://acme.scoro.com/api/v2/x?a=1")
+    assert seen == {"url": "http://127.0.0.1:8123/api/v2/x?a=1", "host": "acme.scoro.com"}
+
+
+def test_query_strings_are_not_logged(caplog):
+    caplog.set_level("DEBUG")
+    http_with(lambda request: httpx.Response(200)).get("https://api.acme.test/x", params={"apikey": "qs-secret-1"})
+    assert "qs-secret-1" not in caplog.text and "api.acme.test/x" in caplog.text
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0
+
+
+def test_budget_spaces_requests_and_refuses_far_slots(hub_app):
+    budget = RateBudget(hub_app.extensions["hub"].redis, "spacing-test", [RateLimit(60, 60)], max_wait=0)
+    assert budget.acquire() == 0
+    with pytest.raises(RateLimited) as caught:
+        budget.acquire()
+    assert 0.9 < caught.value.retry_after <= 1.1  # one slot per 60/(60*0.95) s
+
+
+def test_budget_counts_daily_limits(hub_app):
+    budget = RateBudget(hub_app.extensions["hub"].redis, "daily-test", [RateLimit(3, 86400)])
+    budget.acquire()
+    budget.acquire()
+    with pytest.raises(RateLimited, match="daily"):
+        budget.acquire()  # 95 % of 3 = 2 allowed

@@ -1,0 +1,182 @@
+"""The job layer: runs recorded in the database, retries by error class, connection state machine."""
+
+import zlib
+
+import pytest
+
+from hub import connections, jobs
+from hub.errors import TransientError
+from hub.models import NEEDS_ATTENTION, OK, SyncRun
+
+GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
+BAD = {"api_key": "ex-wrong-key-9999", "company": "acme"}
+
+
+def test_save_then_test_marks_connection_ok(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, dict(GOOD, api_key="  ex-good-key-0001 \n"))
+    assert example_integration.status == "untested"
+    run_jobs()
+    hub_db.session.refresh(example_integration)
+    assert example_integration.status == OK
+    assert example_integration.account_name == "Acme Books OÜ"
+    assert example_integration.expires_on.isoformat() == "2027-03-31"
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    assert run.status == "succeeded" and run.attempts == 1 and run.trigger == "save"
+
+
+def test_auth_error_is_not_retried_and_needs_attention(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, BAD)
+    run_jobs()
+    hub_db.session.refresh(example_integration)
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    assert run.status == "failed" and run.attempts == 1
+    assert run.error["kind"] == "auth"
+    assert example_integration.status == NEEDS_ATTENTION
+    assert "rejected the API key" in example_integration.last_error["message"]
+
+
+def test_config_error_is_not_retried(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, dict(GOOD, company="nosuch"))
+    run_jobs()
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    assert (run.status, run.attempts, run.error["kind"]) == ("failed", 1, "config")
+
+
+def test_transient_errors_are_retried_then_fail(example_integration, run_jobs, hub_db, serve, hub_app):
+    from hub_example import sandbox
+
+    example_integration.settings = {"origin": serve(sandbox.create_app(fail_with=503))}
+    hub_db.session.commit()
+    connections.save_credentials(example_integration, GOOD)
+    run_jobs(timeout=30)
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    assert run.status == "failed"
+    assert run.attempts == jobs.MAX_ATTEMPTS
+    assert run.error["kind"] == "transient"
+    hub_db.session.refresh(example_integration)
+    assert example_integration.status == "untested", "a vendor outage says nothing about the credentials"
+
+
+def test_rate_limited_is_retried_until_it_succeeds(example_integration, run_jobs, hub_db, serve):
+    from hub_example import sandbox
+
+    app = sandbox.create_app(fail_with=429)
+    example_integration.settings = {"origin": serve(app)}
+    hub_db.session.commit()
+    connections.save_credentials(example_integration, GOOD)
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    jobs.get_queue("interactive")  # the run is queued; let it fail once, then heal the vendor
+    worker = jobs.make_worker(simple=True)
+    worker.work(burst=True)
+    hub_db.session.refresh(run)
+    assert run.status == "retrying" and run.error["kind"] == "rate_limited"
+    app.before_request_funcs[None].clear()
+    run_jobs()
+    hub_db.session.refresh(run)
+    assert run.status == "succeeded" and run.attempts == 2
+
+
+def test_unexpected_plugin_error_keeps_traceback(example_integration, run_jobs, hub_db, serve):
+    from hub_example import sandbox
+
+    example_integration.settings = {"origin": serve(sandbox.create_app(garbage=True))}
+    hub_db.session.commit()
+    connections.save_credentials(example_integration, GOOD)
+    run_jobs(timeout=30)
+    run = SyncRun.query.filter_by(kind="test_connection").one()
+    # the example plugin maps a non-JSON body to TransientError: retried, then failed
+    assert run.status == "failed" and run.error["kind"] == "transient"
+
+
+def test_test_connection_on_unsaved_candidate_keeps_stored_values(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, GOOD)
+    run_jobs()
+    run = connections.test_connection(example_integration, {"api_key": "ex-wrong-key-9999", "company": "acme"})
+    run_jobs()
+    hub_db.session.refresh(run)
+    hub_db.session.refresh(example_integration)
+    assert run.status == "failed" and run.error["kind"] == "auth"
+    assert example_integration.status == OK, "a failed test of unsaved values must not touch the saved ones"
+    stored = connections.stored_credentials(example_integration)
+    assert stored["api_key"] == "ex-good-key-0001"
+
+
+def test_blank_secret_on_edit_keeps_stored(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, GOOD)
+    connections.save_credentials(example_integration, {"api_key": "   ", "company": "acme"})
+    assert connections.stored_credentials(example_integration)["api_key"] == "ex-good-key-0001"
+
+
+def test_saving_a_passing_candidate_marks_ok_without_new_test(example_integration, run_jobs, hub_db):
+    run = connections.test_connection(example_integration, GOOD)
+    run_jobs()
+    hub_db.session.refresh(run)
+    assert run.status == "succeeded"
+    connections.save_credentials(example_integration, GOOD, tested_run=run)
+    assert example_integration.status == OK
+    assert SyncRun.query.filter_by(kind="test_connection").count() == 1
+
+
+def test_client_lookup_pages_to_the_end(example_integration, run_jobs, hub_db):
+    connections.save_credentials(example_integration, GOOD)
+    run = connections.lookup_clients(example_integration, "client")
+    run_jobs()
+    hub_db.session.refresh(run)
+    assert run.status == "succeeded"
+    assert len(run.result["clients"]) == 25
+
+
+def _redis_dump(redis) -> bytes:
+    out = []
+    for key in redis.scan_iter(count=1000):
+        kind = redis.type(key)
+        if kind == b"string":
+            out.append(redis.get(key) or b"")
+        elif kind == b"hash":
+            for field, value in redis.hgetall(key).items():
+                out += [field, value]
+                try:
+                    out.append(zlib.decompress(value))
+                except zlib.error:
+                    pass
+        elif kind == b"list":
+            out += redis.lrange(key, 0, -1)
+        elif kind == b"zset":
+            out += [m for m, _ in redis.zrange(key, 0, -1, withscores=True)]
+        elif kind == b"set":
+            out += list(redis.smembers(key))
+        elif kind == b"stream":
+            for _id, fields in redis.xrange(key):
+                for field, value in fields.items():
+                    out += [field, value]
+                    try:
+                        out.append(zlib.decompress(value))
+                    except zlib.error:
+                        pass
+    return b"\n".join(out)
+
+
+def test_no_secret_in_redis_or_logs(example_integration, run_jobs, hub_db, hub_app, caplog):
+    caplog.set_level("DEBUG")
+    connections.save_credentials(example_integration, GOOD)
+    connections.test_connection(example_integration, {"api_key": "ex-other-key-0002", "company": "beta"})
+    connections.lookup_clients(example_integration, "")
+    run_jobs()
+    dump = _redis_dump(hub_app.extensions["hub"].redis)
+    assert dump, "the jobs left their records in Redis"
+    for secret in (b"ex-good-key-0001", b"ex-other-key-0002"):
+        assert secret not in dump
+        assert secret.decode() not in caplog.text
+
+
+def test_retry_delay_honours_retry_after_and_cap(hub_app):
+    with hub_app.app_context():
+        assert jobs.retry_delay(1, 30.0, base=1, cap=900) == 30.0
+        assert jobs.retry_delay(1, 5000.0, base=1, cap=900) == 900
+        assert 0.8 <= jobs.retry_delay(1, None, base=1, cap=900) <= 1.2
+        assert 6.4 <= jobs.retry_delay(4, None, base=1, cap=900) <= 9.6
+
+
+@pytest.mark.parametrize("exc, retried", [(TransientError("x"), True)])
+def test_error_classes_declare_retry(exc, retried):
+    assert exc.retryable is retried
