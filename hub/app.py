@@ -118,7 +118,9 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
 
-    import hub.connections  # noqa: F401  (registers the run actions)
+    import hub.connections  # noqa: F401  (these register their run actions and dispatchers)
+    import hub.schedule  # noqa: F401
+    import hub.statistics  # noqa: F401
     from hub.cli import hub_cli
     app.cli.add_command(hub_cli)
 

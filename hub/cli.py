@@ -15,6 +15,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from hub.app import services
 
@@ -75,6 +76,13 @@ def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
     worker.work(burst=burst, with_scheduler=True)
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log: vendor requests carry API keys and signatures in their query strings."""
+
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
 def _sandbox_entry_points() -> dict[str, metadata.EntryPoint]:
     return {ep.name: ep for ep in metadata.entry_points(group=SANDBOX_GROUP)}
 
@@ -86,14 +94,12 @@ def _sandbox_entry_points() -> dict[str, metadata.EntryPoint]:
 @click.option("--option", "options", multiple=True, help="Sandbox knob as key=value (e.g. latency_ms=20).")
 def sandbox_cmd(vendor: str, host: str, port: int, options: tuple[str, ...]) -> None:
     """Serve a vendor's sandbox (its API emulator) over HTTP on loopback."""
-    from werkzeug.serving import make_server
-
     eps = _sandbox_entry_points()
     if vendor not in eps:
         raise click.UsageError(f"no sandbox for {vendor!r}; installed: {', '.join(sorted(eps)) or 'none'}")
     kwargs = dict(_parse_option(o) for o in options)
     app = eps[vendor].load().create_app(**kwargs)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     click.echo(f"{vendor} sandbox on http://{host}:{server.server_port}", err=True)
     server.serve_forever()
 
@@ -108,13 +114,11 @@ def _parse_option(text: str) -> tuple[str, object]:
 
 def start_sandboxes(host: str = "127.0.0.1") -> dict[str, str]:
     """Start every installed sandbox in this process (threads); return ``{vendor: origin}``."""
-    from werkzeug.serving import make_server
-
     origins = {}
     for name, ep in sorted(_sandbox_entry_points().items()):
         if name not in services().registry.vendors:
             continue
-        server = make_server(host, 0, ep.load().create_app(), threaded=True)
+        server = make_server(host, 0, ep.load().create_app(), threaded=True, request_handler=QuietRequestHandler)
         threading.Thread(target=server.serve_forever, daemon=True, name=f"sandbox-{name}").start()
         origins[name] = f"http://{host}:{server.server_port}"
     return origins
@@ -169,6 +173,42 @@ def up_cmd(port: int, workers: int) -> None:
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:
         stop()
+
+
+@hub_cli.command("summary")
+@click.argument("client")
+def summary_cmd(client: str) -> None:
+    """Show a client's monthly summary tasks with imported values (CLIENT: id or name)."""
+    from hub import statistics
+    from hub.models import Client
+
+    found = Client.query.get(int(client)) if client.isdigit() else Client.query.filter_by(name=client).first()
+    if found is None:
+        raise click.UsageError(f"no client {client!r}")
+    rows = statistics.summary_rows(found.id)
+    if not rows:
+        click.echo(f"{found.name}: no summary tasks yet (link the client and run Reload data).")
+    for row in rows:
+        click.echo(f"{row['period']}  {row['title']}")
+        for v in row["values"]:
+            flag = f"  [FLAGGED: {v['flag']}]" if v["flag"] else ""
+            click.echo(f"    {v['field']:<28} {v['value']!s:>8}   from {v['source']} at {v['imported_at']}{flag}")
+
+
+@hub_cli.command("reload")
+@click.argument("vendor")
+@click.option("--firm", "firm_id", type=int, help="Firm id (default: the only/first firm).")
+def reload_cmd(vendor: str, firm_id: int | None) -> None:
+    """Reload data: back-fill the last 12 months for every linked client of VENDOR (overwrites)."""
+    from hub import statistics
+    from hub.models import Firm, Integration
+
+    firm = Firm.query.get(firm_id) if firm_id else Firm.query.order_by(Firm.id).first()
+    integration = Integration.query.filter_by(firm_id=firm.id, vendor=vendor).one_or_none() if firm else None
+    if integration is None:
+        raise click.UsageError(f"no {vendor} integration")
+    run = statistics.reload(integration, trigger="cli")
+    click.echo(f"reload run {run.id}: {run.progress_total} clients queued")
 
 
 @hub_cli.command("schedule")

@@ -100,7 +100,7 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
                  and tested_run.kind == "test_connection" and _draft_matches(tested_run, data))
     if tested_ok:
         _apply_success(owner, tested_run.result or {})
-    elif changed or owner.status in (NOT_CONFIGURED, UNTESTED):
+    else:  # every save is followed by a test (also re-saving the same values after a failure)
         owner.status = UNTESTED if integration.enabled or connection is not None else DISABLED
     db.session.commit()
     audit.record(integration.firm_id, "credentials.saved", owner, user=user,

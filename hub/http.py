@@ -52,6 +52,26 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+RESET_HEADERS = ("X-Rate-Limit-Reset", "X-RateLimit-Reset", "RateLimit-Reset")
+
+
+def parse_reset_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds until a rate-limit window resets, from the common ``*-Reset`` headers (delta seconds only:
+    a value that looks like an epoch timestamp is converted)."""
+    for name in RESET_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds > 10**9:  # an epoch timestamp
+            seconds -= time.time()
+        return max(0.0, seconds)
+    return None
+
+
 class VendorHttp:
     """A thin wrapper around ``httpx.Client`` (use ``get``/``post``/``put``/``delete``/``request``)."""
 
@@ -97,6 +117,8 @@ class VendorHttp:
             self.log.info("%s %s -> %s in %.0f ms", method, where, response.status_code, elapsed)
             if response.status_code == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is None:  # vendors that say it their own way: seconds left in the window
+                    retry_after = parse_reset_seconds(response.headers)
                 if retry_after is not None and retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
                     self.sleep(retry_after)
                     continue

@@ -203,6 +203,21 @@ class SummaryValue(db.Model):
     task: Mapped[SummaryTask] = relationship(back_populates="values")
 
 
+class MonthlyImport(db.Model):
+    """One scheduled import of a client's month. The unique constraint is what makes two dispatchers
+    running at once harmless: only one of them can claim a (connection, month)."""
+
+    __tablename__ = "monthly_import"
+    __table_args__ = (UniqueConstraint("client_connection_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_connection_id: Mapped[int] = mapped_column(ForeignKey("client_connection.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued done failed
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class SyncRun(db.Model):
     """The record of one background job: what, who, when, outcome, error. The database, not Redis,
     is the history."""

@@ -8,10 +8,17 @@ single scheduler process.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
-from hub.models import CredentialDraft, db, utcnow
+import holidays
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from hub.models import OK, UNTESTED, CredentialDraft, Integration, MonthlyImport, db, utcnow
+from hub.types import Period
 
 log = logging.getLogger("hub.schedule")
 DISPATCHERS: dict[str, Callable[[], int]] = {}
@@ -46,3 +53,104 @@ def _expire_drafts() -> int:
     deleted = CredentialDraft.query.filter(CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
     db.session.commit()
     return deleted
+
+
+# -- monthly imports ---------------------------------------------------------------------------
+RETRY_FAILED_AFTER = dt.timedelta(hours=1)
+STALE_QUEUED_AFTER = dt.timedelta(hours=6)
+
+
+#: Where a country's bank holidays differ by region and the firm has no region yet: the most common one.
+DEFAULT_SUBDIVISION = {"GB": "ENG"}
+
+
+def work_day_calendar(country: str, year: int) -> holidays.HolidayBase | dict:
+    """Public holidays of ``country`` (ISO code) in ``year``; weekends only for an unknown country."""
+    try:
+        return holidays.country_holidays(country, subdiv=DEFAULT_SUBDIVISION.get(country), years=year)
+    except NotImplementedError:
+        log.warning("no holiday calendar for %r: counting weekends only", country)
+        return {}
+
+
+def import_date(period: Period, import_day: str | int, country: str) -> dt.date:
+    """The firm-local date on which ``period``'s statistics are imported.
+
+    * ``last_work_day`` — the last day of the month that is neither a weekend nor a public holiday;
+    * ``last_calendar_day`` — the last day of the month;
+    * ``N`` (1–28) — day N of the following month.
+    """
+    if import_day == "last_calendar_day":
+        return period.last_day
+    if import_day == "last_work_day":
+        calendar = work_day_calendar(country, period.year)
+        day = period.last_day
+        while day.weekday() >= 5 or day in calendar:
+            day -= dt.timedelta(days=1)
+        return day
+    following = period.next()
+    return dt.date(following.year, following.month, int(import_day))
+
+
+def due_periods(import_day: str | int, country: str, linked_on: dt.date, today: dt.date) -> list[Period]:
+    """Months whose import date has come (``<= today``) since the client was linked (``>= linked_on``).
+    Months before the link are back-filled only by Reload data."""
+    out = []
+    period = Period.of(linked_on).previous()
+    while True:
+        when = import_date(period, import_day, country)
+        if when > today:
+            return out
+        if when >= linked_on:
+            out.append(period)
+        period = period.next()
+
+
+def _claim(connection_id: int, period: str, existing: MonthlyImport | None) -> bool:
+    """Claim one (connection, month) for import; False when another dispatcher has it."""
+    now = utcnow()
+    if existing is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(MonthlyImport(client_connection_id=connection_id, period=period, status="queued"))
+        except IntegrityError:
+            return False
+        return True
+    stale = (existing.status == "failed" and existing.updated_at < now - RETRY_FAILED_AFTER) or \
+            (existing.status == "queued" and existing.updated_at < now - STALE_QUEUED_AFTER)
+    if not stale:
+        return False
+    claimed = db.session.execute(update(MonthlyImport).where(
+        MonthlyImport.id == existing.id, MonthlyImport.status == existing.status,
+        MonthlyImport.updated_at == existing.updated_at).values(status="queued", updated_at=now))
+    return claimed.rowcount == 1
+
+
+@dispatcher("imports")
+def dispatch_imports(now: dt.datetime | None = None) -> int:
+    """Enqueue every (client, month) import that is due and not yet done; returns runs enqueued."""
+    from hub import statistics
+    from hub.app import services
+    from hub.connections import credentials_owner
+
+    runs = 0
+    registry = services().registry
+    for integration in Integration.query.filter_by(enabled=True).order_by(Integration.id):
+        vendor = registry.vendors.get(integration.vendor)
+        settings = statistics.summary_settings(integration)
+        if vendor is None or not vendor.can("statistics") or not settings.get("mapping"):
+            continue
+        zone = ZoneInfo(integration.firm.timezone)
+        today = (now or dt.datetime.now(dt.UTC)).astimezone(zone).date()
+        for connection in statistics.linked_connections(integration):
+            if credentials_owner(integration, connection).status not in (OK, UNTESTED):
+                continue
+            linked_on = connection.created_at.replace(tzinfo=dt.UTC).astimezone(zone).date()
+            due = due_periods(settings.get("import_day", "last_work_day"), integration.firm.country, linked_on, today)
+            known = {m.period: m for m in MonthlyImport.query.filter_by(client_connection_id=connection.id)}
+            claimed = [p for p in due if _claim(connection.id, str(p), known.get(str(p)))]
+            db.session.commit()
+            if claimed:
+                statistics.import_client(connection, claimed, trigger="schedule")
+                runs += 1
+    return runs

@@ -82,3 +82,10 @@ def test_budget_counts_daily_limits(hub_app):
     budget.acquire()
     with pytest.raises(RateLimited, match="daily"):
         budget.acquire()  # 95 % of 3 = 2 allowed
+
+
+def test_rate_limit_reset_header_is_used_without_retry_after():
+    http = http_with(lambda request: httpx.Response(429, headers={"X-Rate-Limit-Reset": "42"}))
+    with pytest.raises(RateLimited) as caught:
+        http.get("https://api.acme.test/x")
+    assert caught.value.retry_after == 42

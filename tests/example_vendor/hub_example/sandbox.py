@@ -10,7 +10,7 @@ NAMES = {"acme": "Acme Books OÜ", "beta": "Beta Ltd"}
 CLIENTS = [{"id": i, "name": f"Client {i:02d}", "reg": f"1000{i:04d}"} for i in range(1, 26)]
 
 
-def create_app(*, fail_with: int | None = None, garbage: bool = False) -> Flask:
+def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: bool = False) -> Flask:
     app = Flask("example-sandbox")
     app.config["calls"] = []
 
@@ -52,7 +52,8 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False) -> Flask:
         start, end = request.args["start"], request.args["end"]
         months, (y, m) = {}, map(int, start.split("-"))
         while f"{y:04d}-{m:02d}" <= end:
-            months[f"{y:04d}-{m:02d}"] = {"documents": client + m, "entries": 2 * (client + m), "payments": m}
+            months[f"{y:04d}-{m:02d}"] = ({"documents": 0, "entries": 0, "payments": 0} if zero else
+                                          {"documents": client + m, "entries": 2 * (client + m), "payments": m})
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return jsonify(months=months)
 

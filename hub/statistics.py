@@ -1,0 +1,352 @@
+"""Monthly summary statistics: settings and field mapping, the import of a client's months, Reload data.
+
+* **Settings** per integration (``integration.settings["summary"]``): task title, topic, import day, and
+  the field mapping ``{vendor field key: custom field id}``. Unmapped fields are not imported.
+* **Import** (run kind ``import``, one job per client): fetch every requested month from the vendor in
+  one hook call (the plugin uses the vendor's widest windows), then write every month's task and values
+  in **one transaction** — a failure part way leaves nothing half-written. A value that would drop
+  from a positive number to 0 is not written: it is flagged for the admin (``SummaryValue.flag``).
+* **Reload data** (run kind ``reload``): back-fills the last 12 months for every linked client (or one
+  client), overwriting, as one ``import`` child run per client; the parent run counts progress
+  (clients done / total) and notifies the admin when all children are final.
+
+The schedule that enqueues imports when they are due lives in :mod:`hub.schedule`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow
+from marshmallow import fields, validate
+from sqlalchemy import update
+
+from hub import audit
+from hub.connections import call_vendor, credentials_owner, vendor_of
+from hub.errors import ConfigError, HubError, NotSupported
+from hub.jobs import FINISH_HOOKS, action, start_run
+from hub.models import (
+    DISABLED,
+    NEEDS_ATTENTION,
+    Client,
+    ClientConnection,
+    CustomField,
+    Integration,
+    MonthlyImport,
+    Notification,
+    SummaryTask,
+    SummaryValue,
+    SyncRun,
+    SyncRunItem,
+    Topic,
+    User,
+    db,
+    utcnow,
+)
+from hub.types import Period
+
+log = logging.getLogger("hub.statistics")
+
+RELOAD_MONTHS = 12
+IMPORT_DAYS = ("last_work_day", "last_calendar_day")
+DEFAULT_TITLE = "Monthly summary"
+ZERO_FLAG = "dropped from {old} to 0: not written; accept it on the task if 0 is right"
+
+
+class CredentialsNeedAttention(HubError):
+    """An import skipped because its credentials already failed: no vendor call is made, and the
+    owner's recorded reason (the vendor's own) is kept as it is."""
+
+    kind = "needs_attention"
+
+
+class ImportDay(fields.Field):
+    """``"last_work_day"``, ``"last_calendar_day"`` or a day 1–28 of the following month."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | int:
+        if value in IMPORT_DAYS:
+            return value
+        try:
+            day = int(value)
+        except (TypeError, ValueError):
+            raise marshmallow.ValidationError(
+                "Choose the last work day, the last calendar day, or a day 1–28 of the following month.") from None
+        if not 1 <= day <= 28:
+            raise marshmallow.ValidationError("A day of the following month must be between 1 and 28.")
+        return day
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class SummarySettingsSchema(marshmallow.Schema):
+    """What an admin sets on the integration's Settings tab."""
+
+    task_title = fields.String(load_default=DEFAULT_TITLE, validate=validate.Length(min=1, max=200),
+                               metadata={"label": "Task title"})
+    topic_id = fields.Integer(allow_none=True, load_default=None, metadata={"label": "Topic"})
+    import_day = ImportDay(load_default="last_work_day", metadata={"label": "Import data"})
+    mapping = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True), load_default=dict,
+                          metadata={"label": "Data fields"})
+
+
+def summary_settings(integration: Integration) -> dict[str, Any]:
+    return (integration.settings or {}).get("summary") or {}
+
+
+def save_summary_settings(integration: Integration, data: dict[str, Any], *, user: User | None = None) -> bool:
+    """Validate and store the summary settings; returns True when the field mapping changed (the page
+    then offers Reload data)."""
+    vendor = vendor_of(integration)
+    if not vendor.can("statistics"):
+        raise NotSupported(f"{vendor.info.name} has no statistics to import.")
+    loaded = SummarySettingsSchema().load(data)
+    keys = {f.key for f in vendor.info.statistic_fields}
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(loaded["mapping"]) - keys)
+    if unknown:
+        errors["mapping"] = [f"{vendor.info.name} has no field {', '.join(unknown)}."]
+    mapping = {k: v for k, v in loaded["mapping"].items() if v is not None}
+    own_fields = {f.id for f in CustomField.query.filter_by(firm_id=integration.firm_id)}
+    if set(mapping.values()) - own_fields:
+        errors.setdefault("mapping", []).append("Pick one of the firm's custom task fields.")
+    if len(set(mapping.values())) != len(mapping):
+        errors.setdefault("mapping", []).append("Map each custom task field to one vendor field only.")
+    if loaded["topic_id"] is not None and not Topic.query.filter_by(id=loaded["topic_id"],
+                                                                     firm_id=integration.firm_id).count():
+        errors["topic_id"] = ["Pick one of the firm's topics."]
+    if errors:
+        raise marshmallow.ValidationError(errors)
+    before = summary_settings(integration)
+    summary = {**loaded, "mapping": mapping}
+    integration.settings = {**(integration.settings or {}), "summary": summary}
+    db.session.commit()
+    audit.record(integration.firm_id, "summary_settings.saved", integration, user=user, details=summary)
+    return before.get("mapping", {}) != mapping
+
+
+def create_custom_field(firm_id: int, name: str) -> CustomField:
+    """A new custom task field (or the existing one of that name) — "New custom field" in the mapping."""
+    name = (name or "").strip()
+    if not name:
+        raise marshmallow.ValidationError({"name": ["Give the field a name."]})
+    existing = CustomField.query.filter_by(firm_id=firm_id, name=name).one_or_none()
+    if existing:
+        return existing
+    field = CustomField(firm_id=firm_id, name=name, kind="number")
+    db.session.add(field)
+    db.session.commit()
+    return field
+
+
+# -- importing ---------------------------------------------------------------------------------
+def firm_today(integration: Integration) -> dt.date:
+    return dt.datetime.now(ZoneInfo(integration.firm.timezone)).date()
+
+
+def linked_connections(integration: Integration) -> list[ClientConnection]:
+    """Client connections that can import: linked to a vendor record or with their own credentials."""
+    rows = ClientConnection.query.filter_by(integration_id=integration.id).order_by(ClientConnection.id).all()
+    return [c for c in rows if c.vendor_client_id or c.has_credentials]
+
+
+def import_client(connection: ClientConnection, periods: list[Period], *, trigger: str = "user",
+                  user: User | None = None, parent: SyncRun | None = None, refresh: bool = False) -> SyncRun:
+    """Enqueue the import of ``periods`` for one client (overwriting what is there)."""
+    integration = connection.integration
+    return start_run("import", firm_id=integration.firm_id, integration_id=integration.id,
+                     client_connection_id=connection.id, trigger=trigger, user_id=user.id if user else None,
+                     params={"periods": [str(p) for p in periods], "parent_run_id": parent.id if parent else None,
+                             "refresh": refresh})
+
+
+@action("import", queue="imports")
+def _import_action(run: SyncRun) -> dict:
+    connection = db.session.get(ClientConnection, run.client_connection_id)
+    integration = connection.integration
+    periods = [Period.parse(p) for p in run.params["periods"]]
+    settings = summary_settings(integration)
+    mapping: dict[str, int] = settings.get("mapping") or {}
+    if not mapping:
+        raise ConfigError("No data fields are mapped, so there is nothing to import.",
+                          hint="Map the vendor's fields to custom task fields on the Settings tab.")
+    if not integration.enabled:
+        raise ConfigError(f"The {integration.vendor} integration is disabled.", hint="Enable it on the Overview tab.")
+    owner = credentials_owner(integration, connection)
+    if owner.status in (NEEDS_ATTENTION, DISABLED):
+        reason = (owner.last_error or {}).get("message") or "the connection needs attention"
+        raise CredentialsNeedAttention(f"Not imported: {reason}",
+                                       hint="Paste fresh credentials and click Test connection.")
+    client_ref = None if connection.has_credentials else connection.vendor_client_id
+    if run.params.get("refresh") and vendor_of(integration).can("statistics_refresh"):
+        call_vendor(run, "hub_refresh_statistics", integration=integration, connection=connection,
+                    client=client_ref, periods=periods)
+    stats = call_vendor(run, "hub_fetch_statistics", integration=integration, connection=connection,
+                        client=client_ref, periods=periods)
+    missing = [str(p) for p in periods if p not in stats]
+    if missing:
+        raise HubError(f"The {integration.vendor} plugin returned no numbers for {', '.join(missing)}.")
+    flagged = write_months(run, connection, stats, periods, mapping, settings)
+    return {"periods": [str(p) for p in periods], "flagged": flagged}
+
+
+def write_months(run: SyncRun, connection: ClientConnection, stats: dict, periods: list[Period],
+                 mapping: dict[str, int], settings: dict[str, Any]) -> int:
+    """Write every month's task and values in one transaction; returns how many values were flagged."""
+    integration = connection.integration
+    source = f"{integration.vendor}: {connection.vendor_client_name or connection.account_name or 'client account'}"
+    now = utcnow()
+    flagged = 0
+    for period in periods:
+        task = SummaryTask.query.filter_by(client_id=connection.client_id, integration_id=integration.id,
+                                           period=str(period)).one_or_none()
+        if task is None:
+            task = SummaryTask(firm_id=integration.firm_id, client_id=connection.client_id,
+                               integration_id=integration.id, period=str(period))
+            db.session.add(task)
+        task.title = f"{settings.get('task_title') or DEFAULT_TITLE} {period}"
+        task.topic_id = settings.get("topic_id")
+        task.updated_at = now
+        existing = {v.field_id: v for v in task.values}
+        for key, field_id in mapping.items():
+            new = int(stats[period].get(key, 0))
+            value = existing.get(field_id)
+            if value is None:
+                value = SummaryValue(field_id=field_id, vendor_field=key, source=source)
+                task.values.append(value)
+            if value.value is not None and value.value > 0 and new == 0:
+                value.flag = ZERO_FLAG.format(old=value.value)
+                value.pending_value = 0
+                flagged += 1
+            else:
+                value.value, value.flag, value.pending_value = new, None, None
+            value.vendor_field, value.source, value.imported_at, value.sync_run_id = key, source, now, run.id
+        run.items.append(SyncRunItem(client_id=connection.client_id, period=str(period), outcome="imported"))
+        db.session.execute(update(MonthlyImport).where(
+            MonthlyImport.client_connection_id == connection.id, MonthlyImport.period == str(period)
+        ).values(status="done", run_id=run.id, updated_at=now))
+    db.session.commit()
+    return flagged
+
+
+def accept_flagged(value: SummaryValue, *, user: User | None = None) -> None:
+    """The admin confirms a flagged 0: write it."""
+    if value.flag is None:
+        return
+    value.value, value.flag, value.pending_value = value.pending_value, None, None
+    db.session.commit()
+    audit.record(value.task.firm_id, "summary_value.accepted", value, user=user)
+
+
+# -- Reload data -------------------------------------------------------------------------------
+def reload(integration: Integration, *, connection: ClientConnection | None = None, user: User | None = None,
+           trigger: str = "user") -> SyncRun:
+    """Back-fill the last 12 months for every linked client (or one), overwriting. Returns the parent
+    run; its ``progress_done/progress_total`` count clients."""
+    vendor = vendor_of(integration)
+    if not vendor.can("statistics"):
+        raise NotSupported(f"{vendor.info.name} has no statistics to reload.")
+    if not summary_settings(integration).get("mapping"):
+        raise ConfigError("Map at least one data field before reloading.",
+                          hint="Configure data fields on the Settings tab.")
+    connections = [connection] if connection else linked_connections(integration)
+    periods = Period.last_n(RELOAD_MONTHS, Period.of(firm_today(integration)))
+    parent = start_run("reload", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
+                       user_id=user.id if user else None, enqueue=False,
+                       params={"periods": [str(p) for p in periods],
+                               "connection_ids": [c.id for c in connections]})
+    parent.status, parent.started_at, parent.progress_total = "running", utcnow(), len(connections)
+    db.session.commit()
+    audit.record(integration.firm_id, "reload.started", integration, user=user,
+                 details={"run_id": parent.id, "clients": len(connections)})
+    if not connections:
+        _finish_parent(parent)
+        return parent
+    for conn in connections:
+        import_client(conn, periods, trigger=trigger, user=user, parent=parent,
+                      refresh=vendor.can("statistics_refresh"))
+    return parent
+
+
+@action("reload", queue="imports")
+def _reload_action(run: SyncRun) -> dict:  # parents are never enqueued; registered so the kind is known
+    raise HubError("A reload run is driven by its per-client import runs.")
+
+
+def _child_finished(run: SyncRun) -> None:
+    """Count a finished import into its reload parent; finish the parent after the last child."""
+    parent_id = (run.params or {}).get("parent_run_id")
+    if run.kind != "import" or not parent_id:
+        return
+    connection = db.session.get(ClientConnection, run.client_connection_id)
+    db.session.add(SyncRunItem(run_id=parent_id, client_id=connection.client_id if connection else None,
+                               outcome="imported" if run.status == "succeeded" else "failed", error=run.error))
+    db.session.execute(update(SyncRun).where(SyncRun.id == parent_id)
+                       .values(progress_done=SyncRun.progress_done + 1))
+    db.session.commit()
+    parent = db.session.get(SyncRun, parent_id)
+    db.session.refresh(parent)
+    if parent.progress_done >= parent.progress_total and not parent.finished:
+        _finish_parent(parent)
+
+
+def _finish_parent(parent: SyncRun) -> None:
+    claimed = db.session.execute(update(SyncRun).where(SyncRun.id == parent.id, SyncRun.status == "running")
+                                 .values(status="finishing"))
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return  # another worker finished it
+    db.session.refresh(parent)
+    failed = [i for i in parent.items if i.outcome == "failed"]
+    parent.status = "failed" if failed and len(failed) == len(parent.items) else "succeeded"
+    parent.finished_at = utcnow()
+    parent.result = {"clients": parent.progress_total, "failed": len(failed)}
+    if failed:
+        parent.error = {"kind": "partial", "message": f"{len(failed)} of {parent.progress_total} clients failed."}
+    integration = db.session.get(Integration, parent.integration_id)
+    name = vendor_of(integration).info.name
+    lines = []
+    for item in failed:
+        client = db.session.get(Client, item.client_id) if item.client_id else None
+        reason = (item.error or {}).get("message", "unknown error")
+        lines.append(f"{client.name if client else 'a client'}: {reason}")
+    body = f"{parent.progress_total - len(failed)} of {parent.progress_total} clients imported for the last " \
+           f"{RELOAD_MONTHS} months." + ("\nFailed:\n" + "\n".join(lines) if lines else "")
+    db.session.add(Notification(firm_id=parent.firm_id, user_id=parent.requested_by_id,
+                                level="warning" if failed else "info",
+                                title=f"Reload data finished for {name}", body=body))
+    db.session.commit()
+
+
+def _import_finished(run: SyncRun) -> None:
+    """A failed import leaves its scheduled months ``failed`` (retried by the dispatcher later, once the
+    connection is healthy again); nothing already imported is touched."""
+    if run.kind == "import" and run.status == "failed":
+        db.session.execute(update(MonthlyImport).where(
+            MonthlyImport.client_connection_id == run.client_connection_id,
+            MonthlyImport.period.in_(run.params.get("periods", [])), MonthlyImport.status == "queued",
+        ).values(status="failed", run_id=run.id, updated_at=utcnow()))
+        connection = db.session.get(ClientConnection, run.client_connection_id)
+        run.items.append(SyncRunItem(client_id=connection.client_id if connection else None, outcome="failed",
+                                     error=run.error))
+        db.session.commit()
+
+
+FINISH_HOOKS.extend([_import_finished, _child_finished])
+
+
+def summary_rows(client_id: int) -> list[dict[str, Any]]:
+    """A client's summary tasks with values, newest month first (for the CLI and pages)."""
+    out = []
+    tasks = SummaryTask.query.filter_by(client_id=client_id).order_by(SummaryTask.period.desc()).all()
+    names = {f.id: f.name for f in CustomField.query.filter(CustomField.id.in_(
+        [v.field_id for t in tasks for v in t.values] or [0]))}
+    for task in tasks:
+        out.append({"period": task.period, "title": task.title, "values": [
+            {"field": names.get(v.field_id), "vendor_field": v.vendor_field, "value": v.value, "source": v.source,
+             "imported_at": v.imported_at.isoformat(timespec="seconds"), "flag": v.flag}
+            for v in sorted(task.values, key=lambda v: names.get(v.field_id) or "")]})
+    return out
