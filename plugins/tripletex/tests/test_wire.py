@@ -1,0 +1,261 @@
+"""Wire level: exact methods, paths, queries, headers and bodies the plugin sends to Tripletex."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from decimal import Decimal
+
+import httpx
+import hub_tripletex
+import pytest
+from hub_tripletex import client as tt_client
+
+from hub.errors import VendorRejected
+from hub.types import InvoiceLine, InvoiceParty
+
+from .kit import GOOD, make_invoice
+
+
+def query(record: dict) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(record["query"], keep_blank_values=True))
+
+
+def basic(record: dict) -> tuple[str, str]:
+    header = record["headers"]["Authorization"]
+    assert header.startswith("Basic ")
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
+def test_session_is_created_with_put_and_query_parameters(call, state):
+    info = call("hub_test_connection")
+    assert info.account_name == "Fjord Regnskap AS"
+    assert info.account_id == "1"
+    assert info.details["organization_number"] == "912345670"
+    create, who = state.requests
+    assert create["method"] == "PUT"
+    assert create["path"] == "/v2/token/session/:create"
+    assert create["host"] == "tripletex.no"
+    assert query(create) == {"consumerToken": "sbx-consumer-production-7f3a9c52",
+                             "employeeToken": "sbx-employee-fjord-0001",
+                             "expirationDate": "2026-11-24"}  # now = 2026-11-22 Oslo, + 2 days
+    assert "Authorization" not in create["headers"]
+    assert create["body"] == b""
+    assert who["method"] == "GET" and who["path"] == "/v2/token/session/>whoAmI"
+    assert query(who) == {"fields": "companyId,company(id,name,organizationNumber),employee(id,firstName,lastName)"}
+    user, token = basic(who)
+    assert user == "0"
+    assert token == next(iter(state.sessions))
+    assert who["headers"]["Accept"] == "application/json"
+
+
+def test_who_am_i_path_is_percent_encoded_on_the_wire(make_ctx, registry, app):
+    seen = []
+    inner = httpx.WSGITransport(app=app)
+
+    def spy(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path)
+        return inner.handle_request(request)
+
+    registry.call("tripletex", "hub_test_connection", ctx=make_ctx(httpx.MockTransport(spy)), credentials=GOOD)
+    assert seen[1].startswith(b"/v2/token/session/%3EwhoAmI?")
+    assert seen[0].startswith(b"/v2/token/session/:create?")
+
+
+def test_session_token_is_reused_from_the_cache(call, make_ctx, state):
+    ctx = make_ctx()
+    call("hub_test_connection", ctx=ctx)
+    call("hub_list_tax_rates", ctx=ctx)
+    call("hub_list_products", ctx=ctx)
+    assert len([r for r in state.requests if r["path"] == "/v2/token/session/:create"]) == 1
+    tokens = {basic(r)[1] for r in state.requests if r["path"] != "/v2/token/session/:create"}
+    assert len(tokens) == 1
+
+
+def test_session_cache_ttl_ends_before_midnight_oslo(make_ctx, call):
+    ctx = make_ctx()
+    call("hub_test_connection", ctx=ctx)
+    [(key, (expires, value))] = ctx.cache._data.items()
+    assert key.startswith("tripletex-session:") and "sbx-employee" not in key
+    assert value["lapses"] == "2026-11-24T00:00:00+01:00"
+
+
+def test_lapsed_session_is_recreated_once_on_401(call, make_ctx, state):
+    ctx = make_ctx()
+    call("hub_test_connection", ctx=ctx)
+    state.expire_sessions()
+    info = call("hub_test_connection", ctx=ctx)
+    assert info.account_name == "Fjord Regnskap AS"
+    statuses = [(r["path"], r["status"]) for r in state.requests]
+    assert statuses == [("/v2/token/session/:create", 200), ("/v2/token/session/>whoAmI", 200),
+                        ("/v2/token/session/>whoAmI", 401), ("/v2/token/session/:create", 200),
+                        ("/v2/token/session/>whoAmI", 200)]
+
+
+def test_company_id_goes_into_the_basic_username(call, state):
+    info = call("hub_test_connection", credentials={**GOOD, "company_id": "2"})
+    assert info.account_name == "Bergen Bygg AS"
+    assert basic(state.requests[-1])[0] == "2"
+
+
+def test_test_environment_uses_the_test_host_and_consumer(call, state):
+    info = call("hub_test_connection", credentials={"employee_token": "test-sbx-employee-demo-0101",
+                                                     "environment": "test", "company_id": "0"})
+    assert info.account_name == "Testfirma Integrasjon AS"
+    assert {r["host"] for r in state.requests} == {"api-test.tripletex.tech"}
+    assert query(state.requests[0])["consumerToken"] == "test-sbx-consumer-2b8e41d7"
+
+
+def test_client_lookup_pages_to_the_end(call, state):
+    clients = call("hub_list_clients", query="")
+    active = [c for c in state.store["customers"][1] if not c["isInactive"]]
+    assert len(clients) == len(active) == 2208
+    assert [c.id for c in clients] == [str(c["id"]) for c in active]
+    pages = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    assert [(p["from"], p["count"]) for p in pages] == [("0", "1000"), ("1000", "1000"), ("2000", "1000")]
+    assert pages[0]["fields"] == hub_tripletex.CUSTOMER_FIELDS
+    first = clients[0]
+    seeded = active[0]
+    assert first.name == seeded["name"] and first.reg_code == seeded["organizationNumber"]
+    assert first.email == seeded["invoiceEmail"]
+    assert first.addresses[0].city == seeded["postalAddress"]["city"]
+    assert first.addresses[0].country == "NO"
+
+
+def test_client_lookup_with_a_small_page_size_asks_for_every_page(make_ctx, state):
+    ctx = make_ctx()
+    client = tt_client.TripletexClient(ctx, dict(GOOD), page_size=10)
+    rows = list(client.iter_list("/customer", {"fields": "id"}, what="listing"))
+    assert len(rows) == 2208
+    pages = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    assert len(pages) == 221  # 220 full pages + one short page ends the paging
+    assert pages[-1]["from"] == "2200"
+
+
+def test_client_lookup_by_name_and_by_organisation_number(call, state):
+    found = call("hub_list_clients", query="havbris")
+    assert found and all("havbris" in c.name.lower() for c in found)
+    expected = [c for c in state.store["customers"][1] if not c["isInactive"] and "havbris" in c["name"].lower()]
+    assert len(found) == len(expected)
+    target = expected[0]
+    by_org = call("hub_list_clients", query=f"NO {target['organizationNumber']} MVA")
+    assert [c.id for c in by_org] == [str(target["id"])]
+    last = [r for r in state.requests if r["path"] == "/v2/customer"][-1]
+    assert query(last)["organizationNumber"] == target["organizationNumber"]
+
+
+def test_products_and_vat_types(call, state):
+    products = call("hub_list_products")
+    seeded = [p for p in state.store["products"][1] if not p["isInactive"]]
+    assert len(products) == len(seeded) == 28
+    first = products[0]
+    assert (first.id, first.code, first.unit, first.tax_id) == (str(seeded[0]["id"]), "P001", "stk", "3")
+    assert first.unit_price == Decimal(str(seeded[0]["priceExcludingVatCurrency"]))
+    record = [r for r in state.requests if r["path"] == "/v2/product"][0]
+    assert query(record)["isInactive"] == "false"
+    rates = call("hub_list_tax_rates")
+    by_id = {r.id: r for r in rates}
+    assert by_id["3"].rate == Decimal("25") and by_id["3"].code == "3"
+    assert by_id["31"].rate == Decimal("15") and by_id["32"].rate == Decimal("12")
+    record = [r for r in state.requests if r["path"] == "/v2/ledger/vatType"][0]
+    assert query(record) == {"fields": "id,number,name,percentage", "from": "0", "count": "1000"}
+
+
+def test_export_invoice_body_and_query(call, state):
+    receipt = call("hub_export_invoice", invoice=make_invoice())
+    assert not receipt.already_existed
+    lookup, post = [r for r in state.requests if r["path"] == "/v2/invoice"]
+    assert lookup["method"] == "GET"
+    assert query(lookup) == {"invoiceDateFrom": "2026-11-20", "invoiceDateTo": "2026-11-21",
+                             "fields": "id,invoiceNumber,invoiceDate,orders(id,reference)",
+                             "from": "0", "count": "1000"}
+    assert post["method"] == "POST"
+    assert query(post) == {"sendToCustomer": "false"}
+    assert post["headers"]["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(post["body"]) == {
+        "invoiceDate": "2026-11-20", "invoiceDueDate": "2026-12-04", "customer": {"id": 10002},
+        "orders": [{
+            "customer": {"id": 10002}, "orderDate": "2026-11-20", "deliveryDate": "2026-11-20",
+            "reference": "hub-inv-000042-tripletex", "isPrioritizeAmountsIncludingVat": False,
+            "invoiceComment": "Thank you",
+            "orderLines": [
+                {"description": "Bookkeeping November", "count": 2, "unitPriceExcludingVatCurrency": 1000.5,
+                 "vatType": {"id": 3}},
+                {"description": "Payroll", "count": 1.5, "unitPriceExcludingVatCurrency": 800, "vatType": {"id": 31}},
+            ],
+        }],
+    }
+    [created] = state.created_invoices
+    assert receipt.vendor_invoice_id == str(created["id"])
+    assert receipt.number == str(created["invoiceNumber"])
+    assert created["_sentToCustomer"] is False
+    assert created["amountExcludingVat"] == 3201.0 and created["amount"] == 3881.25
+
+
+def test_export_twice_creates_one_invoice(call, state, make_ctx):
+    first = call("hub_export_invoice", invoice=make_invoice())
+    second = call("hub_export_invoice", ctx=make_ctx(), invoice=make_invoice())
+    assert len(state.created_invoices) == 1
+    assert second.already_existed and second.vendor_invoice_id == first.vendor_invoice_id
+    assert len([r for r in state.requests if r["method"] == "POST"]) == 1
+    found = call("hub_find_invoice", invoice=make_invoice())
+    assert found.vendor_invoice_id == first.vendor_invoice_id
+
+
+def test_find_invoice_returns_none_when_absent(call):
+    assert call("hub_find_invoice", invoice=make_invoice(reference="never-exported")) is None
+
+
+def test_export_maps_product_codes_tax_ids_and_currency(call, state):
+    lines = (InvoiceLine("Årsoppgjør", Decimal("1"), Decimal("5000"), Decimal("25"), product_code="P003", tax_id="3"),
+             InvoiceLine("Reise", Decimal("1"), Decimal("100"), Decimal("0")))
+    receipt = call("hub_export_invoice", invoice=make_invoice(lines=lines, currency="EUR"))
+    post = [r for r in state.requests if r["method"] == "POST"][0]
+    body = json.loads(post["body"])
+    order = body["orders"][0]
+    assert order["currency"] == {"id": 2}
+    assert order["orderLines"][0]["product"] == {"id": 100003}
+    assert order["orderLines"][0]["vatType"] == {"id": 3}
+    assert order["orderLines"][1]["vatType"] == {"id": 5}
+    assert query([r for r in state.requests if r["path"] == "/v2/currency"][0])["code"] == "EUR"
+    assert receipt.vendor_invoice_id == str(state.created_invoices[0]["id"])
+
+
+def test_export_finds_the_customer_by_organisation_number(call, state):
+    target = state.store["customers"][1][4]
+    party = InvoiceParty(name="whatever", reg_code=target["organizationNumber"])
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    lookup = [r for r in state.requests if r["path"] == "/v2/customer"][0]
+    assert query(lookup)["organizationNumber"] == target["organizationNumber"]
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+    assert not state.created_customers
+
+
+def test_export_creates_a_missing_customer_once(call, state, make_ctx):
+    party = InvoiceParty(name="Ny Kunde AS", reg_code="987 654 321", email="post@nykunde.no")
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    [customer] = state.created_customers
+    post = [r for r in state.requests if r["method"] == "POST" and r["path"] == "/v2/customer"][0]
+    assert json.loads(post["body"]) == {"name": "Ny Kunde AS", "isPrivateIndividual": False,
+                                        "organizationNumber": "987654321", "email": "post@nykunde.no",
+                                        "invoiceEmail": "post@nykunde.no"}
+    call("hub_export_invoice", ctx=make_ctx(), invoice=make_invoice(client=party, reference="hub-inv-2"))
+    assert len(state.created_customers) == 1
+    assert [i["customer"]["id"] for i in state.created_invoices] == [customer["id"], customer["id"]]
+
+
+def test_export_without_a_mapping_for_the_vat_rate_is_rejected_before_any_post(call, state):
+    lines = (InvoiceLine("Odd", Decimal("1"), Decimal("10"), Decimal("7")),)
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", invoice=make_invoice(lines=lines))
+    assert "lines[0].tax_id" in caught.value.field_messages
+    assert not [r for r in state.requests if r["method"] == "POST"]
+
+
+def test_export_with_an_unknown_product_code_is_rejected(call, state):
+    lines = (InvoiceLine("X", Decimal("1"), Decimal("10"), Decimal("25"), product_code="NOPE"),)
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", invoice=make_invoice(lines=lines))
+    assert "lines[0].product_code" in caught.value.field_messages
