@@ -1,0 +1,441 @@
+"""The Scoro API v2 client, on ``ctx.http``.
+
+Wire protocol (``shared/vendors/public-apis.md`` §2):
+
+* every call is ``POST https://{subdomain}.scoro.com/api/v2/{module}/{action}[/{id}]`` (older Estonian
+  accounts: ``{subdomain}.scoro.ee``) with a JSON body that carries the credentials
+  (``apiKey``, ``company_account_id``), an optional ``lang``, and ``request`` / ``filter`` /
+  ``page`` / ``per_page``;
+* every answer is the envelope ``{"status", "statusCode", "messages", "errors"?, "data"}``; a reply
+  counts as failed when ``errors`` is present or ``statusCode != 200`` (C2) — whatever the HTTP status
+  line says, so both "HTTP status mirrors statusCode" and "HTTP 200 with an error envelope" work;
+* lists give at most 100 objects per call: page with ``per_page=100`` until a short page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
+from hub.http import parse_retry_after
+from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceParty, TaxRate
+
+if TYPE_CHECKING:
+    import httpx
+
+    from hub.context import VendorContext
+
+#: The most a list call returns (C1), and so the page size asked for.
+PAGE_SIZE = 100
+#: A safety stop for paging (100 000 objects): a vendor that never returns a short page is a bug.
+MAX_PAGES = 1000
+DEFAULT_DOMAIN = "scoro.com"
+DOMAINS = ("scoro.com", "scoro.ee")
+LANGUAGES = {"eng": "English", "est": "Estonian"}
+
+SETTINGS_HINT = "In Scoro open Settings → API (an administrator's view)"
+
+
+class NotFound(ConfigError):
+    """Scoro answered 404 for an object or module. Callers that expect it (a fallback, a look-up)
+    catch it; anywhere else it reaches the admin as a configuration problem."""
+
+
+class Forbidden(AuthError):
+    """Scoro answered 403: the key may not use this module, or the account is not active."""
+
+
+def host(credentials: dict) -> str:
+    return f"{credentials['subdomain']}.{credentials.get('domain') or DEFAULT_DOMAIN}"
+
+
+def base_url(credentials: dict) -> str:
+    return f"https://{host(credentials)}/api/v2"
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A Scoro number (JSON number or numeric string, dot decimal separator) as ``Decimal``."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _messages(body: dict) -> list[str]:
+    """Every human message in an error envelope (``messages`` and ``errors``, in any of their shapes)."""
+    out: list[str] = []
+
+    def walk(value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, str):
+            if value.strip():
+                out.append(value.strip())
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        else:
+            out.append(str(value))
+
+    walk(body.get("messages"))
+    walk(body.get("errors"))
+    return out
+
+
+def _field_messages(body: dict) -> dict[str, list[str]]:
+    """``errors`` as ``{field: [messages]}`` (``""`` for messages that name no field)."""
+    fields: dict[str, list[str]] = {}
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        for name, value in errors.items():
+            items = value if isinstance(value, list) else [value]
+            fields.setdefault(str(name), []).extend(str(v) for v in items if v not in (None, ""))
+    elif isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict) and "field" in item:
+                fields.setdefault(str(item["field"]), []).append(str(item.get("message", "")))
+            elif item not in (None, ""):
+                fields.setdefault("", []).append(str(item))
+    elif isinstance(errors, str) and errors:
+        fields[""] = [errors]
+    messages = body.get("messages")
+    if isinstance(messages, dict):
+        general = messages.get("error") or messages.get("errors") or []
+        general = general if isinstance(general, list) else [general]
+        if general and not fields:
+            fields[""] = [str(m) for m in general]
+    return fields
+
+
+class ScoroClient:
+    """One Scoro account (subdomain + company account id + API key) seen through ``ctx.http``."""
+
+    def __init__(self, ctx: "VendorContext", credentials: dict) -> None:
+        self.ctx = ctx
+        self.credentials = credentials
+        self.host = host(credentials)
+        self.base = base_url(credentials)
+
+    # -- one call ------------------------------------------------------------------------------
+    def call(self, module: str, action: str = "list", object_id: str | int | None = None, *,
+             request: dict | list | None = None, filters: dict | None = None,
+             page: int | None = None, per_page: int | None = None, lang: str | None = None,
+             detailed: bool = False) -> Any:
+        """POST one API call and return the envelope's ``data`` (errors mapped onto hub.errors)."""
+        url = f"{self.base}/{module}/{action}" + (f"/{object_id}" if object_id is not None else "")
+        body: dict[str, Any] = {
+            "apiKey": self.credentials["api_key"],
+            "company_account_id": self.credentials["company_account_id"],
+            "request": request if request is not None else {},
+        }
+        if lang:
+            body["lang"] = lang
+        if filters:
+            body["filter"] = filters
+        if page is not None:
+            body["page"] = page
+        if per_page is not None:
+            body["per_page"] = per_page
+        if detailed:
+            body["detailed_response"] = True
+        response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
+                                      headers={"Content-Type": "application/json", "Accept": "application/json"})
+        return self._data(response, module)
+
+    def _data(self, response: "httpx.Response", module: str) -> Any:
+        http_status = response.status_code
+        if 300 <= http_status < 400:
+            # An unknown subdomain is sent to Scoro's login/landing page [INF].
+            raise self._no_such_account()
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict) or not ({"status", "statusCode", "data"} & set(body)):
+            if http_status == 404:
+                raise self._no_such_account()
+            if http_status in (401, 403):
+                raise self._auth_error([])
+            raise TransientError(f"Scoro ({self.host}) answered HTTP {http_status} with something that is not "
+                                 "its JSON API envelope.", hint="The hub will try again later.")
+        try:
+            code = int(body.get("statusCode") or http_status)
+        except (TypeError, ValueError):
+            code = http_status
+        status = str(body.get("status") or "").upper()
+        if code == 200 and not body.get("errors") and status in ("OK", ""):
+            return body.get("data")
+        if code == 200:
+            code = 400  # "status": "ERROR" or an ``errors`` member under a 200 statusCode
+        messages = _messages(body)
+        if code == 401:
+            raise self._auth_error(messages)
+        if code == 403:
+            raise Forbidden(f"Scoro refused access ({self._said(messages)}).",
+                            hint=f"The API key needs access to the '{module}' module and the Scoro account must be "
+                                 f"active. {SETTINGS_HINT} to check the key's permissions, or ask your Scoro "
+                                 "administrator.")
+        if code == 404:
+            raise NotFound(f"Scoro could not find what the hub asked for in '{module}' ({self._said(messages)}).",
+                           hint="Check that your Scoro plan and the API key's role include this module.")
+        if code == 429:
+            raise RateLimited(f"Scoro's API request limit for {self.host} was reached ({self._said(messages)}).",
+                              retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                              hint="Scoro allows 500 API requests per day per account by default; the hub "
+                                   "will try again later.")
+        if code >= 500:
+            raise TransientError(f"Scoro answered with a server error ({code}).", hint="The hub will try again later.")
+        raise VendorRejected(f"Scoro refused the request: {self._said(messages)}.",
+                             field_messages=_field_messages(body))
+
+    @staticmethod
+    def _said(messages: list[str]) -> str:
+        return "; ".join(m.rstrip(".") for m in messages)[:500] if messages else "no message given"
+
+    def _auth_error(self, messages: list[str]) -> AuthError:
+        said = f" Scoro said: {self._said(messages)}." if messages else ""
+        return AuthError(f"Scoro did not accept the API key and company account ID for {self.host}.{said}",
+                         hint=f"{SETTINGS_HINT}, copy the company account ID and the API key again (generate a "
+                              "new key if it was reset or revoked) and paste them here.")
+
+    def _no_such_account(self) -> ConfigError:
+        domain = self.credentials.get("domain") or DEFAULT_DOMAIN
+        other = next(d for d in DOMAINS if d != domain)
+        return ConfigError(f"There is no Scoro account at {self.host}.", field="subdomain",
+                           hint=f"Enter only the prefix of your Scoro address (the part before .{domain}, e.g. "
+                                f"'acme'). If your Scoro address ends in .{other}, choose {other}.")
+
+    # -- lists ---------------------------------------------------------------------------------
+    def iter_list(self, module: str, *, filters: dict | None = None, detailed: bool = False) -> Iterator[dict]:
+        """Every object of a list call, page by page (``per_page=100``) until a short page."""
+        for page in range(1, MAX_PAGES + 1):
+            data = self.call(module, "list", filters=filters, page=page, per_page=PAGE_SIZE, detailed=detailed)
+            if data is None:
+                return
+            if isinstance(data, dict):  # some modules key objects by id
+                data = list(data.values())
+            if not isinstance(data, list):
+                raise TransientError(f"Scoro's {module}/list answer has no list of objects.",
+                                     hint="The hub will try again later.")
+            yield from (item for item in data if isinstance(item, dict))
+            if len(data) < PAGE_SIZE:
+                return
+        raise TransientError(f"Scoro's {module}/list did not end after {MAX_PAGES} pages.")
+
+    # -- capabilities --------------------------------------------------------------------------
+    def connection_info(self) -> ConnectionInfo:
+        """``companyAccount/list`` (the business entities: names the admin recognises); when the key may
+        not read that module, ``users/list`` (the credential test third-party clients use, C3)."""
+        try:
+            data = self.call("companyAccount", "list", page=1, per_page=PAGE_SIZE)
+        except (Forbidden, NotFound):
+            self.call("users", "list", page=1, per_page=1)
+            data = None
+        entities = list(data.values()) if isinstance(data, dict) else (data or [])
+        names = [name for entity in entities if isinstance(entity, dict) and (name := _entity_name(entity))]
+        details = {"host": self.host, "language": LANGUAGES.get(self.credentials.get("language", ""), "")}
+        if len(names) > 1:
+            details["business_entities"] = ", ".join(names)
+        return ConnectionInfo(account_name=names[0] if names else self.host,
+                              account_id=str(self.credentials["company_account_id"]),
+                              details={k: v for k, v in details.items() if v})
+
+    def vat_codes(self) -> list[dict]:
+        return list(self.iter_list("vatCodes"))
+
+    def tax_rates(self) -> list[TaxRate]:
+        """Active sales VAT codes (purchase-only and inactive codes cannot go on a sales invoice)."""
+        out = []
+        for item in self.vat_codes():
+            if not _usable_for_sales(item):
+                continue
+            code_id = item.get("vat_code_id", item.get("id"))
+            if code_id is None:
+                continue
+            rate = to_decimal(item.get("percent"))
+            out.append(TaxRate(id=str(code_id), code=str(item.get("vat_code") or code_id),
+                               name=str(item.get("vat_name") or item.get("vat_code") or code_id),
+                               rate=rate if rate is not None else Decimal("0")))
+        return out
+
+    def export_invoice(self, invoice: Invoice) -> ExportReceipt:
+        request = self.invoice_request(invoice, self.company_id(invoice.client))
+        try:
+            data = self.call("invoices", "modify", request=request, lang=self.credentials.get("language"))
+        except VendorRejected as exc:
+            if not _is_duplicate_number(exc.field_messages):
+                raise
+            found = self.find_invoice(invoice)
+            if found is not None:
+                return found
+            raise VendorRejected(f"Scoro already has an invoice numbered {invoice.number} that the hub did not "
+                                 "create.", field_messages=exc.field_messages,
+                                 hint="Renumber or delete that invoice in Scoro, or change the number in the hub, "
+                                      "then export again.") from None
+        if not isinstance(data, dict) or not (data.get("id") or data.get("invoice_id")):
+            raise TransientError("Scoro accepted the invoice but its answer has no invoice id.",
+                                 hint="The hub will look the invoice up before trying again.")
+        return ExportReceipt(vendor_invoice_id=str(data.get("id") or data.get("invoice_id")),
+                             number=str(data.get("no") or invoice.number))
+
+    def find_invoice(self, invoice: Invoice) -> ExportReceipt | None:
+        """The invoice with this number whose description carries the hub reference (so an invoice
+        typed by hand with the same number is never taken for ours)."""
+        marker = reference_marker(invoice.reference)
+        for item in self.iter_list("invoices", filters={"no": invoice.number}):
+            if str(item.get("no", "")) != invoice.number or _flag(item.get("is_deleted"), False):
+                continue
+            invoice_id = item.get("id") or item.get("invoice_id")
+            description = item.get("description")
+            if description is None and invoice_id is not None:  # a slim list answer: read the invoice
+                try:
+                    description = (self.call("invoices", "view", invoice_id) or {}).get("description")
+                except NotFound:
+                    continue
+            if marker in str(description or ""):
+                return ExportReceipt(vendor_invoice_id=str(invoice_id), number=str(item.get("no")),
+                                     already_existed=True)
+        return None
+
+    # -- invoice building ----------------------------------------------------------------------
+    def company_id(self, party: InvoiceParty) -> int | str:
+        """The Scoro contact to invoice: the linked one, else found by registry code / VAT number /
+        name, else created (``contacts/modify``). Remembered in ``ctx.cache`` for a day."""
+        if party.vendor_client_id:
+            return _id(party.vendor_client_id)
+        identity = json.dumps([party.name, party.reg_code, party.vat_no]).encode()
+        key = "contact:" + hashlib.sha256(identity).hexdigest()[:24]
+        cached = self.ctx.cache.get(key)
+        if cached is not None:
+            return cached
+        if party.reg_code:
+            filters, match = {"id_code": party.reg_code}, lambda c: str(c.get("id_code") or "") == party.reg_code
+        elif party.vat_no:
+            filters, match = {"vatno": party.vat_no}, lambda c: str(c.get("vatno") or "") == party.vat_no
+        else:
+            filters = {"name": party.name}
+            match = lambda c: str(c.get("name") or "").casefold() == party.name.casefold()  # noqa: E731
+        found = next((c.get("contact_id") for c in self.iter_list("contacts", filters=filters)
+                      if match(c) and not _flag(c.get("is_deleted"), False)), None)
+        if found is None:
+            created = self.call("contacts", "modify", request=contact_request(party))
+            found = created.get("contact_id") if isinstance(created, dict) else None
+            if found is None:
+                raise TransientError("Scoro created the client contact but its answer has no contact id.",
+                                     hint="The hub will try again later.")
+        self.ctx.cache.set(key, found, 86400)
+        return found
+
+    def sales_vat_code(self, rate: Decimal) -> int | str | None:
+        """The active sales VAT code with this percentage (for lines the hub could not map)."""
+        codes = self.ctx.cache.get("vat_codes")
+        if codes is None:
+            codes = [{"id": c.get("vat_code_id"), "percent": str(c.get("percent")), "na": c.get("is_not_applicable")}
+                     for c in self.vat_codes() if _usable_for_sales(c)]
+            self.ctx.cache.set("vat_codes", codes, 3600)
+        for code in codes:
+            if to_decimal(code["percent"]) == rate and not _flag(code.get("na"), False):
+                return code["id"]
+        return None
+
+    def invoice_request(self, invoice: Invoice, company_id: int | str) -> dict:
+        lines = []
+        for line in invoice.lines:
+            vat_code_id = _id(line.tax_id) if line.tax_id else self.sales_vat_code(line.vat_rate)
+            item: dict[str, Any] = {
+                "comment": line.description,
+                "amount": _num(line.quantity),
+                "price": _num(line.unit_price),
+                "sum": _num(line.net.quantize(CENT)),
+                "vat": _num(line.vat_rate),
+            }
+            if vat_code_id is not None:
+                item["vat_code_id"] = vat_code_id
+            if line.unit:
+                item["unit"] = line.unit
+            if line.product_code and line.product_code.isdigit():
+                item["product_id"] = int(line.product_code)
+            lines.append(item)
+        return {
+            "no": invoice.number,
+            "date": invoice.issue_date.isoformat(),
+            "deadline": invoice.due_date.isoformat(),
+            "currency": invoice.currency,
+            "company_id": company_id,
+            "status": "unpaid",
+            "sum": _num(invoice.total_net),
+            "vat_sum": _num(invoice.total_vat),
+            "description": description(invoice),
+            "lines": lines,
+        }
+
+
+CENT = Decimal("0.01")
+MARKER_PREFIX = "Hub reference: "
+
+
+def reference_marker(reference: str) -> str:
+    return f"{MARKER_PREFIX}{reference}"
+
+
+def description(invoice: Invoice) -> str:
+    notes = invoice.notes.strip()
+    return f"{notes}\n\n{reference_marker(invoice.reference)}" if notes else reference_marker(invoice.reference)
+
+
+def contact_request(party: InvoiceParty) -> dict:
+    request: dict[str, Any] = {"contact_type": "company", "name": party.name, "is_client": 1}
+    if party.reg_code:
+        request["id_code"] = party.reg_code
+    if party.vat_no:
+        request["vatno"] = party.vat_no
+    if party.email:
+        request["means_of_contact"] = {"email": [party.email]}
+    if party.address:
+        address = {"street": party.address.street, "city": party.address.city,
+                   "zipcode": party.address.postal_code, "country": party.address.country}
+        request["addresses"] = [{k: v for k, v in address.items() if v}]
+    return request
+
+
+def _num(value: Decimal) -> int | float:
+    """A Decimal as a JSON number. ``float`` repr is the shortest text that round-trips, so the number
+    written is exactly the decimal one (2-4 decimals, far below float's 15 significant digits)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _id(value: str) -> int | str:
+    return int(value) if str(value).isdigit() else value
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no")
+    return bool(value)
+
+
+def _usable_for_sales(item: dict) -> bool:
+    return _flag(item.get("is_active"), True) and _flag(item.get("is_sales"), True)
+
+
+def _entity_name(entity: dict) -> str:
+    for key in ("name", "company_name", "account_name", "title"):
+        if entity.get(key):
+            return str(entity[key]).strip()
+    return ""
+
+
+def _is_duplicate_number(field_messages: dict[str, list[str]]) -> bool:
+    words = ("exist", "duplicate", "already", "unique", "in use")
+    return any(any(w in message.lower() for w in words) for message in field_messages.get("no", []))

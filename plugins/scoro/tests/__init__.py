@@ -1,0 +1,1 @@
+"""Tests of the Scoro plugin (imported as ``scoro.tests.*``)."""
