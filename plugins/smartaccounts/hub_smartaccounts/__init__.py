@@ -1,0 +1,137 @@
+"""SmartAccounts (Estonia): VAT types, monthly statistics and invoice export over the signed SmartAccounts API.
+
+Each firm client is its own SmartAccounts company with its own API key pair (per-client credentials).
+The wire protocol lives in :mod:`hub_smartaccounts.client`, the work in :mod:`hub_smartaccounts.service`,
+the emulator in :mod:`hub_smartaccounts.sandbox`. See README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow
+from marshmallow import fields, validates, validates_schema
+
+from hub import hookimpl
+from hub.context import VendorContext
+from hub.types import ConnectionInfo, ExportReceipt, Invoice, Period, RateLimit, Statistics, TaxRate, VendorInfo
+
+from . import service
+from .client import SmartAccountsApi
+
+SLUG = "smartaccounts"
+_BAD_CHARS = re.compile(r"[\s&=?#/]")
+
+
+def _clean(value: str, what: str) -> None:
+    if _BAD_CHARS.search(value):
+        raise marshmallow.ValidationError(
+            f"Paste only the {what} itself, exactly as SmartAccounts shows it (no spaces, line breaks, '&', '=' "
+            "or URL parts).")
+    if len(value) < 8:
+        raise marshmallow.ValidationError(f"This is too short to be a SmartAccounts {what}; copy it again in full.")
+
+
+class Credentials(marshmallow.Schema):
+    api_key = fields.String(required=True, metadata={
+        "label": "API key", "secret": True, "placeholder": "the public API key",
+        "help": "In SmartAccounts: Settings → API (the company's API access). Generate a key pair and copy the "
+                "API key (the public key).",
+    })
+    api_secret = fields.String(required=True, metadata={
+        "label": "API secret", "secret": True, "placeholder": "the API secret (private key)",
+        "help": "SmartAccounts shows the secret only once, when the key pair is generated. If you have lost it, "
+                "generate a new key pair in SmartAccounts and paste both the new key and the new secret here.",
+    })
+
+    @validates("api_key")
+    def _check_key(self, value: str, **kwargs: Any) -> None:
+        _clean(value, "API key")
+
+    @validates("api_secret")
+    def _check_secret(self, value: str, **kwargs: Any) -> None:
+        _clean(value, "API secret")
+
+    @validates_schema
+    def _check_pair(self, data: dict, **kwargs: Any) -> None:
+        if data.get("api_key") and data.get("api_key") == data.get("api_secret"):
+            raise marshmallow.ValidationError(
+                "The API key and the API secret are two different values: paste the key in the first field and "
+                "the secret in the second.", field_name="api_secret")
+
+
+@hookimpl
+def hub_vendor() -> VendorInfo:
+    return VendorInfo(
+        slug=SLUG,
+        name="SmartAccounts",
+        regions=("EE",),
+        api_version="api (sa.smartaccounts.eu/api)",
+        summary="Estonian online accounting. Each client is its own SmartAccounts company with its own API key "
+                "pair: VAT types and monthly statistics come in, invoices go out.",
+        syncs=(
+            "VAT types: SmartAccounts → Hub",
+            "Statistics (sale, purchase and bank entries, documents): SmartAccounts → Hub",
+            "Invoices: Hub → SmartAccounts (the buyer is found or created as a SmartAccounts client)",
+        ),
+        setup_steps=(
+            "Sign in to SmartAccounts with the client's company and open the Settings area for API access.",
+            "Generate an API key and API secret. Copy the secret right away: it is shown only once.",
+            "In Uku, paste both values into the integration dialog for this client.",
+            "Click Test connection, then Save.",
+        ),
+        gotchas=(
+            "The API secret is shown only once when it is generated. If you lose it, regenerate the pair in "
+            "SmartAccounts and re-paste both the key and the secret into Uku.",
+            "Each client is its own SmartAccounts company: connect each client with that company's own key pair.",
+            "SmartAccounts keys do not expire, but they stop working when an admin regenerates or revokes them.",
+            "SmartAccounts allows 60 requests a minute and 1000 a day per key; a 12-month reload takes 4 requests "
+            "(one more per extra 100 documents of a kind).",
+        ),
+        statistic_fields=service.STATISTIC_FIELDS,
+        rate_limits=(RateLimit(60, 60), RateLimit(1000, 86400)),
+        per_client_credentials=True,
+        docs_url="https://www.smartaccounts.eu/",
+    )
+
+
+@hookimpl
+def hub_credentials_schema() -> type[marshmallow.Schema]:
+    return Credentials
+
+
+def _api(ctx: VendorContext, credentials: dict) -> SmartAccountsApi:
+    return SmartAccountsApi(ctx, credentials)
+
+
+@hookimpl
+def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo:
+    """Loads the VAT types (``settings/vatpcs:get``): a 200 means the key pair and the signature are good.
+    SmartAccounts has no known "who am I" endpoint, so the account is named by the key's first characters."""
+    rates = service.tax_rates(_api(ctx, credentials))
+    key = credentials["api_key"]
+    return ConnectionInfo(account_name=f"SmartAccounts company (API key {key[:4]}…)",
+                          details={"vat_types": str(len(rates))})
+
+
+@hookimpl
+def hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list[TaxRate]:
+    return service.tax_rates(_api(ctx, credentials))
+
+
+@hookimpl
+def hub_fetch_statistics(ctx: VendorContext, credentials: dict, client: str | None,
+                         periods: list[Period]) -> Statistics:
+    """``client`` is ignored: the credentials are the client's own SmartAccounts company."""
+    return service.fetch_statistics(_api(ctx, credentials), list(periods))
+
+
+@hookimpl
+def hub_export_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt:
+    return service.export_invoice(_api(ctx, credentials), invoice)
+
+
+@hookimpl
+def hub_find_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+    return service.find_invoice(_api(ctx, credentials), invoice)

@@ -1,0 +1,706 @@
+"""A faithful emulator of the SmartAccounts API (``https://sa.smartaccounts.eu/api/``) as a Flask app.
+
+What it enforces, like the public clients describe the real API (public-apis.md §4):
+
+* ``{module}/{entity}:{verb}`` endpoints under ``/api/`` on the host ``sa.smartaccounts.eu``.
+* Query authentication: ``apikey``, ``timestamp`` (``ddMMyyyyHHmmss``, Europe/Tallinn) and ``signature`` =
+  lowercase hex HMAC-SHA256 keyed with the API secret over the query string exactly as sent (without the
+  ``signature`` parameter) with the raw body appended. The timestamp must be within ``max_skew_s``.
+* ``:get`` reads as GET without a body (A2, A4) or as POST with a JSON body (A1); ``:add`` as POST only.
+* Lists paged with ``pageNumber`` (1-based), 100 objects a page, ``hasMoreEntries``; dates ``dd.MM.yyyy``.
+* 60 requests a minute and 1000 a day per API key, answered 429 with ``Retry-After``.
+* Error bodies ``{"errors": [{"code", "message", "field"?}]}`` (the ``errors[].message`` shape is read by the
+  Konekt WooCommerce client; ``code`` and ``field`` are this sandbox's inference).
+
+Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
+"60/60"; ``None``/"" disables), ``daily_limit`` (default 1000; 0 disables), ``fault`` (None | "429" | "500" |
+"timeout" | "garbage"), ``fault_every`` (default 1), ``timeout_s`` (default 2), ``retry_after`` (seconds sent
+with an injected 429, default 1), ``max_skew_s`` (default 300), ``read_method`` ("both" | "GET" | "POST"),
+``vat_percent_field`` ("pc" as in A3, or "percent" as in A5), ``seed`` (default 20261122).
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+import random
+import threading
+import time
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import unquote_plus
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, request
+
+HOST = "sa.smartaccounts.eu"
+TALLINN = ZoneInfo("Europe/Tallinn")
+PAGE_SIZE = 100
+DATE_FORMAT = "%d.%m.%Y"
+FIRST_DAY = dt.date(2025, 1, 1)
+LAST_DAY = dt.date(2026, 12, 31)
+
+#: The demo company (the hub's demo firm saves these credentials).
+DEMO_CREDENTIALS: dict = {"api_key": "5a1d3c9e7f20b846", "api_secret": "9f8e7d6c5b4a39281706f5e4d3c2b1a0"}
+#: Three more companies, one per demo firm client (each firm client is its own SmartAccounts company).
+DEMO_CLIENT_CREDENTIALS: list[dict] = [
+    {"api_key": "6b2e4d0f8a31c957", "api_secret": "a0b1c2d3e4f5061728394a5b6c7d8e9f"},
+    {"api_key": "7c3f5e1a9b42da68", "api_secret": "b1c2d3e4f5061728394a5b6c7d8e9fa0"},
+    {"api_key": "8d4a6f2bac53eb79", "api_secret": "c2d3e4f5061728394a5b6c7d8e9fa0b1"},
+]
+#: A key pair that was regenerated in SmartAccounts (the old pair no longer works).
+REVOKED_CREDENTIALS: dict = {"api_key": "1e0f2a3b4c5d6e7f", "api_secret": "d3e4f5061728394a5b6c7d8e9fa0b1c2"}
+#: A company whose SmartAccounts subscription has ended (API access disabled).
+EXPIRED_CREDENTIALS: dict = {"api_key": "2f1a3b4c5d6e7f80", "api_secret": "e4f5061728394a5b6c7d8e9fa0b1c2d3"}
+
+COMPANIES = [
+    # name, credentials, status, monthly volume scale
+    ("Demo Raamatupidamine OÜ", DEMO_CREDENTIALS, "active", 2.0),
+    ("Kask ja Kuusk OÜ", DEMO_CLIENT_CREDENTIALS[0], "active", 1.0),
+    ("Põldma Ehitus AS", DEMO_CLIENT_CREDENTIALS[1], "active", 1.5),
+    ("Tamme Kohvik OÜ", DEMO_CLIENT_CREDENTIALS[2], "active", 0.5),
+    ("Vana Võti OÜ", REVOKED_CREDENTIALS, "revoked", 0.5),
+    ("Lõppenud Leping OÜ", EXPIRED_CREDENTIALS, "expired", 0.5),
+]
+
+VAT_PCS = [
+    # code, percent, Estonian, English, activeSales, activePurchase
+    ("24", "24", "Käibemaks 24%", "VAT 24%", True, True),
+    ("22", "22", "Käibemaks 22% (kuni 30.06.2025)", "VAT 22% (until 30.06.2025)", True, True),
+    ("13", "13", "Käibemaks 13% (majutus)", "VAT 13% (accommodation)", True, True),
+    ("9", "9", "Käibemaks 9%", "VAT 9%", True, True),
+    ("0", "0", "Käibemaks 0%", "VAT 0%", True, True),
+    ("EU0", "0", "Ühendusesisene käive 0%", "Intra-Community supply 0%", True, False),
+    ("MV", "0", "Maksuvaba", "VAT exempt", True, True),
+]
+
+FIRST_NAMES = ["Mets", "Kivi", "Tamm", "Saar", "Rebane", "Ilves", "Kuusk", "Lepik", "Mägi", "Sepp", "Oja", "Pärn",
+               "Kask", "Lind", "Vaher", "Järv", "Raud", "Kallas", "Org", "Põder"]
+SUFFIXES = ["OÜ", "AS", "MTÜ", "FIE", "OÜ", "OÜ"]
+TRADES = ["Ehitus", "Kaubandus", "Transport", "Konsult", "Disain", "Puit", "Aed", "IT", "Meedia", "Toit"]
+CITIES = ["Tallinn", "Tartu", "Pärnu", "Narva", "Viljandi", "Rakvere", "Kuressaare", "Haapsalu"]
+ARTICLES = [("SERV", "Raamatupidamisteenus", "SERVICE", "h", "45.00"),
+            ("CONS", "Konsultatsioon", "SERVICE", "h", "80.00"), ("GOODS", "Kaup", "PRODUCT", "tk", "12.50"),
+            ("SHIP", "Transport", "SERVICE", "km", "0.90"),
+            ("RENT", "Rent", "SERVICE", "kuu", "650.00")]
+DOC_TYPES = {"client_invoices": "CLIENT_INVOICE", "vendor_invoices": "VENDOR_INVOICE", "payments": "PAYMENT",
+             "manual": "LEDGER_ENTRY"}
+
+
+def _fmt(day: dt.date) -> str:
+    return day.strftime(DATE_FORMAT)
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _num(value: Decimal) -> float | int:
+    """A JSON number with a decimal point (SmartAccounts sends numbers, not strings)."""
+    return float(value)
+
+
+@dataclass
+class Company:
+    id: int
+    name: str
+    api_key: str
+    api_secret: str
+    status: str
+    vat_pcs: list[dict] = field(default_factory=list)
+    accounts: list[dict] = field(default_factory=list)
+    clients: list[dict] = field(default_factory=list)
+    vendors: list[dict] = field(default_factory=list)
+    articles: list[dict] = field(default_factory=list)
+    client_invoices: list[dict] = field(default_factory=list)
+    vendor_invoices: list[dict] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+    manual_entries: list[dict] = field(default_factory=list)
+    next_id: int = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def entries(self) -> list[dict]:
+        """The general ledger: one entry per booked document (``general/entries:get``)."""
+        out = []
+        for kind, doc_type in DOC_TYPES.items():
+            items = self.manual_entries if kind == "manual" else getattr(self, kind)
+            for item in items:
+                out.append({"id": item["entryId"], "date": item["date"], "entryDate": item["date"],
+                            "modifyDate": item["date"], "docType": doc_type, "number": item["number"],
+                            "currency": item.get("currency", "EUR"), "description": item.get("description", ""),
+                            "rows": item.get("entryRows", [])})
+        return sorted(out, key=lambda e: (dt.datetime.strptime(e["date"], DATE_FORMAT).date(), e["id"]))
+
+
+@dataclass
+class Recorded:
+    method: str
+    host: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+
+class SandboxState:
+    """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
+
+    def __init__(self, knobs: dict[str, Any]) -> None:
+        self.knobs = knobs
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests: list[Recorded] = []
+            self.status_counts: Counter = Counter()
+            self.api_count = 0
+            self.windows: dict[str, deque] = defaultdict(deque)
+            self.daily: dict[str, deque] = defaultdict(deque)
+            self.companies: dict[str, Company] = seed(int(self.knobs.get("seed") or 20261122))
+
+    def company(self, name: str) -> Company:
+        return next(c for c in self.companies.values() if c.name == name)
+
+    def by_key(self, api_key: str) -> Company | None:
+        return self.companies.get(api_key)
+
+
+# -- seeded data -----------------------------------------------------------------------------------------------
+def _months() -> list[tuple[int, int]]:
+    out, (y, m) = [], (FIRST_DAY.year, FIRST_DAY.month)
+    while (y, m) <= (LAST_DAY.year, LAST_DAY.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def seed(value: int = 20261122) -> dict[str, Company]:
+    """Deterministic companies, clients, vendors, articles and a 2025–2026 of documents."""
+    rng = random.Random(value)
+    companies: dict[str, Company] = {}
+    for index, (name, creds, status, scale) in enumerate(COMPANIES, start=1):
+        company = Company(id=index, name=name, api_key=creds["api_key"], api_secret=creds["api_secret"],
+                          status=status, next_id=index * 100000)
+        company.vat_pcs = [{"vatPc": code, "pc": pc, "descriptionEt": et, "descriptionEn": en,
+                            "activeSales": sales, "activePurchase": purchase,
+                            "accountSales": "4000", "accountPurchase": "2610"}
+                           for code, pc, et, en, sales, purchase in VAT_PCS]
+        company.accounts = [{"code": "1020", "type": "ASSET", "descriptionEt": "Pank", "descriptionEn": "Bank"},
+                            {"code": "1000", "type": "ASSET", "descriptionEt": "Kassa", "descriptionEn": "Cash"},
+                            {"code": "4000", "type": "INCOME", "descriptionEt": "Müügitulu", "descriptionEn": "Sales"}]
+        company.articles = [{"code": code, "description": desc, "type": kind, "unit": unit, "vatPc": "24",
+                             "activeSales": True, "activePurchase": kind == "PRODUCT", "priceSales": float(price),
+                             "pricePurchase": None, "accountSales": "4000", "accountPurchase": None,
+                             "accountWarehouse": None} for code, desc, kind, unit, price in ARTICLES]
+        for i in range(rng.randint(28, 40)):
+            cname = f"{rng.choice(FIRST_NAMES)} {rng.choice(TRADES)} {rng.choice(SUFFIXES)}"
+            reg = f"{rng.choice('1189')}{rng.randint(1000000, 4999999)}"
+            company.clients.append({
+                "id": company.new_id(), "name": cname, "regCode": reg,
+                "vatNumber": f"EE{rng.randint(100000000, 102999999)}" if rng.random() < 0.6 else None,
+                "bankAccount": None, "referenceNumber": f"{1000 + i}", "invoiceDueDate": rng.choice([7, 14, 21]),
+                "group": None,
+                "address": {"country": "EE", "county": None, "city": rng.choice(CITIES),
+                            "address1": f"{rng.choice(FIRST_NAMES)} tn {rng.randint(1, 90)}", "address2": None,
+                            "postalCode": f"{rng.randint(10000, 99999)}"},
+                "contacts": [{"type": "EMAIL", "value": f"arved{i}@{cname.split()[0].lower()}.ee", "description": ""}],
+            })
+        for _ in range(rng.randint(8, 14)):
+            company.vendors.append({"id": company.new_id(),
+                                    "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(TRADES)} {rng.choice(SUFFIXES)}",
+                                    "regCode": f"1{rng.randint(1000000, 4999999)}"})
+        inv_no = 0
+        for year, month in _months():
+            last = calendar.monthrange(year, month)[1]
+
+            def day(last: int = last, year: int = year, month: int = month) -> str:
+                return _fmt(dt.date(year, month, rng.randint(1, last)))
+
+            for _ in range(int(rng.randint(6, 12) * scale)):
+                inv_no += 1
+                client = rng.choice(company.clients)
+                invoice = _build_invoice(company, client, day(), f"{inv_no:05d}", None, "", [
+                    {"code": art["code"], "description": art["description"],
+                     "quantity": Decimal(rng.randint(1, 20)), "price": Decimal(str(art["priceSales"])),
+                     "vatPc": "24" if year >= 2026 or month > 6 else "22", "unit": art["unit"]}
+                    for art in rng.sample(company.articles, rng.randint(1, 3))])
+                company.client_invoices.append(invoice)
+            for _ in range(int(rng.randint(3, 8) * scale)):
+                vendor = rng.choice(company.vendors)
+                amount = _money(Decimal(rng.randint(1000, 250000)) / 100)
+                company.vendor_invoices.append({
+                    "id": company.new_id(), "entryId": company.new_id(), "vendorId": vendor["id"],
+                    "vendor": {"id": vendor["id"], "name": vendor["name"]}, "date": day(),
+                    "invoiceNumber": f"V-{rng.randint(100, 99999)}", "number": f"O{company.next_id}",
+                    "currency": "EUR", "totalAmount": _num(amount), "description": "Ostuarve"})
+            for _ in range(int(rng.randint(4, 11) * scale)):
+                bank = rng.random() < 0.8
+                amount = _money(Decimal(rng.randint(500, 150000)) / 100)
+                client = rng.random() < 0.6
+                partner = rng.choice(company.clients if client else company.vendors)
+                company.payments.append({
+                    "id": company.new_id(), "entryId": company.new_id(), "date": day(),
+                    "partnerType": "CLIENT" if client else "VENDOR",
+                    ("clientId" if client else "vendorId"): partner["id"],
+                    "accountType": "BANK" if bank else "CASH", "accountName": "LHV" if bank else "Kassa",
+                    "currency": "EUR", "amount": _num(amount), "number": f"P{company.next_id}",
+                    "description": "Laekumine" if client else "Tasumine"})
+            for _ in range(rng.randint(0, 3)):
+                amount = _money(Decimal(rng.randint(1000, 90000)) / 100)
+                company.manual_entries.append({
+                    "id": company.new_id(), "entryId": company.new_id(), "date": day(), "number": f"K{company.next_id}",
+                    "currency": "EUR", "description": "Kanne",
+                    "entryRows": [{"account": "5000", "debitAmount": _num(amount), "creditAmount": 0},
+                                  {"account": "2000", "debitAmount": 0, "creditAmount": _num(amount)}]})
+        for items in (company.client_invoices, company.vendor_invoices, company.payments, company.manual_entries):
+            items.sort(key=lambda d: (dt.datetime.strptime(d["date"], DATE_FORMAT).date(), d["id"]))
+        companies[company.api_key] = company
+    return companies
+
+
+def _build_invoice(company: Company, client: dict, date: str, invoice_number: str, due: str | None,
+                   comment: str, rows: list[dict], note: str = "") -> dict:
+    amount = vat = Decimal(0)
+    out_rows = []
+    rates = {v["vatPc"]: Decimal(v["pc"]) for v in company.vat_pcs}
+    for row in rows:
+        net = _money(row["quantity"] * row["price"])
+        row_vat = _money(net * rates[row["vatPc"]] / 100)
+        amount += net
+        vat += row_vat
+        out_rows.append({"code": row.get("code"), "description": row.get("description"),
+                         "quantity": _num(row["quantity"]), "price": _num(row["price"]), "vatPc": row["vatPc"],
+                         "unit": row.get("unit"), "totalCents": int(net * 100), "taxCents": int(row_vat * 100)})
+    invoice_date = dt.datetime.strptime(date, DATE_FORMAT).date()
+    due = due or _fmt(invoice_date + dt.timedelta(days=int(client.get("invoiceDueDate") or 14)))
+    invoice_id = company.new_id()
+    return {"id": invoice_id, "entryId": company.new_id(), "clientId": client["id"],
+            "client": {"id": client["id"], "name": client["name"], "regCode": client.get("regCode")},
+            "date": date, "dueDate": due, "entryDate": date, "number": f"M{invoice_id}",
+            "invoiceNumber": invoice_number, "referenceNumber": f"{invoice_id}7", "currency": "EUR",
+            "amount": _num(amount), "vatAmount": _num(vat), "totalAmount": _num(amount + vat),
+            "roundAmount": 0.0, "outstandingAmount": _num(amount + vat), "comment": comment, "invoiceNote": note,
+            "rows": out_rows, "description": "Müügiarve"}
+
+
+# -- the app -----------------------------------------------------------------------------------------------------
+DEFAULT_KNOBS: dict[str, Any] = {
+    "latency_ms": 0.0, "rate_limit": "60/60", "daily_limit": 1000, "fault": None, "fault_every": 1,
+    "timeout_s": 2.0, "retry_after": 1, "max_skew_s": 300, "read_method": "both", "vat_percent_field": "pc",
+    "seed": 20261122,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 errors: list[dict] | None = None, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or [{"code": code, "message": message, **({"field": field} if field else {})}]
+        self.headers = headers or {}
+
+
+def _json(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers or {},
+                    mimetype="application/json")
+
+
+def _parse_date(value: str, name: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(value, DATE_FORMAT).date()
+    except ValueError:
+        raise ApiError(400, "INVALID_DATE", f"{name}: date must be in format dd.MM.yyyy", field=name) from None
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ApiError(400, "INVALID_NUMBER", f"{name}: a number is required", field=name)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ApiError(400, "INVALID_NUMBER", f"{name}: not a number", field=name) from None
+    if not number.is_finite():
+        raise ApiError(400, "INVALID_NUMBER", f"{name}: not a number", field=name)
+    return number
+
+
+def create_app(**knobs: Any) -> Flask:
+    """The SmartAccounts sandbox. See the module docstring for the knobs."""
+    unknown = set(knobs) - set(DEFAULT_KNOBS)
+    if unknown:
+        raise TypeError(f"unknown sandbox knob(s): {', '.join(sorted(unknown))}")
+    state = SandboxState({**DEFAULT_KNOBS, **knobs})
+    app = Flask("smartaccounts-sandbox")
+    app.extensions["sandbox"] = state
+
+    @app.route("/_sandbox/requests", methods=["GET"])
+    def sandbox_requests() -> Response:
+        with state.lock:
+            return _json({"total": state.api_count, "by_status": {str(k): v for k, v in state.status_counts.items()}})
+
+    @app.route("/_sandbox/reset", methods=["POST"])
+    def sandbox_reset() -> Response:
+        state.reset()
+        return _json({"ok": True})
+
+    @app.route("/_sandbox/knobs", methods=["GET", "POST"])
+    def sandbox_knobs() -> Response:
+        if request.method == "POST":
+            update = request.get_json(force=True, silent=True) or {}
+            bad = set(update) - set(DEFAULT_KNOBS)
+            if bad:
+                return _json({"error": f"unknown knob(s): {', '.join(sorted(bad))}"}, 400)
+            state.knobs.update(update)
+        return _json(state.knobs)
+
+    @app.route("/api/<path:endpoint>", methods=["GET", "POST", "PUT", "DELETE"])
+    def api(endpoint: str) -> Response:
+        record = Recorded(method=request.method, host=request.host, path=request.path,
+                          query_string=request.query_string.decode("latin-1"),
+                          headers=dict(request.headers), body=request.get_data(cache=True))
+        with state.lock:
+            state.api_count += 1
+            number = state.api_count
+            state.requests.append(record)
+        latency = float(state.knobs.get("latency_ms") or 0)
+        if latency:
+            time.sleep(latency / 1000)
+        try:
+            response = _fault(state, number) or _handle(state, endpoint, record)
+        except ApiError as exc:
+            response = _json({"errors": exc.errors}, exc.status, exc.headers)
+        record.status = response.status_code
+        with state.lock:
+            state.status_counts[response.status_code] += 1
+        return response
+
+    @app.errorhandler(404)
+    def not_found(_exc: Exception) -> Response:
+        return _json({"errors": [{"code": "NOT_FOUND", "message": "Not found"}]}, 404)
+
+    return app
+
+
+def _fault(state: SandboxState, number: int) -> Response | None:
+    fault = state.knobs.get("fault")
+    every = max(1, int(state.knobs.get("fault_every") or 1))
+    if not fault or number % every:
+        return None
+    fault = str(fault)
+    if fault == "429":
+        return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, 429,
+                     {"Retry-After": str(state.knobs.get("retry_after", 1))})
+    if fault == "500":
+        return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
+    if fault == "timeout":
+        time.sleep(float(state.knobs.get("timeout_s") or 2.0))
+        return None
+    if fault == "garbage":
+        return Response("<html><body>java.lang.NullPointerException\n\tat ee.smartaccounts.api...</body></html>",
+                        200, mimetype="text/html")
+    return None
+
+
+def _rate_limit(state: SandboxState, key: str) -> None:
+    now = time.monotonic()
+    with state.lock:
+        spec = state.knobs.get("rate_limit")
+        checks = []
+        if spec:
+            limit, per = (int(x) for x in str(spec).split("/"))
+            checks.append((state.windows[key], limit, per))
+        daily = int(state.knobs.get("daily_limit") or 0)
+        if daily:
+            checks.append((state.daily[key], daily, 86400))
+        for window, limit, per in checks:
+            while window and window[0] <= now - per:
+                window.popleft()
+            if len(window) >= limit:
+                retry = max(1, math.ceil(window[0] + per - now))
+                raise ApiError(429, "TOO_MANY_REQUESTS", f"Rate limit of {limit} requests per {per} seconds exceeded",
+                               headers={"Retry-After": str(retry)})
+        for window, _limit, _per in checks:
+            window.append(now)
+
+
+def _authenticate(state: SandboxState, record: Recorded) -> Company:
+    pieces = record.query_string.split("&") if record.query_string else []
+    params: dict[str, str] = {}
+    for piece in pieces:
+        name, _, value = piece.partition("=")
+        params.setdefault(unquote_plus(name), unquote_plus(value))
+    api_key = params.get("apikey", "")
+    timestamp = params.get("timestamp", "")
+    signature = params.get("signature", "")
+    if not api_key or not timestamp or not signature:
+        raise ApiError(401, "AUTHENTICATION_FAILED", "apikey, timestamp and signature are required")
+    _rate_limit(state, api_key)
+    company = state.by_key(api_key)
+    if company is None or company.status == "revoked":
+        raise ApiError(401, "AUTHENTICATION_FAILED", "Invalid API key")
+    signed = "&".join(p for p in pieces if not p.startswith("signature=")).encode("latin-1") + record.body
+    expected = hmac.new(company.api_secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise ApiError(401, "AUTHENTICATION_FAILED", "Invalid signature")
+    try:
+        sent = dt.datetime.strptime(timestamp, "%d%m%Y%H%M%S").replace(tzinfo=TALLINN)
+    except ValueError:
+        raise ApiError(401, "INVALID_TIMESTAMP", "Timestamp must be in format ddMMyyyyHHmmss") from None
+    skew = abs((dt.datetime.now(dt.UTC) - sent).total_seconds())
+    if skew > float(state.knobs.get("max_skew_s") or 300):
+        raise ApiError(401, "INVALID_TIMESTAMP", "Request timestamp is too old or in the future")
+    if company.status == "expired":
+        raise ApiError(403, "COMPANY_NOT_ACTIVE", "The company's SmartAccounts subscription has ended")
+    return company
+
+
+def _handle(state: SandboxState, endpoint: str, record: Recorded) -> Response:
+    if record.host.split(":")[0].lower() != HOST:
+        raise ApiError(404, "NOT_FOUND", f"Unknown host {record.host}")
+    path, _, verb = endpoint.partition(":")
+    company = _authenticate(state, record)
+    handler = HANDLERS.get((path, verb))
+    if handler is None:
+        raise ApiError(404, "NOT_FOUND", f"Unknown endpoint {endpoint}")
+    read_method = str(state.knobs.get("read_method") or "both").upper()
+    if verb.startswith("get"):
+        allowed = {"GET", "POST"} if read_method == "BOTH" else {read_method}
+    else:
+        allowed = {"POST"}
+    if record.method not in allowed:
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"{record.method} is not allowed for {endpoint}")
+    body: Any = {}
+    if record.method == "POST":
+        try:
+            body = json.loads(record.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "INVALID_JSON", "Request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "Request body must be a JSON object")
+    with state.lock:
+        return handler(state, company, request.args, body)
+
+
+# -- endpoint handlers -------------------------------------------------------------------------------------------
+def _page(args: Any) -> int:
+    raw = args.get("pageNumber", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError(400, "INVALID_PARAMETER", "pageNumber must be a positive integer", field="pageNumber")
+    return int(raw)
+
+
+def _paged(key: str, items: list[dict], args: Any) -> Response:
+    page = _page(args)
+    chunk = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return _json({key: chunk, "hasMoreEntries": page * PAGE_SIZE < len(items)})
+
+
+def _date_filter(items: list[dict], args: Any) -> list[dict]:
+    date_type = args.get("dateType", "date").lower()
+    field_name = {"date": "date", "entrydate": "entryDate", "duedate": "dueDate", "modifydate": "date"}.get(date_type)
+    if field_name is None:
+        raise ApiError(400, "INVALID_PARAMETER", "dateType must be date, entrydate, duedate or modifydate",
+                       field="dateType")
+    start = _parse_date(args["dateFrom"], "dateFrom") if args.get("dateFrom") else None
+    end = _parse_date(args["dateTo"], "dateTo") if args.get("dateTo") else None
+    if start and end and start > end:
+        raise ApiError(400, "INVALID_PARAMETER", "dateFrom must not be after dateTo", field="dateFrom")
+    out = []
+    for item in items:
+        day = dt.datetime.strptime(item.get(field_name) or item["date"], DATE_FORMAT).date()
+        if (start is None or day >= start) and (end is None or day <= end):
+            out.append(item)
+    return out
+
+
+def _vatpcs(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    name = state.knobs.get("vat_percent_field") or "pc"
+    items = []
+    for vat in company.vat_pcs:
+        item = {k: v for k, v in vat.items() if k != "pc"}
+        item[name] = int(vat["pc"])
+        items.append(item)
+    return _json({"vatPcs": items})
+
+
+def _accounts(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    return _json({"accounts": company.accounts})
+
+
+def _clients_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = company.clients
+    if args.get("id"):
+        items = [c for c in items if str(c["id"]) == args["id"]]
+    if args.get("nameOrRegCode"):
+        needle = args["nameOrRegCode"].casefold()
+        items = [c for c in items if needle in c["name"].casefold() or needle == (c.get("regCode") or "").casefold()]
+    out = []
+    for client in items:
+        item = copy.deepcopy(client)
+        if args.get("fetchAddresses") != "true":
+            item.pop("address", None)
+        if args.get("fetchContacts") != "true":
+            item.pop("contacts", None)
+        out.append(item)
+    return _paged("clients", out, args)
+
+
+def _clients_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    errors = []
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append({"code": "REQUIRED", "field": "name", "message": "name: is required"})
+    reg = body.get("regCode")
+    if reg and any(c.get("regCode") == reg for c in company.clients):
+        errors.append({"code": "CLIENT_EXISTS", "field": "regCode",
+                       "message": f"regCode: a client with registry code {reg} already exists"})
+    contacts = body.get("contacts") or []
+    for i, contact in enumerate(contacts if isinstance(contacts, list) else []):
+        if contact.get("type") not in ("EMAIL", "PHONE", "FAX", "WWW", "MOBILE", "SKYPE"):
+            errors.append({"code": "INVALID_VALUE", "field": f"contacts[{i}].type", "message": "unknown contact type"})
+    if errors:
+        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+    client = {"id": company.new_id(), "name": name.strip(), "regCode": reg or None,
+              "vatNumber": body.get("vatNumber"), "bankAccount": None,
+              "referenceNumber": f"{2000 + len(company.clients)}", "invoiceDueDate": body.get("invoiceDueDate") or 14,
+              "group": None, "address": body.get("address") or {}, "contacts": contacts}
+    company.clients.append(client)
+    return _json({"clientId": client["id"], "referenceNumber": client["referenceNumber"]})
+
+
+def _articles_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = company.articles
+    if args.get("code"):
+        items = [a for a in items if a["code"] == args["code"]]
+    return _paged("articles", items, args)
+
+
+def _invoices_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = _date_filter(company.client_invoices, args)
+    if args.get("id"):
+        items = [i for i in items if str(i["id"]) == args["id"]]
+    if args.get("clientId"):
+        items = [i for i in items if str(i["clientId"]) == args["clientId"]]
+    if args.get("invoiceNumber"):
+        items = [i for i in items if i["invoiceNumber"] == args["invoiceNumber"]]
+    status = args.get("paymentStatus")
+    if status:
+        items = [i for i in items if i["outstandingAmount"] > 0]
+    out = []
+    for invoice in items:
+        item = copy.deepcopy(invoice)
+        item.pop("entryId", None)
+        if args.get("fetchRows") != "true":
+            item.pop("rows", None)
+        out.append(item)
+    return _paged("invoices", out, args)
+
+
+def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    errors: list[dict] = []
+
+    def err(code: str, name: str, message: str) -> None:
+        errors.append({"code": code, "field": name, "message": f"{name}: {message}"})
+
+    client = next((c for c in company.clients if str(c["id"]) == str(body.get("clientId"))), None)
+    if body.get("clientId") in (None, ""):
+        err("REQUIRED", "clientId", "is required")
+    elif client is None:
+        err("CLIENT_NOT_FOUND", "clientId", f"client {body.get('clientId')} not found")
+    for name in ("date", "dueDate"):
+        value = body.get(name)
+        if value is None and name == "dueDate":
+            continue
+        if not isinstance(value, str):
+            err("REQUIRED", name, "is required")
+            continue
+        try:
+            dt.datetime.strptime(value, DATE_FORMAT)
+        except ValueError:
+            err("INVALID_DATE", name, "date must be in format dd.MM.yyyy")
+    currency = body.get("currency", "EUR")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        err("INVALID_VALUE", "currency", "must be an ISO 4217 code such as EUR")
+    number = body.get("invoiceNumber")
+    if number and any(i["invoiceNumber"] == number for i in company.client_invoices):
+        errors.append({"code": "INVOICE_NUMBER_EXISTS", "field": "invoiceNumber",
+                       "message": f"invoiceNumber: invoice with number {number} already exists"})
+    rows = body.get("rows")
+    clean_rows = []
+    if not isinstance(rows, list) or not rows:
+        err("REQUIRED", "rows", "at least one row is required")
+        rows = []
+    vat_codes = {v["vatPc"] for v in company.vat_pcs if v["activeSales"]}
+    articles = {a["code"] for a in company.articles}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            err("INVALID_VALUE", f"rows[{i}]", "must be an object")
+            continue
+        if row.get("code") is not None and row["code"] not in articles:
+            err("ARTICLE_NOT_FOUND", f"rows[{i}].code", f"article {row['code']} not found")
+        if not row.get("code") and not row.get("description"):
+            err("REQUIRED", f"rows[{i}].description", "description or article code is required")
+        if str(row.get("vatPc")) not in vat_codes:
+            err("VAT_PC_NOT_FOUND", f"rows[{i}].vatPc", f"VAT code {row.get('vatPc')} not found")
+        try:
+            quantity = _decimal(row.get("quantity"), f"rows[{i}].quantity")
+            price = _decimal(row.get("price"), f"rows[{i}].price")
+        except ApiError as exc:
+            errors.extend(exc.errors)
+            continue
+        clean_rows.append({**row, "quantity": quantity, "price": price, "vatPc": str(row.get("vatPc"))})
+    if errors:
+        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+    invoice = _build_invoice(company, client, body["date"], number or f"{len(company.client_invoices) + 1:05d}",
+                             body.get("dueDate"), str(body.get("comment") or ""), clean_rows,
+                             str(body.get("invoiceNote") or ""))
+    invoice["currency"] = currency
+    company.client_invoices.append(invoice)
+    return _json({key: invoice[key] for key in ("clientId", "number", "invoiceNumber", "referenceNumber", "amount",
+                                                "vatAmount", "totalAmount", "roundAmount", "dueDate")}
+                 | {"invoiceId": invoice["id"]})
+
+
+def _vendor_invoices_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = [{k: v for k, v in i.items() if k != "entryId"} for i in _date_filter(company.vendor_invoices, args)]
+    return _paged("vendorInvoices", items, args)
+
+
+def _payments_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = [{k: v for k, v in p.items() if k != "entryId"} for p in _date_filter(company.payments, args)]
+    return _paged("payments", items, args)
+
+
+def _entries_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    items = _date_filter(company.entries(), args)
+    if args.get("docType"):
+        items = [e for e in items if e["docType"] == args["docType"]]
+    if args.get("fetchRows") != "true":
+        items = [{k: v for k, v in e.items() if k != "rows"} for e in items]
+    return _paged("entries", items, args)
+
+
+HANDLERS = {
+    ("settings/vatpcs", "get"): _vatpcs,
+    ("settings/accounts", "get"): _accounts,
+    ("purchasesales/clients", "get"): _clients_get,
+    ("purchasesales/clients", "add"): _clients_add,
+    ("purchasesales/articles", "get"): _articles_get,
+    ("purchasesales/clientinvoices", "get"): _invoices_get,
+    ("purchasesales/clientinvoices", "add"): _invoices_add,
+    ("purchasesales/vendorinvoices", "get"): _vendor_invoices_get,
+    ("purchasesales/payments", "get"): _payments_get,
+    ("general/entries", "get"): _entries_get,
+}

@@ -1,0 +1,238 @@
+"""What the hooks do, on top of :mod:`hub_smartaccounts.client`: tax rates, statistics, invoice export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from hub.errors import TransientError, VendorRejected
+from hub.types import ExportReceipt, Invoice, InvoiceParty, Period, StatisticField, Statistics, TaxRate
+
+from .client import SmartAccountsApi, format_date, list_of, parse_date, vendor_errors
+
+# -- statistics ------------------------------------------------------------------------------------------------
+STATISTIC_FIELDS = (
+    StatisticField("sale_entries", "Sale entries",
+                   "Sales invoices (incl. credit invoices) dated in the month: purchasesales/clientinvoices:get, "
+                   "by invoice date."),
+    StatisticField("purchase_entries", "Purchase entries",
+                   "Purchase invoices dated in the month: purchasesales/vendorinvoices:get, by invoice date."),
+    StatisticField("bank_entries", "Bank entries",
+                   "Payments booked on a bank account (accountType BANK), client and vendor payments alike: "
+                   "purchasesales/payments:get, by payment date."),
+    StatisticField("documents", "Documents",
+                   "Every document booked in the general ledger in the month, whatever its type (invoices, "
+                   "payments, manual entries…): general/entries:get, by entry date."),
+    StatisticField("cash_entries", "Cash entries",
+                   "Payments booked on a cash account (accountType CASH): purchasesales/payments:get, by payment "
+                   "date.", advanced=True),
+    StatisticField("manual_entries", "Manual ledger entries",
+                   "General-ledger documents of type LEDGER_ENTRY: general/entries:get, by entry date.",
+                   advanced=True),
+)
+STATISTIC_KEYS = tuple(f.key for f in STATISTIC_FIELDS)
+
+#: (endpoint, list key) of the four lists read once each over the whole window.
+STATISTIC_LISTS = (
+    ("purchasesales/clientinvoices:get", "invoices"),
+    ("purchasesales/vendorinvoices:get", "vendorInvoices"),
+    ("purchasesales/payments:get", "payments"),
+    ("general/entries:get", "entries"),
+)
+
+
+def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics:
+    """One paged read of each list over the whole window (``dateFrom`` = first day of the oldest month,
+    ``dateTo`` = last day of the newest), bucketed by month on the document's ``date``."""
+    result: Statistics = {p: dict.fromkeys(STATISTIC_KEYS, 0) for p in periods}
+    if not periods:
+        return result
+    window = {"dateFrom": format_date(min(periods).first_day), "dateTo": format_date(max(periods).last_day)}
+    for endpoint, key in STATISTIC_LISTS:
+        for item in api.pages(endpoint, key, **window):
+            day = parse_date(item.get("date", ""))
+            if day is None:
+                raise TransientError(f"SmartAccounts answered {endpoint} with an unreadable date.",
+                                     hint="The hub will try again later.")
+            bucket = result.get(Period.of(day))
+            if bucket is None:
+                continue
+            if key == "invoices":
+                bucket["sale_entries"] += 1
+            elif key == "vendorInvoices":
+                bucket["purchase_entries"] += 1
+            elif key == "payments":
+                account_type = str(item.get("accountType") or "").upper()
+                if account_type == "BANK":
+                    bucket["bank_entries"] += 1
+                elif account_type == "CASH":
+                    bucket["cash_entries"] += 1
+            else:
+                bucket["documents"] += 1
+                if item.get("docType") == "LEDGER_ENTRY":
+                    bucket["manual_entries"] += 1
+    return result
+
+
+# -- VAT types -------------------------------------------------------------------------------------------------
+def vat_percent(item: dict) -> Decimal | None:
+    """The rate of a VAT pc: ``pc`` (A3) or ``percent`` (A5), the two documented spellings."""
+    for name in ("pc", "percent", "vatPercent"):
+        if item.get(name) is not None:
+            try:
+                return Decimal(str(item[name]))
+            except InvalidOperation:
+                return None
+    return None
+
+
+def vat_pcs(api: SmartAccountsApi) -> list[dict]:
+    return list_of(api.read("settings/vatpcs:get"), "vatPcs", "settings/vatpcs:get")
+
+
+def tax_rates(api: SmartAccountsApi) -> list[TaxRate]:
+    out = []
+    for item in vat_pcs(api):
+        code = str(item.get("vatPc") or "")
+        rate = vat_percent(item)
+        if not code or rate is None:
+            continue
+        name = item.get("descriptionEn") or item.get("descriptionEt") or f"VAT {rate}%"
+        out.append(TaxRate(id=code, code=code, name=str(name), rate=rate))
+    return out
+
+
+# -- invoice export --------------------------------------------------------------------------------------------
+def reference_comment(invoice: Invoice) -> str:
+    """The internal comment that carries the hub's reference (found again by :func:`find_invoice`)."""
+    return f"Uku ref {invoice.reference}"
+
+
+def _same_reg(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and a.replace(" ", "").upper() == b.replace(" ", "").upper()
+
+
+def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
+    """The SmartAccounts client id of the buyer: the linked id, else a client with the same registry code (or,
+    without one, the same name), else a new client."""
+    if party.vendor_client_id:
+        return str(party.vendor_client_id)
+    needle = party.reg_code or party.name
+    for item in api.pages("purchasesales/clients:get", "clients", nameOrRegCode=needle):
+        if party.reg_code and _same_reg(item.get("regCode"), party.reg_code):
+            return str(item["id"])
+        if not party.reg_code and str(item.get("name", "")).strip().casefold() == party.name.strip().casefold():
+            return str(item["id"])
+    payload: dict = {"name": party.name}
+    if party.reg_code:
+        payload["regCode"] = party.reg_code
+    if party.vat_no:
+        payload["vatNumber"] = party.vat_no
+    if party.address:
+        address = {"country": party.address.country, "city": party.address.city,
+                   "address1": party.address.street, "postalCode": party.address.postal_code}
+        payload["address"] = {k: v for k, v in address.items() if v}
+    if party.email:
+        payload["contacts"] = [{"type": "EMAIL", "value": party.email}]
+    body = api.write("purchasesales/clients:add", payload)
+    if body.get("clientId") is None:
+        raise TransientError("SmartAccounts created the client but did not say its id.",
+                             hint="The hub will try again later.")
+    return str(body["clientId"])
+
+
+def _vat_code_for(rate: Decimal, codes: Iterable[dict]) -> str | None:
+    """The first VAT pc active for sales with this rate (prefers a code equal to the bare number, e.g. ``24``)."""
+    matches = [str(c.get("vatPc")) for c in codes
+               if c.get("activeSales", True) is not False and vat_percent(c) == rate and c.get("vatPc") is not None]
+    bare = format(rate.normalize(), "f")
+    return bare if bare in matches else (matches[0] if matches else None)
+
+
+def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
+    codes: list[dict] | None = None
+    rows = []
+    problems: dict[str, list[str]] = {}
+    for i, line in enumerate(invoice.lines):
+        vat = line.tax_id
+        if not vat:
+            codes = vat_pcs(api) if codes is None else codes
+            vat = _vat_code_for(line.vat_rate, codes)
+            if vat is None:
+                problems.setdefault(f"lines[{i}].tax_id", []).append(
+                    f"SmartAccounts has no VAT type for {line.vat_rate}% active for sales; map a VAT type to this "
+                    "rate in the integration settings.")
+                continue
+        row: dict = {"description": line.description, "quantity": line.quantity, "price": line.unit_price,
+                     "vatPc": vat}
+        if line.product_code:
+            row = {"code": line.product_code, **row}
+        if line.unit:
+            row["unit"] = line.unit
+        rows.append(row)
+    if problems:
+        raise VendorRejected("The invoice cannot be sent to SmartAccounts.", field_messages=problems)
+    return rows
+
+
+def _receipt(item: dict, already_existed: bool) -> ExportReceipt:
+    invoice_id = item.get("invoiceId", item.get("id"))
+    number = item.get("invoiceNumber") or item.get("number")
+    return ExportReceipt(vendor_invoice_id=str(invoice_id), number=str(number) if number else None,
+                         already_existed=already_existed)
+
+
+def find_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt | None:
+    """The sales invoice created for ``invoice`` by an earlier attempt: same issue date and invoice number, with
+    the hub's reference in its comment (or, if SmartAccounts does not return comments, the same number)."""
+    day = format_date(invoice.issue_date)
+    marker = reference_comment(invoice)
+    for item in api.pages("purchasesales/clientinvoices:get", "invoices", dateFrom=day, dateTo=day,
+                          invoiceNumber=invoice.number):
+        if "comment" in item:
+            if marker in str(item.get("comment") or ""):
+                return _receipt(item, True)
+        elif str(item.get("invoiceNumber")) == invoice.number:
+            return _receipt(item, True)
+    return None
+
+
+DUPLICATE_MARKERS = ("EXISTS", "DUPLICATE", "ALREADY")
+
+
+def export_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt:
+    client_id = find_or_create_client(api, invoice.client)
+    payload: dict = {
+        "clientId": int(client_id) if client_id.isdigit() else client_id,
+        "date": format_date(invoice.issue_date),
+        "dueDate": format_date(invoice.due_date),
+        "currency": invoice.currency.upper(),
+        "invoiceNumber": invoice.number,
+        "comment": reference_comment(invoice),
+        "rows": invoice_rows(api, invoice),
+    }
+    if invoice.notes:
+        payload["invoiceNote"] = invoice.notes
+    try:
+        body = api.write("purchasesales/clientinvoices:add", payload)
+    except VendorRejected as exc:
+        errors = getattr(exc, "vendor_errors", [])
+        duplicate = any(any(m in f"{e['code']} {e['message']}".upper() for m in DUPLICATE_MARKERS)
+                        and (e["field"] == "invoiceNumber" or "INVOICE" in f"{e['code']} {e['message']}".upper())
+                        for e in errors)
+        if duplicate:
+            found = find_invoice(api, invoice)
+            if found is not None:
+                return found
+            exc.message = (f"SmartAccounts already has a different invoice numbered {invoice.number}. "
+                           "Change the invoice number series in Uku or in SmartAccounts.")
+            exc.args = (exc.message,)
+        raise
+    if body.get("invoiceId") is None:
+        raise TransientError("SmartAccounts accepted the invoice but did not say its id.",
+                             hint="The hub will look it up before trying again.")
+    return _receipt(body, False)
+
+
+__all__ = ["STATISTIC_FIELDS", "fetch_statistics", "tax_rates", "export_invoice", "find_invoice",
+           "find_or_create_client", "vendor_errors"]

@@ -1,0 +1,68 @@
+import threading
+
+import httpx
+import hub_smartaccounts
+import pytest
+from hub_smartaccounts import sandbox
+from werkzeug.serving import make_server
+
+from hub.testing import make_context, vendor_registry
+
+SLUG = "smartaccounts"
+
+
+@pytest.fixture
+def app():
+    return sandbox.create_app()
+
+
+@pytest.fixture
+def state(app):
+    return app.extensions["sandbox"]
+
+
+@pytest.fixture
+def registry():
+    return vendor_registry(SLUG, hub_smartaccounts)
+
+
+@pytest.fixture
+def make_ctx(app):
+    """``make_ctx(**kw)``: a ctx whose HTTP reaches the in-process sandbox."""
+    made = []
+
+    def make(target_app=None, **kwargs):
+        ctx = make_context(SLUG, httpx.WSGITransport(app=target_app or app), **kwargs)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
+@pytest.fixture
+def call(registry, make_ctx):
+    """``call(hook, credentials=..., ctx=None, **kwargs)``: call a hook the way the hub does."""
+
+    def run(hook, ctx=None, **kwargs):
+        return registry.call(SLUG, hook, ctx=ctx or make_ctx(), **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def serve():
+    """``serve(app) -> origin``: the app on real loopback HTTP for the test's duration."""
+    servers = []
+
+    def start(wsgi_app):
+        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
