@@ -1,0 +1,193 @@
+"""Directo (Estonia, Latvia) through XML Direct: test connection, client lookup, articles, monthly
+statistics, invoice export and paid status.
+
+The hooks are thin: the wire protocol is in :mod:`hub_directo.client`, the mapping in
+:mod:`hub_directo.ops`, the emulator in :mod:`hub_directo.sandbox`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+import marshmallow
+from marshmallow import ValidationError, fields, pre_load, validates
+
+from hub import hookimpl
+from hub.types import (
+    ConnectionInfo,
+    ExportReceipt,
+    Invoice,
+    Payment,
+    Period,
+    Product,
+    StatisticField,
+    Statistics,
+    VendorClient,
+    VendorInfo,
+)
+
+from . import ops
+
+if TYPE_CHECKING:
+    from hub.context import VendorContext
+
+__version__ = "0.1.0"
+
+DOCS_URL = "https://wiki.directo.ee/en/xml_direct"
+_DATABASE = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,39}$")
+_DATABASE_IN_URL = re.compile(r"/(?:xmlcore/|ocra_)([A-Za-z0-9_\-]+)")
+
+
+class Credentials(marshmallow.Schema):
+    """An XML Direct access token and the company database it belongs to."""
+
+    token = fields.String(required=True, metadata={
+        "label": "Access token",
+        "secret": True,
+        "help": "A personal access token of Directo's integration user: in Directo, Settings → System settings → "
+                "API access (XML Direct; on older versions the Employee card → XML). Tokens are shown only once.",
+        "placeholder": "paste the token from Directo",
+    })
+    database = fields.String(required=True, metadata={
+        "label": "Company database code",
+        "help": "The short code of the Directo company database the token was created in (e.g. acme_ee). "
+                "Each database needs its own token.",
+        "placeholder": "acme_ee",
+    })
+
+    @pre_load
+    def normalise(self, data: dict, **kwargs: Any) -> dict:
+        data = dict(data or {})
+        token = data.get("token")
+        if isinstance(token, str):
+            token = token.strip()
+            if token.lower().startswith("token="):  # pasted from a URL or a curl example
+                token = token[len("token="):].strip()
+            data["token"] = token
+        database = data.get("database")
+        if isinstance(database, str):
+            database = database.strip()
+            found = _DATABASE_IN_URL.search(database) if "/" in database else None
+            if found and found.group(1).lower() != "cap_xml_direct":
+                database = found.group(1)
+            data["database"] = database.lower()
+        return data
+
+    @validates("token")
+    def check_token(self, value: str, **kwargs: Any) -> None:
+        if not value:
+            raise ValidationError("Paste the access token from Directo.")
+        if any(ch.isspace() for ch in value):
+            raise ValidationError("The token must not contain spaces or line breaks: copy it again from Directo.")
+        if len(value) < 8:
+            raise ValidationError("This is too short to be a Directo access token: copy the whole value.")
+
+    @validates("database")
+    def check_database(self, value: str, **kwargs: Any) -> None:
+        if not _DATABASE.match(value):
+            raise ValidationError("Enter only the company database code, e.g. acme_ee (letters, digits and "
+                                  "underscores), not a URL or the company name.")
+
+
+STATISTIC_FIELDS = (
+    StatisticField("sale_entries", "Sale entries",
+                   "Sales invoices (XML Direct what=invoice) dated in the month."),
+    StatisticField("purchase_entries", "Purchase entries",
+                   "Purchase invoices (what=purchase) dated in the month."),
+    StatisticField("bank_transactions", "Bank transactions",
+                   "Received payment lines on receipts (what=receipt rows) dated in the month."),
+    StatisticField("documents", "Documents",
+                   "Sales invoices + purchase invoices + receipts dated in the month."),
+    StatisticField("sales_invoice_rows", "Sales invoice rows",
+                   "Rows on the month's sales invoices.", advanced=True),
+    StatisticField("credit_invoices", "Credit invoices",
+                   "Sales invoices with a negative total dated in the month.", advanced=True),
+    StatisticField("unconfirmed_documents", "Unconfirmed documents",
+                   "Sales and purchase invoices of the month not yet confirmed in Directo.", advanced=True),
+    StatisticField("gl_transactions", "Financial transactions",
+                   "General-ledger transactions (what=transaction) dated in the month; whole database only "
+                   "(0 when a client of a shared database is selected).", advanced=True),
+)
+assert tuple(f.key for f in STATISTIC_FIELDS) == ops.STAT_KEYS
+
+
+@hookimpl
+def hub_vendor() -> VendorInfo:
+    return VendorInfo(
+        slug="directo",
+        name="Directo",
+        regions=("EE", "LV"),
+        api_version="XML Direct",
+        summary="Directo ERP through XML Direct: client lookup, articles, monthly work statistics and invoice export.",
+        syncs=(
+            "Clients: Directo → Hub (read-only, to match the firm's clients)",
+            "Articles (products): Directo → Hub",
+            "Work statistics: Directo → Hub (monthly)",
+            "Invoices: Hub → Directo (left unconfirmed; Directo never e-mails them)",
+            "Paid status: Directo receipts → Hub",
+        ),
+        setup_steps=(
+            "Ask a Directo administrator to sign in to the company database you want to connect.",
+            "In Directo open Settings → System settings → API access (XML Direct) and create a personal access token "
+            "for an integration user (not a real employee), with an expiry date that fits your security policy.",
+            "Allow the token the components the hub uses: customer, item, invoice, purchase, receipt, transaction.",
+            "Copy the token (it is shown only once) and paste it here with the company database code (e.g. acme_ee).",
+            "Click Test connection: Directo answers with the database name. Then Save.",
+            "For clients with their own Directo database, connect them at the client level with that database's token.",
+        ),
+        gotchas=(
+            "Tokens are tied to one company database: a token from another database fails with a message naming it.",
+            "Pasted whitespace is removed automatically; an expired or revoked token must be regenerated in Directo.",
+            "Multi-database firms: generate a token in each database and connect those clients with per-client "
+            "credentials.",
+            "Directo documents no rate limit; after a failure it asks for a retry after 60 seconds or more.",
+            "Exported invoices arrive unconfirmed so the bookkeeper can review and confirm them in Directo.",
+        ),
+        statistic_fields=STATISTIC_FIELDS,
+        rate_limits=(),  # none published (public-apis.md §5); failures are retried after ≥ 60 s
+        per_client_credentials=True,
+        docs_url=DOCS_URL,
+    )
+
+
+@hookimpl
+def hub_credentials_schema() -> type[marshmallow.Schema]:
+    return Credentials
+
+
+@hookimpl
+def hub_test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
+    return ops.test_connection(ctx, credentials)
+
+
+@hookimpl
+def hub_list_clients(ctx: "VendorContext", credentials: dict, query: str) -> list[VendorClient]:
+    return ops.list_clients(ctx, credentials, query)
+
+
+@hookimpl
+def hub_list_products(ctx: "VendorContext", credentials: dict) -> list[Product]:
+    return ops.list_products(ctx, credentials)
+
+
+@hookimpl
+def hub_fetch_statistics(ctx: "VendorContext", credentials: dict, client: str | None,
+                         periods: list[Period]) -> Statistics:
+    return ops.fetch_statistics(ctx, credentials, client, periods)
+
+
+@hookimpl
+def hub_export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt:
+    return ops.export_invoice(ctx, credentials, invoice)
+
+
+@hookimpl
+def hub_find_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+    return ops.find_invoice(ctx, credentials, invoice)
+
+
+@hookimpl
+def hub_fetch_payments(ctx: "VendorContext", credentials: dict, since: dt.date) -> list[Payment]:
+    return ops.fetch_payments(ctx, credentials, since)

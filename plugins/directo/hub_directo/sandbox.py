@@ -1,0 +1,579 @@
+"""A faithful emulator of Directo XML Direct (public-apis.md §5) as a Flask WSGI app.
+
+* ``POST https://login.directo.ee/xmlcore/cap_xml_direct/xmlcore.asp`` (routed by the ``Host`` header),
+  ``application/x-www-form-urlencoded``, the access token in the form field ``token``.
+* ``get=1&what=customer|item|invoice|purchase|receipt|transaction`` with the filters ``code``,
+  ``number``, ``date1``, ``date2`` (``dd.mm.yyyy`` or ISO) and ``ts``; every match is returned at once.
+* ``put=1&what=invoice&xmldata=<invoices>…`` answers ``<results><Result Type=… Desc=… docid=…/>``
+  with the documented codes (0, 8, 9, 11, 13, 14, 99, …).
+* Authentication failures are HTTP 200 bodies: ``<err>token required</err>`` and
+  ``<result type="5" desc="Unauthorized"/>`` (unknown, expired, revoked or component-limited token).
+* The ``<transport>`` root names the token's database (``database``/``databasename`` attributes):
+  an assumption of this project [INF], switchable off with the ``database_attr`` knob.
+
+Knobs (keyword arguments of :func:`create_app`, or ``POST /_sandbox/knobs``): ``latency_ms``,
+``rate_limit`` ("N/S" per token; a hit is answered 429 with ``Retry-After``), ``fault`` (None | "429"
+| "500" | "timeout" | "garbage"), ``fault_every``, ``timeout_s``, ``hostile`` (None |
+"billion_laughs" | "external_entity": a hostile XML answer), ``database_attr`` (bool).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import random
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from flask import Flask, Response, jsonify, request
+
+HOST = "login.directo.ee"
+PATH = "/xmlcore/cap_xml_direct/xmlcore.asp"
+TODAY = dt.date(2026, 11, 22)
+FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
+MAX_POST = 19 * 1024 * 1024  # "the whole post must be ≤ 19 MB" (D1)
+MAX_DOC_NUMBER = 2147483647
+COMPONENTS = ("customer", "item", "invoice", "purchase", "receipt", "transaction")
+VAT_CODES = {"1": Decimal("24"), "2": Decimal("9"), "3": Decimal("0"), "4": Decimal("13"), "22": Decimal("22")}
+
+# -- seeded accounts ---------------------------------------------------------------------------------
+DEMO_CREDENTIALS: dict = {"token": "dxd-demo-7f3a9c2e51b84d06", "database": "uku_demo"}
+DEMO_CLIENT_CREDENTIALS: list[dict] = [
+    {"token": "dxd-pohjala-2b7e4f9a63c1", "database": "pohjala_puit"},
+    {"token": "dxd-riga-91c3d5e7a2f4b8", "database": "riga_amber"},
+    {"token": "dxd-saare-4e8a0b6c1d9f37", "database": "saare_kala"},
+]
+EXPIRED_CREDENTIALS: dict = {"token": "dxd-expired-5a1f7c3d9e2b", "database": "uku_demo"}
+REVOKED_CREDENTIALS: dict = {"token": "dxd-revoked-8d2b6e4f0a7c", "database": "uku_demo"}
+#: A valid token that may read customers only (tokens can be limited to chosen components, D1).
+LIMITED_CREDENTIALS: dict = {"token": "dxd-limited-3c9e1a7b5f2d", "database": "uku_demo"}
+
+DATABASES = {  # code: (name, country, customers, items, invoice intensity)
+    "uku_demo": ("Uku Demo Raamatupidamine OÜ", "EE", 36, 12, 1.0),
+    "pohjala_puit": ("Põhjala Puit OÜ", "EE", 12, 6, 1.5),
+    "riga_amber": ("Riga Amber SIA", "LV", 10, 5, 1.2),
+    "saare_kala": ("Saaremaa Seafood OÜ", "EE", 8, 4, 0.8),
+}
+
+
+@dataclass
+class Token:
+    database: str
+    status: str = "active"  # active | expired | revoked
+    components: frozenset[str] | None = None  # None: every component
+
+
+def _tokens() -> dict[str, Token]:
+    tokens = {DEMO_CREDENTIALS["token"]: Token("uku_demo"),
+              EXPIRED_CREDENTIALS["token"]: Token("uku_demo", "expired"),
+              REVOKED_CREDENTIALS["token"]: Token("uku_demo", "revoked"),
+              LIMITED_CREDENTIALS["token"]: Token("uku_demo", components=frozenset({"customer"}))}
+    for creds in DEMO_CLIENT_CREDENTIALS:
+        tokens[creds["token"]] = Token(creds["database"])
+    return tokens
+
+
+@dataclass
+class Database:
+    code: str
+    name: str
+    country: str
+    customers: list[dict] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+    invoices: list[dict] = field(default_factory=list)
+    purchases: list[dict] = field(default_factory=list)
+    receipts: list[dict] = field(default_factory=list)
+    transactions: list[dict] = field(default_factory=list)
+    created_invoices: list[str] = field(default_factory=list)  # numbers created through put
+    next_invoice: int = 100001
+
+    def customer(self, code: str | None) -> dict | None:
+        return next((c for c in self.customers if code and c["code"] == code), None)
+
+    def item(self, code: str | None) -> dict | None:
+        return next((i for i in self.items if code and i["code"] == code), None)
+
+    def invoice(self, number: str) -> dict | None:
+        return next((i for i in self.invoices if i["number"] == number), None)
+
+
+_FIRST = ["Põhja", "Lõuna", "Mere", "Metsa", "Kivi", "Tamme", "Kase", "Linna", "Järve", "Saare", "Ranna",
+          "Valge", "Tuule", "Kalda", "Kuuse", "Vahtra"]
+_SECOND = ["Puit", "Ehitus", "Kohvik", "Transport", "Aed", "Tehnika", "Kaubandus", "Disain", "Konsult", "Pagar",
+           "Meedia", "Logistika", "Kala", "Ilu"]
+_LV_FIRST = ["Daugava", "Gauja", "Jūrmala", "Liepa", "Ozols", "Saule", "Kurzeme", "Vidzeme"]
+_LV_SECOND = ["Serviss", "Būve", "Tirdzniecība", "Loģistika", "Dizains", "Maiznīca"]
+_ITEMS = [("KONS", "Konsultatsioon", "h", "60"), ("RAAM", "Raamatupidamisteenus", "kuu", "250"),
+          ("PALK", "Palgaarvestus", "tk", "12.5"), ("AAST", "Aastaaruanne", "tk", "450"),
+          ("TRANSP", "Transport", "km", "0.85"), ("PUIT", "Saematerjal", "m3", "180"),
+          ("KALA", "Kalafilee", "kg", "9.9"), ("PAKK", "Pakendamine", "tk", "1.2"),
+          ("LADU", "Laoteenus", "päev", "35"), ("IT", "IT-tugi", "h", "55"), ("KOOL", "Koolitus", "h", "80"),
+          ("MUU", "Muu teenus", "tk", "10")]
+
+
+_ASCII = str.maketrans("äöõüšžāēīūļņķģč", "aoouszaeiulnkgc")
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _months() -> list[tuple[int, int]]:
+    return [(y, m) for y in (2025, 2026) for m in range(1, 13)]
+
+
+def seed() -> dict[str, Database]:
+    """The deterministic data store (fixed random seed): a fresh copy each time."""
+    global _SEEDED
+    if _SEEDED is None:
+        _SEEDED = pickle.dumps(_generate())
+    return pickle.loads(_SEEDED)
+
+
+_SEEDED: bytes | None = None
+
+
+def _generate() -> dict[str, Database]:
+    rng = random.Random(20261122)
+    out: dict[str, Database] = {}
+    for code, (name, country, n_customers, n_items, intensity) in DATABASES.items():
+        db = Database(code, name, country)
+        first, second, form = (_LV_FIRST, _LV_SECOND, "SIA") if country == "LV" else (_FIRST, _SECOND, "OÜ")
+        names: set[str] = set()
+        while len(names) < n_customers:
+            names.add(f"{rng.choice(first)} {rng.choice(second)} {form if rng.random() < .8 else 'AS'}")
+        for i, cname in enumerate(sorted(names), start=1):
+            db.customers.append({
+                "code": f"K{i:04d}", "name": cname, "regno": str(rng.randint(10000000, 16999999)),
+                "vatregno": f"{country}{rng.randint(100000000, 999999999)}" if rng.random() < .7 else "",
+                "email": f"arved@{cname.split()[0].lower().translate(_ASCII)}{i}.example" if rng.random() < .9 else "",
+                "phone": f"+372 5{rng.randint(100000, 999999)}", "address1": f"{rng.choice(first)} tn {i}",
+                "city": "Riga" if country == "LV" else rng.choice(["Tallinn", "Tartu", "Pärnu", "Kuressaare"]),
+                "zip": str(rng.randint(10000, 99999)), "country": country,
+                "closed": "1" if rng.random() < .08 else "0", "ts": "2025-01-02T09:00:00",
+            })
+        for code_, iname, unit, price in _ITEMS[:n_items]:
+            db.items.append({"code": code_, "name": iname, "class": "TEENUS", "unit": unit, "salesprice": price,
+                             "vatcode": "1", "closed": "0", "ts": "2025-01-02T09:00:00"})
+        suppliers = [f"T{i:03d}" for i in range(1, 9)]
+        purchase_no, receipt_no, gl_no = 500001, 700001, 900001
+        payments: dict[dt.date, list[dict]] = defaultdict(list)
+        for year, month in _months():
+            days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.date(year, month, 1)).days
+            for cust in db.customers:
+                count = rng.choice([0, 0, 1, 1, 1, 2, 3]) if rng.random() < intensity else 0
+                for _ in range(count):
+                    day = dt.date(year, month, rng.randint(1, days))
+                    credit = rng.random() < .05
+                    lines, net = [], Decimal("0")
+                    for _ in range(rng.randint(1, 4)):
+                        item = rng.choice(db.items)
+                        qty = Decimal(rng.randint(1, 10)) * (-1 if credit else 1)
+                        price = Decimal(item["salesprice"])
+                        net += qty * price
+                        lines.append({"item": item["code"], "description": item["name"], "quantity": str(qty),
+                                      "price": item["salesprice"], "vatcode": "1"})
+                    vat = (net * Decimal("0.24")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                    number = str(db.next_invoice)
+                    db.next_invoice += 1
+                    invoice = {"number": number, "customer": cust["code"], "customername": cust["name"],
+                               "date": day.isoformat(), "duedate": (day + dt.timedelta(days=14)).isoformat(),
+                               "currency": "EUR", "sum": _money(net), "vat": _money(vat), "total": _money(net + vat),
+                               "confirmed": "1" if day <= TODAY and rng.random() < .9 else "0", "comment": "",
+                               "ts": f"{day.isoformat()}T12:00:00", "rows": lines}
+                    db.invoices.append(invoice)
+                    pay_day = day + dt.timedelta(days=rng.randint(0, 25))
+                    if not credit and pay_day <= TODAY and rng.random() < .8:
+                        total = net + vat
+                        received = total if rng.random() < .9 else (total / 2).quantize(Decimal("0.01"))
+                        payments[pay_day].append({"invoice": number, "customer": cust["code"],
+                                                  "customername": cust["name"], "received": _money(received),
+                                                  "invoicesum": _money(total), "regno": cust["regno"],
+                                                  "aeg": pay_day.isoformat()})
+            for _ in range(int(rng.randint(4, 14) * intensity)):
+                day = dt.date(year, month, rng.randint(1, days))
+                supplier = rng.choice(db.customers)["code"] if rng.random() < .2 else rng.choice(suppliers)
+                amount = Decimal(rng.randint(1000, 200000)) / 100
+                db.purchases.append({"number": str(purchase_no), "supplier": supplier,
+                                     "date": day.strftime("%d.%m.%Y"), "sum": _money(amount), "currency": "EUR",
+                                     "confirmed": "1" if day <= TODAY and rng.random() < .85 else "0",
+                                     "ts": f"{day.isoformat()}T15:00:00"})
+                purchase_no += 1
+            for _ in range(int(rng.randint(20, 45) * intensity)):
+                day = dt.date(year, month, rng.randint(1, days))
+                amount = _money(Decimal(rng.randint(100, 500000)) / 100)
+                db.transactions.append({"number": str(gl_no), "date": f"{day.isoformat()}T00:00:00",
+                                        "description": "Kanne", "ts": f"{day.isoformat()}T18:00:00",
+                                        "rows": [{"account": "1200", "debitamount": amount, "creditamount": "0"},
+                                                 {"account": "3000", "debitamount": "0", "creditamount": amount}]})
+                gl_no += 1
+        for day in sorted(payments):
+            if day > LAST_DAY:
+                continue
+            db.receipts.append({"number": str(receipt_no), "date": f"{day.isoformat()}T00:00:00",
+                                "paymentmode": "PANK", "confirmed": "1", "ts": f"{day.isoformat()}T20:00:00",
+                                "rows": payments[day]})
+            receipt_no += 1
+        out[code] = db
+    return out
+
+
+# -- the app -----------------------------------------------------------------------------------------
+DEFAULT_KNOBS: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": None, "fault": None, "fault_every": 1,
+                                 "timeout_s": 2.0, "hostile": None, "database_attr": True}
+
+
+@dataclass
+class Recorded:
+    method: str
+    host: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    form: dict[str, str]
+    status: int = 0
+
+
+class SandboxState:
+    """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
+
+    def __init__(self, knobs: dict[str, Any]) -> None:
+        self.knobs = {**DEFAULT_KNOBS, **knobs}
+        self.lock = threading.RLock()
+        self.tokens = _tokens()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests: list[Recorded] = []
+            self.counter = 0
+            self.data = seed()
+            self.hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for rec in self.requests:
+            out[str(rec.status)] += 1
+        return dict(out)
+
+    def api_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if not r.path.startswith("/_sandbox")]
+
+
+def _xml(root: Element, status: int = 200) -> Response:
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8", xml_declaration=False)
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def _err(text: str) -> Response:
+    el = Element("err")
+    el.text = text
+    return _xml(el)
+
+
+def _unauthorized() -> Response:
+    return _xml(Element("result", {"type": "5", "desc": "Unauthorized"}))
+
+
+def _parse_day(value: str) -> dt.date | None:
+    text = value.strip().split("T")[0].split(" ")[0]
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _record_date(record: dict) -> dt.date | None:
+    return _parse_day(record["date"]) if record.get("date") else None
+
+
+HOSTILE = {
+    "billion_laughs": (
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+        + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
+                  for i in range(1, 10))
+        + ']>\n<transport><customers><customer code="K1" name="&lol9;"/></customers></transport>'
+    ),
+    "external_entity": (
+        '<?xml version="1.0"?>\n<!DOCTYPE transport [\n <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
+        '<transport><customers><customer code="K1" name="&xxe;"/></customers></transport>'
+    ),
+}
+
+
+def create_app(**knobs: Any) -> Flask:
+    """The sandbox app. See the module docstring for the knobs."""
+    app = Flask("directo-sandbox")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_POST
+    state = SandboxState(knobs)
+    app.extensions["sandbox"] = state
+
+    # -- control endpoints (any host) ------------------------------------------------------------
+    @app.get("/_sandbox/requests")
+    def sandbox_requests():  # noqa: ANN202
+        with state.lock:
+            api = state.api_requests()
+            counts: dict[str, int] = defaultdict(int)
+            for rec in api:
+                counts[str(rec.status)] += 1
+            return jsonify(total=len(api), by_status=dict(counts))
+
+    @app.post("/_sandbox/reset")
+    def sandbox_reset():  # noqa: ANN202
+        state.reset()
+        return jsonify(ok=True)
+
+    @app.post("/_sandbox/knobs")
+    def sandbox_knobs():  # noqa: ANN202
+        body = request.get_json(silent=True) or {}
+        unknown = sorted(set(body) - set(DEFAULT_KNOBS))
+        if unknown:
+            return jsonify(error=f"unknown knobs: {', '.join(unknown)}"), 400
+        with state.lock:
+            state.knobs.update(body)
+            return jsonify(knobs=state.knobs)
+
+    @app.before_request
+    def record():  # noqa: ANN202
+        if request.path.startswith("/_sandbox"):
+            return None
+        rec = Recorded(request.method, request.host.split(":")[0].lower(), request.path,
+                       request.query_string.decode("latin-1"), dict(request.headers),
+                       request.get_data(cache=True), {})
+        rec.form = {k: v for k, v in request.form.items()}
+        with state.lock:
+            state.requests.append(rec)
+            state.counter += 1
+            request.environ["sandbox.record"] = rec
+            request.environ["sandbox.n"] = state.counter
+        latency = float(state.knobs.get("latency_ms") or 0)
+        if latency:
+            time.sleep(latency / 1000)
+        return None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        rec = request.environ.get("sandbox.record")
+        if rec is not None:
+            rec.status = response.status_code
+        return response
+
+    def fault_response() -> Response | None:
+        fault = state.knobs.get("fault")
+        every = max(1, int(state.knobs.get("fault_every") or 1))
+        if not fault or request.environ.get("sandbox.n", 0) % every:
+            return None
+        if fault == "429":
+            return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
+                            headers={"Retry-After": "60"})
+        if fault == "500":
+            return Response("<html><body><h1>500 - Internal server error.</h1></body></html>", status=500,
+                            content_type="text/html")
+        if fault == "timeout":
+            time.sleep(float(state.knobs.get("timeout_s") or 2.0))
+            return None
+        if fault == "garbage":
+            return Response('<?xml version="1.0"?><transport><customers><customer code="K00', status=200,
+                            content_type="text/xml")
+        return None
+
+    def rate_limited(token: str) -> Response | None:
+        spec = state.knobs.get("rate_limit")
+        if not spec:
+            return None
+        limit, _, seconds = str(spec).partition("/")
+        limit_n, window = int(limit), float(seconds or 1)
+        now = time.monotonic()
+        with state.lock:
+            hits = state.hits[token]
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= limit_n:
+                retry = max(1, int(window - (now - hits[0]) + 0.999))
+                return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
+                                headers={"Retry-After": str(retry)})
+            hits.append(now)
+        return None
+
+    @app.post(PATH)
+    def xml_direct():  # noqa: ANN202
+        if request.host.split(":")[0].lower() != HOST:
+            return Response("<html><body>404 Not Found</body></html>", status=404, content_type="text/html")
+        if (faulty := fault_response()) is not None:
+            return faulty
+        token = request.form.get("token", "")
+        if not token:
+            return _err("token required")
+        if (limited := rate_limited(token)) is not None:
+            return limited
+        hostile = state.knobs.get("hostile")
+        if hostile in HOSTILE:
+            return Response(HOSTILE[hostile], content_type="text/xml")
+        info = state.tokens.get(token)
+        if info is None or info.status != "active":
+            return _unauthorized()
+        what = request.form.get("what", "").strip().lower()
+        if info.components is not None and what not in info.components:
+            return _unauthorized()
+        with state.lock:
+            db = state.data[info.database]
+            if request.form.get("get") == "1":
+                return _get(db, what, request.form)
+            if request.form.get("put") == "1":
+                return _put(db, what, request.form)
+        return _err("get=1 or put=1 required")
+
+    def _transport(db: Database) -> Element:
+        attrs = {"database": db.code, "databasename": db.name} if state.knobs.get("database_attr", True) else {}
+        return Element("transport", attrs)
+
+    def _get(db: Database, what: str, form: Any) -> Response:
+        if what not in COMPONENTS:
+            return _err(f"unknown component: {what[:40]}")
+        bounds = {}
+        for key in ("date1", "date2", "ts"):
+            if form.get(key):
+                day = _parse_day(form[key])
+                if day is None:
+                    return _err(f"invalid {key}: use dd.mm.yyyy")
+                bounds[key] = day
+        root = _transport(db)
+
+        def keep(record: dict, date_key: str = "date") -> bool:
+            if form.get("code") and record.get("code") != form["code"]:
+                return False
+            if form.get("number") and record.get("number") != form["number"]:
+                return False
+            if "ts" in bounds and _parse_day(record.get("ts", "")) and _parse_day(record["ts"]) < bounds["ts"]:
+                return False
+            day = _record_date(record) if date_key else None
+            if "date1" in bounds and (day is None or day < bounds["date1"]):
+                return False
+            if "date2" in bounds and (day is None or day > bounds["date2"]):
+                return False
+            return True
+
+        def emit(parent: Element, tag: str, record: dict) -> None:
+            el = SubElement(parent, tag, {k: str(v) for k, v in record.items() if k != "rows" and v != ""})
+            if "rows" in record:
+                rows_el = SubElement(el, "rows")
+                for row in record["rows"]:
+                    SubElement(rows_el, "row", {k: str(v) for k, v in row.items()})
+
+        if what == "customer":  # with a plural container (D2 customers fixture)
+            parent = SubElement(root, "customers")
+            for rec in db.customers:
+                if keep(rec, date_key=""):
+                    emit(parent, "customer", rec)
+        elif what == "item":
+            parent = SubElement(root, "items")
+            for rec in db.items:
+                if keep(rec, date_key=""):
+                    emit(parent, "item", rec)
+        elif what == "invoice":
+            parent = SubElement(root, "invoices")
+            for rec in db.invoices:
+                if keep(rec):
+                    emit(parent, "invoice", rec)
+        else:  # without a container (D2 receipts fixture)
+            source = {"purchase": db.purchases, "receipt": db.receipts, "transaction": db.transactions}[what]
+            for rec in source:
+                if keep(rec):
+                    emit(root, what, rec)
+        return _xml(root)
+
+    def _put(db: Database, what: str, form: Any) -> Response:
+        results = Element("results")
+        if what != "invoice":
+            SubElement(results, "Result", {"Type": "99", "Desc": f"No processable XML for {what[:40]}"})
+            return _xml(results)
+        xmldata = form.get("xmldata", "")
+        try:
+            doc = SafeET.fromstring(xmldata.encode("utf-8"), forbid_dtd=True)
+        except (ParseError, DefusedXmlException, ValueError):
+            SubElement(results, "Result", {"Type": "8", "Desc": "Invalid XML"})
+            return _xml(results)
+        invoices = [doc] if doc.tag == "invoice" else [el for el in doc if el.tag == "invoice"]
+        if not invoices:
+            SubElement(results, "Result", {"Type": "99", "Desc": "No processable XML"})
+            return _xml(results)
+        for el in invoices:
+            code, desc, docid = _put_invoice(db, el, update=form.get("xd_update") == "1")
+            attrs = {"Type": str(code), "Desc": desc}
+            if docid:
+                attrs.update(docid=docid, doctype="INVOICE", submit="Invoices")
+            SubElement(results, "Result", attrs)
+        return _xml(results)
+
+    return app
+
+
+def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, str | None]:
+    """One ``<invoice>`` of a put: ``(Type, Desc, docid)``."""
+    a = el.attrib
+    number = a.get("number", "").strip()
+    if number:
+        if not number.isdigit() or int(number) > MAX_DOC_NUMBER:
+            return 9, f"Invalid document number {number[:20]}", None
+        existing = db.invoice(number)
+        if existing is not None:
+            if existing["confirmed"] == "1":
+                return 14, "Document is confirmed, update not allowed", number
+            if not update:
+                return 11, "Duplicate document number", number
+    customer = db.customer(a.get("customercode"))
+    if a.get("customercode") and customer is None and not a.get("customer_regno"):
+        return 13, f"Customer {a['customercode'][:20]} not found", None
+    if customer is None and not a.get("customer_regno"):
+        return 13, "Missing customer code or regno", None
+    if not ((customer or {}).get("email") or a.get("email")):
+        return 13, "Missing customer e-mail", None
+    day = _parse_day(a.get("date", ""))
+    if day is None:
+        return 9, "Invalid or missing date", None
+    rows_el = [r for r in el.iter("row")]
+    if not rows_el:
+        return 9, "Document has no rows", None
+    lines, net, vat = [], Decimal("0"), Decimal("0")
+    for row in rows_el:
+        r = row.attrib
+        if r.get("item") and db.item(r["item"]) is None:
+            return 9, f"Item {r['item'][:30]} not found", None
+        vatcode = r.get("vatcode") or (db.item(r.get("item")) or {}).get("vatcode") or "1"
+        if vatcode not in VAT_CODES:
+            return 9, f"VAT code {vatcode[:10]} not found", None
+        try:
+            qty, price = Decimal(r.get("quantity", "")), Decimal(r.get("price", ""))
+        except InvalidOperation:
+            return 9, "Invalid number in quantity or price (use . as the decimal separator)", None
+        net += qty * price
+        vat += (qty * price * VAT_CODES[vatcode] / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        lines.append({k: v for k, v in r.items()})
+    if not number:
+        while db.invoice(str(db.next_invoice)) is not None:
+            db.next_invoice += 1
+        number = str(db.next_invoice)
+        db.next_invoice += 1
+    record = {"number": number, "customer": (customer or {}).get("code", a.get("customercode", "")),
+              "customername": a.get("customername") or (customer or {}).get("name", ""),
+              "date": day.isoformat(), "duedate": a.get("duedate", ""), "currency": a.get("currency", "EUR"),
+              "sum": _money(net), "vat": _money(vat), "total": _money(net + vat),
+              "confirmed": "1" if a.get("confirm") == "1" else "0", "comment": a.get("comment", ""),
+              "ts": f"{TODAY.isoformat()}T12:00:00", "rows": lines}
+    existing = db.invoice(number)
+    if existing is not None:
+        existing.update(record)
+    else:
+        db.invoices.append(record)
+        db.created_invoices.append(number)
+    return 0, "OK", number

@@ -1,0 +1,80 @@
+"""Shared fixtures for the Directo plugin tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+import hub_directo
+import pytest
+from hub_directo import sandbox
+from werkzeug.serving import make_server
+
+from hub.context import VendorContext
+from hub.plugins import VendorRegistry
+from hub.testing import make_context, vendor_registry
+
+
+@pytest.fixture
+def app():
+    return sandbox.create_app()
+
+
+@pytest.fixture
+def state(app) -> sandbox.SandboxState:
+    return app.extensions["sandbox"]
+
+
+@pytest.fixture
+def registry() -> VendorRegistry:
+    return vendor_registry("directo", hub_directo)
+
+
+@pytest.fixture
+def ctx(app) -> Iterator[VendorContext]:
+    context = make_context("directo", httpx.WSGITransport(app=app))
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def call(registry, ctx) -> Callable:
+    """``call(hook, credentials=..., **kwargs)`` through the registry, as the hub calls hooks."""
+
+    def run(hook: str, **kwargs):
+        return registry.call("directo", hook, ctx=ctx, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def mock_call(registry) -> Callable:
+    """``mock_call(handler, hook, **kwargs)``: a hook over ``httpx.MockTransport(handler)``."""
+
+    def run(handler, hook: str, **kwargs):
+        context = make_context("directo", httpx.MockTransport(handler))
+        try:
+            return registry.call("directo", hook, ctx=context, **kwargs)
+        finally:
+            context.close()
+
+    return run
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[Callable]:
+    """``start(**knobs) -> (origin, app)``: the sandbox on real loopback HTTP for the test's duration."""
+    servers = []
+
+    def start(**knobs):
+        application = sandbox.create_app(**knobs)
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", application
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,636 @@
+"""Wire-level tests: exact requests, every error mapping, statistics counts and invoice export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from decimal import Decimal
+
+import defusedxml.ElementTree as SafeET
+import httpx
+import pytest
+from hub_directo import Credentials, client, ops, sandbox
+
+from hub import credentials as creds
+from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
+from hub.types import Address, ConnectionInfo, Invoice, InvoiceLine, InvoiceParty, Period
+
+DEMO = sandbox.DEMO_CREDENTIALS
+URL = "https://login.directo.ee/xmlcore/cap_xml_direct/xmlcore.asp"
+YEAR_2026 = Period.span(Period(2026, 1), Period(2026, 12))
+
+
+def form_of(rec: sandbox.Recorded) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(rec.body.decode(), keep_blank_values=True))
+
+
+def xml_answer(body: str, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, content=body.encode(), headers={"Content-Type": "text/xml"})
+
+
+# -- the request itself ------------------------------------------------------------------------------
+def test_connection_request_is_a_form_post_with_the_token_in_the_body(call, state):
+    info = call("hub_test_connection", credentials=DEMO)
+    assert info == ConnectionInfo(account_name="Uku Demo Raamatupidamine OÜ", account_id="uku_demo",
+                                  details={"database": "uku_demo"})
+    [rec] = state.api_requests()
+    assert (rec.method, rec.host, rec.path, rec.query) == ("POST", "login.directo.ee", client.XML_DIRECT_URL.split(
+        "login.directo.ee")[1], "")
+    assert rec.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert rec.headers["Accept"] == "application/xml, text/xml"
+    assert form_of(rec) == {"token": DEMO["token"], "get": "1", "what": "customer", "code": client.PROBE_CODE}
+    assert DEMO["token"] not in rec.query and DEMO["token"] not in str(rec.headers)
+    assert rec.status == 200
+
+
+def test_real_url_is_used():
+    assert client.XML_DIRECT_URL == URL
+
+
+def test_every_database_answers_with_its_own_name(call):
+    names = {creds_["database"]: call("hub_test_connection", credentials=creds_).account_name
+             for creds_ in [DEMO, *sandbox.DEMO_CLIENT_CREDENTIALS]}
+    assert names == {code: spec[0] for code, spec in sandbox.DATABASES.items()}
+
+
+def test_a_firm_with_two_databases_connects_two_clients_with_separate_tokens(call, state):
+    first, second = sandbox.DEMO_CLIENT_CREDENTIALS[:2]
+    assert call("hub_test_connection", credentials=first).account_name == "Põhjala Puit OÜ"
+    assert call("hub_test_connection", credentials=second).account_name == "Riga Amber SIA"
+    periods = Period.span(Period(2026, 1), Period(2026, 3))
+    one = call("hub_fetch_statistics", credentials=first, client=None, periods=periods)
+    two = call("hub_fetch_statistics", credentials=second, client=None, periods=periods)
+    assert one == expected_stats(state.data["pohjala_puit"], None, periods)
+    assert two == expected_stats(state.data["riga_amber"], None, periods)
+    assert one != two
+    tokens = [form_of(r)["token"] for r in state.api_requests()]
+    assert set(tokens) == {first["token"], second["token"]}
+
+
+def test_token_of_another_database_says_so(call):
+    wrong = {"token": sandbox.DEMO_CLIENT_CREDENTIALS[0]["token"], "database": "uku_demo"}
+    with pytest.raises(ConfigError) as caught:
+        call("hub_test_connection", credentials=wrong)
+    assert caught.value.field == "database"
+    assert "pohjala_puit" in caught.value.message and "uku_demo" in caught.value.message
+    assert wrong["token"] not in str(caught.value)
+
+
+def test_without_a_database_attribute_the_configured_code_is_shown(registry):
+    from hub.testing import make_context
+
+    app = sandbox.create_app(database_attr=False)
+    ctx = make_context("directo", httpx.WSGITransport(app=app))
+    info = registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    assert info.account_name == "Directo database uku_demo"
+
+
+# -- authentication failures (HTTP 200 bodies) -------------------------------------------------------
+@pytest.mark.parametrize("credentials", [
+    {"token": "dxd-unknown-000000000", "database": "uku_demo"},
+    sandbox.EXPIRED_CREDENTIALS,
+    sandbox.REVOKED_CREDENTIALS,
+], ids=["unknown", "expired", "revoked"])
+def test_unauthorized_token_is_an_auth_error_that_says_how_to_fix(call, state, credentials):
+    with pytest.raises(AuthError) as caught:
+        call("hub_test_connection", credentials=credentials)
+    text = str(caught.value)
+    assert "Unauthorized" in caught.value.message
+    assert "generate a new token in Directo" in text and "expired" in text and "database" in text
+    assert credentials["token"] not in text
+    assert state.api_requests()[0].status == 200
+
+
+def test_missing_token_is_an_auth_error(ctx):
+    api = client.DirectoClient(ctx, {"token": "", "database": "uku_demo"})
+    with pytest.raises(AuthError, match="did not receive an access token"):
+        api.get("customer")
+
+
+def test_other_token_err_is_an_auth_error(mock_call):
+    with pytest.raises(AuthError, match="invalid token"):
+        mock_call(lambda request: xml_answer("<err>invalid token</err>"), "hub_test_connection", credentials=DEMO)
+
+
+def test_token_limited_to_other_components(call):
+    assert call("hub_test_connection", credentials=sandbox.LIMITED_CREDENTIALS).account_id == "uku_demo"
+    with pytest.raises(AuthError) as caught:
+        call("hub_fetch_statistics", credentials=sandbox.LIMITED_CREDENTIALS, client=None, periods=YEAR_2026)
+    assert "sales invoices" in caught.value.message and "'invoice'" in caught.value.hint
+
+
+def test_put_unauthorized_result(mock_call):
+    def handler(request):
+        form = dict(urllib.parse.parse_qsl(request.content.decode()))
+        if form.get("get") == "1":
+            return xml_answer('<transport database="uku_demo"><invoices/></transport>')
+        return xml_answer('<results><Result Type="5" Desc="Unauthorized"/></results>')
+
+    with pytest.raises(AuthError):
+        mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+
+
+# -- transport failures ------------------------------------------------------------------------------
+def test_429_is_rate_limited_with_directos_retry_advice(registry):
+    from hub.testing import make_context
+
+    ctx = make_context("directo", httpx.WSGITransport(app=sandbox.create_app(fault="429")))
+    with pytest.raises(RateLimited) as caught:
+        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    assert caught.value.retry_after == 60
+
+
+def test_rate_limit_knob_answers_429_with_retry_after(registry):
+    from hub.testing import make_context
+
+    app = sandbox.create_app(rate_limit="2/60")
+    ctx = make_context("directo", httpx.WSGITransport(app=app))
+    for _ in range(2):
+        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    with pytest.raises(RateLimited) as caught:
+        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    assert caught.value.retry_after >= 60
+    last = app.extensions["sandbox"].api_requests()[-1]
+    assert last.status == 429
+    # another account has its own budget
+    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=sandbox.DEMO_CLIENT_CREDENTIALS[0])
+
+
+@pytest.mark.parametrize("fault", ["500", "garbage"])
+def test_server_errors_and_garbage_are_transient_with_retry_after_60(registry, fault):
+    from hub.testing import make_context
+
+    ctx = make_context("directo", httpx.WSGITransport(app=sandbox.create_app(fault=fault)))
+    with pytest.raises(TransientError) as caught:
+        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    assert caught.value.retry_after >= 60
+
+
+def test_fault_every_nth_request(registry):
+    from hub.testing import make_context
+
+    app = sandbox.create_app(fault="500", fault_every=3)
+    ctx = make_context("directo", httpx.WSGITransport(app=app))
+    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    with pytest.raises(TransientError):
+        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    assert app.extensions["sandbox"].by_status() == {"200": 2, "500": 1}
+
+
+@pytest.mark.parametrize("body,status", [
+    ("<html><body>Hooldustööd</body></html>", 200),
+    ("", 200),
+    ("not xml at all", 200),
+    ("<html>Bad gateway</html>", 400),
+])
+def test_unexpected_bodies_are_transient(mock_call, body, status):
+    with pytest.raises(TransientError):
+        mock_call(lambda request: httpx.Response(status, text=body), "hub_test_connection", credentials=DEMO)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_http_auth_statuses(mock_call, status):
+    with pytest.raises(AuthError):
+        mock_call(lambda request: httpx.Response(status, text=""), "hub_test_connection", credentials=DEMO)
+
+
+def test_404_is_a_config_error(mock_call):
+    with pytest.raises(ConfigError):
+        mock_call(lambda request: httpx.Response(404, text="Not found"), "hub_test_connection", credentials=DEMO)
+
+
+def test_other_err_body_is_transient(mock_call):
+    with pytest.raises(TransientError, match="unknown component"):
+        mock_call(lambda request: xml_answer("<err>unknown component: x</err>"), "hub_list_clients",
+                  credentials=DEMO, query="")
+
+
+def test_sandbox_routes_by_host(app):
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        wrong = http.post("https://login.directo.lv/xmlcore/cap_xml_direct/xmlcore.asp", data={"token": "x"})
+        right = http.post(URL, data={"token": DEMO["token"], "get": "1", "what": "item"})
+        via_header = http.post("http://127.0.0.1/xmlcore/cap_xml_direct/xmlcore.asp",
+                               headers={"Host": "login.directo.ee"}, data={"token": DEMO["token"], "get": "1",
+                                                                         "what": "item"})
+    assert wrong.status_code == 404
+    assert right.status_code == 200 and b"<items>" in right.content
+    assert via_header.status_code == 200
+
+
+# -- hostile XML -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["billion_laughs", "external_entity"])
+def test_hostile_answers_are_refused_safely(registry, kind):
+    from hub.testing import make_context
+
+    ctx = make_context("directo", httpx.WSGITransport(app=sandbox.create_app(hostile=kind)))
+    with pytest.raises(TransientError) as caught:
+        registry.call("directo", "hub_list_clients", ctx=ctx, credentials=DEMO, query="")
+    assert "refuses to read" in caught.value.message
+
+
+def test_external_entity_cannot_read_a_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    body = (f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
+            '<transport><customers><customer code="K1" name="&x;"/></customers></transport>').encode()
+    with pytest.raises(TransientError) as caught:
+        client.parse_xml(body, what="customer")
+    assert "TOP-SECRET" not in str(caught.value)
+
+
+def test_billion_laughs_is_refused_before_expansion():
+    body = sandbox.HOSTILE["billion_laughs"].encode()
+    with pytest.raises(TransientError):
+        client.parse_xml(body, what="customer")
+    # even a DTD without entities is refused: Directo never sends one
+    with pytest.raises(TransientError):
+        client.parse_xml(b'<!DOCTYPE transport><transport/>', what="customer")
+
+
+# -- clients, products, payments ---------------------------------------------------------------------
+def test_list_clients_reads_all_customers_in_one_request(call, state):
+    found = call("hub_list_clients", credentials=DEMO, query="")
+    seeded = state.data["uku_demo"].customers
+    assert [c.id for c in found] == [c["code"] for c in seeded if c["closed"] != "1"]
+    first = next(c for c in seeded if c["closed"] != "1")
+    got = found[0]
+    assert (got.name, got.reg_code, got.email) == (first["name"], first["regno"], first["email"] or None)
+    assert got.addresses[0] == Address(street=first["address1"], city=first["city"], postal_code=first["zip"],
+                                       country="EE")
+    [rec] = state.api_requests()
+    assert form_of(rec) == {"token": DEMO["token"], "get": "1", "what": "customer"}
+
+
+def test_list_clients_query_matches_name_code_and_regno(call, state):
+    seeded = [c for c in state.data["uku_demo"].customers if c["closed"] != "1"]
+    target = seeded[5]
+    assert [c.id for c in call("hub_list_clients", credentials=DEMO, query=target["regno"])] == [target["code"]]
+    assert target["code"] in [c.id for c in call("hub_list_clients", credentials=DEMO,
+                                                 query=target["name"].split()[0].upper())]
+    assert [c.id for c in call("hub_list_clients", credentials=DEMO, query=target["code"].lower())] == [target["code"]]
+    assert call("hub_list_clients", credentials=DEMO, query="no such client") == []
+
+
+def test_products(call, state):
+    products = call("hub_list_products", credentials=DEMO)
+    assert len(products) == 12
+    assert products[2].code == "PALK" and products[2].unit_price == Decimal("12.5") and products[2].tax_id == "1"
+    assert form_of(state.api_requests()[0])["what"] == "item"
+
+
+def test_payments_sum_receipt_rows_per_invoice(call, state):
+    since = dt.date(2026, 10, 1)
+    payments = call("hub_fetch_payments", credentials=DEMO, since=since)
+    expected: dict[str, Decimal] = {}
+    for receipt in state.data["uku_demo"].receipts:
+        if dt.date.fromisoformat(receipt["date"][:10]) >= since:
+            for row in receipt["rows"]:
+                expected[row["invoice"]] = expected.get(row["invoice"], Decimal(0)) + Decimal(row["received"])
+    assert {p.vendor_invoice_id: p.paid_amount for p in payments} == expected
+    assert any(not p.fully_paid for p in payments) and any(p.fully_paid for p in payments)
+    form = form_of(state.api_requests()[0])
+    assert (form["what"], form["date1"]) == ("receipt", "01.10.2026")
+
+
+# -- statistics --------------------------------------------------------------------------------------
+def _day(text: str) -> dt.date:
+    return client.parse_date(text)
+
+
+def expected_stats(db: sandbox.Database, customer: str | None, periods: list[Period]) -> dict:
+    """The counts implied by the seeded data, computed independently of the plugin."""
+    out = {p: dict.fromkeys(ops.STAT_KEYS, 0) for p in periods}
+
+    def slot(day):
+        return out.get(Period.of(day))
+
+    for inv in db.invoices:
+        if (s := slot(_day(inv["date"]))) is not None and customer in (None, inv["customer"]):
+            s["sale_entries"] += 1
+            s["documents"] += 1
+            s["sales_invoice_rows"] += len(inv["rows"])
+            s["credit_invoices"] += Decimal(inv["total"]) < 0
+            s["unconfirmed_documents"] += inv["confirmed"] != "1"
+    for pur in db.purchases:
+        if (s := slot(_day(pur["date"]))) is not None and customer in (None, pur["supplier"]):
+            s["purchase_entries"] += 1
+            s["documents"] += 1
+            s["unconfirmed_documents"] += pur["confirmed"] != "1"
+    for rec in db.receipts:
+        mine = [r for r in rec["rows"] if customer in (None, r["customer"])]
+        if (s := slot(_day(rec["date"]))) is not None and mine:
+            s["bank_transactions"] += len(mine)
+            s["documents"] += 1
+    if customer is None:
+        for tr in db.transactions:
+            if (s := slot(_day(tr["date"]))) is not None:
+                s["gl_transactions"] += 1
+    return out
+
+
+def test_statistics_whole_database_match_seed_with_four_requests_per_year(call, state):
+    stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=YEAR_2026)
+    assert stats == expected_stats(state.data["uku_demo"], None, YEAR_2026)
+    assert stats[Period(2026, 1)] == {"sale_entries": 29, "purchase_entries": 8, "bank_transactions": 22,
+                                      "documents": 51, "sales_invoice_rows": 66, "credit_invoices": 3,
+                                      "unconfirmed_documents": 2, "gl_transactions": 26}
+    forms = [form_of(r) for r in state.api_requests()]
+    assert [f["what"] for f in forms] == ["invoice", "purchase", "receipt", "transaction"]
+    assert all((f["get"], f["date1"], f["date2"]) == ("1", "01.01.2026", "31.12.2026") for f in forms)
+
+
+def test_statistics_two_years_still_four_requests(call, state):
+    periods = Period.span(Period(2025, 1), Period(2026, 12))
+    stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=periods)
+    assert stats == expected_stats(state.data["uku_demo"], None, periods)
+    assert len(state.api_requests()) == 4
+
+
+def test_statistics_for_one_client_of_a_firm_database_three_requests(call, state):
+    periods = Period.span(Period(2025, 12), Period(2026, 11))
+    stats = call("hub_fetch_statistics", credentials=DEMO, client="K0004", periods=periods)
+    assert stats == expected_stats(state.data["uku_demo"], "K0004", periods)
+    assert sum(v["sale_entries"] for v in stats.values()) > 0
+    assert sum(v["purchase_entries"] for v in stats.values()) > 0
+    assert all(v["gl_transactions"] == 0 for v in stats.values())
+    assert [form_of(r)["what"] for r in state.api_requests()] == ["invoice", "purchase", "receipt"]
+
+
+def test_statistics_months_without_data_are_zero(call):
+    periods = [Period(2024, 11), Period(2024, 12)]
+    stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=periods)
+    assert stats == {p: dict.fromkeys(ops.STAT_KEYS, 0) for p in periods}
+
+
+def test_statistics_ignore_records_outside_the_window_and_accept_both_date_formats(mock_call):
+    answers = {
+        "invoice": '<transport><invoices><invoice number="1" customer="A" date="2026-02-03" total="-5.00" '
+                   'confirmed="1"><rows><row item="X"/><row item="Y"/></rows></invoice>'
+                   '<invoice number="2" customer="A" date="31.12.2025" confirmed="1"/></invoices></transport>',
+        "purchase": '<transport><purchase number="9" supplier="A" date="03.02.2026" confirmed="0"/></transport>',
+        "receipt": '<transport><receipt number="7" date="2026-02-10T00:00:00"><rows><row customer="A" invoice="1"/>'
+                   '<row customer="B" invoice="3"/></rows></receipt></transport>',
+        "transaction": '<transport><transaction number="5" date="2026-02-28 00:00:00"/></transport>',
+    }
+
+    def handler(request):
+        return xml_answer(answers[dict(urllib.parse.parse_qsl(request.content.decode()))["what"]])
+
+    stats = mock_call(handler, "hub_fetch_statistics", credentials=DEMO, client=None, periods=[Period(2026, 2)])
+    assert stats[Period(2026, 2)] == {"sale_entries": 1, "purchase_entries": 1, "bank_transactions": 2,
+                                      "documents": 3, "sales_invoice_rows": 2, "credit_invoices": 1,
+                                      "unconfirmed_documents": 1, "gl_transactions": 1}
+
+
+# -- invoice export ----------------------------------------------------------------------------------
+def make_invoice(number: str = "2026000123", reference: str = "uku-inv-42-directo", **client_kw) -> Invoice:
+    party = InvoiceParty(**{"name": "Põhja Puit OÜ", "reg_code": "12345678", "email": "arved@pohja.example",
+                            "vendor_client_id": "K0004",
+                            "address": Address(street="Mere pst 1", city="Tallinn", postal_code="10111",
+                                               country="EE"), **client_kw})
+    lines = (InvoiceLine("Raamatupidamisteenus november", Decimal("1"), Decimal("250.00"), Decimal("24"),
+                         product_code="RAAM", tax_id="1", unit="kuu"),
+             InvoiceLine("Palgaarvestus", Decimal("3"), Decimal("12.50"), Decimal("24"), product_code="PALK"))
+    return Invoice(reference=reference, number=number, client=party, issue_date=dt.date(2026, 11, 20),
+                   due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines, total_net=Decimal("287.50"),
+                   total_vat=Decimal("69.00"), total=Decimal("356.50"), language="et")
+
+
+def test_export_sends_the_documented_invoice_xml(call, state):
+    receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    assert receipt.vendor_invoice_id == "2026000123" and receipt.number == "2026000123"
+    assert not receipt.already_existed
+    find, put = state.api_requests()
+    assert form_of(find) == {"token": DEMO["token"], "get": "1", "what": "invoice", "date1": "20.11.2026",
+                             "date2": "20.11.2026"}
+    form = form_of(put)
+    assert set(form) == {"token", "put", "what", "xmldata"}
+    assert (form["put"], form["what"]) == ("1", "invoice")
+    doc = SafeET.fromstring(form["xmldata"])
+    assert doc.tag == "invoices"
+    [head] = list(doc)
+    assert head.attrib == {"number": "2026000123", "customercode": "K0004", "customername": "Põhja Puit OÜ",
+                           "customer_regno": "12345678", "email": "arved@pohja.example", "date": "2026-11-20",
+                           "duedate": "2026-12-04", "paymentterm": "14", "currency": "EUR", "language": "ET",
+                           "comment": "uku-inv-42-directo", "address1": "Mere pst 1", "address2": "10111 Tallinn",
+                           "address3": "EE"}
+    assert "confirm" not in head.attrib  # left for the bookkeeper; nothing asks Directo to send it
+    rows = [r.attrib for r in head.iter("row")]
+    assert rows == [{"item": "RAAM", "description": "Raamatupidamisteenus november", "quantity": "1",
+                     "price": "250", "vatcode": "1", "unit": "kuu"},
+                    {"item": "PALK", "description": "Palgaarvestus", "quantity": "3", "price": "12.5"}]
+    created = state.data["uku_demo"].invoice("2026000123")
+    assert created["comment"] == "uku-inv-42-directo" and created["total"] == "356.50"
+
+
+def test_export_twice_results_in_one_invoice(call, state):
+    first = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    second = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    assert second.vendor_invoice_id == first.vendor_invoice_id and second.already_existed
+    assert state.data["uku_demo"].created_invoices == ["2026000123"]
+    assert [form_of(r).get("put") for r in state.api_requests()].count("1") == 1
+
+
+def test_export_with_a_non_numeric_number_lets_directo_number_it_once(call, state):
+    invoice = make_invoice(number="2026-0042", reference="uku-inv-43-directo")
+    first = call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    db = state.data["uku_demo"]
+    assert first.vendor_invoice_id == db.created_invoices[0] and first.vendor_invoice_id.isdigit()
+    assert call("hub_export_invoice", credentials=DEMO, invoice=invoice).already_existed
+    assert len(db.created_invoices) == 1
+    put = [form_of(r) for r in state.api_requests() if form_of(r).get("put") == "1"][0]
+    assert "number" not in SafeET.fromstring(put["xmldata"])[0].attrib
+
+
+def test_find_invoice_after_a_lost_answer(call, state):
+    invoice = make_invoice()
+    assert call("hub_find_invoice", credentials=DEMO, invoice=invoice) is None
+    call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    found = call("hub_find_invoice", credentials=DEMO, invoice=invoice)
+    assert found is not None and found.vendor_invoice_id == "2026000123" and found.already_existed
+
+
+@pytest.mark.parametrize("number,code", [("100016", 11), ("100001", 14)])
+def test_number_taken_by_another_invoice_is_rejected(call, number, code, state):
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(number=number))
+    assert f"Type {code}" in caught.value.message
+    assert "number" in caught.value.field_messages
+    assert len(state.data["uku_demo"].created_invoices) == 0
+
+
+def test_missing_customer_is_type_13(call):
+    invoice = make_invoice(vendor_client_id=None, reg_code=None)
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    assert "Type 13" in caught.value.message
+    assert any("Missing customer code or regno" in m for m in caught.value.field_messages["client"])
+
+
+def test_unlinked_client_with_inline_details_is_accepted(call, state):
+    invoice = make_invoice(vendor_client_id=None)
+    assert call("hub_export_invoice", credentials=DEMO, invoice=invoice).vendor_invoice_id == "2026000123"
+
+
+def test_unknown_article_is_rejected_with_directos_words(call):
+    invoice = make_invoice()
+    invoice = Invoice(**{**invoice.__dict__, "lines": (InvoiceLine("x", Decimal(1), Decimal(1), Decimal(24),
+                                                                   product_code="NOPE"),)})
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    assert "Type 9" in caught.value.message
+    assert caught.value.field_messages[""][-1] == "Directo says: Item NOPE not found"
+
+
+def test_line_without_product_code_uses_the_operator_default_item(registry, app, state):
+    from hub.testing import make_context
+
+    ctx = make_context("directo", httpx.WSGITransport(app=app), settings={"default_item": "MUU"})
+    invoice = make_invoice()
+    invoice = Invoice(**{**invoice.__dict__, "lines": (InvoiceLine("Free text", Decimal(2), Decimal("9.99"),
+                                                                   Decimal(24)),)})
+    registry.call("directo", "hub_export_invoice", ctx=ctx, credentials=DEMO, invoice=invoice)
+    put = [form_of(r) for r in state.api_requests() if form_of(r).get("put") == "1"][0]
+    assert [r.attrib for r in SafeET.fromstring(put["xmldata"]).iter("row")] == [
+        {"item": "MUU", "description": "Free text", "quantity": "2", "price": "9.99"}]
+
+
+def _put_handler(result: str, found: str = ""):
+    def handler(request):
+        form = dict(urllib.parse.parse_qsl(request.content.decode()))
+        if form.get("get") == "1":
+            return xml_answer(f"<transport><invoices>{found}</invoices></transport>")
+        return xml_answer(f"<results>{result}</results>")
+
+    return handler
+
+
+@pytest.mark.parametrize("code", [0, 30, 29, 39])
+def test_put_success_codes(mock_call, code):
+    handler = _put_handler(f'<Result Type="{code}" Desc="OK" docid="555" doctype="INVOICE"/>')
+    receipt = mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    assert (receipt.vendor_invoice_id, receipt.already_existed) == ("555", False)
+
+
+@pytest.mark.parametrize("code,field", [(8, ""), (9, ""), (12, "number"), (13, "client"), (18, ""), (19, ""),
+                                        (31, ""), (99, ""), (42, "")])
+def test_put_rejection_codes(mock_call, code, field):
+    handler = _put_handler(f'<Result Type="{code}" Desc="Something specific"/>')
+    with pytest.raises(VendorRejected) as caught:
+        mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    assert caught.value.field_messages[field][-1] == "Directo says: Something specific"
+
+
+def test_put_insert_failed_is_retried_after_60s(mock_call):
+    with pytest.raises(TransientError) as caught:
+        mock_call(_put_handler('<Result Type="17" Desc="Insert failed"/>'), "hub_export_invoice",
+                  credentials=DEMO, invoice=make_invoice())
+    assert caught.value.retry_after == 60
+
+
+def test_put_duplicate_of_our_own_invoice_is_already_there(mock_call):
+    calls = []
+
+    def handler(request):
+        form = dict(urllib.parse.parse_qsl(request.content.decode()))
+        calls.append(form.get("put") or "get")
+        if form.get("get") == "1":  # first lookup misses (stale), the second finds it
+            found = '<invoice number="2026000123" comment="uku-inv-42-directo" date="2026-11-20"/>' \
+                if len(calls) > 2 else ""
+            return xml_answer(f"<transport><invoices>{found}</invoices></transport>")
+        return xml_answer('<results><Result Type="11" Desc="Duplicate"/></results>')
+
+    receipt = mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    assert receipt.already_existed and receipt.vendor_invoice_id == "2026000123"
+    assert calls == ["get", "1", "get"]
+
+
+def test_put_answer_without_results_is_transient(mock_call):
+    with pytest.raises(TransientError):
+        mock_call(_put_handler(""), "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+
+
+def test_sandbox_put_validation(app, state):
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        def put(xmldata, what="invoice"):
+            answer = http.post(URL, data={"token": DEMO["token"], "put": "1", "what": what, "xmldata": xmldata})
+            return SafeET.fromstring(answer.content)[0].attrib
+
+        assert put("<invoices><invoice")["Type"] == "8"
+        assert put("<invoices/>")["Type"] == "99"
+        assert put("<orders/>", what="order")["Type"] == "99"
+        assert put('<invoices><invoice customercode="K0004" date="2026-01-01"/></invoices>')["Type"] == "9"
+        bad_number = ('<invoices><invoice customercode="K0004" date="2026-01-01"><rows>'
+                      '<row item="KONS" quantity="1,5" price="1"/></rows></invoice></invoices>')
+        assert put(bad_number)["Type"] == "9"
+        no_email = ('<invoices><invoice customercode="K0025" date="2026-01-01"><rows>'
+                    '<row item="KONS" quantity="1" price="1"/></rows></invoice></invoices>')
+        assert put(no_email)["Desc"] == "Missing customer e-mail"
+        ok = put('<invoices><invoice customercode="K0004" date="01.02.2026"><rows>'
+                 '<row item="KONS" quantity="1" price="60"/></rows></invoice></invoices>')
+        assert ok["Type"] == "0" and ok["doctype"] == "INVOICE" and ok["docid"].isdigit()
+
+
+def test_sandbox_read_filters(app):
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        def get(**filters):
+            answer = http.post(URL, data={"token": DEMO["token"], "get": "1", **filters})
+            return SafeET.fromstring(answer.content)
+
+        assert [c.get("code") for c in get(what="customer", code="K0002").iter("customer")] == ["K0002"]
+        assert [i.get("number") for i in get(what="invoice", number="100005").iter("invoice")] == ["100005"]
+        assert list(get(what="customer", ts="01.01.2026").iter("customer")) == []
+        assert len(list(get(what="customer", ts="2024-12-31").iter("customer"))) == 36
+        window = [i.get("date") for i in get(what="invoice", date1="01.03.2026", date2="2026-03-31").iter("invoice")]
+        assert window and all(d.startswith("2026-03") for d in window)
+        assert get(what="invoice", date1="March").text == "invalid date1: use dd.mm.yyyy"
+        assert get(what="order").tag == "err"
+        assert http.post(URL, data={"token": DEMO["token"], "what": "item"}).text.endswith(
+            "<err>get=1 or put=1 required</err>")
+
+
+# -- the credentials form ----------------------------------------------------------------------------
+def test_schema_normalises_pasted_values():
+    loaded = creds.validate(Credentials, {"token": "  token=dxd-demo-7f3a9c2e51b84d06\n",
+                                          "database": " https://login.directo.ee/xmlcore/UKU_DEMO/xmlcore.asp "})
+    assert loaded == DEMO
+
+
+@pytest.mark.parametrize("data,field,message", [
+    ({"token": "abc def ghij", "database": "uku_demo"}, "token", "spaces"),
+    ({"token": "short", "database": "uku_demo"}, "token", "too short"),
+    ({"token": "dxd-demo-7f3a9c2e51b84d06", "database": "Uku Demo OÜ"}, "database", "database code"),
+    ({"database": "uku_demo"}, "token", "required"),
+])
+def test_schema_messages(data, field, message):
+    import marshmallow
+
+    with pytest.raises(marshmallow.ValidationError) as caught:
+        creds.validate(Credentials, data)
+    assert message in " ".join(caught.value.messages[field]).lower() or message in str(caught.value.messages)
+
+
+def test_token_is_secret_and_database_is_not():
+    assert creds.secret_fields(Credentials) == {"token"}
+
+
+# -- sandbox control endpoints -----------------------------------------------------------------------
+def test_control_endpoints(app, state, call):
+    call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        assert http.get("/_sandbox/requests").json() == {"total": 2, "by_status": {"200": 2}}
+        assert http.post("/_sandbox/knobs", json={"latency_ms": 0, "fault": "500"}).json()["knobs"]["fault"] == "500"
+        assert http.post("/_sandbox/knobs", json={"nope": 1}).status_code == 400
+        assert http.post("/_sandbox/reset").json() == {"ok": True}
+        assert http.get("/_sandbox/requests").json() == {"total": 0, "by_status": {}}
+    assert app.extensions["sandbox"].data["uku_demo"].created_invoices == []
+
+
+def test_seed_is_deterministic_and_covers_two_years():
+    one, two = sandbox.seed(), sandbox.seed()
+    assert [len(db.invoices) for db in one.values()] == [len(db.invoices) for db in two.values()]
+    assert one["uku_demo"].invoices[:5] == two["uku_demo"].invoices[:5]
+    days = [client.parse_date(i["date"]) for i in one["uku_demo"].invoices]
+    assert min(days) < dt.date(2025, 1, 15) and max(days) > dt.date(2026, 12, 15)
+    assert len(one) >= 4 and sum(len(db.customers) for db in one.values()) >= 60
