@@ -1,0 +1,670 @@
+"""A faithful emulator of the Merit Aktiva API v1 (public-apis.md §3), as a Flask WSGI app.
+
+What it enforces, as the real service does:
+
+* one service per country, chosen by the ``Host`` header (``aktiva.merit.ee``, ``app.passelimerit.fi`` and the
+  legacy ``aktiva.meritaktiva.fi``, ``program.360ksiegowosc.pl``); an API id of another country is unknown there;
+* the HMAC signature on every call: ``ApiId`` (``apiId`` accepted too), ``timestamp`` (``yyyyMMddHHmmss`` UTC,
+  ±``max_skew_s``) and ``signature`` = base64 HMAC-SHA256(key = API key string, ApiId + timestamp + raw body),
+  URL-encoded in the query;
+* the documented answers: 404 for a missing query parameter or unknown path, 400 text for a malformed API id or a
+  refused payload, 401 with an empty body for an unknown API id / bad signature / stale timestamp / reset key,
+  401 ``api-wronglicense`` for a company without a PRO/PREMIUM licence, 200 with an ASP.NET stack trace for a
+  payload that makes no sense (invalid JSON, an invoice without rows), 429 + ``Retry-After`` /
+  ``X-RateLimit-*`` over 60 requests per minute per API id;
+* list windows of at most 3 months (``PeriodStart``/``PeriodEnd`` ``yyyyMMdd``), at most 200 invoice rows,
+  ``TaxAmount`` summed per ``TaxId``, unique invoice numbers.
+
+Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
+"60/60"; "" or None disables), ``fault`` (None | "429" | "500" | "timeout" | "garbage"), ``fault_every``,
+``timeout_s``, ``max_skew_s``, ``revoked_api_ids`` (list: treat these companies' keys as reset),
+``lapsed_api_ids`` (list: these companies lose their PRO/PREMIUM licence).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, jsonify, request
+
+HOSTS = {
+    "aktiva.merit.ee": "EE",
+    "app.passelimerit.fi": "FI",
+    "aktiva.meritaktiva.fi": "FI",
+    "program.360ksiegowosc.pl": "PL",
+}
+TODAY = dt.date(2026, 11, 22)
+SEED = 4242
+FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+STACK_TRACE = """<!DOCTYPE html>
+<html><head><title>Object reference not set to an instance of an object.</title></head>
+<body><h1>Server Error in '/' Application.</h1>
+<h2><i>Object reference not set to an instance of an object.</i></h2>
+<b>Exception Details: </b>System.NullReferenceException: Object reference not set to an instance of an object.
+<pre>[NullReferenceException: Object reference not set to an instance of an object.]
+   Merit.Aktiva.Api.Controllers.ApiController.Dispatch(String endpoint) +412
+   System.Web.Mvc.ActionMethodDispatcher.Execute(ControllerBase controller, Object[] parameters) +14
+</pre></body></html>"""
+
+TAXES = {
+    "EE": [("22%", "Käibemaks 22%", "VAT 22%", 22), ("24%", "Käibemaks 24%", "VAT 24%", 24),
+           ("9%", "Käibemaks 9%", "VAT 9%", 9), ("13%", "Käibemaks 13%", "VAT 13%", 13),
+           ("0%", "Käibemaks 0%", "VAT 0%", 0), ("-", "Maksuvaba", "VAT exempt", 0)],
+    "FI": [("25,5%", "ALV 25,5%", "VAT 25.5%", Decimal("25.5")), ("14%", "ALV 14%", "VAT 14%", 14),
+           ("10%", "ALV 10%", "VAT 10%", 10), ("0%", "ALV 0%", "VAT 0%", 0)],
+    "PL": [("23%", "VAT 23%", "VAT 23%", 23), ("8%", "VAT 8%", "VAT 8%", 8), ("5%", "VAT 5%", "VAT 5%", 5),
+           ("0%", "VAT 0%", "VAT 0%", 0), ("zw", "Zwolniony", "VAT exempt", 0)],
+}
+CURRENCY = {"EE": "EUR", "FI": "EUR", "PL": "PLN"}
+BANKS = {"EE": "LHV Pank", "FI": "Nordea", "PL": "mBank"}
+
+
+@dataclass
+class Company:
+    api_id: str
+    api_key: str
+    country: str
+    name: str
+    licence_ok: bool = True
+    revoked_keys: list[str] = field(default_factory=list)
+    taxes: list[dict] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+    customers: list[dict] = field(default_factory=list)
+    vendors: list[dict] = field(default_factory=list)
+    invoices: list[dict] = field(default_factory=list)
+    purchases: list[dict] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+    glbatches: list[dict] = field(default_factory=list)
+
+    @property
+    def credentials(self) -> dict:
+        return {"api_id": self.api_id, "api_key": self.api_key, "country": self.country}
+
+
+# (name, country, licence_ok) — deterministic ids and keys come from the seed.
+COMPANY_SPECS = [
+    ("Põhjala Puit OÜ", "EE", True),
+    ("Tallinna Kohvik AS", "EE", True),
+    ("Revontuli Sauna Oy", "FI", True),
+    ("Bursztyn Kraków Sp. z o.o.", "PL", True),
+    ("Saaremaa Seafood OÜ", "EE", True),   # its key was reset in Merit: the seeded old key is revoked
+    ("Vana Litsents OÜ", "EE", False),     # licence lapsed (no PRO/PREMIUM): api-wronglicense
+]
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _iso(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool) -> Company:
+    api_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    api_key = base64.b64encode(rng.randbytes(32)).decode()
+    company = Company(api_id=api_id, api_key=api_key, country=country, name=name, licence_ok=licence_ok)
+    currency = CURRENCY[country]
+    for code, name_local, name_en, pct in TAXES[country]:
+        company.taxes.append({"Id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Code": code,
+                              "Name": name_local, "NameEN": name_en, "NameRU": name_en, "TaxPct": Decimal(pct)})
+    for i, (code, item_name, price) in enumerate([("RAAM", "Raamatupidamisteenus", "250.00"),
+                                                  ("PALK", "Palgaarvestus", "12.50"),
+                                                  ("KMD", "Käibedeklaratsioon", "40.00"),
+                                                  ("AA", "Aastaaruanne", "480.00"),
+                                                  ("KONS", "Konsultatsioon (tund)", "65.00"),
+                                                  ("LAUD", "Tammelaud 2m", "18.90"),
+                                                  ("TRANSP", "Transport", "35.00"),
+                                                  ("PAKEND", "Pakend", "1.20")]):
+        tax = company.taxes[0]
+        company.items.append({"ItemId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Code": code,
+                              "Name": item_name, "UnitofMeasureName": "h" if code == "KONS" else "tk",
+                              "Type": 1 if i >= 5 else 2, "SalesPrice": Decimal(price),
+                              "InventoryQty": Decimal(rng.randint(0, 90)) if i >= 5 else Decimal(0),
+                              "ReservedQty": Decimal(0), "VatTaxName": tax["Name"], "Usage": 3,
+                              "SalesAccountCode": "3000", "ItemGroupName": "Teenused" if i < 5 else "Kaubad",
+                              "EANCode": ""})
+    for i in range(12):
+        company.customers.append({"CustomerId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                                  "Name": f"{['Kask', 'Mänd', 'Kuusk', 'Haab', 'Saar', 'Tamm'][i % 6]} "
+                                          f"{['Ehitus', 'Kaubandus', 'Teenused', 'Logistika'][i % 4]} "
+                                          f"{['OÜ', 'AS', 'Oy', 'Sp. z o.o.'][i % 4]} {i + 1}",
+                                  "RegNo": f"{rng.randint(10000000, 19999999)}", "CountryCode": country,
+                                  "VatRegNo": "", "Email": f"arved{i + 1}@example.test", "CurrencyCode": currency,
+                                  "NotTDCustomer": False})
+    for i in range(6):
+        company.vendors.append({"VendorId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                                "Name": f"Tarnija {i + 1} OÜ"})
+    rated = [t for t in company.taxes if t["TaxPct"] > 0]
+    zero = [t for t in company.taxes if t["TaxPct"] == 0]
+    inv_no, bill_no, pay_no, gl_no = 1000, 1, 1, 1
+
+    def gl(day: dt.date, code: str, comment: str, amount: Decimal) -> None:
+        nonlocal gl_no
+        company.glbatches.append({"GLBId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BatchCode": code,
+                                  "No": gl_no, "DocumentDate": _iso(day), "TransactionDate": _iso(day),
+                                  "Comment": comment, "CurrencyCode": currency, "TotalAmount": amount})
+        gl_no += 1
+
+    def pay(day: dt.date, direction: int, party: dict | None, doc_no: str, amount: Decimal) -> None:
+        nonlocal pay_no
+        company.payments.append({
+            "PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BankName": BANKS[country],
+            "CounterPartType": {1: 2, 2: 3}.get(direction, 0),
+            "CounterPartName": (party or {}).get("Name", ""),
+            "CounterPartId": (party or {}).get("CustomerId") or (party or {}).get("VendorId"),
+            "CurrencyCode": currency, "CurrencyRate": Decimal(1), "DocumentDate": _iso(day),
+            "DocumentNo": doc_no, "Direction": direction, "Amount": amount, "EInvSentDate": None})
+        pay_no += 1
+        gl(day, "PA", f"Pank {doc_no}", amount)
+
+    month = FIRST_DAY
+    while month <= LAST_DAY:
+        days = (month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1) - month).days
+        for _ in range(rng.randint(3, 9)):
+            day = month + dt.timedelta(days=rng.randrange(days))
+            customer = rng.choice(company.customers)
+            net = _money(Decimal(rng.randint(2000, 250000)) / 100)
+            tax = rng.choice(zero) if rng.random() < 0.2 else rng.choice(rated)
+            vat = _money(net * tax["TaxPct"] / 100)
+            invoice = {"SIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "InvoiceNo": str(inv_no),
+                       "DocumentDate": _iso(day), "TransactionDate": _iso(day),
+                       "CustomerId": customer["CustomerId"], "CustomerName": customer["Name"],
+                       "CustomerRegNo": customer["RegNo"], "DueDate": _iso(day + dt.timedelta(days=14)),
+                       "CurrencyCode": currency, "CurrencyRate": Decimal(1), "TaxAmount": vat,
+                       "RoundingAmount": Decimal(0), "TotalAmount": net, "TotalSum": net + vat,
+                       "PaidAmount": Decimal(0), "ReferenceNo": f"{inv_no}7", "VatRegNo": "", "EInvSent": False,
+                       "EmailSent": False, "Paid": False}
+            company.invoices.append(invoice)
+            inv_no += 1
+            gl(day, "MA", f"Müügiarve {invoice['InvoiceNo']}", net + vat)
+            paid_on = day + dt.timedelta(days=rng.randint(0, 40))
+            if paid_on <= TODAY and rng.random() < 0.75:
+                partial = rng.random() < 0.1
+                amount = _money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
+                invoice["PaidAmount"] = amount
+                invoice["Paid"] = not partial
+                pay(paid_on, 1, customer, invoice["InvoiceNo"], amount)
+        for _ in range(rng.randint(2, 6)):
+            day = month + dt.timedelta(days=rng.randrange(days))
+            vendor = rng.choice(company.vendors)
+            net = _money(Decimal(rng.randint(500, 90000)) / 100)
+            tax = rng.choice(zero) if rng.random() < 0.25 else rng.choice(rated)
+            vat = _money(net * tax["TaxPct"] / 100)
+            bill = {"PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BillNo": f"B-{bill_no}",
+                    "DocumentDate": _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
+                    "VendorName": vendor["Name"], "DueDate": _iso(day + dt.timedelta(days=21)),
+                    "CurrencyCode": currency, "TaxAmount": vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
+            company.purchases.append(bill)
+            bill_no += 1
+            gl(day, "OA", f"Ostuarve {bill['BillNo']}", net + vat)
+            paid_on = day + dt.timedelta(days=rng.randint(5, 30))
+            if paid_on <= TODAY and rng.random() < 0.6:
+                bill["PaidAmount"] = net + vat
+                pay(paid_on, 2, vendor, bill["BillNo"], net + vat)
+        for _ in range(rng.randint(0, 2)):  # other income / expenses (bank fees, interest)
+            day = month + dt.timedelta(days=rng.randrange(days))
+            if day <= TODAY:
+                pay(day, rng.choice([3, 4]), None, f"P-{pay_no}", _money(Decimal(rng.randint(100, 5000)) / 100))
+        for _ in range(rng.randint(0, 3)):  # manual GL entries (depreciation, accruals, salaries)
+            day = month + dt.timedelta(days=rng.randrange(days))
+            gl(day, "PK", "Pearaamatu kanne", _money(Decimal(rng.randint(1000, 400000)) / 100))
+        month = month + dt.timedelta(days=days)
+    return company
+
+
+def seed_companies() -> list[Company]:
+    """The seeded companies, always the same (fixed seed)."""
+    rng = random.Random(SEED)
+    companies = [_seed_company(rng, name, country, licence) for name, country, licence in COMPANY_SPECS]
+    # Saaremaa Seafood reset its API key: the key we hand out as "revoked" no longer signs.
+    revoked = companies[4]
+    revoked.revoked_keys.append(revoked.api_key)
+    revoked.api_key = base64.b64encode(rng.randbytes(32)).decode()
+    return companies
+
+
+_COMPANIES = seed_companies()
+#: The demo firm's Merit company (Estonia).
+DEMO_CREDENTIALS: dict = _COMPANIES[0].credentials
+#: Three more client companies, one per service: Estonia, Finland, Poland.
+DEMO_CLIENT_CREDENTIALS: list[dict] = [c.credentials for c in _COMPANIES[1:4]]
+#: A key that was reset in Merit (Settings → API settings): every call with it gets 401.
+REVOKED_CREDENTIALS: dict = {**_COMPANIES[4].credentials, "api_key": _COMPANIES[4].revoked_keys[0]}
+#: A company whose creator lost the PRO/PREMIUM licence: 401 ``api-wronglicense``.
+LAPSED_LICENCE_CREDENTIALS: dict = _COMPANIES[5].credentials
+
+
+@dataclass
+class Recorded:
+    method: str
+    host: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+
+class SandboxState:
+    """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
+
+    def __init__(self, knobs: dict[str, Any]) -> None:
+        self.lock = threading.RLock()
+        self.knobs: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": "60/60", "fault": None, "fault_every": 1,
+                                      "timeout_s": 2.0, "max_skew_s": 300, "revoked_api_ids": [],
+                                      "lapsed_api_ids": []}
+        self.update_knobs(knobs)
+        self.reset()
+
+    def update_knobs(self, knobs: dict[str, Any]) -> None:
+        unknown = set(knobs) - set(self.knobs)
+        if unknown:
+            raise TypeError(f"unknown sandbox knobs: {sorted(unknown)}")
+        self.knobs.update(knobs)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests: list[Recorded] = []
+            self.fault_counter = 0
+            self.windows: dict[str, tuple[float, int]] = {}
+            self.companies: dict[str, Company] = {c.api_id: c for c in seed_companies()}
+            self.created: list[dict] = []
+
+    # -- helpers for tests ---------------------------------------------------------------------
+    def company(self, api_id: str) -> Company:
+        return self.companies[api_id]
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.requests:
+            out[str(r.status)] = out.get(str(r.status), 0) + 1
+        return out
+
+    def pay_invoice(self, api_id: str, invoice_id: str, amount: Decimal, day: dt.date) -> None:
+        """Record a customer payment for an invoice (as if booked in Merit's bank module)."""
+        company = self.companies[api_id]
+        with self.lock:
+            invoice = next(i for i in company.invoices if i["SIHId"] == invoice_id)
+            invoice["PaidAmount"] = _money(invoice["PaidAmount"] + amount)
+            invoice["Paid"] = invoice["PaidAmount"] >= invoice["TotalSum"]
+            company.payments.append({
+                "PIHId": str(uuid.uuid4()), "BankName": BANKS[company.country], "CounterPartType": 2,
+                "CounterPartName": invoice["CustomerName"], "CounterPartId": invoice["CustomerId"],
+                "CurrencyCode": invoice["CurrencyCode"], "CurrencyRate": Decimal(1), "DocumentDate": _iso(day),
+                "DocumentNo": invoice["InvoiceNo"], "Direction": 1, "Amount": _money(amount), "EInvSentDate": None})
+
+
+# -- request handling ------------------------------------------------------------------------------
+
+class _Refuse(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _text(body: str, status: int) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+def _stack_trace() -> Response:
+    return Response(STACK_TRACE, status=200, mimetype="text/html")
+
+
+def _json(value: Any) -> Response:
+    return Response(json.dumps(value, default=_encode, ensure_ascii=False), status=200,
+                    mimetype="application/json")
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value))
+
+
+def _day(text: Any, name: str) -> dt.date:
+    if not isinstance(text, str) or not re.fullmatch(r"\d{8}(\d{6})?", text):
+        raise _Refuse(_text(f"{name} has wrong format, expected yyyyMMdd", 400))
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        raise _Refuse(_text(f"{name} is not a valid date", 400)) from None
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _period(payload: dict) -> tuple[dt.date, dt.date]:
+    if "PeriodStart" not in payload or "PeriodEnd" not in payload:
+        raise _Refuse(_stack_trace())  # the real API dies on a missing period
+    start, end = _day(payload["PeriodStart"], "PeriodStart"), _day(payload["PeriodEnd"], "PeriodEnd")
+    if end < start:
+        raise _Refuse(_text("PeriodEnd is before PeriodStart", 400))
+    if end >= _add_months(start, 3):
+        raise _Refuse(_text("Period can not be longer than 3 months", 400))
+    return start, end
+
+
+def _in(row: dict, start: dt.date, end: dt.date) -> bool:
+    return start <= dt.date.fromisoformat(row["DocumentDate"][:10]) <= end
+
+
+def _sign(api_id: str, api_key: str, timestamp: str, body: bytes) -> str:
+    data = api_id.encode("utf-8") + timestamp.encode("utf-8") + body
+    return base64.b64encode(hmac.new(api_key.encode("ascii"), data, hashlib.sha256).digest()).decode()
+
+
+ENDPOINTS: dict[str, Any] = {}
+
+
+def endpoint(path: str, *, get: bool = False):  # noqa: ANN201
+    def register(func):  # noqa: ANN001, ANN202
+        ENDPOINTS[path.lower()] = (func, get)
+        return func
+    return register
+
+
+@endpoint("v1/gettaxes", get=True)
+def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
+    rows = [dict(t) for t in company.taxes]
+    if company.country == "FI":
+        for row in rows:
+            row["TaxType"] = 1 if row["TaxPct"] > 0 else 2
+    return _json(rows)
+
+
+@endpoint("v1/getitems", get=True)
+def _getitems(state: SandboxState, company: Company, payload: dict) -> Response:
+    rows = company.items
+    if payload.get("Id"):
+        rows = [r for r in rows if r["ItemId"] == payload["Id"]]
+    if payload.get("Code"):
+        rows = [r for r in rows if str(payload["Code"]).lower() in r["Code"].lower()]
+    if payload.get("Description"):
+        rows = [r for r in rows if str(payload["Description"]).lower() in r["Name"].lower()]
+    return _json(rows)
+
+
+@endpoint("v1/getcustomers", get=True)
+def _getcustomers(state: SandboxState, company: Company, payload: dict) -> Response:
+    filters = {k: v for k, v in payload.items() if k in ("Id", "RegNo", "VatRegNo", "Name") and v}
+    if not filters:
+        return _stack_trace()  # an unfiltered list on a real database dies
+    rows = company.customers
+    if "Id" in filters:
+        rows = [r for r in rows if r["CustomerId"] == filters["Id"]]
+    if "RegNo" in filters:
+        rows = [r for r in rows if r["RegNo"] == filters["RegNo"]]
+    if "Name" in filters:
+        rows = [r for r in rows if str(filters["Name"]).lower() in r["Name"].lower()]
+    return _json(rows)
+
+
+@endpoint("v1/getinvoices")
+def _getinvoices(state: SandboxState, company: Company, payload: dict) -> Response:
+    start, end = _period(payload)
+    rows = [i for i in company.invoices if _in(i, start, end)]
+    if payload.get("UnPaid") in (True, "true", 1):
+        rows = [i for i in rows if not i["Paid"]]
+    return _json([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+
+
+@endpoint("v1/getpurchorders")
+def _getpurchorders(state: SandboxState, company: Company, payload: dict) -> Response:
+    start, end = _period(payload)
+    return _json([r for r in company.purchases if _in(r, start, end)])
+
+
+@endpoint("v1/getpayments")
+def _getpayments(state: SandboxState, company: Company, payload: dict) -> Response:
+    start, end = _period(payload)
+    return _json([r for r in company.payments if _in(r, start, end)])
+
+
+@endpoint("v1/getglbatches")
+def _getglbatches(state: SandboxState, company: Company, payload: dict) -> Response:
+    start, end = _period(payload)
+    if payload.get("DateType", 0) not in (0, 1):
+        return _text("DateType must be 0 or 1", 400)
+    return _json([r for r in company.glbatches if _in(r, start, end)])
+
+
+@endpoint("v1/sendinvoice")
+def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Response:
+    rows = payload.get("InvoiceRow")
+    if not rows or not isinstance(rows, list):
+        return _stack_trace()  # "an invoice without rows" (M1)
+    if len(rows) > 200:
+        return _text("Dokumendil saab olla kuni 200 rida. / A document can have at most 200 rows.", 400)
+    number = payload.get("InvoiceNo")
+    if not number or not isinstance(number, str) or len(number) > 35:
+        return _text("InvoiceNo is required (max 35 characters)", 400)
+    for name in ("DocDate", "DueDate"):
+        if name not in payload:
+            return _text(f"{name} is required", 400)
+        _day(payload[name], name)
+    if any(i["InvoiceNo"] == number for i in company.invoices):
+        return _text(f"Arve number {number} on juba kasutusel. / Invoice number {number} already exists.", 400)
+    taxes = {t["Id"]: t for t in company.taxes}
+    net_by_tax: dict[str, Decimal] = {}
+    total = Decimal(0)
+    for n, row in enumerate(rows, 1):
+        item = row.get("Item") or {}
+        if not item.get("Code") or not item.get("Description"):
+            return _text(f"Row {n}: Item Code and Description are required", 400)
+        if row.get("TaxId") not in taxes:
+            return _text(f"Row {n}: unknown TaxId", 400)
+        try:
+            net = Decimal(str(row["Quantity"])) * Decimal(str(row["Price"]))
+        except (KeyError, ArithmeticError):
+            return _stack_trace()
+        net_by_tax[row["TaxId"]] = net_by_tax.get(row["TaxId"], Decimal(0)) + net
+        total += net
+    sent_tax = {}
+    for entry in payload.get("TaxAmount") or []:
+        if entry.get("TaxId") in sent_tax:
+            return _text("TaxAmount must have one entry per TaxId", 400)
+        sent_tax[entry.get("TaxId")] = Decimal(str(entry.get("Amount")))
+    for tax_id, net in net_by_tax.items():
+        expected = _money(net * taxes[tax_id]["TaxPct"] / 100)
+        if tax_id not in sent_tax or abs(sent_tax[tax_id] - expected) > Decimal("0.01"):
+            return _text(f"TaxAmount for {taxes[tax_id]['Code']} does not match the rows ({expected})", 400)
+    if set(sent_tax) - set(net_by_tax):
+        return _text("TaxAmount has a TaxId that no row uses", 400)
+    if "TotalAmount" not in payload or abs(Decimal(str(payload["TotalAmount"])) - _money(total)) > Decimal("0.01"):
+        return _text(f"TotalAmount does not match the rows ({_money(total)})", 400)
+    cust = payload.get("Customer") or {}
+    new_customer = False
+    if cust.get("Id"):
+        customer = next((c for c in company.customers if c["CustomerId"] == cust["Id"]), None)
+        if customer is None:
+            return _text("Customer not found", 400)
+    else:
+        if not cust.get("Name") or "NotTDCustomer" not in cust or not cust.get("CountryCode"):
+            return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
+        customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
+        if customer is None:
+            new_customer = True
+            customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
+                        "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",
+                        "Email": cust.get("Email") or "", "CurrencyCode": CURRENCY[company.country],
+                        "NotTDCustomer": bool(cust["NotTDCustomer"])}
+            company.customers.append(customer)
+    doc_day = _day(payload["DocDate"], "DocDate")
+    vat = sum(sent_tax.values(), Decimal(0))
+    invoice = {"SIHId": str(uuid.uuid4()), "InvoiceNo": number, "DocumentDate": _iso(doc_day),
+               "TransactionDate": _iso(doc_day), "CustomerId": customer["CustomerId"],
+               "CustomerName": customer["Name"], "CustomerRegNo": customer["RegNo"],
+               "DueDate": _iso(_day(payload["DueDate"], "DueDate")), "CurrencyCode": payload.get("CurrencyCode") or
+               CURRENCY[company.country], "CurrencyRate": Decimal(1), "TaxAmount": vat,
+               "RoundingAmount": Decimal(0), "TotalAmount": _money(total), "TotalSum": _money(total) + vat,
+               "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
+               "EInvSent": False, "EmailSent": False, "Paid": False,
+               "_rows": rows, "_hcomment": payload.get("Hcomment"), "_fcomment": payload.get("Fcomment")}
+    company.invoices.append(invoice)
+    state.created.append(invoice)
+    return _json({"CustomerId": customer["CustomerId"], "InvoiceId": invoice["SIHId"], "InvoiceNo": number,
+                  "RefNo": invoice["ReferenceNo"], "NewCustomer": new_customer})
+
+
+def create_app(**knobs: Any) -> Flask:
+    """The sandbox app. See the module docstring for the knobs."""
+    app = Flask("merit-sandbox")
+    state = SandboxState(knobs)
+    app.extensions["sandbox"] = state
+
+    @app.get("/_sandbox/requests")
+    def sandbox_requests():  # noqa: ANN202
+        return jsonify(total=len(state.requests), by_status=state.by_status())
+
+    @app.post("/_sandbox/reset")
+    def sandbox_reset():  # noqa: ANN202
+        state.reset()
+        return jsonify(ok=True)
+
+    @app.post("/_sandbox/knobs")
+    def sandbox_knobs():  # noqa: ANN202
+        try:
+            state.update_knobs(request.get_json(force=True) or {})
+        except TypeError as exc:
+            return jsonify(error=str(exc)), 400
+        return jsonify(state.knobs)
+
+    @app.post("/_sandbox/pay")
+    def sandbox_pay():  # noqa: ANN202
+        """Demo helper: ``{"ApiId", "InvoiceId", "Amount", "Date": "yyyy-mm-dd"}`` books a customer payment."""
+        body = request.get_json(force=True) or {}
+        state.pay_invoice(body["ApiId"], body["InvoiceId"], Decimal(str(body["Amount"])),
+                          dt.date.fromisoformat(body.get("Date") or TODAY.isoformat()))
+        return jsonify(ok=True)
+
+    @app.route("/api/<path:endpoint_path>", methods=["GET", "POST"])
+    def api(endpoint_path: str) -> Response:
+        record = Recorded(method=request.method, host=request.host.split(":")[0].lower(), path=request.path,
+                          query_string=request.query_string.decode("latin-1"), headers=dict(request.headers),
+                          body=request.get_data(cache=True))
+        with state.lock:
+            state.requests.append(record)
+            state.fault_counter += 1
+            count = state.fault_counter
+        try:
+            response = _handle(state, record, endpoint_path, count)
+        except _Refuse as refused:
+            response = refused.response
+        record.status = response.status_code
+        return response
+
+    return app
+
+
+def _handle(state: SandboxState, record: Recorded, endpoint_path: str, count: int) -> Response:
+    knobs = state.knobs
+    if knobs["latency_ms"]:
+        time.sleep(float(knobs["latency_ms"]) / 1000)
+    fault = knobs["fault"]
+    if fault and count % max(1, int(knobs["fault_every"] or 1)) == 0:
+        if fault == "429":
+            return _too_many(60, time.time() + 1, 1)
+        if fault == "500":
+            return Response(STACK_TRACE, status=500, mimetype="text/html")
+        if fault == "timeout":
+            time.sleep(float(knobs["timeout_s"]))
+        elif fault == "garbage":
+            return _stack_trace()
+    country = HOSTS.get(record.host)
+    if country is None:
+        return _text("Not found", 404)
+    route = ENDPOINTS.get(endpoint_path.lower())
+    if route is None:
+        return _text("Not found", 404)
+    func, get_ok = route
+    if request.method == "GET" and not get_ok:
+        return _text("Not found", 404)
+    # parse_qsl decodes '+' as a space, exactly like ASP.NET: an unencoded '+' in the signature breaks it.
+    query = {k.lower(): v for k, v in parse_qsl(record.query_string, keep_blank_values=True)}
+    api_id, timestamp, signature = query.get("apiid"), query.get("timestamp"), query.get("signature")
+    if not api_id or not timestamp or not signature:
+        return _text("Not found", 404)  # "a missing required query parameter" (M1 FAQ)
+    if not GUID.match(api_id):
+        return _text("Vale API ID. Kontrollige, et selles ei oleks tühikuid. / Wrong API ID, check for spaces.", 400)
+    company = state.companies.get(api_id)
+    if company is None or company.country != country:
+        return _text("", 401)
+    if not re.fullmatch(r"\d{14}", timestamp):
+        return _text("", 401)
+    try:
+        sent_at = dt.datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return _text("", 401)
+    if abs(sent_at.timestamp() - time.time()) > float(knobs["max_skew_s"]):
+        return _text("", 401)
+    key = company.api_key
+    if api_id in (knobs["revoked_api_ids"] or []):
+        key = "reset-" + key  # the key was reset: whatever the client signs with no longer matches
+    if not hmac.compare_digest(_sign(api_id, key, timestamp, record.body), signature):
+        return _text("", 401)
+    if not company.licence_ok or api_id in (knobs["lapsed_api_ids"] or []):
+        return _text("api-wronglicense", 401)
+    limited = _rate_limit(state, api_id)
+    if limited is not None:
+        return limited
+    if record.body.strip():
+        try:
+            payload = json.loads(record.body)
+        except ValueError:
+            return _stack_trace()
+        if not isinstance(payload, dict):
+            return _stack_trace()
+    else:
+        if request.method == "POST" and not get_ok:
+            return _stack_trace()
+        payload = {}
+    with state.lock:
+        return func(state, company, payload)
+
+
+def _too_many(limit: int, reset_at: float, retry_after: int) -> Response:
+    response = _text("Too Many Requests", 429)
+    response.headers["Retry-After"] = str(max(1, retry_after))
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = "0"
+    response.headers["X-RateLimit-Reset"] = str(int(reset_at))
+    return response
+
+
+def _rate_limit(state: SandboxState, api_id: str) -> Response | None:
+    spec = state.knobs["rate_limit"]
+    if not spec:
+        return None
+    limit, seconds = (int(x) for x in str(spec).split("/"))
+    now = time.time()
+    with state.lock:
+        started, used = state.windows.get(api_id, (now, 0))
+        if now >= started + seconds:
+            started, used = now, 0
+        if used >= limit:
+            return _too_many(limit, started + seconds, int(started + seconds - now + 0.999))
+        state.windows[api_id] = (started, used + 1)
+    return None

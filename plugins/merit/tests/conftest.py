@@ -1,0 +1,59 @@
+import datetime as dt
+import threading
+
+import httpx
+import hub_merit
+import pytest
+from hub_merit import sandbox
+from werkzeug.serving import make_server
+
+from hub.testing import make_context, vendor_registry
+
+
+@pytest.fixture
+def app():
+    return sandbox.create_app()
+
+
+@pytest.fixture
+def state(app):
+    return app.extensions["sandbox"]
+
+
+@pytest.fixture
+def registry():
+    return vendor_registry("merit", hub_merit)
+
+
+@pytest.fixture
+def now():
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def call(app, registry, now):
+    """``call(hook, credentials=..., **kwargs)`` through the in-process sandbox, the way the hub calls hooks."""
+    contexts = []
+
+    def run(hook, *, clock=None, transport=None, **kwargs):
+        ctx = make_context("merit", transport or httpx.WSGITransport(app=app), now=clock or (lambda: now))
+        contexts.append(ctx)
+        return registry.call("merit", hook, ctx=ctx, **kwargs)
+
+    yield run
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def live():
+    """Serve a fresh sandbox over real loopback HTTP; yields ``(origin, app)``."""
+    app = sandbox.create_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
