@@ -331,6 +331,50 @@ class InvoiceExport(db.Model):
     invoice: Mapped[Invoice] = relationship()
 
 
+class CatalogItem(db.Model):
+    """A vendor's product/article or VAT type/tax rate, pulled and cached per integration."""
+
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("integration_id", "kind", "vendor_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
+    vendor_id: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))  # tax rates: percent
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))  # products
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CatalogMapping(db.Model):
+    """The hub's product code or VAT rate → the vendor's product code or tax id, per integration."""
+
+    __tablename__ = "catalog_mapping"
+    __table_args__ = (UniqueConstraint("integration_id", "kind", "hub_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
+    hub_key: Mapped[str] = mapped_column(String(100))  # a product code, or a VAT rate such as "22"
+    vendor_code: Mapped[str] = mapped_column(String(100))  # CatalogItem.code (products) / .vendor_id (tax rates)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to an API ``POST`` with an ``Idempotency-Key`` header, replayed on a repeat."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("firm_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(300))  # method and path the key was first used with
+    request_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the body: a different body is a 422
+    status_code: Mapped[int | None] = mapped_column()
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(db.Model):
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
