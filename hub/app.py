@@ -97,6 +97,8 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
         SESSION_COOKIE_SECURE=os.environ.get("HUB_INSECURE_COOKIES", "") == "",
         HUB_TEST_CONNECTION_WAIT=float(os.environ.get("HUB_TEST_CONNECTION_WAIT", "8")),
         HUB_SCHEDULE_INTERVAL=int(os.environ.get("HUB_SCHEDULE_INTERVAL", "300")),
+        HUB_EXPORT_LEASE_SECONDS=int(os.environ.get("HUB_EXPORT_LEASE_SECONDS", "120")),
+        HUB_VENDOR_TIMEOUT=float(os.environ.get("HUB_VENDOR_TIMEOUT", "30")),
     )
     app.config.update(config)
 
@@ -118,7 +120,9 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
 
+    import hub.catalog  # noqa: F401
     import hub.connections  # noqa: F401  (these register their run actions and dispatchers)
+    import hub.exports  # noqa: F401
     import hub.schedule  # noqa: F401
     import hub.statistics  # noqa: F401
     from hub.cli import hub_cli

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import marshmallow
+from flask import current_app
 
 from hub import audit, redaction
 from hub import credentials as creds
@@ -198,8 +199,8 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
     origin = (integration.settings or {}).get("origin") or settings.get("origin")
     budget = RateBudget(svc.redis, key, vendor.info.rate_limits) if vendor.info.rate_limits else None
     logger = logging.getLogger(f"hub.vendor.{vendor.slug}")
-    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=DEFAULT_TIMEOUT), budget=budget, origin=origin,
-                      log=logger)
+    timeout = httpx.Timeout(current_app.config.get("HUB_VENDOR_TIMEOUT", DEFAULT_TIMEOUT.read), connect=10.0)
+    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=timeout), budget=budget, origin=origin, log=logger)
     return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 

@@ -146,9 +146,10 @@ def test_duplicate_slug_is_refused():
 def test_capabilities_are_the_implemented_hooks():
     registry = VendorRegistry()
     vendor = registry.register("example", hub_example)
-    assert vendor.capabilities == ["test_connection", "client_lookup", "statistics"]
-    with pytest.raises(NotSupported, match="export invoice"):
-        registry.call("example", "hub_export_invoice", ctx=make_context("example"), credentials={}, invoice=None)
+    assert vendor.capabilities == ["test_connection", "client_lookup", "statistics", "invoice_export",
+                                   "find_invoice", "tax_rates"]
+    with pytest.raises(NotSupported, match="list products"):
+        registry.call("example", "hub_list_products", ctx=make_context("example"), credentials={})
 
 
 def test_core_wrapper_normalises_unexpected_errors_and_masks_secrets():

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import marshmallow
 from marshmallow import fields
 
 from hub import hookimpl
-from hub.errors import AuthError, ConfigError, TransientError
-from hub.types import ConnectionInfo, Period, RateLimit, StatisticField, VendorClient, VendorInfo
+from hub.errors import AuthError, ConfigError, TransientError, VendorRejected
+from hub.types import (
+    ConnectionInfo,
+    ExportReceipt,
+    Invoice,
+    Period,
+    RateLimit,
+    StatisticField,
+    TaxRate,
+    VendorClient,
+    VendorInfo,
+)
 
 API = "https://api.example-vendor.test/v1"
 
@@ -76,3 +87,34 @@ def hub_fetch_statistics(ctx, credentials: dict, client: str | None, periods: li
     months = body["months"]
     return {p: {k: int(months.get(str(p), {}).get(k, 0)) for k in ("documents", "entries", "payments")}
             for p in periods}
+
+
+@hookimpl
+def hub_list_tax_rates(ctx, credentials: dict) -> list[TaxRate]:  # noqa: ANN001
+    return [TaxRate(id=r["id"], code=r["code"], name=r["name"], rate=Decimal(r["rate"]))
+            for r in _get(ctx, credentials, "/taxes")["items"]]
+
+
+def _receipt(body: dict, existed: bool) -> ExportReceipt:
+    return ExportReceipt(vendor_invoice_id=str(body["id"]), number=body["number"], already_existed=existed)
+
+
+@hookimpl
+def hub_export_invoice(ctx, credentials: dict, invoice: Invoice) -> ExportReceipt:  # noqa: ANN001
+    payload = {"reference": invoice.reference, "number": invoice.number, "customer": invoice.client.name,
+               "total": str(invoice.total), "vat": str(invoice.total_vat),
+               "lines": [{"text": line.description, "qty": str(line.quantity), "price": str(line.unit_price),
+                          "tax": line.tax_id} for line in invoice.lines]}
+    response = ctx.http.post(f"{API}/{credentials['company']}/invoices", json=payload,
+                             headers={"X-Api-Key": credentials["api_key"]})
+    if response.status_code == 422:
+        raise VendorRejected("Example refused the invoice.", field_messages=response.json()["errors"])
+    if response.status_code == 401:
+        raise AuthError("Example rejected the API key.", hint="Generate a new key in Example and paste it.")
+    return _receipt(response.json(), existed=response.status_code == 409)
+
+
+@hookimpl
+def hub_find_invoice(ctx, credentials: dict, invoice: Invoice) -> ExportReceipt | None:  # noqa: ANN001
+    found = _get(ctx, credentials, "/invoices", reference=invoice.reference)["items"]
+    return _receipt(found[0], existed=True) if found else None

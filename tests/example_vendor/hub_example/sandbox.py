@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, jsonify, request
 
 DEMO_CREDENTIALS = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -10,9 +12,20 @@ NAMES = {"acme": "Acme Books OÜ", "beta": "Beta Ltd"}
 CLIENTS = [{"id": i, "name": f"Client {i:02d}", "reg": f"1000{i:04d}"} for i in range(1, 26)]
 
 
-def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: bool = False) -> Flask:
+TAXES = [{"id": "T24", "code": "24%", "name": "Standard", "rate": "24"},
+         {"id": "T9", "code": "9%", "name": "Reduced", "rate": "9"},
+         {"id": "T0", "code": "0%", "name": "Exempt", "rate": "0"}]
+
+
+def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: bool = False,
+               hold_after_create_s: float = 0.0, dedupe: bool = False) -> Flask:
+    """Knobs: ``fail_with`` (status for every request), ``garbage`` (HTML answers), ``zero`` (all statistics
+    0), ``hold_after_create_s`` (store a new invoice, then wait before answering: a crash window),
+    ``dedupe`` (answer 409 for a reference seen before; off by default, like a vendor that does not protect
+    against duplicates, so the hub's own exactly-once mechanism is what the tests see)."""
     app = Flask("example-sandbox")
     app.config["calls"] = []
+    app.config["invoices"] = []
 
     @app.before_request
     def faults():  # noqa: ANN202
@@ -56,5 +69,34 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: boo
                                           {"documents": client + m, "entries": 2 * (client + m), "payments": m})
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return jsonify(months=months)
+
+    @app.get("/v1/<company>/taxes")
+    def taxes(company: str):  # noqa: ANN202
+        return auth(company) or jsonify(items=TAXES)
+
+    @app.post("/v1/<company>/invoices")
+    def create_invoice(company: str):  # noqa: ANN202
+        if (denied := auth(company)):
+            return denied
+        body = request.get_json()
+        if not body.get("lines") or any(line.get("tax") not in {t["id"] for t in TAXES} for line in body["lines"]):
+            return jsonify(errors={"lines": ["Every line needs a known tax code."]}), 422
+        if body["number"].startswith("BAD"):
+            return jsonify(errors={"number": ["Invoice number must not start with BAD."]}), 422
+        existing = [i for i in app.config["invoices"] if i["reference"] == body["reference"]]
+        if existing and dedupe:
+            return jsonify(existing[0]), 409
+        invoice = {**body, "id": len(app.config["invoices"]) + 1, "company": company}
+        app.config["invoices"].append(invoice)
+        if hold_after_create_s:
+            time.sleep(hold_after_create_s)
+        return jsonify(invoice), 201
+
+    @app.get("/v1/<company>/invoices")
+    def find_invoices(company: str):  # noqa: ANN202
+        if (denied := auth(company)):
+            return denied
+        ref = request.args.get("reference")
+        return jsonify(items=[i for i in app.config["invoices"] if i["reference"] == ref and i["company"] == company])
 
     return app

@@ -1,0 +1,338 @@
+"""Invoices out, exactly once: the invoice, the outbox and the export job.
+
+State machine of an export (one ``InvoiceExport`` row per invoice × integration)::
+
+    pending --attempt starts--> uncertain --vendor answered--> sent --found by hub_find_invoice--> confirmed
+                                    |  \\--vendor refused (VendorRejected / AuthError / ConfigError)--> failed
+                                    \\--timeout, crash, 5xx: stays uncertain; the next attempt asks the vendor first
+
+* The row is marked ``uncertain`` and committed **before** the vendor is called, so a crash between the
+  vendor accepting and the hub recording leaves a trace; every later attempt calls ``hub_find_invoice``
+  first and records what it finds instead of creating the invoice again.
+* Only one attempt per export runs at a time, on any number of workers: a Redis lock with a lease
+  (``HUB_EXPORT_LEASE_SECONDS``); a worker killed with ``kill -9`` loses the lock when the lease ends.
+* Before anything is sent, every line's VAT rate (and product, where the vendor has products) must map
+  to the vendor's own code (``hub.catalog``); a missing mapping fails the export with what to map.
+* ``uncertain`` exports whose attempt died are picked up again by the ``exports`` dispatcher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask import current_app
+
+from hub import audit, catalog
+from hub import types as t
+from hub.app import services
+from hub.connections import call_vendor, vendor_of
+from hub.errors import ConfigError, HubError, VendorRejected
+from hub.jobs import FINISH_HOOKS, action, start_run
+from hub.models import (
+    Client,
+    ClientConnection,
+    Integration,
+    Invoice,
+    InvoiceExport,
+    InvoiceLine,
+    Notification,
+    SyncRun,
+    User,
+    db,
+    utcnow,
+)
+from hub.schedule import dispatcher
+
+log = logging.getLogger("hub.exports")
+CENT = Decimal("0.01")
+DEFAULT_LEASE_SECONDS = 120
+RETRY_UNCERTAIN_AFTER = dt.timedelta(minutes=15)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# -- invoices ----------------------------------------------------------------------------------
+def compute_totals(lines: list[InvoiceLine]) -> tuple[Decimal, Decimal, Decimal]:
+    """``(net, vat, total)``: line nets rounded to cents; VAT computed once per rate on the sum of
+    that rate's nets and rounded half-up (the rule the Baltic and Nordic vendors apply to totals)."""
+    net_by_rate: dict[Decimal, Decimal] = {}
+    for line in lines:
+        net_by_rate[Decimal(line.vat_rate)] = net_by_rate.get(Decimal(line.vat_rate), Decimal("0")) + \
+            money(Decimal(line.quantity) * Decimal(line.unit_price))
+    net = sum(net_by_rate.values(), Decimal("0"))
+    vat = sum((money(n * rate / 100) for rate, n in net_by_rate.items()), Decimal("0"))
+    return money(net), money(vat), money(net + vat)
+
+
+def create_invoice(firm_id: int, client_id: int, *, number: str, issue_date: dt.date, due_date: dt.date,
+                   currency: str = "EUR", lines: list[dict[str, Any]], notes: str = "",
+                   user: User | None = None) -> Invoice:
+    """A draft invoice with its lines; totals computed with ``Decimal``."""
+    client = db.session.get(Client, client_id)
+    if client is None or client.firm_id != firm_id:
+        raise ConfigError("No such client.")
+    if not lines:
+        raise VendorRejected("An invoice needs at least one line.", field_messages={"lines": ["Add a line."]})
+    if due_date < issue_date:
+        raise VendorRejected("The due date is before the issue date.",
+                             field_messages={"due_date": ["Must be on or after the issue date."]})
+    invoice = Invoice(firm_id=firm_id, client_id=client_id, number=number.strip(), issue_date=issue_date,
+                      due_date=due_date, currency=currency.upper(), notes=notes, status="draft")
+    for i, line in enumerate(lines):
+        invoice.lines.append(InvoiceLine(
+            position=i, description=line["description"], product_code=line.get("product_code") or None,
+            quantity=Decimal(str(line["quantity"])), unit_price=Decimal(str(line["unit_price"])),
+            vat_rate=Decimal(str(line["vat_rate"]))))
+    invoice.total_net, invoice.total_vat, invoice.total = compute_totals(invoice.lines)
+    db.session.add(invoice)
+    db.session.commit()
+    audit.record(firm_id, "invoice.created", invoice, user=user, details={"number": invoice.number})
+    return invoice
+
+
+def export_targets(invoice: Invoice) -> list[Integration]:
+    """The integrations an issued invoice goes to: enabled ones whose vendor can export and that either
+    the client is connected to, or the firm keeps its own books in (``settings["export_invoices"]``)."""
+    linked = {c.integration_id for c in ClientConnection.query.filter_by(client_id=invoice.client_id)}
+    registry = services().registry
+    return [i for i in Integration.query.filter_by(firm_id=invoice.firm_id, enabled=True).order_by(Integration.id)
+            if i.vendor in registry.vendors and registry.vendors[i.vendor].can("invoice_export")
+            and (i.id in linked or (i.settings or {}).get("export_invoices"))]
+
+
+def set_export_invoices(integration: Integration, enabled: bool, *, user: User | None = None) -> None:
+    """Export every issued invoice of the firm to this integration (the firm's own books), linked or not."""
+    if enabled and not vendor_of(integration).can("invoice_export"):
+        raise ConfigError(f"{vendor_of(integration).info.name} cannot receive invoices.")
+    integration.settings = {**(integration.settings or {}), "export_invoices": bool(enabled)}
+    db.session.commit()
+    audit.record(integration.firm_id, "integration.export_invoices", integration, user=user,
+                 details={"enabled": bool(enabled)})
+
+
+def issue_invoice(invoice: Invoice, *, user: User | None = None) -> list[InvoiceExport]:
+    """Issue the invoice and enqueue one export per target integration (idempotent: an invoice is
+    exported once per integration however often this is called)."""
+    invoice.status = "issued"
+    db.session.commit()
+    exports = []
+    for integration in export_targets(invoice):
+        export = InvoiceExport.query.filter_by(invoice_id=invoice.id, integration_id=integration.id).one_or_none()
+        if export is None:
+            export = InvoiceExport(invoice_id=invoice.id, integration_id=integration.id, status="pending",
+                                   reference=f"HUB-{invoice.id}-{integration.id}")
+            db.session.add(export)
+            db.session.commit()
+            _enqueue(export, user=user)
+        exports.append(export)
+    audit.record(invoice.firm_id, "invoice.issued", invoice, user=user,
+                 details={"exports": [e.id for e in exports]})
+    return exports
+
+
+def retry_export(export: InvoiceExport, *, user: User | None = None) -> SyncRun:
+    """Try again after the cause was fixed (a failed or uncertain export; sent/confirmed are done)."""
+    if export.status in ("sent", "confirmed"):
+        raise ConfigError("This invoice is already in the vendor's system.")
+    audit.record(export.invoice.firm_id, "export.retried", export, user=user)
+    return _enqueue(export, user=user)
+
+
+def _enqueue(export: InvoiceExport, *, user: User | None = None, trigger: str = "user") -> SyncRun:
+    integration = db.session.get(Integration, export.integration_id)
+    return start_run("export", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
+                     user_id=user.id if user else None, params={"export_id": export.id})
+
+
+# -- the export job ----------------------------------------------------------------------------
+def contract_invoice(invoice: Invoice, export: InvoiceExport, integration: Integration) -> t.Invoice:
+    """The invoice as the plugin contract carries it, with the vendor's own product and tax codes.
+    Raises ``ConfigError`` naming what to map when a code is missing."""
+    vendor = vendor_of(integration)
+    client = invoice.client
+    connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
+    lines, missing = [], []
+    for line in invoice.lines:
+        tax_id = catalog.vendor_code(integration, "tax_rate", line.vat_rate) if vendor.can("tax_rates") else None
+        if vendor.can("tax_rates") and tax_id is None:
+            missing.append(f"VAT {catalog.rate_key(line.vat_rate)} %")
+        product = line.product_code
+        if product and vendor.can("products"):
+            product = catalog.vendor_code(integration, "product", product)
+            if product is None:
+                missing.append(f"product {line.product_code}")
+        lines.append(t.InvoiceLine(description=line.description, quantity=Decimal(line.quantity),
+                                   unit_price=Decimal(line.unit_price), vat_rate=Decimal(line.vat_rate),
+                                   product_code=product, tax_id=tax_id))
+    if missing:
+        raise ConfigError(f"Map {', '.join(sorted(set(missing)))} to {vendor.info.name}'s codes before exporting.",
+                          hint="Open the integration's products and tax rates, refresh them and set the mapping.")
+    party = t.InvoiceParty(name=client.name, reg_code=client.reg_code, vat_no=client.vat_no, email=client.email,
+                           vendor_client_id=connection.vendor_client_id if connection else None)
+    return t.Invoice(reference=export.reference, number=invoice.number, client=party, issue_date=invoice.issue_date,
+                     due_date=invoice.due_date, currency=invoice.currency, lines=tuple(lines),
+                     total_net=Decimal(invoice.total_net), total_vat=Decimal(invoice.total_vat),
+                     total=Decimal(invoice.total), notes=invoice.notes)
+
+
+def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> None:
+    export.status = status
+    export.vendor_invoice_id = receipt.vendor_invoice_id
+    export.vendor_number = receipt.number or export.vendor_number
+    export.last_error = None
+    export.updated_at = utcnow()
+    db.session.commit()
+
+
+@action("export", queue="exports")
+def _export_action(run: SyncRun) -> dict:
+    export = db.session.get(InvoiceExport, run.params["export_id"])
+    lease = current_app.config.get("HUB_EXPORT_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    lock = services().redis.lock(f"hub:export-lock:{export.id}", timeout=lease, blocking=False)
+    if not lock.acquire():
+        return {"export_id": export.id, "status": export.status, "skipped": "another attempt is in progress"}
+    try:
+        db.session.refresh(export)
+        if export.status in ("sent", "confirmed"):
+            return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
+        integration = db.session.get(Integration, export.integration_id)
+        invoice = contract_invoice(export.invoice, export, integration)  # nothing is sent without the mapping
+        if export.status != "pending":  # an earlier attempt may have reached the vendor: ask first
+            found = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+            if found is not None:
+                _record(export, found, "confirmed")
+                return {"export_id": export.id, "status": "confirmed", "found_before_retry": True,
+                        "vendor_invoice_id": found.vendor_invoice_id}
+        export.status, export.attempts, export.updated_at = "uncertain", export.attempts + 1, utcnow()
+        db.session.commit()
+        receipt = call_vendor(run, "hub_export_invoice", integration=integration, invoice=invoice)
+        _record(export, receipt, "confirmed" if receipt.already_existed else "sent")
+        confirmed = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+        if confirmed is not None:
+            _record(export, confirmed, "confirmed")
+        return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id,
+                "vendor_number": export.vendor_number}
+    except HubError as exc:
+        db.session.rollback()
+        export = db.session.get(InvoiceExport, run.params["export_id"])
+        export.last_error = exc.as_dict()
+        if not exc.retryable:  # the vendor refused (or we could not even ask): nothing was created
+            export.status = "failed"
+        export.updated_at = utcnow()
+        db.session.commit()
+        raise
+    finally:
+        try:
+            lock.release()
+        except Exception:  # the lease ran out: another attempt may already hold a new lock
+            pass
+
+
+def _export_finished(run: SyncRun) -> None:
+    """Tell the admin when an export ends failed (after the job layer gave up retrying)."""
+    if run.kind != "export" or run.status != "failed":
+        return
+    export = db.session.get(InvoiceExport, run.params["export_id"])
+    integration = db.session.get(Integration, export.integration_id)
+    name = vendor_of(integration).info.name
+    error = run.error or {}
+    messages = "; ".join(f"{k or 'invoice'}: {' '.join(v)}" for k, v in (error.get("field_messages") or {}).items())
+    if export.status == "uncertain":  # the vendor may have it: the exports dispatcher asks it again later
+        title = f"Invoice {export.invoice.number}: not yet confirmed by {name}; the hub will check again"
+    else:
+        title = f"Invoice {export.invoice.number} was not exported to {name}"
+    db.session.add(Notification(
+        firm_id=integration.firm_id, user_id=run.requested_by_id, level="error", title=title,
+        body=" ".join(filter(None, [error.get("message"), messages, error.get("hint")]))))
+    db.session.commit()
+
+
+FINISH_HOOKS.append(_export_finished)
+
+
+@dispatcher("exports")
+def dispatch_exports(now: dt.datetime | None = None) -> int:
+    """Retry exports whose attempt died (worker killed, Redis lost): ``uncertain`` or ``pending`` rows
+    untouched for a while and with no attempt running."""
+    now = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
+    cutoff = now - RETRY_UNCERTAIN_AFTER
+    lease = dt.timedelta(seconds=current_app.config.get("HUB_EXPORT_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    count = 0
+    for export in InvoiceExport.query.filter(InvoiceExport.status.in_(("pending", "uncertain")),
+                                             InvoiceExport.updated_at < cutoff):
+        runs = SyncRun.query.filter(SyncRun.kind == "export", SyncRun.status.in_(("queued", "running", "retrying")),
+                                    SyncRun.params["export_id"].as_integer() == export.id).all()
+        busy = False
+        for run in runs:
+            if run.status == "running" and run.started_at and run.started_at < now - 2 * lease:
+                run.status, run.finished_at = "failed", now  # its worker died (kill -9, lost machine)
+                run.error = {"kind": "abandoned", "message": "The worker running this export stopped.", "hint": None}
+            else:
+                busy = True
+        if not busy:
+            _enqueue(export, trigger="schedule")
+            export.updated_at = utcnow()
+            db.session.commit()
+            count += 1
+    return count
+
+
+# -- paid status back --------------------------------------------------------------------------
+def fetch_payments(integration: Integration, *, user: User | None = None, trigger: str = "user") -> SyncRun:
+    return start_run("payments", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
+                     user_id=user.id if user else None)
+
+
+@action("payments", queue="imports")
+def _payments_action(run: SyncRun) -> dict:
+    open_exports = InvoiceExport.query.filter(InvoiceExport.integration_id == run.integration_id,
+                                              InvoiceExport.status.in_(("sent", "confirmed")),
+                                              InvoiceExport.paid_on.is_(None)).all()
+    if not open_exports:
+        return {"updated": 0}
+    since = min(e.invoice.issue_date for e in open_exports)
+    payments = call_vendor(run, "hub_fetch_payments", since=since)
+    by_id = {e.vendor_invoice_id: e for e in open_exports}
+    by_number = {e.vendor_number or e.invoice.number: e for e in open_exports}
+    # ``since`` reaches back to the oldest open invoice, so every payment of an open invoice is in the
+    # answer: the paid amount is recomputed from them, never accumulated across runs.
+    matched: dict[int, list[t.Payment]] = {}
+    for payment in payments:
+        export = by_id.get(payment.vendor_invoice_id) or by_number.get(payment.invoice_number or "")
+        if export is not None:
+            matched.setdefault(export.id, []).append(payment)
+    for export in open_exports:
+        found = matched.get(export.id)
+        if not found:
+            continue
+        export.paid_amount = money(sum((p.paid_amount for p in found), Decimal("0")))
+        if any(p.fully_paid for p in found) or export.paid_amount >= money(Decimal(export.invoice.total)):
+            export.paid_on = max((p.paid_on for p in found if p.paid_on), default=None) or dt.date.today()
+    db.session.commit()
+    return {"updated": len(matched), "payments_seen": len(payments)}
+
+
+@dispatcher("payments")
+def dispatch_payments(now: dt.datetime | None = None) -> int:
+    """Once a day per integration that reports payments and has unpaid exported invoices."""
+    registry = services().registry
+    day_ago = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None) - dt.timedelta(days=1)
+    count = 0
+    for integration in Integration.query.filter_by(enabled=True):
+        vendor = registry.vendors.get(integration.vendor)
+        if vendor is None or not vendor.can("payments"):
+            continue
+        recent = SyncRun.query.filter(SyncRun.integration_id == integration.id, SyncRun.kind == "payments",
+                                      SyncRun.created_at > day_ago).count()
+        unpaid = InvoiceExport.query.filter(InvoiceExport.integration_id == integration.id,
+                                            InvoiceExport.status.in_(("sent", "confirmed")),
+                                            InvoiceExport.paid_on.is_(None)).count()
+        if unpaid and not recent:
+            fetch_payments(integration, trigger="schedule")
+            count += 1
+    return count
