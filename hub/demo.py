@@ -1,5 +1,7 @@
-"""The demo firm that ``make run`` seeds: an admin, a few clients, and an integration per installed
-vendor sandbox (credentials from the sandbox's demo account)."""
+"""The demo firm that ``make run`` seeds: an admin, clients, and an integration per installed vendor sandbox
+with the sandbox's demo credentials. For vendors with statistics it also maps the common fields to custom
+task fields, links two clients (through the vendor's client lookup, or with the sandbox's per-client
+accounts) and starts Reload data, so the last 12 months are imported as soon as the worker runs."""
 
 from __future__ import annotations
 
@@ -10,16 +12,19 @@ from pathlib import Path
 
 from flask import current_app
 
-from hub import connections
+from hub import connections, jobs, statistics
 from hub.app import services
-from hub.models import Client, Firm, User, db
+from hub.models import Client, ClientConnection, Firm, Integration, User, db
 
 DEMO_FIRM = "Demo Accounting OÜ"
 DEMO_EMAIL = "admin@demo.example"
 DEMO_CLIENTS = [
     ("Põhjala Puit OÜ", "12345678"), ("Tallinna Kohvik AS", "10293847"), ("Nordic Fjord AS", "998877665"),
-    ("Riga Amber SIA", "40003012345"), ("Saaremaa Seafood OÜ", "14567890"),
+    ("Riga Amber SIA", "40003012345"), ("Saaremaa Seafood OÜ", "14567890"), ("Tartu Tarkvara OÜ", "16000001"),
+    ("Pärnu Rannahotell AS", "10555555"), ("Helsinki Design Oy", "31234567"), ("Narva Metall AS", "10777777"),
+    ("Viljandi Veski OÜ", "12888888"),
 ]
+CLIENTS_PER_VENDOR = 2
 
 
 def _demo_password() -> str:
@@ -29,10 +34,14 @@ def _demo_password() -> str:
     return path.read_text().strip()
 
 
+def _sandboxes() -> dict[str, metadata.EntryPoint]:
+    return {ep.name: ep for ep in metadata.entry_points(group="hub.sandboxes")}
+
+
 def apply_sandbox_settings(vendors: list[str]) -> None:
     """Operator settings the sandboxes need (e.g. the Tripletex consumer tokens they accept), put into
     this process's environment as ``HUB_<SLUG>_<NAME>`` unless the operator set them."""
-    sandboxes = {ep.name: ep for ep in metadata.entry_points(group="hub.sandboxes")}
+    sandboxes = _sandboxes()
     for vendor in vendors:
         settings = getattr(sandboxes[vendor].load(), "DEMO_SETTINGS", None) if vendor in sandboxes else None
         for key, value in (settings or {}).items():
@@ -47,7 +56,9 @@ def seed(origins: dict[str, str]) -> dict[str, str]:
         firm = Firm(name=DEMO_FIRM, country="EE", timezone="Europe/Tallinn", plan="team")
         db.session.add(firm)
         db.session.flush()
-        for name, reg in DEMO_CLIENTS:
+    known = {c.name for c in Client.query.filter_by(firm_id=firm.id)}
+    for name, reg in DEMO_CLIENTS:
+        if name not in known:
             db.session.add(Client(firm_id=firm.id, name=name, reg_code=reg))
     user = User.query.filter_by(email=DEMO_EMAIL).one_or_none()
     if user is None:
@@ -56,8 +67,8 @@ def seed(origins: dict[str, str]) -> dict[str, str]:
     user.set_password(password)
     db.session.commit()
 
-    sandboxes = {ep.name: ep for ep in metadata.entry_points(group="hub.sandboxes")}
-    for vendor, origin in origins.items():
+    sandboxes = _sandboxes()
+    for vendor, origin in sorted(origins.items()):
         if vendor not in services().registry.vendors or vendor not in sandboxes:
             continue
         integration = connections.get_or_create_integration(firm.id, vendor)
@@ -65,7 +76,42 @@ def seed(origins: dict[str, str]) -> dict[str, str]:
         db.session.commit()
         if not integration.enabled:
             connections.set_enabled(integration, True)
-        demo = getattr(sandboxes[vendor].load(), "DEMO_CREDENTIALS", None)
-        if demo and not integration.has_credentials:
-            connections.save_credentials(integration, dict(demo))
+        module = sandboxes[vendor].load()
+        if getattr(module, "DEMO_CREDENTIALS", None) and not integration.has_credentials:
+            connections.save_credentials(integration, dict(module.DEMO_CREDENTIALS))
+        if services().registry.get(vendor).can("statistics") and not statistics.summary_settings(integration):
+            _set_up_statistics(firm, integration, module, user)
     return {"email": DEMO_EMAIL, "password": password}
+
+
+def _free_clients(firm: Firm) -> list[Client]:
+    taken = {c.client_id for c in ClientConnection.query.join(Integration).filter(Integration.firm_id == firm.id)}
+    return [c for c in Client.query.filter_by(firm_id=firm.id).order_by(Client.id) if c.id not in taken]
+
+
+def _set_up_statistics(firm: Firm, integration: Integration, sandbox_module: object, user: User) -> None:
+    """Map the common fields, link two clients and start Reload data."""
+    vendor = services().registry.get(integration.vendor)
+    mapping = {}
+    for field in vendor.info.statistic_fields:
+        if not field.advanced:
+            mapping[field.key] = statistics.create_custom_field(firm.id, field.label).id
+    statistics.save_summary_settings(integration, {"task_title": f"{vendor.info.name} summary",
+                                                   "import_day": "last_work_day", "mapping": mapping}, user=user)
+    clients = _free_clients(firm)[:CLIENTS_PER_VENDOR]
+    accounts = list(getattr(sandbox_module, "DEMO_CLIENT_CREDENTIALS", None) or [])
+    if vendor.info.per_client_credentials and accounts:
+        for client, credentials in zip(clients, accounts):
+            link = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
+            connections.save_credentials(integration, dict(credentials), connection=link, user=user)
+    elif vendor.can("client_lookup"):
+        run = jobs.start_run("list_clients", firm_id=firm.id, integration_id=integration.id,
+                             params={"query": ""}, trigger="cli", enqueue=False)
+        jobs.execute(run.id)  # the sandbox is up: look the vendor's clients up right away
+        db.session.refresh(run)
+        found = (run.result or {}).get("clients", [])
+        for client, record in zip(clients, found):
+            connections.link_client(None, client_id=client.id, integration=integration,
+                                    vendor_client_id=record["id"], vendor_client_name=record["name"])
+    if statistics.linked_connections(integration):
+        statistics.reload(integration, user=user, trigger="cli")
