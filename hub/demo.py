@@ -101,7 +101,7 @@ def _set_up_statistics(firm: Firm, integration: Integration, sandbox_module: obj
     clients = _free_clients(firm)[:CLIENTS_PER_VENDOR]
     accounts = list(getattr(sandbox_module, "DEMO_CLIENT_CREDENTIALS", None) or [])
     if vendor.info.per_client_credentials and accounts:
-        for client, credentials in zip(clients, accounts):
+        for client, credentials in zip(clients, accounts, strict=False):
             link = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
             connections.save_credentials(integration, dict(credentials), connection=link, user=user)
     elif vendor.can("client_lookup"):
@@ -110,7 +110,7 @@ def _set_up_statistics(firm: Firm, integration: Integration, sandbox_module: obj
         jobs.execute(run.id)  # the sandbox is up: look the vendor's clients up right away
         db.session.refresh(run)
         found = (run.result or {}).get("clients", [])
-        for client, record in zip(clients, found):
+        for client, record in zip(clients, found, strict=False):
             connections.link_client(None, client_id=client.id, integration=integration,
                                     vendor_client_id=record["id"], vendor_client_name=record["name"])
     if statistics.linked_connections(integration):
