@@ -72,6 +72,7 @@ def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
     from hub import jobs
 
     jobs.set_worker_app(current_app._get_current_object())
+    jobs.prepare_for_forking()
     worker = jobs.make_worker(tuple(q.strip() for q in queues.split(",") if q.strip()), simple=simple)
     worker.work(burst=burst, with_scheduler=True)
 

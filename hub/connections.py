@@ -28,7 +28,7 @@ from hub import credentials as creds
 from hub.app import services
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError
-from hub.http import DEFAULT_TIMEOUT, VendorHttp
+from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
 from hub.jobs import action, start_run, wait_for
 from hub.models import (
     DISABLED,
@@ -46,6 +46,7 @@ from hub.models import (
 )
 from hub.plugins import Vendor
 from hub.ratelimit import RateBudget
+from hub.types import RateLimit
 
 DRAFT_TTL = dt.timedelta(hours=1)
 Owner = Integration | ClientConnection
@@ -190,6 +191,20 @@ def operator_settings(slug: str) -> dict[str, str]:
     return found
 
 
+def rate_limits(published: tuple[RateLimit, ...], override: str | None) -> tuple[RateLimit, ...]:
+    """The vendor's published limits, or the operator's ``HUB_<SLUG>_RATE_LIMITS`` ("N/S[,N/S]" when the
+    vendor granted this account more, "off" to disable — e.g. a load test against a sandbox)."""
+    if not override:
+        return published
+    if override.strip().lower() == "off":
+        return ()
+    out = []
+    for part in override.split(","):
+        requests, _, seconds = part.strip().partition("/")
+        out.append(RateLimit(int(requests), int(seconds)))
+    return tuple(out)
+
+
 def build_context(integration: Integration, credentials: dict[str, Any], *,
                   client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
@@ -197,10 +212,11 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
     key = account_key(vendor.slug, credentials)
     settings = operator_settings(vendor.slug)
     origin = (integration.settings or {}).get("origin") or settings.get("origin")
-    budget = RateBudget(svc.redis, key, vendor.info.rate_limits) if vendor.info.rate_limits else None
+    limits = rate_limits(vendor.info.rate_limits, settings.get("rate_limits"))
+    budget = RateBudget(svc.redis, key, limits) if limits else None
     logger = logging.getLogger(f"hub.vendor.{vendor.slug}")
     timeout = httpx.Timeout(current_app.config.get("HUB_VENDOR_TIMEOUT", DEFAULT_TIMEOUT.read), connect=10.0)
-    http = VendorHttp(vendor.slug, client or httpx.Client(timeout=timeout), budget=budget, origin=origin, log=logger)
+    http = VendorHttp(vendor.slug, client or new_client(timeout), budget=budget, origin=origin, log=logger)
     return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 

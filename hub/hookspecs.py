@@ -13,7 +13,8 @@ Rules that hold for every hook (read these once):
   timeouts, rate budget and error mapping — use it for every vendor request), ``ctx.log`` (a logger
   that masks secrets), ``ctx.settings`` (operator settings for this vendor, e.g. a partner token),
   ``ctx.cache`` (a small encrypted key/value store that survives between jobs, e.g. for session
-  tokens) and ``ctx.now()``.
+  tokens), ``ctx.now()`` and ``ctx.parallel(calls)`` (independent vendor calls at the same time, e.g. several
+  date windows; the request budget still applies to each request).
 * ``credentials`` is the dict the vendor's credentials schema loaded: whitespace already stripped,
   validated, secrets decrypted. Never log it, never put it in an error message.
 * Raise :mod:`hub.errors` to fail: ``AuthError`` / ``ConfigError`` (not retried; the connection

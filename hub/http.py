@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +73,23 @@ def parse_reset_seconds(headers: httpx.Headers) -> float | None:
     return None
 
 
+_ssl_context: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context per process (loading the CA bundle costs ~20 ms; workers create it before
+    forking, so every work-horse inherits it)."""
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = httpx.create_ssl_context()
+    return _ssl_context
+
+
+def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
+    """An httpx client for vendor traffic (certificate verification on, the shared SSL context)."""
+    return httpx.Client(timeout=timeout, verify=shared_ssl_context())
+
+
 class VendorHttp:
     """A thin wrapper around ``httpx.Client`` (use ``get``/``post``/``put``/``delete``/``request``)."""
 
@@ -79,7 +97,7 @@ class VendorHttp:
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.vendor = vendor
-        self.client = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self.client = client or new_client()
         self.budget = budget
         self.origin = httpx.URL(origin) if origin else None
         self.log = log or logging.getLogger(f"hub.vendor.{vendor}")

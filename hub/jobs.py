@@ -13,6 +13,7 @@ Flows register their actions with :func:`action`; e.g. ``@action("test_connectio
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -68,6 +69,24 @@ def worker_app() -> Flask:
 
         set_worker_app(create_app())
     return _worker_app
+
+
+def prepare_for_forking() -> None:
+    """Make each forked work-horse cheap: the database dialect is initialised once here (not in every
+    horse), the parent's connections are returned so none is shared, and everything loaded so far is
+    frozen out of the garbage collector (a horse's collections then skip the inherited heap instead of
+    walking — and copying — all of it)."""
+    from sqlalchemy import text
+
+    from hub.http import shared_ssl_context
+
+    shared_ssl_context()
+    with worker_app().app_context():
+        db.session.execute(text("SELECT 1"))
+        db.session.remove()
+        db.engine.dispose()
+    gc.collect()
+    gc.freeze()
 
 
 class AppJob(Job):

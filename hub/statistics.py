@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import marshmallow
 from marshmallow import fields, validate
 from sqlalchemy import update
+from sqlalchemy.orm import selectinload
 
 from hub import audit
 from hub.connections import call_vendor, credentials_owner, vendor_of
@@ -200,9 +201,11 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     source = f"{integration.vendor}: {connection.vendor_client_name or connection.account_name or 'client account'}"
     now = utcnow()
     flagged = 0
+    tasks = {t.period: t for t in SummaryTask.query.options(selectinload(SummaryTask.values)).filter(
+        SummaryTask.client_id == connection.client_id, SummaryTask.integration_id == integration.id,
+        SummaryTask.period.in_([str(p) for p in periods]))}
     for period in periods:
-        task = SummaryTask.query.filter_by(client_id=connection.client_id, integration_id=integration.id,
-                                           period=str(period)).one_or_none()
+        task = tasks.get(str(period))
         if task is None:
             task = SummaryTask(firm_id=integration.firm_id, client_id=connection.client_id,
                                integration_id=integration.id, period=str(period))
@@ -225,9 +228,9 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
                 value.value, value.flag, value.pending_value = new, None, None
             value.vendor_field, value.source, value.imported_at, value.sync_run_id = key, source, now, run.id
         run.items.append(SyncRunItem(client_id=connection.client_id, period=str(period), outcome="imported"))
-        db.session.execute(update(MonthlyImport).where(
-            MonthlyImport.client_connection_id == connection.id, MonthlyImport.period == str(period)
-        ).values(status="done", run_id=run.id, updated_at=now))
+    db.session.execute(update(MonthlyImport).where(
+        MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_([str(p) for p in periods])
+    ).values(status="done", run_id=run.id, updated_at=now))
     db.session.commit()
     return flagged
 

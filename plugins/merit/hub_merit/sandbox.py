@@ -18,7 +18,9 @@ What it enforces, as the real service does:
 Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
 "60/60"; "" or None disables), ``fault`` (None | "429" | "500" | "timeout" | "garbage"), ``fault_every``,
 ``timeout_s``, ``max_skew_s``, ``revoked_api_ids`` (list: treat these companies' keys as reset),
-``lapsed_api_ids`` (list: these companies lose their PRO/PREMIUM licence).
+``lapsed_api_ids`` (list: these companies lose their PRO/PREMIUM licence), ``extra_companies`` (int: that many
+more Estonian companies, "Bench Client 001 OÜ" …, for load tests; their credentials: ``extra_credentials(n)``).
+``GET /_sandbox/timeline`` lists every request as ``{"key": ApiId, "at": epoch seconds, "status"}``.
 """
 
 from __future__ import annotations
@@ -228,6 +230,16 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
     return company
 
 
+def extra_companies(n: int) -> list[Company]:
+    """``n`` more companies for load tests (deterministic, independent of the main seed)."""
+    rng = random.Random(SEED + 1)
+    return [_seed_company(rng, f"Bench Client {i:03d} OÜ", "EE", True) for i in range(1, n + 1)]
+
+
+def extra_credentials(n: int) -> list[dict]:
+    return [c.credentials for c in extra_companies(n)]
+
+
 def seed_companies() -> list[Company]:
     """The seeded companies, always the same (fixed seed)."""
     rng = random.Random(SEED)
@@ -259,6 +271,7 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     status: int = 0
+    at: float = field(default_factory=time.time)
 
 
 class SandboxState:
@@ -268,7 +281,7 @@ class SandboxState:
         self.lock = threading.RLock()
         self.knobs: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": "60/60", "fault": None, "fault_every": 1,
                                       "timeout_s": 2.0, "max_skew_s": 300, "revoked_api_ids": [],
-                                      "lapsed_api_ids": []}
+                                      "lapsed_api_ids": [], "extra_companies": 0}
         self.update_knobs(knobs)
         self.reset()
 
@@ -283,7 +296,8 @@ class SandboxState:
             self.requests: list[Recorded] = []
             self.fault_counter = 0
             self.windows: dict[str, tuple[float, int]] = {}
-            self.companies: dict[str, Company] = {c.api_id: c for c in seed_companies()}
+            companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
+            self.companies: dict[str, Company] = {c.api_id: c for c in companies}
             self.created: list[dict] = []
 
     # -- helpers for tests ---------------------------------------------------------------------
@@ -538,6 +552,13 @@ def create_app(**knobs: Any) -> Flask:
     @app.get("/_sandbox/requests")
     def sandbox_requests():  # noqa: ANN202
         return jsonify(total=len(state.requests), by_status=state.by_status())
+
+    @app.get("/_sandbox/timeline")
+    def sandbox_timeline():  # noqa: ANN202
+        with state.lock:
+            queries = [(dict(parse_qsl(r.query_string)), r) for r in state.requests]
+            rows = [{"key": q.get("ApiId") or q.get("apiId"), "at": r.at, "status": r.status} for q, r in queries]
+        return jsonify(rows)
 
     @app.post("/_sandbox/reset")
     def sandbox_reset():  # noqa: ANN202
