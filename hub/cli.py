@@ -224,3 +224,21 @@ def schedule_cmd(loop: bool) -> None:
         if not loop:
             return
         time.sleep(current_app.config["HUB_SCHEDULE_INTERVAL"])
+
+
+# --- plugin author kit (issue 10): flask hub new-plugin -------------------------------------------------
+@hub_cli.command("new-plugin", with_appcontext=False)
+@click.argument("name")
+@click.option("--dest", default="plugins", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to create the plugin in (as DEST/NAME).")
+@click.option("--display-name", default=None, help="The vendor's name as admins see it (default: from NAME).")
+def new_plugin_cmd(name: str, dest: str, display_name: str | None) -> None:
+    """Generate a working vendor plugin NAME (hooks, sandbox, contract tests, README) in DEST/NAME."""
+    from hub import scaffold
+
+    try:
+        folder = scaffold.create_plugin(name, dest, name=display_name)
+    except scaffold.ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"created {folder}\n\nnext:\n  pip install -e {folder}\n  pytest {folder}\n  flask hub plugins")
+# --- end plugin author kit --------------------------------------------------------------------------------

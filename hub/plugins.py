@@ -117,6 +117,26 @@ def _api_compatible(required: str) -> bool:
     return req_major == hub_major and req_minor <= hub_minor
 
 
+def _api_incompatibility(required: str) -> str:
+    """The load error for a plugin whose ``VendorInfo.requires_api`` this hub cannot serve: what it needs,
+    what this hub provides, and which side to change (docs/plugins/compatibility.md)."""
+    from hub import __version__
+
+    provided = hookspecs.HUB_API_VERSION
+    major = provided.split(".")[0]
+    head = (f"incompatible plugin: it requires plugin contract {required} (VendorInfo.requires_api), but this hub "
+            f"(integration-hub {__version__}) provides plugin contract {provided}, which serves plugins written "
+            f"for {major}.0 to {provided}. ")
+    parts = required.split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        return head + 'requires_api must be a version like "1.0"; fix the plugin.'
+    if (int(parts[0]), int(parts[1])) > tuple(int(x) for x in provided.split(".")[:2]):
+        return head + (f"Upgrade the hub to a release providing plugin contract {required}, or install an older "
+                       "release of the plugin. See docs/plugins/compatibility.md.")
+    return head + (f"Install a release of the plugin written for plugin contract {major}.x (or ask its author "
+                   "for one). See docs/plugins/compatibility.md.")
+
+
 class VendorRegistry:
     """The vendors this process can use, and the ones that failed to load."""
 
@@ -204,8 +224,7 @@ class VendorRegistry:
             raise ValueError(f"hub_vendor says slug {info.slug!r} but the entry point is named {slug!r}")
         api = info.requires_api
         if not _api_compatible(api):
-            raise ValueError(f"written for plugin contract {api}, this hub provides {hookspecs.HUB_API_VERSION}: "
-                             "upgrade the hub or install a plugin version made for it")
+            raise ValueError(_api_incompatibility(api))
         schema = self._only(plugin, "hub_credentials_schema")()
         if not (isinstance(schema, type) and issubclass(schema, marshmallow.Schema)):
             raise ValueError("hub_credentials_schema must return a marshmallow.Schema subclass")

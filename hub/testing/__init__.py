@@ -2,20 +2,26 @@
 
 * :class:`VendorContractTests` — subclass it once in your plugin's tests; it runs the contract
   every vendor must pass (description, schema, capabilities, test connection good/bad/network,
-  statistics shape, no secret in logs or messages).
+  statistics shape and month bucketing, export idempotency, no secret in logs or messages).
 * :func:`make_context` — a ``ctx`` for calling your hooks directly, over any httpx transport
   (``httpx.WSGITransport(app=your_sandbox)`` or ``httpx.MockTransport(handler)``).
 * :func:`vendor_registry` — a registry holding only your plugin, to call hooks the way the hub does.
 * Fixtures (see :mod:`hub.testing.pytest_plugin`): ``hub_app``, ``hub_db``, ``run_jobs``,
   ``hub_redis_url``, ``hub_database_url``.
 
-The kit follows the plugin contract version :data:`hub.hookspecs.HUB_API_VERSION`.
+The kit follows the plugin contract version :data:`hub.hookspecs.HUB_API_VERSION`. The suite itself is
+versioned as :data:`CONTRACT_SUITE_VERSION` (also ``hub.testing.__version__``): the minor part grows when a
+check is added that a plugin following the documented contract already passes (or that runs only with a
+new optional attribute or hook), the major part when a check could fail such a plugin. What each version
+added is listed in ``docs/plugins/testing.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
+from decimal import Decimal
 from importlib import metadata
 from typing import Any, ClassVar
 
@@ -24,12 +30,16 @@ import pytest
 
 from hub import credentials as creds
 from hub.context import MemoryCache, VendorContext
-from hub.errors import AuthError, HubError, TransientError
+from hub.errors import AuthError, HubError, TransientError, VendorRejected
 from hub.http import VendorHttp
 from hub.plugins import VendorRegistry
-from hub.types import ConnectionInfo, Period
+from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceLine, InvoiceParty, Period
 
-__all__ = ["VendorContractTests", "make_context", "vendor_registry"]
+#: Version of the contract suite (see the module docstring and docs/plugins/testing.md).
+CONTRACT_SUITE_VERSION = "1.1"
+__version__ = CONTRACT_SUITE_VERSION
+
+__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "make_context", "sample_invoice", "vendor_registry"]
 
 
 def make_context(slug: str, transport: httpx.BaseTransport | None = None, *, settings: dict | None = None,
@@ -52,6 +62,21 @@ def vendor_registry(slug: str, plugin: Any) -> VendorRegistry:
     return registry
 
 
+def sample_invoice(*, number: str = "HUB-CONTRACT-0001", reference: str = "hub-contract-0001",
+                   client: InvoiceParty | None = None, lines: tuple[InvoiceLine, ...] | None = None,
+                   currency: str = "EUR") -> Invoice:
+    """A small, valid invoice (totals computed from ``lines``) for export tests."""
+    lines = lines or (InvoiceLine("Bookkeeping, November", Decimal("1"), Decimal("100.00"), Decimal("22")),
+                      InvoiceLine("Payroll, 3 employees", Decimal("3"), Decimal("12.50"), Decimal("22")))
+    net = sum((line.net for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+    vat = sum((line.net * line.vat_rate / 100 for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+    return Invoice(reference=reference, number=number,
+                   client=client or InvoiceParty(name="Contract Test Client OÜ", reg_code="16000001",
+                                                 email="invoices@client.test"),
+                   issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency=currency,
+                   lines=lines, total_net=net, total_vat=vat, total=net + vat)
+
+
 class VendorContractTests:
     """The contract every vendor plugin passes. Subclass in ``tests/test_contract.py``::
 
@@ -64,8 +89,13 @@ class VendorContractTests:
             def make_transport(self):
                 return httpx.WSGITransport(app=hub_acme.sandbox.create_app())
 
-    Optional: ``statistics_client`` (the vendor client id used for the statistics check, ``None``
-    for per-client accounts), ``statistics_periods``, ``settings`` (operator settings).
+    Optional attributes: ``statistics_client`` (the vendor client id used for the statistics checks,
+    ``None`` for per-client accounts), ``statistics_periods``, ``statistics_expected`` (exact values
+    the sandbox holds for some months, ``{Period: {field: int}}``), ``settings`` (operator settings).
+
+    Optional hooks (methods) for exporting vendors: :meth:`make_export_invoice` (an invoice the
+    sandbox accepts) and :meth:`count_vendor_invoices` (how many invoices the sandbox behind a
+    transport holds); without the latter the idempotency check compares receipts only.
     """
 
     slug: ClassVar[str]
@@ -75,9 +105,20 @@ class VendorContractTests:
     settings: ClassVar[dict] = {}
     statistics_client: ClassVar[str | None] = None
     statistics_periods: ClassVar[list[Period]] = [Period(2026, 1), Period(2026, 2), Period(2026, 3)]
+    statistics_expected: ClassVar[dict[Period, dict[str, int]] | None] = None
 
     def make_transport(self) -> httpx.BaseTransport:
         raise NotImplementedError("return an httpx transport that reaches your sandbox")
+
+    def make_export_invoice(self) -> Invoice:
+        """The invoice the export checks send. Override when your sandbox needs vendor ids (a linked
+        client's ``vendor_client_id``, ``tax_id`` or ``product_code`` on the lines)."""
+        return sample_invoice()
+
+    def count_vendor_invoices(self, transport: httpx.BaseTransport) -> int | None:
+        """How many invoices the sandbox behind ``transport`` holds (e.g. ``len(transport.app.config[...])``).
+        ``None`` (the default) skips the count and checks only that both exports return one invoice."""
+        return None
 
     # -- helpers -----------------------------------------------------------------------------
     @pytest.fixture
@@ -101,6 +142,7 @@ class VendorContractTests:
     # -- the contract ------------------------------------------------------------------------
     def test_vendor_description(self, registry: VendorRegistry) -> None:
         vendor = registry.get(self.slug)
+        assert registry.call(self.slug, "hub_vendor") == vendor.info, "describe the vendor the same way every call"
         assert vendor.info.slug == self.slug
         assert vendor.info.name and vendor.info.regions, "name and regions are shown on the card"
         assert vendor.info.setup_steps, "admins need the vendor's setup steps"
@@ -113,6 +155,7 @@ class VendorContractTests:
 
     def test_credentials_schema(self, registry: VendorRegistry) -> None:
         schema = registry.get(self.slug).schema
+        assert registry.call(self.slug, "hub_credentials_schema") is schema, "return the same Schema class every call"
         fields = schema().fields
         assert fields, "the credentials schema has no fields"
         for name, field in fields.items():
@@ -151,19 +194,45 @@ class VendorContractTests:
             self.call(registry, "hub_test_connection", transport=httpx.MockTransport(refuse),
                       credentials=creds.validate(schema, self.good_credentials))
 
+    def read_calls(self, registry: VendorRegistry) -> list[tuple[str, dict]]:
+        """``(hook, arguments)`` of every read-only hook this vendor implements (besides credentials)."""
+        vendor = registry.get(self.slug)
+        calls = [("hub_test_connection", {})]
+        if vendor.can("client_lookup"):
+            calls.append(("hub_list_clients", {"query": ""}))
+        if vendor.can("statistics"):
+            calls.append(("hub_fetch_statistics", {"client": self.statistics_client,
+                                                   "periods": list(self.statistics_periods)}))
+        if vendor.can("products"):
+            calls.append(("hub_list_products", {}))
+        if vendor.can("tax_rates"):
+            calls.append(("hub_list_tax_rates", {}))
+        if vendor.can("payments"):
+            calls.append(("hub_fetch_payments", {"since": self.statistics_periods[0].first_day}))
+        return calls
+
     def test_no_secret_in_logs_or_messages(self, registry: VendorRegistry, caplog: pytest.LogCaptureFixture) -> None:
+        """Every read hook, with good and bad credentials and with the network down: no credential
+        value in a log line, an error message or hint, or a returned value."""
         schema = registry.get(self.slug).schema
+
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
         caplog.set_level(logging.DEBUG)
-        messages = []
+        texts = []
         for credentials in (self.good_credentials, self.bad_credentials):
-            try:
-                self.call(registry, "hub_test_connection", credentials=creds.validate(schema, credentials))
-            except HubError as exc:
-                messages.append(str(exc))
-        text = caplog.text + "\n".join(messages)
+            for transport in (None, httpx.MockTransport(refuse)):
+                for hook, kwargs in self.read_calls(registry):
+                    try:
+                        texts.append(repr(self.call(registry, hook, transport=transport,
+                                                    credentials=creds.validate(schema, credentials), **kwargs)))
+                    except HubError as exc:
+                        texts += [str(exc), repr(exc.as_dict())]
+        text = caplog.text + "\n".join(texts)
         bad_secrets = [str(v) for k, v in self.bad_credentials.items() if k in creds.secret_fields(schema)]
         for value in self.secret_values(registry) + [v for v in bad_secrets if len(v) >= 4]:
-            assert value not in text, "a credential value reached a log line or an error message"
+            assert value not in text, "a credential value reached a log line, an error message or a result"
 
     def test_statistics_shape(self, registry: VendorRegistry) -> None:
         vendor = registry.get(self.slug)
@@ -177,6 +246,59 @@ class VendorContractTests:
         for period, values in stats.items():
             assert set(values) == keys, f"{period}: every declared field, nothing else"
             assert all(isinstance(v, int) and v >= 0 for v in values.values())
+
+    def test_statistics_month_bucketing(self, registry: VendorRegistry) -> None:
+        """Fetching the range at once (the vendor's widest window) and each month alone give the same
+        numbers per month: activity lands in the month it happened, never in a neighbour."""
+        vendor = registry.get(self.slug)
+        if "statistics" not in vendor.capabilities:
+            pytest.skip(f"{self.slug} has no statistics")
+        credentials = creds.validate(vendor.schema, self.good_credentials)
+        periods = list(self.statistics_periods)
+        whole = self.call(registry, "hub_fetch_statistics", credentials=credentials,
+                          client=self.statistics_client, periods=periods)
+        assert all(isinstance(p, Period) for p in whole), "keys are hub.types.Period values"
+        assert any(v for values in whole.values() for v in values.values()), (
+            "the sandbox has no activity in statistics_periods: seed some so month bucketing is checked")
+        for period in periods:
+            alone = self.call(registry, "hub_fetch_statistics", credentials=credentials,
+                              client=self.statistics_client, periods=[period])
+            assert set(alone) == {period}, "a one-month request returns exactly that month"
+            assert alone[period] == whole[period], f"{period}: alone {alone[period]} != within range {whole[period]}"
+        for period, expected in (self.statistics_expected or {}).items():
+            got = {key: whole[period][key] for key in expected}
+            assert got == expected, f"{period}: expected {expected}, got {got}"
+
+    def test_export_idempotency(self, registry: VendorRegistry) -> None:
+        """The same invoice exported twice (a retry after an uncertain outcome) is one vendor invoice;
+        ``hub_find_invoice`` finds it; the second answer is the same invoice, ``already_existed``."""
+        vendor = registry.get(self.slug)
+        if "invoice_export" not in vendor.capabilities:
+            pytest.skip(f"{self.slug} does not export invoices")
+        credentials = creds.validate(vendor.schema, self.good_credentials)
+        invoice = self.make_export_invoice()
+        transport = self.make_transport()  # one sandbox for every call below
+        before = self.count_vendor_invoices(transport)
+        assert self.call(registry, "hub_find_invoice", transport=transport, credentials=credentials,
+                         invoice=invoice) is None, "hub_find_invoice found an invoice that was never exported"
+        try:
+            first = self.call(registry, "hub_export_invoice", transport=transport, credentials=credentials,
+                              invoice=invoice)
+        except VendorRejected as exc:
+            if type(self).make_export_invoice is not VendorContractTests.make_export_invoice:
+                raise
+            pytest.skip(f"the sandbox rejected the sample invoice ({exc}): override make_export_invoice")
+        assert isinstance(first, ExportReceipt) and first.vendor_invoice_id
+        assert not first.already_existed
+        found = self.call(registry, "hub_find_invoice", transport=transport, credentials=credentials,
+                          invoice=invoice)
+        assert isinstance(found, ExportReceipt) and found.vendor_invoice_id == first.vendor_invoice_id
+        second = self.call(registry, "hub_export_invoice", transport=transport, credentials=credentials,
+                           invoice=invoice)
+        assert second.vendor_invoice_id == first.vendor_invoice_id, "the second export created another invoice"
+        assert second.already_existed, "report the existing invoice as ExportReceipt(already_existed=True)"
+        if before is not None:
+            assert self.count_vendor_invoices(transport) == before + 1, "same invoice twice → one vendor invoice"
 
     def test_types_are_plain_values(self, registry: VendorRegistry) -> None:
         vendor = registry.get(self.slug)
