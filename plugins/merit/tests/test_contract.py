@@ -16,3 +16,6 @@ class TestContract(VendorContractTests):
 
     def make_transport(self):
         return httpx.WSGITransport(app=sandbox.create_app())
+
+    def count_vendor_invoices(self, transport):
+        return len(transport.app.extensions["sandbox"].created)
