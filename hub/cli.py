@@ -181,9 +181,9 @@ def up_cmd(port: int, workers: int) -> None:
 def summary_cmd(client: str) -> None:
     """Show a client's monthly summary tasks with imported values (CLIENT: id or name)."""
     from hub import statistics
-    from hub.models import Client
+    from hub.models import Client, db
 
-    found = Client.query.get(int(client)) if client.isdigit() else Client.query.filter_by(name=client).first()
+    found = db.session.get(Client, int(client)) if client.isdigit() else Client.query.filter_by(name=client).first()
     if found is None:
         raise click.UsageError(f"no client {client!r}")
     rows = statistics.summary_rows(found.id)
@@ -202,9 +202,9 @@ def summary_cmd(client: str) -> None:
 def reload_cmd(vendor: str, firm_id: int | None) -> None:
     """Reload data: back-fill the last 12 months for every linked client of VENDOR (overwrites)."""
     from hub import statistics
-    from hub.models import Firm, Integration
+    from hub.models import Firm, Integration, db
 
-    firm = Firm.query.get(firm_id) if firm_id else Firm.query.order_by(Firm.id).first()
+    firm = db.session.get(Firm, firm_id) if firm_id else Firm.query.order_by(Firm.id).first()
     integration = Integration.query.filter_by(firm_id=firm.id, vendor=vendor).one_or_none() if firm else None
     if integration is None:
         raise click.UsageError(f"no {vendor} integration")

@@ -320,7 +320,8 @@ def _finish_parent(parent: SyncRun) -> None:
            f"{RELOAD_MONTHS} months." + ("\nFailed:\n" + "\n".join(lines) if lines else "")
     db.session.add(Notification(firm_id=parent.firm_id, user_id=parent.requested_by_id,
                                 level="warning" if failed else "info",
-                                title=f"Reload data finished for {name}", body=body))
+                                title=f"Reload data finished for {name}", body=body,
+                                link=f"/history/runs/{parent.id}"))
     db.session.commit()
 
 

@@ -46,7 +46,7 @@ def test_demo_firm_imports_twelve_months_for_every_statistics_vendor(sandbox_ori
         reload = SyncRun.query.filter_by(kind="reload", integration_id=integration.id).one()
         assert reload.status == "succeeded", (slug, reload.error, [i.error for i in reload.items])
     # visible from the CLI
-    client = Client.query.get(ClientConnection.query.first().client_id)
+    client = hub_db.session.get(Client, ClientConnection.query.first().client_id)
     out = hub_app.test_cli_runner().invoke(args=["hub", "summary", client.name]).output
     assert "summary" in out and "from " in out
     assert demo.seed(sandbox_origins) == login, "seeding again changes nothing"

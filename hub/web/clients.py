@@ -1,0 +1,228 @@
+"""The client list with its Integration column, the client page (summary tasks, flags, exported
+invoices), and linking a client to its vendor record (lookup, manual code, per-client credentials)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from hub import connections, statistics
+from hub.app import services
+from hub.errors import HubError
+from hub.models import (
+    Client,
+    ClientConnection,
+    CustomField,
+    Integration,
+    Invoice,
+    InvoiceExport,
+    SummaryTask,
+    SummaryValue,
+    db,
+)
+from hub.web import admin_required, bp, forms, login_required, require_plan
+from hub.web.integrations import credentials_page_state, firm_run_or_404, handle_credentials_post
+
+
+def exports_flow() -> ModuleType | None:
+    """``hub.exports`` (invoices out), when installed with this hub."""
+    try:
+        return importlib.import_module("hub.exports")
+    except ImportError:
+        return None
+
+
+def client_or_404(client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None or client.firm_id != g.user.firm_id:
+        abort(404)
+    return client
+
+
+def enabled_integrations() -> list[Integration]:
+    vendors = services().registry.vendors
+    return [i for i in Integration.query.filter_by(firm_id=g.user.firm_id, enabled=True).order_by(Integration.vendor)
+            if i.vendor in vendors]
+
+
+def enabled_integration_or_404(slug: str | None) -> Integration:
+    integration = next((i for i in enabled_integrations() if i.vendor == slug), None)
+    if integration is None:
+        abort(404)
+    return integration
+
+
+def connections_by_client(client_ids: list[int]) -> dict[int, list[ClientConnection]]:
+    out: dict[int, list[ClientConnection]] = {cid: [] for cid in client_ids}
+    if not client_ids:
+        return out
+    rows = ClientConnection.query.join(Integration).filter(
+        Integration.firm_id == g.user.firm_id, ClientConnection.client_id.in_(client_ids)).order_by(Integration.vendor)
+    for row in rows:
+        out[row.client_id].append(row)
+    return out
+
+
+def vendor_name(slug: str) -> str:
+    vendor = services().registry.vendors.get(slug)
+    return vendor.info.name if vendor else slug
+
+
+@bp.app_template_filter("vendor_name")
+def _vendor_name_filter(slug: str) -> str:
+    return vendor_name(slug)
+
+
+@bp.route("/clients")
+@login_required
+def client_list():  # noqa: ANN201
+    clients = Client.query.filter_by(firm_id=g.user.firm_id).order_by(Client.name).all()
+    return render_template("clients.html", clients=clients,
+                           links=connections_by_client([c.id for c in clients]),
+                           enabled=enabled_integrations())
+
+
+@bp.route("/clients/<int:client_id>")
+@login_required
+def client_detail(client_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    tasks = SummaryTask.query.filter_by(client_id=client.id, firm_id=g.user.firm_id) \
+        .order_by(SummaryTask.period.desc(), SummaryTask.integration_id).all()
+    names = {f.id: f.name for f in CustomField.query.filter_by(firm_id=g.user.firm_id)}
+    integrations = {i.id: i.vendor for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
+    exports = InvoiceExport.query.join(Invoice).filter(Invoice.client_id == client.id,
+                                                       Invoice.firm_id == g.user.firm_id) \
+        .order_by(Invoice.issue_date.desc(), InvoiceExport.id.desc()).all()
+    columns = sorted({names.get(v.field_id, "?") for t in tasks for v in t.values})
+    return render_template("client.html", client=client, tasks=tasks, names=names, columns=columns,
+                           integrations=integrations, exports=exports, retry_available=exports_flow() is not None,
+                           links=connections_by_client([client.id])[client.id])
+
+
+@bp.route("/clients/<int:client_id>/values/<int:value_id>/accept", methods=["POST"])
+@admin_required
+def accept_value(client_id: int, value_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    value = db.session.get(SummaryValue, value_id)
+    if value is None or value.task.client_id != client.id or value.task.firm_id != g.user.firm_id:
+        abort(404)
+    statistics.accept_flagged(value, user=g.user)
+    flash(f"Accepted: {value.task.period} is now {value.value}.", "success")
+    return redirect(url_for("web.client_detail", client_id=client.id))
+
+
+@bp.route("/clients/<int:client_id>/exports/<int:export_id>/retry", methods=["POST"])
+@admin_required
+def retry_export(client_id: int, export_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    export = db.session.get(InvoiceExport, export_id)
+    flow = exports_flow()
+    if export is None or flow is None or export.invoice.client_id != client.id:
+        abort(404)
+    try:
+        run = flow.retry_export(export, user=g.user)
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.client_detail", client_id=client.id))
+    flash(f"Export of invoice {export.invoice.number} queued again.", "success")
+    return redirect(url_for("web.run_detail", run_id=run.id))
+
+
+# -- the Integration column: pick the vendor, then the vendor's client ---------------------------------
+def link_page(client: Client, integration: Integration | None, *, status: int = 200, **extra: Any):  # noqa: ANN201
+    connection = None
+    context: dict[str, Any] = {"lookup": None, "credentials": None}
+    if integration is not None:
+        vendor = connections.vendor_of(integration)
+        connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id) \
+            .one_or_none()
+        lookup_id = request.args.get("lookup", type=int)
+        if lookup_id:
+            run = firm_run_or_404(lookup_id, kind="list_clients", integration_id=integration.id)
+            context["lookup"] = {"run": run, "query": (run.params or {}).get("query", ""),
+                                 "clients": (run.result or {}).get("clients", []) if run.status == "succeeded"
+                                 else [], "error": run.error if run.status == "failed" else None}
+        if vendor.info.per_client_credentials and "credentials" not in extra:
+            context["credentials"] = credentials_page_state(integration, connection,
+                                                            request.args.get("test_run", type=int)) \
+                if connection is not None else {"fields": forms.form_fields(vendor.schema), "result": None,
+                                                "test_run_id": None}
+        context["vendor"] = vendor
+    context.update(extra)
+    return render_template("client_integration.html", client=client, integration=integration,
+                           connection=connection, enabled=enabled_integrations(), **context), status
+
+
+@bp.route("/clients/<int:client_id>/integration")
+@login_required
+def client_integration(client_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    slug = request.args.get("vendor")
+    integration = enabled_integration_or_404(slug) if slug else None
+    if integration is None:
+        existing = connections_by_client([client.id])[client.id]
+        if len(existing) == 1 and existing[0].integration.enabled:
+            integration = existing[0].integration
+    return link_page(client, integration)
+
+
+@bp.route("/clients/<int:client_id>/integration/lookup", methods=["POST"])
+@admin_required
+def client_lookup(client_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    if not connections.vendor_of(integration).can("client_lookup"):
+        abort(404)
+    run = connections.lookup_clients(integration, request.form.get("q", ""), user=g.user,
+                                     wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+    return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor, lookup=run.id))
+
+
+@bp.route("/clients/<int:client_id>/integration/link", methods=["POST"])
+@admin_required
+def client_link(client_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    vendor_client_id = (request.form.get("vendor_client_id") or "").strip()
+    name = (request.form.get("vendor_client_name") or "").strip() or None
+    if request.form.get("lookup_run", "").isdigit():  # a pick from the lookup: take the name from the vendor's answer
+        run = firm_run_or_404(int(request.form["lookup_run"]), kind="list_clients", integration_id=integration.id)
+        found = next((c for c in (run.result or {}).get("clients", []) if str(c.get("id")) == vendor_client_id), None)
+        if found is None:
+            flash("Pick one of the clients found.", "error")
+            return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor,
+                                    lookup=run.id))
+        name = found.get("name")
+    if not vendor_client_id:
+        flash(f"Pick the {vendor_name(integration.vendor)} client (or enter its code).", "error")
+        return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
+    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=vendor_client_id,
+                            vendor_client_name=name, user=g.user)
+    flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
+          "From the next import day its statistics are imported; Reload data back-fills the last 12 months.",
+          "success")
+    return redirect(url_for("web.client_list"))
+
+
+@bp.route("/clients/<int:client_id>/integration/credentials", methods=["POST"])
+@admin_required
+def client_credentials(client_id: int):  # noqa: ANN201
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    if not connections.vendor_of(integration).info.per_client_credentials:
+        abort(404)
+    connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
+    if connection is None:
+        connection = connections.link_client(None, client_id=client.id, integration=integration,
+                                             vendor_client_id=None, user=g.user)
+    outcome, value = handle_credentials_post(integration, connection)
+    if outcome == "errors":
+        return link_page(client, integration, status=422, credentials=value)
+    return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor,
+                            **({"test_run": value} if value else {})))

@@ -1,0 +1,105 @@
+"""History: sync runs with outcomes and errors (and their progress), and notifications."""
+
+from __future__ import annotations
+
+from flask import abort, g, jsonify, redirect, render_template, request, url_for
+
+from hub import audit
+from hub.models import (
+    Client,
+    ClientConnection,
+    Integration,
+    Invoice,
+    InvoiceExport,
+    Notification,
+    SyncRun,
+    db,
+    utcnow,
+)
+from hub.web import bp, login_required
+from hub.web.integrations import firm_run_or_404
+
+RUN_KINDS = {"test_connection": "Test connection", "list_clients": "Client lookup", "import": "Import",
+             "reload": "Reload data", "export": "Invoice export", "payments": "Paid status",
+             "catalog": "Products / tax rates"}
+
+
+@bp.app_template_filter("run_kind")
+def _run_kind(kind: str) -> str:
+    return RUN_KINDS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def _names() -> tuple[dict[int, str], dict[int, str]]:
+    integrations = {i.id: i.vendor for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
+    clients = {c.id: c.name for c in Client.query.filter_by(firm_id=g.user.firm_id)}
+    return integrations, clients
+
+
+@bp.route("/history")
+@login_required
+def history():  # noqa: ANN201
+    query = SyncRun.query.filter_by(firm_id=g.user.firm_id)
+    kind = request.args.get("kind")
+    if kind:
+        query = query.filter_by(kind=kind)
+    status = request.args.get("status")
+    if status:
+        query = query.filter_by(status=status)
+    runs = query.order_by(SyncRun.id.desc()).limit(200).all()
+    integrations, clients = _names()
+    connection_clients = {c.id: c.client_id for c in ClientConnection.query.filter(
+        ClientConnection.id.in_([r.client_connection_id for r in runs if r.client_connection_id] or [0]))}
+    notes = Notification.query.filter_by(firm_id=g.user.firm_id).order_by(Notification.id.desc()).limit(20).all()
+    exports = InvoiceExport.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id) \
+        .order_by(InvoiceExport.updated_at.desc(), InvoiceExport.id.desc()).limit(100).all()
+    return render_template("history.html", runs=runs, integrations=integrations, clients=clients,
+                           connection_clients=connection_clients, notifications=notes, kinds=RUN_KINDS,
+                           exports=exports,
+                           kind=kind or "", status=status or "")
+
+
+@bp.route("/history/runs/<int:run_id>")
+@login_required
+def run_detail(run_id: int):  # noqa: ANN201
+    run = firm_run_or_404(run_id)
+    integrations, clients = _names()
+    children = []
+    if run.kind == "reload":
+        children = SyncRun.query.filter_by(firm_id=g.user.firm_id, kind="import") \
+            .filter(SyncRun.created_at >= run.created_at).order_by(SyncRun.id).all()
+        children = [c for c in children if (c.params or {}).get("parent_run_id") == run.id]
+    note = None
+    if run.finished and run.kind == "reload":
+        note = Notification.query.filter_by(firm_id=g.user.firm_id, link=f"/history/runs/{run.id}").first()
+    return render_template("run.html", run=run, integrations=integrations, clients=clients, children=children,
+                           note=note)
+
+
+@bp.route("/history/runs/<int:run_id>.json")
+@login_required
+def run_status(run_id: int):  # noqa: ANN201
+    """For the pages' small progress poller: state and progress only."""
+    run = firm_run_or_404(run_id)
+    return jsonify(id=run.id, kind=run.kind, status=run.status, finished=run.finished,
+                   progress_done=run.progress_done, progress_total=run.progress_total)
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():  # noqa: ANN201
+    notes = Notification.query.filter(Notification.firm_id == g.user.firm_id,
+                                      (Notification.user_id == g.user.id) | Notification.user_id.is_(None)) \
+        .order_by(Notification.id.desc()).limit(100).all()
+    return render_template("notifications.html", notifications=notes)
+
+
+@bp.route("/notifications/<int:note_id>/read", methods=["POST"])
+@login_required
+def notification_read(note_id: int):  # noqa: ANN201
+    note = db.session.get(Notification, note_id)
+    if note is None or note.firm_id != g.user.firm_id or note.user_id not in (None, g.user.id):
+        abort(404)
+    note.read_at = note.read_at or utcnow()
+    db.session.commit()
+    audit.record(g.user.firm_id, "notification.read", note, user=g.user)
+    return redirect(url_for("web.notifications"))

@@ -1,0 +1,479 @@
+"""The integration dialog: Overview / Connect / Settings tabs (one page each), Enable/Disable, Test
+connection and Save, the summary-task settings with the data field mapping, and Reload data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import marshmallow
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from hub import audit, connections, statistics
+from hub.app import services
+from hub.errors import ConfigError, HubError
+from hub.models import (
+    OK,
+    Client,
+    ClientConnection,
+    CredentialDraft,
+    CustomField,
+    Integration,
+    SyncRun,
+    Topic,
+    db,
+)
+from hub.plugins import Vendor
+from hub.schedule import import_date
+from hub.types import Period
+from hub.web import admin_required, bp, current_firm, forms, login_required, require_plan
+
+NEW_FIELD = "__new__"
+IMPORT_DAY_CHOICES = [("last_work_day", "Last work day of the month"),
+                      ("last_calendar_day", "Last calendar day of the month")] + \
+                     [(str(d), f"Day {d} of the following month") for d in range(1, 29)]
+
+
+# -- lookups (always scoped to the signed-in user's firm) ---------------------------------------------
+def vendor_or_404(slug: str) -> Vendor:
+    vendor = services().registry.vendors.get(slug)
+    if vendor is None:
+        abort(404)
+    return vendor
+
+
+def integration_of(slug: str) -> Integration | None:
+    return Integration.query.filter_by(firm_id=g.user.firm_id, vendor=slug).one_or_none()
+
+
+def firm_run_or_404(run_id: int | None, **expected: Any) -> SyncRun:
+    run = db.session.get(SyncRun, run_id) if run_id else None
+    if run is None or run.firm_id != g.user.firm_id or any(getattr(run, k) != v for k, v in expected.items()):
+        abort(404)
+    return run
+
+
+def status_of(owner: Integration | ClientConnection | None) -> str:
+    return owner.status if owner is not None else "not_configured"
+
+
+# -- test results -----------------------------------------------------------------------------------
+def test_result(run: SyncRun | None) -> dict[str, Any] | None:
+    """What the page shows for a test-connection run (never the credentials)."""
+    if run is None:
+        return None
+    if not run.finished:
+        return {"state": "pending", "run_id": run.id,
+                "message": "Testing the connection… the answer appears here in a moment."}
+    if run.status == "succeeded":
+        result = run.result or {}
+        return {"state": "ok", "run_id": run.id, "account_name": result.get("account_name"),
+                "expires_on": result.get("expires_on"), "details": result.get("details") or {}}
+    error = run.error or {}
+    return {"state": "failed", "run_id": run.id, "message": error.get("message") or "The test failed.",
+            "hint": error.get("hint"), "field": error.get("field")}
+
+
+def draft_of(run: SyncRun | None) -> CredentialDraft | None:
+    draft_id = (run.params or {}).get("draft_id") if run is not None else None
+    return db.session.get(CredentialDraft, draft_id) if draft_id else None
+
+
+def with_draft_secrets(schema: type[marshmallow.Schema], data: dict[str, Any], run: SyncRun | None) -> dict[str, Any]:
+    """Blank secret fields taken from the tested (unsaved) draft: the user pasted the secret, clicked Test
+    connection, then Save — the page never holds the secret, the encrypted draft does."""
+    draft = draft_of(run)
+    if draft is None:
+        return data
+    tested = connections.stored_credentials(draft)
+    out = dict(data)
+    for name in forms.secret_names(schema):
+        if not (out.get(name) or "").strip() and tested.get(name):
+            out[name] = tested[name]
+    return out
+
+
+def credentials_page_state(integration: Integration, connection: ClientConnection | None,
+                           run_id: int | None) -> dict[str, Any]:
+    """Fields and test result for a credentials form after GET (optionally showing a test run)."""
+    vendor = connections.vendor_of(integration)
+    owner = connection if connection is not None else integration
+    run = None
+    if run_id:
+        run = firm_run_or_404(run_id, kind="test_connection", integration_id=integration.id,
+                              client_connection_id=connection.id if connection else None)
+    draft = draft_of(run)
+    if draft is not None:
+        values, secret_state = dict(draft.public_credentials or {}), "tested"
+    else:
+        values = dict(owner.public_credentials or {}) if owner is not None else {}
+        secret_state = "saved" if owner is not None and owner.secret_credentials else ""
+    result = test_result(run)
+    errors = {}
+    if result and result["state"] == "failed" and result.get("field"):
+        errors[result["field"]] = [result["message"]]
+    return {"fields": forms.form_fields(vendor.schema, values, secret_state=secret_state, errors=errors),
+            "result": result, "test_run_id": run.id if run is not None and draft is not None else None}
+
+
+def handle_credentials_post(integration: Integration, connection: ClientConnection | None) -> tuple[str, Any]:
+    """Test connection or Save for the posted credentials form. Returns ``("redirect", run_id_or_None)``
+    or ``("errors", state)`` for re-rendering with field messages."""
+    vendor = connections.vendor_of(integration)
+    schema = vendor.schema
+    data = forms.submitted(schema, request.form)
+    tested_run = None
+    if request.form.get("test_run_id", "").isdigit():
+        tested_run = firm_run_or_404(int(request.form["test_run_id"]), kind="test_connection",
+                                     integration_id=integration.id,
+                                     client_connection_id=connection.id if connection else None)
+    data = with_draft_secrets(schema, data, tested_run)
+    try:
+        if request.form.get("action") == "test":
+            run = connections.test_connection(integration, data, connection=connection, user=g.user,
+                                              wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+            return "redirect", run.id
+        owner = connections.save_credentials(integration, data, connection=connection, user=g.user,
+                                             tested_run=tested_run)
+    except marshmallow.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        public = {k: v for k, v in data.items() if k not in forms.secret_names(schema)}
+        owner = connection if connection is not None else integration
+        secret_state = "tested" if tested_run is not None else ("saved" if owner.secret_credentials else "")
+        return "errors", {
+            "fields": forms.form_fields(schema, public, secret_state=secret_state, errors=messages),
+            "general_errors": forms.general_errors(messages, schema),
+            "result": None, "test_run_id": tested_run.id if tested_run is not None else None}
+    if owner.status == OK:
+        flash(f"Saved. Connected to {owner.account_name or vendor.info.name}.", "success")
+    else:
+        flash("Saved. The connection is being tested; its status shows here in a moment.", "success")
+    return "redirect", None
+
+
+# -- "Why is no data showing?" -------------------------------------------------------------------------
+def next_import_on(integration: Integration, import_day: str | int) -> dt.date:
+    today = statistics.firm_today(integration)
+    current = Period.of(today)
+    dates = [import_date(p, import_day, integration.firm.country)
+             for p in (current.previous(), current, current.next())]
+    return min(d for d in dates if d >= today)
+
+
+def checklist(vendor: Vendor, integration: Integration | None) -> list[dict[str, Any]]:
+    """The setup checklist from the real state: the causes the product docs' troubleshooting lists."""
+    items: list[dict[str, Any]] = []
+
+    def add(done: bool, title: str, detail: str = "", warn: bool = False) -> None:
+        items.append({"done": done, "title": title, "detail": detail, "warn": warn and not done})
+
+    enabled = bool(integration and integration.enabled)
+    add(enabled, "Integration enabled", "" if enabled else "Click Enable on the Overview tab.")
+    if integration is None or not integration.has_credentials:
+        add(False, "Credentials saved and tested", "Paste the credentials on the Connect tab, Test connection, Save.")
+    elif integration.status == OK:
+        when = integration.last_success_at.strftime("%Y-%m-%d %H:%M") if integration.last_success_at else ""
+        add(True, "Credentials saved and tested",
+            f"Connected to {integration.account_name or vendor.info.name}" + (f" (checked {when} UTC)" if when else ""))
+    elif integration.status == "needs_attention":
+        error = integration.last_error or {}
+        reason = f"{error.get('message', '')} {error.get('hint') or ''}".strip()
+        add(False, "Credentials saved and tested", f"Needs attention: {reason}", warn=True)
+    else:
+        add(False, "Credentials saved and tested", "Saved but not tested yet: click Test connection.")
+    if not vendor.can("statistics"):
+        return items
+    summary = statistics.summary_settings(integration) if integration else {}
+    add(bool(summary), "Summary task settings saved",
+        "" if summary else "Set the task title, topic and import day on the Settings tab.")
+    mapping = summary.get("mapping") or {}
+    unmapped = [f.label for f in vendor.info.statistic_fields if f.key not in mapping]
+    add(bool(mapping), "Data fields mapped",
+        f"{len(mapping)} mapped" + (f"; not imported: {', '.join(unmapped)}" if unmapped else "")
+        if mapping else "Map at least one field under Configure data fields; unmapped fields are not imported.")
+    total = Client.query.filter_by(firm_id=current_firm().id).count()
+    linked = len(statistics.linked_connections(integration)) if integration else 0
+    add(linked > 0, "Clients linked", f"{linked} of {total} clients linked"
+        + ("" if linked else f": set the Integration column to {vendor.info.name} in the client list."))
+    if integration is not None and summary:
+        add(True, "Next scheduled import", next_import_on(integration, summary.get("import_day", "last_work_day"))
+            .isoformat())
+    last = None
+    if integration is not None:
+        last = SyncRun.query.filter_by(integration_id=integration.id, kind="import", status="succeeded") \
+            .order_by(SyncRun.finished_at.desc()).first()
+    add(last is not None, "Last successful import",
+        f"{last.finished_at:%Y-%m-%d %H:%M} UTC" if last else "None yet: wait for the import day or click Reload data.")
+    return items
+
+
+# -- pages -------------------------------------------------------------------------------------------
+def dialog(slug: str, tab: str, status: int = 200, **context: Any):  # noqa: ANN201
+    vendor = vendor_or_404(slug)
+    integration = integration_of(slug)
+    return render_template(f"integration_{tab}.html", vendor=vendor, integration=integration, tab=tab,
+                           status=status_of(integration), **context), status
+
+
+@bp.route("/settings/apps/<slug>")
+@login_required
+def integration_overview(slug: str):  # noqa: ANN201
+    vendor = vendor_or_404(slug)
+    return dialog(slug, "overview", checklist=checklist(vendor, integration_of(slug)))
+
+
+@bp.route("/settings/apps/<slug>/enable", methods=["POST"])
+@admin_required
+def integration_enable(slug: str):  # noqa: ANN201
+    vendor_or_404(slug)
+    require_plan()
+    integration = connections.get_or_create_integration(g.user.firm_id, slug)
+    connections.set_enabled(integration, True, user=g.user)
+    flash(f"{connections.vendor_of(integration).info.name} is enabled. Next: paste the credentials on the "
+          "Connect tab.", "success")
+    return redirect(url_for("web.integration_overview", slug=slug))
+
+
+@bp.route("/settings/apps/<slug>/disable", methods=["POST"])
+@admin_required
+def integration_disable(slug: str):  # noqa: ANN201
+    vendor = vendor_or_404(slug)
+    integration = integration_of(slug)
+    if integration is not None:
+        connections.set_enabled(integration, False, user=g.user)
+    flash(f"{vendor.info.name} is disabled. Nothing already imported was removed.", "success")
+    return redirect(url_for("web.integration_overview", slug=slug))
+
+
+@bp.route("/settings/apps/<slug>/connect", methods=["GET", "POST"])
+@login_required
+def integration_connect(slug: str):  # noqa: ANN201
+    vendor_or_404(slug)
+    integration = integration_of(slug)
+    if request.method == "POST":
+        if not g.user.is_admin:
+            abort(403)
+        require_plan()
+        if integration is None or not integration.enabled:
+            flash("Enable the integration on the Overview tab first.", "error")
+            return redirect(url_for("web.integration_overview", slug=slug))
+        outcome, value = handle_credentials_post(integration, None)
+        if outcome == "errors":
+            return dialog(slug, "connect", status=422, **value)
+        return redirect(url_for("web.integration_connect", slug=slug, test_run=value) if value
+                        else url_for("web.integration_connect", slug=slug))
+    if integration is None:
+        state = {"fields": forms.form_fields(vendor_or_404(slug).schema), "result": None, "test_run_id": None}
+    else:
+        state = credentials_page_state(integration, None, request.args.get("test_run", type=int))
+    return dialog(slug, "connect", **state)
+
+
+def settings_context(vendor: Vendor, integration: Integration | None, form: dict | None = None,
+                     errors: dict | None = None) -> dict[str, Any]:
+    summary = statistics.summary_settings(integration) if integration else {}
+    fields_ = CustomField.query.filter_by(firm_id=g.user.firm_id).order_by(CustomField.name).all()
+    topics = Topic.query.filter_by(firm_id=g.user.firm_id).order_by(Topic.name).all()
+    mapping = summary.get("mapping") or {}
+    if form is not None:
+        values = {"task_title": form.get("task_title", ""), "topic_id": form.get("topic_id", ""),
+                  "import_day": form.get("import_day", "last_work_day")}
+        chosen = {f.key: form.get(f"map_{f.key}", "") for f in vendor.info.statistic_fields}
+        new_names = {f.key: form.get(f"new_{f.key}", "") for f in vendor.info.statistic_fields}
+    else:
+        values = {"task_title": summary.get("task_title", statistics.DEFAULT_TITLE),
+                  "topic_id": str(summary.get("topic_id") or ""), "import_day": str(summary.get("import_day",
+                                                                                              "last_work_day"))}
+        chosen = {k: str(v) for k, v in mapping.items()}
+        new_names = {}
+    rows = [{"field": f, "chosen": chosen.get(f.key, ""), "new_name": new_names.get(f.key, "")}
+            for f in vendor.info.statistic_fields]
+    linked = len(statistics.linked_connections(integration)) if integration else 0
+    return {"values": values, "rows_common": [r for r in rows if not r["field"].advanced],
+            "rows_advanced": [r for r in rows if r["field"].advanced],
+            "advanced_open": any(r["chosen"] for r in rows if r["field"].advanced),
+            "custom_fields": fields_, "topics": topics, "import_days": IMPORT_DAY_CHOICES,
+            "errors": errors or {}, "new_field": NEW_FIELD, "linked": linked,
+            "last_reload": SyncRun.query.filter_by(integration_id=integration.id, kind="reload")
+            .order_by(SyncRun.id.desc()).first() if integration else None}
+
+
+@bp.route("/settings/apps/<slug>/settings", methods=["GET", "POST"])
+@login_required
+def integration_settings(slug: str):  # noqa: ANN201
+    vendor = vendor_or_404(slug)
+    if not vendor.can("statistics"):
+        abort(404)
+    integration = integration_of(slug)
+    if request.method == "GET":
+        return dialog(slug, "settings", **settings_context(vendor, integration))
+    if not g.user.is_admin:
+        abort(403)
+    require_plan()
+    if integration is None or not integration.enabled:
+        flash("Enable the integration on the Overview tab first.", "error")
+        return redirect(url_for("web.integration_overview", slug=slug))
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    mapping: dict[str, int | None] = {}
+    for f in vendor.info.statistic_fields:
+        choice = form.get(f"map_{f.key}", "")
+        if choice == NEW_FIELD:
+            name = form.get(f"new_{f.key}", "").strip()
+            if not name:
+                errors[f"map_{f.key}"] = ["Give the new custom field a name."]
+                continue
+            created = statistics.create_custom_field(g.user.firm_id, name)
+            audit.record(g.user.firm_id, "custom_field.created", created, user=g.user, details={"name": name})
+            mapping[f.key] = created.id
+        elif choice.isdigit():
+            mapping[f.key] = int(choice)
+    topic_id: int | None = None
+    if form.get("topic_id") == NEW_FIELD:
+        name = form.get("new_topic", "").strip()
+        if name:
+            topic = Topic.query.filter_by(firm_id=g.user.firm_id, name=name).one_or_none()
+            if topic is None:
+                topic = Topic(firm_id=g.user.firm_id, name=name)
+                db.session.add(topic)
+                db.session.commit()
+                audit.record(g.user.firm_id, "topic.created", topic, user=g.user, details={"name": name})
+            topic_id = topic.id
+        else:
+            errors["topic_id"] = ["Give the new topic a name."]
+    elif form.get("topic_id", "").isdigit():
+        topic_id = int(form["topic_id"])
+    changed = False
+    if not errors:
+        try:
+            changed = statistics.save_summary_settings(integration, {
+                "task_title": form.get("task_title", "").strip(), "topic_id": topic_id,
+                "import_day": form.get("import_day", "last_work_day"), "mapping": mapping}, user=g.user)
+        except marshmallow.ValidationError as exc:
+            errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+    if errors:
+        form_values = dict(form)
+        for key, field_id in mapping.items():  # fields created on the spot stay chosen
+            form_values[f"map_{key}"] = str(field_id)
+        if topic_id:
+            form_values["topic_id"] = str(topic_id)
+        return dialog(slug, "settings", status=422, **settings_context(vendor, integration, form_values, errors))
+    if changed:
+        flash("Saved. The data field mapping changed: click Reload data to back-fill the last 12 months "
+              "with the new mapping.", "success")
+    else:
+        flash("Saved.", "success")
+    return redirect(url_for("web.integration_settings", slug=slug))
+
+
+@bp.route("/settings/apps/<slug>/reload", methods=["GET", "POST"])
+@admin_required
+def integration_reload(slug: str):  # noqa: ANN201
+    vendor = vendor_or_404(slug)
+    require_plan()
+    integration = integration_of(slug)
+    if integration is None or not vendor.can("statistics"):
+        abort(404)
+    if request.method == "GET":
+        return dialog(slug, "reload", linked=len(statistics.linked_connections(integration)),
+                      months=statistics.RELOAD_MONTHS)
+    try:
+        run = statistics.reload(integration, user=g.user)
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.integration_settings", slug=slug))
+    flash(f"Reload data started for {run.progress_total} clients. You will get a notification when it is ready.",
+          "success")
+    return redirect(url_for("web.run_detail", run_id=run.id))
+
+
+# -- Invoices: export switch, products and tax rates (hub.catalog) ------------------------------------
+CATALOG_KINDS = (("tax_rate", "tax_rates", "Tax rates (VAT)"), ("product", "products", "Products"))
+
+
+@bp.app_template_filter("vat")
+def _vat(rate: Any) -> str:
+    from hub import catalog
+
+    return catalog.rate_key(rate)
+
+
+def invoice_tab_available(vendor: Vendor) -> bool:
+    return any(vendor.can(c) for c in ("invoice_export", "tax_rates", "products"))
+
+
+def catalog_sections(integration: Integration | None, vendor: Vendor) -> list[dict[str, Any]]:
+    from hub import catalog
+    from hub.models import Invoice, InvoiceLine
+
+    sections = []
+    for kind, capability, title in CATALOG_KINDS:
+        if not vendor.can(capability):
+            continue
+        items = catalog.items(integration, kind) if integration else []
+        mapped = catalog.mappings(integration, kind) if integration else {}
+        lines = InvoiceLine.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id)
+        if kind == "tax_rate":
+            used = {catalog.rate_key(r) for (r,) in lines.with_entities(InvoiceLine.vat_rate).distinct()}
+        else:
+            used = {c for (c,) in lines.with_entities(InvoiceLine.product_code).distinct() if c}
+        keys = sorted(used | set(mapped), key=lambda k: (len(k), k))
+        rows = []
+        for key in keys:
+            automatic = catalog.vendor_code(integration, kind, key) if integration and key not in mapped else None
+            rows.append({"key": key, "chosen": mapped.get(key, ""), "automatic": automatic})
+        fetched = max((i.fetched_at for i in items), default=None)
+        sections.append({"kind": kind, "title": title, "entries": items, "rows": rows, "fetched": fetched,
+                         "value_of": (lambda i: i.vendor_id) if kind == "tax_rate" else (lambda i: i.code)})
+    return sections
+
+
+@bp.route("/settings/apps/<slug>/invoices", methods=["GET", "POST"])
+@login_required
+def integration_invoices(slug: str):  # noqa: ANN201
+    from hub import catalog, exports
+
+    vendor = vendor_or_404(slug)
+    if not invoice_tab_available(vendor):
+        abort(404)
+    integration = integration_of(slug)
+    if request.method == "GET":
+        return dialog(slug, "invoices", sections=catalog_sections(integration, vendor),
+                      export_all=bool((integration.settings or {}).get("export_invoices")) if integration else False)
+    if not g.user.is_admin:
+        abort(403)
+    require_plan()
+    if integration is None or not integration.enabled:
+        flash("Enable the integration on the Overview tab first.", "error")
+        return redirect(url_for("web.integration_overview", slug=slug))
+    what = request.form.get("what")
+    try:
+        if what == "export_all" and vendor.can("invoice_export"):
+            exports.set_export_invoices(integration, request.form.get("export_invoices") == "on", user=g.user)
+            flash("Saved.", "success")
+        elif what == "refresh" and request.form.get("kind") in ("tax_rate", "product"):
+            run = catalog.refresh(integration, request.form["kind"], user=g.user,
+                                  wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+            if run.status == "succeeded":
+                flash(f"Read {run.result.get('count', 0)} from {vendor.info.name}.", "success")
+            elif run.status == "failed":
+                flash(f"{vendor.info.name} could not be read: {(run.error or {}).get('message', '')}", "error")
+            else:
+                flash(f"Reading from {vendor.info.name}… reload this page in a moment.", "info")
+        elif what == "mapping" and request.form.get("kind") in ("tax_rate", "product"):
+            kind = request.form["kind"]
+            for key in request.form.getlist("key"):
+                chosen = request.form.get(f"code_{key}", "")
+                catalog.set_mapping(integration, kind, key, chosen or None, user=g.user)
+            new_key = request.form.get("new_key", "").strip().rstrip("%").strip()
+            if kind == "tax_rate" and new_key and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", new_key):
+                raise ConfigError("Enter a VAT rate as a number, e.g. 24 or 9.5.")
+            if new_key and request.form.get("new_code"):
+                catalog.set_mapping(integration, kind, new_key, request.form["new_code"], user=g.user)
+            flash("Saved.", "success")
+        else:
+            abort(400)
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+    return redirect(url_for("web.integration_invoices", slug=slug))

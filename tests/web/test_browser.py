@@ -1,0 +1,317 @@
+"""End to end in headless Chromium: the real hub served on loopback, a real forking worker process
+(``flask hub worker``) and the vendor sandboxes over loopback. Screenshots of the main pages go to
+``artifacts/screenshots/`` (kept by CI).
+
+Chromium is Debian's package (``scripts/install-browser.sh``), driven by Playwright's Python API.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+TIMEOUT_MS = 60_000  # a generous ceiling for the worker's answers; never a timing assertion
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                     "(run scripts/install-browser.sh)"),
+]
+
+DIRECTO_TOKEN = "dxd-demo-7f3a9c2e51b84d06"
+DIRECTO_DATABASE_NAME = "Uku Demo Raamatupidamine OÜ"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_hub(hub_app, web_firm, serve, hub_database_url, hub_redis_url, tmp_path):
+    """The hub on a loopback port, the Directo and Scoro sandboxes, and a forking worker process."""
+    from hub_directo import sandbox as directo
+    from hub_scoro import sandbox as scoro
+
+    origins = {"directo": serve(directo.create_app()), "scoro": serve(scoro.create_app())}
+    env = dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
+               HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
+               HUB_DIRECTO_ORIGIN=origins["directo"], HUB_SCORO_ORIGIN=origins["scoro"])
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        yield {"origin": serve(hub_app), "firm_id": web_firm, "worker_log": tmp_path / "worker.log"}
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+
+
+@pytest.fixture
+def page(browser, live_hub):
+    context = browser.new_context(base_url=live_hub["origin"], viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll("input, select, textarea"))
+    .filter(el => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+    .map(el => el.name || el.id)"""
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot of the page, checking on the way that every input has a label."""
+    assert page.evaluate(UNLABELLED) == [], f"inputs without a label on {page.url}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Settings & Apps").wait_for()
+
+
+def open_dialog(page, vendor: str) -> None:
+    page.goto("/settings/apps")
+    page.get_by_role("link", name=vendor, exact=True).click()
+    page.get_by_role("heading", name=vendor, exact=True).wait_for()
+
+
+def tab(page, name: str) -> None:
+    page.get_by_role("navigation", name=re.compile("integration$")).get_by_role("link", name=name, exact=True).click()
+
+
+def map_to_new_field(page, vendor_field: str, new_name: str) -> None:
+    page.get_by_label(vendor_field, exact=True).select_option(label="+ New custom field…")
+    page.get_by_label(f"New custom field name for {vendor_field}").fill(new_name)
+
+
+def text(page, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_directo_admin_journey(page, live_hub):
+    from playwright.sync_api import expect
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    shot(page, "01-settings-and-apps")
+
+    # Overview: Enable
+    open_dialog(page, "Directo")
+    expect(page.get_by_role("heading", name="Why is no data showing?")).to_be_visible()
+    page.get_by_role("button", name="Enable").click()
+    expect(page.get_by_text("Directo is enabled")).to_be_visible()
+    shot(page, "02-integration-overview")
+
+    # Connect: a token with trailing spaces, Test connection shows the database name, Save
+    tab(page, "Connect")
+    page.get_by_label("Access token").fill(DIRECTO_TOKEN + "   ")
+    page.get_by_label("Company database code").fill("uku_demo")
+    page.get_by_role("button", name="Test connection").click()
+    result = page.locator("#test-result")
+    expect(result).to_contain_text("Connection works.")
+    expect(result).to_contain_text(DIRECTO_DATABASE_NAME)
+    assert DIRECTO_TOKEN not in page.content(), "the token is never put back into the page"
+    shot(page, "03-connect-test-connection")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".dialog-head .status")).to_contain_text(f"Connected to {DIRECTO_DATABASE_NAME}")
+
+    # Invoices: products (articles) read from Directo by the worker
+    tab(page, "Invoices")
+    page.get_by_role("button", name="Refresh products from Directo").click()
+    expect(page.get_by_text(re.compile(r"Read \d+ from Directo|Reading from Directo"))).to_be_visible()
+    shot(page, "04a-invoices-products-and-tax-rates")
+
+    # Settings: task title, import day, Configure data fields with New custom field and Show more
+    tab(page, "Settings")
+    page.get_by_label("Task title").fill("Monthly summary")
+    page.get_by_label("Import data").select_option(label="Day 5 of the following month")
+    map_to_new_field(page, "Sale entries", "Sale entries")
+    map_to_new_field(page, "Documents", "Documents")
+    page.get_by_text("Show more").click()
+    map_to_new_field(page, "Credit invoices", "Credit invoices")
+    shot(page, "04-settings-mapping")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("The data field mapping changed")).to_be_visible()
+    expect(page.get_by_label("Sale entries", exact=True)).to_have_value(re.compile(r"^\d+$"))
+
+    # Clients: link Client 1 through the lookup
+    page.get_by_role("link", name="Clients", exact=True).click()
+    page.get_by_role("link", name="Integration for Client 1").click()
+    page.get_by_label("Integration", exact=True).select_option(label="Directo")
+    page.get_by_role("button", name="Choose").click()
+    page.get_by_label("Search by name or reg. code").fill("puit")
+    page.get_by_role("button", name="Search").click()
+    picks = page.locator("ul.picks input[type=radio]")
+    expect(picks.first).to_be_visible()
+    shot(page, "05-client-lookup")
+    picked_name = page.locator("ul.picks li").first.inner_text().split(" (")[0].strip()
+    picks.first.check()
+    page.locator("form", has=picks.first).get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Client 1 is linked to Directo client")).to_be_visible()
+    expect(page.locator("tr", has_text="Client 1").locator(".integration-cell")).to_contain_text(picked_name)
+    shot(page, "06-clients-integration-column")
+
+    # Reload data: confirmation, progress, notification
+    open_dialog(page, "Directo")
+    tab(page, "Settings")
+    page.get_by_role("link", name="Reload data").click()
+    expect(page.get_by_text("overwrites the existing summary task field values")).to_be_visible()
+    shot(page, "07-reload-confirmation")
+    page.get_by_role("button", name="Confirm: reload and overwrite").click()
+    expect(page.get_by_text("clients done")).to_be_visible()
+    shot(page, "08-reload-progress")
+    expect(page.locator("#run-status")).to_have_text("Succeeded")
+    expect(page.locator("#run-progress-text")).to_have_text("1 of 1")
+    expect(page.locator("#run-notification")).to_contain_text("Reload data finished for Directo")
+    shot(page, "09-reload-finished")
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(page.get_by_text("Reload data finished for Directo")).to_be_visible()
+    expect(page.get_by_text("1 of 1 clients imported for the last 12 months.")).to_be_visible()
+    shot(page, "10-notifications")
+
+    # The client page: the imported values, where and when they came from
+    page.get_by_role("link", name="Clients", exact=True).click()
+    page.get_by_role("link", name="Client 1", exact=True).click()
+    table = page.locator("table.summary")
+    expect(table).to_contain_text("Sale entries")
+    expect(table).to_contain_text(f"directo: {picked_name}")
+    assert table.locator("tbody tr").count() == 12
+    values = [int(v) for v in table.locator("tbody td.num").all_inner_texts() if v.strip().isdigit()]
+    assert values and any(v > 0 for v in values), values
+    shot(page, "11-client-summary-tasks")
+
+    # The checklist now answers from the real state
+    open_dialog(page, "Directo")
+    checklist = page.locator(".checklist")
+    expect(checklist).to_contain_text("1 of 3 clients linked")
+    expect(checklist).to_contain_text("Next scheduled import")
+    expect(checklist).not_to_contain_text("None yet")
+    shot(page, "12-integration-checklist")
+    page.get_by_role("link", name="History", exact=True).click()
+    expect(page.locator("table.runs")).to_contain_text("Reload data")
+    shot(page, "13-history")
+
+
+def test_scoro_full_url_subdomain_shows_the_clear_message(page):
+    from hub_scoro import sandbox as scoro
+    from playwright.sync_api import expect
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    open_dialog(page, "Scoro")
+    page.get_by_role("button", name="Enable").click()
+    tab(page, "Connect")
+    page.get_by_label("Company account ID").fill("acme")
+    page.get_by_label("API key").fill(scoro.DEMO_CREDENTIALS["api_key"])
+    page.get_by_label("Subdomain").fill("https://acme.scoro.com/")
+    page.get_by_role("button", name="Test connection").click()
+    message = "Enter only the prefix of your Scoro address, not the full address: use acme."
+    expect(page.locator("#cred-subdomain-errors")).to_contain_text(message)
+    expect(page.get_by_label("Subdomain")).to_have_attribute("aria-invalid", "true")
+    assert scoro.DEMO_CREDENTIALS["api_key"] not in page.content()
+    shot(page, "14-scoro-subdomain-message")
+    page.get_by_label("Subdomain").fill("acme")
+    page.get_by_label("API key").fill(scoro.DEMO_CREDENTIALS["api_key"])
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#test-result")).to_contain_text("Connection works.")
+
+
+def test_member_cannot_change_anything(page, live_hub, hub_app):
+    from playwright.sync_api import expect
+
+    from hub import connections
+    from hub.models import db
+
+    with hub_app.app_context():
+        integration = connections.get_or_create_integration(live_hub["firm_id"], "directo")
+        connections.set_enabled(integration, True)
+        db.session.remove()
+    sign_in(page, "member@test.example", "member-pass")
+    open_dialog(page, "Directo")
+    expect(page.get_by_text("Only a Company Owner or Company Admin can change integrations")).to_be_visible()
+    expect(page.get_by_role("button", name="Disable")).to_have_count(0)
+    tab(page, "Connect")
+    expect(page.get_by_label("Access token")).to_be_disabled()
+    expect(page.get_by_role("button", name="Test connection")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    shot(page, "15-member-read-only")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for path in ("/settings/apps/directo/disable", "/settings/apps/directo/connect", "/settings/apps/directo/reload"):
+        response = page.request.post(path, form={"csrf_token": token, "token": DIRECTO_TOKEN, "database": "uku_demo",
+                                                 "action": "save"})
+        assert response.status == 403, path
+    page.get_by_role("link", name="Clients", exact=True).click()
+    expect(page.get_by_role("link", name="Set integration")).to_have_count(0)
+
+
+def test_free_plan_cannot_enable(page, live_hub, hub_app):
+    from playwright.sync_api import expect
+
+    from hub.models import Firm, Integration, db
+
+    with hub_app.app_context():
+        db.session.get(Firm, live_hub["firm_id"]).plan = "free"
+        db.session.commit()
+        db.session.remove()
+    sign_in(page, "owner@test.example", "owner-pass")
+    expect(page.get_by_text("Integrations are available on the Team plan and above.")).to_be_visible()
+    open_dialog(page, "Directo")
+    expect(page.get_by_role("button", name="Enable")).to_be_disabled()
+    shot(page, "16-free-plan")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert page.request.post("/settings/apps/directo/enable", form={"csrf_token": token}).status == 403
+    with hub_app.app_context():
+        assert not Integration.query.filter_by(firm_id=live_hub["firm_id"], enabled=True).count()
+        db.session.remove()
+
+
+def test_forged_post_without_csrf_token_is_refused(page, live_hub, hub_app):
+    from hub.models import Integration, db
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    # the signed-in browser's cookies go along, as they would with a form on another site
+    assert page.request.post("/settings/apps/directo/enable", form={}).status == 400
+    assert page.request.post("/settings/apps/directo/enable", form={"csrf_token": "forged"}).status == 400
+    with hub_app.app_context():
+        assert not Integration.query.filter_by(firm_id=live_hub["firm_id"], enabled=True).count()
+        db.session.remove()
+
+
+def test_test_connection_falls_back_to_polling_the_run(page, hub_app, monkeypatch):
+    """When the worker has not answered within the page's wait, the result box polls the run and the
+    page shows the vendor's answer when it comes."""
+    from playwright.sync_api import expect
+
+    monkeypatch.setitem(hub_app.config, "HUB_TEST_CONNECTION_WAIT", 0)
+    sign_in(page, "owner@test.example", "owner-pass")
+    open_dialog(page, "Directo")
+    page.get_by_role("button", name="Enable").click()
+    tab(page, "Connect")
+    page.get_by_label("Access token").fill(DIRECTO_TOKEN)
+    page.get_by_label("Company database code").fill("uku_demo")
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#test-result")).to_contain_text(DIRECTO_DATABASE_NAME)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".dialog-head .status")).to_contain_text(f"Connected to {DIRECTO_DATABASE_NAME}")
