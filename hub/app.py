@@ -130,6 +130,8 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
 
     from hub.web import bp as web_bp
     app.register_blueprint(web_bp)
+    from hub import api  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
+    api.init_app(app)
 
     logging.getLogger("hub").setLevel(os.environ.get("HUB_LOG_LEVEL", "INFO"))
     return app

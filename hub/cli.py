@@ -242,3 +242,40 @@ def new_plugin_cmd(name: str, dest: str, display_name: str | None) -> None:
         raise click.UsageError(str(exc)) from None
     click.echo(f"created {folder}\n\nnext:\n  pip install -e {folder}\n  pytest {folder}\n  flask hub plugins")
 # --- end plugin author kit --------------------------------------------------------------------------------
+
+
+# -- API tokens (hub.api) ---------------------------------------------------------------------------
+@hub_cli.group("api-token")
+def api_token_cli() -> None:
+    """API tokens for /api/v1 (shown once, stored hashed)."""
+
+
+@api_token_cli.command("create")
+@click.option("--firm", "firm_id", type=int, required=True, help="Firm id.")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
+@click.option("--name", required=True, help="What the token is for, e.g. 'billing script'.")
+def api_token_create_cmd(firm_id: int, role: str, name: str) -> None:
+    """Create an API token and print it (this is the only time it is shown)."""
+    from hub.api import auth
+
+    try:
+        new = auth.create_token(firm_id, name=name, role=role, actor="cli")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"API token {new.token.id} ({new.token.role}) for firm {firm_id}; store it now, it is not shown again:")
+    click.echo(new.secret)
+
+
+@api_token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def api_token_revoke_cmd(token_id: int) -> None:
+    """Revoke API token TOKEN_ID."""
+    from hub.api import auth
+    from hub.models import ApiToken, db
+
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.UsageError(f"no API token {token_id}")
+    auth.revoke_token(token, actor="cli")
+    click.echo(f"API token {token_id} revoked")
+# -- end API tokens ---------------------------------------------------------------------------------

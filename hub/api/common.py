@@ -1,0 +1,148 @@
+"""Helpers shared by the API's blueprints: blueprint factory, firm-scoped lookups, documented errors."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import marshmallow
+from flask import current_app, request, url_for
+from flask_smorest import Blueprint, abort
+
+from hub import credentials as creds
+from hub.api import auth, errors
+from hub.app import services
+from hub.errors import HubError
+from hub.models import Client, ClientConnection, Integration, SyncRun, db
+from hub.plugins import Vendor
+
+M = TypeVar("M")
+MAX_ID = 2**31 - 1
+
+
+def make_blueprint(name: str, description: str) -> Blueprint:
+    """An API blueprint: bearer-token auth, request text checks, problem details for flow errors."""
+    blp = Blueprint(name, __name__, url_prefix=errors.API_PREFIX, description=description)
+    blp.before_request(auth.authenticate)
+    blp.before_request(_reject_unstorable_text)
+    blp.register_error_handler(marshmallow.ValidationError, errors.handle_validation_error)
+    blp.register_error_handler(HubError, errors.handle_hub_error)
+    return blp
+
+
+def _bad_text(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates from a JSON "\ud800" escape
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+def _reject_unstorable_text() -> None:
+    """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses them): a ``422``, not a
+    ``500`` deep inside a flow."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if _bad_text(list(request.args.values())) or _bad_text(body):
+        abort(422, message="Text may not contain NUL characters or unpaired surrogates.",
+              errors={"_request": ["Text may not contain NUL characters or unpaired surrogates."]})
+
+
+def doc_errors(blp: Blueprint, *codes: int) -> Callable:
+    """Document the problem responses ``codes`` of an operation (401 is added to every one)."""
+
+    def decorator(func: Callable) -> Callable:
+        for code in sorted({401, *codes}, reverse=True):
+            func = blp.alt_response(code, response=http.HTTPStatus(code).name)(func)
+        return func
+
+    return decorator
+
+
+def api_wait() -> float:
+    """How long a request waits for an interactive job (test connection, client lookup)."""
+    config = current_app.config
+    return float(config.get("HUB_API_WAIT", min(float(config.get("HUB_TEST_CONNECTION_WAIT", 8)), 5.0)))
+
+
+# -- firm-scoped lookups: another firm's object is exactly as missing as a missing one ------------------
+def not_found(what: str = "Not found.") -> None:
+    abort(404, message=what)
+
+
+def vendor_or_404(slug: str) -> Vendor:
+    vendor = services().registry.vendors.get(slug)
+    if vendor is None:
+        not_found("No such vendor plugin is installed.")
+    return vendor
+
+
+def integration_row(slug: str, *, create: bool = False) -> Integration | None:
+    """The firm's integration with vendor ``slug`` (404 for an unknown vendor); created if asked."""
+    vendor_or_404(slug)
+    row = Integration.query.filter_by(firm_id=auth.firm_id(), vendor=slug).one_or_none()
+    if row is None and create:
+        from hub.connections import get_or_create_integration
+
+        row = get_or_create_integration(auth.firm_id(), slug)
+    return row
+
+
+def integration_or_404(slug: str) -> Integration:
+    row = integration_row(slug)
+    if row is None:
+        not_found("This integration is not set up yet.")
+    return row
+
+
+def client_or_404(client_id: int) -> Client:
+    client = Client.query.filter_by(id=client_id, firm_id=auth.firm_id()).one_or_none() \
+        if 0 < client_id <= MAX_ID else None
+    if client is None:
+        not_found("No such client.")
+    return client
+
+
+def owned(model: type[M], object_id: int, *, what: str = "Not found.") -> M:
+    """``model`` row ``object_id`` if it belongs to the token's firm (``firm_id`` column), else 404."""
+    row = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if row is None or getattr(row, "firm_id", None) != auth.firm_id():
+        not_found(what)
+    return row
+
+
+# -- output helpers -------------------------------------------------------------------------------
+def describe_credentials(vendor: Vendor, owner: Integration | ClientConnection) -> dict[str, Any]:
+    """Public values, and for each secret only whether it is set."""
+    if not owner.has_credentials:
+        return creds.describe(vendor.schema, {}, {})
+    secret = services().vault.decrypt(owner.secret_credentials)
+    return creds.describe(vendor.schema, owner.public_credentials or {}, secret)
+
+
+def run_out(run: SyncRun) -> dict[str, Any]:
+    result = dict(run.result or {})
+    result.pop("fingerprint", None)  # a hash of the tested credentials: not for clients
+    integration = db.session.get(Integration, run.integration_id) if run.integration_id else None
+    return {
+        "id": run.id, "url": url_for("api-runs.get_run", run_id=run.id), "kind": run.kind, "status": run.status,
+        "finished": run.finished, "trigger": run.trigger, "vendor": integration.vendor if integration else None,
+        "client_connection_id": run.client_connection_id, "attempts": run.attempts,
+        "progress_done": run.progress_done, "progress_total": run.progress_total,
+        "result": result if run.result is not None else None, "error": run.error, "created_at": run.created_at,
+        "started_at": run.started_at, "finished_at": run.finished_at,
+    }
+
+
+def accepted(run: SyncRun, body: Any = None) -> tuple[Any, int, dict[str, str]]:
+    """``202 Accepted`` with the run to poll in ``Location``."""
+    return (run_out(run) if body is None else body), 202, {"Location": url_for("api-runs.get_run", run_id=run.id)}
+
