@@ -38,6 +38,7 @@ def vendor_export(request, firm, hub_db, run_jobs, serve, monkeypatch, hub_regis
     module = SANDBOXES[slug].load()
     for key, value in (getattr(module, "DEMO_SETTINGS", None) or {}).items():
         monkeypatch.setenv(f"HUB_{slug.upper()}_{key.upper()}", str(value))
+    monkeypatch.setenv(f"HUB_{slug.upper()}_RATE_LIMITS", "off")  # the budget has its own tests: no waiting here
     app = module.create_app()
     integration = connections.get_or_create_integration(firm.id, slug)
     integration.settings = {"origin": serve(app)}
