@@ -8,6 +8,7 @@
 | TransientError   | yes, with backoff             | unchanged                                |
 | VendorRejected   | never (the data must change)  | unchanged; field messages shown          |
 | NotSupported     | never                         | unchanged                                |
+| NotDone (core)   | never                         | unchanged (e.g. nothing mapped yet)      |
 
 Any other exception is reported as :class:`UnexpectedError` with the traceback kept in the job
 record and a generic message shown to the admin.
@@ -108,6 +109,14 @@ class NotSupported(HubError):
     kind = "not_supported"
 
 
+class NotDone(HubError):
+    """Raised by the core when a run cannot do its work for a reason that is not the vendor's or the
+    credentials' (nothing mapped yet, integration disabled, credentials already known to be broken). Not
+    retried; the connection's state is left as it is."""
+
+    kind = "not_done"
+
+
 class UnexpectedError(HubError):
     """Raised by the core when a plugin fails with something that is not a :class:`HubError`."""
 
@@ -116,5 +125,5 @@ class UnexpectedError(HubError):
 
 __all__ = [
     "HubError", "AuthError", "ConfigError", "RateLimited", "TransientError",
-    "VendorRejected", "NotSupported", "UnexpectedError",
+    "VendorRejected", "NotSupported", "NotDone", "UnexpectedError",
 ]

@@ -29,7 +29,7 @@ from hub import audit, catalog
 from hub import types as t
 from hub.app import services
 from hub.connections import call_vendor, vendor_of
-from hub.errors import ConfigError, HubError, VendorRejected
+from hub.errors import ConfigError, HubError, NotDone, VendorRejected
 from hub.jobs import FINISH_HOOKS, action, start_run
 from hub.models import (
     Client,
@@ -170,7 +170,7 @@ def contract_invoice(invoice: Invoice, export: InvoiceExport, integration: Integ
                                    unit_price=Decimal(line.unit_price), vat_rate=Decimal(line.vat_rate),
                                    product_code=product, tax_id=tax_id))
     if missing:
-        raise ConfigError(f"Map {', '.join(sorted(set(missing)))} to {vendor.info.name}'s codes before exporting.",
+        raise NotDone(f"Map {', '.join(sorted(set(missing)))} to {vendor.info.name}'s codes before exporting.",
                           hint="Open the integration's products and tax rates, refresh them and set the mapping.")
     party = t.InvoiceParty(name=client.name, reg_code=client.reg_code, vat_no=client.vat_no, email=client.email,
                            vendor_client_id=connection.vendor_client_id if connection else None)
@@ -212,7 +212,11 @@ def _export_action(run: SyncRun) -> dict:
         db.session.commit()
         receipt = call_vendor(run, "hub_export_invoice", integration=integration, invoice=invoice)
         _record(export, receipt, "confirmed" if receipt.already_existed else "sent")
-        confirmed = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+        try:  # the vendor has it; a failed confirmation leaves it "sent", never "failed"
+            confirmed = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+        except HubError as exc:
+            log.warning("export %s sent but not confirmed: %s", export.id, exc)
+            confirmed = None
         if confirmed is not None:
             _record(export, confirmed, "confirmed")
         return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id,

@@ -24,6 +24,7 @@ from typing import Any
 
 import rq
 from flask import Flask
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from hub import redaction
@@ -158,7 +159,10 @@ def wait_for(run: SyncRun, timeout: float) -> SyncRun:
     import time
 
     deadline = time.monotonic() + timeout
-    job = Job.fetch(run.job_id, connection=get_queue("interactive").connection) if run.job_id else None
+    try:
+        job = Job.fetch(run.job_id, connection=get_queue("interactive").connection) if run.job_id else None
+    except NoSuchJobError:  # already expired from Redis: the database answers
+        job = None
     while time.monotonic() < deadline:
         db.session.refresh(run)
         if run.finished:

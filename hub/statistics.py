@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from hub import audit
 from hub.connections import call_vendor, credentials_owner, vendor_of
-from hub.errors import ConfigError, HubError, NotSupported
+from hub.errors import ConfigError, HubError, NotDone, NotSupported
 from hub.jobs import FINISH_HOOKS, action, start_run
 from hub.models import (
     DISABLED,
@@ -55,13 +55,6 @@ RELOAD_MONTHS = 12
 IMPORT_DAYS = ("last_work_day", "last_calendar_day")
 DEFAULT_TITLE = "Monthly summary"
 ZERO_FLAG = "dropped from {old} to 0: not written; accept it on the task if 0 is right"
-
-
-class CredentialsNeedAttention(HubError):
-    """An import skipped because its credentials already failed: no vendor call is made, and the
-    owner's recorded reason (the vendor's own) is kept as it is."""
-
-    kind = "needs_attention"
 
 
 class ImportDay(fields.Field):
@@ -172,14 +165,15 @@ def _import_action(run: SyncRun) -> dict:
     settings = summary_settings(integration)
     mapping: dict[str, int] = settings.get("mapping") or {}
     if not mapping:
-        raise ConfigError("No data fields are mapped, so there is nothing to import.",
+        raise NotDone("No data fields are mapped, so there is nothing to import.",
                           hint="Map the vendor's fields to custom task fields on the Settings tab.")
     if not integration.enabled:
-        raise ConfigError(f"The {integration.vendor} integration is disabled.", hint="Enable it on the Overview tab.")
+        raise NotDone(f"The {integration.vendor} integration is disabled.", hint="Enable it on the Overview tab.")
     owner = credentials_owner(integration, connection)
     if owner.status in (NEEDS_ATTENTION, DISABLED):
         reason = (owner.last_error or {}).get("message") or "the connection needs attention"
-        raise CredentialsNeedAttention(f"Not imported: {reason}",
+        # no vendor call: the owner keeps the vendor's own reason for needing attention
+        raise NotDone(f"Not imported: {reason}",
                                        hint="Paste fresh credentials and click Test connection.")
     client_ref = None if connection.has_credentials else connection.vendor_client_id
     if run.params.get("refresh") and vendor_of(integration).can("statistics_refresh"):

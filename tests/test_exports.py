@@ -86,6 +86,8 @@ def test_missing_mapping_blocks_before_anything_is_sent(exporter, run_jobs, hub_
     run_jobs()
     hub_db.session.refresh(export)
     assert export.status == "failed" and "Map VAT 13 %" in export.last_error["message"]
+    hub_db.session.refresh(exporter["integration"])
+    assert exporter["integration"].status == "ok", "a missing mapping is not a broken connection"
     assert not [c for c in exporter["app"].config["calls"][calls_before:] if c.endswith("/invoices")]
     catalog.set_mapping(exporter["integration"], "tax_rate", "13", "T9")
     exports.retry_export(export)

@@ -185,3 +185,16 @@ def test_connection_state_of_per_client_credentials(setup, run_jobs, hub_db):
     hub_db.session.refresh(link)
     assert link.status == "ok" and link.account_name == "Acme Books OÜ"
     assert ClientConnection.query.filter_by(status="ok").count() >= 1
+
+
+def test_import_that_cannot_run_leaves_the_connection_state_alone(setup, run_jobs, hub_db):
+    from hub import connections as conns
+
+    statistics.import_client(setup["links"][0], [Period(2026, 10)])
+    conns.set_enabled(setup["integration"], False)
+    run_jobs()
+    run = SyncRun.query.filter_by(kind="import").one()
+    hub_db.session.refresh(setup["integration"])
+    assert run.status == "failed" and run.error["kind"] == "not_done" and run.attempts == 1
+    assert "disabled" in run.error["message"]
+    assert setup["integration"].status == "disabled", "not turned into needs_attention"
