@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
+import json
 import logging
 import os
 from typing import Any
@@ -101,7 +104,7 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
     tested_ok = (tested_run is not None and tested_run.status == "succeeded"
                  and tested_run.kind == "test_connection" and _draft_matches(tested_run, data))
     if tested_ok:
-        _apply_success(owner, tested_run.result or {})
+        record_success(owner, tested_run.result or {})
     else:  # every save is followed by a test (also re-saving the same values after a failure)
         owner.status = UNTESTED if integration.enabled or connection is not None else DISABLED
     db.session.commit()
@@ -121,21 +124,20 @@ def _draft_matches(run: SyncRun, data: dict[str, Any]) -> bool:
 
 
 def _fingerprint(data: dict[str, Any]) -> str:
-    return account_key("draft", data)
+    """Identifies tested credentials without revealing them (keyed with the app's secret key)."""
+    message = json.dumps(sorted(data.items()), default=str).encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 # -- state transitions -------------------------------------------------------------------------
-def _apply_success(owner: Owner, result: dict[str, Any]) -> None:
+def record_success(owner: Owner, result: dict[str, Any]) -> None:
+    """A passing test: the owner is ``ok`` with what the vendor said (account name, expiry)."""
     owner.status = OK
     owner.last_checked_at = owner.last_success_at = utcnow()
     owner.last_error = None
     owner.account_name = result.get("account_name") or owner.account_name
     expires = result.get("expires_on")
     owner.expires_on = dt.date.fromisoformat(expires) if expires else None
-
-
-def record_success(owner: Owner, result: dict[str, Any]) -> None:
-    _apply_success(owner, result)
 
 
 def record_failure(run: SyncRun, exc: HubError) -> None:
