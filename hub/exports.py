@@ -29,7 +29,7 @@ from hub import audit, catalog
 from hub import types as t
 from hub.app import services
 from hub.connections import call_vendor, vendor_of
-from hub.errors import ConfigError, HubError, NotDone, VendorRejected
+from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
 from hub.jobs import FINISH_HOOKS, action, start_run
 from hub.models import (
     Client,
@@ -225,8 +225,10 @@ def _export_action(run: SyncRun) -> dict:
         db.session.rollback()
         export = db.session.get(InvoiceExport, run.params["export_id"])
         export.last_error = exc.as_dict()
-        if not exc.retryable:  # the vendor refused (or we could not even ask): nothing was created
-            export.status = "failed"
+        if not exc.retryable and not isinstance(exc, UnexpectedError):
+            export.status = "failed"  # the vendor refused (or we could not even ask): nothing was created
+        # retryable or a plugin bug: the vendor may have it, so the row stays "uncertain" and the next attempt
+        # (the job layer's retry, or the exports dispatcher) asks the vendor first
         export.updated_at = utcnow()
         db.session.commit()
         raise
