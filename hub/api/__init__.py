@@ -14,10 +14,11 @@ Resource map (see the OpenAPI document for bodies and examples):
 |---|---|
 | ``/tokens``, ``/tokens/{id}`` | API tokens (admin) |
 | ``/vendors``, ``/vendors/{slug}`` | installed plugins, capabilities, credentials JSON Schema |
-| ``/integrations``, ``/integrations/{vendor}`` | status; ``PATCH`` enables/disables |
+| ``/integrations``, ``/integrations/{vendor}`` | status; ``PATCH`` enables/disables, ``export_invoices`` |
 | ``/integrations/{vendor}/credentials`` | ``PUT`` credentials (write-only secrets) |
 | ``/integrations/{vendor}/test-connection`` | ``POST``: ``200`` with the outcome or ``202`` + run |
 | ``/integrations/{vendor}/connections[/{client_id}[/credentials]]`` | client links, per-client credentials |
+| ``/integrations/{vendor}/connections/{client_id}/test-connection`` | test a client's own credentials |
 | ``/integrations/{vendor}/client-lookup`` | search the vendor's clients |
 | ``/integrations/{vendor}/summary-settings`` | summary task settings and field mapping |
 | ``/integrations/{vendor}/reload`` | Reload data: ``202`` + run with progress |
@@ -25,7 +26,8 @@ Resource map (see the OpenAPI document for bodies and examples):
 | ``/summary-tasks[/{id}]``, ``/summary-values/{id}/accept`` | imported numbers (paginated, filtered) |
 | ``/runs[/{id}]`` | sync runs (paginated, filtered) |
 | ``/invoices[/{id}]``, ``/invoices/{id}/issue`` | draft invoices; issue = export (``Idempotency-Key``) |
-| ``/exports/{id}``, ``/exports/{id}/retry`` | export status; retry (``Idempotency-Key``) |
+| ``/exports[/{id}]``, ``/exports/{id}/retry`` | export status and paid status (filtered); retry |
+| ``/integrations/{vendor}/fetch-payments`` | paid status now: ``202`` + run (``payments`` vendors) |
 | ``/integrations/{vendor}/{products,tax-rates}[/refresh,/mappings]`` | vendor catalog and mapping |
 """
 
@@ -146,6 +148,8 @@ def init_app(app: Flask) -> Api:
     for blp in blueprints:
         api.register_blueprint(blp)
     _register_credential_components(api)
+    # marshmallow cannot say "at least one of the optional fields" (the schema checks it): the document does
+    api.spec.components.schemas["IntegrationPatch"]["minProperties"] = 1
     _exempt_from_csrf(app, blueprints)
     app.add_url_rule(f"{errors.API_PREFIX}/docs", "api_docs", lambda: _docs_page(api))
     return api

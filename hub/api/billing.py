@@ -29,6 +29,8 @@ from hub.api.idempotency import idempotent
 from hub.api.integrations import RUN_LOCATION, VENDOR
 from hub.api.schemas import (
     CatalogSchema,
+    ExportArgsSchema,
+    ExportPageSchema,
     ExportSchema,
     InvoiceArgsSchema,
     InvoicePageSchema,
@@ -36,7 +38,7 @@ from hub.api.schemas import (
     MappingBodySchema,
     RunSchema,
 )
-from hub.errors import NotSupported
+from hub.errors import ConfigError, NotSupported
 from hub.models import Client, Integration, Invoice, InvoiceExport, db
 
 blp = make_blueprint("api-invoices", "Invoices and their exports to the vendors (exactly once per vendor).")
@@ -137,6 +139,32 @@ def issue_invoice(invoice_id: int) -> Any:
     return invoice_out(invoice), 202
 
 
+@blp.route("/exports", methods=["GET"])
+@blp.arguments(ExportArgsSchema, location="query")
+@blp.response(200, ExportPageSchema)
+@doc_errors(blp)
+def list_exports(args: dict[str, Any]) -> Any:
+    """Invoice exports of the firm, newest first.
+
+    Filter by vendor, status (e.g. every ``failed`` one), paid or unpaid, client or invoice."""
+    fid = auth.firm_id()
+    query = select(InvoiceExport).join(Invoice, Invoice.id == InvoiceExport.invoice_id) \
+        .join(Integration, Integration.id == InvoiceExport.integration_id).where(Invoice.firm_id == fid)
+    if args.get("vendor"):
+        query = query.where(Integration.vendor == args["vendor"])
+    if args.get("status"):
+        query = query.where(InvoiceExport.status == args["status"])
+    if args.get("paid") is not None:
+        query = query.where(InvoiceExport.paid_on.isnot(None) if args["paid"] else InvoiceExport.paid_on.is_(None))
+    if args.get("client_id"):
+        query = query.where(Invoice.client_id == args["client_id"])
+    if args.get("invoice_id"):
+        query = query.where(InvoiceExport.invoice_id == args["invoice_id"])
+    items, meta = _page(query.order_by(InvoiceExport.id.desc()), args)
+    vendors = {i.id: i.vendor for i in Integration.query.filter_by(firm_id=fid)}
+    return {"items": [export_out(e, vendors) for e in items], **meta}
+
+
 @blp.route("/exports/<int:export_id>", methods=["GET"], parameters=[{"in": "path", "name": "export_id", **ID}])
 @blp.response(200, ExportSchema)
 @doc_errors(blp, 404)
@@ -165,6 +193,28 @@ def retry_export(export_id: int) -> Any:
     """Try a failed or uncertain export again (after fixing the cause); never creates the invoice twice."""
     run = exports.retry_export(_export(export_id))
     return accepted(run)
+
+
+@blp.route("/integrations/<vendor:vendor>/fetch-payments", methods=["POST"], parameters=[VENDOR])
+@auth.admin_required
+@blp.response(202, RunSchema, headers=RUN_LOCATION, description="Started: poll the run; its `result` counts the "
+              "exports updated. Then `paid_amount` / `paid_on` of the exports show the paid status.")
+@doc_errors(blp, 403, 404, 409)
+def fetch_payments(vendor: str) -> Any:
+    """Fetch the paid status of the invoices exported to this vendor now.
+
+    The hub does this daily by itself; only vendors with the ``payments`` capability report payments
+    (others: ``409``). The integration must be enabled and have credentials."""
+    v = vendor_or_404(vendor)
+    if not v.can("payments"):
+        raise NotSupported(f"{v.info.name} does not report payments.")
+    integration = integration_or_404(vendor)
+    if not integration.enabled:
+        raise ConfigError("The integration is disabled.", hint="PATCH /api/v1/integrations/{vendor} "
+                                                               "with enabled: true first.")
+    if not integration.has_credentials:
+        raise ConfigError("No credentials are saved yet.", hint="PUT /api/v1/integrations/{vendor}/credentials first.")
+    return accepted(exports.fetch_payments(integration, trigger="api"))
 
 
 # -- products and tax rates ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub import connections, statistics
+from hub import connections, exports, statistics
 from hub import credentials as creds
 from hub.api import auth
 from hub.api.common import (
@@ -53,13 +53,15 @@ RUN_LOCATION = {"Location": {"description": "The run to poll: `GET /api/v1/runs/
 def integration_out(vendor: Vendor, row: Integration | None) -> dict[str, Any]:
     base = {"id": None, "vendor": vendor.slug, "vendor_name": vendor.info.name, "enabled": False,
             "status": NOT_CONFIGURED, "account_name": None, "expires_on": None, "last_checked_at": None,
-            "last_success_at": None, "last_error": None, "credentials": creds.describe(vendor.schema, {}, {})}
+            "last_success_at": None, "last_error": None, "credentials": creds.describe(vendor.schema, {}, {}),
+            "export_invoices": False}
     if row is None:
         return base
     return {**base, "id": row.id, "enabled": row.enabled, "status": row.status, "account_name": row.account_name,
             "expires_on": row.expires_on, "last_checked_at": row.last_checked_at,
             "last_success_at": row.last_success_at, "last_error": row.last_error,
-            "credentials": describe_credentials(vendor, row)}
+            "credentials": describe_credentials(vendor, row),
+            "export_invoices": bool((row.settings or {}).get("export_invoices"))}
 
 
 def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
@@ -97,14 +99,23 @@ def get_integration(vendor: str) -> Any:
 
 @blp.route("/integrations/<vendor:vendor>", methods=["PATCH"], parameters=[VENDOR])
 @auth.admin_required
-@blp.arguments(IntegrationPatchSchema, example={"enabled": True})
+@blp.arguments(IntegrationPatchSchema, example={"enabled": True, "export_invoices": True})
 @blp.response(200, IntegrationSchema)
 @doc_errors(blp, 403, 404, 409)
 def patch_integration(data: dict[str, Any], vendor: str) -> Any:
-    """Enable or disable the integration (Enable on the Settings & Apps card)."""
+    """Enable or disable the integration; export every issued invoice to it.
+
+    ``enabled`` is Enable/Disable on the Settings & Apps card; ``export_invoices`` is "Export every issued
+    invoice here" on the Invoices tab (a vendor without the ``invoice_export`` capability: ``409``)."""
+    v = vendor_or_404(vendor)
+    if data.get("export_invoices") and not v.can("invoice_export"):
+        raise NotSupported(f"{v.info.name} cannot receive invoices.")
     row = integration_row(vendor, create=True)
-    connections.set_enabled(row, data["enabled"])
-    return integration_out(vendor_or_404(vendor), row)
+    if "enabled" in data:
+        connections.set_enabled(row, data["enabled"])
+    if "export_invoices" in data:
+        exports.set_export_invoices(row, data["export_invoices"])
+    return integration_out(v, row)
 
 
 @blp.route("/integrations/<vendor:vendor>/credentials", methods=["PUT"], parameters=[VENDOR])
@@ -207,6 +218,33 @@ def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int
     tested = owned(SyncRun, data["tested_run_id"], what="No such run.") if data.get("tested_run_id") else None
     connections.save_credentials(row, data["credentials"], connection=conn, tested_run=tested)
     return connection_out(v, conn)
+
+
+@blp.route("/integrations/<vendor:vendor>/connections/<int:client_id>/test-connection", methods=["POST"],
+           parameters=[VENDOR, CLIENT])
+@auth.admin_required
+@blp.arguments(TestConnectionBodySchema, example={"credentials": {"company": "acme-client", "api_key": "ex-key-9"}})
+@blp.response(200, RunSchema, description="The test finished in time: see `status`, `result` and `error`.")
+@blp.alt_response(202, schema=RunSchema, headers=RUN_LOCATION,
+                  description="The worker has not answered yet: poll the run.")
+@doc_errors(blp, 403, 404, 409)
+def test_connection_credentials(data: dict[str, Any], vendor: str, client_id: int) -> Any:
+    """Test the client's own credentials.
+
+    The saved ones, or unsaved ones merged with them (then save with ``tested_run_id``). A client without
+    credentials of its own uses the firm's: test those with ``POST .../test-connection`` (``409``)."""
+    vendor_or_404(vendor)
+    client_or_404(client_id)
+    row = integration_row(vendor)
+    conn = _connection(row, client_id)
+    if row is None or conn is None:
+        not_found("This client is not linked to the integration.")
+    if data.get("credentials") is None and not conn.has_credentials:
+        raise ConfigError("This client has no credentials of its own.",
+                          hint="PUT them on .../connections/{client_id}/credentials, or send `credentials`.")
+    run = connections.test_connection(row, data.get("credentials"), connection=conn, wait=api_wait(),
+                                      trigger="api")
+    return run_out(run) if run.finished else accepted(run)
 
 
 @blp.route("/integrations/<vendor:vendor>/client-lookup", methods=["POST"], parameters=[VENDOR])

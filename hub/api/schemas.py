@@ -125,10 +125,22 @@ class IntegrationSchema(Schema):
     credentials = fields.Dict(metadata={
         "description": "Saved credentials: public values as they are, each secret only as `{\"set\": bool}`.",
         "example": {"company": "acme", "api_key": {"set": True}}})
+    export_invoices = fields.Boolean(metadata={
+        "description": "Every issued invoice of the firm is exported here (the firm keeps its own books in this "
+                       "vendor), not only those of clients linked to it. Takes effect while the integration is "
+                       "enabled.", "example": False})
 
 
 class IntegrationPatchSchema(Schema):
-    enabled = fields.Boolean(required=True, metadata={"example": True})
+    enabled = fields.Boolean(metadata={"example": True, "description": "Enable or disable the integration."})
+    export_invoices = fields.Boolean(metadata={
+        "example": True, "description": "Export every issued invoice here (needs the `invoice_export` "
+                                        "capability to turn on)."})
+
+    @marshmallow.validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise marshmallow.ValidationError("Give `enabled`, `export_invoices` or both.", "_schema")
 
 
 CREDENTIALS_DESCRIPTION = ("The vendor's credential fields (see `credentials_schema` of `GET /vendors/{vendor}`). "
@@ -368,8 +380,11 @@ class ExportSchema(Schema):
     vendor_invoice_id = fields.String(allow_none=True, metadata={"example": "INV-1001"})
     vendor_number = fields.String(allow_none=True, metadata={"example": "2026-0012"})
     last_error = fields.Nested(ErrorInfoSchema, allow_none=True)
-    paid_amount = MoneyField(allow_none=True, metadata={"example": "183.00"})
-    paid_on = fields.Date(allow_none=True)
+    paid_amount = MoneyField(allow_none=True, metadata={
+        "example": "183.00", "description": "Paid so far, as the vendor last reported it (vendors with the "
+                                            "`payments` capability; `null` until reported)."})
+    paid_on = fields.Date(allow_none=True, metadata={"example": "2026-02-10",
+                                                     "description": "When it was paid in full; `null` until then."})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -402,6 +417,20 @@ class InvoiceArgsSchema(PageArgsSchema):
 
 
 InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePageSchema")
+
+
+class ExportArgsSchema(PageArgsSchema):
+    vendor = fields.String(validate=validate.Length(max=50), metadata={"example": "merit"})
+    status = fields.String(validate=validate.OneOf(("pending", "sent", "confirmed", "failed", "uncertain")),
+                           metadata={"example": "failed"})
+    paid = fields.Boolean(metadata={"example": False, "description": "Only paid (`true`) or unpaid (`false`) "
+                                                                     "exports; paid status flows back from vendors "
+                                                                     "with the `payments` capability."})
+    client_id = id_field(metadata={"example": 3})
+    invoice_id = id_field(metadata={"example": 12})
+
+
+ExportPageSchema = page_schema(ExportSchema, "ExportPageSchema")
 
 
 # -- products and tax rates -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from hub import connections
 from hub.models import Client, ClientConnection, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
+BETA = {"api_key": "ex-other-key-0002", "company": "beta"}  # a client that is its own account
 
 
 @pytest.fixture
@@ -228,3 +229,44 @@ def test_another_firms_clients_and_runs_are_404(api, other_api, saved, other_fir
     assert other_api.get("/integrations/example").get_json()["status"] == "not_configured"
     assert other_api.put("/integrations/example/credentials",
                          json={"credentials": GOOD, "tested_run_id": run.id}).status_code == 404
+
+
+# -- a client's own credentials: test them -----------------------------------------------------------------
+def test_test_a_clients_own_credentials(api, member_api, other_api, saved, firm, wait_runs_inline, hub_db):
+    client = Client.query.filter_by(firm_id=firm.id).first()
+    path = f"/integrations/example/connections/{client.id}/test-connection"
+    assert api.post(path, json={}).status_code == 404, "not linked yet"
+    api.put(f"/integrations/example/connections/{client.id}", json={"vendor_client_id": "1"})
+    response = api.post(path, json={})
+    assert response.status_code == 409 and "no credentials of its own" in response.get_json()["detail"]
+    # unsaved values first, then save them with the passing run: ok at once
+    response = api.post(path, json={"credentials": BETA})
+    assert response.status_code == 200
+    run = response.get_json()
+    assert run["status"] == "succeeded" and run["client_connection_id"] and "fingerprint" not in run["result"]
+    body = api.put(f"/integrations/example/connections/{client.id}/credentials",
+                   json={"credentials": BETA,
+                         "tested_run_id": run["id"]}).get_json()
+    assert body["status"] == "ok" and body["own_credentials"] is True
+    # the saved ones
+    again = api.post(path, json={}).get_json()
+    assert again["status"] == "succeeded" and again["client_connection_id"] == run["client_connection_id"]
+    assert api.post(path, json={"credentials": {"company": 5}}).status_code == 422
+    assert member_api.post(path, json={}).status_code == 403
+    assert other_api.post(path, json={}).status_code == 404
+    assert api.post("/integrations/example/connections/999999/test-connection", json={}).status_code == 404
+
+
+def test_test_a_clients_credentials_202_then_poll(api, saved, firm, run_jobs, hub_db):
+    client = Client.query.filter_by(firm_id=firm.id).first()
+    api.put(f"/integrations/example/connections/{client.id}/credentials",
+            json={"credentials": BETA})
+    run_jobs()
+    response = api.post(f"/integrations/example/connections/{client.id}/test-connection",
+                        json={"credentials": {"api_key": "bad"}})
+    assert response.status_code == 202 and response.headers["Location"] == response.get_json()["url"]
+    run_jobs()
+    polled = api.get(response.headers["Location"].removeprefix("/api/v1")).get_json()
+    assert polled["status"] == "failed" and polled["error"]["kind"] == "auth"
+    conn = ClientConnection.query.filter_by(client_id=client.id).one()
+    assert conn.status == "ok", "a test of unsaved values says nothing about the saved ones"
