@@ -19,12 +19,22 @@ Admin and integrations need the Team plan or above):
 |                                        |                 | link / lookup / per-client credentials            |
 | ``/history`` ``/history/runs/<id>``    | history.py      | sync runs (progress, outcome, errors),            |
 | ``/notifications``                     |                 | notifications                                     |
+| ``/clients/<id>/invoices``             | invoices.py     | new invoice (draft) on the client page, Issue     |
+| ``…/invoices/<id>/issue``              |                 | (exports to every target integration)             |
+| ``/clients/<id>/integration/reload``   | clients.py      | Reload data for one client (confirmation)         |
+| ``/clients/<id>/integration/unlink``   |                 | remove a link that nothing came through yet       |
+| ``/settings/audit``                    | trail.py        | the firm's audit trail, newest first (admins)     |
+
+Long lists (history runs, audit trail) are paginated ``PER_PAGE`` rows a page (``?page=N``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -107,6 +117,45 @@ def firm_integrations() -> dict[str, Integration]:
     return {i.vendor: i for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
 
 
+PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a long list (``page`` is 1-based and clamped to the pages there are)."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.total)
+
+
+def paginate(query: Any, per_page: int = PER_PAGE) -> Page:
+    """``query`` (already ordered) cut to the page named by ``?page=``; a page past the end shows the last."""
+    total = query.order_by(None).count()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    items = query.limit(per_page).offset((page - 1) * per_page).all()
+    return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
+
+
 def safe_next(target: str | None, default: str) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else default
 
@@ -155,3 +204,5 @@ def plugins():  # noqa: ANN201
 import hub.web.clients  # noqa: E402, F401  (these add their routes to bp)
 import hub.web.history  # noqa: E402, F401
 import hub.web.integrations  # noqa: E402, F401
+import hub.web.invoices  # noqa: E402, F401
+import hub.web.trail  # noqa: E402, F401

@@ -9,18 +9,21 @@ from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import connections, statistics
+from hub import audit, connections, statistics
 from hub.app import services
 from hub.errors import HubError
 from hub.models import (
     Client,
     ClientConnection,
+    CredentialDraft,
     CustomField,
     Integration,
     Invoice,
     InvoiceExport,
+    MonthlyImport,
     SummaryTask,
     SummaryValue,
+    SyncRun,
     db,
 )
 from hub.web import admin_required, bp, forms, login_required, require_plan
@@ -66,6 +69,25 @@ def connections_by_client(client_ids: list[int]) -> dict[int, list[ClientConnect
     return out
 
 
+def can_reload(connection: ClientConnection) -> bool:
+    """Reload data makes sense for this link: an enabled statistics vendor and a linked client."""
+    vendor = services().registry.vendors.get(connection.integration.vendor)
+    return bool(vendor is not None and vendor.can("statistics") and connection.integration.enabled
+                and (connection.vendor_client_id or connection.has_credentials))
+
+
+def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
+    """What came (or is coming) through a link: a link with any of these is not removed."""
+    tasks = SummaryTask.query.filter_by(client_id=connection.client_id,
+                                        integration_id=connection.integration_id).count()
+    exported = InvoiceExport.query.join(Invoice).filter(Invoice.client_id == connection.client_id,
+                                                        InvoiceExport.integration_id == connection.integration_id) \
+        .count()
+    running = SyncRun.query.filter(SyncRun.client_connection_id == connection.id,
+                                   SyncRun.status.in_(("queued", "running", "retrying"))).count()
+    return {k: v for k, v in (("tasks", tasks), ("exports", exported), ("running", running)) if v}
+
+
 def vendor_name(slug: str) -> str:
     vendor = services().registry.vendors.get(slug)
     return vendor.info.name if vendor else slug
@@ -85,10 +107,10 @@ def client_list():  # noqa: ANN201
                            enabled=enabled_integrations())
 
 
-@bp.route("/clients/<int:client_id>")
-@login_required
-def client_detail(client_id: int):  # noqa: ANN201
-    client = client_or_404(client_id)
+def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, Any] | None = None):  # noqa: ANN201
+    """The client page; ``invoice_form`` re-shows a new-invoice form with its field messages."""
+    from hub.web import invoices
+
     tasks = SummaryTask.query.filter_by(client_id=client.id, firm_id=g.user.firm_id) \
         .order_by(SummaryTask.period.desc(), SummaryTask.integration_id).all()
     names = {f.id: f.name for f in CustomField.query.filter_by(firm_id=g.user.firm_id)}
@@ -97,9 +119,17 @@ def client_detail(client_id: int):  # noqa: ANN201
                                                        Invoice.firm_id == g.user.firm_id) \
         .order_by(Invoice.issue_date.desc(), InvoiceExport.id.desc()).all()
     columns = sorted({names.get(v.field_id, "?") for t in tasks for v in t.values})
+    links = connections_by_client([client.id])[client.id]
     return render_template("client.html", client=client, tasks=tasks, names=names, columns=columns,
                            integrations=integrations, exports=exports, retry_available=exports_flow() is not None,
-                           links=connections_by_client([client.id])[client.id])
+                           links=links, reloadable={link.id for link in links if can_reload(link)},
+                           **invoices.invoice_context(client, exports, invoice_form)), status
+
+
+@bp.route("/clients/<int:client_id>")
+@login_required
+def client_detail(client_id: int):  # noqa: ANN201
+    return client_page(client_or_404(client_id))
 
 
 @bp.route("/clients/<int:client_id>/values/<int:value_id>/accept", methods=["POST"])
@@ -152,6 +182,9 @@ def link_page(client: Client, integration: Integration | None, *, status: int = 
                                                 "test_run_id": None}
         context["vendor"] = vendor
     context.update(extra)
+    if connection is not None:
+        context["blockers"] = unlink_blockers(connection)
+        context["reloadable"] = can_reload(connection)
     return render_template("client_integration.html", client=client, integration=integration,
                            connection=connection, enabled=enabled_integrations(), **context), status
 
@@ -226,3 +259,82 @@ def client_credentials(client_id: int):  # noqa: ANN201
         return link_page(client, integration, status=422, credentials=value)
     return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor,
                             **({"test_run": value} if value else {})))
+
+
+# -- one client's link: Reload data for it, or remove it ------------------------------------------------
+def linked_connection_or_404(client: Client, integration: Integration) -> ClientConnection:
+    connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
+    if connection is None:
+        abort(404)
+    return connection
+
+
+@bp.route("/clients/<int:client_id>/integration/reload", methods=["GET", "POST"])
+@admin_required
+def client_reload(client_id: int):  # noqa: ANN201
+    """Reload data for this client only: the integration-level confirmation, for one client."""
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.values.get("vendor"))
+    connection = linked_connection_or_404(client, integration)
+    if not can_reload(connection):
+        abort(404)
+    vendor = connections.vendor_of(integration)
+    if request.method == "GET":
+        return render_template("client_reload.html", client=client, integration=integration, vendor=vendor,
+                               months=statistics.RELOAD_MONTHS)
+    try:
+        run = statistics.reload(integration, connection=connection, user=g.user)
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
+    flash(f"Reload data started for {client.name}. You will get a notification when it is ready.", "success")
+    return redirect(url_for("web.run_detail", run_id=run.id))
+
+
+@bp.route("/clients/<int:client_id>/integration/unlink", methods=["POST"])
+@admin_required
+def client_unlink(client_id: int):  # noqa: ANN201
+    """Remove the client's link to the integration — only when nothing came through it (no summary
+    tasks, no exported invoices) and nothing is running for it; otherwise say why and offer re-linking.
+    Finished runs of the link stay in the history (they keep the client's id in their params)."""
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    connection = linked_connection_or_404(client, integration)
+    name = vendor_name(integration.vendor)
+    blockers = unlink_blockers(connection)
+    if blockers:
+        advice = (f"If it points to the wrong {name} client, pick the right one here to re-link it."
+                  if set(blockers) - {"running"} else "Try again when they have finished.")
+        flash(f"The link of {client.name} to {name} cannot be removed: {unlink_reason(blockers)} {advice}", "error")
+        return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
+    details = {"vendor": integration.vendor, "vendor_client_id": connection.vendor_client_id,
+               "vendor_client_name": connection.vendor_client_name,
+               "own_credentials_deleted": connection.has_credentials}
+    for run in SyncRun.query.filter_by(client_connection_id=connection.id):
+        run.params = {**(run.params or {}), "client_id": client.id}
+        run.client_connection_id = None
+    MonthlyImport.query.filter_by(client_connection_id=connection.id).delete()
+    CredentialDraft.query.filter_by(client_connection_id=connection.id).delete()
+    db.session.delete(connection)
+    db.session.commit()
+    audit.record(g.user.firm_id, "client.unlinked", client, user=g.user, details=details)
+    flash(f"{client.name} is no longer linked to {name}.", "success")
+    return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
+
+
+def unlink_reason(blockers: dict[str, int]) -> str:
+    parts = []
+    if blockers.get("tasks"):
+        parts.append(f"{blockers['tasks']} monthly summary task(s) were imported through it")
+    if blockers.get("exports"):
+        parts.append(f"{blockers['exports']} invoice export(s) went through it")
+    if blockers.get("running"):
+        parts.append(f"{blockers['running']} job(s) for it are still running")
+    return "; ".join(parts) + "."
+
+
+@bp.app_template_filter("unlink_reason")
+def _unlink_reason_filter(blockers: dict[str, int]) -> str:
+    return unlink_reason(blockers)

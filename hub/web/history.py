@@ -16,7 +16,7 @@ from hub.models import (
     db,
     utcnow,
 )
-from hub.web import bp, login_required
+from hub.web import bp, login_required, paginate
 from hub.web.integrations import firm_run_or_404
 
 RUN_KINDS = {"test_connection": "Test connection", "list_clients": "Client lookup", "import": "Import",
@@ -45,7 +45,8 @@ def history():  # noqa: ANN201
     status = request.args.get("status")
     if status:
         query = query.filter_by(status=status)
-    runs = query.order_by(SyncRun.id.desc()).limit(200).all()
+    page = paginate(query.order_by(SyncRun.id.desc()))
+    runs = page.items
     integrations, clients = _names()
     connection_clients = {c.id: c.client_id for c in ClientConnection.query.filter(
         ClientConnection.id.in_([r.client_connection_id for r in runs if r.client_connection_id] or [0]))}
@@ -54,7 +55,8 @@ def history():  # noqa: ANN201
         .order_by(InvoiceExport.updated_at.desc(), InvoiceExport.id.desc()).limit(100).all()
     return render_template("history.html", runs=runs, integrations=integrations, clients=clients,
                            connection_clients=connection_clients, notifications=notes, kinds=RUN_KINDS,
-                           exports=exports,
+                           exports=exports, page=page, filters={k: v for k, v in (("kind", kind), ("status", status))
+                                                                if v},
                            kind=kind or "", status=status or "")
 
 

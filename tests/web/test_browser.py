@@ -48,6 +48,7 @@ def live_hub(hub_app, web_firm, serve, hub_database_url, hub_redis_url, tmp_path
     origins = {"directo": serve(directo.create_app()), "scoro": serve(scoro.create_app())}
     env = dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
                HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
+               SECRET_KEY=hub_app.secret_key,  # tested credentials are fingerprinted with it (web and worker)
                HUB_DIRECTO_ORIGIN=origins["directo"], HUB_SCORO_ORIGIN=origins["scoro"])
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env, stdout=log,
@@ -203,6 +204,17 @@ def test_directo_admin_journey(page, live_hub):
     assert values and any(v > 0 for v in values), values
     shot(page, "11-client-summary-tasks")
 
+    # A new invoice on the client page (a draft; Issue would export it)
+    page.get_by_label("Number", exact=True).fill("2026-100")
+    page.get_by_label("Line 1 description").fill("Bookkeeping, October")
+    page.get_by_label("Line 1 quantity").fill("2")
+    page.get_by_label("Line 1 unit price").fill("75,5")
+    page.get_by_label("Line 1 VAT rate %").fill("22")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Invoice 2026-100 saved as a draft (184.22 EUR)")).to_be_visible()
+    expect(page.get_by_role("button", name="Issue invoice 2026-100")).to_be_visible()
+    shot(page, "11b-client-invoice-draft")
+
     # The checklist now answers from the real state
     open_dialog(page, "Directo")
     checklist = page.locator(".checklist")
@@ -213,6 +225,9 @@ def test_directo_admin_journey(page, live_hub):
     page.get_by_role("link", name="History", exact=True).click()
     expect(page.locator("table.runs")).to_contain_text("Reload data")
     shot(page, "13-history")
+    page.get_by_role("link", name="Audit trail", exact=True).click()
+    expect(page.locator("table.audit")).to_contain_text("reload.started")
+    shot(page, "14-audit-trail")
 
 
 def test_scoro_full_url_subdomain_shows_the_clear_message(page):

@@ -386,3 +386,333 @@ def test_every_installed_vendors_dialog_renders(owner, hub_registry):
             assert f'name="{name}"' in page, (slug, name)
             assert ('type="password"' in page.split(f'name="{name}"')[1][:120]) == bool(field.metadata.get("secret"))
     assert owner.get("/settings/apps/no-such-vendor").status_code == 404
+
+
+# -- invoices on the client page -----------------------------------------------------------------------
+def map_tax_rates(owner, run_jobs):
+    owner.post("/settings/apps/example/invoices", {"what": "refresh", "kind": "tax_rate"})
+    run_jobs()
+    owner.post("/settings/apps/example/invoices", {"what": "mapping", "kind": "tax_rate", "key": "24",
+                                                   "code_24": "T24", "new_key": "9", "new_code": "T9"})
+
+
+def invoice_form(number, *lines, **head):
+    data = {"number": number, "issue_date": "2026-11-02", "due_date": "2026-11-16", "currency": "eur", "notes": ""}
+    data.update(head)
+    for i, line in enumerate(lines):
+        keys = ("description", "quantity", "unit_price", "vat_rate", "product_code")
+        for key, value in zip(keys, line, strict=False):
+            data[f"line-{i}-{key}"] = value
+    return data
+
+
+def test_new_invoice_form_validates_keeps_input_and_saves_a_draft(owner, sandbox, run_jobs, in_app):
+    from hub.models import AuditEvent, Invoice
+
+    client_id = configure_and_link(owner, run_jobs, in_app)
+    page = owner.text(f"/clients/{client_id}")
+    assert '<h3 id="new-invoice-title">New invoice</h3>' in page
+    for label in ('for="inv-number">Number', 'for="inv-issue_date">Issue date', 'for="inv-due_date">Due date',
+                  'for="inv-currency">Currency', 'for="line-0-description">Line 1 description',
+                  'for="line-2-vat_rate">Line 3 VAT rate %', 'for="line-0-product_code">Line 1 product code'):
+        assert label in page, label
+    assert 'id="line-3-description"' not in page, "three line rows by default"
+    assert 'id="line-5-description"' in owner.text(f"/clients/{client_id}?lines=6"), "More line rows"
+    # field messages; what was typed is kept
+    response = owner.post(f"/clients/{client_id}/invoices", invoice_form(
+        "", ("Bookkeeping", "abc", "50", "24"), ("", "1", "10", "9"), ("Advice", "1", "10", "120"),
+        due_date="2026-11-01"), token_from=f"/clients/{client_id}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Give the invoice a number." in page and "Must be on or after the issue date." in page
+    assert 'id="line-0-quantity-errors"' in page and "Enter a number, e.g. 1 or 2.5." in page
+    assert 'id="line-1-description-errors"' in page and "Describe the line." in page
+    assert "Must be between 0 and 100." in page and 'value="Bookkeeping"' in page and 'aria-invalid="true"' in page
+    response = owner.post(f"/clients/{client_id}/invoices", invoice_form("2026-010", ("", "", "", "", "")))
+    assert response.status_code == 422 and "Add at least one line." in response.get_data(as_text=True)
+    # a good one: decimal commas, "%" and spaces are fine; VAT per rate; money with 2 decimals
+    response = owner.post(f"/clients/{client_id}/invoices", invoice_form(
+        " 2026-010 ", ("Bookkeeping", "2", "50,5", "24 %", "BK-01"), ("", "", "", "", ""),
+        ("Payroll", "1", "1 000", "9")))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/clients/{client_id}#invoices")
+    page = owner.text(f"/clients/{client_id}")
+    assert "Invoice 2026-010 saved as a draft (1215.24 EUR)" in page  # 101.00 at 24 % + 1000.00 at 9 %
+    assert "1101.00" in page and "114.24" in page and "1215.24 EUR" in page and "50.50" in page
+    assert "Issue exports it to Example Books." in page and 'aria-label="Issue invoice 2026-010"' in page
+    with in_app():
+        invoice = Invoice.query.one()
+        assert invoice.status == "draft" and invoice.currency == "EUR" and invoice.number == "2026-010"
+        assert [(line.description, line.product_code) for line in invoice.lines] == [("Bookkeeping", "BK-01"),
+                                                                                    ("Payroll", None)]
+        assert AuditEvent.query.filter_by(action="invoice.created").count() == 1
+    response = owner.post(f"/clients/{client_id}/invoices", invoice_form("2026-010", ("X", "1", "1", "24")))
+    assert response.status_code == 422 and "Another invoice has this number." in response.get_data(as_text=True)
+
+
+def test_issue_exports_and_shows_status_and_the_vendors_field_messages(owner, sandbox, run_jobs, in_app):
+    from hub.models import AuditEvent, Invoice, InvoiceExport
+
+    client_id = configure_and_link(owner, run_jobs, in_app)
+    map_tax_rates(owner, run_jobs)
+    for number in ("2026-011", "BAD-1"):
+        owner.post(f"/clients/{client_id}/invoices", invoice_form(number, ("Bookkeeping", "1", "100", "24")),
+                   token_from=f"/clients/{client_id}")
+    with in_app():
+        ids = {i.number: i.id for i in Invoice.query}
+    for number in ("2026-011", "BAD-1"):
+        response = owner.post(f"/clients/{client_id}/invoices/{ids[number]}/issue")
+        assert response.status_code == 302
+    page = owner.text(f"/clients/{client_id}")
+    assert "Invoice BAD-1 issued. Exporting it to Example Books" in page and "Pending" in page
+    run_jobs()
+    page = owner.text(f"/clients/{client_id}")
+    good = page.split(f'data-invoice="{ids["2026-011"]}"')[1].split("data-invoice=")[0]
+    bad = page.split(f'data-invoice="{ids["BAD-1"]}"')[1].split("data-invoice=")[0]
+    assert "Issued" in good and ("Confirmed" in good or "Sent" in good) and "124.00 EUR" in good
+    assert "Failed" in bad and "Example refused the invoice." in bad
+    assert "number: Invoice number must not start with BAD." in bad and "Retry export" in bad
+    assert ">Issue</button>" not in page
+    response = owner.post(f"/clients/{client_id}/invoices/{ids['2026-011']}/issue")
+    assert "already issued" in owner.text(response.headers["Location"].split("#")[0])
+    with in_app():
+        assert InvoiceExport.query.count() == 2, "issuing twice exports once"
+        assert AuditEvent.query.filter_by(action="invoice.issued").count() == 2
+
+
+def test_issue_without_a_target_says_so(owner, in_app):
+    from hub.models import Client, Invoice
+
+    with in_app():
+        client_id = Client.query.order_by(Client.id).first().id
+    owner.post(f"/clients/{client_id}/invoices", invoice_form("2026-020", ("Advice", "3", "33.333", "24")),
+               token_from=f"/clients/{client_id}")
+    page = owner.text(f"/clients/{client_id}")
+    assert "No integration receives it yet." in page and "33.333" in page and "99.99 EUR" not in page
+    with in_app():
+        invoice_id = Invoice.query.one().id
+    response = owner.post(f"/clients/{client_id}/invoices/{invoice_id}/issue")
+    page = owner.text(response.headers["Location"].split("#")[0])
+    assert "No integration receives it" in page and "Not exported" in page
+
+
+def test_invoice_routes_check_role_plan_csrf_and_firm(owner, member, in_app):
+    import datetime as dt
+
+    from hub import exports
+    from hub.models import Client, Firm, Invoice
+
+    with in_app() as db:
+        firm = Firm.query.one()
+        mine = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).all()
+        other = Firm(name="Other", country="EE", plan="team")
+        db.session.add(other)
+        db.session.flush()
+        stranger = Client(firm_id=other.id, name="Stranger")
+        db.session.add(stranger)
+        db.session.commit()
+        theirs = exports.create_invoice(other.id, stranger.id, number="X-1", issue_date=dt.date(2026, 11, 1),
+                                        due_date=dt.date(2026, 11, 2), lines=[{"description": "a", "quantity": 1,
+                                                                               "unit_price": 1, "vat_rate": 0}])
+        own = exports.create_invoice(firm.id, mine[0].id, number="M-1", issue_date=dt.date(2026, 11, 1),
+                                     due_date=dt.date(2026, 11, 2), lines=[{"description": "a", "quantity": 1,
+                                                                            "unit_price": 1, "vat_rate": 0}])
+        ids = {"stranger": stranger.id, "theirs": theirs.id, "own": own.id, "c1": mine[0].id, "c2": mine[1].id}
+    form = invoice_form("N-1", ("Advice", "1", "10", "24"))
+    page = member.text(f"/clients/{ids['c1']}")
+    assert "New invoice" not in page and ">Issue</button>" not in page and "M-1" in page
+    assert member.post(f"/clients/{ids['c1']}/invoices", form).status_code == 403
+    assert member.post(f"/clients/{ids['c1']}/invoices/{ids['own']}/issue").status_code == 403
+    assert owner.post(f"/clients/{ids['stranger']}/invoices", form).status_code == 404
+    assert owner.post(f"/clients/{ids['stranger']}/invoices/{ids['theirs']}/issue").status_code == 404
+    assert owner.post(f"/clients/{ids['c1']}/invoices/{ids['theirs']}/issue").status_code == 404
+    assert owner.post(f"/clients/{ids['c2']}/invoices/{ids['own']}/issue").status_code == 404, "another client's"
+    assert owner.client.post(f"/clients/{ids['c1']}/invoices", data=form).status_code == 400, "no CSRF token"
+    with in_app() as db:
+        Firm.query.filter_by(name="Test Firm OÜ").one().plan = "free"
+        db.session.commit()
+    assert "New invoice" not in owner.text(f"/clients/{ids['c1']}")
+    assert owner.post(f"/clients/{ids['c1']}/invoices", form).status_code == 403
+    assert owner.post(f"/clients/{ids['c1']}/invoices/{ids['own']}/issue").status_code == 403
+    with in_app():
+        assert Invoice.query.count() == 2 and Invoice.query.filter_by(status="issued").count() == 0
+
+
+# -- one client's link: Reload data, remove --------------------------------------------------------------
+def test_reload_data_for_one_client_with_the_same_confirmation(owner, member, sandbox, run_jobs, in_app):
+    from hub.models import ClientConnection, SummaryTask, SyncRun
+
+    client_id = configure_and_link(owner, run_jobs, in_app)
+    page = owner.text(f"/clients/{client_id}")
+    assert f'href="/clients/{client_id}/integration/reload?vendor=example"' in page
+    assert f"/clients/{client_id}/integration/reload?vendor=example" in owner.text(
+        f"/clients/{client_id}/integration?vendor=example")
+    confirm = owner.text(f"/clients/{client_id}/integration/reload?vendor=example")
+    firm_wide = owner.text("/settings/apps/example/reload")
+    wording = "and\n    <strong>overwrites the existing summary task field values</strong> with what Example Books " \
+              "reports now."
+    assert wording in confirm and wording in firm_wide, "the same confirmation wording"
+    assert "last 12 months for Client 1" in confirm and "Confirm: reload and overwrite" in confirm
+    response = owner.post(f"/clients/{client_id}/integration/reload", {"vendor": "example"},
+                          token_from=f"/clients/{client_id}/integration/reload?vendor=example")
+    assert response.status_code == 302 and "/history/runs/" in response.headers["Location"]
+    run_jobs()
+    page = owner.text(response.headers["Location"])
+    assert "Succeeded" in page and "1 of 1" in page
+    with in_app():
+        connection = ClientConnection.query.one()
+        parent = SyncRun.query.filter_by(kind="reload").one()
+        assert parent.params["connection_ids"] == [connection.id] and parent.requested_by_id is not None
+        assert SummaryTask.query.filter_by(client_id=client_id).count() == 12
+    # members, unlinked clients, other vendors and firms
+    assert "integration/reload" not in member.text(f"/clients/{client_id}")
+    assert member.get(f"/clients/{client_id}/integration/reload?vendor=example").status_code == 403
+    assert member.post(f"/clients/{client_id}/integration/reload", {"vendor": "example"}).status_code == 403
+    assert owner.get(f"/clients/{client_id + 1}/integration/reload?vendor=example").status_code == 404
+    assert owner.get(f"/clients/{client_id}/integration/reload?vendor=merit").status_code == 404
+    assert owner.get("/clients/999999/integration/reload?vendor=example").status_code == 404
+    assert owner.client.post(f"/clients/{client_id}/integration/reload", data={"vendor": "example"}).status_code == 400
+
+
+def test_reload_data_for_one_client_needs_the_mapping(owner, sandbox, run_jobs, in_app):
+    from hub.models import Client
+
+    connect_and_save(owner, run_jobs, in_app)
+    with in_app():
+        client_id = Client.query.order_by(Client.id).first().id
+    owner.post(f"/clients/{client_id}/integration/link", {"vendor": "example", "vendor_client_id": "1"})
+    response = owner.post(f"/clients/{client_id}/integration/reload", {"vendor": "example"})
+    assert response.status_code == 302
+    assert "Map at least one data field before reloading." in owner.text(response.headers["Location"])
+
+
+def connect_and_save(owner, run_jobs, in_app):
+    target = connect(owner, run_jobs, in_app)
+    run_id = re.search(r"test_run=(\d+)", target).group(1)
+    owner.post("/settings/apps/example/connect", {"company": "acme", "action": "save", "test_run_id": run_id})
+
+
+def test_unlink_a_client_nothing_came_through(owner, member, sandbox, run_jobs, in_app):
+    from hub.models import AuditEvent, Client, ClientConnection, SyncRun
+
+    connect_and_save(owner, run_jobs, in_app)
+    with in_app():
+        client_id = Client.query.order_by(Client.id).first().id
+    owner.post(f"/clients/{client_id}/integration/link", {"vendor": "example", "vendor_client_id": "7",
+                                                          "vendor_client_name": "Wrong Client"})
+    with in_app() as db:
+        connection = ClientConnection.query.one()
+        db.session.add(SyncRun(firm_id=connection.integration.firm_id, integration_id=connection.integration_id,
+                               client_connection_id=connection.id, kind="import", status="failed"))
+        db.session.commit()
+    page = owner.text(f"/clients/{client_id}/integration?vendor=example")
+    assert "Remove link to Example Books</button>" in page and "Nothing was imported or exported" in page
+    assert "Remove link" not in member.text(f"/clients/{client_id}/integration?vendor=example")
+    assert member.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"}).status_code == 403
+    assert owner.client.post(f"/clients/{client_id}/integration/unlink", data={"vendor": "example"}).status_code == 400
+    response = owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"})
+    assert response.status_code == 302
+    assert "Client 1 is no longer linked to Example Books." in owner.text(response.headers["Location"])
+    with in_app():
+        assert ClientConnection.query.count() == 0
+        run = SyncRun.query.filter_by(kind="import").one()
+        assert run.client_connection_id is None and run.params["client_id"] == client_id
+        event = AuditEvent.query.filter_by(action="client.unlinked").one()
+        assert event.target_type == "client" and event.target_id == client_id
+        assert event.details["vendor_client_id"] == "7" and event.details["vendor"] == "example"
+    history = owner.text("/history?kind=import")
+    assert "Client 1" in history, "the finished run keeps its client"
+    assert owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"}).status_code == 404
+
+
+def test_unlink_is_refused_when_data_came_through_and_offers_relinking(owner, sandbox, run_jobs, in_app):
+    from hub.models import ClientConnection, Firm, SyncRun
+
+    client_id = configure_and_link(owner, run_jobs, in_app)
+    owner.post("/settings/apps/example/reload", token_from="/settings/apps/example/reload")
+    run_jobs()
+    page = owner.text(f"/clients/{client_id}/integration?vendor=example")
+    assert "This link cannot be removed: 12 monthly summary task(s) were imported through it" in page
+    assert '<a href="#lookup-title">search for the right one</a>' in page and "Remove link to" not in page
+    response = owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"})
+    page = owner.text(response.headers["Location"])
+    assert "cannot be removed" in page and "pick the right one here to re-link it" in page
+    with in_app() as db:
+        assert ClientConnection.query.count() == 1
+        # a running job blocks too (its worker would lose the link)
+        from hub.models import SummaryTask
+
+        for task in SummaryTask.query:
+            db.session.delete(task)
+        connection = ClientConnection.query.one()
+        db.session.add(SyncRun(firm_id=connection.integration.firm_id, integration_id=connection.integration_id,
+                               client_connection_id=connection.id, kind="import", status="running"))
+        other = Firm(name="Other", country="EE", plan="team")
+        db.session.add(other)
+        db.session.commit()
+    response = owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"})
+    page = owner.text(response.headers["Location"])
+    assert "1 job(s) for it are still running" in page and "Try again when they have finished." in page
+    with in_app() as db:
+        assert ClientConnection.query.count() == 1
+        from hub.models import Client
+
+        stranger = Client(firm_id=Firm.query.filter_by(name="Other").one().id, name="Stranger")
+        db.session.add(stranger)
+        db.session.commit()
+        stranger_id = stranger.id
+    assert owner.post(f"/clients/{stranger_id}/integration/unlink", {"vendor": "example"}).status_code == 404
+    with in_app() as db:
+        Firm.query.filter_by(name="Test Firm OÜ").one().plan = "free"
+        db.session.commit()
+    assert owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"}).status_code == 403
+
+
+# -- the audit trail, pagination -------------------------------------------------------------------------
+def test_audit_trail_newest_first_paginated_for_admins(owner, member, sandbox, run_jobs, in_app):
+    from hub import audit
+    from hub.models import AuditEvent, Client, Firm
+
+    connect_and_save(owner, run_jobs, in_app)
+    with in_app() as db:
+        firm = Firm.query.one()
+        client = Client.query.order_by(Client.id).first()
+        for i in range(120):
+            audit.record(firm.id, "test.event", client, details={"n": i, "names": ["a", "b"], "on": True})
+        other = Firm(name="Other", country="EE", plan="team")
+        db.session.add(other)
+        db.session.commit()
+        audit.record(other.id, "other.firm", other, details={"who": "someone else"})
+        total = AuditEvent.query.filter_by(firm_id=firm.id).count()
+    assert member.get("/settings/audit").status_code == 403
+    assert "Audit trail</a>" not in member.text("/clients")
+    page = owner.text("/settings/audit")
+    assert "Audit trail</a>" in page and page.count("<tr data-event=") == 50
+    assert page.index("n: 119") < page.index("n: 118"), "newest first"
+    assert "names: a, b" in page and "on: yes" in page and "test.event" in page and "client #" in page
+    assert f"1–50 of {total} events · page 1 of {-(-total // 50)}" in page
+    assert 'rel="next" href="/settings/audit?page=2"' in page
+    assert "other.firm" not in page and "someone else" not in page
+    last = owner.text("/settings/audit?page=99")
+    assert f"page {-(-total // 50)} of {-(-total // 50)}" in last and "credentials.saved" in last
+    assert "user.signed_in" in last and "owner@test.example" in last and 'rel="next"' not in last
+    assert GOOD_KEY not in last and GOOD_KEY not in page
+    assert "page 1 of" in owner.text("/settings/audit?page=abc")
+
+
+def test_history_runs_are_paginated_and_keep_the_filter(owner, in_app):
+    from hub.models import Firm, SyncRun
+
+    with in_app() as db:
+        firm = Firm.query.one()
+        db.session.add_all([SyncRun(firm_id=firm.id, kind="import", status="succeeded") for _ in range(120)])
+        db.session.add_all([SyncRun(firm_id=firm.id, kind="export", status="failed") for _ in range(3)])
+        db.session.commit()
+        newest_import = SyncRun.query.filter_by(kind="import").order_by(SyncRun.id.desc()).first().id
+    page = owner.text("/history")
+    assert page.count('href="/history/runs/') == 50 and "1–50 of 123 runs · page 1 of 3" in page
+    filtered = owner.text("/history?kind=import")
+    assert f'href="/history/runs/{newest_import}"' in filtered and "of 120 runs" in filtered
+    assert 'rel="next" href="/history?page=2&amp;kind=import"' in filtered
+    third = owner.text("/history?kind=import&page=3")
+    assert third.count('href="/history/runs/') == 20 and 'rel="prev" href="/history?page=2&amp;kind=import"' in third
+    assert "Invoice export" not in third.split("<h2>Invoice exports</h2>")[0].split("</thead>")[1]
