@@ -27,7 +27,7 @@ from sqlalchemy import event
 from hub import redaction
 from hub.models import db
 from hub.plugins import VendorRegistry
-from hub.vault import Vault, load_or_create_keys
+from hub.vault import Vault, load_or_create_keys, read_or_create
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -61,13 +61,7 @@ def process_registry() -> VendorRegistry:
 
 
 def _instance_secret(instance_path: str, name: str) -> str:
-    path = Path(instance_path) / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return read_or_create(Path(instance_path) / name, lambda: secrets.token_hex(32)).strip()
 
 
 def _embedded_redis_url(instance_path: str) -> str:

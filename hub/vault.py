@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -58,12 +60,24 @@ class Vault:
             raise VaultError("Stored credentials cannot be decrypted with the configured keys.") from exc
 
 
-def load_or_create_keys(instance_path: str) -> list[str]:
-    """Keys for the embedded default: ``instance/secret.keys`` (one per line), created if missing."""
-    path = Path(instance_path) / "secret.keys"
+def read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """The content of a secret file (mode 0600), created with ``make()`` if missing. Safe when several
+    processes start at once: the file appears complete or not at all (written aside, then hard-linked)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(Vault.generate_key() + "\n")
-    return [line for line in path.read_text().split() if line]
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            os.unlink(tmp)
+    return path.read_text()
+
+
+def load_or_create_keys(instance_path: str) -> list[str]:
+    """Keys for the embedded default: ``instance/secret.keys`` (one per line), created if missing."""
+    content = read_or_create(Path(instance_path) / "secret.keys", lambda: Vault.generate_key() + "\n")
+    return [line for line in content.split() if line]

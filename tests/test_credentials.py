@@ -69,3 +69,24 @@ def test_blank_secret_keeps_stored_value_and_fields_are_validated():
 def test_describe_never_shows_secrets():
     public, secret = creds.split(Schema, {"api_id": "id-1", "api_key": "hidden"})
     assert creds.describe(Schema, public, secret) == {"api_id": "id-1", "api_key": {"set": True}}
+
+
+def test_secret_files_are_created_once_when_processes_race(tmp_path):
+    import threading
+
+    from hub.vault import load_or_create_keys
+
+    results, barrier = [], threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        results.append(tuple(load_or_create_keys(str(tmp_path))))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1 and len(results[0]) == 1, "every process sees the same single key"
+    assert (tmp_path / "secret.keys").stat().st_mode & 0o777 == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary files left"

@@ -100,10 +100,11 @@ def test_two_workers_on_the_same_export_create_one_invoice(example_integration, 
     [export] = exports.issue_invoice(invoice)
     exports.retry_export(export)  # a second run for the same export, e.g. a double click
     workers = [subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker", "--queues", "exports", "--burst"],
-                                env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     for worker in workers:
-        assert worker.wait(timeout=120) == 0
+        _, stderr = worker.communicate(timeout=120)
+        assert worker.returncode == 0, stderr[-3000:]
     hub_db.session.expire_all()
     export = hub_db.session.get(InvoiceExport, export.id)
     assert export.status == "confirmed"
