@@ -29,10 +29,6 @@ class FormField:
     errors: list[str] = field(default_factory=list)
 
 
-def secret_names(schema_cls: type[marshmallow.Schema]) -> set[str]:
-    return {name for name, f in schema_cls().fields.items() if f.metadata.get("secret")}
-
-
 def _one_of(f: fields.Field) -> validate.OneOf | None:
     validators = f.validators if isinstance(f.validators, list | tuple) else [f.validators]
     return next((v for v in validators if isinstance(v, validate.OneOf)), None)

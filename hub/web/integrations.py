@@ -11,6 +11,7 @@ import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from hub import audit, connections, statistics
+from hub import credentials as creds
 from hub.app import services
 from hub.errors import ConfigError, HubError
 from hub.models import (
@@ -88,7 +89,7 @@ def with_draft_secrets(schema: type[marshmallow.Schema], data: dict[str, Any], r
         return data
     tested = connections.stored_credentials(draft)
     out = dict(data)
-    for name in forms.secret_names(schema):
+    for name in creds.secret_fields(schema):
         if not (out.get(name) or "").strip() and tested.get(name):
             out[name] = tested[name]
     return out
@@ -138,7 +139,7 @@ def handle_credentials_post(integration: Integration, connection: ClientConnecti
                                              tested_run=tested_run)
     except marshmallow.ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        public = {k: v for k, v in data.items() if k not in forms.secret_names(schema)}
+        public, _secrets = creds.split(schema, data)  # redisplay only the public values
         owner = connection if connection is not None else integration
         secret_state = "tested" if tested_run is not None else ("saved" if owner.secret_credentials else "")
         return "errors", {
