@@ -43,9 +43,15 @@ __all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "make_context", "sam
 
 
 def make_context(slug: str, transport: httpx.BaseTransport | None = None, *, settings: dict | None = None,
-                 origin: str | None = None, now=None) -> VendorContext:  # noqa: ANN001
-    """A ``ctx`` whose HTTP goes through ``transport`` (no rate budget, in-memory cache)."""
-    client = httpx.Client(transport=transport, timeout=10.0) if transport is not None else None
+                 origin: str | None = None, now=None, timeout: float | None = None) -> VendorContext:  # noqa: ANN001
+    """A ``ctx`` whose HTTP goes through ``transport`` (no rate budget, in-memory cache).
+
+    ``origin`` routes every request to that base URL (a sandbox on loopback) keeping the real Host
+    header; ``timeout`` (seconds) replaces the default one, e.g. to test a slow vendor quickly."""
+    if transport is not None or timeout is not None:
+        client = httpx.Client(transport=transport, timeout=10.0 if timeout is None else timeout)
+    else:
+        client = None
     log = logging.getLogger(f"hub.vendor.{slug}")
     http = VendorHttp(slug, client, origin=origin, log=log, sleep=lambda s: None)
     ctx = VendorContext(vendor=slug, http=http, log=log, settings=settings or {}, cache=MemoryCache(),
