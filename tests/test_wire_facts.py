@@ -24,3 +24,18 @@ def test_sourced_fact_without_reference_fails() -> None:
 def test_unknown_source_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown source kind"):
         WireFact("x", "a blog")
+
+
+def test_vendor_specs_finds_the_shared_artifacts_or_skips(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    from hub.testing.wire import vendor_specs
+
+    (tmp_path / "tripletex").mkdir()
+    (tmp_path / "tripletex" / "openapi.json").write_text("{}")
+    monkeypatch.setenv("HUB_VENDOR_SPECS", str(tmp_path))
+    assert vendor_specs("tripletex", "openapi.json") == tmp_path / "tripletex" / "openapi.json"
+    monkeypatch.setenv("HUB_REQUIRE_VENDOR_SPECS", "1")
+    with pytest.raises(pytest.fail.Exception, match="not found"):
+        vendor_specs("nowhere.xsd")
+    monkeypatch.delenv("HUB_REQUIRE_VENDOR_SPECS")
+    with pytest.raises(pytest.skip.Exception, match="set HUB_VENDOR_SPECS"):
+        vendor_specs("nowhere.xsd")

@@ -18,8 +18,10 @@ owned up to in the plugin's README::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 #: Where a fact may come from, strongest first. ``assumed`` means nobody outside this project confirmed it.
@@ -51,3 +53,26 @@ def check_wire_facts(facts: Mapping[str, WireFact], readme: str) -> None:
         elif fact.source == "assumed" and f"`{name}`" not in readme:
             problems.append(f"{name}: assumed, but the README does not name `{name}` as assumed")
     assert not problems, "wire facts:\n" + "\n".join(problems)
+
+
+def vendor_specs(*parts: str) -> Path:
+    """The path of a vendor's published artifact (``vendor_specs("tripletex", "openapi.json")``).
+
+    Artifacts written by vendors or independent developers live outside the project, in
+    ``shared/vendor-specs/`` beside the checkout (or where ``HUB_VENDOR_SPECS`` points). Where they are absent
+    the calling test is **skipped** with the reason — unless ``HUB_REQUIRE_VENDOR_SPECS=1`` (CI), where it fails.
+    """
+    import pytest  # only tests call this; the rest of the module is plain data
+
+    configured = os.environ.get("HUB_VENDOR_SPECS")
+    candidates = [Path(configured)] if configured else [
+        parent / "shared" / "vendor-specs" for parent in (Path.cwd(), *Path.cwd().parents)]
+    for base in candidates:
+        path = base.joinpath(*parts)
+        if path.exists():
+            return path
+    reason = (f"vendor artifact {'/'.join(parts)} not found (looked in "
+              f"{', '.join(str(c) for c in candidates[:3])}…; set HUB_VENDOR_SPECS)")
+    if os.environ.get("HUB_REQUIRE_VENDOR_SPECS") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
