@@ -30,6 +30,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check hub tests plugins bench
+	$(BIN)/lint-imports  # the layers and the plugins' public surface (.importlinter)
 
 bench: install
 	$(BIN)/python bench/reload.py

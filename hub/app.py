@@ -1,4 +1,5 @@
-"""The Flask application factory and the per-app services (database, Redis, vault, vendor registry).
+"""The Flask application factory: configuration, the per-app services (:mod:`hub.services`), the pages, the
+API and the CLI. The top of the house: nothing imports it but the entry points (``hub.app:create_app``).
 
 Configuration comes from the environment (production) or falls back to embedded defaults:
 
@@ -15,59 +16,33 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-from flask import Flask, current_app
+from flask import Flask
 from flask_migrate import Migrate
 from sqlalchemy import event
 
-from hub import redaction
+# The flows register their run actions, dispatchers and finish hooks with the job layer when imported.
+import hub.catalog
+import hub.connections
+import hub.exports
+import hub.schedule
+import hub.statistics  # noqa: F401
+from hub import api, embedded, jobs, redaction
+from hub.cli import hub_cli
 from hub.models import db
 from hub.plugins import VendorRegistry
+from hub.services import HubServices, process_registry
 from hub.vault import Vault, load_or_create_keys, read_or_create
+from hub.web import bp as web_bp
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
-_process_registry: VendorRegistry | None = None
-
-
-@dataclass
-class HubServices:
-    registry: VendorRegistry
-    vault: Vault
-    redis_url: str
-    _redis: redis.Redis | None = None
-
-    @property
-    def redis(self) -> redis.Redis:
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(self.redis_url)
-        return self._redis
-
-    def reset_after_fork(self) -> None:
-        """A forked process must not share the parent's sockets."""
-        self._redis = None
-
-
-def process_registry() -> VendorRegistry:
-    """The vendor plugins of this process, loaded once (web and worker load the same set)."""
-    global _process_registry
-    if _process_registry is None:
-        _process_registry = VendorRegistry.from_entry_points()
-    return _process_registry
 
 
 def _instance_secret(instance_path: str, name: str) -> str:
     return read_or_create(Path(instance_path) / name, lambda: secrets.token_hex(32)).strip()
-
-
-def _embedded_redis_url(instance_path: str) -> str:
-    from hub import embedded
-
-    return embedded.redis_url(instance_path)
 
 
 def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry | None = None) -> Flask:
@@ -98,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
 
     keys_env = app.config.get("HUB_SECRET_KEYS") or os.environ.get("HUB_SECRET_KEYS")
     keys = [k for k in keys_env.split(",")] if keys_env else load_or_create_keys(app.instance_path)
-    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or _embedded_redis_url(app.instance_path)
+    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or embedded.redis_url(app.instance_path)
     app.extensions["hub"] = HubServices(registry=registry or process_registry(), vault=Vault(keys),
                                         redis_url=redis_url)
 
@@ -114,22 +89,20 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
 
-    import hub.catalog  # noqa: F401
-    import hub.connections  # noqa: F401  (these register their run actions and dispatchers)
-    import hub.exports  # noqa: F401
-    import hub.schedule  # noqa: F401
-    import hub.statistics  # noqa: F401
-    from hub.cli import hub_cli
     app.cli.add_command(hub_cli)
-
-    from hub.web import bp as web_bp
     app.register_blueprint(web_bp)
-    from hub import api  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
-    api.init_app(app)
+    api.init_app(app)  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
 
     logging.getLogger("hub").setLevel(os.environ.get("HUB_LOG_LEVEL", "INFO"))
     return app
 
 
-def services() -> HubServices:
-    return current_app.extensions["hub"]
+
+class StandaloneJob(jobs.AppJob):
+    """The job class for a plain ``rq worker --job-class hub.app.StandaloneJob`` (instead of ``flask hub
+    worker``): the app is built from the environment on the first job."""
+
+    def perform(self):  # noqa: ANN201
+        if not jobs.has_worker_app():
+            jobs.set_worker_app(create_app())
+        return super().perform()

@@ -12,12 +12,12 @@ import datetime as dt
 from decimal import Decimal
 
 from hub import audit
-from hub.app import services
 from hub.connections import call_vendor, vendor_of
 from hub.errors import ConfigError, NotSupported
 from hub.jobs import action, start_run, wait_for
 from hub.models import CatalogItem, CatalogMapping, Integration, SyncRun, User, db, utcnow
 from hub.schedule import dispatcher
+from hub.services import services
 
 KINDS = {"product": ("products", "hub_list_products"), "tax_rate": ("tax_rates", "hub_list_tax_rates")}
 REFRESH_EVERY = dt.timedelta(days=1)

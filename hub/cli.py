@@ -15,9 +15,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub.app import services
+from hub import demo, jobs, scaffold, schedule, statistics
+from hub.api import auth
+from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, db
+from hub.services import services
 
 hub_cli = AppGroup("hub", help="Integration Hub operations.")
 SANDBOX_GROUP = "hub.sandboxes"
@@ -51,8 +54,6 @@ def init_db_cmd() -> None:
 @hub_cli.command("rotate-keys")
 def rotate_keys_cmd() -> None:
     """Re-encrypt every stored secret with the newest key of HUB_SECRET_KEYS."""
-    from hub.models import ClientConnection, CredentialDraft, Integration, db
-
     vault = services().vault
     count = 0
     for model in (Integration, ClientConnection, CredentialDraft):
@@ -69,8 +70,6 @@ def rotate_keys_cmd() -> None:
 @click.option("--simple", is_flag=True, help="Run jobs in-process instead of forking (debugging).")
 def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
     """Run an RQ worker for the hub's queues (any number may run, on any machine)."""
-    from hub import jobs
-
     jobs.set_worker_app(current_app._get_current_object())
     jobs.prepare_for_forking()
     worker = jobs.make_worker(tuple(q.strip() for q in queues.split(",") if q.strip()), simple=simple)
@@ -129,8 +128,6 @@ def start_sandboxes(host: str = "127.0.0.1") -> dict[str, str]:
 @click.option("--origins", default="{}", help='JSON {vendor: sandbox origin}.')
 def seed_demo_cmd(origins: str) -> None:
     """Create the demo firm (idempotent) and print the admin login."""
-    from hub import demo
-
     login = demo.seed(json.loads(origins))
     click.echo(f"demo admin: {login['email']} / {login['password']}")
 
@@ -141,8 +138,6 @@ def seed_demo_cmd(origins: str) -> None:
 def up_cmd(port: int, workers: int) -> None:
     """Embedded mode: migrate, start the vendor sandboxes, seed the demo firm, a worker, the scheduler
     and the admin on http://127.0.0.1:PORT — one command."""
-    from hub import demo
-
     upgrade()
     origins = start_sandboxes()
     for vendor, origin in origins.items():
@@ -167,8 +162,6 @@ def up_cmd(port: int, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n  sign in as {login['email']} / {login['password']}\n")
-    from werkzeug.serving import run_simple
-
     current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
     try:
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
@@ -180,9 +173,6 @@ def up_cmd(port: int, workers: int) -> None:
 @click.argument("client")
 def summary_cmd(client: str) -> None:
     """Show a client's monthly summary tasks with imported values (CLIENT: id or name)."""
-    from hub import statistics
-    from hub.models import Client, db
-
     found = db.session.get(Client, int(client)) if client.isdigit() else Client.query.filter_by(name=client).first()
     if found is None:
         raise click.UsageError(f"no client {client!r}")
@@ -201,9 +191,6 @@ def summary_cmd(client: str) -> None:
 @click.option("--firm", "firm_id", type=int, help="Firm id (default: the only/first firm).")
 def reload_cmd(vendor: str, firm_id: int | None) -> None:
     """Reload data: back-fill the last 12 months for every linked client of VENDOR (overwrites)."""
-    from hub import statistics
-    from hub.models import Firm, Integration, db
-
     firm = db.session.get(Firm, firm_id) if firm_id else Firm.query.order_by(Firm.id).first()
     integration = Integration.query.filter_by(firm_id=firm.id, vendor=vendor).one_or_none() if firm else None
     if integration is None:
@@ -216,8 +203,6 @@ def reload_cmd(vendor: str, firm_id: int | None) -> None:
 @click.option("--loop", is_flag=True, help="Keep running, every HUB_SCHEDULE_INTERVAL seconds.")
 def schedule_cmd(loop: bool) -> None:
     """Enqueue every scheduled job that is due and not yet done (safe to run from several places)."""
-    from hub import schedule
-
     while True:
         counts = schedule.dispatch()
         click.echo(f"dispatched: {counts}")
@@ -234,8 +219,6 @@ def schedule_cmd(loop: bool) -> None:
 @click.option("--display-name", default=None, help="The vendor's name as admins see it (default: from NAME).")
 def new_plugin_cmd(name: str, dest: str, display_name: str | None) -> None:
     """Generate a working vendor plugin NAME (hooks, sandbox, contract tests, README) in DEST/NAME."""
-    from hub import scaffold
-
     try:
         folder = scaffold.create_plugin(name, dest, name=display_name)
     except scaffold.ScaffoldError as exc:
@@ -256,8 +239,6 @@ def api_token_cli() -> None:
 @click.option("--name", required=True, help="What the token is for, e.g. 'billing script'.")
 def api_token_create_cmd(firm_id: int, role: str, name: str) -> None:
     """Create an API token and print it (this is the only time it is shown)."""
-    from hub.api import auth
-
     try:
         new = auth.create_token(firm_id, name=name, role=role, actor="cli")
     except ValueError as exc:
@@ -270,9 +251,6 @@ def api_token_create_cmd(firm_id: int, role: str, name: str) -> None:
 @click.argument("token_id", type=int)
 def api_token_revoke_cmd(token_id: int) -> None:
     """Revoke API token TOKEN_ID."""
-    from hub.api import auth
-    from hub.models import ApiToken, db
-
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.UsageError(f"no API token {token_id}")

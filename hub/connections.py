@@ -28,11 +28,10 @@ from flask import current_app
 
 from hub import audit, redaction
 from hub import credentials as creds
-from hub.app import services
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError
 from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
-from hub.jobs import action, start_run, wait_for
+from hub.jobs import action, on_attention, start_run, wait_for
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -49,6 +48,7 @@ from hub.models import (
 )
 from hub.plugins import Vendor
 from hub.ratelimit import RateBudget
+from hub.services import services
 from hub.types import RateLimit
 
 DRAFT_TTL = dt.timedelta(hours=1)
@@ -140,6 +140,7 @@ def record_success(owner: Owner, result: dict[str, Any]) -> None:
     owner.expires_on = dt.date.fromisoformat(expires) if expires else None
 
 
+@on_attention
 def record_failure(run: SyncRun, exc: HubError) -> None:
     """An ``AuthError``/``ConfigError`` in ``run``: its credentials' owner needs attention."""
     if (run.params or {}).get("draft_id"):

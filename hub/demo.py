@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import current_app
 
 from hub import connections, jobs, statistics
-from hub.app import services
 from hub.models import Client, ClientConnection, Firm, Integration, User, db
+from hub.services import services
 
 DEMO_FIRM = "Demo Accounting OÜ"
 DEMO_EMAIL = "admin@demo.example"

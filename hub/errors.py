@@ -19,6 +19,9 @@ credential value (the core masks known secrets anyway).
 
 from __future__ import annotations
 
+import email.utils
+import time
+
 
 class HubError(Exception):
     """Base class. ``message`` is shown to the admin; ``hint`` says how to fix it."""
@@ -127,3 +130,20 @@ __all__ = [
     "HubError", "AuthError", "ConfigError", "RateLimited", "TransientError",
     "VendorRejected", "NotSupported", "NotDone", "UnexpectedError",
 ]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` if absent or unreadable — for
+    ``RateLimited(retry_after=parse_retry_after(response.headers.get("Retry-After")))``."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -27,7 +27,6 @@ from flask import current_app
 
 from hub import audit, catalog
 from hub import types as t
-from hub.app import services
 from hub.connections import call_vendor, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
 from hub.jobs import FINISH_HOOKS, action, start_run
@@ -45,6 +44,7 @@ from hub.models import (
     utcnow,
 )
 from hub.schedule import dispatcher
+from hub.services import services
 
 log = logging.getLogger("hub.exports")
 CENT = Decimal("0.01")

@@ -9,7 +9,7 @@ Rules that hold for every hook (read these once):
 * The core calls each hook on **one named vendor only** (never a broadcast), so an implementation
   never checks "is this call for me?".
 * Hooks are synchronous. They run inside RQ worker jobs, never in a web request.
-* ``ctx`` (a :class:`hub.context.VendorContext`) comes first: ``ctx.http`` (an httpx client with
+* ``ctx`` (a :class:`hub.types.Context`) comes first: ``ctx.http`` (an httpx client with
   timeouts, rate budget and error mapping — use it for every vendor request), ``ctx.log`` (a logger
   that masks secrets), ``ctx.settings`` (operator settings for this vendor, e.g. a partner token),
   ``ctx.cache`` (a small encrypted key/value store that survives between jobs, e.g. for session
@@ -36,9 +36,9 @@ import pluggy
 if TYPE_CHECKING:
     import marshmallow
 
-    from hub.context import VendorContext
     from hub.types import (
         ConnectionInfo,
+        Context,
         ExportReceipt,
         Invoice,
         Payment,
@@ -83,7 +83,7 @@ def hub_credentials_schema() -> "type[marshmallow.Schema]":
 
 
 @hookspec(firstresult=True)
-def hub_test_connection(ctx: "VendorContext", credentials: dict) -> "ConnectionInfo":
+def hub_test_connection(ctx: "Context", credentials: dict) -> "ConnectionInfo":
     """Check the credentials against the vendor and return what the vendor says the account is.
 
     Return ``ConnectionInfo(account_name=..., expires_on=...)`` — the company or database name the
@@ -94,7 +94,7 @@ def hub_test_connection(ctx: "VendorContext", credentials: dict) -> "ConnectionI
 
 
 @hookspec(firstresult=True)
-def hub_list_clients(ctx: "VendorContext", credentials: dict, query: str) -> "list[VendorClient]":
+def hub_list_clients(ctx: "Context", credentials: dict, query: str) -> "list[VendorClient]":
     """Client lookup: the vendor's client (customer) records matching ``query``.
 
     ``query`` is free text typed by the admin (a name or registration code); ``""`` means all. Page
@@ -104,7 +104,7 @@ def hub_list_clients(ctx: "VendorContext", credentials: dict, query: str) -> "li
 
 @hookspec(firstresult=True)
 def hub_fetch_statistics(
-    ctx: "VendorContext", credentials: dict, client: "str | None", periods: "list[Period]",
+    ctx: "Context", credentials: dict, client: "str | None", periods: "list[Period]",
 ) -> "Statistics":
     """Monthly statistics for one client over a **range of months**.
 
@@ -118,7 +118,7 @@ def hub_fetch_statistics(
 
 @hookspec(firstresult=True)
 def hub_refresh_statistics(
-    ctx: "VendorContext", credentials: dict, client: "str | None", periods: "list[Period]",
+    ctx: "Context", credentials: dict, client: "str | None", periods: "list[Period]",
 ) -> None:
     """Ask the vendor to recompute cached statistics before a reload reads them.
 
@@ -128,7 +128,7 @@ def hub_refresh_statistics(
 
 
 @hookspec(firstresult=True)
-def hub_export_invoice(ctx: "VendorContext", credentials: dict, invoice: "Invoice") -> "ExportReceipt":
+def hub_export_invoice(ctx: "Context", credentials: dict, invoice: "Invoice") -> "ExportReceipt":
     """Create ``invoice`` in the vendor system and return the vendor's id and number.
 
     Must be safe to call again for the same invoice: the core calls ``hub_find_invoice`` first after
@@ -140,7 +140,7 @@ def hub_export_invoice(ctx: "VendorContext", credentials: dict, invoice: "Invoic
 
 
 @hookspec(firstresult=True)
-def hub_find_invoice(ctx: "VendorContext", credentials: dict, invoice: "Invoice") -> "ExportReceipt | None":
+def hub_find_invoice(ctx: "Context", credentials: dict, invoice: "Invoice") -> "ExportReceipt | None":
     """Look the invoice up in the vendor (by ``invoice.reference`` or number); ``None`` if absent.
 
     Called before retrying an export whose outcome is uncertain (timeout, crash).
@@ -148,17 +148,17 @@ def hub_find_invoice(ctx: "VendorContext", credentials: dict, invoice: "Invoice"
 
 
 @hookspec(firstresult=True)
-def hub_list_products(ctx: "VendorContext", credentials: dict) -> "list[Product]":
+def hub_list_products(ctx: "Context", credentials: dict) -> "list[Product]":
     """All products / articles of the account (paged to the end)."""
 
 
 @hookspec(firstresult=True)
-def hub_list_tax_rates(ctx: "VendorContext", credentials: dict) -> "list[TaxRate]":
+def hub_list_tax_rates(ctx: "Context", credentials: dict) -> "list[TaxRate]":
     """All VAT types / tax rates of the account, with the vendor's own ids."""
 
 
 @hookspec(firstresult=True)
-def hub_fetch_payments(ctx: "VendorContext", credentials: dict, since: dt.date) -> "list[Payment]":
+def hub_fetch_payments(ctx: "Context", credentials: dict, since: dt.date) -> "list[Payment]":
     """Paid status of invoices: every payment (or paid invoice) recorded on or after ``since``.
 
     The core matches them to exported invoices by ``vendor_invoice_id``.

@@ -14,7 +14,6 @@ Other 4xx answers are returned as they are: only the plugin knows the vendor's e
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import ssl
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from hub.errors import RateLimited, TransientError
+from hub.errors import RateLimited, TransientError, parse_retry_after
 from hub.ratelimit import RateBudget
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -35,22 +34,6 @@ for _name in ("httpx", "httpcore"):
 #: process the request, so sending it again is safe); a longer one reschedules the job.
 MAX_INLINE_WAIT = 10.0
 MAX_INLINE_RETRIES = 3
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 RESET_HEADERS = ("X-Rate-Limit-Reset", "X-RateLimit-Reset", "RateLimit-Reset")

@@ -8,7 +8,9 @@
   needing attention), ``RateLimited``/``TransientError`` with exponential backoff that honours the
   vendor's ``Retry-After``, capped. The run row records every attempt and the outcome.
 
-Flows register their actions with :func:`action`; e.g. ``@action("test_connection")``.
+Flows register with this layer, which never imports a flow: their actions with :func:`action` (e.g.
+``@action("test_connection")``), what to do when a run fails in a way that needs attention with
+:func:`on_attention`, and what to do once a run reached a final state with :data:`FINISH_HOOKS`.
 """
 
 from __future__ import annotations
@@ -17,19 +19,23 @@ import gc
 import logging
 import os
 import random
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import rq
-from flask import Flask
+from flask import Flask, current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from sqlalchemy import text
 
 from hub import redaction
 from hub.errors import HubError, UnexpectedError
+from hub.http import shared_ssl_context
 from hub.models import SyncRun, db, utcnow
+from hub.services import services
 
 log = logging.getLogger("hub.jobs")
 
@@ -62,13 +68,16 @@ def set_worker_app(app: Flask) -> None:
     _worker_app, _worker_pid = app, os.getpid()
 
 
-def worker_app() -> Flask:
-    """The app jobs run in: the one the worker set up before forking, or one built from the
-    environment (for a plain ``rq worker --job-class hub.jobs.AppJob``)."""
-    if _worker_app is None:
-        from hub.app import create_app
+def has_worker_app() -> bool:
+    return _worker_app is not None
 
-        set_worker_app(create_app())
+
+def worker_app() -> Flask:
+    """The app jobs run in: the one the worker process set up (``flask hub worker`` does, and so does
+    ``hub.app.StandaloneJob`` for a plain ``rq worker``)."""
+    if _worker_app is None:
+        raise RuntimeError("no app for this worker: start it with `flask hub worker`, or run "
+                           "`rq worker --job-class hub.app.StandaloneJob`")
     return _worker_app
 
 
@@ -77,10 +86,6 @@ def prepare_for_forking() -> None:
     horse), the parent's connections are returned so none is shared, and everything loaded so far is
     frozen out of the garbage collector (a horse's collections then skip the inherited heap instead of
     walking — and copying — all of it)."""
-    from sqlalchemy import text
-
-    from hub.http import shared_ssl_context
-
     shared_ssl_context()
     with worker_app().app_context():
         db.session.execute(text("SELECT 1"))
@@ -106,14 +111,12 @@ class AppJob(Job):
 
 
 def get_queue(name: str) -> rq.Queue:
-    from hub.app import services
 
     return rq.Queue(name, connection=services().redis, job_class=AppJob)
 
 
 def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name: str | None = None) -> rq.Worker:
     """A worker on ``queues``; ``simple`` runs jobs in-process (tests, small benchmarks)."""
-    from hub.app import services
 
     cls = rq.SimpleWorker if simple else rq.Worker
     conn = services().redis
@@ -156,8 +159,6 @@ def _timeout(kind: str) -> int:
 
 def wait_for(run: SyncRun, timeout: float) -> SyncRun:
     """Wait up to ``timeout`` seconds for ``run`` to finish; return it refreshed from the database."""
-    import time
-
     deadline = time.monotonic() + timeout
     try:
         job = Job.fetch(run.job_id, connection=get_queue("interactive").connection) if run.job_id else None
@@ -184,8 +185,6 @@ def retry_delay(attempt: int, retry_after: float | None, *, base: float | None =
                 cap: float | None = None) -> float:
     """Backoff before attempt ``attempt + 1``: exponential with jitter, never sooner than the vendor's
     ``Retry-After``, never longer than the cap."""
-    from flask import current_app
-
     base = base if base is not None else current_app.config.get("HUB_RETRY_BASE", RETRY_BASE_SECONDS)
     cap = cap if cap is not None else current_app.config.get("HUB_RETRY_CAP", RETRY_CAP_SECONDS)
     delay = base * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
@@ -196,10 +195,6 @@ def retry_delay(attempt: int, retry_after: float | None, *, base: float | None =
 
 def execute(run_id: int) -> str:
     """The RQ job: perform one attempt of run ``run_id`` and record the outcome."""
-    from flask import current_app
-
-    from hub import connections
-
     run = db.session.get(SyncRun, run_id)
     if run is None or run.finished:
         return "skipped"
@@ -228,7 +223,8 @@ def execute(run_id: int) -> str:
         run.status = "failed"
         run.finished_at = utcnow()
         if exc.needs_attention:
-            connections.record_failure(run, exc)
+            for hook in ATTENTION_HOOKS:
+                hook(run, exc)
         db.session.commit()
         _after_finish(run)
         log.info("run %s (%s) failed: %s", run.id, run.kind, exc)
@@ -256,6 +252,16 @@ def execute(run_id: int) -> str:
 
 #: Called after a run reached a final state (flows use it for notifications).
 FINISH_HOOKS: list[Callable[[SyncRun], None]] = []
+
+#: Called, before the failure is committed, when a run failed with an error that needs attention
+#: (``AuthError``/``ConfigError``): the connections flow marks the credentials' owner.
+ATTENTION_HOOKS: list[Callable[[SyncRun, HubError], None]] = []
+
+
+def on_attention(hook: Callable[[SyncRun, HubError], None]) -> Callable[[SyncRun, HubError], None]:
+    """Register ``hook(run, exc)`` for runs that fail in a way that needs attention."""
+    ATTENTION_HOOKS.append(hook)
+    return hook
 
 
 def _after_finish(run: SyncRun) -> None:

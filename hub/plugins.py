@@ -22,8 +22,8 @@ from typing import Any
 import marshmallow
 import pluggy
 
+from hub import __version__, hookspecs, redaction
 from hub import credentials as creds
-from hub import hookspecs, redaction
 from hub.errors import ConfigError, HubError, NotSupported, UnexpectedError
 from hub.types import VendorInfo
 
@@ -120,8 +120,6 @@ def _api_compatible(required: str) -> bool:
 def _api_incompatibility(required: str) -> str:
     """The load error for a plugin whose ``VendorInfo.requires_api`` this hub cannot serve: what it needs,
     what this hub provides, and which side to change (docs/plugins/compatibility.md)."""
-    from hub import __version__
-
     provided = hookspecs.HUB_API_VERSION
     major = provided.split(".")[0]
     head = (f"incompatible plugin: it requires plugin contract {required} (VendorInfo.requires_api), but this hub "

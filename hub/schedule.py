@@ -17,7 +17,10 @@ import holidays
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from hub import statistics
+from hub.connections import DRAFT_TTL, credentials_owner
 from hub.models import OK, UNTESTED, CredentialDraft, Integration, MonthlyImport, db, utcnow
+from hub.services import services
 from hub.types import Period
 
 log = logging.getLogger("hub.schedule")
@@ -48,8 +51,6 @@ def dispatch() -> dict[str, int]:
 
 @dispatcher("expired_drafts")
 def _expire_drafts() -> int:
-    from hub.connections import DRAFT_TTL
-
     deleted = CredentialDraft.query.filter(CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
     db.session.commit()
     return deleted
@@ -129,10 +130,6 @@ def _claim(connection_id: int, period: str, existing: MonthlyImport | None) -> b
 @dispatcher("imports")
 def dispatch_imports(now: dt.datetime | None = None) -> int:
     """Enqueue every (client, month) import that is due and not yet done; returns runs enqueued."""
-    from hub import statistics
-    from hub.app import services
-    from hub.connections import credentials_owner
-
     runs = 0
     registry = services().registry
     for integration in Integration.query.filter_by(enabled=True).order_by(Integration.id):

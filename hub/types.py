@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    import logging
+
+    import httpx
 
 
 @dataclass(frozen=True, order=True)
@@ -241,3 +247,65 @@ class Payment:
 
 Statistics = dict[Period, dict[str, int]]
 """``{Period(2026, 1): {"sale_entries": 12, ...}, ...}``: what ``hub_fetch_statistics`` returns."""
+
+
+# -- what a hook's ``ctx`` offers ----------------------------------------------------------------------------
+# The hub passes its own implementation (``hub.context.VendorContext``); a plugin annotates with these
+# protocols, which are the whole of what it may rely on.
+class Http(Protocol):
+    """``ctx.http``: send every vendor request through it. It applies timeouts and the vendor account's
+    request budget, and raises :class:`hub.errors.TransientError` for timeouts, transport errors and 5xx,
+    and :class:`hub.errors.RateLimited` for 429 (with the vendor's ``Retry-After``)."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> "httpx.Response":
+        """Like ``httpx.Client.request``; the keyword arguments are httpx's."""
+
+    def get(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+
+    def post(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+
+    def put(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+
+    def delete(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between polls (tests make it instant)."""
+
+
+class Cache(Protocol):
+    """``ctx.cache``: small JSON values kept between jobs for this vendor account, encrypted (e.g. a
+    session token every worker reuses)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any, ttl: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Context(Protocol):
+    """The ``ctx`` every hook gets first (after ``hub_vendor`` and ``hub_credentials_schema``).
+
+    * ``vendor`` — the slug; ``account`` — a stable, non-reversible id of the vendor account the call goes to.
+    * ``http`` — :class:`Http`; ``log`` — a logger that masks known secrets (still: never log credentials).
+    * ``settings`` — operator settings for this vendor: ``HUB_<SLUG>_<NAME>`` environment variables, e.g.
+      ``HUB_TRIPLETEX_CONSUMER_TOKEN_TEST`` → ``settings["consumer_token_test"]``.
+    * ``cache`` — :class:`Cache`; ``now()`` — the current time, timezone-aware UTC (tests may freeze it).
+    * ``parallel(calls)`` — run independent vendor calls at once; results in order, the first failure raised;
+      every request still takes its slot from the account's request budget.
+    """
+
+    vendor: str
+    account: str
+    http: Http
+    log: "logging.Logger | logging.LoggerAdapter"
+    settings: Mapping[str, Any]
+    cache: Cache
+
+    def now(self) -> dt.datetime: ...
+
+    def parallel(self, calls: Sequence[Callable[[], T]], max_workers: int = 4) -> list[T]: ...

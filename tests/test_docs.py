@@ -24,7 +24,7 @@ def _annotation(value: object) -> str:
 
 
 def hook_signature(spec: types.FunctionType) -> str:
-    """``hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[VendorClient]``."""
+    """``hub_list_clients(ctx: Context, credentials: dict, query: str) -> list[VendorClient]``."""
     signature = inspect.signature(spec)
     params = ", ".join(f"{p.name}: {_annotation(p.annotation)}" if p.annotation is not p.empty else p.name
                        for p in signature.parameters.values())
@@ -99,7 +99,7 @@ def temporary_hookspecs() -> types.ModuleType:
     vars(module).update(hookspecs_of(hookspecs))
 
     @hookspecs.hookspec(firstresult=True)
-    def hub_list_projects(ctx: "VendorContext", credentials: dict, since: "dt.date | None") -> "list[Project]":  # noqa: F821
+    def hub_list_projects(ctx: "Context", credentials: dict, since: "dt.date | None") -> "list[Project]":  # noqa: F821
         """Projects of the account."""
 
     module.hub_list_projects = hub_list_projects
@@ -108,16 +108,16 @@ def temporary_hookspecs() -> types.ModuleType:
 
 def test_the_docs_check_fails_for_a_hook_without_a_section():
     missing = undocumented(temporary_hookspecs(), REFERENCE.read_text(encoding="utf-8"))
-    assert missing == ["hub_list_projects(ctx: VendorContext, credentials: dict, since: dt.date | None) -> "
+    assert missing == ["hub_list_projects(ctx: Context, credentials: dict, since: dt.date | None) -> "
                        "list[Project]"]
 
 
 def test_the_docs_check_fails_when_a_section_is_removed_or_its_signature_drifts():
     text = REFERENCE.read_text(encoding="utf-8")
-    heading = "## `hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list[TaxRate]`"
+    heading = "## `hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]`"
     assert heading in text
     assert undocumented(hookspecs, text.replace(heading, "")) == [heading[4:-1]]
-    drifted = text.replace(heading, "## `hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list`")
+    drifted = text.replace(heading, "## `hub_list_tax_rates(ctx: Context, credentials: dict) -> list`")
     assert undocumented(hookspecs, drifted) == [heading[4:-1]]
 
 

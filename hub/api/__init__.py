@@ -44,7 +44,9 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from hub.api import errors
+from hub.api import billing, data, errors, integrations, tokens, vendors
+from hub.api.vendors import credentials_json_schema
+from hub.statistics import IMPORT_DAYS, ImportDay
 
 API_DESCRIPTION = """The Integration Hub's internal API: everything the admin pages can do, scripted.
 
@@ -104,8 +106,6 @@ def _api_first(previous: Any) -> Any:
 
 
 def _import_day_schema(self: Any, field: marshmallow.fields.Field, **kwargs: Any) -> dict[str, Any]:
-    from hub.statistics import IMPORT_DAYS, ImportDay
-
     if isinstance(field, ImportDay):
         return {"oneOf": [{"type": "string", "enum": list(IMPORT_DAYS)},
                           {"type": "integer", "minimum": 1, "maximum": 28}],
@@ -141,8 +141,6 @@ def init_app(app: Flask) -> Api:
     api.ma_plugin.converter.add_attribute_function(_import_day_schema)
     api.ma_plugin.converter.add_attribute_function(_raw_dict_values)
 
-    from hub.api import billing, data, integrations, tokens, vendors
-
     blueprints = [tokens.blp, vendors.blp, integrations.blp, data.blp, data.runs_blp, billing.blp,
                   billing.catalog_blp]
     for blp in blueprints:
@@ -158,8 +156,6 @@ def init_app(app: Flask) -> Api:
 def _register_credential_components(api: Api) -> None:
     """Each installed vendor's credentials as a named schema (documentation; the API validates with the
     vendor's marshmallow schema)."""
-    from hub.api.vendors import credentials_json_schema
-
     for slug, vendor in sorted(api._app.extensions["hub"].registry.vendors.items()):
         name = "Credentials_" + "".join(ch if ch.isalnum() else "_" for ch in slug)
         schema = credentials_json_schema(vendor.schema)

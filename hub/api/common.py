@@ -12,10 +12,11 @@ from flask_smorest import Blueprint, abort
 
 from hub import credentials as creds
 from hub.api import auth, errors
-from hub.app import services
+from hub.connections import get_or_create_integration
 from hub.errors import HubError
 from hub.models import Client, ClientConnection, Integration, SyncRun, db
 from hub.plugins import Vendor
+from hub.services import services
 
 M = TypeVar("M")
 MAX_ID = 2**31 - 1
@@ -90,7 +91,6 @@ def integration_row(slug: str, *, create: bool = False) -> Integration | None:
     vendor_or_404(slug)
     row = Integration.query.filter_by(firm_id=auth.firm_id(), vendor=slug).one_or_none()
     if row is None and create:
-        from hub.connections import get_or_create_integration
 
         row = get_or_create_integration(auth.firm_id(), slug)
     return row

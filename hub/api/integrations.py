@@ -36,10 +36,10 @@ from hub.api.schemas import (
     SummarySettingsOutSchema,
     TestConnectionBodySchema,
 )
-from hub.app import services
 from hub.errors import ConfigError, NotSupported
 from hub.models import NOT_CONFIGURED, ClientConnection, Integration, SyncRun
 from hub.plugins import Vendor
+from hub.services import services
 
 blp = make_blueprint("api-integrations", "The firm's integrations: credentials, test connection, client "
                      "connections, summary settings and field mapping, Reload data.")

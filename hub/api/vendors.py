@@ -10,8 +10,8 @@ from apispec.ext.marshmallow import OpenAPIConverter
 from hub import credentials as creds
 from hub.api.common import doc_errors, make_blueprint, not_found
 from hub.api.schemas import VendorSchema
-from hub.app import services
 from hub.plugins import LoadFailure, Vendor
+from hub.services import services
 
 blp = make_blueprint("api-vendors", "Installed vendor plugins: capabilities, statistic fields, credentials schema.")
 VENDOR_PARAM = {"in": "path", "name": "slug", "example": "example", "description": "The vendor's slug."}

@@ -10,6 +10,10 @@ in a temporary folder, so the tests need nothing installed.
 * ``hub_db`` — an app context for one test; every table is emptied and Redis flushed afterwards.
 * ``run_jobs`` — runs queued (and due scheduled) jobs in-process until none are left.
 * ``hub_redis_url`` / ``hub_database_url`` — the service URLs in use.
+
+The hub's modules are imported inside the fixtures, not at the top: pytest loads this plugin in every test
+session of every project that has the hub installed, and importing the app there would cost each of them
+the whole hub (and configure it) before a single test asked for it.
 """
 
 from __future__ import annotations

@@ -3,14 +3,12 @@ invoices), and linking a client to its vendor record (lookup, manual code, per-c
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from hub import audit, connections, statistics
-from hub.app import services
+from hub import exports as invoice_exports
 from hub.errors import HubError
 from hub.models import (
     Client,
@@ -26,23 +24,11 @@ from hub.models import (
     SyncRun,
     db,
 )
-from hub.web import admin_required, bp, forms, login_required, require_plan
+from hub.services import services
+from hub.web import forms
+from hub.web.base import admin_required, bp, client_or_404, login_required, require_plan, vendor_name
 from hub.web.integrations import credentials_page_state, firm_run_or_404, handle_credentials_post
-
-
-def exports_flow() -> ModuleType | None:
-    """``hub.exports`` (invoices out), when installed with this hub."""
-    try:
-        return importlib.import_module("hub.exports")
-    except ImportError:
-        return None
-
-
-def client_or_404(client_id: int) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None or client.firm_id != g.user.firm_id:
-        abort(404)
-    return client
+from hub.web.invoice_form import invoice_context
 
 
 def enabled_integrations() -> list[Integration]:
@@ -88,16 +74,6 @@ def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
     return {k: v for k, v in (("tasks", tasks), ("exports", exported), ("running", running)) if v}
 
 
-def vendor_name(slug: str) -> str:
-    vendor = services().registry.vendors.get(slug)
-    return vendor.info.name if vendor else slug
-
-
-@bp.app_template_filter("vendor_name")
-def _vendor_name_filter(slug: str) -> str:
-    return vendor_name(slug)
-
-
 @bp.route("/clients")
 @login_required
 def client_list():  # noqa: ANN201
@@ -109,8 +85,6 @@ def client_list():  # noqa: ANN201
 
 def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, Any] | None = None):  # noqa: ANN201
     """The client page; ``invoice_form`` re-shows a new-invoice form with its field messages."""
-    from hub.web import invoices
-
     tasks = SummaryTask.query.filter_by(client_id=client.id, firm_id=g.user.firm_id) \
         .order_by(SummaryTask.period.desc(), SummaryTask.integration_id).all()
     names = {f.id: f.name for f in CustomField.query.filter_by(firm_id=g.user.firm_id)}
@@ -121,9 +95,9 @@ def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, An
     columns = sorted({names.get(v.field_id, "?") for t in tasks for v in t.values})
     links = connections_by_client([client.id])[client.id]
     return render_template("client.html", client=client, tasks=tasks, names=names, columns=columns,
-                           integrations=integrations, exports=exports, retry_available=exports_flow() is not None,
+                           integrations=integrations, exports=exports, retry_available=True,
                            links=links, reloadable={link.id for link in links if can_reload(link)},
-                           **invoices.invoice_context(client, exports, invoice_form)), status
+                           **invoice_context(client, exports, invoice_form)), status
 
 
 @bp.route("/clients/<int:client_id>")
@@ -149,11 +123,10 @@ def accept_value(client_id: int, value_id: int):  # noqa: ANN201
 def retry_export(client_id: int, export_id: int):  # noqa: ANN201
     client = client_or_404(client_id)
     export = db.session.get(InvoiceExport, export_id)
-    flow = exports_flow()
-    if export is None or flow is None or export.invoice.client_id != client.id:
+    if export is None or export.invoice.client_id != client.id:
         abort(404)
     try:
-        run = flow.retry_export(export, user=g.user)
+        run = invoice_exports.retry_export(export, user=g.user)
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.client_detail", client_id=client.id))

@@ -16,7 +16,7 @@ from hub.models import (
     db,
     utcnow,
 )
-from hub.web import bp, login_required, paginate
+from hub.web.base import bp, login_required, paginate
 from hub.web.integrations import firm_run_or_404
 
 RUN_KINDS = {"test_connection": "Test connection", "list_clients": "Client lookup", "import": "Import",

@@ -10,9 +10,8 @@ from typing import Any
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import audit, connections, statistics
+from hub import audit, catalog, connections, exports, statistics
 from hub import credentials as creds
-from hub.app import services
 from hub.errors import ConfigError, HubError
 from hub.models import (
     OK,
@@ -21,14 +20,18 @@ from hub.models import (
     CredentialDraft,
     CustomField,
     Integration,
+    Invoice,
+    InvoiceLine,
     SyncRun,
     Topic,
     db,
 )
 from hub.plugins import Vendor
 from hub.schedule import import_date
+from hub.services import services
 from hub.types import Period
-from hub.web import admin_required, bp, current_firm, forms, login_required, require_plan
+from hub.web import forms
+from hub.web.base import admin_required, bp, current_firm, login_required, require_plan
 
 NEW_FIELD = "__new__"
 IMPORT_DAY_CHOICES = [("last_work_day", "Last work day of the month"),
@@ -395,8 +398,6 @@ CATALOG_KINDS = (("tax_rate", "tax_rates", "Tax rates (VAT)"), ("product", "prod
 
 @bp.app_template_filter("vat")
 def _vat(rate: Any) -> str:
-    from hub import catalog
-
     return catalog.rate_key(rate)
 
 
@@ -405,9 +406,6 @@ def invoice_tab_available(vendor: Vendor) -> bool:
 
 
 def catalog_sections(integration: Integration | None, vendor: Vendor) -> list[dict[str, Any]]:
-    from hub import catalog
-    from hub.models import Invoice, InvoiceLine
-
     sections = []
     for kind, capability, title in CATALOG_KINDS:
         if not vendor.can(capability):
@@ -433,8 +431,6 @@ def catalog_sections(integration: Integration | None, vendor: Vendor) -> list[di
 @bp.route("/settings/apps/<slug>/invoices", methods=["GET", "POST"])
 @login_required
 def integration_invoices(slug: str):  # noqa: ANN201
-    from hub import catalog, exports
-
     vendor = vendor_or_404(slug)
     if not invoice_tab_available(vendor):
         abort(404)

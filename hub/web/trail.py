@@ -12,7 +12,7 @@ from flask import g, render_template
 
 from hub.models import AuditEvent, User
 from hub.redaction import mask
-from hub.web import admin_required, bp, paginate
+from hub.web.base import admin_required, bp, paginate
 
 
 def detail_text(value: Any) -> str:

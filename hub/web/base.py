@@ -1,0 +1,150 @@
+"""What every admin page shares: the blueprint, CSRF, the signed-in user, role and plan guards, the firm's
+integrations, pagination and a few lookups (a firm's client, a vendor's display name)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from hub.models import Client, Firm, Integration, Notification, User, db
+from hub.services import services
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/hub")
+csrf = CSRFProtect()
+
+READ_ONLY_NOTICE = "Only a Company Owner or Company Admin can change integrations."
+PLAN_NOTICE = "Integrations are available on the Team plan and above."
+
+
+@bp.record_once
+def _init(state) -> None:  # noqa: ANN001
+    csrf.init_app(state.app)
+
+
+@bp.before_app_request
+def _load_user() -> None:
+    user_id = session.get("user_id")
+    g.user = db.session.get(User, user_id) if user_id else None
+
+
+@bp.app_context_processor
+def _page_globals() -> dict:
+    user = getattr(g, "user", None)
+    if user is None:
+        return {"can_change": False, "unread_count": 0}
+    unread = Notification.query.filter(Notification.firm_id == user.firm_id, Notification.read_at.is_(None),
+                                       (Notification.user_id == user.id) | Notification.user_id.is_(None)).count()
+    return {"can_change": user.is_admin, "unread_count": unread, "firm": user.firm}
+
+
+@bp.app_errorhandler(403)
+@bp.app_errorhandler(404)
+def _error_page(exc: HTTPException):  # noqa: ANN202
+    if request.blueprint != "web":
+        return exc
+    return render_template("error.html", error=exc), exc.code
+
+
+def login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if g.user is None:
+            return redirect(url_for("web.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable) -> Callable:
+    """Company Owner / Company Admin only (others get 403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not g.user.is_admin:
+            abort(403, READ_ONLY_NOTICE)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def current_firm() -> Firm:
+    return g.user.firm
+
+
+def require_plan() -> None:
+    """Integrations need the Team plan or above."""
+    if not current_firm().integrations_allowed:
+        abort(403, f"{PLAN_NOTICE} Upgrade the firm's plan to use them.")
+
+
+def firm_integrations() -> dict[str, Integration]:
+    return {i.vendor: i for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
+
+
+PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a long list (``page`` is 1-based and clamped to the pages there are)."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.total)
+
+
+def paginate(query: Any, per_page: int = PER_PAGE) -> Page:
+    """``query`` (already ordered) cut to the page named by ``?page=``; a page past the end shows the last."""
+    total = query.order_by(None).count()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    items = query.limit(per_page).offset((page - 1) * per_page).all()
+    return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else default
+
+
+def client_or_404(client_id: int) -> Client:
+    """The signed-in user's firm's client ``client_id`` (another firm's id is a 404)."""
+    client = db.session.get(Client, client_id)
+    if client is None or client.firm_id != g.user.firm_id:
+        abort(404)
+    return client
+
+
+def vendor_name(slug: str) -> str:
+    vendor = services().registry.vendors.get(slug)
+    return vendor.info.name if vendor else slug
+
+
+@bp.app_template_filter("vendor_name")
+def _vendor_name_filter(slug: str) -> str:
+    return vendor_name(slug)
