@@ -452,3 +452,10 @@ def test_the_kit_imports_nothing_of_the_hub_but_the_contract():
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
     hub_modules = {name for name in imported if name == "hub" or name.startswith("hub.")}
     assert hub_modules <= {"hub.types", "hub.errors"}, hub_modules
+
+
+def test_every_public_name_is_documented_for_plugin_authors():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "plugins" / "testing.md").read_text(encoding="utf-8")
+    section = docs.split("## The sandbox kit", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in kit.__all__ if not re.search(rf"\b{name}\b", section)]
+    assert not missing, f"docs/plugins/testing.md, 'The sandbox kit', does not mention {missing}"
