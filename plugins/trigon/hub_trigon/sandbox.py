@@ -13,22 +13,23 @@
   ``stale_cache``); a finished refresh recomputes the cache from the true volumes.
 * 120 requests per 60 s per API key (knob ``rate_limit``), answered ``429`` + ``Retry-After``.
 
-Run it with ``flask hub sandbox trigon --port 8100``.
+Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``timeout_s``, ``retry_after``, …,
+``revoked``/``expired``: lists of API keys), the ``/_sandbox/`` control endpoints and serving come from the
+hub's sandbox kit (:mod:`hub.testing.sandbox`); this module is the vendor. Trigon's own knobs: ``stale_cache``,
+``refresh_polls``, ``refresh_status``. Run it with ``flask hub sandbox trigon --port 8100``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import random
 import re
-import threading
-import time
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+
+from hub.testing.sandbox import Sandbox, ascii_fold, cached_seed, pick_name, rng
+from hub.types import Period
 
 SEED = 20261122
 FIRST_PERIOD = "2025-01"
@@ -40,18 +41,6 @@ DEFAULT_PER_PAGE = 20
 MAX_WINDOW_MONTHS = 24
 HOSTS = {"api.trigon.ee": "production", "api-test.trigon.ee": "test"}
 FIELDS = ("incomingPayments", "outgoingPayments", "cardTransactions", "documents")
-
-DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0.0,
-    "rate_limit": "120/60",  # Trigon's (assumed) published limit: 120 requests a minute per API key
-    "fault": None,  # None | "429" | "500" | "timeout" | "garbage"
-    "fault_every": 1,
-    "timeout_s": 2.0,
-    "today": "2026-11-22",  # the sandbox's date: token expiry is checked against it
-    "stale_cache": True,  # seed stale cached volumes for STALE_PERIODS
-    "refresh_polls": 1,  # status polls answered "pending" before the final status
-    "refresh_status": "done",  # final refresh status: "done" | "failed" | "pending" (never finishes)
-}
 
 
 @dataclass(frozen=True)
@@ -128,62 +117,59 @@ _ROLES = ("board member", "accountant", "CFO", "owner")
 
 
 def periods_between(first: str, last: str) -> list[str]:
-    y, m = map(int, first.split("-"))
-    out = []
-    while f"{y:04d}-{m:02d}" <= last:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    """``"2026-11", "2027-01"`` → ``["2026-11", "2026-12", "2027-01"]``."""
+    return [str(p) for p in Period.span(Period.parse(first), Period.parse(last))]
 
 
 def _ascii(text: str) -> str:
-    table = str.maketrans("õäöüÕÄÖÜšžŠŽ", "oaouOAOUszSZ")
-    return text.translate(table).lower()
+    return ascii_fold(text).lower()
 
 
+@cached_seed
 def _seed_clients(org: Organisation) -> list[dict]:
-    rng = random.Random(f"{SEED}-clients-{org.id}")
+    rand = rng(SEED, "clients", org.id)
     clients = []
     for n in range(org.n_clients):
         cid = org.first_client + n
-        name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_FORMS)}"
+        name = pick_name(rand, _FIRST, _SECOND, _FORMS)
         if n % 7 == 3:
             name = f"{name.rsplit(' ', 1)[0]} {n + 1} {name.rsplit(' ', 1)[1]}"
-        reg = f"1{rng.randint(0, 9999999):07d}"
+        reg = f"1{rand.randint(0, 9999999):07d}"
         slug = _ascii(name.rsplit(" ", 1)[0]).replace(" ", "")
         contacts, addresses = [], []
         if n % 5 != 4:  # every fifth client has no contacts
             for k in range(1 + (n % 3 == 0)):
-                person = rng.choice(_PEOPLE)
+                person = rand.choice(_PEOPLE)
                 first = _ascii(person.split()[0])
                 contacts.append({"name": person, "email": f"{first}@{slug}.ee" if (n + k) % 4 != 2 else None,
-                                 "phone": f"+372 5{rng.randint(0, 9999999):07d}", "role": _ROLES[(n + k) % 4]})
+                                 "phone": f"+372 5{rand.randint(0, 9999999):07d}", "role": _ROLES[(n + k) % 4]})
         if n % 6 != 5:  # every sixth client has no address
-            city, postal = rng.choice(_CITIES)
-            addresses.append({"type": "legal", "line1": f"{rng.choice(_STREETS)} {rng.randint(1, 120)}",
+            city, postal = rand.choice(_CITIES)
+            addresses.append({"type": "legal", "line1": f"{rand.choice(_STREETS)} {rand.randint(1, 120)}",
                               "city": city, "postalCode": postal, "country": "EE"})
             if n % 4 == 0:
-                addresses.append({"type": "postal", "line1": f"Postkast {rng.randint(1, 999)}", "city": city,
+                addresses.append({"type": "postal", "line1": f"Postkast {rand.randint(1, 999)}", "city": city,
                                   "postalCode": postal, "country": "EE"})
         clients.append({"id": str(cid), "name": name, "regCode": reg,
-                        "vatNumber": f"EE10{rng.randint(0, 9999999):07d}" if n % 3 != 2 else None,
+                        "vatNumber": f"EE10{rand.randint(0, 9999999):07d}" if n % 3 != 2 else None,
                         "addresses": addresses, "contacts": contacts})
     return clients
 
 
+@cached_seed
 def _seed_volumes(client_id: str) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """``(true volumes, stale cached volumes)`` per period for one client."""
-    rng = random.Random(f"{SEED}-volumes-{client_id}")
-    level = 0 if int(client_id) % 10 == 7 and client_id != DEMO_CLIENT_ID else rng.choice((1, 2, 3))
+    rand = rng(SEED, "volumes", client_id)
+    level = 0 if int(client_id) % 10 == 7 and client_id != DEMO_CLIENT_ID else rand.choice((1, 2, 3))
     truth, stale = {}, {}
     for period in periods_between(FIRST_PERIOD, LAST_PERIOD):
         if level == 0:
             values = dict.fromkeys(FIELDS, 0)
         else:
-            values = {"incomingPayments": rng.randint(2, 20 * level), "outgoingPayments": rng.randint(1, 15 * level),
-                      "cardTransactions": rng.randint(0, 40 * level), "documents": rng.randint(1, 10 * level)}
+            values = {"incomingPayments": rand.randint(2, 20 * level), "outgoingPayments": rand.randint(1, 15 * level),
+                      "cardTransactions": rand.randint(0, 40 * level), "documents": rand.randint(1, 10 * level)}
         truth[period] = values
-        lagged = {k: max(0, v - rng.randint(1, 4)) for k, v in values.items()}
+        lagged = {k: max(0, v - rand.randint(1, 4)) for k, v in values.items()}
         stale[period] = lagged if period in STALE_PERIODS else dict(values)
     return truth, stale
 
@@ -196,57 +182,35 @@ def _cached_at(period: str, stale: bool) -> str:
     return f"{nxt.isoformat()}T03:00:00Z"
 
 
-@dataclass
-class Recorded:
-    method: str
-    host: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
-
-
-@dataclass
-class SandboxState:
+class SandboxState(Sandbox):
     """Everything the sandbox holds; tests read it as ``app.extensions["sandbox"]``."""
 
-    knobs: dict[str, Any]
-    requests: list[Recorded] = field(default_factory=list)
-    organisations: dict[str, Organisation] = field(default_factory=dict)
-    credentials: dict[str, Credential] = field(default_factory=dict)  # by API key
-    clients: dict[str, list[dict]] = field(default_factory=dict)  # org id → clients
-    truth: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (client, period) → volumes
-    cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (client, period) → cached
-    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    api_calls: int = 0
-    windows: dict[str, deque] = field(default_factory=dict)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    name = "trigon"
+    vendor_knobs = {
+        "rate_limit": "120/60",  # Trigon's (assumed) published limit: 120 requests a minute per API key
+        "today": "2026-11-22",  # the sandbox's date: token expiry is checked against it
+        "stale_cache": True,  # seed stale cached volumes for STALE_PERIODS
+        "refresh_polls": 1,  # status polls answered "pending" before the final status
+        "refresh_status": "done",  # final refresh status: "done" | "failed" | "pending" (never finishes)
+    }
+    knob_error_status = 422  # Trigon's validation status
 
-    def __post_init__(self) -> None:
-        self.organisations = {o.id: o for o in ORGANISATIONS}
-        self.credentials = {c.api_key: c for c in CREDENTIALS}
-        self.clients = {o.id: _seed_clients(o) for o in ORGANISATIONS}
-        self.reset()
-
-    def reset(self) -> None:
-        """Clear counters, recorded requests and refreshes; rebuild the volume cache from the seed."""
-        with self.lock:
-            self.requests.clear()
-            self.refreshes.clear()
-            self.windows.clear()
-            self.api_calls = 0
-            self.truth.clear()
-            self.cache.clear()
-            for org_clients in self.clients.values():
-                for client in org_clients:
-                    truth, stale = _seed_volumes(client["id"])
-                    for period, values in truth.items():
-                        self.truth[(client["id"], period)] = values
-                        is_stale = bool(self.knobs.get("stale_cache")) and period in STALE_PERIODS
-                        self.cache[(client["id"], period)] = {
-                            "values": dict(stale[period] if is_stale else values),
-                            "cachedAt": _cached_at(period, is_stale)}
+    def seed(self) -> None:
+        """The organisations, credentials and clients; true volumes and the (partly stale) volume cache."""
+        self.organisations: dict[str, Organisation] = {o.id: o for o in ORGANISATIONS}
+        self.credentials: dict[str, Credential] = {c.api_key: c for c in CREDENTIALS}
+        self.clients: dict[str, list[dict]] = {o.id: _seed_clients(o) for o in ORGANISATIONS}
+        self.refreshes: dict[str, dict[str, Any]] = {}
+        self.truth: dict[tuple[str, str], dict[str, int]] = {}  # (client, period) → volumes
+        self.cache: dict[tuple[str, str], dict[str, Any]] = {}  # (client, period) → cached
+        for org_clients in self.clients.values():
+            for client in org_clients:
+                truth, stale = _seed_volumes(client["id"])
+                for period, values in truth.items():
+                    self.truth[(client["id"], period)] = values
+                    is_stale = bool(self.knobs.get("stale_cache")) and period in STALE_PERIODS
+                    self.cache[(client["id"], period)] = {"values": dict(stale[period] if is_stale else values),
+                                                          "cachedAt": _cached_at(period, is_stale)}
 
     # -- helpers for tests -------------------------------------------------------------------
     def true_volumes(self, client_id: str, period: str) -> dict[str, int]:
@@ -259,12 +223,6 @@ class SandboxState:
     def client(self, org_id: str, client_id: str) -> dict | None:
         return next((c for c in self.clients.get(org_id, []) if c["id"] == client_id), None)
 
-    def api_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if not r.path.startswith("/_sandbox")]
-
-    def today(self) -> dt.date:
-        return dt.date.fromisoformat(str(self.knobs.get("today") or DEFAULT_KNOBS["today"]))
-
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     response = jsonify(error=code, message=message)
@@ -274,80 +232,30 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return response
 
 
-def _parse_rate(text: Any) -> tuple[int, float] | None:
-    if not text:
-        return None
-    count, _, seconds = str(text).partition("/")
-    return int(count), float(seconds or 1)
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def create_app(**knobs: Any) -> Flask:
-    """The sandbox app. Knobs: see ``DEFAULT_KNOBS`` (unknown names are refused)."""
-    unknown = set(knobs) - set(DEFAULT_KNOBS)
-    if unknown:
-        raise TypeError(f"unknown Trigon sandbox knob(s): {', '.join(sorted(unknown))}")
-    state = SandboxState(knobs={**DEFAULT_KNOBS, **knobs})
-    app = Flask("trigon-sandbox")
+    """The sandbox app. Knobs: the kit's and ``SandboxState.vendor_knobs`` (unknown names are refused)."""
+    state = SandboxState(**knobs)
+    app = state.create_app()
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["sandbox"] = state
 
     def environment() -> str:
         host = (request.headers.get("Host") or request.host or "").split(":")[0].lower()
         return HOSTS.get(host, "production")
 
-    # -- the pipeline: record → latency → fault → rate limit ------------------------------------
-    @app.before_request
-    def pipeline() -> Response | None:
-        body = request.get_data(cache=True)
-        record = Recorded(request.method, request.host, request.path, request.query_string.decode("latin-1"),
-                          dict(request.headers), body)
-        request.environ["trigon.record"] = record
-        with state.lock:
-            state.requests.append(record)
-        if request.path.startswith("/_sandbox"):
-            return None
-        knobs = state.knobs
-        if knobs.get("latency_ms"):
-            time.sleep(float(knobs["latency_ms"]) / 1000)
-        with state.lock:
-            state.api_calls += 1
-            nth = state.api_calls
-        fault = knobs.get("fault")
-        every = max(1, int(knobs.get("fault_every") or 1))
-        if fault and nth % every == 0:
-            if fault == "429":
-                return _error(429, "rate_limited", "Too many requests.", {"Retry-After": "1"})
-            if fault == "500":
-                return _error(500, "internal_error", "Internal server error.")
-            if fault == "garbage":
-                return Response("<html><body><h1>Service temporarily unavailable</h1></body></html>", 200,
-                                content_type="text/html")
-            if fault == "timeout":
-                time.sleep(float(knobs.get("timeout_s") or 2.0))
-        limit = _parse_rate(knobs.get("rate_limit"))
-        if limit:
-            allowed, per = limit
-            key = request.headers.get("X-Trigon-Api-Key", "") or (request.remote_addr or "anonymous")
-            now = time.monotonic()
-            with state.lock:
-                window = state.windows.setdefault(key, deque())
-                while window and window[0] <= now - per:
-                    window.popleft()
-                if len(window) >= allowed:
-                    retry = max(1, math.ceil(window[0] + per - now))
-                    return _error(429, "rate_limited",
-                                  f"Rate limit of {allowed} requests per {per:g} s exceeded.",
-                                  {"Retry-After": str(retry)})
-                window.append(now)
+    @state.before_api
+    def rate_limit() -> Response | None:
+        """Per API key, before authentication (after the kit's recording, latency and faults)."""
+        key = request.headers.get("X-Trigon-Api-Key", "") or (request.remote_addr or "anonymous")
+        verdict = state.take_rate(key)
+        if verdict is not None and not verdict.allowed:
+            return _error(429, "rate_limited", f"Rate limit of {verdict.limit} requests per {verdict.per:g} s "
+                          "exceeded.", {"Retry-After": str(verdict.retry_after)})
         return None
-
-    @app.after_request
-    def record_status(response: Response) -> Response:
-        record = request.environ.get("trigon.record")
-        if record is not None:
-            record.status = response.status_code
-        return response
 
     @app.errorhandler(404)
     def not_found(exc: Exception) -> Response:
@@ -365,10 +273,15 @@ def create_app(**knobs: Any) -> Flask:
             return None, _error(401, "invalid_credentials",
                                 "Both X-Trigon-Id-Token and X-Trigon-Api-Key headers are required.")
         cred = state.credentials.get(key)
-        if cred is None or cred.id_token != token or cred.revoked or cred.environment != environment():
+        if cred is None or cred.id_token != token or cred.environment != environment():
             return None, _error(401, "invalid_credentials", "The ID token or API key is not valid.")
-        if dt.date.fromisoformat(cred.expires) < state.today():
-            return None, _error(401, "token_expired", f"The ID token expired on {cred.expires}.")
+        status = state.credential_status(key, revoked=cred.revoked, expires=cred.expires)
+        if status == "revoked":
+            return None, _error(401, "invalid_credentials", "The ID token or API key is not valid.")
+        if status == "expired":
+            passed = dt.date.fromisoformat(cred.expires) < state.today()
+            return None, _error(401, "token_expired", f"The ID token expired on {cred.expires}." if passed
+                                else "The ID token has expired.")
         return cred, None
 
     def period_window(first: Any, last: Any) -> tuple[list[str] | None, Response | None]:
@@ -424,13 +337,12 @@ def create_app(**knobs: Any) -> Flask:
         months, invalid = period_window(request.args.get("from"), request.args.get("to"))
         if invalid:
             return invalid
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out = []
         with state.lock:
             for period in months:
                 entry = state.cache.get((client_id, period))
                 if entry is None:  # never cached (outside the seeded range): computed now, cached
-                    entry = {"values": state.true_volumes(client_id, period), "cachedAt": now}
+                    entry = {"values": state.true_volumes(client_id, period), "cachedAt": _now()}
                     state.cache[(client_id, period)] = entry
                 out.append({"period": period, **entry["values"], "cachedAt": entry["cachedAt"]})
         return jsonify(periods=out)
@@ -471,35 +383,10 @@ def create_app(**knobs: Any) -> Flask:
                 job["pending_left"] -= 1
                 return jsonify(refreshId=refresh_id, status="pending")
             if job["final"] == "done" and not job["applied"]:
-                now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 for period in job["periods"]:
                     state.cache[(job["client"], period)] = {
-                        "values": state.true_volumes(job["client"], period), "cachedAt": now}
+                        "values": state.true_volumes(job["client"], period), "cachedAt": _now()}
                 job["applied"] = True
             return jsonify(refreshId=refresh_id, status=job["final"])
-
-    # -- control endpoints (any host) ----------------------------------------------------------
-    @app.get("/_sandbox/requests")
-    def control_requests() -> Response:
-        with state.lock:
-            api = state.api_requests()
-            return jsonify(total=len(api), by_status=dict(Counter(str(r.status) for r in api)))
-
-    @app.post("/_sandbox/reset")
-    def control_reset() -> Response:
-        state.reset()
-        return jsonify(ok=True)
-
-    @app.post("/_sandbox/knobs")
-    def control_knobs() -> Response:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return _error(422, "validation_failed", "Send a JSON object of knobs.")
-        unknown = set(body) - set(DEFAULT_KNOBS)
-        if unknown:
-            return _error(422, "validation_failed", f"Unknown knob(s): {', '.join(sorted(unknown))}.")
-        with state.lock:
-            state.knobs.update(body)
-        return jsonify(knobs=state.knobs)
 
     return app

@@ -1,17 +1,15 @@
 """Over real loopback HTTP: the sandbox served by werkzeug, the hooks on a real httpx client with the
 hub's origin override (requests go to 127.0.0.1 with the real Trigon host in the Host header)."""
 
-import threading
-
 import httpx
 import hub_trigon
 import pytest
 from hub_trigon import sandbox
-from werkzeug.serving import make_server
 
 from hub.errors import TransientError
 from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve
 from hub.types import Period
 
 YEAR = Period.span(Period(2025, 11), Period(2026, 10))
@@ -19,13 +17,8 @@ YEAR = Period.span(Period(2025, 11), Period(2026, 10))
 
 @pytest.fixture
 def served():
-    app = sandbox.create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(sandbox.create_app()) as server:
+        yield server.app, server.origin
 
 
 def test_reload_over_loopback(served):

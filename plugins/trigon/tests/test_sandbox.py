@@ -37,6 +37,17 @@ def test_expired_and_revoked(http):
     assert (revoked.status_code, revoked.json()["error"]) == (401, "invalid_credentials")
 
 
+def test_revoked_and_expired_knobs_name_api_keys(http, state):
+    state.update_knobs({"revoked": [sandbox.DEMO_CREDENTIALS["api_key"]]})
+    revoked = http.get(f"{PROD}/v1/me", headers=headers())
+    assert (revoked.status_code, revoked.json()["error"]) == (401, "invalid_credentials")
+    state.update_knobs({"revoked": [], "expired": [sandbox.DEMO_CREDENTIALS["api_key"]]})
+    expired = http.get(f"{PROD}/v1/me", headers=headers())
+    assert (expired.status_code, expired.json()) == (401, {"error": "token_expired",
+                                                           "message": "The ID token has expired."})
+    assert http.get(f"{PROD}/v1/me", headers=headers(sandbox.BIG_CREDENTIALS)).status_code == 200
+
+
 def test_today_knob_moves_expiry():
     app = sandbox.create_app(today="2026-12-02")
     with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
