@@ -8,14 +8,14 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: install run test test-services lint bench clean
+.PHONY: install run test test-services lint bench docs clean
 
 # One virtual environment with the hub, every plugin under plugins/, the example vendor of the tests
 # and the test tools. Re-installed when a setup.cfg changes.
 $(VENV)/.installed: setup.cfg pyproject.toml $(addsuffix /setup.cfg,$(PLUGIN_DIRS)) tests/example_vendor/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' -e tests/example_vendor $(addprefix -e ,$(PLUGIN_DIRS))
+	$(BIN)/python -m pip install -q -e '.[test,docs]' -e tests/example_vendor $(addprefix -e ,$(PLUGIN_DIRS))
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,6 +31,10 @@ test: install
 lint: install
 	$(BIN)/ruff check hub tests plugins bench
 	$(BIN)/lint-imports  # the layers and the plugins' public surface (.importlinter)
+
+# The documentation site (Sphinx + MyST); warnings are errors. Open docs/_build/html/index.html.
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python bench/reload.py

@@ -93,8 +93,24 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
     app.register_blueprint(web_bp)
     api.init_app(app)  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
 
-    logging.getLogger("hub").setLevel(os.environ.get("HUB_LOG_LEVEL", "INFO"))
+    _configure_logging()
     return app
+
+
+def _configure_logging() -> None:
+    """One handler on the ``hub`` logger, in every process (web, workers, the children of ``flask hub up``):
+    ``LEVEL logger: message`` lines on standard error at ``HUB_LOG_LEVEL`` — ``hub.vendor.<slug>`` included.
+    Secrets are masked by the log-record factory of :mod:`hub.redaction`, whatever the handler."""
+    logger = logging.getLogger("hub")
+    logger.setLevel(os.environ.get("HUB_LOG_LEVEL", "INFO"))
+    if not any(isinstance(h, _HubLogHandler) for h in logger.handlers):
+        handler = _HubLogHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+class _HubLogHandler(logging.StreamHandler):
+    """The hub's own stderr handler (a class of its own, so building several apps adds it once)."""
 
 
 

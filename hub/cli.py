@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import demo, jobs, scaffold, schedule, statistics
+from hub import author, demo, jobs, schedule, statistics
 from hub.api import auth
 from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, db
 from hub.services import services
@@ -211,19 +211,9 @@ def schedule_cmd(loop: bool) -> None:
         time.sleep(current_app.config["HUB_SCHEDULE_INTERVAL"])
 
 
-# --- plugin author kit (issue 10): flask hub new-plugin -------------------------------------------------
-@hub_cli.command("new-plugin", with_appcontext=False)
-@click.argument("name")
-@click.option("--dest", default="plugins", show_default=True, type=click.Path(file_okay=False),
-              help="Folder to create the plugin in (as DEST/NAME).")
-@click.option("--display-name", default=None, help="The vendor's name as admins see it (default: from NAME).")
-def new_plugin_cmd(name: str, dest: str, display_name: str | None) -> None:
-    """Generate a working vendor plugin NAME (hooks, sandbox, contract tests, README) in DEST/NAME."""
-    try:
-        folder = scaffold.create_plugin(name, dest, name=display_name)
-    except scaffold.ScaffoldError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"created {folder}\n\nnext:\n  pip install -e {folder}\n  pytest {folder}\n  flask hub plugins")
+# --- plugin author kit: the same commands as the `hub-plugin` console script (hub.author) -----------------
+hub_cli.add_command(author.new_command, "new-plugin")
+hub_cli.add_command(author.check_command, "check-plugin")
 # --- end plugin author kit --------------------------------------------------------------------------------
 
 

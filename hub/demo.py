@@ -1,14 +1,28 @@
 """The demo firm that ``make run`` seeds: an admin, clients, and an integration per installed vendor sandbox
 with the sandbox's demo credentials. For vendors with statistics it also maps the common fields to custom
 task fields, links two clients (through the vendor's client lookup, or with the sandbox's per-client
-accounts) and starts Reload data, so the last 12 months are imported as soon as the worker runs."""
+accounts) and starts Reload data, so the last 12 months are imported as soon as the worker runs.
+
+What a plugin's sandbox module may offer the demo (all optional):
+
+* ``DEMO_CREDENTIALS: dict`` — the firm's credentials, as the plugin's credentials schema loads them.
+* ``DEMO_CLIENT_CREDENTIALS: list[dict]`` — for ``per_client_credentials`` vendors, one credentials dict per
+  demo client that has its own vendor account (the first two are used).
+* ``DEMO_SETTINGS: dict`` — operator settings the sandbox needs (``{"consumer_token_test": "…"}``), put into
+  the environment as ``HUB_<SLUG>_<NAME>`` unless the operator set them.
+
+A plugin whose demo data has the wrong shape, or whose set-up fails, is reported by name and skipped; every
+other vendor is still seeded.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
@@ -25,6 +39,29 @@ DEMO_CLIENTS = [
     ("Viljandi Veski OÜ", "12888888"),
 ]
 CLIENTS_PER_VENDOR = 2
+log = logging.getLogger("hub.demo")
+
+
+class DemoDataError(ValueError):
+    """A sandbox module's demo data does not have the documented shape."""
+
+
+def demo_data(vendor: str, module: object) -> dict[str, Any]:
+    """The sandbox module's demo data, checked against the documented shapes (see the module docstring)."""
+    credentials = getattr(module, "DEMO_CREDENTIALS", None)
+    accounts = getattr(module, "DEMO_CLIENT_CREDENTIALS", None)
+    settings = getattr(module, "DEMO_SETTINGS", None)
+    if credentials is not None and not isinstance(credentials, dict):
+        raise DemoDataError(f"{vendor}: DEMO_CREDENTIALS must be a dict of credentials, not "
+                            f"{type(credentials).__name__}")
+    if accounts is not None and (not isinstance(accounts, list | tuple)
+                                 or not all(isinstance(a, dict) for a in accounts)):
+        raise DemoDataError(f"{vendor}: DEMO_CLIENT_CREDENTIALS must be a list of credentials dicts (one per "
+                            f"client account), not {type(accounts).__name__}")
+    if settings is not None and not isinstance(settings, dict):
+        raise DemoDataError(f"{vendor}: DEMO_SETTINGS must be a dict of operator settings, not "
+                            f"{type(settings).__name__}")
+    return {"credentials": credentials, "client_credentials": list(accounts or []), "settings": settings or {}}
 
 
 def _demo_password() -> str:
@@ -43,13 +80,22 @@ def apply_sandbox_settings(vendors: list[str]) -> None:
     this process's environment as ``HUB_<SLUG>_<NAME>`` unless the operator set them."""
     sandboxes = _sandboxes()
     for vendor in vendors:
-        settings = getattr(sandboxes[vendor].load(), "DEMO_SETTINGS", None) if vendor in sandboxes else None
-        for key, value in (settings or {}).items():
+        if vendor not in sandboxes:
+            continue
+        try:
+            settings = demo_data(vendor, sandboxes[vendor].load())["settings"]
+        except Exception as exc:  # one plugin's broken demo data must not stop the others
+            log.warning("demo: skipping the settings of the %s plugin: %s", vendor, exc)
+            continue
+        for key, value in settings.items():
             os.environ.setdefault(f"HUB_{vendor.upper()}_{key.upper()}", str(value))
 
 
-def seed(origins: dict[str, str]) -> dict[str, str]:
-    """Create (or refresh) the demo firm. ``origins`` maps vendor slug → sandbox origin."""
+def seed(origins: dict[str, str]) -> dict[str, Any]:
+    """Create (or refresh) the demo firm. ``origins`` maps vendor slug → sandbox origin.
+
+    Returns the admin's ``email`` and ``password``, and ``skipped``: ``{vendor: reason}`` for plugins whose demo
+    could not be set up (each is also logged)."""
     password = _demo_password()
     firm = Firm.query.filter_by(name=DEMO_FIRM).one_or_none()
     if firm is None:
@@ -68,20 +114,31 @@ def seed(origins: dict[str, str]) -> dict[str, str]:
     db.session.commit()
 
     sandboxes = _sandboxes()
+    skipped: dict[str, str] = {}
     for vendor, origin in sorted(origins.items()):
         if vendor not in services().registry.vendors or vendor not in sandboxes:
             continue
-        integration = connections.get_or_create_integration(firm.id, vendor)
-        integration.settings = {**(integration.settings or {}), "origin": origin}
-        db.session.commit()
-        if not integration.enabled:
-            connections.set_enabled(integration, True)
-        module = sandboxes[vendor].load()
-        if getattr(module, "DEMO_CREDENTIALS", None) and not integration.has_credentials:
-            connections.save_credentials(integration, dict(module.DEMO_CREDENTIALS))
-        if services().registry.get(vendor).can("statistics") and not statistics.summary_settings(integration):
-            _set_up_statistics(firm, integration, module, user)
-    return {"email": DEMO_EMAIL, "password": password}
+        try:
+            _seed_vendor(firm, user, vendor, origin, sandboxes[vendor])
+        except Exception as exc:  # one plugin's bad demo data or failing set-up must not stop the others
+            db.session.rollback()
+            skipped[vendor] = str(exc) or type(exc).__name__
+            log.warning("demo: the %s plugin's demo was skipped: %s", vendor, skipped[vendor],
+                        exc_info=not isinstance(exc, DemoDataError))
+    return {"email": DEMO_EMAIL, "password": password, "skipped": skipped}
+
+
+def _seed_vendor(firm: Firm, user: User, vendor: str, origin: str, entry_point: metadata.EntryPoint) -> None:
+    data = demo_data(vendor, entry_point.load())
+    integration = connections.get_or_create_integration(firm.id, vendor)
+    integration.settings = {**(integration.settings or {}), "origin": origin}
+    db.session.commit()
+    if not integration.enabled:
+        connections.set_enabled(integration, True)
+    if data["credentials"] and not integration.has_credentials:
+        connections.save_credentials(integration, dict(data["credentials"]))
+    if services().registry.get(vendor).can("statistics") and not statistics.summary_settings(integration):
+        _set_up_statistics(firm, integration, data["client_credentials"], user)
 
 
 def _free_clients(firm: Firm) -> list[Client]:
@@ -89,7 +146,7 @@ def _free_clients(firm: Firm) -> list[Client]:
     return [c for c in Client.query.filter_by(firm_id=firm.id).order_by(Client.id) if c.id not in taken]
 
 
-def _set_up_statistics(firm: Firm, integration: Integration, sandbox_module: object, user: User) -> None:
+def _set_up_statistics(firm: Firm, integration: Integration, accounts: list[dict], user: User) -> None:
     """Map the common fields, link two clients and start Reload data."""
     vendor = services().registry.get(integration.vendor)
     mapping = {}
@@ -99,7 +156,6 @@ def _set_up_statistics(firm: Firm, integration: Integration, sandbox_module: obj
     statistics.save_summary_settings(integration, {"task_title": f"{vendor.info.name} summary",
                                                    "import_day": "last_work_day", "mapping": mapping}, user=user)
     clients = _free_clients(firm)[:CLIENTS_PER_VENDOR]
-    accounts = list(getattr(sandbox_module, "DEMO_CLIENT_CREDENTIALS", None) or [])
     if vendor.info.per_client_credentials and accounts:
         for client, credentials in zip(clients, accounts, strict=False):
             link = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)

@@ -115,7 +115,8 @@ class NotSupported(HubError):
 class NotDone(HubError):
     """Raised by the core when a run cannot do its work for a reason that is not the vendor's or the
     credentials' (nothing mapped yet, integration disabled, credentials already known to be broken). Not
-    retried; the connection's state is left as it is."""
+    retried; the connection's state is left as it is. Plugins do not raise it; it shows in run records and the
+    API as the error kind ``not_done``."""
 
     kind = "not_done"
 

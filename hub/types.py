@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """One calendar month, e.g. ``Period(2026, 1)``; ``str(period) == "2026-01"``."""
+    """One calendar month, e.g. ``Period(2026, 1)``; ``str(period) == "2026-01"``.
+
+    Attributes:
+        year: The year, e.g. ``2026``.
+        month: The month, ``1``–``12``.
+    """
 
     year: int
     month: int
@@ -85,7 +90,11 @@ class Period:
 class StatisticField:
     """One number a vendor can report per client per month.
 
-    ``advanced`` fields are offered behind "Show more" in the field mapping.
+    Attributes:
+        key: The field's key in what ``hub_fetch_statistics`` returns (unique per vendor), e.g. ``"sale_entries"``.
+        label: What the admin sees in the field mapping, e.g. "Sales invoices".
+        description: One sentence on what is counted (shown as help).
+        advanced: Offered behind "Show more" in the field mapping.
     """
 
     key: str
@@ -96,7 +105,15 @@ class StatisticField:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A published vendor limit: at most ``requests`` per ``per_seconds`` per vendor account."""
+    """A published vendor limit: at most ``requests`` per ``per_seconds`` per vendor account.
+
+    A vendor may declare several (``VendorInfo.rate_limits``); they all hold at once — every request needs a
+    slot in each (e.g. 60 per minute **and** 1,000 per day).
+
+    Attributes:
+        requests: How many requests the window allows.
+        per_seconds: The window's length in seconds (``60``, ``86400``).
+    """
 
     requests: int
     per_seconds: int
@@ -104,26 +121,53 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class VendorInfo:
-    """What the hub shows about a vendor before anything is connected. Cheap to build: no network."""
+    """What the hub shows about a vendor before anything is connected. Cheap to build: no network.
+
+    Attributes:
+        slug: The vendor's id; must equal the entry-point name (``hub.vendors``).
+        name: Display name, e.g. "Merit Aktiva".
+        regions: ISO 3166-1 alpha-2 country codes the vendor serves.
+        api_version: The vendor API version the plugin targets.
+        summary: One paragraph for the Settings & Apps card.
+        syncs: Human lines on what flows where, e.g. ``"Clients: Tripletex → Hub"``.
+        setup_steps: What the admin does in the vendor to get credentials (at least one).
+        gotchas: Known pitfalls, shown before connecting.
+        statistic_fields: The numbers ``hub_fetch_statistics`` reports (declared if and only if it is implemented).
+        rate_limits: The vendor's published limits per account; the hub keeps every worker together under them.
+        per_client_credentials: Each client may be **its own vendor account** (a Merit company, a Directo
+            database). Firm credentials are then optional: a client with its own credentials is served from its
+            own account for every call (statistics, export, find-invoice, catalog, payments), and the ``client``
+            argument of such calls is that client's linked record in its own account (or ``None`` when the
+            account is the client's alone). Client lookup runs against the firm's account when there is one.
+        docs_url: The vendor's API documentation.
+        requires_api: The plugin-contract version (``hub.hookspecs.HUB_API_VERSION``) the plugin was written for.
+    """
 
     slug: str
     name: str
     regions: tuple[str, ...]
     api_version: str = ""
     summary: str = ""
-    syncs: tuple[str, ...] = ()  # human lines, e.g. "Clients: Tripletex → Hub"
+    syncs: tuple[str, ...] = ()
     setup_steps: tuple[str, ...] = ()
     gotchas: tuple[str, ...] = ()
     statistic_fields: tuple[StatisticField, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
-    per_client_credentials: bool = False  # each client is its own vendor account (Merit, multi-database Directo)
+    per_client_credentials: bool = False
     docs_url: str = ""
-    requires_api: str = "1.0"  # the plugin-contract version (hub.hookspecs.HUB_API_VERSION) it was written for
+    requires_api: str = "1.0"
 
 
 @dataclass(frozen=True)
 class ConnectionInfo:
-    """What the vendor says the connected account is (``hub_test_connection``)."""
+    """What the vendor says the connected account is (``hub_test_connection``).
+
+    Attributes:
+        account_name: The company or database name the admin recognises.
+        account_id: The vendor's id of the account, when it has one.
+        expires_on: When the credential stops working, if the vendor tells (the hub warns before).
+        details: Other short facts worth showing (e.g. ``{"licence": "Pro"}``).
+    """
 
     account_name: str
     account_id: str | None = None
@@ -133,6 +177,15 @@ class ConnectionInfo:
 
 @dataclass(frozen=True)
 class Contact:
+    """A contact person of a vendor's client record.
+
+    Attributes:
+        name: The person's name.
+        email: E-mail address.
+        phone: Phone number as the vendor has it.
+        role: What the vendor calls their role (e.g. "Accountant").
+    """
+
     name: str
     email: str | None = None
     phone: str | None = None
@@ -141,6 +194,15 @@ class Contact:
 
 @dataclass(frozen=True)
 class Address:
+    """A postal address.
+
+    Attributes:
+        street: Street and house, one line.
+        city: City or town.
+        postal_code: Postal code.
+        country: ISO 3166-1 alpha-2 (``"EE"``); plugins convert to what their vendor wants.
+    """
+
     street: str | None = None
     city: str | None = None
     postal_code: str | None = None
@@ -149,7 +211,17 @@ class Address:
 
 @dataclass(frozen=True)
 class VendorClient:
-    """A client (customer) record in the vendor's system, found by ``hub_list_clients``."""
+    """A client (customer) record in the vendor's system, found by ``hub_list_clients``.
+
+    Attributes:
+        id: The vendor's id of the record; what a link stores and ``client`` arguments carry.
+        name: The record's name.
+        reg_code: Registration code (company number).
+        vat_no: VAT number.
+        email: E-mail address.
+        contacts: Contact people.
+        addresses: Addresses.
+    """
 
     id: str
     name: str
@@ -162,6 +234,17 @@ class VendorClient:
 
 @dataclass(frozen=True)
 class Product:
+    """A product/article in the vendor's catalog (``hub_list_products``).
+
+    Attributes:
+        id: The vendor's id.
+        code: The code invoice lines carry (``InvoiceLine.product_code``).
+        name: Its name.
+        unit_price: Net price, when the vendor keeps one.
+        unit: Unit of measure, e.g. "h", "pcs".
+        tax_id: The vendor's default VAT type for it.
+    """
+
     id: str
     code: str
     name: str
@@ -172,6 +255,15 @@ class Product:
 
 @dataclass(frozen=True)
 class TaxRate:
+    """A VAT type / tax rate of the vendor (``hub_list_tax_rates``).
+
+    Attributes:
+        id: The vendor's id, what ``InvoiceLine.tax_id`` carries.
+        code: The vendor's code.
+        name: Its name.
+        rate: Percent, e.g. ``Decimal("22")``.
+    """
+
     id: str
     code: str
     name: str
@@ -180,7 +272,17 @@ class TaxRate:
 
 @dataclass(frozen=True)
 class InvoiceParty:
-    """The buyer as the hub knows it. ``vendor_client_id`` is set when the client is linked."""
+    """The buyer as the hub knows it.
+
+    Attributes:
+        name: The client's name.
+        reg_code: Registration code.
+        vat_no: VAT number.
+        email: Where invoices go.
+        address: Postal address.
+        vendor_client_id: The vendor's record of the client, set when the client is linked in the account the
+            export goes to.
+    """
 
     name: str
     reg_code: str | None = None
@@ -192,6 +294,18 @@ class InvoiceParty:
 
 @dataclass(frozen=True)
 class InvoiceLine:
+    """One line of an invoice.
+
+    Attributes:
+        description: What was sold (any length: a plugin shortens it to what its vendor allows).
+        quantity: How many.
+        unit_price: Net, in the invoice currency.
+        vat_rate: Percent, e.g. ``Decimal("22")``.
+        product_code: The vendor's article/product code, mapped by the hub (``None``: not mapped).
+        tax_id: The vendor's VAT type / tax id, mapped by the hub (``None``: not mapped).
+        unit: Unit of measure as typed in the hub (e.g. "h"), ``None`` when not given.
+    """
+
     description: str
     quantity: Decimal
     unit_price: Decimal  # net, in the invoice currency
@@ -207,8 +321,23 @@ class InvoiceLine:
 
 @dataclass(frozen=True)
 class Invoice:
-    """An invoice to export. ``reference`` is deterministic per (invoice, vendor): use it to find the
-    invoice again after an uncertain outcome."""
+    """An invoice to export.
+
+    Attributes:
+        reference: Deterministic per (invoice, vendor): store it with the vendor and use it to find the invoice
+            again after an uncertain outcome (``hub_find_invoice``).
+        number: The hub's invoice number (e.g. ``"INV-2026-0001"``).
+        client: The buyer.
+        issue_date: Issue date.
+        due_date: Due date.
+        currency: ISO 4217 code.
+        lines: The lines, at least one.
+        total_net: Sum of the lines' net amounts.
+        total_vat: VAT total.
+        total: ``total_net + total_vat``.
+        language: The invoice language as an ISO 639-1 code (``"et"``, ``"en"``), ``None`` for the vendor's default.
+        notes: Free text printed on the invoice.
+    """
 
     reference: str
     number: str
@@ -226,7 +355,14 @@ class Invoice:
 
 @dataclass(frozen=True)
 class ExportReceipt:
-    """The vendor's record of an exported invoice."""
+    """The vendor's record of an exported invoice.
+
+    Attributes:
+        vendor_invoice_id: The vendor's id of the invoice.
+        number: The number the vendor gave it, if not the hub's.
+        url: Where the admin can open it in the vendor.
+        already_existed: The invoice was found, not created (an earlier attempt had reached the vendor).
+    """
 
     vendor_invoice_id: str
     number: str | None = None
@@ -236,7 +372,15 @@ class ExportReceipt:
 
 @dataclass(frozen=True)
 class Payment:
-    """Paid status of an exported invoice (``hub_fetch_payments``)."""
+    """Paid status of an exported invoice (``hub_fetch_payments``).
+
+    Attributes:
+        vendor_invoice_id: The vendor's id of the invoice paid.
+        invoice_number: Its number, when the vendor reports it.
+        paid_amount: How much is paid so far.
+        paid_on: Date of the latest payment.
+        fully_paid: Nothing is left to pay.
+    """
 
     vendor_invoice_id: str
     invoice_number: str | None
@@ -260,13 +404,17 @@ class Http(Protocol):
     def request(self, method: str, url: str, **kwargs: Any) -> "httpx.Response":
         """Like ``httpx.Client.request``; the keyword arguments are httpx's."""
 
-    def get(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+    def get(self, url: str, **kwargs: Any) -> "httpx.Response":
+        """``request("GET", url, ...)``."""
 
-    def post(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+    def post(self, url: str, **kwargs: Any) -> "httpx.Response":
+        """``request("POST", url, ...)``."""
 
-    def put(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+    def put(self, url: str, **kwargs: Any) -> "httpx.Response":
+        """``request("PUT", url, ...)``."""
 
-    def delete(self, url: str, **kwargs: Any) -> "httpx.Response": ...
+    def delete(self, url: str, **kwargs: Any) -> "httpx.Response":
+        """``request("DELETE", url, ...)``."""
 
     def sleep(self, seconds: float) -> None:
         """Wait between polls (tests make it instant)."""
@@ -276,11 +424,14 @@ class Cache(Protocol):
     """``ctx.cache``: small JSON values kept between jobs for this vendor account, encrypted (e.g. a
     session token every worker reuses)."""
 
-    def get(self, key: str) -> Any | None: ...
+    def get(self, key: str) -> Any | None:
+        """The value stored under ``key``, or ``None`` (missing or expired)."""
 
-    def set(self, key: str, value: Any, ttl: float) -> None: ...
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        """Store a JSON value for ``ttl`` seconds (a string value is also masked in logs from now on)."""
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
 
 
 T = TypeVar("T")
@@ -290,13 +441,15 @@ T = TypeVar("T")
 class Context(Protocol):
     """The ``ctx`` every hook gets first (after ``hub_vendor`` and ``hub_credentials_schema``).
 
-    * ``vendor`` — the slug; ``account`` — a stable, non-reversible id of the vendor account the call goes to.
-    * ``http`` — :class:`Http`; ``log`` — a logger that masks known secrets (still: never log credentials).
-    * ``settings`` — operator settings for this vendor: ``HUB_<SLUG>_<NAME>`` environment variables, e.g.
-      ``HUB_TRIPLETEX_CONSUMER_TOKEN_TEST`` → ``settings["consumer_token_test"]``.
-    * ``cache`` — :class:`Cache`; ``now()`` — the current time, timezone-aware UTC (tests may freeze it).
-    * ``parallel(calls)`` — run independent vendor calls at once; results in order, the first failure raised;
-      every request still takes its slot from the account's request budget.
+    Attributes:
+        vendor: Your slug.
+        account: A stable, non-reversible id of the vendor account the call goes to (the firm's, or the client's
+            own when it has one): the key of the request budget and of ``cache``.
+        http: Send every vendor request through it (:class:`Http`).
+        log: A logger (``hub.vendor.<slug>``) that masks known secrets; still, never log credentials.
+        settings: Operator settings for this vendor: ``HUB_<SLUG>_<NAME>`` environment variables, e.g.
+            ``HUB_TRIPLETEX_CONSUMER_TOKEN_TEST`` → ``settings["consumer_token_test"]``.
+        cache: Small encrypted values kept between jobs for this account (:class:`Cache`).
     """
 
     vendor: str
@@ -306,6 +459,10 @@ class Context(Protocol):
     settings: Mapping[str, Any]
     cache: Cache
 
-    def now(self) -> dt.datetime: ...
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware UTC (tests may freeze it)."""
 
-    def parallel(self, calls: Sequence[Callable[[], T]], max_workers: int = 4) -> list[T]: ...
+    def parallel(self, calls: Sequence[Callable[[], T]], max_workers: int = 4) -> list[T]:
+        """Run independent vendor calls (zero-argument callables) at once, in threads; results come back in
+        order and the first failure is raised. Every request still takes its slot from the account's request
+        budget. Use it where one job waits on several requests (e.g. four lists × four date windows)."""

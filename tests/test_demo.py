@@ -54,3 +54,31 @@ def test_demo_firm_imports_twelve_months_for_every_statistics_vendor(sandbox_ori
     assert demo.seed(sandbox_origins) == login, "seeding again changes nothing"
     assert SyncRun.query.filter_by(kind="reload").count() == len([s for s in sandbox_origins
                                                                   if hub_registry.get(s).can("statistics")])
+
+
+def test_a_plugins_bad_demo_data_is_reported_for_that_plugin_and_skipped(hub_db, example_sandbox, monkeypatch,
+                                                                          caplog):
+    """`DEMO_CLIENT_CREDENTIALS` as a dict (not a list) used to crash `flask hub up` for every vendor with a raw
+    traceback; now that plugin is named, skipped, and the rest of the demo is seeded."""
+    import hub_example.sandbox
+
+    monkeypatch.setattr(hub_example.sandbox, "DEMO_CLIENT_CREDENTIALS", {"api_key": "x"}, raising=False)
+    with caplog.at_level("WARNING", logger="hub.demo"):
+        login = demo.seed({"example": example_sandbox[1]})
+    assert "DEMO_CLIENT_CREDENTIALS must be a list" in login["skipped"]["example"]
+    assert "example" in caplog.text and "skipped" in caplog.text
+    assert login["email"] == demo.DEMO_EMAIL and Client.query.count() == len(demo.DEMO_CLIENTS)
+
+
+def test_demo_data_shapes_are_checked() -> None:
+    class Module:
+        DEMO_CREDENTIALS = {"token": "t"}
+        DEMO_CLIENT_CREDENTIALS = [{"token": "a"}, {"token": "b"}]
+        DEMO_SETTINGS = {"consumer_token_test": "c"}
+
+    assert demo.demo_data("acme", Module)["client_credentials"] == [{"token": "a"}, {"token": "b"}]
+    assert demo.demo_data("acme", object())["credentials"] is None
+    for name, bad in (("DEMO_CREDENTIALS", ["t"]), ("DEMO_CLIENT_CREDENTIALS", [["a"]]), ("DEMO_SETTINGS", "x")):
+        broken = type("Broken", (Module,), {name: bad})
+        with pytest.raises(demo.DemoDataError, match=f"acme: {name} must be"):
+            demo.demo_data("acme", broken)

@@ -38,6 +38,7 @@ def make_broken_plugin(folder: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.packaging
 def test_fresh_install_lists_exactly_what_is_installed(tmp_path):
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)

@@ -39,8 +39,8 @@ def test_new_plugin_generates_a_complete_plugin(tmp_path):
     folder = tmp_path / "acme_books"
     assert f"created {folder}" in output
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert files == ["README.md", "hub_acme_books/__init__.py", "hub_acme_books/sandbox.py", "pyproject.toml",
-                     "setup.cfg", "tests/test_contract.py", "tests/test_hooks.py"]
+    assert files == ["LICENSE", "README.md", "hub_acme_books/__init__.py", "hub_acme_books/sandbox.py",
+                     "pyproject.toml", "setup.cfg", "tests/test_contract.py", "tests/test_hooks.py"]
     assert not [f for f in folder.rglob("*") if f.is_file() and "{{" in f.read_text()], "a placeholder was left"
     cfg = configparser.ConfigParser()
     cfg.read(folder / "setup.cfg")
@@ -48,11 +48,13 @@ def test_new_plugin_generates_a_complete_plugin(tmp_path):
     entry_points = cfg["options.entry_points"]
     assert entry_points["hub.vendors"].split() == ["acme_books", "=", "hub_acme_books"]
     assert entry_points["hub.sandboxes"].split() == ["acme_books", "=", "hub_acme_books.sandbox"]
-    assert "integration-hub" in cfg["options"]["install_requires"]
+    assert cfg["options"]["install_requires"].split()[0] == "integration-hub>=1.0,<2"
+    assert cfg["metadata"]["license"] == "Apache-2.0" and "Apache License" in (folder / "LICENSE").read_text()
     init = (folder / "hub_acme_books" / "__init__.py").read_text()
     assert f'requires_api="{HUB_API_VERSION}"' in init and 'name="Acme Books"' in init
     assert '"secret": True' in init
-    assert "flask hub new-plugin acme_books" in (folder / "README.md").read_text()
+    readme = (folder / "README.md").read_text()
+    assert "hub-plugin new acme_books" in readme and "## How faithful is the sandbox" in readme
 
 
 def test_generated_plugin_is_lint_clean_and_its_tests_pass(tmp_path):
@@ -102,18 +104,33 @@ def test_template_ships_as_package_data():
 
 
 @pytest.mark.slow
-def test_generated_plugin_installs_and_passes_in_a_fresh_venv(tmp_path):
+@pytest.mark.packaging
+def test_generated_plugin_installs_from_wheels_alone_and_passes_in_a_fresh_venv(tmp_path):
+    """As an author outside this repository: the hub's built wheel (and its dependencies' wheels) in a local
+    folder, nothing else — `pip install --no-index --find-links`; the scaffold made by the `hub-plugin`
+    console script (no instance folder appears), its tests pass, `flask hub plugins` lists it and
+    `hub-plugin check` finds nothing to fix but the README sections a real plugin must write."""
+    dist, wheels = tmp_path / "dist", tmp_path / "wheels"
+    run(sys.executable, "-m", "build", "--wheel", "--sdist", "--outdir", dist, ROOT)
+    hub_wheel = next(dist.glob("integration_hub-*.whl"))
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--wheel-dir", wheels,
+        hub_wheel, "pytest>=8")
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    run(*pip, ROOT)  # the hub, as a third-party author installs it (not editable)
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links", wheels]
+    run(*pip, "integration-hub")
     env = dict(os.environ, FLASK_APP="hub.app:create_app", HUB_INSTANCE_PATH=str(tmp_path / "instance"))
     for name in ("HUB_LOAD_PLUGINS", "HUB_STRICT_PLUGINS", "REDIS_URL", "DATABASE_URL", "PYTHONPATH"):
         env.pop(name, None)
-    run(venv / "bin" / "flask", "hub", "new-plugin", "acme", "--dest", tmp_path / "plugins", env=env, cwd=tmp_path)
-    plugin = tmp_path / "plugins" / "acme"
-    run(*pip, f"{plugin}[test]", env=env)
+    author = tmp_path / "author"
+    author.mkdir()
+    made = run(venv / "bin" / "hub-plugin", "new", "acme", "--dest", author, env=env, cwd=author)
+    assert "pip install -e" in made.stdout and "[test]" in made.stdout
+    assert sorted(p.name for p in author.iterdir()) == ["acme"], "no instance/ folder or key files appear"
+    plugin = author / "acme"
+    run(sys.executable, "-m", "build", "--wheel", "--outdir", wheels, plugin)
+    run(*pip, "hub-acme[test]", env=env)
     done = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin, env=env)
     assert " passed" in done.stdout and "failed" not in done.stdout
     listed = run(venv / "bin" / "flask", "hub", "plugins", "--json", env=dict(env, HUB_STRICT_PLUGINS="1"),
@@ -124,3 +141,8 @@ def test_generated_plugin_installs_and_passes_in_a_fresh_venv(tmp_path):
     assert rows["acme"]["version"] == "0.1.0"
     assert rows["acme"]["capabilities"] == ["test_connection", "client_lookup", "statistics", "invoice_export",
                                             "find_invoice"]
+    checked = subprocess.run([venv / "bin" / "hub-plugin", "check", "hub-acme"], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=600)
+    assert "loads and validates" in checked.stdout and "contract suite against the sandbox:" in checked.stdout
+    assert "passed" in checked.stdout and "failed" not in checked.stdout, checked.stdout
+    assert checked.returncode == 0 and "ready to publish" in checked.stdout, checked.stdout

@@ -71,7 +71,14 @@ def vendor_registry(slug: str, plugin: Any) -> VendorRegistry:
 def sample_invoice(*, number: str = "HUB-CONTRACT-0001", reference: str = "hub-contract-0001",
                    client: InvoiceParty | None = None, lines: tuple[InvoiceLine, ...] | None = None,
                    currency: str = "EUR") -> Invoice:
-    """A small, valid invoice (totals computed from ``lines``) for export tests."""
+    """A small, valid invoice for export tests, totals computed from its lines.
+
+    By default: number ``HUB-CONTRACT-0001``, reference ``hub-contract-0001``, client "Contract Test Client OÜ"
+    (reg. code 16000001, invoices@client.test, not linked: no ``vendor_client_id``), issued 2026-11-20, due
+    2026-12-04, EUR, two lines at 22 % VAT ("Bookkeeping, November" 1 × 100.00 and "Payroll, 3 employees"
+    3 × 12.50): net 137.50, VAT 30.25, total 167.75; no product codes or tax ids (pass ``lines`` or ``client``
+    to give your sandbox the ids it needs).
+    """
     lines = lines or (InvoiceLine("Bookkeeping, November", Decimal("1"), Decimal("100.00"), Decimal("22")),
                       InvoiceLine("Payroll, 3 employees", Decimal("3"), Decimal("12.50"), Decimal("22")))
     net = sum((line.net for line in lines), Decimal("0")).quantize(Decimal("0.01"))
@@ -95,9 +102,14 @@ class VendorContractTests:
             def make_transport(self):
                 return httpx.WSGITransport(app=hub_acme.sandbox.create_app())
 
-    Optional attributes: ``statistics_client`` (the vendor client id used for the statistics checks,
-    ``None`` for per-client accounts), ``statistics_periods``, ``statistics_expected`` (exact values
-    the sandbox holds for some months, ``{Period: {field: int}}``), ``settings`` (operator settings).
+    Optional attributes and their defaults:
+
+    * ``settings = {}`` — operator settings passed as ``ctx.settings``.
+    * ``statistics_client = None`` — the vendor client id the statistics checks ask for (``None``: the
+      account is the client's own, as with per-client credentials).
+    * ``statistics_periods = [Period(2026, 1), Period(2026, 2), Period(2026, 3)]`` — the months asked for.
+    * ``statistics_expected = None`` — exact values the sandbox holds for some months
+      (``{Period: {field: int}}``); ``None`` checks only the shape and the month bucketing.
 
     Optional hooks (methods) for exporting vendors: :meth:`make_export_invoice` (an invoice the
     sandbox accepts) and :meth:`count_vendor_invoices` (how many invoices the sandbox behind a
