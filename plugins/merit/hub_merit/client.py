@@ -1,7 +1,8 @@
-"""The Merit Aktiva API v1 client, on ``ctx.http`` (public-apis.md §3).
+"""The Merit Aktiva API client, on ``ctx.http`` (public-apis.md §3; the facts it relies on: :mod:`hub_merit.wire`).
 
 * Hosts per country: Estonia ``aktiva.merit.ee``, Finland ``app.passelimerit.fi`` (or the legacy
-  ``aktiva.meritaktiva.fi``), Poland ``program.360ksiegowosc.pl``; paths ``/api/v1/<endpoint>``.
+  ``aktiva.meritaktiva.fi``), Poland ``program.360ksiegowosc.pl``; paths ``/api/v1/<endpoint>`` (``v2`` where
+  only v2 has what the hub needs: ``v2/getpayments`` links a payment to the invoices it pays).
 * Every call is a POST with a JSON body and three query parameters: ``ApiId``, ``timestamp`` (UTC
   ``yyyyMMddHHmmss``) and ``signature`` = base64(HMAC-SHA256(key = API key string as-is,
   data = ApiId + timestamp + exact body bytes)), URL-encoded. The signing runs as an ``httpx.Auth`` flow, so
@@ -15,6 +16,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
 import re
 from collections.abc import Callable, Generator, Iterable
@@ -24,17 +26,18 @@ from urllib.parse import quote
 
 import httpx
 
+from hub import redaction
 from hub.errors import AuthError, ConfigError, TransientError, VendorRejected
+from hub_merit.wire import fact
 
-BASES = {
-    "EE": "https://aktiva.merit.ee/api",
-    "FI": "https://app.passelimerit.fi/api",
-    "FI-LEGACY": "https://aktiva.meritaktiva.fi/api",
-    "PL": "https://program.360ksiegowosc.pl/api",
-}
+BASES: dict[str, str] = fact("hosts")
 COUNTRY_NAMES = {"EE": "Estonia", "FI": "Finland", "FI-LEGACY": "Finland (legacy host)", "PL": "Poland"}
 #: The widest list window the API allows (PeriodStart..PeriodEnd).
-WINDOW_MONTHS = 3
+WINDOW_MONTHS: int = fact("list_window_months")
+#: Endpoints whose payload carries the caller's data: a 200 stack trace there is a refusal of that data
+#: (Merit: "the payload made no sense"), not a fault worth retrying. Read endpoints get the hub's own fixed
+#: payloads, so a stack trace there is treated as Merit's trouble and retried.
+DATA_ENDPOINTS = frozenset({fact("endpoint_send_invoice")})
 
 AUTH_HINT = ("Check the credentials: copy the API ID and the API key again from Merit Aktiva → Settings → API "
              "settings (if the key was reset there, the old one no longer works) and paste them without spaces. "
@@ -50,7 +53,7 @@ def sign(api_id: str, api_key: str, timestamp: str, body: bytes) -> str:
 
 def timestamp(now: dt.datetime) -> str:
     """``yyyyMMddHHmmss`` in UTC."""
-    return now.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
+    return now.astimezone(dt.UTC).strftime(fact("timestamp_format"))
 
 
 class MeritAuth(httpx.Auth):
@@ -66,7 +69,8 @@ class MeritAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         ts = timestamp(self.now())
         signature = sign(self.api_id, self.api_key, ts, request.content)
-        query = f"ApiId={quote(self.api_id, safe='')}&timestamp={ts}&signature={quote(signature, safe='')}"
+        api_id, ts_name, sig_name = fact("auth_query")
+        query = f"{api_id}={quote(self.api_id, safe='')}&{ts_name}={ts}&{sig_name}={quote(signature, safe='')}"
         request.url = request.url.copy_with(query=query.encode("ascii"))
         yield request
 
@@ -86,11 +90,11 @@ def dumps(payload: Any) -> bytes:
 
 
 def ymd(day: dt.date) -> str:
-    return day.strftime("%Y%m%d")
+    return day.strftime(fact("request_date_format"))
 
 
 def ymdhms(day: dt.date) -> str:
-    return day.strftime("%Y%m%d") + "000000"
+    return dt.datetime.combine(day, dt.time()).strftime(fact("request_datetime_format"))
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -145,19 +149,31 @@ class MeritClient:
         self.auth = MeritAuth(credentials["api_id"], credentials["api_key"], ctx.now)
 
     def call(self, endpoint: str, payload: dict | None = None, *, version: str = "v1") -> Any:
-        """POST ``payload`` to ``/api/<version>/<endpoint>``; return the parsed JSON answer."""
+        """POST ``payload`` to ``/api/<version>/<endpoint>``; return the parsed JSON answer.
+
+        ``endpoint`` may carry its version (``"v2/getpayments"``, as the wire facts spell endpoints)."""
+        if "/" in endpoint:
+            version, endpoint = endpoint.split("/", 1)
         body = dumps(payload or {})
         response = self.ctx.http.post(f"{self.base}/{version}/{endpoint}", content=body, auth=self.auth,
                                       headers={"Content-Type": "application/json; charset=utf-8",
                                                "Accept": "application/json"})
-        return self.parse(response, endpoint)
+        return self.parse(response, f"{version}/{endpoint}")
+
+    def mask(self, text: str) -> str:
+        """``text`` (something Merit sent back) without the API key, the signature or any registered secret."""
+        text = re.sub(r"(signature=)[A-Za-z0-9%+/=]+", r"\1[redacted]", text, flags=re.IGNORECASE)
+        if self.auth.api_key:
+            text = text.replace(self.auth.api_key, redaction.MASK)
+        return redaction.mask(text)
 
     def parse(self, response: httpx.Response, endpoint: str) -> Any:
         status = response.status_code
         text = response.text.strip()
         where = COUNTRY_NAMES[self.country]
+        name = endpoint.rsplit("/", 1)[-1]
         if status == 401:
-            if "wronglicense" in text.lower():
+            if fact("licence_error") in text.lower():
                 raise ConfigError(
                     "Merit Aktiva refused the API because the company has no PRO or PREMIUM licence "
                     "(api-wronglicense).",
@@ -171,23 +187,31 @@ class MeritClient:
             compact = text.lower().replace(" ", "")
             if "apiid" in compact:
                 raise AuthError("Merit Aktiva says the API ID is wrong (HTTP 400).", hint=AUTH_HINT)
-            raise VendorRejected(f"Merit Aktiva refused the request: {text[:500] or 'HTTP 400'}",
-                                 field_messages={"": [text[:500] or "Merit Aktiva answered HTTP 400."]})
+            message = self.mask(error_message(text)[:500]) or "Merit Aktiva answered HTTP 400."
+            raise VendorRejected(f"Merit Aktiva refused the request: {message}", field_messages={"": [message]})
         if status == 404:
             raise ConfigError(
-                f"Merit Aktiva ({where}) answered 404 Not Found for {endpoint}.",
+                f"Merit Aktiva ({where}) answered 404 Not Found for {name}.",
                 hint="Check that the country is right; the endpoint does not exist on this service.",
                 field="country")
         if status >= 400:
-            raise TransientError(f"Merit Aktiva answered HTTP {status} for {endpoint}.",
+            raise TransientError(f"Merit Aktiva answered HTTP {status} for {name}.",
                                  hint="The hub will try again later.")
         try:
             data = response.json()
             if isinstance(data, str) and data[:1] in "[{":  # pre-2020 replies: a JSON-encoded string
                 data = json.loads(data)
         except ValueError:
+            if endpoint in DATA_ENDPOINTS and looks_like_stack_trace(text):
+                message = self.mask(stack_trace_message(text)) or "Merit Aktiva could not process the data."
+                raise VendorRejected(
+                    f"Merit Aktiva could not process the {name} data: {message}",
+                    field_messages={"": [message]},
+                    hint="Merit answers this way (HTTP 200 with a server error page) when a value does not fit, "
+                         "e.g. a text longer than Merit allows or a missing required field. Correct the invoice "
+                         "and export it again; retrying the same data gets the same answer.") from None
             raise TransientError(
-                f"Merit Aktiva answered {endpoint} with something that is not JSON (an error page).",
+                f"Merit Aktiva answered {name} with something that is not JSON (an error page).",
                 hint="Merit answers this way when it cannot process a request; the hub will try again later. "
                      "If it keeps happening, contact Merit support.") from None
         return data
@@ -196,16 +220,17 @@ class MeritClient:
     def list_rows(self, endpoint: str, first: dt.date, last: dt.date, **extra: Any) -> list[dict]:
         """Every row of a period list endpoint over ``first..last``, one call per 3-month window."""
         rows: list[dict] = []
+        start_field, end_field = fact("period_fields")
         for start, end in windows(first, last):
-            data = self.call(endpoint, {"PeriodStart": ymd(start), "PeriodEnd": ymd(end), **extra})
+            data = self.call(endpoint, {start_field: ymd(start), end_field: ymd(end), **extra})
             rows.extend(as_rows(data, endpoint))
         return rows
 
     def taxes(self) -> list[dict]:
-        return as_rows(self.call("gettaxes", {}), "gettaxes")
+        return as_rows(self.call(fact("endpoint_taxes"), {}), "gettaxes")
 
     def items(self) -> list[dict]:
-        return as_rows(self.call("getitems", {}), "getitems")
+        return as_rows(self.call(fact("endpoint_items"), {}), "getitems")
 
 
 def as_rows(data: Any, endpoint: str) -> list[dict]:
@@ -220,8 +245,39 @@ def as_rows(data: Any, endpoint: str) -> list[dict]:
                          hint="The hub will try again later.")
 
 
-def bucket(rows: Iterable[dict], date_field: str = "DocumentDate") -> Iterable[tuple[dt.date, dict]]:
+def bucket(rows: Iterable[dict], date_field: str) -> Iterable[tuple[dt.date, dict]]:
+    """``(day, row)`` for every row whose ``date_field`` is a date (each list has its own: see the wire facts)."""
     for row in rows:
         day = parse_date(row.get(date_field))
         if day is not None:
             yield day, row
+
+
+def looks_like_stack_trace(text: str) -> bool:
+    """An ASP.NET error page or stack trace (what Merit answers, with HTTP 200, to a payload it cannot use)."""
+    return any(marker in text for marker in fact("stack_trace_markers"))
+
+
+def stack_trace_message(text: str) -> str:
+    """The exception's own message from an ASP.NET error page (its ``<title>`` or first ``…Exception: …`` line),
+    as one short line of plain text."""
+    found = re.search(r"<title>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+    if found is None:
+        found = re.search(r"Exception:\s*(.+)", text)
+    message = found.group(1) if found else text
+    message = re.sub(r"&(#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z]+);", lambda m: html.unescape(m.group(0)),
+                     re.sub(r"<[^>]+>", " ", message))
+    return " ".join(message.split())[:300]
+
+
+def error_message(text: str) -> str:
+    """The message of a Merit error body: ``{"Message": …}`` (ASP.NET Web API errors) or plain text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    key = fact("error_message_key")
+    if isinstance(data, dict) and isinstance(data.get(key), str):
+        parts = [data[key]] + [str(data[k]) for k in ("ExceptionMessage", "MessageDetail") if data.get(k)]
+        return " ".join(parts)
+    return data if isinstance(data, str) else text

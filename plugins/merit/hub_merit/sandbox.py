@@ -13,7 +13,11 @@ What it enforces, as the real service does:
   payload that makes no sense (invalid JSON, an invoice without rows), 429 + ``Retry-After`` /
   ``X-RateLimit-*`` over 60 requests per minute per API id;
 * list windows of at most 3 months (``PeriodStart``/``PeriodEnd`` ``yyyyMMdd``), at most 200 invoice rows,
-  ``TaxAmount`` summed per ``TaxId``, unique invoice numbers.
+  ``TaxAmount`` summed per ``TaxId``, unique invoice numbers, item ``Code`` ≤ 20 and ``Description`` ≤ 100
+  characters and comments ≤ 4000 (longer: 200 + a "would be truncated" stack trace), ``NotTDCustomer`` a JSON
+  boolean and true for a new foreign customer of an Estonian or Finnish company (else 400 ``{"Message": …}``);
+* the shapes of :mod:`hub_merit.wire`: GL batches dated by ``BatchDate``, payments numbered on their own
+  (v1 ``DocumentNo``) and linked to the invoices they pay only in v2 ``getpayments`` ``PaymAPIDetails``.
 
 Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
 "60/60"; "" or None disables), ``fault`` (None | "429" | "500" | "timeout" | "garbage"), ``fault_every``,
@@ -42,6 +46,8 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
 
+from hub_merit.wire import fact
+
 HOSTS = {
     "aktiva.merit.ee": "EE",
     "app.passelimerit.fi": "FI",
@@ -53,15 +59,21 @@ SEED = 4242
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-STACK_TRACE = """<!DOCTYPE html>
-<html><head><title>Object reference not set to an instance of an object.</title></head>
+STACK_TRACE_TEMPLATE = """<!DOCTYPE html>
+<html><head><title>{message}</title></head>
 <body><h1>Server Error in '/' Application.</h1>
-<h2><i>Object reference not set to an instance of an object.</i></h2>
-<b>Exception Details: </b>System.NullReferenceException: Object reference not set to an instance of an object.
-<pre>[NullReferenceException: Object reference not set to an instance of an object.]
+<h2><i>{message}</i></h2>
+<b>Exception Details: </b>{exception}: {message}
+<pre>[{short}: {message}]
    Merit.Aktiva.Api.Controllers.ApiController.Dispatch(String endpoint) +412
    System.Web.Mvc.ActionMethodDispatcher.Execute(ControllerBase controller, Object[] parameters) +14
 </pre></body></html>"""
+NULL_REFERENCE = ("System.NullReferenceException", "Object reference not set to an instance of an object.")
+#: What SQL Server says when a text is longer than its column (wire fact ``description_too_long_answer``).
+TRUNCATED = ("System.Data.SqlClient.SqlException",
+             "String or binary data would be truncated. The statement has been terminated.")
+STACK_TRACE = STACK_TRACE_TEMPLATE.format(exception=NULL_REFERENCE[0], short=NULL_REFERENCE[0].rsplit(".", 1)[1],
+                                          message=NULL_REFERENCE[1])
 
 TAXES = {
     "EE": [("22%", "Käibemaks 22%", "VAT 22%", 22), ("24%", "Käibemaks 24%", "VAT 24%", 24),
@@ -117,6 +129,25 @@ def _iso(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
+def _link(payment_id: str, paid: dict, amount: Decimal) -> dict:
+    """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it."""
+    return {"PaymId": payment_id, fact("payment_link_invoice_number"): paid.get("InvoiceNo") or paid.get("BillNo"),
+            fact("payment_link_doc_amount"): paid.get("TotalSum", paid["TotalAmount"] + paid["TaxAmount"]),
+            fact("payment_link_paid_amount"): amount, "CurrencyCode": paid["CurrencyCode"],
+            "CurrencyRate": Decimal(1), fact("payment_link_invoice_id"): paid.get("SIHId") or paid.get("PIHId")}
+
+
+def _payment(payment_id: str, bank: str, direction: int, party: dict | None, currency: str, day: dt.date,
+             number: str, amount: Decimal, links: list[dict]) -> dict:
+    """A payment as the store keeps it: the v1 row, plus its links (``_links``, answered by v2 only)."""
+    return {"PIHId": payment_id, "BankName": bank, "CounterPartType": {1: 2, 2: 3}.get(direction, 0),
+            "CounterPartName": (party or {}).get("Name", ""),
+            "CounterPartId": (party or {}).get("CustomerId") or (party or {}).get("VendorId"),
+            "CurrencyCode": currency, "CurrencyRate": Decimal(1), fact("payment_date"): _iso(day),
+            "DocumentNo": number, fact("payment_direction"): direction, "Amount": amount, "EInvSentDate": None,
+            "_links": links}
+
+
 def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool) -> Company:
     api_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     api_key = base64.b64encode(rng.randbytes(32)).decode()
@@ -154,26 +185,27 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
                                 "Name": f"Tarnija {i + 1} OÜ"})
     rated = [t for t in company.taxes if t["TaxPct"] > 0]
     zero = [t for t in company.taxes if t["TaxPct"] == 0]
-    inv_no, bill_no, pay_no, gl_no = 1000, 1, 1, 1
+    # Payment documents have their own numbering, which overlaps the invoice numbers (both are plain
+    # sequences): a client that took a payment's DocumentNo for the invoice it pays would pair it wrongly.
+    inv_no, bill_no, pay_no, gl_no = 1000, 1, 1000, 1
 
-    def gl(day: dt.date, code: str, comment: str, amount: Decimal) -> None:
+    def gl(day: dt.date, code: str, document: str, amount: Decimal) -> None:
         nonlocal gl_no
+        # the documented getglbatches row: dated by BatchDate, no DocumentDate (wire fact gl_batch_date)
         company.glbatches.append({"GLBId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BatchCode": code,
-                                  "No": gl_no, "DocumentDate": _iso(day), "TransactionDate": _iso(day),
-                                  "Comment": comment, "CurrencyCode": currency, "TotalAmount": amount})
+                                  "No": gl_no, "Document": document, fact("gl_batch_date"): _iso(day),
+                                  "CurrencyCode": currency, "CurrencyRate": Decimal(1), "TotalAmount": amount,
+                                  "PriceInclVat": 0, "FileExists": False})
         gl_no += 1
 
-    def pay(day: dt.date, direction: int, party: dict | None, doc_no: str, amount: Decimal) -> None:
+    def pay(day: dt.date, direction: int, party: dict | None, paid: dict | None, amount: Decimal) -> None:
+        """A bank payment of ``amount`` on ``day``; ``paid`` is the invoice or bill it pays (if any)."""
         nonlocal pay_no
-        company.payments.append({
-            "PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BankName": BANKS[country],
-            "CounterPartType": {1: 2, 2: 3}.get(direction, 0),
-            "CounterPartName": (party or {}).get("Name", ""),
-            "CounterPartId": (party or {}).get("CustomerId") or (party or {}).get("VendorId"),
-            "CurrencyCode": currency, "CurrencyRate": Decimal(1), "DocumentDate": _iso(day),
-            "DocumentNo": doc_no, "Direction": direction, "Amount": amount, "EInvSentDate": None})
+        payment_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        company.payments.append(_payment(payment_id, BANKS[country], direction, party, currency, day, str(pay_no),
+                                         amount, [_link(payment_id, paid, amount)] if paid else []))
+        gl(day, "PA", str(pay_no), amount)
         pay_no += 1
-        gl(day, "PA", f"Pank {doc_no}", amount)
 
     month = FIRST_DAY
     while month <= LAST_DAY:
@@ -194,14 +226,14 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
                        "EmailSent": False, "Paid": False}
             company.invoices.append(invoice)
             inv_no += 1
-            gl(day, "MA", f"Müügiarve {invoice['InvoiceNo']}", net + vat)
+            gl(day, "MA", invoice["InvoiceNo"], net + vat)
             paid_on = day + dt.timedelta(days=rng.randint(0, 40))
             if paid_on <= TODAY and rng.random() < 0.75:
                 partial = rng.random() < 0.1
                 amount = _money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
                 invoice["PaidAmount"] = amount
                 invoice["Paid"] = not partial
-                pay(paid_on, 1, customer, invoice["InvoiceNo"], amount)
+                pay(paid_on, 1, customer, invoice, amount)
         for _ in range(rng.randint(2, 6)):
             day = month + dt.timedelta(days=rng.randrange(days))
             vendor = rng.choice(company.vendors)
@@ -214,18 +246,18 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
                     "CurrencyCode": currency, "TaxAmount": vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
             company.purchases.append(bill)
             bill_no += 1
-            gl(day, "OA", f"Ostuarve {bill['BillNo']}", net + vat)
+            gl(day, "OA", bill["BillNo"], net + vat)
             paid_on = day + dt.timedelta(days=rng.randint(5, 30))
             if paid_on <= TODAY and rng.random() < 0.6:
                 bill["PaidAmount"] = net + vat
-                pay(paid_on, 2, vendor, bill["BillNo"], net + vat)
+                pay(paid_on, 2, vendor, bill, net + vat)
         for _ in range(rng.randint(0, 2)):  # other income / expenses (bank fees, interest)
             day = month + dt.timedelta(days=rng.randrange(days))
             if day <= TODAY:
-                pay(day, rng.choice([3, 4]), None, f"P-{pay_no}", _money(Decimal(rng.randint(100, 5000)) / 100))
+                pay(day, rng.choice([3, 4]), None, None, _money(Decimal(rng.randint(100, 5000)) / 100))
         for _ in range(rng.randint(0, 3)):  # manual GL entries (depreciation, accruals, salaries)
             day = month + dt.timedelta(days=rng.randrange(days))
-            gl(day, "PK", "Pearaamatu kanne", _money(Decimal(rng.randint(1000, 400000)) / 100))
+            gl(day, "PK", "", _money(Decimal(rng.randint(1000, 400000)) / 100))
         month = month + dt.timedelta(days=days)
     return company
 
@@ -317,11 +349,11 @@ class SandboxState:
             invoice = next(i for i in company.invoices if i["SIHId"] == invoice_id)
             invoice["PaidAmount"] = _money(invoice["PaidAmount"] + amount)
             invoice["Paid"] = invoice["PaidAmount"] >= invoice["TotalSum"]
-            company.payments.append({
-                "PIHId": str(uuid.uuid4()), "BankName": BANKS[company.country], "CounterPartType": 2,
-                "CounterPartName": invoice["CustomerName"], "CounterPartId": invoice["CustomerId"],
-                "CurrencyCode": invoice["CurrencyCode"], "CurrencyRate": Decimal(1), "DocumentDate": _iso(day),
-                "DocumentNo": invoice["InvoiceNo"], "Direction": 1, "Amount": _money(amount), "EInvSentDate": None})
+            payment_id = str(uuid.uuid4())
+            number = str(1 + max((int(p["DocumentNo"]) for p in company.payments), default=999))
+            customer = {"Name": invoice["CustomerName"], "CustomerId": invoice["CustomerId"]}
+            company.payments.append(_payment(payment_id, BANKS[company.country], 1, customer, invoice["CurrencyCode"],
+                                             day, number, _money(amount), [_link(payment_id, invoice, _money(amount))]))
 
 
 # -- request handling ------------------------------------------------------------------------------
@@ -335,8 +367,18 @@ def _text(body: str, status: int) -> Response:
     return Response(body, status=status, mimetype="text/plain")
 
 
-def _stack_trace() -> Response:
-    return Response(STACK_TRACE, status=200, mimetype="text/html")
+def _stack_trace(exception: tuple[str, str] = NULL_REFERENCE) -> Response:
+    """Merit's answer to a payload it cannot use: HTTP 200 with an ASP.NET error page (wire fact
+    ``bad_payload_answer``)."""
+    name, message = exception
+    body = STACK_TRACE_TEMPLATE.format(exception=name, short=name.rsplit(".", 1)[1], message=message)
+    return Response(body, status=fact("bad_payload_answer"), mimetype="text/html")
+
+
+def _message(text: str, status: int = 400) -> Response:
+    """An ASP.NET Web API error body, ``{"Message": …}`` (wire fact ``error_message_key``)."""
+    return Response(json.dumps({fact("error_message_key"): text}, ensure_ascii=False), status=status,
+                    mimetype="application/json")
 
 
 def _json(value: Any) -> Response:
@@ -376,13 +418,18 @@ def _period(payload: dict) -> tuple[dt.date, dt.date]:
     start, end = _day(payload["PeriodStart"], "PeriodStart"), _day(payload["PeriodEnd"], "PeriodEnd")
     if end < start:
         raise _Refuse(_text("PeriodEnd is before PeriodStart", 400))
-    if end >= _add_months(start, 3):
+    if end >= _add_months(start, fact("list_window_months")):
         raise _Refuse(_text("Period can not be longer than 3 months", 400))
     return start, end
 
 
-def _in(row: dict, start: dt.date, end: dt.date) -> bool:
-    return start <= dt.date.fromisoformat(row["DocumentDate"][:10]) <= end
+def _in(row: dict, start: dt.date, end: dt.date, date_field: str) -> bool:
+    return start <= dt.date.fromisoformat(row[date_field][:10]) <= end
+
+
+def _public(row: dict) -> dict:
+    """A stored row without the store's own ``_`` keys."""
+    return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
 def _sign(api_id: str, api_key: str, timestamp: str, body: bytes) -> str:
@@ -400,7 +447,7 @@ def endpoint(path: str, *, get: bool = False):  # noqa: ANN201
     return register
 
 
-@endpoint("v1/gettaxes", get=True)
+@endpoint(fact("endpoint_taxes"), get=True)
 def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = [dict(t) for t in company.taxes]
     if company.country == "FI":
@@ -409,7 +456,7 @@ def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
     return _json(rows)
 
 
-@endpoint("v1/getitems", get=True)
+@endpoint(fact("endpoint_items"), get=True)
 def _getitems(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = company.items
     if payload.get("Id"):
@@ -436,44 +483,55 @@ def _getcustomers(state: SandboxState, company: Company, payload: dict) -> Respo
     return _json(rows)
 
 
-@endpoint("v1/getinvoices")
+@endpoint(fact("endpoint_invoices"))
 def _getinvoices(state: SandboxState, company: Company, payload: dict) -> Response:
     start, end = _period(payload)
-    rows = [i for i in company.invoices if _in(i, start, end)]
+    rows = [i for i in company.invoices if _in(i, start, end, fact("invoice_date"))]
     if payload.get("UnPaid") in (True, "true", 1):
         rows = [i for i in rows if not i["Paid"]]
-    return _json([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+    return _json([_public(r) for r in rows])
 
 
-@endpoint("v1/getpurchorders")
+@endpoint(fact("endpoint_purchases"))
 def _getpurchorders(state: SandboxState, company: Company, payload: dict) -> Response:
     start, end = _period(payload)
-    return _json([r for r in company.purchases if _in(r, start, end)])
+    return _json([r for r in company.purchases if _in(r, start, end, fact("purchase_date"))])
 
 
-@endpoint("v1/getpayments")
+@endpoint(fact("endpoint_payments"))
 def _getpayments(state: SandboxState, company: Company, payload: dict) -> Response:
+    """v1: the payment documents alone; ``DocumentNo`` is the payment's own number."""
     start, end = _period(payload)
-    return _json([r for r in company.payments if _in(r, start, end)])
+    return _json([_public(r) for r in company.payments if _in(r, start, end, fact("payment_date"))])
 
 
-@endpoint("v1/getglbatches")
+@endpoint(fact("endpoint_payment_links"))
+def _getpayments_v2(state: SandboxState, company: Company, payload: dict) -> Response:
+    """v2: the same payments, each with the documents it pays (``PaymAPIDetails``) and ``ChangedDate``."""
+    start, end = _period(payload)
+    if payload.get("DateType", 0) not in (0, 1):
+        return _text("DateType must be 0 or 1", 400)
+    return _json([{**_public(r), "ChangedDate": r[fact("payment_date")], fact("payment_links"): r["_links"]}
+                  for r in company.payments if _in(r, start, end, fact("payment_date"))])
+
+
+@endpoint(fact("endpoint_gl_batches"))
 def _getglbatches(state: SandboxState, company: Company, payload: dict) -> Response:
     start, end = _period(payload)
     if payload.get("DateType", 0) not in (0, 1):
         return _text("DateType must be 0 or 1", 400)
-    return _json([r for r in company.glbatches if _in(r, start, end)])
+    return _json([r for r in company.glbatches if _in(r, start, end, fact("gl_batch_date"))])
 
 
-@endpoint("v1/sendinvoice")
+@endpoint(fact("endpoint_send_invoice"))
 def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = payload.get("InvoiceRow")
     if not rows or not isinstance(rows, list):
         return _stack_trace()  # "an invoice without rows" (M1)
-    if len(rows) > 200:
+    if len(rows) > fact("max_rows"):
         return _text("Dokumendil saab olla kuni 200 rida. / A document can have at most 200 rows.", 400)
     number = payload.get("InvoiceNo")
-    if not number or not isinstance(number, str) or len(number) > 35:
+    if not number or not isinstance(number, str) or len(number) > fact("invoice_no_max"):
         return _text("InvoiceNo is required (max 35 characters)", 400)
     for name in ("DocDate", "DueDate"):
         if name not in payload:
@@ -509,6 +567,15 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         return _text("TaxAmount has a TaxId that no row uses", 400)
     if "TotalAmount" not in payload or abs(Decimal(str(payload["TotalAmount"])) - _money(total)) > Decimal("0.01"):
         return _text(f"TotalAmount does not match the rows ({_money(total)})", 400)
+    # texts longer than their columns fail when the invoice is written (wire fact description_too_long_answer)
+    for row in rows:
+        item = row["Item"]
+        if len(str(item["Code"])) > fact("item_code_max") or len(str(item["Description"])) > \
+                fact("item_description_max"):
+            return _stack_trace(TRUNCATED)
+    for name in ("Hcomment", "Fcomment"):
+        if len(str(payload.get(name) or "")) > fact("comment_max"):
+            return _stack_trace(TRUNCATED)
     cust = payload.get("Customer") or {}
     new_customer = False
     if cust.get("Id"):
@@ -516,10 +583,17 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if customer is None:
             return _text("Customer not found", 400)
     else:
-        if not cust.get("Name") or "NotTDCustomer" not in cust or not cust.get("CountryCode"):
+        if any(not cust.get(name) and cust.get(name) is not False for name in fact("new_customer_required")):
             return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
         customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
         if customer is None:
+            if not isinstance(cust["NotTDCustomer"], bool):
+                return _message("NotTDCustomer: allowed values are true or false")
+            home = fact(f"not_td_customer_{company.country.lower()}")
+            if "foreign" in home and cust["CountryCode"] != company.country and not cust["NotTDCustomer"]:
+                # wire fact foreign_not_td_answer: a foreign company is never in the VAT annex (KMD INF)
+                return _message(f"NotTDCustomer must be true for a foreign customer ({cust['CountryCode']}): it "
+                                "cannot be reported in the VAT return annex.")
             new_customer = True
             customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
                         "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",

@@ -4,10 +4,13 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import httpx
 import pytest
 from hub_merit import sandbox
+from hub_merit.client import MeritClient
 
 from hub.errors import TransientError, VendorRejected
+from hub.testing import make_context
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
@@ -139,15 +142,14 @@ def test_vendor_400_becomes_field_messages(call, state):
     assert state.created == []
 
 
-def test_sandbox_answers_an_invoice_without_rows_with_a_stack_trace(app, now):
-    import httpx
-    from hub_merit.client import MeritClient
-
-    from hub.testing import make_context
-
+def test_sandbox_answers_an_invoice_without_rows_with_a_stack_trace(app, state, now):
+    """Merit answers a payload that makes no sense with HTTP 200 and a stack trace: for sendinvoice that is the
+    caller's data, refused (not a fault to retry for ever)."""
     ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
-    with pytest.raises(TransientError):
+    with pytest.raises(VendorRejected) as caught:
         MeritClient(ctx, DEMO).call("sendinvoice", {"InvoiceNo": "1", "InvoiceRow": []})
+    assert state.requests[-1].status == 200
+    assert caught.value.field_messages == {"": ["Object reference not set to an instance of an object."]}
 
 
 def test_tax_rates_and_products(call, state):
@@ -163,32 +165,112 @@ def test_tax_rates_and_products(call, state):
     assert [r.path for r in state.requests][-2:] == ["/api/v1/getitems", "/api/v1/gettaxes"]
 
 
-def test_paid_status_comes_back(call, state, now):
-    invoice = make_invoice(state)
-    receipt = call("hub_export_invoice", credentials=DEMO, invoice=invoice)
-    state.pay_invoice(DEMO["api_id"], receipt.vendor_invoice_id, Decimal("100.00"), dt.date(2026, 11, 21))
-    before = len(state.requests)
-    payments = call("hub_fetch_payments", credentials=DEMO, since=dt.date(2026, 11, 1))
-    ours = [p for p in payments if p.vendor_invoice_id == receipt.vendor_invoice_id]
-    assert len(ours) == 1
-    assert ours[0].paid_amount == Decimal("100.00") and ours[0].paid_on == dt.date(2026, 11, 21)
-    assert not ours[0].fully_paid and ours[0].invoice_number == "UKU-2026-0042"
-    state.pay_invoice(DEMO["api_id"], receipt.vendor_invoice_id, Decimal("333.53"), dt.date(2026, 11, 22))
-    payments = call("hub_fetch_payments", credentials=DEMO, since=dt.date(2026, 11, 1))
-    ours = next(p for p in payments if p.vendor_invoice_id == receipt.vendor_invoice_id)
-    assert ours.fully_paid and ours.paid_amount == Decimal("433.53") and ours.paid_on == dt.date(2026, 11, 22)
-    # seeded customer payments in November map to their invoices
-    company = state.company(DEMO["api_id"])
-    seeded = {p["DocumentNo"] for p in company.payments if p["Direction"] == 1
-              and dt.date(2026, 11, 1) <= dt.date.fromisoformat(p["DocumentDate"][:10]) <= now.date()}
-    assert seeded <= {p.invoice_number for p in payments}
-    assert len(state.requests) - before > 0
+# -- defect 3 (issue 13): sendinvoice as Merit documents it -----------------------------------------------------
+LONG = ("Raamatupidamisteenus november 2026: algdokumentide kontroll, pearaamatu kanded, käibedeklaratsioon "
+        "KMD ja KMD INF, palgaarvestus ning TSD deklaratsioon")  # 151 characters
 
 
-def test_payments_call_count(call, state, now):
-    since = now.date().replace(day=1) - dt.timedelta(days=60)
-    call("hub_fetch_payments", credentials=DEMO, since=since)
-    paths = [r.path for r in state.requests]
-    # payments: one window (≤ 3 months); invoices: since minus 12 months → today = 5 windows at most
-    assert paths.count("/api/v1/getpayments") == 1
-    assert paths.count("/api/v1/getinvoices") <= 5
+def test_long_description_is_cut_to_100_and_kept_in_full_in_the_footer_comment(call, state):
+    assert len(LONG) > 100
+    t = taxes(state)
+    invoice = make_invoice(state, notes="Täname!", lines=(
+        InvoiceLine("Palgaarvestus", Decimal("1"), Decimal("10"), Decimal("22"), tax_id=t["22%"]),
+        InvoiceLine(LONG, Decimal("1"), Decimal("250"), Decimal("22"), product_code="RAAM", tax_id=t["22%"])))
+    call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    body = json.loads(state.requests[-1].body)
+    short = body["InvoiceRow"][1]["Item"]["Description"]
+    assert 90 < len(short) <= 100 and short.endswith("…") and LONG.startswith(short[:-1])
+    assert body["InvoiceRow"][0]["Item"]["Description"] == "Palgaarvestus"
+    assert body["Fcomment"] == f"Täname!\n\nRow 2: {LONG}"
+    assert state.created[-1]["_fcomment"] == body["Fcomment"], "Merit took the invoice, the full text with it"
+
+
+def test_sandbox_refuses_a_description_over_100_characters_as_merit_does(app, state, now):
+    """Merit's ItemObject Description is Str 100: a longer one dies writing the row (200 + stack trace), which
+    the client reports as the caller's data."""
+    invoice = make_invoice(state, lines=(InvoiceLine("x" * 101, Decimal("1"), Decimal("10"), Decimal("22"),
+                                                     tax_id=taxes(state)["22%"]),))
+    from hub_merit import build_invoice_payload
+
+    payload = build_invoice_payload(invoice, [taxes(state)["22%"]], "EE")
+    payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 101  # what the old client sent (it cut at 150)
+    ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
+    with pytest.raises(VendorRejected) as caught:
+        MeritClient(ctx, DEMO).call("sendinvoice", payload)
+    assert "would be truncated" in str(caught.value)
+    assert state.requests[-1].status == 200 and state.created == []
+    payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 100
+    assert MeritClient(ctx, DEMO).call("sendinvoice", payload)["InvoiceId"]
+
+
+def test_comment_longer_than_merit_keeps_is_refused_before_sending(call, state):
+    invoice = make_invoice(state, notes="n" * 3950, lines=(
+        InvoiceLine(LONG, Decimal("1"), Decimal("10"), Decimal("22"), tax_id=taxes(state)["22%"]),))
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials=DEMO, invoice=invoice)
+    assert "4000" in caught.value.field_messages["lines"][0]
+    assert state.requests == []
+
+
+def customer_sent(call, state, party, creds=DEMO, number="UKU-2026-0043"):
+    t = {x["Code"]: x["Id"] for x in state.company(creds["api_id"]).taxes}
+    rate = next(code for code in t if code.endswith("%") and code not in ("0%",))
+    pct = Decimal(rate.rstrip("%").replace(",", "."))
+    invoice = make_invoice(state, number=number, client=party, currency="EUR",
+                           lines=(InvoiceLine("Konsultatsioon", Decimal("1"), Decimal("100"), pct, tax_id=t[rate]),))
+    call("hub_export_invoice", credentials=creds, invoice=invoice)
+    return json.loads(state.requests[-1].body)["Customer"]
+
+
+@pytest.mark.parametrize("party, country, not_td", [
+    (InvoiceParty(name="Kodumaine Ehitus OÜ", reg_code="12345678", vat_no="EE101234567"), "EE", False),
+    (InvoiceParty(name="Mari Maasikas"), "EE", True),  # no registry code, no VAT number: a private person
+    (InvoiceParty(name="Jaan Tamm", reg_code="38001085718"), "EE", True),  # an Estonian personal code
+    (InvoiceParty(name="Suomi Rakennus Oy", reg_code="1234567-8", vat_no="FI12345678"), "FI", True),  # VAT prefix
+    (InvoiceParty(name="Riga Logistics SIA", reg_code="40003000000",
+                  address=Address(city="Riga", country="LV")), "LV", True),  # address country
+    (InvoiceParty(name="Athens Trade AE", reg_code="123", vat_no="EL123456789"), "GR", True),
+], ids=["domestic-company", "private", "personal-code", "foreign-by-vat", "foreign-by-address", "greece-EL"])
+def test_not_td_customer_follows_merit_rule_for_estonia(call, state, party, country, not_td):
+    """Merit: "EE True for physical persons and foreign companies" (the old client always sent false)."""
+    customer = customer_sent(call, state, party)
+    assert (customer["CountryCode"], customer["NotTDCustomer"]) == (country, not_td)
+
+
+@pytest.mark.parametrize("party, not_td", [
+    (InvoiceParty(name="Berlin Handel GmbH", reg_code="HRB 1", vat_no="DE123456789"), False),
+    (InvoiceParty(name="Jan Kowalski", reg_code="44051401359"), True),  # PESEL: a private person
+])
+def test_not_td_customer_in_poland_is_true_for_private_persons_only(call, state, party, not_td):
+    """Merit: "PL True for physical persons" — a foreign company is not a private person."""
+    customer = customer_sent(call, state, party, creds=sandbox.DEMO_CLIENT_CREDENTIALS[2])
+    assert customer["NotTDCustomer"] is not_td
+
+
+def test_sandbox_refuses_a_foreign_company_sent_as_a_tax_declaration_customer(app, state, now):
+    """An Estonian company's new foreign customer with NotTDCustomer false is refused with a 400
+    {"Message": …}; the client reports Merit's message itself, not the JSON around it."""
+    t = taxes(state)
+    invoice = make_invoice(state, client=InvoiceParty(name="Helsinki Oy", vat_no="FI12345678"), lines=(
+        InvoiceLine("Konsultatsioon", Decimal("1"), Decimal("100"), Decimal("22"), tax_id=t["22%"]),))
+    from hub_merit import build_invoice_payload
+
+    payload = build_invoice_payload(invoice, [t["22%"]], "EE")
+    assert payload["Customer"]["NotTDCustomer"] is True
+    payload["Customer"]["NotTDCustomer"] = False  # what the old client sent for everyone
+    ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
+    with pytest.raises(VendorRejected) as caught:
+        MeritClient(ctx, DEMO).call("sendinvoice", payload)
+    assert state.requests[-1].status == 400
+    [message] = caught.value.field_messages[""]
+    assert message.startswith("NotTDCustomer must be true for a foreign customer (FI)") and "{" not in message
+    payload["Customer"]["NotTDCustomer"] = "false"  # Merit wants a JSON boolean
+    with pytest.raises(VendorRejected):
+        MeritClient(ctx, DEMO).call("sendinvoice", payload)
+    assert state.created == []
+
+
+def test_a_garbled_non_stack_trace_answer_to_sendinvoice_stays_transient():
+    ctx = make_context("merit", httpx.MockTransport(lambda r: httpx.Response(200, text="<html>Bad gateway</html>")))
+    with pytest.raises(TransientError):
+        MeritClient(ctx, DEMO).call("sendinvoice", {"InvoiceNo": "1"})

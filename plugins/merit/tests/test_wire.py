@@ -299,3 +299,46 @@ def test_numbers_are_plain_json_numbers_with_decimal_point():
 
     assert merit_client.dumps({"a": Decimal("12.50"), "b": [Decimal("-0.1")], "c": "x"}) == \
         b'{"a":12.50,"b":[-0.1],"c":"x"}'
+
+
+# -- issue 13: Merit's refusals of the caller's data ---------------------------------------------------------------
+
+def test_400_with_a_json_message_is_vendor_rejected_with_that_message():
+    """ASP.NET Web API answers {"Message": …} (KonektOU's WooCommerce client reads $response->Message)."""
+    body = {"Message": "Kliendi riik on puudu. / Customer CountryCode is missing."}
+    ctx = make_context("merit", httpx.MockTransport(lambda r: httpx.Response(400, json=body)))
+    with pytest.raises(VendorRejected) as caught:
+        MeritClient(ctx, DEMO).call("sendinvoice", {"InvoiceNo": "1"})
+    assert caught.value.field_messages == {"": [body["Message"]]}
+    assert str(caught.value).startswith("Merit Aktiva refused the request: Kliendi riik on puudu.")
+
+
+def test_a_stack_trace_answer_to_sendinvoice_is_rejected_with_its_message_masked():
+    """HTTP 200 + an ASP.NET stack trace to sendinvoice: VendorRejected (not retried), Merit's exception message
+    kept, and nothing secret in it even where Merit echoes the request."""
+    seen = {}
+
+    def handler(request):
+        seen["query"] = request.url.query.decode()
+        page = (f"<html><head><title>Value '{DEMO['api_key']}' is too long for column Description "
+                f"(/api/v1/sendinvoice?{seen['query']}).</title></head>"
+                f"<body>Server Error in '/' Application. System.Data.SqlClient.SqlException: truncated</body></html>")
+        return httpx.Response(200, text=page, headers={"Content-Type": "text/html"})
+
+    ctx = make_context("merit", httpx.MockTransport(handler))
+    with pytest.raises(VendorRejected) as caught:
+        MeritClient(ctx, DEMO).call("sendinvoice", {"InvoiceNo": "1"})
+    text = str(caught.value) + repr(caught.value.as_dict())
+    assert "is too long for column Description" in text
+    assert DEMO["api_key"] not in text and "[redacted]" in text
+    signature = dict(parse_qsl(seen["query"]))["signature"]
+    assert signature not in text and merit_client.quote(signature, safe="") not in text
+
+
+def test_stack_trace_message_reads_title_or_exception_line():
+    from hub_merit.client import looks_like_stack_trace, stack_trace_message
+
+    assert stack_trace_message(sandbox.STACK_TRACE) == "Object reference not set to an instance of an object."
+    assert stack_trace_message("Unhandled. System.ArgumentException: Bad &amp; worse\n   at X.Y()") == \
+        "Bad & worse"
+    assert looks_like_stack_trace(sandbox.STACK_TRACE) and not looks_like_stack_trace("<html>Bad gateway</html>")
