@@ -13,19 +13,7 @@ isirotech/merit-aktiva-go, M5 KonektOU/merit-aktiva-for-woocommerce).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-try:
-    from hub.testing.wire import WireFact
-except ImportError:  # exercised by tests/test_facts.py::test_the_plugin_imports_without_pytest
-    # ``hub.testing``'s package __init__ imports pytest, which a production install need not have. At run time
-    # the plugin reads only ``.value``, so this stand-in does; the tests always check the real WireFact.
-    @dataclass(frozen=True)
-    class WireFact:  # type: ignore[no-redef]
-        value: Any
-        source: str
-        ref: str = ""
+from hub.testing.wire import WireFact  # plain data; the hub.testing package needs no pytest for it
 
 _SALES_INVOICE = "api.merit.ee …/sales-invoices/create-sales-invoice (v1 sendinvoice); public-apis.md §3, §7"
 _PAYMENTS = "api.merit.ee …/payments/list-of-payments (v1 and v2 results); public-apis.md §3, §7"

@@ -69,8 +69,8 @@ def test_client_constants_come_from_the_facts():
 
 
 def test_the_plugin_imports_without_pytest():
-    """A production install has no pytest, and ``hub.testing`` (home of WireFact) imports it: the plugin still
-    loads and its facts still read."""
+    """A production install has no pytest: the plugin (whose facts are ``hub.testing.wire.WireFact``s) still
+    loads and its facts still read, since ``hub.testing`` loads its pytest-based suite only when used."""
     import subprocess
     import sys
 
