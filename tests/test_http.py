@@ -27,6 +27,15 @@ def test_long_retry_after_reschedules():
     assert caught.value.retry_after == 120
 
 
+def test_a_503_with_retry_after_is_throttling():
+    answers = iter([httpx.Response(503, headers={"Retry-After": "2"}), httpx.Response(200)])
+    http = http_with(lambda request: next(answers))
+    assert http.get("https://api.acme.test/x").status_code == 200 and http.requests_sent == 2
+    with pytest.raises(RateLimited, match="503") as caught:
+        http_with(lambda request: httpx.Response(503, headers={"Retry-After": "300"})).get("https://api.acme.test/x")
+    assert caught.value.retry_after == 300
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_transient(status):
     with pytest.raises(TransientError, match=str(status)):
