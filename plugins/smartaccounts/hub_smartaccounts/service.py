@@ -140,11 +140,16 @@ def default_article(api: SmartAccountsApi) -> str:
     key = f"article:{code}"
     if api.ctx.cache.get(key):
         return code
-    found = any(str(a.get("code")) == code for a in api.pages(ARTICLES_GET, code=code))
-    if not found:
+    def exists() -> bool:
+        return any(str(a.get("code")) == code for a in api.pages(ARTICLES_GET, code=code))
+
+    if not exists():
         try:
             api.write(ARTICLES_ADD, {**DEFAULT_ARTICLE, "code": code})
         except VendorRejected as exc:
+            if exists():  # another export created it a moment ago
+                api.ctx.cache.set(key, True, ARTICLE_CACHE_TTL)
+                return code
             raise ConfigError(f"SmartAccounts would not create the article {code!r} that invoice lines without a "
                               f"product are booked on: {exc.message}",
                               hint=f"Create an article with code {code} (a sales service) in SmartAccounts, or "

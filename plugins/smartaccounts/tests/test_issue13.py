@@ -155,3 +155,18 @@ def test_the_sandbox_throttles_with_503_and_the_wait(make_ctx, state):
     with pytest.raises(RateLimited) as caught:
         api.read("settings/vatpcs:get")
     assert state.requests[-1].status == 503 and caught.value.retry_after > 80000
+
+
+def test_a_default_article_created_meanwhile_by_another_export_is_used():
+    gets = []
+
+    def handler(request):
+        if request.url.path.endswith("articles:get"):
+            gets.append(1)
+            rows = [{"code": "UKU", "description": "Uku invoice line"}] if len(gets) > 1 else []
+            return httpx.Response(200, json={"articles": rows, "hasMoreEntries": False})
+        return httpx.Response(400, json={"errors": [{"code": "ARTICLE_EXISTS", "field": "code",
+                                                     "message": "code: article UKU already exists"}]})
+
+    ctx = make_context("smartaccounts", httpx.MockTransport(handler))
+    assert service.default_article(SmartAccountsApi(ctx, DEMO)) == "UKU" and len(gets) == 2
