@@ -2,8 +2,9 @@
 
 * Timeouts on every request; a timeout or a transport error becomes ``TransientError``.
 * A 5xx answer becomes ``TransientError``; a 429 becomes ``RateLimited`` (``Retry-After`` honoured:
-  a short wait is taken in place, a long one reschedules the job). A 503 that carries ``Retry-After``
-  is the vendor saying "not now, come back then" (some throttle that way): it is treated like a 429.
+  a short wait is taken in place, a long one reschedules the job). A vendor that throttles with another
+  status passes it per request (``throttle_statuses=(503,)``): that status with a ``Retry-After`` is then
+  handled like a 429.
 * Every request first takes a slot from the vendor account's request budget (:mod:`hub.ratelimit`).
 * Log lines carry method, host, path, status and time only — never the query string, headers or
   bodies, which is where credentials travel.
@@ -113,6 +114,9 @@ class VendorHttp:
         return str(real.copy_with(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request (httpx's arguments). ``throttle_statuses``: statuses besides 429 that mean "too many
+        requests" when they carry ``Retry-After`` (e.g. ``(503,)``)."""
+        throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
         target = self._route(url, headers)
         shown = httpx.URL(url)
@@ -134,7 +138,7 @@ class VendorHttp:
                                      hint="The hub will try again later.") from None
             elapsed = (time.monotonic() - started) * 1000
             self.log.info("%s %s -> %s in %.0f ms", method, where, response.status_code, elapsed)
-            throttled = response.status_code == 503 and "Retry-After" in response.headers
+            throttled = response.status_code in throttle_statuses and "Retry-After" in response.headers
             if response.status_code == 429 or throttled:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is None:  # vendors that say it their own way: seconds left in the window
@@ -142,7 +146,7 @@ class VendorHttp:
                 if retry_after is not None and retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
                     self.sleep(retry_after)
                     continue
-                said = "503 Service Unavailable with Retry-After" if throttled else "429 Too Many Requests"
+                said = f"{response.status_code} with Retry-After (throttled)" if throttled else "429 Too Many Requests"
                 raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after)
             if response.status_code >= 500:
                 raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "

@@ -11,7 +11,8 @@ A2 ``mobitrek``, A4 Laravel connector, Konekt WooCommerce) agree:
   A1's style (POST with the body ``{}``) for this account. ``:add`` writes are POST with a JSON body.
 * A list answer carries its rows under a key of its own (``clientInvoices``, ``vendorInvoices``, …) next to
   a ``deleted`` array and ``hasMoreEntries``; the key of each endpoint is a wire fact.
-* Throttling is answered 503 with ``Retry-After`` (A3): ``ctx.http`` turns that into ``RateLimited``.
+* Throttling is answered 503 with ``Retry-After`` (A3): every request names that status to ``ctx.http``
+  (``throttle_statuses``), which turns it into ``RateLimited`` honouring the wait.
 
 Every fact relied on here is in :mod:`hub_smartaccounts.wire`, with its source.
 """
@@ -41,6 +42,7 @@ TIMESTAMP_FORMAT: str = fact("timestamp_format")
 DATE_FORMAT: str = fact("date_format")
 PAGE_PARAM: str = fact("page_param")
 MORE_KEY: str = fact("more_key")
+THROTTLE_STATUS: int = fact("throttle_status")
 #: Stop paging after this many pages of one list: a safety net against an API that never says "no more".
 MAX_PAGES = 500
 READ_METHOD_CACHE_KEY = "read_method"
@@ -130,10 +132,12 @@ class SmartAccountsApi:
         body = "" if payload is None else dumps(payload)
         url = self.signed_url(endpoint, params, body)
         headers = {"Accept": "application/json"}
+        throttled = (THROTTLE_STATUS,)  # 503 + Retry-After is SmartAccounts saying "too many requests"
         if payload is None:
-            return self.ctx.http.request(method, url, headers=headers)
+            return self.ctx.http.request(method, url, headers=headers, throttle_statuses=throttled)
         headers["Content-Type"] = "application/json"
-        return self.ctx.http.request(method, url, headers=headers, content=body.encode("utf-8"))
+        return self.ctx.http.request(method, url, headers=headers, content=body.encode("utf-8"),
+                                     throttle_statuses=throttled)
 
     def read(self, endpoint: str, **params: Any) -> dict:
         """A ``:get`` call. GET without a body; POST with ``{}`` if the API refuses GET (405)."""
