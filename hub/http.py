@@ -2,7 +2,9 @@
 
 * Timeouts on every request; a timeout or a transport error becomes ``TransientError``.
 * A 5xx answer becomes ``TransientError``; a 429 becomes ``RateLimited`` (``Retry-After`` honoured:
-  a short wait is taken in place, a long one reschedules the job).
+  a short wait is taken in place, a long one reschedules the job). A vendor that throttles with another
+  status passes it per request (``throttle_statuses=(503,)``): that status with a ``Retry-After`` is then
+  handled like a 429.
 * Every request first takes a slot from the vendor account's request budget (:mod:`hub.ratelimit`).
 * Log lines carry method, host, path, status and time only — never the query string, headers or
   bodies, which is where credentials travel.
@@ -95,6 +97,9 @@ class VendorHttp:
         return str(real.copy_with(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request (httpx's arguments). ``throttle_statuses``: statuses besides 429 that mean "too many
+        requests" when they carry ``Retry-After`` (e.g. ``(503,)``)."""
+        throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
         target = self._route(url, headers)
         shown = httpx.URL(url)
@@ -116,14 +121,16 @@ class VendorHttp:
                                      hint="The hub will try again later.") from None
             elapsed = (time.monotonic() - started) * 1000
             self.log.info("%s %s -> %s in %.0f ms", method, where, response.status_code, elapsed)
-            if response.status_code == 429:
+            throttled = response.status_code in throttle_statuses and "Retry-After" in response.headers
+            if response.status_code == 429 or throttled:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is None:  # vendors that say it their own way: seconds left in the window
                     retry_after = parse_reset_seconds(response.headers)
                 if retry_after is not None and retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
                     self.sleep(retry_after)
                     continue
-                raise RateLimited(f"{self.vendor} answered 429 Too Many Requests.", retry_after=retry_after)
+                said = f"{response.status_code} with Retry-After (throttled)" if throttled else "429 Too Many Requests"
+                raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after)
             if response.status_code >= 500:
                 raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "
                                      "their side).", hint="The hub will try again later.")

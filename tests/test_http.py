@@ -27,6 +27,21 @@ def test_long_retry_after_reschedules():
     assert caught.value.retry_after == 120
 
 
+def test_a_vendor_may_name_another_throttling_status():
+    answers = iter([httpx.Response(503, headers={"Retry-After": "2"}), httpx.Response(200)])
+    http = http_with(lambda request: next(answers))
+    assert http.get("https://api.acme.test/x", throttle_statuses=(503,)).status_code == 200
+    assert http.requests_sent == 2
+    later = http_with(lambda request: httpx.Response(503, headers={"Retry-After": "300"}))
+    with pytest.raises(RateLimited, match="503") as caught:
+        later.get("https://api.acme.test/x", throttle_statuses=(503,))
+    assert caught.value.retry_after == 300
+    with pytest.raises(TransientError):  # not named: a 503 stays a server error, Retry-After or not
+        later.get("https://api.acme.test/x")
+    with pytest.raises(TransientError):  # named, but without Retry-After: an outage, not throttling
+        http_with(lambda request: httpx.Response(503)).get("https://api.acme.test/x", throttle_statuses=(503,))
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_transient(status):
     with pytest.raises(TransientError, match=str(status)):

@@ -13,6 +13,8 @@ isirotech/merit-aktiva-go, M5 KonektOU/merit-aktiva-for-woocommerce).
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.testing.wire import WireFact  # plain data; the hub.testing package needs no pytest for it
 
 _SALES_INVOICE = "api.merit.ee …/sales-invoices/create-sales-invoice (v1 sendinvoice); public-apis.md §3, §7"

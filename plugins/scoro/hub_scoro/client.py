@@ -9,7 +9,13 @@ Wire protocol (``shared/vendors/public-apis.md`` §2):
 * every answer is the envelope ``{"status", "statusCode", "messages", "errors"?, "data"}``; a reply
   counts as failed when ``errors`` is present or ``statusCode != 200`` (C2) — whatever the HTTP status
   line says, so both "HTTP status mirrors statusCode" and "HTTP 200 with an error envelope" work;
-* lists give at most 100 objects per call: page with ``per_page=100`` until a short page.
+* lists give at most 100 objects per call: page with ``per_page=100`` until a short page;
+* an address's ``country`` is ISO 3166-1 **alpha-3** (``EST``) and an invoice's ``no`` is a **number**
+  (C2 types, public-apis.md §7): the hub's alpha-2 codes are converted, and a hub invoice number that
+  is not all digits is not sent as ``no`` (Scoro numbers the invoice; the hub number and reference go
+  in the description, where :meth:`ScoroClient.find_invoice` finds them).
+
+Every fact relied on here is in :mod:`hub_scoro.wire` with its source.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+
+import pycountry
+from hub_scoro.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.http import parse_retry_after
@@ -30,12 +39,16 @@ if TYPE_CHECKING:
     from hub.context import VendorContext
 
 #: The most a list call returns (C1), and so the page size asked for.
-PAGE_SIZE = 100
+PAGE_SIZE: int = fact("list_page_max")
 #: A safety stop for paging (100 000 objects): a vendor that never returns a short page is a bug.
 MAX_PAGES = 1000
-DEFAULT_DOMAIN = "scoro.com"
-DOMAINS = ("scoro.com", "scoro.ee")
-LANGUAGES = {"eng": "English", "est": "Estonian"}
+DOMAINS: tuple[str, ...] = fact("domains")
+DEFAULT_DOMAIN = DOMAINS[0]
+API_PATH: str = fact("api_path")
+API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
+DATE_FORMAT: str = fact("date_format")
+COUNTRY_LENGTH: int = fact("address_country_length")
+LANGUAGES = dict(zip(fact("languages"), ("English", "Estonian"), strict=True))
 
 SETTINGS_HINT = "In Scoro open Settings → API (an administrator's view)"
 
@@ -54,7 +67,7 @@ def host(credentials: dict) -> str:
 
 
 def base_url(credentials: dict) -> str:
-    return f"https://{host(credentials)}/api/v2"
+    return f"https://{host(credentials)}{API_PATH}"
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -133,8 +146,8 @@ class ScoroClient:
         """POST one API call and return the envelope's ``data`` (errors mapped onto hub.errors)."""
         url = f"{self.base}/{module}/{action}" + (f"/{object_id}" if object_id is not None else "")
         body: dict[str, Any] = {
-            "apiKey": self.credentials["api_key"],
-            "company_account_id": self.credentials["company_account_id"],
+            API_KEY_FIELD: self.credentials["api_key"],
+            ACCOUNT_FIELD: self.credentials["company_account_id"],
             "request": request if request is not None else {},
         }
         if lang:
@@ -268,7 +281,14 @@ class ScoroClient:
         return out
 
     def export_invoice(self, invoice: Invoice) -> ExportReceipt:
-        request = self.invoice_request(invoice, self.company_id(invoice.client))
+        """Create the invoice. With a numeric hub number Scoro's unique ``no`` guards against a second
+        copy; an invoice Scoro numbers itself is looked up (by date and reference) before it is created."""
+        address = scoro_address(invoice.client)  # a bad country is refused before anything is sent
+        if scoro_number(invoice.number) is None:
+            found = self.find_invoice(invoice)
+            if found is not None:
+                return found
+        request = self.invoice_request(invoice, self.company_id(invoice.client, address))
         try:
             data = self.call("invoices", "modify", request=request, lang=self.credentials.get("language"))
         except VendorRejected as exc:
@@ -288,11 +308,21 @@ class ScoroClient:
                              number=str(data.get("no") or invoice.number))
 
     def find_invoice(self, invoice: Invoice) -> ExportReceipt | None:
-        """The invoice with this number whose description carries the hub reference (so an invoice
-        typed by hand with the same number is never taken for ours)."""
+        """The invoice carrying this invoice's hub reference in its description (so an invoice typed by
+        hand with the same number is never taken for ours). Listed by ``no`` when the hub number is
+        Scoro's number, else by the issue ``date`` (Scoro numbered it itself)."""
         marker = reference_marker(invoice.reference)
-        for item in self.iter_list("invoices", filters={"no": invoice.number}):
-            if str(item.get("no", "")) != invoice.number or _flag(item.get("is_deleted"), False):
+        number = scoro_number(invoice.number)
+        if number is not None:
+            filters: dict[str, Any] = {"no": number}
+        else:
+            filters = {"date": invoice.issue_date.strftime(DATE_FORMAT)}
+        for item in self.iter_list("invoices", filters=filters):
+            if _flag(item.get("is_deleted"), False):
+                continue
+            if number is not None and scoro_number(str(item.get("no", ""))) != number:
+                continue
+            if number is None and str(item.get("date", "")) != filters["date"]:
                 continue
             invoice_id = item.get("id") or item.get("invoice_id")
             description = item.get("description")
@@ -307,9 +337,10 @@ class ScoroClient:
         return None
 
     # -- invoice building ----------------------------------------------------------------------
-    def company_id(self, party: InvoiceParty) -> int | str:
+    def company_id(self, party: InvoiceParty, address: dict | None = None) -> int | str:
         """The Scoro contact to invoice: the linked one, else found by registry code / VAT number /
-        name, else created (``contacts/modify``). Remembered in ``ctx.cache`` for a day."""
+        name, else created (``contacts/modify``, with ``address`` as Scoro spells it). Remembered in
+        ``ctx.cache`` for a day."""
         if party.vendor_client_id:
             return _id(party.vendor_client_id)
         identity = json.dumps([party.name, party.reg_code, party.vat_no]).encode()
@@ -327,7 +358,7 @@ class ScoroClient:
         found = next((c.get("contact_id") for c in self.iter_list("contacts", filters=filters)
                       if match(c) and not _flag(c.get("is_deleted"), False)), None)
         if found is None:
-            created = self.call("contacts", "modify", request=contact_request(party))
+            created = self.call("contacts", "modify", request=contact_request(party, address))
             found = created.get("contact_id") if isinstance(created, dict) else None
             if found is None:
                 raise TransientError("Scoro created the client contact but its answer has no contact id.",
@@ -365,10 +396,14 @@ class ScoroClient:
             if line.product_code and line.product_code.isdigit():
                 item["product_id"] = int(line.product_code)
             lines.append(item)
+        request: dict[str, Any] = {}
+        number = scoro_number(invoice.number)
+        if number is not None:
+            request["no"] = number
         return {
-            "no": invoice.number,
-            "date": invoice.issue_date.isoformat(),
-            "deadline": invoice.due_date.isoformat(),
+            **request,
+            "date": invoice.issue_date.strftime(DATE_FORMAT),
+            "deadline": invoice.due_date.strftime(DATE_FORMAT),
             "currency": invoice.currency,
             "company_id": company_id,
             "status": "unpaid",
@@ -381,18 +416,64 @@ class ScoroClient:
 
 CENT = Decimal("0.01")
 MARKER_PREFIX = "Hub reference: "
+NUMBER_PREFIX = "Hub invoice number: "
+#: Scoro's ``no`` is a number (C2): the longest all-digit hub number sent as one (a 64-bit integer).
+MAX_NUMBER_DIGITS = 18
 
 
 def reference_marker(reference: str) -> str:
     return f"{MARKER_PREFIX}{reference}"
 
 
+def scoro_number(number: str) -> int | None:
+    """The hub invoice number as Scoro's numeric ``no``, or ``None`` when it is not all ASCII digits
+    (``INV-2026-0001``): such an invoice is sent without ``no`` and Scoro gives it the next number of
+    its own series (``"0042"`` becomes ``42``)."""
+    text = number.strip()
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > MAX_NUMBER_DIGITS:
+        return None
+    return int(text)
+
+
 def description(invoice: Invoice) -> str:
+    """The invoice description: the notes, then the hub number (only when Scoro numbers the invoice
+    itself) and the hub reference, each on a line of its own."""
+    lines = [] if scoro_number(invoice.number) is not None else [f"{NUMBER_PREFIX}{invoice.number}"]
+    lines.append(reference_marker(invoice.reference))
     notes = invoice.notes.strip()
-    return f"{notes}\n\n{reference_marker(invoice.reference)}" if notes else reference_marker(invoice.reference)
+    return "\n".join([notes, "", *lines] if notes else lines)
 
 
-def contact_request(party: InvoiceParty) -> dict:
+def scoro_country(code: str) -> str:
+    """An ISO 3166-1 country code as Scoro's address ``country``: alpha-3 (``EE`` → ``EST``). The hub
+    carries alpha-2; an alpha-3 code is accepted as it is. Anything else is the caller's data:
+    ``VendorRejected`` naming the value, before anything is sent."""
+    text = code.strip().upper()
+    found = None
+    if len(text) == 2:
+        found = pycountry.countries.get(alpha_2=text)
+    elif len(text) == COUNTRY_LENGTH:
+        found = pycountry.countries.get(alpha_3=text)
+    if found is None:
+        raise VendorRejected(
+            f"The client's country {code!r} is not an ISO 3166-1 country code, so Scoro cannot take the address.",
+            field_messages={"client.address.country": [f"{code!r} is not an ISO 3166-1 country code."]},
+            hint="Fix the country in the client's address in the hub (two letters, e.g. EE for Estonia, GR for "
+                 "Greece), then export again.")
+    return found.alpha_3
+
+
+def scoro_address(party: InvoiceParty) -> dict | None:
+    """The party's address as a Scoro address object (``street``, ``city``, ``zipcode``, ``country``)."""
+    if not party.address:
+        return None
+    country = scoro_country(party.address.country) if party.address.country else None
+    address = {"street": party.address.street, "city": party.address.city,
+               "zipcode": party.address.postal_code, "country": country}
+    return {k: v for k, v in address.items() if v} or None
+
+
+def contact_request(party: InvoiceParty, address: dict | None = None) -> dict:
     request: dict[str, Any] = {"contact_type": "company", "name": party.name, "is_client": 1}
     if party.reg_code:
         request["id_code"] = party.reg_code
@@ -400,10 +481,8 @@ def contact_request(party: InvoiceParty) -> dict:
         request["vatno"] = party.vat_no
     if party.email:
         request["means_of_contact"] = {"email": [party.email]}
-    if party.address:
-        address = {"street": party.address.street, "city": party.address.city,
-                   "zipcode": party.address.postal_code, "country": party.address.country}
-        request["addresses"] = [{k: v for k, v in address.items() if v}]
+    if address:
+        request["addresses"] = [address]
     return request
 
 

@@ -8,6 +8,9 @@
   errors). By default the HTTP status mirrors ``statusCode``; knob ``error_http_status="200"``
   answers every error with HTTP 200 and the error only in the envelope (the variant C2 guards against).
 * Lists: ``page`` / ``per_page`` (default 50, never more than 100 objects), exact-match ``filter``.
+* Shapes come from :mod:`hub_scoro.wire` (the facts the client relies on, with their sources): an
+  invoice's ``no`` is a number (an invoice sent without one gets the next number), an address's
+  ``country`` is ISO 3166-1 alpha-3 and only the documented address fields are taken.
 * Limits: 500 authenticated requests per account per UTC day (knob ``daily_limit``), answered with
   429 + the envelope + ``Retry-After`` (seconds to midnight UTC) [INF: Scoro documents the limit, not
   the answer]. Knob ``rate_limit="N/S"`` adds a sliding window per API key, answered the same way.
@@ -30,7 +33,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import pycountry
 from flask import Flask, Response, request
+from hub_scoro.wire import fact
 
 #: The seeded demo account the hub's demo firm connects to (``make run``).
 DEMO_CREDENTIALS: dict = {
@@ -94,11 +99,16 @@ NAME_PARTS = (["Põhja", "Lõuna", "Mere", "Metsa", "Kalju", "Tähe", "Laane", "
 ITEMS = ["Consulting hours", "Monthly retainer", "Design work", "Software licence", "Support package",
          "Travel costs", "Workshop", "Project management"]
 
-MAX_PER_PAGE = 100
+MAX_PER_PAGE: int = fact("list_page_max")
 DEFAULT_PER_PAGE = 50
+DATE_FORMAT: str = fact("date_format")
+COUNTRY_LENGTH: int = fact("address_country_length")
+ADDRESS_FIELDS: tuple[str, ...] = fact("address_fields")
+#: The seeded accounts' home country, as Scoro spells an address country.
+HOME_COUNTRY = {"EE": "EST", "GB": "GBR", "OSS": "EST"}
 DEFAULT_KNOBS: dict[str, Any] = {
     "latency_ms": 0.0, "rate_limit": None, "fault": None, "fault_every": 1, "timeout_s": 2.0,
-    "daily_limit": 500, "error_http_status": "mirror", "slim_lists": False,
+    "daily_limit": fact("daily_request_limit"), "error_http_status": "mirror", "slim_lists": False,
 }
 NOT_FOUND_PAGE = ("<!DOCTYPE html><html><head><title>Scoro</title></head><body><h1>Page not found</h1>"
                   "<p>This Scoro account does not exist.</p></body></html>")
@@ -154,7 +164,9 @@ def _seed_account(spec: dict, rng: random.Random) -> Account:
             "id_code": f"{rng.randrange(10_000_000, 99_999_999)}",
             "vatno": "" if person else f"EE{rng.randrange(10**8, 10**9)}",
             "is_client": 1, "is_supplier": int(i % 5 == 0), "means_of_contact": {"email": [f"info{i}@example.test"]},
-            "addresses": [], "created_date": "2024-06-01 09:00:00", "modified_date": "2025-01-15 12:00:00",
+            "addresses": [{"country": HOME_COUNTRY[spec["country"]],
+                           "city": "London" if spec["country"] == "GB" else "Tallinn"}],
+            "created_date": "2024-06-01 09:00:00", "modified_date": "2025-01-15 12:00:00",
             "is_deleted": int(i % 17 == 0),
         })
     vat_codes = _vat_codes(spec["country"])
@@ -176,7 +188,7 @@ def _seed_account(spec: dict, rng: random.Random) -> Account:
                               "amount": str(amount), "discount": "0.00", "sum": _money(price * amount),
                               "vat": code["percent"], "vat_code_id": code["vat_code_id"], "unit": "pcs"})
             invoices.append(_invoice_record(len(invoices) + 1, {
-                "no": f"{day.year}-{number:04d}", "date": day.isoformat(),
+                "no": int(f"{day.year}{number:04d}"), "date": day.isoformat(),
                 "deadline": (day + dt.timedelta(days=14)).isoformat(), "currency": "EUR",
                 "company_id": rng.choice(clients)["contact_id"], "description": "",
                 "status": "paid" if day < TODAY - dt.timedelta(days=30) else "unpaid", "is_sent": 1,
@@ -290,10 +302,40 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _date(value: Any) -> bool:
     try:
-        dt.date.fromisoformat(str(value))
+        dt.datetime.strptime(str(value), DATE_FORMAT)
         return len(str(value)) == 10
     except ValueError:
         return False
+
+
+def _number(value: Any) -> int | None:
+    """An invoice ``no`` as Scoro takes it (a JSON number, or a string of digits); ``None`` otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def _address_errors(addresses: Any) -> dict[str, list[str]]:
+    """Field errors of a contact's ``addresses`` (documented fields only, alpha-3 ``country``)."""
+    if not isinstance(addresses, list):
+        return {"addresses": ["addresses must be a list of address objects."]}
+    errors: dict[str, list[str]] = {}
+    for n, address in enumerate(addresses):
+        if not isinstance(address, dict):
+            errors[f"addresses.{n}"] = ["An address must be an object."]
+            continue
+        unknown = sorted(set(address) - set(ADDRESS_FIELDS))
+        if unknown:
+            errors[f"addresses.{n}"] = [f"Unknown address field(s): {', '.join(unknown)}."]
+        country = address.get("country")
+        if country is not None and not (isinstance(country, str) and len(country) == COUNTRY_LENGTH
+                                        and pycountry.countries.get(alpha_3=country) is not None):
+            errors[f"addresses.{n}.country"] = [
+                f"country must be a {COUNTRY_LENGTH}-letter ISO 3166-1 alpha-3 code (e.g. EST), not {country!r}."]
+    return errors
 
 
 def create_app(**knobs: Any) -> Flask:
@@ -474,6 +516,7 @@ def _create_contact(account: Account, req: Any) -> dict:
         errors["name"] = ["Name is required."]
     if req.get("contact_type", "person") not in ("person", "company"):
         errors["contact_type"] = ["contact_type must be person or company."]
+    errors.update(_address_errors(req.get("addresses") or []))
     if errors:
         raise ApiError(400, "Validation failed.", errors)
     contact = {"contact_id": account.next_contact_id, "contact_type": req.get("contact_type", "person"),
@@ -491,8 +534,10 @@ def _create_invoice(account: Account, req: Any, lang: str) -> dict:
     if not isinstance(req, dict):
         raise ApiError(400, "request must be an object.")
     errors: dict[str, list[str]] = {}
-    number = str(req.get("no") or "").strip()
-    if number and any(i["no"] == number and not i.get("is_deleted") for i in account.invoices):
+    number = _number(req["no"]) if req.get("no") not in (None, "") else None
+    if req.get("no") not in (None, "") and number is None:
+        errors["no"] = [f"no must be a positive number, not {req['no']!r}."]
+    if number is not None and any(i["no"] == number and not i.get("is_deleted") for i in account.invoices):
         errors["no"] = [f"Invoice with number {number} already exists."]
     for name in ("date", "deadline"):
         if name in req and not _date(req[name]):
@@ -546,8 +591,8 @@ def _create_invoice(account: Account, req: Any, lang: str) -> dict:
                           "unit": line.get("unit") or ""})
     if errors:
         raise ApiError(400, "Validation failed.", errors)
-    if not number:
-        number = str(max(int(i["no"].rsplit("-", 1)[-1]) for i in account.invoices) + 1)
+    if number is None:  # Scoro gives the invoice the next number of its series
+        number = max((i["no"] for i in account.invoices), default=0) + 1
     header = {"no": number, "date": req["date"], "deadline": req.get("deadline") or req["date"],
               "currency": currency, "company_id": company_id, "person_id": req.get("person_id"),
               "description": str(req.get("description") or ""), "status": req.get("status") or "unpaid",

@@ -52,7 +52,7 @@ class Harness:
         self.state.knobs.update(knobs)
 
 
-def make_invoice(number: str = "HUB-2026-0042", *, reference: str = "hub-inv-42-scoro", tax_id: str | None = "1",
+def make_invoice(number: str = "20260042", *, reference: str = "hub-inv-42-scoro", tax_id: str | None = "1",
                  vendor_client_id: str | None = None, reg_code: str | None = "14567890", notes: str = "",
                  vat_rate: Decimal = Decimal("24")) -> Invoice:
     lines = (

@@ -46,7 +46,7 @@ def test_connection_tax_rates_and_export_over_http(server, registry):
         assert [r.code for r in rates][:2] == ["24", "22"]
         receipt = registry.call("scoro", "hub_export_invoice", ctx=ctx, credentials=credentials(),
                                 invoice=make_invoice())
-        assert receipt.number == "HUB-2026-0042" and not receipt.already_existed
+        assert receipt.number == "20260042" and not receipt.already_existed
         with pytest.raises(AuthError):
             registry.call("scoro", "hub_test_connection", ctx=ctx,
                           credentials=credentials(api_key="scoro-acme-wrong-000000000000000"))

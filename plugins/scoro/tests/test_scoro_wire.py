@@ -1,5 +1,6 @@
 """Wire-level tests against the in-process sandbox: exact requests, paging, exports and every error mapping."""
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -174,11 +175,11 @@ def test_export_creates_the_client_contact_then_the_invoice_in_the_chosen_langua
     assert contact["request"] == {
         "contact_type": "company", "name": "Saaremaa Seafood OÜ", "is_client": 1, "id_code": "14567890",
         "vatno": "EE101234567", "means_of_contact": {"email": ["arved@saaremaa.example"]},
-        "addresses": [{"street": "Sadama 1", "city": "Kuressaare", "zipcode": "93815", "country": "EE"}]}
+        "addresses": [{"street": "Sadama 1", "city": "Kuressaare", "zipcode": "93815", "country": "EST"}]}
     contact_id = h.state.created_contacts(ACME)[0]["contact_id"]
     assert invoice["lang"] == "est"
     assert invoice["request"] == {
-        "no": "HUB-2026-0042", "date": "2026-11-20", "deadline": "2026-12-04", "currency": "EUR",
+        "no": 20260042, "date": "2026-11-20", "deadline": "2026-12-04", "currency": "EUR",
         "company_id": contact_id, "status": "unpaid", "sum": 437.5, "vat_sum": 105,
         "description": "Thank you!\n\nHub reference: hub-inv-42-scoro",
         "lines": [
@@ -189,7 +190,7 @@ def test_export_creates_the_client_contact_then_the_invoice_in_the_chosen_langua
         ]}
     assert '"price":12.5' in h.requests[-1].body.decode()  # a JSON number with a dot, not a string
     (created,) = h.state.created_invoices(ACME)
-    assert receipt == ExportReceipt(vendor_invoice_id=str(created["id"]), number="HUB-2026-0042")
+    assert receipt == ExportReceipt(vendor_invoice_id=str(created["id"]), number="20260042")
     assert (created["lang"], created["sum"], created["vat_sum"], created["is_sent"]) == ("est", "437.50", "105.00", 0)
 
 
@@ -211,17 +212,17 @@ def test_an_existing_scoro_company_is_reused():
 
 def test_the_contact_is_remembered_between_exports():
     h = Harness()
-    h.call("hub_export_invoice", invoice=make_invoice("A-1", reference="r1"))
-    h.call("hub_export_invoice", invoice=make_invoice("A-2", reference="r2"))
+    h.call("hub_export_invoice", invoice=make_invoice("101", reference="r1"))
+    h.call("hub_export_invoice", invoice=make_invoice("102", reference="r2"))
     assert paths(h)[3:] == ["/api/v2/invoices/modify"]
     assert len(h.state.created_contacts(ACME)) == 1
 
 
 def test_unmapped_lines_get_the_sales_vat_code_of_their_rate_once():
     h = Harness()
-    h.call("hub_export_invoice", invoice=make_invoice("A-1", reference="r1", tax_id=None, vendor_client_id="3",
+    h.call("hub_export_invoice", invoice=make_invoice("101", reference="r1", tax_id=None, vendor_client_id="3",
                                                       vat_rate=Decimal("13")))
-    h.call("hub_export_invoice", invoice=make_invoice("A-2", reference="r2", tax_id=None, vendor_client_id="3",
+    h.call("hub_export_invoice", invoice=make_invoice("102", reference="r2", tax_id=None, vendor_client_id="3",
                                                       vat_rate=Decimal("13")))
     assert paths(h) == ["/api/v2/vatCodes/list", "/api/v2/invoices/modify", "/api/v2/invoices/modify"]
     assert {line["vat_code_id"] for line in bodies(h)[1]["request"]["lines"]} == {3}
@@ -251,10 +252,10 @@ def test_find_invoice_by_number_and_reference():
     assert h.call("hub_find_invoice", invoice=invoice) is None
     receipt = h.call("hub_export_invoice", invoice=invoice)
     found = h.call("hub_find_invoice", invoice=invoice)
-    assert found == ExportReceipt(vendor_invoice_id=receipt.vendor_invoice_id, number="HUB-2026-0042",
+    assert found == ExportReceipt(vendor_invoice_id=receipt.vendor_invoice_id, number="20260042",
                                   already_existed=True)
     assert bodies(h)[-1] == {"apiKey": API_KEY, "company_account_id": "acme", "request": {},
-                             "filter": {"no": "HUB-2026-0042"}, "page": 1, "per_page": 100}
+                             "filter": {"no": 20260042}, "page": 1, "per_page": 100}
 
 
 def test_find_invoice_reads_the_invoice_when_the_list_is_slim():
@@ -268,7 +269,7 @@ def test_find_invoice_reads_the_invoice_when_the_list_is_slim():
 def test_an_invoice_typed_by_hand_with_the_same_number_is_not_ours():
     h = Harness()
     taken = h.state.accounts[ACME].invoices[5]["no"]
-    invoice = make_invoice(taken, vendor_client_id="3")
+    invoice = make_invoice(str(taken), vendor_client_id="3")
     assert h.call("hub_find_invoice", invoice=invoice) is None
     with pytest.raises(VendorRejected) as caught:
         h.call("hub_export_invoice", invoice=invoice)
@@ -410,3 +411,100 @@ def test_knobs_given_as_numbers_on_the_command_line_work():
     with pytest.raises(AuthError):
         h.call("hub_test_connection", credentials=credentials(api_key="scoro-acme-wrong-000000000000000"))
     assert h.requests[-1].status == 200
+
+
+# -- issue 13: address country is alpha-3; Scoro's invoice `no` is a number -----------------------------
+@pytest.mark.parametrize("hub_country, scoro_country", [("EE", "EST"), ("LV", "LVA"), ("FI", "FIN"), ("ee", "EST"),
+                                                        ("GB", "GBR"), ("LTU", "LTU")])
+def test_the_address_country_is_sent_as_iso_alpha_3(hub_country, scoro_country):
+    h = Harness()
+    invoice = make_invoice()
+    party = dataclasses.replace(invoice.client, address=dataclasses.replace(invoice.client.address,
+                                                                            country=hub_country))
+    h.call("hub_export_invoice", invoice=dataclasses.replace(invoice, client=party))
+    (contact,) = [b for p, b in zip(paths(h), bodies(h), strict=True) if p == "/api/v2/contacts/modify"]
+    assert contact["request"]["addresses"][0]["country"] == scoro_country
+    assert h.state.created_contacts(ACME)[0]["addresses"][0]["country"] == scoro_country
+
+
+@pytest.mark.parametrize("bad", ["XX", "Estonia", "E", "EL"])
+def test_an_unknown_country_is_refused_before_anything_is_sent(bad):
+    h = Harness()
+    invoice = make_invoice()
+    party = dataclasses.replace(invoice.client, address=dataclasses.replace(invoice.client.address, country=bad))
+    with pytest.raises(VendorRejected) as caught:
+        h.call("hub_export_invoice", invoice=dataclasses.replace(invoice, client=party))
+    assert repr(bad) in caught.value.message and "ISO 3166-1" in caught.value.message
+    assert list(caught.value.field_messages) == ["client.address.country"]
+    assert "client's address" in caught.value.hint
+    assert h.requests == []
+
+
+def test_the_sandbox_refuses_an_alpha_2_country_and_unknown_address_fields():
+    h = Harness()
+    client = httpx.Client(transport=httpx.WSGITransport(app=h.app), base_url=f"https://{ACME}")
+    auth = {"apiKey": API_KEY, "company_account_id": "acme"}
+    answer = client.post("/api/v2/contacts/modify", json={**auth, "request": {
+        "name": "X OÜ", "contact_type": "company", "addresses": [{"country": "EE", "postal_code": "1"}]}}).json()
+    assert answer["statusCode"] == 400
+    assert answer["errors"] == {
+        "addresses.0": ["Unknown address field(s): postal_code."],
+        "addresses.0.country": ["country must be a 3-letter ISO 3166-1 alpha-3 code (e.g. EST), not 'EE'."]}
+    ok = client.post("/api/v2/contacts/modify", json={**auth, "request": {
+        "name": "X OÜ", "contact_type": "company", "addresses": [{"country": "EST", "zipcode": "1"}]}}).json()
+    assert ok["statusCode"] == 200
+
+
+def test_the_sandbox_refuses_a_non_numeric_invoice_number():
+    h = Harness()
+    client = httpx.Client(transport=httpx.WSGITransport(app=h.app), base_url=f"https://{ACME}")
+    answer = client.post("/api/v2/invoices/modify", json={
+        "apiKey": API_KEY, "company_account_id": "acme", "request": {
+            "no": "INV-2026-0001", "date": "2026-11-20", "company_id": 3,
+            "lines": [{"price": 1, "amount": 1, "vat": 24, "vat_code_id": 1}]}}).json()
+    assert answer["statusCode"] == 400
+    assert answer["errors"] == {"no": ["no must be a positive number, not 'INV-2026-0001'."]}
+    assert all(isinstance(i["no"], int) for i in h.state.accounts[ACME].invoices)
+
+
+def test_a_non_numeric_hub_number_is_numbered_by_scoro_and_kept_in_the_description():
+    h = Harness()
+    invoice = make_invoice("INV-2026-0001", reference="hub-inv-1-scoro", vendor_client_id="3", notes="Thanks")
+    receipt = h.call("hub_export_invoice", invoice=invoice)
+    assert paths(h) == ["/api/v2/invoices/list", "/api/v2/invoices/modify"]  # looked up, then created
+    assert bodies(h)[0]["filter"] == {"date": "2026-11-20"}
+    request = bodies(h)[1]["request"]
+    assert "no" not in request
+    assert request["description"] == "Thanks\n\nHub invoice number: INV-2026-0001\nHub reference: hub-inv-1-scoro"
+    (created,) = h.state.created_invoices(ACME)
+    assert created["no"] == max(i["no"] for i in h.state.accounts[ACME].invoices)  # Scoro's next number
+    assert receipt == ExportReceipt(vendor_invoice_id=str(created["id"]), number=str(created["no"]))
+
+
+def test_an_invoice_scoro_numbered_is_found_by_date_and_reference_and_never_doubled():
+    h = Harness()
+    invoice = make_invoice("INV-2026-0001", reference="hub-inv-1-scoro", vendor_client_id="3")
+    other = make_invoice("INV-2026-0002", reference="hub-inv-2-scoro", vendor_client_id="3")
+    assert h.call("hub_find_invoice", invoice=invoice) is None
+    first = h.call("hub_export_invoice", invoice=invoice)
+    h.call("hub_export_invoice", invoice=other)  # the same day, another invoice: not taken for the first
+    found = h.call("hub_find_invoice", invoice=invoice)
+    again = h.call("hub_export_invoice", invoice=invoice)
+    assert found == again == ExportReceipt(vendor_invoice_id=first.vendor_invoice_id, number=first.number,
+                                           already_existed=True)
+    assert len(h.state.created_invoices(ACME)) == 2
+    assert paths(h)[-1] == "/api/v2/invoices/list"
+
+
+def test_a_scoro_numbered_invoice_is_found_in_slim_lists_too():
+    h = Harness(slim_lists=True)
+    invoice = make_invoice("INV-2026-0001", vendor_client_id="3")
+    receipt = h.call("hub_export_invoice", invoice=invoice)
+    assert h.call("hub_find_invoice", invoice=invoice).vendor_invoice_id == receipt.vendor_invoice_id
+    assert paths(h)[-1] == f"/api/v2/invoices/view/{receipt.vendor_invoice_id}"
+
+
+@pytest.mark.parametrize("number, sent", [("0042", 42), ("7", 7), ("1" * 18, int("1" * 18)), ("1" * 19, None),
+                                          ("２０", None), ("12-3", None), (" 15 ", 15)])
+def test_which_hub_numbers_are_scoro_numbers(number, sent):
+    assert api.scoro_number(number) == sent

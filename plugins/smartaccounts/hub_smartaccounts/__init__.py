@@ -15,10 +15,21 @@ from marshmallow import fields, validates, validates_schema
 
 from hub import hookimpl
 from hub.context import VendorContext
-from hub.types import ConnectionInfo, ExportReceipt, Invoice, Period, RateLimit, Statistics, TaxRate, VendorInfo
+from hub.types import (
+    ConnectionInfo,
+    ExportReceipt,
+    Invoice,
+    Period,
+    Product,
+    RateLimit,
+    Statistics,
+    TaxRate,
+    VendorInfo,
+)
 
 from . import service
 from .client import SmartAccountsApi
+from .wire import fact
 
 SLUG = "smartaccounts"
 _BAD_CHARS = re.compile(r"[\s&=?#/]")
@@ -72,6 +83,7 @@ def hub_vendor() -> VendorInfo:
                 "pair: VAT types and monthly statistics come in, invoices go out.",
         syncs=(
             "VAT types: SmartAccounts → Hub",
+            "Articles (products): SmartAccounts → Hub, for the product mapping",
             "Statistics (sale, purchase and bank entries, documents): SmartAccounts → Hub",
             "Invoices: Hub → SmartAccounts (the buyer is found or created as a SmartAccounts client)",
         ),
@@ -86,11 +98,13 @@ def hub_vendor() -> VendorInfo:
             "SmartAccounts and re-paste both the key and the secret into Uku.",
             "Each client is its own SmartAccounts company: connect each client with that company's own key pair.",
             "SmartAccounts keys do not expire, but they stop working when an admin regenerates or revokes them.",
+            "Every SmartAccounts invoice row needs an article: map the hub's products to SmartAccounts articles; "
+            "lines without a product are booked on the article UKU, which the hub creates the first time.",
             "SmartAccounts allows 60 requests a minute and 1000 a day per key; a 12-month reload takes 4 requests "
             "(one more per extra 100 documents of a kind).",
         ),
         statistic_fields=service.STATISTIC_FIELDS,
-        rate_limits=(RateLimit(60, 60), RateLimit(1000, 86400)),
+        rate_limits=tuple(RateLimit(n, seconds) for n, seconds in fact("rate_limits")),
         per_client_credentials=True,
         docs_url="https://www.smartaccounts.eu/",
     )
@@ -113,6 +127,12 @@ def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo
     key = credentials["api_key"]
     return ConnectionInfo(account_name=f"SmartAccounts company (API key {key[:4]}…)",
                           details={"vat_types": str(len(rates))})
+
+
+@hookimpl
+def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
+    """The company's sales articles: the hub maps its product codes to them, so exported rows carry them."""
+    return service.products(_api(ctx, credentials))
 
 
 @hookimpl

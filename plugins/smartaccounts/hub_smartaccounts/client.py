@@ -9,6 +9,12 @@ A2 ``mobitrek``, A4 Laravel connector, Konekt WooCommerce) agree:
   sent (without ``signature``) followed by the raw JSON body when there is one.
 * ``:get`` reads are sent as GET without a body (A2, A4); if the API answers 405 the client switches to
   A1's style (POST with the body ``{}``) for this account. ``:add`` writes are POST with a JSON body.
+* A list answer carries its rows under a key of its own (``clientInvoices``, ``vendorInvoices``, …) next to
+  a ``deleted`` array and ``hasMoreEntries``; the key of each endpoint is a wire fact.
+* Throttling is answered 503 with ``Retry-After`` (A3): every request names that status to ``ctx.http``
+  (``throttle_statuses``), which turns it into ``RateLimited`` honouring the wait.
+
+Every fact relied on here is in :mod:`hub_smartaccounts.wire`, with its source.
 """
 
 from __future__ import annotations
@@ -28,10 +34,15 @@ import httpx
 from hub.context import VendorContext
 from hub.errors import AuthError, NotSupported, TransientError, VendorRejected
 
-BASE_URL = "https://sa.smartaccounts.eu/api/"
-TALLINN = ZoneInfo("Europe/Tallinn")
-TIMESTAMP_FORMAT = "%d%m%Y%H%M%S"
-DATE_FORMAT = "%d.%m.%Y"
+from .wire import fact, list_key
+
+BASE_URL: str = fact("base_url")
+TALLINN = ZoneInfo(fact("timestamp_zone"))
+TIMESTAMP_FORMAT: str = fact("timestamp_format")
+DATE_FORMAT: str = fact("date_format")
+PAGE_PARAM: str = fact("page_param")
+MORE_KEY: str = fact("more_key")
+THROTTLE_STATUS: int = fact("throttle_status")
 #: Stop paging after this many pages of one list: a safety net against an API that never says "no more".
 MAX_PAGES = 500
 READ_METHOD_CACHE_KEY = "read_method"
@@ -121,10 +132,12 @@ class SmartAccountsApi:
         body = "" if payload is None else dumps(payload)
         url = self.signed_url(endpoint, params, body)
         headers = {"Accept": "application/json"}
+        throttled = (THROTTLE_STATUS,)  # 503 + Retry-After is SmartAccounts saying "too many requests"
         if payload is None:
-            return self.ctx.http.request(method, url, headers=headers)
+            return self.ctx.http.request(method, url, headers=headers, throttle_statuses=throttled)
         headers["Content-Type"] = "application/json"
-        return self.ctx.http.request(method, url, headers=headers, content=body.encode("utf-8"))
+        return self.ctx.http.request(method, url, headers=headers, content=body.encode("utf-8"),
+                                     throttle_statuses=throttled)
 
     def read(self, endpoint: str, **params: Any) -> dict:
         """A ``:get`` call. GET without a body; POST with ``{}`` if the API refuses GET (405)."""
@@ -141,13 +154,13 @@ class SmartAccountsApi:
         """An ``:add`` / ``:edit`` call: POST with a signed JSON body."""
         return self._check(self._send("POST", endpoint, None, payload), endpoint)
 
-    def pages(self, endpoint: str, key: str, **params: Any) -> Iterator[dict]:
-        """Every object of a paged list, page 1 until ``hasMoreEntries`` is false."""
+    def pages(self, endpoint: str, **params: Any) -> Iterator[dict]:
+        """Every row of a paged list (under the endpoint's own key), page 1 until ``hasMoreEntries`` is false."""
         for page in range(1, MAX_PAGES + 1):
-            body = self.read(endpoint, **params, pageNumber=page)
-            items = list_of(body, key, endpoint)
+            body = self.read(endpoint, **params, **{PAGE_PARAM: page})
+            items = list_of(body, list_key(endpoint), endpoint)
             yield from items
-            if not body.get("hasMoreEntries") or not items:
+            if not body.get(MORE_KEY) or not items:
                 return
         raise TransientError(f"SmartAccounts kept answering more pages of {endpoint} after {MAX_PAGES} pages.",
                              hint="The hub will try again later.")
@@ -195,17 +208,16 @@ class SmartAccountsApi:
 
 
 def list_of(body: dict, key: str, endpoint: str) -> list[dict]:
-    """The list under ``key``; if SmartAccounts names it differently, the one list in the answer."""
+    """The rows under ``key`` (the endpoint's own list key, a wire fact). Nothing else is taken for them: the
+    ``deleted`` array beside them is not a list of rows. An answer with no list at all (an empty page that
+    only says ``hasMoreEntries``) has no rows."""
     items = body.get(key)
-    if items is None:
-        lists = [v for v in body.values() if isinstance(v, list)]
-        if len(lists) == 1:
-            items = lists[0]
-        elif not lists and "hasMoreEntries" in body:
-            items = []
+    if items is None and not any(isinstance(v, list) for v in body.values()) and MORE_KEY in body:
+        items = []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise TransientError(f"SmartAccounts answered {endpoint} without the expected list of {key}.",
-                             hint="The hub will try again later.")
+        seen = ", ".join(sorted(str(k) for k in body)) or "nothing"
+        raise TransientError(f"SmartAccounts answered {endpoint} without the expected list of {key} "
+                             f"(the answer has: {seen}).", hint="The hub will try again later.")
     return items
 
 

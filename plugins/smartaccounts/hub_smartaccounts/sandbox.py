@@ -8,14 +8,19 @@ What it enforces, like the public clients describe the real API (public-apis.md 
   ``signature`` parameter) with the raw body appended. The timestamp must be within ``max_skew_s``.
 * ``:get`` reads as GET without a body (A2, A4) or as POST with a JSON body (A1); ``:add`` as POST only.
 * Lists paged with ``pageNumber`` (1-based), 100 objects a page, ``hasMoreEntries``; dates ``dd.MM.yyyy``.
-* 60 requests a minute and 1000 a day per API key, answered 429 with ``Retry-After``.
+  Each list answers under its own key (``clientInvoices``, ``vendorInvoices``, …) and the document lists carry
+  a ``deleted`` array beside the rows (A3).
+* Every sales-invoice row must name an existing article ``code``; ``purchasesales/articles:add`` creates one.
+* 60 requests a minute and 1000 a day per API key, answered **503** with ``Retry-After`` (how A3 says
+  SmartAccounts throttles); knob ``fault="503"`` injects that answer, ``fault="429"`` a 429.
+* Shapes come from :mod:`hub_smartaccounts.wire` (the facts the client relies on, with their sources).
 * Error bodies ``{"errors": [{"code", "message", "field"?}]}`` (the ``errors[].message`` shape is read by the
   Konekt WooCommerce client; ``code`` and ``field`` are this sandbox's inference).
 
 Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
-"60/60"; ``None``/"" disables), ``daily_limit`` (default 1000; 0 disables), ``fault`` (None | "429" | "500" |
+"60/60"; ``None``/"" disables), ``daily_limit`` (default 1000; 0 disables), ``fault`` (None | "429" | "503" | "500" |
 "timeout" | "garbage"), ``fault_every`` (default 1), ``timeout_s`` (default 2), ``retry_after`` (seconds sent
-with an injected 429, default 1), ``max_skew_s`` (default 300), ``read_method`` ("both" | "GET" | "POST"),
+with an injected 429/503, default 1), ``max_skew_s`` (default 300), ``read_method`` ("both" | "GET" | "POST"),
 ``vat_percent_field`` ("pc" as in A3, or "percent" as in A5), ``seed`` (default 20261122).
 """
 
@@ -40,10 +45,18 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 
+from .wire import fact, list_key
+
 HOST = "sa.smartaccounts.eu"
-TALLINN = ZoneInfo("Europe/Tallinn")
-PAGE_SIZE = 100
-DATE_FORMAT = "%d.%m.%Y"
+TALLINN = ZoneInfo(fact("timestamp_zone"))
+PAGE_SIZE: int = fact("page_size")
+DATE_FORMAT: str = fact("date_format")
+TIMESTAMP_FORMAT: str = fact("timestamp_format")
+PAGE_PARAM: str = fact("page_param")
+MORE_KEY: str = fact("more_key")
+DELETED_KEY: str = fact("deleted_key")
+THROTTLE_STATUS: int = fact("throttle_status")
+ARTICLE_TYPES: tuple[str, ...] = fact("article_types")
 FIRST_DAY = dt.date(2025, 1, 1)
 LAST_DAY = dt.date(2026, 12, 31)
 
@@ -123,6 +136,8 @@ class Company:
     vendor_invoices: list[dict] = field(default_factory=list)
     payments: list[dict] = field(default_factory=list)
     manual_entries: list[dict] = field(default_factory=list)
+    #: ids of deleted documents per list endpoint (answered in the ``deleted`` array beside the rows)
+    deleted: dict[str, list[int]] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -266,6 +281,10 @@ def seed(value: int = 20261122) -> dict[str, Company]:
                                   {"account": "2000", "debitAmount": 0, "creditAmount": _num(amount)}]})
         for items in (company.client_invoices, company.vendor_invoices, company.payments, company.manual_entries):
             items.sort(key=lambda d: (dt.datetime.strptime(d["date"], DATE_FORMAT).date(), d["id"]))
+        # documents deleted in SmartAccounts: gone from the rows, listed in `deleted` (ids not reused)
+        company.deleted = {"purchasesales/clientinvoices:get": [company.new_id(), company.new_id()],
+                           "purchasesales/vendorinvoices:get": [company.new_id()],
+                           "purchasesales/payments:get": [company.new_id()]}
         companies[company.api_key] = company
     return companies
 
@@ -399,8 +418,8 @@ def _fault(state: SandboxState, number: int) -> Response | None:
     if not fault or number % every:
         return None
     fault = str(fault)
-    if fault == "429":
-        return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, 429,
+    if fault in ("429", "503"):
+        return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, int(fault),
                      {"Retry-After": str(state.knobs.get("retry_after", 1))})
     if fault == "500":
         return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
@@ -429,7 +448,8 @@ def _rate_limit(state: SandboxState, key: str) -> None:
                 window.popleft()
             if len(window) >= limit:
                 retry = max(1, math.ceil(window[0] + per - now))
-                raise ApiError(429, "TOO_MANY_REQUESTS", f"Rate limit of {limit} requests per {per} seconds exceeded",
+                raise ApiError(THROTTLE_STATUS, "TOO_MANY_REQUESTS",
+                               f"Rate limit of {limit} requests per {per} seconds exceeded",
                                headers={"Retry-After": str(retry)})
         for window, _limit, _per in checks:
             window.append(now)
@@ -455,7 +475,7 @@ def _authenticate(state: SandboxState, record: Recorded) -> Company:
     if not hmac.compare_digest(expected, signature):
         raise ApiError(401, "AUTHENTICATION_FAILED", "Invalid signature")
     try:
-        sent = dt.datetime.strptime(timestamp, "%d%m%Y%H%M%S").replace(tzinfo=TALLINN)
+        sent = dt.datetime.strptime(timestamp, TIMESTAMP_FORMAT).replace(tzinfo=TALLINN)
     except ValueError:
         raise ApiError(401, "INVALID_TIMESTAMP", "Timestamp must be in format ddMMyyyyHHmmss") from None
     skew = abs((dt.datetime.now(dt.UTC) - sent).total_seconds())
@@ -495,16 +515,22 @@ def _handle(state: SandboxState, endpoint: str, record: Recorded) -> Response:
 
 # -- endpoint handlers -------------------------------------------------------------------------------------------
 def _page(args: Any) -> int:
-    raw = args.get("pageNumber", "1")
+    raw = args.get(PAGE_PARAM, "1")
     if not raw.isdigit() or int(raw) < 1:
         raise ApiError(400, "INVALID_PARAMETER", "pageNumber must be a positive integer", field="pageNumber")
     return int(raw)
 
 
-def _paged(key: str, items: list[dict], args: Any) -> Response:
+def _paged(company: Company, endpoint: str, items: list[dict], args: Any) -> Response:
+    """One page of a list, under the endpoint's own key (a wire fact), with the ``deleted`` array beside the
+    rows for the document lists."""
     page = _page(args)
     chunk = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return _json({key: chunk, "hasMoreEntries": page * PAGE_SIZE < len(items)})
+    body: dict[str, Any] = {list_key(endpoint): chunk}
+    if endpoint in company.deleted:
+        body[DELETED_KEY] = list(company.deleted[endpoint])
+    body[MORE_KEY] = page * PAGE_SIZE < len(items)
+    return _json(body)
 
 
 def _date_filter(items: list[dict], args: Any) -> list[dict]:
@@ -532,7 +558,7 @@ def _vatpcs(state: SandboxState, company: Company, args: Any, body: dict) -> Res
         item = {k: v for k, v in vat.items() if k != "pc"}
         item[name] = int(vat["pc"])
         items.append(item)
-    return _json({"vatPcs": items})
+    return _json({list_key("settings/vatpcs:get"): items})
 
 
 def _accounts(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -554,7 +580,7 @@ def _clients_get(state: SandboxState, company: Company, args: Any, body: dict) -
         if args.get("fetchContacts") != "true":
             item.pop("contacts", None)
         out.append(item)
-    return _paged("clients", out, args)
+    return _paged(company, "purchasesales/clients:get", out, args)
 
 
 def _clients_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -584,7 +610,7 @@ def _articles_get(state: SandboxState, company: Company, args: Any, body: dict) 
     items = company.articles
     if args.get("code"):
         items = [a for a in items if a["code"] == args["code"]]
-    return _paged("articles", items, args)
+    return _paged(company, "purchasesales/articles:get", items, args)
 
 
 def _invoices_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -605,7 +631,7 @@ def _invoices_get(state: SandboxState, company: Company, args: Any, body: dict) 
         if args.get("fetchRows") != "true":
             item.pop("rows", None)
         out.append(item)
-    return _paged("invoices", out, args)
+    return _paged(company, "purchasesales/clientinvoices:get", out, args)
 
 
 def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -648,10 +674,10 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
         if not isinstance(row, dict):
             err("INVALID_VALUE", f"rows[{i}]", "must be an object")
             continue
-        if row.get("code") is not None and row["code"] not in articles:
+        if row.get("code") in (None, ""):
+            err("REQUIRED", f"rows[{i}].code", "an article code is required")
+        elif row["code"] not in articles:
             err("ARTICLE_NOT_FOUND", f"rows[{i}].code", f"article {row['code']} not found")
-        if not row.get("code") and not row.get("description"):
-            err("REQUIRED", f"rows[{i}].description", "description or article code is required")
         if str(row.get("vatPc")) not in vat_codes:
             err("VAT_PC_NOT_FOUND", f"rows[{i}].vatPc", f"VAT code {row.get('vatPc')} not found")
         try:
@@ -673,14 +699,38 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
                  | {"invoiceId": invoice["id"]})
 
 
+def _articles_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
+    errors: list[dict] = []
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        errors.append({"code": "REQUIRED", "field": "code", "message": "code: is required"})
+    elif any(a["code"] == code for a in company.articles):
+        errors.append({"code": "ARTICLE_EXISTS", "field": "code", "message": f"code: article {code} already exists"})
+    if not isinstance(body.get("description"), str) or not body["description"].strip():
+        errors.append({"code": "REQUIRED", "field": "description", "message": "description: is required"})
+    if body.get("type") not in ARTICLE_TYPES:
+        errors.append({"code": "INVALID_VALUE", "field": "type",
+                       "message": f"type: must be one of {', '.join(ARTICLE_TYPES)}"})
+    if errors:
+        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+    company.articles.append({"code": code, "description": body["description"], "type": body["type"],
+                             "unit": body.get("unit"), "vatPc": body.get("vatPc"),
+                             "activeSales": bool(body.get("activeSales", True)),
+                             "activePurchase": bool(body.get("activePurchase", False)),
+                             "priceSales": body.get("priceSales"), "pricePurchase": None,
+                             "accountSales": body.get("accountSales"), "accountPurchase": None,
+                             "accountWarehouse": None})
+    return _json({"code": code})
+
+
 def _vendor_invoices_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
     items = [{k: v for k, v in i.items() if k != "entryId"} for i in _date_filter(company.vendor_invoices, args)]
-    return _paged("vendorInvoices", items, args)
+    return _paged(company, "purchasesales/vendorinvoices:get", items, args)
 
 
 def _payments_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
     items = [{k: v for k, v in p.items() if k != "entryId"} for p in _date_filter(company.payments, args)]
-    return _paged("payments", items, args)
+    return _paged(company, "purchasesales/payments:get", items, args)
 
 
 def _entries_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -689,7 +739,7 @@ def _entries_get(state: SandboxState, company: Company, args: Any, body: dict) -
         items = [e for e in items if e["docType"] == args["docType"]]
     if args.get("fetchRows") != "true":
         items = [{k: v for k, v in e.items() if k != "rows"} for e in items]
-    return _paged("entries", items, args)
+    return _paged(company, "general/entries:get", items, args)
 
 
 HANDLERS = {
@@ -698,6 +748,7 @@ HANDLERS = {
     ("purchasesales/clients", "get"): _clients_get,
     ("purchasesales/clients", "add"): _clients_add,
     ("purchasesales/articles", "get"): _articles_get,
+    ("purchasesales/articles", "add"): _articles_add,
     ("purchasesales/clientinvoices", "get"): _invoices_get,
     ("purchasesales/clientinvoices", "add"): _invoices_add,
     ("purchasesales/vendorinvoices", "get"): _vendor_invoices_get,

@@ -1,14 +1,15 @@
-"""What the hooks do, on top of :mod:`hub_smartaccounts.client`: tax rates, statistics, invoice export."""
+"""What the hooks do, on top of :mod:`hub_smartaccounts.client`: tax rates, articles, statistics, invoice export."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-from hub.errors import TransientError, VendorRejected
-from hub.types import ExportReceipt, Invoice, InvoiceParty, Period, StatisticField, Statistics, TaxRate
+from hub.errors import ConfigError, TransientError, VendorRejected
+from hub.types import ExportReceipt, Invoice, InvoiceParty, Period, Product, StatisticField, Statistics, TaxRate
 
 from .client import SmartAccountsApi, format_date, list_of, parse_date, vendor_errors
+from .wire import fact, list_key
 
 # -- statistics ------------------------------------------------------------------------------------------------
 STATISTIC_FIELDS = (
@@ -32,13 +33,12 @@ STATISTIC_FIELDS = (
 )
 STATISTIC_KEYS = tuple(f.key for f in STATISTIC_FIELDS)
 
-#: (endpoint, list key) of the four lists read once each over the whole window.
-STATISTIC_LISTS = (
-    ("purchasesales/clientinvoices:get", "invoices"),
-    ("purchasesales/vendorinvoices:get", "vendorInvoices"),
-    ("purchasesales/payments:get", "payments"),
-    ("general/entries:get", "entries"),
-)
+#: The four lists read once each over the whole window (each answers under its own key: :func:`list_key`).
+SALES, PURCHASES, PAYMENTS, ENTRIES = ("purchasesales/clientinvoices:get", "purchasesales/vendorinvoices:get",
+                                       "purchasesales/payments:get", "general/entries:get")
+STATISTIC_LISTS = (SALES, PURCHASES, PAYMENTS, ENTRIES)
+ACCOUNT_TYPE: str = fact("payment_account_type_field")
+MANUAL_ENTRY: str = fact("manual_entry_doc_type")
 
 
 def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics:
@@ -48,8 +48,8 @@ def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics
     if not periods:
         return result
     window = {"dateFrom": format_date(min(periods).first_day), "dateTo": format_date(max(periods).last_day)}
-    for endpoint, key in STATISTIC_LISTS:
-        for item in api.pages(endpoint, key, **window):
+    for endpoint in STATISTIC_LISTS:
+        for item in api.pages(endpoint, **window):
             day = parse_date(item.get("date", ""))
             if day is None:
                 raise TransientError(f"SmartAccounts answered {endpoint} with an unreadable date.",
@@ -57,19 +57,19 @@ def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics
             bucket = result.get(Period.of(day))
             if bucket is None:
                 continue
-            if key == "invoices":
+            if endpoint == SALES:
                 bucket["sale_entries"] += 1
-            elif key == "vendorInvoices":
+            elif endpoint == PURCHASES:
                 bucket["purchase_entries"] += 1
-            elif key == "payments":
-                account_type = str(item.get("accountType") or "").upper()
+            elif endpoint == PAYMENTS:
+                account_type = str(item.get(ACCOUNT_TYPE) or "").upper()
                 if account_type == "BANK":
                     bucket["bank_entries"] += 1
                 elif account_type == "CASH":
                     bucket["cash_entries"] += 1
             else:
                 bucket["documents"] += 1
-                if item.get("docType") == "LEDGER_ENTRY":
+                if item.get("docType") == MANUAL_ENTRY:
                     bucket["manual_entries"] += 1
     return result
 
@@ -77,7 +77,7 @@ def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics
 # -- VAT types -------------------------------------------------------------------------------------------------
 def vat_percent(item: dict) -> Decimal | None:
     """The rate of a VAT pc: ``pc`` (A3) or ``percent`` (A5), the two documented spellings."""
-    for name in ("pc", "percent", "vatPercent"):
+    for name in (*fact("vat_percent_fields"), "vatPercent"):
         if item.get(name) is not None:
             try:
                 return Decimal(str(item[name]))
@@ -87,7 +87,8 @@ def vat_percent(item: dict) -> Decimal | None:
 
 
 def vat_pcs(api: SmartAccountsApi) -> list[dict]:
-    return list_of(api.read("settings/vatpcs:get"), "vatPcs", "settings/vatpcs:get")
+    endpoint = "settings/vatpcs:get"
+    return list_of(api.read(endpoint), list_key(endpoint), endpoint)
 
 
 def tax_rates(api: SmartAccountsApi) -> list[TaxRate]:
@@ -100,6 +101,61 @@ def tax_rates(api: SmartAccountsApi) -> list[TaxRate]:
         name = item.get("descriptionEn") or item.get("descriptionEt") or f"VAT {rate}%"
         out.append(TaxRate(id=code, code=code, name=str(name), rate=rate))
     return out
+
+
+# -- articles (products) ---------------------------------------------------------------------------------------
+ARTICLES_GET, ARTICLES_ADD = "purchasesales/articles:get", "purchasesales/articles:add"
+#: The article a row without a mapped product code is booked on (every row carries an article code: A1, Konekt).
+#: The operator may name one of their own with ``HUB_SMARTACCOUNTS_DEFAULT_ARTICLE``.
+DEFAULT_ARTICLE = {"code": "UKU", "description": "Uku invoice line", "type": "SERVICE", "activeSales": True}
+ARTICLE_CACHE_TTL = 86400
+
+
+def _money(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def products(api: SmartAccountsApi) -> list[Product]:
+    """The articles active for sales (``purchasesales/articles:get``, paged): what the hub maps its product
+    codes to, so a mapped line arrives with a SmartAccounts article code."""
+    out = []
+    for item in api.pages(ARTICLES_GET):
+        code = str(item.get("code") or "").strip()
+        if not code or item.get("activeSales") is False:
+            continue
+        out.append(Product(id=code, code=code, name=str(item.get("description") or code),
+                           unit_price=_money(item.get("priceSales")), unit=item.get("unit") or None,
+                           tax_id=str(item["vatPc"]) if item.get("vatPc") not in (None, "") else None))
+    return out
+
+
+def default_article(api: SmartAccountsApi) -> str:
+    """The code of the article for rows without a mapped product: looked up by ``code`` and created
+    (``purchasesales/articles:add``, a sales SERVICE) when the company does not have it yet, as the vendor's own
+    WooCommerce plugin does. Remembered for a day per company."""
+    code = str(api.ctx.settings.get("default_article") or DEFAULT_ARTICLE["code"]).strip()
+    key = f"article:{code}"
+    if api.ctx.cache.get(key):
+        return code
+    def exists() -> bool:
+        return any(str(a.get("code")) == code for a in api.pages(ARTICLES_GET, code=code))
+
+    if not exists():
+        try:
+            api.write(ARTICLES_ADD, {**DEFAULT_ARTICLE, "code": code})
+        except VendorRejected as exc:
+            if exists():  # another export created it a moment ago
+                api.ctx.cache.set(key, True, ARTICLE_CACHE_TTL)
+                return code
+            raise ConfigError(f"SmartAccounts would not create the article {code!r} that invoice lines without a "
+                              f"product are booked on: {exc.message}",
+                              hint=f"Create an article with code {code} (a sales service) in SmartAccounts, or "
+                                   "map the hub's products to SmartAccounts articles, then export again.") from None
+    api.ctx.cache.set(key, True, ARTICLE_CACHE_TTL)
+    return code
 
 
 # -- invoice export --------------------------------------------------------------------------------------------
@@ -118,7 +174,7 @@ def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
     if party.vendor_client_id:
         return str(party.vendor_client_id)
     needle = party.reg_code or party.name
-    for item in api.pages("purchasesales/clients:get", "clients", nameOrRegCode=needle):
+    for item in api.pages("purchasesales/clients:get", nameOrRegCode=needle):
         if party.reg_code and _same_reg(item.get("regCode"), party.reg_code):
             return str(item["id"])
         if not party.reg_code and str(item.get("name", "")).strip().casefold() == party.name.strip().casefold():
@@ -150,6 +206,8 @@ def _vat_code_for(rate: Decimal, codes: Iterable[dict]) -> str | None:
 
 
 def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
+    """The ``rows`` of ``clientinvoices:add``. Every row carries an article ``code``: the line's mapped
+    product code (a SmartAccounts article, via the hub's product mapping), else :func:`default_article`."""
     codes: list[dict] | None = None
     rows = []
     problems: dict[str, list[str]] = {}
@@ -163,15 +221,17 @@ def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
                     f"SmartAccounts has no VAT type for {line.vat_rate}% active for sales; map a VAT type to this "
                     "rate in the integration settings.")
                 continue
-        row: dict = {"description": line.description, "quantity": line.quantity, "price": line.unit_price,
-                     "vatPc": vat}
-        if line.product_code:
-            row = {"code": line.product_code, **row}
+        row: dict = {"code": line.product_code or None, "description": line.description,
+                     "quantity": line.quantity, "price": line.unit_price, "vatPc": vat}
         if line.unit:
             row["unit"] = line.unit
         rows.append(row)
     if problems:
         raise VendorRejected("The invoice cannot be sent to SmartAccounts.", field_messages=problems)
+    if any(row["code"] is None for row in rows):
+        default = default_article(api)
+        for row in rows:
+            row["code"] = row["code"] or default
     return rows
 
 
@@ -187,7 +247,7 @@ def find_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt | Non
     the hub's reference in its comment (or, if SmartAccounts does not return comments, the same number)."""
     day = format_date(invoice.issue_date)
     marker = reference_comment(invoice)
-    for item in api.pages("purchasesales/clientinvoices:get", "invoices", dateFrom=day, dateTo=day,
+    for item in api.pages(SALES, dateFrom=day, dateTo=day,
                           invoiceNumber=invoice.number):
         if "comment" in item:
             if marker in str(item.get("comment") or ""):
@@ -234,5 +294,5 @@ def export_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt:
     return _receipt(body, False)
 
 
-__all__ = ["STATISTIC_FIELDS", "fetch_statistics", "tax_rates", "export_invoice", "find_invoice",
-           "find_or_create_client", "vendor_errors"]
+__all__ = ["STATISTIC_FIELDS", "fetch_statistics", "tax_rates", "products", "default_article", "export_invoice",
+           "find_invoice", "find_or_create_client", "vendor_errors"]

@@ -80,11 +80,11 @@ def test_small_client_year_is_four_calls():
 
     def handler(request):
         calls.append(request.url.path)
-        key = {"/api/purchasesales/clientinvoices:get": "invoices", "/api/purchasesales/vendorinvoices:get":
+        key = {"/api/purchasesales/clientinvoices:get": "clientInvoices", "/api/purchasesales/vendorinvoices:get":
                "vendorInvoices", "/api/purchasesales/payments:get": "payments",
                "/api/general/entries:get": "entries"}[request.url.path]
         items = [{"id": 1, "date": "15.03.2026", "accountType": "BANK", "docType": "LEDGER_ENTRY"}]
-        return httpx.Response(200, json={key: items, "hasMoreEntries": False})
+        return httpx.Response(200, json={key: items, "deleted": [7, 8], "hasMoreEntries": False})
 
     ctx = make_context("smartaccounts", httpx.MockTransport(handler))
     stats = service.fetch_statistics(SmartAccountsApi(ctx, DEMO), YEAR)

@@ -1,0 +1,75 @@
+"""Every fact the Scoro plugin relies on about Scoro's API v2, as data, each with where it comes from.
+
+The client (:mod:`hub_scoro.client`) and the sandbox (:mod:`hub_scoro.sandbox`) both read their shapes
+from here (page size, hosts, auth fields, the country code's length, the numeric invoice number, date
+format), so a fact corrected here corrects both. Sources: ``shared/vendors/public-apis.md`` §2 and §7
+(C1 is Scoro's own API page, C2 and C3 independent clients). ``tests/test_wire_facts.py`` checks that
+every fact names its source and that every ``assumed`` one is owned up to in the README.
+"""
+
+from __future__ import annotations
+
+from hub.testing.wire import WireFact
+
+C1 = "api.scoro.com/api (Scoro API v2 overview; api.scoro.ee/api for .scoro.ee accounts)"
+C2 = "github.com/veljo-meltsas/Scoro-API-v2-SDK (independent TypeScript SDK, HEAD ef9057e)"
+C3 = "github.com/rubiconetic/n8n-nodes-scoro (independent n8n node, HEAD f5b3393)"
+
+FACTS: dict[str, WireFact] = {
+    # -- transport ---------------------------------------------------------------------------------------------
+    "api_path": WireFact("/api/v2", "vendor page", f"{C1}: https://{{company}}.scoro.com/api/v2/{{module}}/{{action}}"),
+    "domains": WireFact(("scoro.com", "scoro.ee"), "vendor page", C1),
+    "http_method": WireFact("POST", "vendor page", f"{C1}; {C2} src/resources/base.ts (every call is a POST)"),
+    "auth_fields": WireFact(("apiKey", "company_account_id"), "vendor page",
+                            f"{C1} request body; {C2} src/resources/types/api.type.ts IApiPayload"),
+    "lang_field": WireFact("lang", "vendor page", f"{C1} request body (\"lang\": \"eng\")"),
+    "languages": WireFact(("eng", "est"), "inferred",
+                          f"{C1} shows \"eng\"; \"est\" follows the same ISO 639-2 codes Scoro's UI offers"),
+    # -- answers ----------------------------------------------------------------------------------------------
+    "envelope_fields": WireFact(("status", "statusCode", "messages", "data"), "independent client",
+                                f"{C2} src/resources/types/response.type.ts"),
+    "failed_when": WireFact("errors present or statusCode != 200", "independent client",
+                            f"{C2} src/resources/base.ts validateResponse"),
+    "error_shape": WireFact({"messages": {"error": ["…"]}, "errors": {"field": ["…"]}}, "assumed"),
+    "unknown_account_answer": WireFact("HTTP 404 page or a 3xx to the login page", "assumed"),
+    # -- lists and limits -------------------------------------------------------------------------------------
+    "list_page_max": WireFact(100, "vendor page", f"{C1}: at most 100 results per list call; {C3} pages on 100"),
+    "list_paging_fields": WireFact(("page", "per_page"), "vendor page", f"{C1}; {C2} base.ts list()"),
+    "list_filter_field": WireFact("filter", "independent client", f"{C2} src/resources/base.ts list()"),
+    "list_filters_exact": WireFact(("no", "date", "id_code", "vatno", "name"), "assumed"),
+    "detailed_response_field": WireFact("detailed_response", "independent client", f"{C2} base.ts / notes"),
+    "daily_request_limit": WireFact(500, "vendor page", f"{C1}: 500 API requests per day per account"),
+    "daily_limit_answer": WireFact("429 with Retry-After (seconds to midnight UTC)", "assumed"),
+    # -- modules ----------------------------------------------------------------------------------------------
+    "modules": WireFact(("companyAccount", "users", "vatCodes", "contacts", "invoices"), "independent client",
+                        f"{C2} src/resources/services/*; {C3} execute/routingMap.ts"),
+    "connection_test_call": WireFact("users/list", "independent client", f"{C3} credentials/ScoroApi.credentials.ts"),
+    "date_format": WireFact("%Y-%m-%d", "independent client",
+                            f"{C2} invoice.type.ts: date/deadline \"Document date (YYYY-mm-dd)\""),
+    # -- objects ----------------------------------------------------------------------------------------------
+    "vat_code_fields": WireFact(("vat_code_id", "vat_code", "vat_name", "percent", "is_sales", "is_active",
+                                 "is_not_applicable"), "independent client", f"{C2} services/vat-code/*"),
+    "contact_fields": WireFact(("contact_id", "contact_type", "name", "is_client", "id_code", "vatno",
+                                "means_of_contact", "addresses", "is_deleted"), "independent client",
+                               f"{C2} services/contact/types/contact.type.ts IContact"),
+    "address_fields": WireFact(("country", "county", "municipality", "city", "street", "zipcode"),
+                               "independent client", f"{C2} services/shared/types/address.type.ts IAddress"),
+    "address_country_length": WireFact(3, "independent client",
+                                       f"{C2} address.type.ts: country \"3-letter ISO 3166 code\"; "
+                                       "public-apis.md §7"),
+    "invoice_fields": WireFact(("id", "no", "date", "deadline", "currency", "company_id", "status", "sum",
+                                "vat_sum", "description", "lines", "is_deleted"), "independent client",
+                               f"{C2} services/invoice/types/invoice.type.ts IInvoice"),
+    "invoice_no_numeric": WireFact(True, "independent client",
+                                   f"{C2} invoice.type.ts: \"no: number // Document number\"; public-apis.md §7"),
+    "invoice_no_assigned_when_omitted": WireFact(True, "assumed"),
+    "invoice_line_fields": WireFact(("product_id", "comment", "price", "amount", "sum", "vat", "vat_code_id",
+                                     "unit"), "independent client", f"{C2} invoice.type.ts IInvoiceLine"),
+    "invoice_statuses": WireFact(("paid", "unpaid"), "independent client", f"{C2} invoice.type.ts status"),
+    "duplicate_no_answer": WireFact("a field error on `no` that says the number exists", "assumed"),
+}
+
+
+def fact(name: str) -> object:
+    """The value of one fact (``fact("list_page_max")`` → ``100``)."""
+    return FACTS[name].value
