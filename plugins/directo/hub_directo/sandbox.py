@@ -5,7 +5,12 @@
 * ``get=1&what=customer|item|invoice|purchase|receipt|transaction`` with the filters ``code``,
   ``number``, ``date1``, ``date2`` (``dd.mm.yyyy`` or ISO) and ``ts``; every match is returned at once.
 * ``put=1&what=invoice&xmldata=<invoices>…`` answers ``<results><Result Type=… Desc=… docid=…/>``
-  with the documented codes (0, 8, 9, 11, 13, 14, 99, …).
+  with the documented codes (0, 8, 9, 11, 12 for a missing number, 13, 14, 99, …); it never numbers an
+  invoice itself (the number is mandatory).
+* Customer, item and receipt records have the attributes and children of Directo's output XSDs
+  (``ws_kliendid``, ``ws_artiklid``, ``ws_laekumised``; the tests validate them); receipts also carry the
+  header ``paymentmode`` and ``aeg`` of Directo's receipt page, and a row's ``invoicesum`` is the invoice's
+  balance before the row, not its total.
 * Authentication failures are HTTP 200 bodies: ``<err>token required</err>`` and
   ``<result type="5" desc="Unauthorized"/>`` (unknown, expired, revoked or component-limited token).
 * The ``<transport>`` root names the token's database (``database``/``databasename`` attributes):
