@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 $(VENV)/.installed: setup.cfg pyproject.toml $(addsuffix /setup.cfg,$(PLUGIN_DIRS)) tests/example_vendor/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,docs]' -e tests/example_vendor $(addprefix -e ,$(PLUGIN_DIRS))
+	$(BIN)/python -m pip install -q -e '.[test,docs]' -e tests/example_vendor $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]')
 	touch $@
 
 install: $(VENV)/.installed

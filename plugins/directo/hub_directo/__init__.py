@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import marshmallow
-from marshmallow import ValidationError, fields, pre_load, validates
+from marshmallow import ValidationError, fields, post_load, pre_load, validates
 
 from hub import hookimpl
 from hub.types import (
@@ -29,6 +29,7 @@ from hub.types import (
 )
 
 from . import ops
+from .client import MAX_DOC_NUMBER
 
 if TYPE_CHECKING:
     from hub.context import VendorContext
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 DOCS_URL = "https://wiki.directo.ee/en/xml_direct"
 _DATABASE = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,39}$")
 _DATABASE_IN_URL = re.compile(r"/(?:xmlcore/|ocra_)([A-Za-z0-9_\-]+)")
+_NUMBER_RANGE = re.compile(r"^(\d{1,10})(?:-(\d{1,10}))?$")
 
 
 class Credentials(marshmallow.Schema):
@@ -56,6 +58,15 @@ class Credentials(marshmallow.Schema):
                 "Each database needs its own token.",
         "placeholder": "acme_ee",
     })
+    invoice_numbers = fields.String(load_default=None, allow_none=True, metadata={
+        "label": "Invoice numbers for the hub",
+        "help": "Directo numbers are whole numbers and every invoice needs one. Give a range the bookkeeper "
+                "reserves for the hub in Directo (e.g. 900001-999999, or just the first number): the hub gives "
+                "each exported invoice the next free number from it and keeps its own number (e.g. INV-2026-0001) "
+                "in the invoice's comment. Leave empty only if the hub's invoice numbers are plain numbers that "
+                "Directo does not use itself.",
+        "placeholder": "900001-999999",
+    })
 
     @pre_load
     def normalise(self, data: dict, **kwargs: Any) -> dict:
@@ -73,6 +84,10 @@ class Credentials(marshmallow.Schema):
             if found and found.group(1).lower() != "cap_xml_direct":
                 database = found.group(1)
             data["database"] = database.lower()
+        numbers = data.get("invoice_numbers")
+        if isinstance(numbers, str):
+            numbers = re.sub(r"\s+", "", numbers).replace("\u2013", "-").replace("\u2014", "-")
+            data["invoice_numbers"] = numbers or None
         return data
 
     @validates("token")
@@ -83,6 +98,26 @@ class Credentials(marshmallow.Schema):
             raise ValidationError("The token must not contain spaces or line breaks: copy it again from Directo.")
         if len(value) < 8:
             raise ValidationError("This is too short to be a Directo access token: copy the whole value.")
+
+    @validates("invoice_numbers")
+    def check_invoice_numbers(self, value: str | None, **kwargs: Any) -> None:
+        if value is None:
+            return
+        found = _NUMBER_RANGE.match(value)
+        if not found:
+            raise ValidationError("Enter a range of whole numbers such as 900001-999999 (or only the first number).")
+        low, high = int(found.group(1)), int(found.group(2) or MAX_DOC_NUMBER)
+        if not 0 < low <= high <= MAX_DOC_NUMBER:
+            raise ValidationError(f"Directo numbers run from 1 to {MAX_DOC_NUMBER}: enter a range within them, "
+                                  "the smaller number first.")
+
+    @post_load
+    def canonical_range(self, data: dict, **kwargs: Any) -> dict:
+        """``invoice_numbers`` stored as ``low-high`` (a single first number runs to Directo's largest)."""
+        found = _NUMBER_RANGE.match(data.get("invoice_numbers") or "")
+        if found:
+            data["invoice_numbers"] = f"{int(found.group(1))}-{int(found.group(2) or MAX_DOC_NUMBER)}"
+        return data
 
     @validates("database")
     def check_database(self, value: str, **kwargs: Any) -> None:
@@ -134,6 +169,8 @@ def hub_vendor() -> VendorInfo:
             "for an integration user (not a real employee), with an expiry date that fits your security policy.",
             "Allow the token the components the hub uses: customer, item, invoice, purchase, receipt, transaction.",
             "Copy the token (it is shown only once) and paste it here with the company database code (e.g. acme_ee).",
+            "Ask the bookkeeper for a range of invoice numbers reserved for the hub in Directo (e.g. 900001-999999) "
+            "and enter it as 'Invoice numbers for the hub': Directo needs a numeric number on every invoice.",
             "Click Test connection: Directo answers with the database name. Then Save.",
             "For clients with their own Directo database, connect them at the client level with that database's token.",
         ),
@@ -144,6 +181,9 @@ def hub_vendor() -> VendorInfo:
             "credentials.",
             "Directo documents no rate limit; after a failure it asks for a retry after 60 seconds or more.",
             "Exported invoices arrive unconfirmed so the bookkeeper can review and confirm them in Directo.",
+            "Exported invoices get the next free number of 'Invoice numbers for the hub'; the hub's own number "
+            "(e.g. INV-2026-0001) is in the invoice's comment. Without the range only plain numeric hub numbers "
+            "can be exported.",
         ),
         statistic_fields=STATISTIC_FIELDS,
         rate_limits=(),  # none published (public-apis.md §5); failures are retried after ≥ 60 s

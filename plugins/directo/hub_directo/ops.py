@@ -54,7 +54,7 @@ def test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
     client = DirectoClient(ctx, credentials)
     root = client.get("customer", code=PROBE_CODE)
     code = attr(root, "database") or credentials["database"]
-    name = attr(root, "databasename", "name") or f"Directo database {code}"
+    name = attr(root, "databasename") or f"Directo database {code}"
     return ConnectionInfo(account_name=name, account_id=code, details={"database": code})
 
 
@@ -72,8 +72,9 @@ def list_clients(ctx: "VendorContext", credentials: dict, query: str) -> list[Ve
             continue
         email, phone = attr(el, "email"), attr(el, "phone")
         contacts = (Contact(name=attr(el, "contact") or name, email=email, phone=phone),) if (email or phone) else ()
-        street, city = attr(el, "address1"), attr(el, "city", "address2")
-        postal, country = attr(el, "zip", "postalcode", "address3"), attr(el, "country")
+        # ws_kliendid.xsd has address1..3 (their use "according to settings"): street, city, postal code
+        street, city = attr(el, "address1"), attr(el, "address2")
+        postal, country = attr(el, "address3"), attr(el, "country")
         addresses = (Address(street=street, city=city, postal_code=postal, country=country),) \
             if any((street, city, postal, country)) else ()
         out.append(VendorClient(id=code, name=name, reg_code=regno, vat_no=vatno, email=email,
@@ -88,7 +89,7 @@ def list_products(ctx: "VendorContext", credentials: dict) -> list[Product]:
         if not code or attr(el, "closed") == "1":
             continue
         out.append(Product(id=code, code=code, name=attr(el, "name") or code,
-                           unit_price=parse_decimal(attr(el, "salesprice", "price")),
+                           unit_price=parse_decimal(attr(el, "salesprice")),
                            unit=attr(el, "unit"), tax_id=attr(el, "vatcode")))
     return out
 
@@ -142,10 +143,10 @@ def fetch_statistics(ctx: "VendorContext", credentials: dict, client: str | None
             target["unconfirmed_documents"] += 1
 
     for el in api.records("receipt", **window):
-        header_day = parse_date(attr(el, "date"))
+        header_day = parse_date(attr(el, "aeg"))
         counted_in: dict[str, int] | None = None
         for row in rows(el):
-            target = bucket(header_day or parse_date(attr(row, "aeg", "date")))
+            target = bucket(_row_day(row, header_day))
             if target is None or not mine(attr(row, "customer")):
                 continue
             target["bank_transactions"] += 1
@@ -162,25 +163,53 @@ def fetch_statistics(ctx: "VendorContext", credentials: dict, client: str | None
 
 
 # -- invoices ----------------------------------------------------------------------------------------
-def _numeric_number(invoice: Invoice) -> str | None:
-    """Directo document numbers are ints ≤ 2147483647: send the hub's number only when it is one."""
-    text = invoice.number.strip()
+#: How long the hub remembers the next free number of an integration's range (a hint: Directo decides).
+NUMBER_HINT_TTL = 90 * 24 * 3600.0
+#: Puts tried when another writer takes the number the hub picked between the check and the put.
+NUMBER_ATTEMPTS = 3
+NUMBERS_SETTING = "Invoice numbers for the hub"
+
+
+def _numeric(text: str) -> str | None:
+    """A Directo document number (an int, 1…2147483647, D1) or ``None``."""
+    text = text.strip()
     if text.isdigit() and 0 < int(text) <= MAX_DOC_NUMBER:
         return str(int(text))
     return None
 
 
-def invoice_xml(invoice: Invoice, *, default_item: str | None = None) -> str:
+def number_range(credentials: dict) -> tuple[int, int] | None:
+    """The integration's invoice number range (credentials ``invoice_numbers``, ``"900001-999999"``)."""
+    text = (credentials.get("invoice_numbers") or "").strip()
+    if not text:
+        return None
+    low, _, high = text.partition("-")
+    return int(low), int(high or MAX_DOC_NUMBER)
+
+
+def hub_comment(invoice: Invoice) -> str:
+    """The invoice's ``comment`` in Directo: the hub's own number and its reference, e.g.
+    ``INV-2026-0001 [HUB-12-3]``; :func:`find_invoice` looks the reference up there."""
+    return f"{invoice.number} [{invoice.reference}]"
+
+
+def _is_ours(el: Element, invoice: Invoice) -> bool:
+    comment = attr(el, "comment") or ""
+    return comment == invoice.reference or comment.endswith(f"[{invoice.reference}]")  # == : before the number
+
+
+def invoice_xml(invoice: Invoice, *, number: str, default_item: str | None = None) -> str:
     """``xmldata`` for ``put=1&what=invoice`` (element/attribute names per ``xml_IN_arved.xsd`` via D3).
 
-    The hub's reference goes into the header ``comment`` so the invoice can be found again; the
-    invoice is left unconfirmed and nothing asks Directo to send it to anyone.
+    ``number`` is the Directo document number (mandatory: Type 12 without it). The hub's number and
+    reference go into the header ``comment`` so the invoice can be found again; the invoice is left
+    unconfirmed and nothing asks Directo to send it to anyone.
     """
     root = Element("invoices")
     head = SubElement(root, "invoice")
     party = invoice.client
     values = {
-        "number": _numeric_number(invoice),
+        "number": number,
         "customercode": party.vendor_client_id,
         "customername": party.name,
         "customer_regno": party.reg_code,
@@ -191,7 +220,7 @@ def invoice_xml(invoice: Invoice, *, default_item: str | None = None) -> str:
         "paymentterm": str(max(0, (invoice.due_date - invoice.issue_date).days)),
         "currency": invoice.currency.upper(),
         "language": (invoice.language or "").upper()[:2] or None,
-        "comment": invoice.reference,
+        "comment": hub_comment(invoice),
     }
     if party.address is not None:
         a = party.address
@@ -226,9 +255,39 @@ def find_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> E
     """The invoices of the issue date, matched on the reference kept in ``comment``: one request."""
     day = format_date(invoice.issue_date)
     for el in DirectoClient(ctx, credentials).records("invoice", date1=day, date2=day):
-        if attr(el, "comment") == invoice.reference:
+        if _is_ours(el, invoice):
             return _receipt(el, already=True)
     return None
+
+
+def _taken(api: DirectoClient, number: int) -> bool:
+    return bool(api.records("invoice", number=str(number)))
+
+
+def free_number(api: DirectoClient, start: int, high: int) -> int:
+    """A number in ``start…high`` no invoice has: ``start`` itself when free (the usual case, one request),
+    else found by doubling the step and then halving the gap, so a forgotten hint costs about
+    2·log2(used) requests instead of one per used number."""
+    if not _taken(api, start):
+        return start
+    taken, step = start, 1  # ``taken`` is used; look further and further ahead for a free one
+    while True:
+        if taken >= high:
+            raise VendorRejected(
+                f"Every invoice number up to {high} in the hub's range is already used in Directo.",
+                field_messages={"number": [f"Extend '{NUMBERS_SETTING}' in the Directo connection settings "
+                                           "(with a range the bookkeeper reserves for the hub)."]})
+        candidate = min(taken + step, high)
+        if not _taken(api, candidate):
+            break
+        taken, step = candidate, step * 2
+    while candidate - taken > 1:
+        middle = (taken + candidate) // 2
+        if _taken(api, middle):
+            taken = middle
+        else:
+            candidate = middle
+    return candidate
 
 
 #: Put ``Result Type`` codes (D1 "Responses and error codes") → what the hub does.
@@ -237,7 +296,8 @@ ALREADY_THERE = {11: "duplicate", 14: "already confirmed, not changeable"}
 REJECTED = {
     8: ("", "Directo could not read the invoice XML (Type 8, invalid XML)."),
     9: ("", "Directo refused the invoice (Type 9, error on import)."),
-    12: ("number", "Directo needs a document number (Type 12, missing document id)."),
+    12: ("number", f"Directo needs a document number (Type 12, missing document id). Set '{NUMBERS_SETTING}' in "
+                   "the Directo connection settings."),
     13: ("client", "Directo needs the customer's code or registration number and e-mail (Type 13). Link the client "
                    "to its Directo customer, or fill in its registration code and e-mail in the hub."),
     18: ("", "Directo could not find the unique id field (Type 18)."),
@@ -249,33 +309,68 @@ RETRYABLE = {17: "Directo could not insert the invoice (Type 17, document insert
 
 
 def export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt:
+    """Find first (one request); then put the invoice under its Directo number.
+
+    The number is the next free one of the integration's range (``invoice_numbers``) when one is set,
+    else the hub's own number when it is a Directo number (digits, ≤ 2147483647). A hub number such as
+    ``INV-2026-0001`` without a range is refused before anything is sent: Directo would answer Type 12.
+    """
     found = find_invoice(ctx, credentials, invoice)
     if found is not None:
         return found
     api = DirectoClient(ctx, credentials)
-    xmldata = invoice_xml(invoice, default_item=ctx.settings.get("default_item"))
-    results = api.put("invoice", xmldata)
-    result: PutResult = results[0]
+    series = number_range(credentials)
+    if series is None:
+        number = _numeric(invoice.number)
+        if number is None:
+            raise VendorRejected(
+                f"Directo needs a numeric invoice number, and '{invoice.number[:50]}' is not one.",
+                field_messages={"number": [
+                    "Directo refuses an invoice without a document number (Type 12); its numbers are whole "
+                    f"numbers up to {MAX_DOC_NUMBER}. Set '{NUMBERS_SETTING}' in the Directo connection settings "
+                    "to a range the bookkeeper reserves for the hub (e.g. 900001-999999): the hub then numbers "
+                    "its invoices from it and keeps its own number in the invoice's comment."]})
+        receipt = _put_invoice(ctx, credentials, api, invoice, number, allocated=False)
+        assert receipt is not None  # only an allocated number is given up on
+        return receipt
+    low, high = series
+    key = f"next-invoice-number:{credentials['database']}:{low}-{high}"
+    hint = ctx.cache.get(key)
+    start = hint if isinstance(hint, int) and low <= hint <= high else low
+    for _ in range(NUMBER_ATTEMPTS):
+        number = free_number(api, start, high)
+        receipt = _put_invoice(ctx, credentials, api, invoice, str(number), allocated=True)
+        if receipt is not None:
+            ctx.cache.set(key, min(number + 1, high), ttl=NUMBER_HINT_TTL)
+            return receipt
+        start = min(number + 1, high)  # someone else took it between the check and the put
+    raise TransientError("Other invoices took the free numbers of the hub's range in Directo while this one "
+                         "was being sent.", hint="The hub will try again in a minute or more.",
+                         retry_after=RETRY_AFTER)
+
+
+def _put_invoice(ctx: "VendorContext", credentials: dict, api: DirectoClient, invoice: Invoice, number: str, *,
+                 allocated: bool) -> ExportReceipt | None:
+    """One put; ``None`` when ``allocated`` and the number turned out to be another invoice's."""
+    xmldata = invoice_xml(invoice, number=number, default_item=ctx.settings.get("default_item"))
+    result: PutResult = api.put("invoice", xmldata)[0]
     if result.type in CREATED:
         if result.type in (29, 39):
             ctx.log.warning("directo invoice saved but not confirmed (Type %s)", result.type)
-        number = result.docid or _numeric_number(invoice)
-        if not number:  # created, but the answer lost the number: read it back
-            again = find_invoice(ctx, credentials, invoice)
-            if again is None:
-                raise TransientError("Directo accepted the invoice but did not say its number.",
-                                     hint="The hub will look it up again.", retry_after=RETRY_AFTER)
-            return ExportReceipt(vendor_invoice_id=again.vendor_invoice_id, number=again.number)
-        return ExportReceipt(vendor_invoice_id=number, number=number)
+        created = result.docid or number
+        return ExportReceipt(vendor_invoice_id=created, number=created)
     if result.type in ALREADY_THERE:
         again = find_invoice(ctx, credentials, invoice)
         if again is not None:
             return again
+        if allocated:
+            return None
         raise VendorRejected(
-            f"Directo already has an invoice number {_numeric_number(invoice) or invoice.number} that the hub did "
-            f"not create ({ALREADY_THERE[result.type]}, Type {result.type}).",
-            field_messages={"number": ["This number is already used in Directo by another invoice. Use a number "
-                                       "series that does not overlap with Directo's own."]})
+            f"Directo already has an invoice number {number} that the hub did not create "
+            f"({ALREADY_THERE[result.type]}, Type {result.type}).",
+            field_messages={"number": ["This number is already used in Directo by another invoice. Set "
+                                       f"'{NUMBERS_SETTING}' in the Directo connection settings to a range that "
+                                       "does not overlap with Directo's own numbers."]})
     if result.type == 5:
         raise AuthError("Directo refused the access token when uploading the invoice.", hint=AUTH_HINT)
     if result.type in RETRYABLE:
@@ -287,25 +382,42 @@ def export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) ->
 
 
 # -- payments ----------------------------------------------------------------------------------------
+def _row_day(row: Element, header_day: dt.date | None) -> dt.date | None:
+    """A receipt row's day: its own ``aeg`` (ws_laekumised.xsd), else the header's ``aeg`` (D1 receipt page)."""
+    return parse_date(attr(row, "aeg")) or header_day
+
+
 def fetch_payments(ctx: "VendorContext", credentials: dict, since: dt.date) -> list[Payment]:
-    """Receipts (customer payments) dated on or after ``since``, summed per invoice number."""
+    """Receipt rows dated on or after ``since``, per invoice: the amount received, the last payment day,
+    and whether the invoice is settled.
+
+    A row's ``invoicesum`` is the invoice's **balance** ("Arve saldo", ws_laekumised.xsd) that the row is
+    entered against, not the invoice total: the invoice is fully paid when its latest row received at
+    least that balance. Without a balance the plugin does not claim "fully paid" (the hub then compares
+    the received sum with the invoice total)."""
     paid: dict[str, Decimal] = defaultdict(Decimal)
-    last: dict[str, dt.date | None] = {}
-    totals: dict[str, Decimal | None] = {}
+    last_day: dict[str, dt.date] = {}
+    latest: dict[str, tuple[tuple, Decimal, Decimal | None]] = {}  # number: (order, received, balance)
     for el in DirectoClient(ctx, credentials).records("receipt", date1=format_date(since)):
-        header_day = parse_date(attr(el, "date"))
-        for row in rows(el):
+        header_day = parse_date(attr(el, "aeg"))
+        receipt_no = attr(el, "number") or ""
+        for position, row in enumerate(rows(el)):
             number = attr(row, "invoice")
             amount = parse_decimal(attr(row, "received"))
             if not number or amount is None:
                 continue
-            day = header_day or parse_date(attr(row, "aeg", "date"))
+            day = _row_day(row, header_day)
             if day is not None and day < since:
                 continue
             paid[number] += amount
-            if day is not None and (last.get(number) is None or day > last[number]):
-                last[number] = day
-            totals[number] = parse_decimal(attr(row, "invoicesum")) or totals.get(number)
-    return [Payment(vendor_invoice_id=number, invoice_number=number, paid_amount=amount, paid_on=last.get(number),
-                    fully_paid=bool(totals.get(number) is not None and amount >= totals[number]))
-            for number, amount in paid.items()]
+            if day is not None and (number not in last_day or day > last_day[number]):
+                last_day[number] = day
+            order = (day or dt.date.min, attr(row, "aeg") or "", receipt_no.zfill(12), position)
+            if number not in latest or order >= latest[number][0]:
+                latest[number] = (order, amount, parse_decimal(attr(row, "invoicesum")))
+    out = []
+    for number, amount in paid.items():
+        _, received, balance = latest[number]
+        out.append(Payment(vendor_invoice_id=number, invoice_number=number, paid_amount=amount,
+                           paid_on=last_day.get(number), fully_paid=balance is not None and received >= balance))
+    return out

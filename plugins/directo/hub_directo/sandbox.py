@@ -5,7 +5,12 @@
 * ``get=1&what=customer|item|invoice|purchase|receipt|transaction`` with the filters ``code``,
   ``number``, ``date1``, ``date2`` (``dd.mm.yyyy`` or ISO) and ``ts``; every match is returned at once.
 * ``put=1&what=invoice&xmldata=<invoices>…`` answers ``<results><Result Type=… Desc=… docid=…/>``
-  with the documented codes (0, 8, 9, 11, 13, 14, 99, …).
+  with the documented codes (0, 8, 9, 11, 12 for a missing number, 13, 14, 99, …); it never numbers an
+  invoice itself (the number is mandatory).
+* Customer, item and receipt records have the attributes and children of Directo's output XSDs
+  (``ws_kliendid``, ``ws_artiklid``, ``ws_laekumised``; the tests validate them); receipts also carry the
+  header ``paymentmode`` and ``aeg`` of Directo's receipt page, and a row's ``invoicesum`` is the invoice's
+  balance before the row, not its total.
 * Authentication failures are HTTP 200 bodies: ``<err>token required</err>`` and
   ``<result type="5" desc="Unauthorized"/>`` (unknown, expired, revoked or component-limited token).
 * The ``<transport>`` root names the token's database (``database``/``databasename`` attributes):
@@ -44,11 +49,13 @@ COMPONENTS = ("customer", "item", "invoice", "purchase", "receipt", "transaction
 VAT_CODES = {"1": Decimal("24"), "2": Decimal("9"), "3": Decimal("0"), "4": Decimal("13"), "22": Decimal("22")}
 
 # -- seeded accounts ---------------------------------------------------------------------------------
-DEMO_CREDENTIALS: dict = {"token": "dxd-demo-7f3a9c2e51b84d06", "database": "uku_demo"}
+#: The demo accounts carry the range of invoice numbers their bookkeeper reserved for the hub.
+DEMO_CREDENTIALS: dict = {"token": "dxd-demo-7f3a9c2e51b84d06", "database": "uku_demo",
+                          "invoice_numbers": "900001-999999"}
 DEMO_CLIENT_CREDENTIALS: list[dict] = [
-    {"token": "dxd-pohjala-2b7e4f9a63c1", "database": "pohjala_puit"},
-    {"token": "dxd-riga-91c3d5e7a2f4b8", "database": "riga_amber"},
-    {"token": "dxd-saare-4e8a0b6c1d9f37", "database": "saare_kala"},
+    {"token": "dxd-pohjala-2b7e4f9a63c1", "database": "pohjala_puit", "invoice_numbers": "900001-999999"},
+    {"token": "dxd-riga-91c3d5e7a2f4b8", "database": "riga_amber", "invoice_numbers": "900001-999999"},
+    {"token": "dxd-saare-4e8a0b6c1d9f37", "database": "saare_kala", "invoice_numbers": "900001-999999"},
 ]
 EXPIRED_CREDENTIALS: dict = {"token": "dxd-expired-5a1f7c3d9e2b", "database": "uku_demo"}
 REVOKED_CREDENTIALS: dict = {"token": "dxd-revoked-8d2b6e4f0a7c", "database": "uku_demo"}
@@ -121,6 +128,14 @@ _ITEMS = [("KONS", "Konsultatsioon", "h", "60"), ("RAAM", "Raamatupidamisteenus"
 _ASCII = str.maketrans("äöõüšžāēīūļņķģč", "aoouszaeiulnkgc")
 
 
+def _receipt_row(payer: dict, day: dt.date, received: Decimal, *, balance: Decimal) -> dict:
+    """A receipt row (ws_laekumised.xsd): ``invoicesum`` is the invoice's balance the payment is entered
+    against ("Arve saldo"), not its total; ``aeg`` is a dateTime."""
+    return {"invoice": payer["invoice"], "aeg": f"{day.isoformat()}T00:00:00", "customer": payer["customer"],
+            "customername": payer["customername"], "received": _money(received), "regno": payer["regno"],
+            "invoicesum": _money(balance)}
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
@@ -142,6 +157,7 @@ _SEEDED: bytes | None = None
 
 def _generate() -> dict[str, Database]:
     rng = random.Random(20261122)
+    later = random.Random(20261201)  # instalments after a part payment (its own stream: the rest stays as seeded)
     out: dict[str, Database] = {}
     for code, (name, country, n_customers, n_items, intensity) in DATABASES.items():
         db = Database(code, name, country)
@@ -155,8 +171,9 @@ def _generate() -> dict[str, Database]:
                 "vatregno": f"{country}{rng.randint(100000000, 999999999)}" if rng.random() < .7 else "",
                 "email": f"arved@{cname.split()[0].lower().translate(_ASCII)}{i}.example" if rng.random() < .9 else "",
                 "phone": f"+372 5{rng.randint(100000, 999999)}", "address1": f"{rng.choice(first)} tn {i}",
-                "city": "Riga" if country == "LV" else rng.choice(["Tallinn", "Tartu", "Pärnu", "Kuressaare"]),
-                "zip": str(rng.randint(10000, 99999)), "country": country,
+                # ws_kliendid.xsd has address1..3 (used "according to settings"): street, city, postal code
+                "address2": "Riga" if country == "LV" else rng.choice(["Tallinn", "Tartu", "Pärnu", "Kuressaare"]),
+                "address3": str(rng.randint(10000, 99999)), "country": country,
                 "closed": "1" if rng.random() < .08 else "0", "ts": "2025-01-02T09:00:00",
             })
         for code_, iname, unit, price in _ITEMS[:n_items]:
@@ -193,10 +210,15 @@ def _generate() -> dict[str, Database]:
                     if not credit and pay_day <= TODAY and rng.random() < .8:
                         total = net + vat
                         received = total if rng.random() < .9 else (total / 2).quantize(Decimal("0.01"))
-                        payments[pay_day].append({"invoice": number, "customer": cust["code"],
-                                                  "customername": cust["name"], "received": _money(received),
-                                                  "invoicesum": _money(total), "regno": cust["regno"],
-                                                  "aeg": pay_day.isoformat()})
+                        payer = {"invoice": number, "customer": cust["code"], "customername": cust["name"],
+                                 "regno": cust["regno"]}
+                        payments[pay_day].append(_receipt_row(payer, pay_day, received, balance=total))
+                        rest = total - received
+                        second_day = pay_day + dt.timedelta(days=later.randint(5, 40))
+                        if rest > 0 and second_day <= TODAY and later.random() < .7:
+                            # the rest, or (one time in two) all but a tenth of the invoice
+                            second = rest if later.random() < .5 else rest - (total / 10).quantize(Decimal("0.01"))
+                            payments[second_day].append(_receipt_row(payer, second_day, second, balance=rest))
             for _ in range(int(rng.randint(4, 14) * intensity)):
                 day = dt.date(year, month, rng.randint(1, days))
                 supplier = rng.choice(db.customers)["code"] if rng.random() < .2 else rng.choice(suppliers)
@@ -217,9 +239,9 @@ def _generate() -> dict[str, Database]:
         for day in sorted(payments):
             if day > LAST_DAY:
                 continue
-            db.receipts.append({"number": str(receipt_no), "date": f"{day.isoformat()}T00:00:00",
-                                "paymentmode": "PANK", "confirmed": "1", "ts": f"{day.isoformat()}T20:00:00",
-                                "rows": payments[day]})
+            # header fields as the wiki's receipt page lists them (ws_laekumised.xsd has no paymentmode, aeg)
+            db.receipts.append({"number": str(receipt_no), "paymentmode": "PANK", "aeg": f"{day.isoformat()}T00:00:00",
+                                "confirmed": "1", "ts": f"{day.isoformat()}T20:00:00", "rows": payments[day]})
             receipt_no += 1
         out[code] = db
     return out
@@ -293,8 +315,8 @@ def _parse_day(value: str) -> dt.date | None:
     return None
 
 
-def _record_date(record: dict) -> dt.date | None:
-    return _parse_day(record["date"]) if record.get("date") else None
+def _record_date(record: dict, key: str = "date") -> dt.date | None:
+    return _parse_day(record[key]) if record.get(key) else None
 
 
 HOSTILE = {
@@ -456,15 +478,17 @@ def create_app(**knobs: Any) -> Flask:
                 return False
             if "ts" in bounds and _parse_day(record.get("ts", "")) and _parse_day(record["ts"]) < bounds["ts"]:
                 return False
-            day = _record_date(record) if date_key else None
+            day = _record_date(record, date_key) if date_key else None
             if "date1" in bounds and (day is None or day < bounds["date1"]):
                 return False
             if "date2" in bounds and (day is None or day > bounds["date2"]):
                 return False
             return True
 
-        def emit(parent: Element, tag: str, record: dict) -> None:
+        def emit(parent: Element, tag: str, record: dict, children: tuple[str, ...] = ()) -> None:
             el = SubElement(parent, tag, {k: str(v) for k, v in record.items() if k != "rows" and v != ""})
+            for child in children:  # ws_kliendid/ws_artiklid.xsd: <datafields/> (and <supplieritems/>) always
+                SubElement(el, child)
             if "rows" in record:
                 rows_el = SubElement(el, "rows")
                 for row in record["rows"]:
@@ -474,12 +498,12 @@ def create_app(**knobs: Any) -> Flask:
             parent = SubElement(root, "customers")
             for rec in db.customers:
                 if keep(rec, date_key=""):
-                    emit(parent, "customer", rec)
+                    emit(parent, "customer", rec, ("datafields",))
         elif what == "item":
             parent = SubElement(root, "items")
             for rec in db.items:
                 if keep(rec, date_key=""):
-                    emit(parent, "item", rec)
+                    emit(parent, "item", rec, ("datafields", "supplieritems"))
         elif what == "invoice":
             parent = SubElement(root, "invoices")
             for rec in db.invoices:
@@ -488,7 +512,7 @@ def create_app(**knobs: Any) -> Flask:
         else:  # without a container (D2 receipts fixture)
             source = {"purchase": db.purchases, "receipt": db.receipts, "transaction": db.transactions}[what]
             for rec in source:
-                if keep(rec):
+                if keep(rec, date_key="aeg" if what == "receipt" else "date"):
                     emit(root, what, rec)
         return _xml(root)
 
@@ -522,15 +546,16 @@ def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, 
     """One ``<invoice>`` of a put: ``(Type, Desc, docid)``."""
     a = el.attrib
     number = a.get("number", "").strip()
-    if number:
-        if not number.isdigit() or int(number) > MAX_DOC_NUMBER:
-            return 9, f"Invalid document number {number[:20]}", None
-        existing = db.invoice(number)
-        if existing is not None:
-            if existing["confirmed"] == "1":
-                return 14, "Document is confirmed, update not allowed", number
-            if not update:
-                return 11, "Duplicate document number", number
+    if not number:  # the number is mandatory (D1 input pages; Type 12 "missing document id")
+        return 12, "Missing document id (number)", None
+    if not number.isdigit() or not 0 < int(number) <= MAX_DOC_NUMBER:
+        return 9, f"Invalid document number {number[:20]}", None
+    existing = db.invoice(number)
+    if existing is not None:
+        if existing["confirmed"] == "1":
+            return 14, "Document is confirmed, update not allowed", number
+        if not update:
+            return 11, "Duplicate document number", number
     customer = db.customer(a.get("customercode"))
     if a.get("customercode") and customer is None and not a.get("customer_regno"):
         return 13, f"Customer {a['customercode'][:20]} not found", None
@@ -559,11 +584,6 @@ def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, 
         net += qty * price
         vat += (qty * price * VAT_CODES[vatcode] / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         lines.append({k: v for k, v in r.items()})
-    if not number:
-        while db.invoice(str(db.next_invoice)) is not None:
-            db.next_invoice += 1
-        number = str(db.next_invoice)
-        db.next_invoice += 1
     record = {"number": number, "customer": (customer or {}).get("code", a.get("customercode", "")),
               "customername": a.get("customername") or (customer or {}).get("name", ""),
               "date": day.isoformat(), "duedate": a.get("duedate", ""), "currency": a.get("currency", "EUR"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 from decimal import Decimal
+from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 import httpx
@@ -16,6 +17,8 @@ from hub.errors import AuthError, ConfigError, RateLimited, TransientError, Vend
 from hub.types import Address, ConnectionInfo, Invoice, InvoiceLine, InvoiceParty, Period
 
 DEMO = sandbox.DEMO_CREDENTIALS
+#: The same database without a range of invoice numbers: the hub's own numeric numbers are sent as they are.
+NO_RANGE = {"token": DEMO["token"], "database": DEMO["database"]}
 URL = "https://login.directo.ee/xmlcore/cap_xml_direct/xmlcore.asp"
 YEAR_2026 = Period.span(Period(2026, 1), Period(2026, 12))
 
@@ -256,8 +259,8 @@ def test_list_clients_reads_all_customers_in_one_request(call, state):
     first = next(c for c in seeded if c["closed"] != "1")
     got = found[0]
     assert (got.name, got.reg_code, got.email) == (first["name"], first["regno"], first["email"] or None)
-    assert got.addresses[0] == Address(street=first["address1"], city=first["city"], postal_code=first["zip"],
-                                       country="EE")
+    assert got.addresses[0] == Address(street=first["address1"], city=first["address2"],
+                                       postal_code=first["address3"], country="EE")
     [rec] = state.api_requests()
     assert form_of(rec) == {"token": DEMO["token"], "get": "1", "what": "customer"}
 
@@ -283,14 +286,93 @@ def test_payments_sum_receipt_rows_per_invoice(call, state):
     since = dt.date(2026, 10, 1)
     payments = call("hub_fetch_payments", credentials=DEMO, since=since)
     expected: dict[str, Decimal] = {}
-    for receipt in state.data["uku_demo"].receipts:
-        if dt.date.fromisoformat(receipt["date"][:10]) >= since:
+    settled: dict[str, bool] = {}
+    for receipt in state.data["uku_demo"].receipts:  # in date order: the last row of an invoice decides
+        if dt.date.fromisoformat(receipt["aeg"][:10]) >= since:
             for row in receipt["rows"]:
                 expected[row["invoice"]] = expected.get(row["invoice"], Decimal(0)) + Decimal(row["received"])
+                settled[row["invoice"]] = Decimal(row["received"]) >= Decimal(row["invoicesum"])
     assert {p.vendor_invoice_id: p.paid_amount for p in payments} == expected
+    assert {p.vendor_invoice_id: p.fully_paid for p in payments} == settled
     assert any(not p.fully_paid for p in payments) and any(p.fully_paid for p in payments)
     form = form_of(state.api_requests()[0])
     assert (form["what"], form["date1"]) == ("receipt", "01.10.2026")
+
+
+# -- receipts: the time is `aeg`, `invoicesum` is the invoice's balance (issue 13, defect 5) -------------------
+def _receipts_answer(*receipts: str) -> httpx.Response:
+    return xml_answer(f"<transport>{''.join(receipts)}</transport>")
+
+
+def _receipt(number: str, rows: str, **header: str) -> str:
+    attrs = "".join(f' {k}="{v}"' for k, v in header.items())
+    return f'<receipt number="{number}" confirmed="1"{attrs}><rows>{rows}</rows></receipt>'
+
+
+def _row(invoice: str, aeg: str | None, received: str, invoicesum: str) -> str:
+    when = f' aeg="{aeg}"' if aeg else ""
+    return f'<row invoice="{invoice}"{when} customer="K0004" received="{received}" invoicesum="{invoicesum}"/>'
+
+
+@pytest.mark.parametrize("newest_first", [False, True], ids=["oldest-first", "newest-first"])
+def test_fully_paid_follows_the_balance_of_the_latest_row(mock_call, newest_first):
+    """100.00 invoiced, paid 60 (balance 100), then 30 (balance 40): 10 still open. The old client compared
+    the sum paid (90) with the last invoicesum it saw (40) as if it were the total and called it paid."""
+    receipts = [_receipt("7001", _row("100005", "2026-10-02T09:00:00", "60.00", "100.00")),
+                _receipt("7002", _row("100005", "2026-10-20T09:00:00", "30.00", "40.00"))]
+    if newest_first:
+        receipts.reverse()
+    [open_] = mock_call(lambda r: _receipts_answer(*receipts), "hub_fetch_payments", credentials=DEMO,
+                        since=dt.date(2026, 10, 1))
+    assert (open_.paid_amount, open_.paid_on, open_.fully_paid) == (Decimal("90.00"), dt.date(2026, 10, 20), False)
+    receipts.append(_receipt("7003", _row("100005", "2026-11-03T09:00:00", "10.00", "10.00")))
+    [paid] = mock_call(lambda r: _receipts_answer(*receipts), "hub_fetch_payments", credentials=DEMO,
+                       since=dt.date(2026, 10, 1))
+    assert (paid.paid_amount, paid.paid_on, paid.fully_paid) == (Decimal("100.00"), dt.date(2026, 11, 3), True)
+
+
+def test_a_part_payment_after_since_settles_an_older_balance(mock_call):
+    """Only the last instalment lies after ``since``: its row's balance says the invoice is settled."""
+    answer = _receipts_answer(_receipt("7003", _row("100005", "2026-11-03T09:00:00", "10.00", "10.00")))
+    [paid] = mock_call(lambda r: answer, "hub_fetch_payments", credentials=DEMO, since=dt.date(2026, 11, 1))
+    assert (paid.paid_amount, paid.fully_paid) == (Decimal("10.00"), True)
+
+
+def test_receipt_time_is_aeg_on_the_header_when_the_row_has_none(mock_call):
+    """Directo's receipt page lists the header time as ``aeg`` (there is no header ``date``)."""
+    answer = _receipts_answer(_receipt("7001", _row("100005", None, "50.00", "50.00"), aeg="2026-02-10T14:00:00"))
+    [payment] = mock_call(lambda r: answer, "hub_fetch_payments", credentials=DEMO, since=dt.date(2026, 2, 1))
+    assert payment.paid_on == dt.date(2026, 2, 10)
+    assert mock_call(lambda r: answer, "hub_fetch_payments", credentials=DEMO, since=dt.date(2026, 2, 11)) == []
+    stats = mock_call(lambda r: answer if b"what=receipt" in r.content else _receipts_answer(),
+                      "hub_fetch_statistics", credentials=DEMO, client=None, periods=[Period(2026, 2)])
+    assert (stats[Period(2026, 2)]["bank_transactions"], stats[Period(2026, 2)]["documents"]) == (1, 1)
+
+
+def test_a_rows_own_aeg_wins_over_the_header(mock_call):
+    answer = _receipts_answer(_receipt("7001", _row("100005", "2026-03-01T08:00:00", "5.00", "9.00"),
+                                       aeg="2026-02-28T20:00:00"))
+    stats = mock_call(lambda r: answer if b"what=receipt" in r.content else _receipts_answer(),
+                      "hub_fetch_statistics", credentials=DEMO, client=None, periods=[Period(2026, 2), Period(2026, 3)])
+    assert (stats[Period(2026, 2)]["bank_transactions"], stats[Period(2026, 3)]["bank_transactions"]) == (0, 1)
+
+
+def test_sandbox_receipts_carry_the_balance_not_the_total():
+    """Seeded instalments: the first row's invoicesum is the invoice total, a later one's what was left."""
+    db = sandbox.seed()["uku_demo"]
+    rows_of: dict[str, list[dict]] = {}
+    for receipt in db.receipts:
+        assert set(receipt) == {"number", "paymentmode", "aeg", "confirmed", "ts", "rows"}
+        for row in receipt["rows"]:
+            rows_of.setdefault(row["invoice"], []).append(row)
+    instalments = {number: rows for number, rows in rows_of.items() if len(rows) > 1}
+    assert len(instalments) >= 5
+    for number, (first, second) in instalments.items():
+        total = Decimal(db.invoice(number)["total"])
+        assert Decimal(first["invoicesum"]) == total
+        assert Decimal(second["invoicesum"]) == total - Decimal(first["received"])
+    assert any(Decimal(r[-1]["received"]) < Decimal(r[-1]["invoicesum"]) for r in instalments.values())
+    assert any(Decimal(r[-1]["received"]) == Decimal(r[-1]["invoicesum"]) for r in instalments.values())
 
 
 # -- statistics --------------------------------------------------------------------------------------
@@ -319,7 +401,7 @@ def expected_stats(db: sandbox.Database, customer: str | None, periods: list[Per
             s["unconfirmed_documents"] += pur["confirmed"] != "1"
     for rec in db.receipts:
         mine = [r for r in rec["rows"] if customer in (None, r["customer"])]
-        if (s := slot(_day(rec["date"]))) is not None and mine:
+        if (s := slot(_day(rec["aeg"]))) is not None and mine:
             s["bank_transactions"] += len(mine)
             s["documents"] += 1
     if customer is None:
@@ -332,8 +414,8 @@ def expected_stats(db: sandbox.Database, customer: str | None, periods: list[Per
 def test_statistics_whole_database_match_seed_with_four_requests_per_year(call, state):
     stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=YEAR_2026)
     assert stats == expected_stats(state.data["uku_demo"], None, YEAR_2026)
-    assert stats[Period(2026, 1)] == {"sale_entries": 29, "purchase_entries": 8, "bank_transactions": 22,
-                                      "documents": 51, "sales_invoice_rows": 66, "credit_invoices": 3,
+    assert stats[Period(2026, 1)] == {"sale_entries": 29, "purchase_entries": 8, "bank_transactions": 24,
+                                      "documents": 53, "sales_invoice_rows": 66, "credit_invoices": 3,
                                       "unconfirmed_documents": 2, "gl_transactions": 26}
     forms = [form_of(r) for r in state.api_requests()]
     assert [f["what"] for f in forms] == ["invoice", "purchase", "receipt", "transaction"]
@@ -369,7 +451,7 @@ def test_statistics_ignore_records_outside_the_window_and_accept_both_date_forma
                    'confirmed="1"><rows><row item="X"/><row item="Y"/></rows></invoice>'
                    '<invoice number="2" customer="A" date="31.12.2025" confirmed="1"/></invoices></transport>',
         "purchase": '<transport><purchase number="9" supplier="A" date="03.02.2026" confirmed="0"/></transport>',
-        "receipt": '<transport><receipt number="7" date="2026-02-10T00:00:00"><rows><row customer="A" invoice="1"/>'
+        "receipt": '<transport><receipt number="7" aeg="2026-02-10T00:00:00"><rows><row customer="A" invoice="1"/>'
                    '<row customer="B" invoice="3"/></rows></receipt></transport>',
         "transaction": '<transport><transaction number="5" date="2026-02-28 00:00:00"/></transport>',
     }
@@ -398,7 +480,7 @@ def make_invoice(number: str = "2026000123", reference: str = "uku-inv-42-direct
 
 
 def test_export_sends_the_documented_invoice_xml(call, state):
-    receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    receipt = call("hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice())
     assert receipt.vendor_invoice_id == "2026000123" and receipt.number == "2026000123"
     assert not receipt.already_existed
     find, put = state.api_requests()
@@ -413,48 +495,40 @@ def test_export_sends_the_documented_invoice_xml(call, state):
     assert head.attrib == {"number": "2026000123", "customercode": "K0004", "customername": "Põhja Puit OÜ",
                            "customer_regno": "12345678", "email": "arved@pohja.example", "date": "2026-11-20",
                            "duedate": "2026-12-04", "paymentterm": "14", "currency": "EUR", "language": "ET",
-                           "comment": "uku-inv-42-directo", "address1": "Mere pst 1", "address2": "10111 Tallinn",
-                           "address3": "EE"}
+                           "comment": "2026000123 [uku-inv-42-directo]", "address1": "Mere pst 1",
+                           "address2": "10111 Tallinn", "address3": "EE"}
     assert "confirm" not in head.attrib  # left for the bookkeeper; nothing asks Directo to send it
     rows = [r.attrib for r in head.iter("row")]
     assert rows == [{"item": "RAAM", "description": "Raamatupidamisteenus november", "quantity": "1",
                      "price": "250", "vatcode": "1", "unit": "kuu"},
                     {"item": "PALK", "description": "Palgaarvestus", "quantity": "3", "price": "12.5"}]
     created = state.data["uku_demo"].invoice("2026000123")
-    assert created["comment"] == "uku-inv-42-directo" and created["total"] == "356.50"
+    assert created["comment"] == "2026000123 [uku-inv-42-directo]" and created["total"] == "356.50"
 
 
-def test_export_twice_results_in_one_invoice(call, state):
-    first = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
-    second = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+@pytest.mark.parametrize("credentials", [DEMO, NO_RANGE], ids=["range", "hub-number"])
+def test_export_twice_results_in_one_invoice(call, state, credentials):
+    first = call("hub_export_invoice", credentials=credentials, invoice=make_invoice())
+    second = call("hub_export_invoice", credentials=credentials, invoice=make_invoice())
     assert second.vendor_invoice_id == first.vendor_invoice_id and second.already_existed
-    assert state.data["uku_demo"].created_invoices == ["2026000123"]
+    assert state.data["uku_demo"].created_invoices == [first.vendor_invoice_id]
     assert [form_of(r).get("put") for r in state.api_requests()].count("1") == 1
 
 
-def test_export_with_a_non_numeric_number_lets_directo_number_it_once(call, state):
-    invoice = make_invoice(number="2026-0042", reference="uku-inv-43-directo")
-    first = call("hub_export_invoice", credentials=DEMO, invoice=invoice)
-    db = state.data["uku_demo"]
-    assert first.vendor_invoice_id == db.created_invoices[0] and first.vendor_invoice_id.isdigit()
-    assert call("hub_export_invoice", credentials=DEMO, invoice=invoice).already_existed
-    assert len(db.created_invoices) == 1
-    put = [form_of(r) for r in state.api_requests() if form_of(r).get("put") == "1"][0]
-    assert "number" not in SafeET.fromstring(put["xmldata"])[0].attrib
-
-
-def test_find_invoice_after_a_lost_answer(call, state):
+@pytest.mark.parametrize("credentials", [DEMO, NO_RANGE], ids=["range", "hub-number"])
+def test_find_invoice_after_a_lost_answer(call, state, credentials):
     invoice = make_invoice()
-    assert call("hub_find_invoice", credentials=DEMO, invoice=invoice) is None
-    call("hub_export_invoice", credentials=DEMO, invoice=invoice)
-    found = call("hub_find_invoice", credentials=DEMO, invoice=invoice)
-    assert found is not None and found.vendor_invoice_id == "2026000123" and found.already_existed
+    assert call("hub_find_invoice", credentials=credentials, invoice=invoice) is None
+    sent = call("hub_export_invoice", credentials=credentials, invoice=invoice)
+    found = call("hub_find_invoice", credentials=credentials, invoice=invoice)
+    assert found is not None and found.vendor_invoice_id == sent.vendor_invoice_id and found.already_existed
+    assert found.vendor_invoice_id == ("900001" if credentials is DEMO else "2026000123")
 
 
 @pytest.mark.parametrize("number,code", [("100016", 11), ("100001", 14)])
 def test_number_taken_by_another_invoice_is_rejected(call, number, code, state):
     with pytest.raises(VendorRejected) as caught:
-        call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(number=number))
+        call("hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice(number=number))
     assert f"Type {code}" in caught.value.message
     assert "number" in caught.value.field_messages
     assert len(state.data["uku_demo"].created_invoices) == 0
@@ -470,7 +544,7 @@ def test_missing_customer_is_type_13(call):
 
 def test_unlinked_client_with_inline_details_is_accepted(call, state):
     invoice = make_invoice(vendor_client_id=None)
-    assert call("hub_export_invoice", credentials=DEMO, invoice=invoice).vendor_invoice_id == "2026000123"
+    assert call("hub_export_invoice", credentials=DEMO, invoice=invoice).vendor_invoice_id == "900001"
 
 
 def test_unknown_article_is_rejected_with_directos_words(call):
@@ -496,6 +570,111 @@ def test_line_without_product_code_uses_the_operator_default_item(registry, app,
         {"item": "MUU", "description": "Free text", "quantity": "2", "price": "9.99"}]
 
 
+# -- document numbers: mandatory and numeric (issue 13, defect 4) --------------------------------------------
+def _puts(state) -> list[Element]:
+    return [SafeET.fromstring(form_of(r)["xmldata"])[0] for r in state.api_requests() if form_of(r).get("put") == "1"]
+
+
+def test_sandbox_refuses_a_put_without_a_number_as_directo_does(app):
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        answer = http.post(URL, data={"token": DEMO["token"], "put": "1", "what": "invoice", "xmldata":
+                                      '<invoices><invoice customercode="K0004" date="2026-01-05"><rows>'
+                                      '<row item="KONS" quantity="1" price="60"/></rows></invoice></invoices>'})
+    result = SafeET.fromstring(answer.content)[0].attrib
+    assert result["Type"] == "12" and "docid" not in result
+    assert app.extensions["sandbox"].data["uku_demo"].created_invoices == []
+
+
+def test_a_non_numeric_hub_number_gets_the_next_number_of_the_integrations_range(call, state):
+    first = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0001", "HUB-1-7"))
+    second = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0002", "HUB-2-7"))
+    assert (first.vendor_invoice_id, first.number, second.number) == ("900001", "900001", "900002")
+    heads = _puts(state)
+    assert [h.get("number") for h in heads] == ["900001", "900002"]
+    assert [h.get("comment") for h in heads] == ["INV-2026-0001 [HUB-1-7]", "INV-2026-0002 [HUB-2-7]"]
+    db = state.data["uku_demo"]
+    assert db.created_invoices == ["900001", "900002"] and db.invoice("900001")["comment"] == "INV-2026-0001 [HUB-1-7]"
+    # the second export: find (1), is 900002 free (1, the hint), put (1)
+    second_forms = [form_of(r) for r in state.api_requests()][-3:]
+    assert [(f.get("get"), f.get("put"), f.get("number")) for f in second_forms] == [
+        ("1", None, None), ("1", None, "900002"), (None, "1", None)]
+    found = call("hub_find_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0001", "HUB-1-7"))
+    assert found is not None and (found.vendor_invoice_id, found.already_existed) == ("900001", True)
+    again = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0002", "HUB-2-7"))
+    assert (again.number, again.already_existed) == ("900002", True) and len(db.created_invoices) == 2
+
+
+def test_a_non_numeric_hub_number_without_a_range_is_refused_before_anything_is_sent(call, state):
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice("INV-2026-0001"))
+    assert "INV-2026-0001" in caught.value.message
+    assert "Invoice numbers for the hub" in " ".join(caught.value.field_messages["number"])
+    assert [form_of(r).get("put") for r in state.api_requests()] == [None]  # only the find
+    assert state.data["uku_demo"].created_invoices == []
+
+
+def test_numbers_used_by_directo_are_skipped_and_a_lost_hint_costs_log_requests(call, state):
+    db = state.data["uku_demo"]
+    for n in list(range(900001, 900051)) + [900060]:  # Directo already used these (a gap at 900051…900059)
+        db.invoices.append({**db.invoices[0], "number": str(n), "comment": ""})
+    receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0001"))
+    assert receipt.number == "900051"
+    checks = [form_of(r)["number"] for r in state.api_requests() if form_of(r).get("number")]
+    assert len(checks) <= 14, checks  # doubling then halving, not one request per used number
+    assert call("hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0002", "r2")).number == "900052"
+
+
+def test_a_number_taken_between_the_check_and_the_put_moves_on(mock_call):
+    """Another writer takes 900001 after the hub saw it free: Directo answers Type 11; the hub checks that it
+    is not its own invoice and puts again under the next free number."""
+    seen = []
+
+    def handler(request):
+        form = dict(urllib.parse.parse_qsl(request.content.decode()))
+        if form.get("put") == "1":
+            number = SafeET.fromstring(form["xmldata"])[0].get("number")
+            seen.append(("put", number))
+            if number == "900001":
+                return xml_answer('<results><Result Type="11" Desc="Duplicate"/></results>')
+            return xml_answer(f'<results><Result Type="0" Desc="OK" docid="{number}" doctype="INVOICE"/></results>')
+        seen.append(("get", form.get("number")))
+        return xml_answer("<transport><invoices/></transport>")
+
+    receipt = mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice("INV-2026-0001"))
+    assert receipt.number == "900002" and not receipt.already_existed
+    assert seen == [("get", None), ("get", "900001"), ("put", "900001"), ("get", None), ("get", "900002"),
+                    ("put", "900002")]
+
+
+def test_a_full_range_is_refused_with_what_to_change(call, state):
+    db = state.data["uku_demo"]
+    for n in (900001, 900002, 900003):
+        db.invoices.append({**db.invoices[0], "number": str(n), "comment": ""})
+    with pytest.raises(VendorRejected) as caught:
+        call("hub_export_invoice", credentials={**DEMO, "invoice_numbers": "900001-900003"},
+             invoice=make_invoice("INV-2026-0001"))
+    assert "900003" in caught.value.message
+    assert "Invoice numbers for the hub" in caught.value.field_messages["number"][0]
+    assert db.created_invoices == []
+
+
+@pytest.mark.parametrize("typed,stored", [("900001-999999", "900001-999999"), (" 900 001 – 999 999 ", "900001-999999"),
+                                          ("900001", "900001-2147483647"), ("", None), (None, None)])
+def test_schema_invoice_numbers(typed, stored):
+    loaded = creds.validate(Credentials, {**NO_RANGE, "invoice_numbers": typed})
+    assert loaded["invoice_numbers"] == stored
+    assert ops.number_range(loaded) == (tuple(int(x) for x in stored.split("-")) if stored else None)
+
+
+@pytest.mark.parametrize("typed", ["INV-1", "999999-900001", "0-100", "1-3000000000", "9000019999999"])
+def test_schema_invoice_numbers_messages(typed):
+    import marshmallow
+
+    with pytest.raises(marshmallow.ValidationError) as caught:
+        creds.validate(Credentials, {**NO_RANGE, "invoice_numbers": typed})
+    assert "invoice_numbers" in caught.value.messages
+
+
 def _put_handler(result: str, found: str = ""):
     def handler(request):
         form = dict(urllib.parse.parse_qsl(request.content.decode()))
@@ -509,7 +688,7 @@ def _put_handler(result: str, found: str = ""):
 @pytest.mark.parametrize("code", [0, 30, 29, 39])
 def test_put_success_codes(mock_call, code):
     handler = _put_handler(f'<Result Type="{code}" Desc="OK" docid="555" doctype="INVOICE"/>')
-    receipt = mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    receipt = mock_call(handler, "hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice())
     assert (receipt.vendor_invoice_id, receipt.already_existed) == ("555", False)
 
 
@@ -518,14 +697,14 @@ def test_put_success_codes(mock_call, code):
 def test_put_rejection_codes(mock_call, code, field):
     handler = _put_handler(f'<Result Type="{code}" Desc="Something specific"/>')
     with pytest.raises(VendorRejected) as caught:
-        mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+        mock_call(handler, "hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice())
     assert caught.value.field_messages[field][-1] == "Directo says: Something specific"
 
 
 def test_put_insert_failed_is_retried_after_60s(mock_call):
     with pytest.raises(TransientError) as caught:
         mock_call(_put_handler('<Result Type="17" Desc="Insert failed"/>'), "hub_export_invoice",
-                  credentials=DEMO, invoice=make_invoice())
+                  credentials=NO_RANGE, invoice=make_invoice())
     assert caught.value.retry_after == 60
 
 
@@ -541,14 +720,14 @@ def test_put_duplicate_of_our_own_invoice_is_already_there(mock_call):
             return xml_answer(f"<transport><invoices>{found}</invoices></transport>")
         return xml_answer('<results><Result Type="11" Desc="Duplicate"/></results>')
 
-    receipt = mock_call(handler, "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    receipt = mock_call(handler, "hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice())
     assert receipt.already_existed and receipt.vendor_invoice_id == "2026000123"
     assert calls == ["get", "1", "get"]
 
 
 def test_put_answer_without_results_is_transient(mock_call):
     with pytest.raises(TransientError):
-        mock_call(_put_handler(""), "hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+        mock_call(_put_handler(""), "hub_export_invoice", credentials=NO_RANGE, invoice=make_invoice())
 
 
 def test_sandbox_put_validation(app, state):
@@ -560,16 +739,17 @@ def test_sandbox_put_validation(app, state):
         assert put("<invoices><invoice")["Type"] == "8"
         assert put("<invoices/>")["Type"] == "99"
         assert put("<orders/>", what="order")["Type"] == "99"
-        assert put('<invoices><invoice customercode="K0004" date="2026-01-01"/></invoices>')["Type"] == "9"
-        bad_number = ('<invoices><invoice customercode="K0004" date="2026-01-01"><rows>'
+        assert put('<invoices><invoice number="900001" customercode="K0004" date="2026-01-01"/></invoices>')[
+            "Type"] == "9"
+        bad_number = ('<invoices><invoice number="900001" customercode="K0004" date="2026-01-01"><rows>'
                       '<row item="KONS" quantity="1,5" price="1"/></rows></invoice></invoices>')
         assert put(bad_number)["Type"] == "9"
-        no_email = ('<invoices><invoice customercode="K0025" date="2026-01-01"><rows>'
+        no_email = ('<invoices><invoice number="900001" customercode="K0025" date="2026-01-01"><rows>'
                     '<row item="KONS" quantity="1" price="1"/></rows></invoice></invoices>')
         assert put(no_email)["Desc"] == "Missing customer e-mail"
-        ok = put('<invoices><invoice customercode="K0004" date="01.02.2026"><rows>'
+        ok = put('<invoices><invoice number="900001" customercode="K0004" date="01.02.2026"><rows>'
                  '<row item="KONS" quantity="1" price="60"/></rows></invoice></invoices>')
-        assert ok["Type"] == "0" and ok["doctype"] == "INVOICE" and ok["docid"].isdigit()
+        assert ok["Type"] == "0" and ok["doctype"] == "INVOICE" and ok["docid"] == "900001"
 
 
 def test_sandbox_read_filters(app):
@@ -594,7 +774,7 @@ def test_sandbox_read_filters(app):
 def test_schema_normalises_pasted_values():
     loaded = creds.validate(Credentials, {"token": "  token=dxd-demo-7f3a9c2e51b84d06\n",
                                           "database": " https://login.directo.ee/xmlcore/UKU_DEMO/xmlcore.asp "})
-    assert loaded == DEMO
+    assert loaded == {**DEMO, "invoice_numbers": None}
 
 
 @pytest.mark.parametrize("data,field,message", [
@@ -619,7 +799,7 @@ def test_token_is_secret_and_database_is_not():
 def test_control_endpoints(app, state, call):
     call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
-        assert http.get("/_sandbox/requests").json() == {"total": 2, "by_status": {"200": 2}}
+        assert http.get("/_sandbox/requests").json() == {"total": 3, "by_status": {"200": 3}}  # find, check, put
         assert http.post("/_sandbox/knobs", json={"latency_ms": 0, "fault": "500"}).json()["knobs"]["fault"] == "500"
         assert http.post("/_sandbox/knobs", json={"nope": 1}).status_code == 400
         assert http.post("/_sandbox/reset").json() == {"ok": True}
