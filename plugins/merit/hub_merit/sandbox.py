@@ -19,12 +19,15 @@ What it enforces, as the real service does:
 * the shapes of :mod:`hub_merit.wire`: GL batches dated by ``BatchDate``, payments numbered on their own
   (v1 ``DocumentNo``) and linked to the invoices they pay only in v2 ``getpayments`` ``PaymAPIDetails``.
 
-Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
-"60/60"; "" or None disables), ``fault`` (None | "429" | "500" | "timeout" | "garbage"), ``fault_every``,
-``timeout_s``, ``max_skew_s``, ``revoked_api_ids`` (list: treat these companies' keys as reset),
-``lapsed_api_ids`` (list: these companies lose their PRO/PREMIUM licence), ``extra_companies`` (int: that many
-more Estonian companies, "Bench Client 001 OÜ" …, for load tests; their credentials: ``extra_credentials(n)``).
-``GET /_sandbox/timeline`` lists every request as ``{"key": ApiId, "at": epoch seconds, "status"}``.
+Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_path``, ``timeout_s``,
+``retry_after``, …), the ``/_sandbox/`` control endpoints and serving come from the hub's sandbox kit
+(:mod:`hub.testing.sandbox`); the faults answer Merit's way (a 429 with its rate headers, an ASP.NET error page,
+a stack trace with 200 for "garbage"). ``rate_limit`` ("N/S", default "60/60"; "" or None disables) is a fixed
+window per API id. Merit's own knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``max_skew_s``,
+``revoked_api_ids`` (list: treat these companies' keys as reset), ``lapsed_api_ids`` (list: these companies lose
+their PRO/PREMIUM licence), ``extra_companies`` (int: that many more Estonian companies, "Bench Client 001 OÜ" …,
+for load tests; their credentials: ``extra_credentials(n)``). ``GET /_sandbox/timeline`` keys every request by its
+ApiId; ``POST /_sandbox/pay`` books a customer payment (demo helper).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import hmac
 import json
 import random
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
 
+from hub.testing.sandbox import Recorded, Sandbox
 from hub_merit.wire import fact
 
 HOSTS = {
@@ -294,53 +297,36 @@ REVOKED_CREDENTIALS: dict = {**_COMPANIES[4].credentials, "api_key": _COMPANIES[
 LAPSED_LICENCE_CREDENTIALS: dict = _COMPANIES[5].credentials
 
 
-@dataclass
-class Recorded:
-    method: str
-    host: str
-    path: str
-    query_string: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
-    at: float = field(default_factory=time.time)
-
-
-class SandboxState:
+class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
-    def __init__(self, knobs: dict[str, Any]) -> None:
-        self.lock = threading.RLock()
-        self.knobs: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": "60/60", "fault": None, "fault_every": 1,
-                                      "timeout_s": 2.0, "max_skew_s": 300, "revoked_api_ids": [],
-                                      "lapsed_api_ids": [], "extra_companies": 0}
-        self.update_knobs(knobs)
-        self.reset()
+    name = "merit"
+    vendor_knobs = {"rate_limit": "60/60", "max_skew_s": 300, "revoked_api_ids": [], "lapsed_api_ids": [],
+                    "extra_companies": 0}
 
-    def update_knobs(self, knobs: dict[str, Any]) -> None:
-        unknown = set(knobs) - set(self.knobs)
-        if unknown:
-            raise TypeError(f"unknown sandbox knobs: {sorted(unknown)}")
-        self.knobs.update(knobs)
+    def seed(self) -> None:
+        companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
+        self.companies: dict[str, Company] = {c.api_id: c for c in companies}
+        self.created: list[dict] = []
 
-    def reset(self) -> None:
-        with self.lock:
-            self.requests: list[Recorded] = []
-            self.fault_counter = 0
-            self.windows: dict[str, tuple[float, int]] = {}
-            companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
-            self.companies: dict[str, Company] = {c.api_id: c for c in companies}
-            self.created: list[dict] = []
+    def fault_response(self, fault: str) -> Response:
+        """Merit's own answers: 429 with its rate headers, an ASP.NET error page (500), a stack trace with 200."""
+        if fault == "429":
+            wait = int(self.knobs["retry_after"] or 1)
+            return _too_many(60, time.time() + wait, wait)
+        if fault == "500":
+            return Response(STACK_TRACE, status=500, mimetype="text/html")
+        if fault == "garbage":
+            return _stack_trace()
+        return super().fault_response(fault)
+
+    def request_key(self, record: Recorded) -> str | None:
+        """The ApiId (``apiId`` accepted too), for ``GET /_sandbox/timeline``."""
+        return record.args.get("ApiId") or record.args.get("apiId")
 
     # -- helpers for tests ---------------------------------------------------------------------
     def company(self, api_id: str) -> Company:
         return self.companies[api_id]
-
-    def by_status(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.requests:
-            out[str(r.status)] = out.get(str(r.status), 0) + 1
-        return out
 
     def pay_invoice(self, api_id: str, invoice_id: str, amount: Decimal, day: dt.date) -> None:
         """Record a customer payment for an invoice (as if booked in Merit's bank module)."""
@@ -619,33 +605,8 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
 
 def create_app(**knobs: Any) -> Flask:
     """The sandbox app. See the module docstring for the knobs."""
-    app = Flask("merit-sandbox")
-    state = SandboxState(knobs)
-    app.extensions["sandbox"] = state
-
-    @app.get("/_sandbox/requests")
-    def sandbox_requests():  # noqa: ANN202
-        return jsonify(total=len(state.requests), by_status=state.by_status())
-
-    @app.get("/_sandbox/timeline")
-    def sandbox_timeline():  # noqa: ANN202
-        with state.lock:
-            queries = [(dict(parse_qsl(r.query_string)), r) for r in state.requests]
-            rows = [{"key": q.get("ApiId") or q.get("apiId"), "at": r.at, "status": r.status} for q, r in queries]
-        return jsonify(rows)
-
-    @app.post("/_sandbox/reset")
-    def sandbox_reset():  # noqa: ANN202
-        state.reset()
-        return jsonify(ok=True)
-
-    @app.post("/_sandbox/knobs")
-    def sandbox_knobs():  # noqa: ANN202
-        try:
-            state.update_knobs(request.get_json(force=True) or {})
-        except TypeError as exc:
-            return jsonify(error=str(exc)), 400
-        return jsonify(state.knobs)
+    state = SandboxState(**knobs)
+    app = state.create_app()
 
     @app.post("/_sandbox/pay")
     def sandbox_pay():  # noqa: ANN202
@@ -657,37 +618,16 @@ def create_app(**knobs: Any) -> Flask:
 
     @app.route("/api/<path:endpoint_path>", methods=["GET", "POST"])
     def api(endpoint_path: str) -> Response:
-        record = Recorded(method=request.method, host=request.host.split(":")[0].lower(), path=request.path,
-                          query_string=request.query_string.decode("latin-1"), headers=dict(request.headers),
-                          body=request.get_data(cache=True))
-        with state.lock:
-            state.requests.append(record)
-            state.fault_counter += 1
-            count = state.fault_counter
         try:
-            response = _handle(state, record, endpoint_path, count)
+            return _handle(state, state.current_record(), endpoint_path)
         except _Refuse as refused:
-            response = refused.response
-        record.status = response.status_code
-        return response
+            return refused.response
 
     return app
 
 
-def _handle(state: SandboxState, record: Recorded, endpoint_path: str, count: int) -> Response:
+def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Response:
     knobs = state.knobs
-    if knobs["latency_ms"]:
-        time.sleep(float(knobs["latency_ms"]) / 1000)
-    fault = knobs["fault"]
-    if fault and count % max(1, int(knobs["fault_every"] or 1)) == 0:
-        if fault == "429":
-            return _too_many(60, time.time() + 1, 1)
-        if fault == "500":
-            return Response(STACK_TRACE, status=500, mimetype="text/html")
-        if fault == "timeout":
-            time.sleep(float(knobs["timeout_s"]))
-        elif fault == "garbage":
-            return _stack_trace()
     country = HOSTS.get(record.host)
     if country is None:
         return _text("Not found", 404)
@@ -750,16 +690,7 @@ def _too_many(limit: int, reset_at: float, retry_after: int) -> Response:
 
 
 def _rate_limit(state: SandboxState, api_id: str) -> Response | None:
-    spec = state.knobs["rate_limit"]
-    if not spec:
+    verdict = state.take_rate(api_id, fixed=True)
+    if verdict is None or verdict.allowed:
         return None
-    limit, seconds = (int(x) for x in str(spec).split("/"))
-    now = time.time()
-    with state.lock:
-        started, used = state.windows.get(api_id, (now, 0))
-        if now >= started + seconds:
-            started, used = now, 0
-        if used >= limit:
-            return _too_many(limit, started + seconds, int(started + seconds - now + 0.999))
-        state.windows[api_id] = (started, used + 1)
-    return None
+    return _too_many(verdict.limit, time.time() + verdict.reset_in, verdict.retry_after)

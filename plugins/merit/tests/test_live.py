@@ -1,7 +1,6 @@
 """Over real loopback HTTP: the origin override keeps the real host in the Host header."""
 
 import datetime as dt
-import logging
 
 import httpx
 import hub_merit
@@ -9,7 +8,6 @@ import pytest
 from hub_merit import sandbox
 
 from hub.errors import AuthError, TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
 from hub.types import Period
 
@@ -54,11 +52,7 @@ def test_unknown_host_is_404(live):
 def test_timeout_is_transient(live):
     origin, app = live
     app.extensions["sandbox"].update_knobs({"fault": "timeout", "timeout_s": 0.6})
-    log = logging.getLogger("hub.vendor.merit")
-    http = VendorHttp("merit", httpx.Client(timeout=0.15), origin=origin, log=log, sleep=lambda s: None)
-    ctx = make_context("merit")
-    ctx.http = http
-    ctx.now = lambda: dt.datetime.now(dt.UTC)
+    ctx = make_context("merit", timeout=0.15, origin=origin, now=lambda: dt.datetime.now(dt.UTC))
     try:
         with pytest.raises(TransientError):
             vendor_registry("merit", hub_merit).call("merit", "hub_test_connection", ctx=ctx, credentials=DEMO)
