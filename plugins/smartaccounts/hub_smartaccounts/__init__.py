@@ -14,9 +14,9 @@ import marshmallow
 from marshmallow import fields, validates, validates_schema
 
 from hub import hookimpl
-from hub.context import VendorContext
 from hub.types import (
     ConnectionInfo,
+    Context,
     ExportReceipt,
     Invoice,
     Period,
@@ -115,12 +115,12 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
     return Credentials
 
 
-def _api(ctx: VendorContext, credentials: dict) -> SmartAccountsApi:
+def _api(ctx: Context, credentials: dict) -> SmartAccountsApi:
     return SmartAccountsApi(ctx, credentials)
 
 
 @hookimpl
-def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     """Loads the VAT types (``settings/vatpcs:get``): a 200 means the key pair and the signature are good.
     SmartAccounts has no known "who am I" endpoint, so the account is named by the key's first characters."""
     rates = service.tax_rates(_api(ctx, credentials))
@@ -130,28 +130,28 @@ def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo
 
 
 @hookimpl
-def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
+def hub_list_products(ctx: Context, credentials: dict) -> list[Product]:
     """The company's sales articles: the hub maps its product codes to them, so exported rows carry them."""
     return service.products(_api(ctx, credentials))
 
 
 @hookimpl
-def hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list[TaxRate]:
+def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
     return service.tax_rates(_api(ctx, credentials))
 
 
 @hookimpl
-def hub_fetch_statistics(ctx: VendorContext, credentials: dict, client: str | None,
+def hub_fetch_statistics(ctx: Context, credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
     """``client`` is ignored: the credentials are the client's own SmartAccounts company."""
     return service.fetch_statistics(_api(ctx, credentials), list(periods))
 
 
 @hookimpl
-def hub_export_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt:
+def hub_export_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt:
     return service.export_invoice(_api(ctx, credentials), invoice)
 
 
 @hookimpl
-def hub_find_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def hub_find_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     return service.find_invoice(_api(ctx, credentials), invoice)

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from hub.context import VendorContext
 from hub.errors import AuthError, NotSupported, TransientError, VendorRejected
+from hub.types import Context
 
 from .wire import fact, list_key
 
@@ -109,7 +109,7 @@ def vendor_errors(response: httpx.Response) -> list[dict]:
 class SmartAccountsApi:
     """One SmartAccounts company (an API key pair) reached through ``ctx.http``."""
 
-    def __init__(self, ctx: VendorContext, credentials: dict) -> None:
+    def __init__(self, ctx: Context, credentials: dict) -> None:
         self.ctx = ctx
         self.api_key = credentials["api_key"]
         self.api_secret = credentials["api_secret"]

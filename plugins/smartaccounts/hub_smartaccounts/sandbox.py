@@ -17,11 +17,13 @@ What it enforces, like the public clients describe the real API (public-apis.md 
 * Error bodies ``{"errors": [{"code", "message", "field"?}]}`` (the ``errors[].message`` shape is read by the
   Konekt WooCommerce client; ``code`` and ``field`` are this sandbox's inference).
 
-Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S", default
-"60/60"; ``None``/"" disables), ``daily_limit`` (default 1000; 0 disables), ``fault`` (None | "429" | "503" | "500" |
-"timeout" | "garbage"), ``fault_every`` (default 1), ``timeout_s`` (default 2), ``retry_after`` (seconds sent
-with an injected 429/503, default 1), ``max_skew_s`` (default 300), ``read_method`` ("both" | "GET" | "POST"),
-``vat_percent_field`` ("pc" as in A3, or "percent" as in A5), ``seed`` (default 20261122).
+Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_path``, ``timeout_s``,
+``retry_after``: the seconds sent with an injected 429/503, …), the ``/_sandbox/`` control endpoints and serving
+come from the hub's sandbox kit (:mod:`hub.testing.sandbox`); the faults answer SmartAccounts' way, and
+``fault="503"`` is added to the kit's. ``rate_limit`` ("N/S", default "60/60"; ``None``/"" disables) is a sliding
+window per API key. SmartAccounts' own knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``):
+``daily_limit`` (default 1000; 0 disables), ``max_skew_s`` (default 300), ``read_method`` ("both" | "GET" |
+"POST"), ``vat_percent_field`` ("pc" as in A3, or "percent" as in A5), ``seed`` (default 20261122).
 """
 
 from __future__ import annotations
@@ -32,11 +34,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import math
 import random
-import threading
-import time
-from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -44,6 +42,8 @@ from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
+
+from hub.testing.sandbox import FAULTS, Recorded, Sandbox, parse_rate
 
 from .wire import fact, list_key
 
@@ -157,33 +157,27 @@ class Company:
         return sorted(out, key=lambda e: (dt.datetime.strptime(e["date"], DATE_FORMAT).date(), e["id"]))
 
 
-@dataclass
-class Recorded:
-    method: str
-    host: str
-    path: str
-    query_string: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
+class SandboxState(Sandbox):
+    """``app.extensions["sandbox"]``: the kit's knobs and recorded requests, and the data store."""
 
+    name = "smartaccounts"
+    vendor_knobs = {"rate_limit": "60/60", "daily_limit": 1000, "max_skew_s": 300, "read_method": "both",
+                    "vat_percent_field": "pc", "seed": 20261122}
+    faults = (*FAULTS, "503")  # SmartAccounts throttles with 503 + Retry-After (wire fact throttle_status)
 
-class SandboxState:
-    """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
+    def seed(self) -> None:
+        self.companies: dict[str, Company] = seed(int(self.knobs.get("seed") or 20261122))
 
-    def __init__(self, knobs: dict[str, Any]) -> None:
-        self.knobs = knobs
-        self.lock = threading.RLock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self.lock:
-            self.requests: list[Recorded] = []
-            self.status_counts: Counter = Counter()
-            self.api_count = 0
-            self.windows: dict[str, deque] = defaultdict(deque)
-            self.daily: dict[str, deque] = defaultdict(deque)
-            self.companies: dict[str, Company] = seed(int(self.knobs.get("seed") or 20261122))
+    def fault_response(self, fault: str) -> Response:
+        if fault in ("429", "503"):
+            return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, int(fault),
+                         {"Retry-After": str(self.knobs.get("retry_after", 1))})
+        if fault == "500":
+            return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
+        if fault == "garbage":
+            return Response("<html><body>java.lang.NullPointerException\n\tat ee.smartaccounts.api...</body></html>",
+                            200, mimetype="text/html")
+        return super().fault_response(fault)
 
     def company(self, name: str) -> Company:
         return next(c for c in self.companies.values() if c.name == name)
@@ -315,13 +309,6 @@ def _build_invoice(company: Company, client: dict, date: str, invoice_number: st
 
 
 # -- the app -----------------------------------------------------------------------------------------------------
-DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0.0, "rate_limit": "60/60", "daily_limit": 1000, "fault": None, "fault_every": 1,
-    "timeout_s": 2.0, "retry_after": 1, "max_skew_s": 300, "read_method": "both", "vat_percent_field": "pc",
-    "seed": 20261122,
-}
-
-
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
                  errors: list[dict] | None = None, headers: dict | None = None) -> None:
@@ -357,53 +344,15 @@ def _decimal(value: Any, name: str) -> Decimal:
 
 def create_app(**knobs: Any) -> Flask:
     """The SmartAccounts sandbox. See the module docstring for the knobs."""
-    unknown = set(knobs) - set(DEFAULT_KNOBS)
-    if unknown:
-        raise TypeError(f"unknown sandbox knob(s): {', '.join(sorted(unknown))}")
-    state = SandboxState({**DEFAULT_KNOBS, **knobs})
-    app = Flask("smartaccounts-sandbox")
-    app.extensions["sandbox"] = state
-
-    @app.route("/_sandbox/requests", methods=["GET"])
-    def sandbox_requests() -> Response:
-        with state.lock:
-            return _json({"total": state.api_count, "by_status": {str(k): v for k, v in state.status_counts.items()}})
-
-    @app.route("/_sandbox/reset", methods=["POST"])
-    def sandbox_reset() -> Response:
-        state.reset()
-        return _json({"ok": True})
-
-    @app.route("/_sandbox/knobs", methods=["GET", "POST"])
-    def sandbox_knobs() -> Response:
-        if request.method == "POST":
-            update = request.get_json(force=True, silent=True) or {}
-            bad = set(update) - set(DEFAULT_KNOBS)
-            if bad:
-                return _json({"error": f"unknown knob(s): {', '.join(sorted(bad))}"}, 400)
-            state.knobs.update(update)
-        return _json(state.knobs)
+    state = SandboxState(**knobs)
+    app = state.create_app()
 
     @app.route("/api/<path:endpoint>", methods=["GET", "POST", "PUT", "DELETE"])
     def api(endpoint: str) -> Response:
-        record = Recorded(method=request.method, host=request.host, path=request.path,
-                          query_string=request.query_string.decode("latin-1"),
-                          headers=dict(request.headers), body=request.get_data(cache=True))
-        with state.lock:
-            state.api_count += 1
-            number = state.api_count
-            state.requests.append(record)
-        latency = float(state.knobs.get("latency_ms") or 0)
-        if latency:
-            time.sleep(latency / 1000)
         try:
-            response = _fault(state, number) or _handle(state, endpoint, record)
+            return _handle(state, endpoint, state.current_record())
         except ApiError as exc:
-            response = _json({"errors": exc.errors}, exc.status, exc.headers)
-        record.status = response.status_code
-        with state.lock:
-            state.status_counts[response.status_code] += 1
-        return response
+            return _json({"errors": exc.errors}, exc.status, exc.headers)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
@@ -412,47 +361,14 @@ def create_app(**knobs: Any) -> Flask:
     return app
 
 
-def _fault(state: SandboxState, number: int) -> Response | None:
-    fault = state.knobs.get("fault")
-    every = max(1, int(state.knobs.get("fault_every") or 1))
-    if not fault or number % every:
-        return None
-    fault = str(fault)
-    if fault in ("429", "503"):
-        return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, int(fault),
-                     {"Retry-After": str(state.knobs.get("retry_after", 1))})
-    if fault == "500":
-        return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
-    if fault == "timeout":
-        time.sleep(float(state.knobs.get("timeout_s") or 2.0))
-        return None
-    if fault == "garbage":
-        return Response("<html><body>java.lang.NullPointerException\n\tat ee.smartaccounts.api...</body></html>",
-                        200, mimetype="text/html")
-    return None
-
-
 def _rate_limit(state: SandboxState, key: str) -> None:
-    now = time.monotonic()
-    with state.lock:
-        spec = state.knobs.get("rate_limit")
-        checks = []
-        if spec:
-            limit, per = (int(x) for x in str(spec).split("/"))
-            checks.append((state.windows[key], limit, per))
-        daily = int(state.knobs.get("daily_limit") or 0)
-        if daily:
-            checks.append((state.daily[key], daily, 86400))
-        for window, limit, per in checks:
-            while window and window[0] <= now - per:
-                window.popleft()
-            if len(window) >= limit:
-                retry = max(1, math.ceil(window[0] + per - now))
-                raise ApiError(THROTTLE_STATUS, "TOO_MANY_REQUESTS",
-                               f"Rate limit of {limit} requests per {per} seconds exceeded",
-                               headers={"Retry-After": str(retry)})
-        for window, _limit, _per in checks:
-            window.append(now)
+    """60 a minute and 1000 a day per API key (knobs ``rate_limit``, ``daily_limit``), answered 503."""
+    daily = int(state.knobs.get("daily_limit") or 0)
+    verdict = state.take_rate(key, parse_rate(state.knobs.get("rate_limit")), (daily, 86400) if daily else None)
+    if verdict is not None and not verdict.allowed:
+        raise ApiError(THROTTLE_STATUS, "TOO_MANY_REQUESTS",
+                       f"Rate limit of {verdict.limit} requests per {verdict.per:g} seconds exceeded",
+                       headers={"Retry-After": str(verdict.retry_after)})
 
 
 def _authenticate(state: SandboxState, record: Recorded) -> Company:
@@ -487,7 +403,7 @@ def _authenticate(state: SandboxState, record: Recorded) -> Company:
 
 
 def _handle(state: SandboxState, endpoint: str, record: Recorded) -> Response:
-    if record.host.split(":")[0].lower() != HOST:
+    if record.host != HOST:
         raise ApiError(404, "NOT_FOUND", f"Unknown host {record.host}")
     path, _, verb = endpoint.partition(":")
     company = _authenticate(state, record)

@@ -5,9 +5,7 @@ import hub_smartaccounts
 import pytest
 from hub_smartaccounts import sandbox
 
-from hub.context import VendorContext
 from hub.errors import AuthError, RateLimited, TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
 from hub.types import Period
 
@@ -67,8 +65,7 @@ def test_rate_limit_over_http(live):
 def test_timeout_over_http(live):
     app, origin = live
     app.extensions["sandbox"].knobs.update(fault="timeout", timeout_s=0.5)
-    http = VendorHttp(SLUG, httpx.Client(timeout=0.1), origin=origin, sleep=lambda s: None)
-    ctx = VendorContext(vendor=SLUG, http=http)
+    ctx = make_context(SLUG, timeout=0.1, origin=origin)
     try:
         with pytest.raises(TransientError, match="did not answer in time"):
             vendor_registry(SLUG, hub_smartaccounts).call(SLUG, "hub_test_connection", ctx=ctx,
