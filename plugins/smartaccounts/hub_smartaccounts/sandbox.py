@@ -179,6 +179,10 @@ class SandboxState(Sandbox):
                             200, mimetype="text/html")
         return super().fault_response(fault)
 
+    def request_key(self, record: Recorded) -> str | None:
+        """The API key (``apikey``), for ``GET /_sandbox/timeline``."""
+        return record.args.get("apikey")
+
     def company(self, name: str) -> Company:
         return next(c for c in self.companies.values() if c.name == name)
 
