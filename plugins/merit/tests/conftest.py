@@ -1,13 +1,12 @@
 import datetime as dt
-import threading
 
 import httpx
 import hub_merit
 import pytest
 from hub_merit import sandbox
-from werkzeug.serving import make_server
 
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve
 
 
 @pytest.fixture
@@ -48,12 +47,5 @@ def call(app, registry, now):
 @pytest.fixture
 def live():
     """Serve a fresh sandbox over real loopback HTTP; yields ``(origin, app)``."""
-    app = sandbox.create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve(sandbox.create_app()) as served:
+        yield served.origin, served.app

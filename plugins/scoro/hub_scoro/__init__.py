@@ -7,17 +7,13 @@ protocol lives in :mod:`hub_scoro.client`, the emulator in :mod:`hub_scoro.sandb
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import marshmallow
 from hub_scoro.client import DEFAULT_DOMAIN, DOMAINS, LANGUAGES, ScoroClient
 from marshmallow import fields, validate, validates
 
 from hub import hookimpl
-from hub.types import ConnectionInfo, ExportReceipt, Invoice, RateLimit, TaxRate, VendorInfo
-
-if TYPE_CHECKING:
-    from hub.context import VendorContext
+from hub.types import ConnectionInfo, Context, ExportReceipt, Invoice, RateLimit, TaxRate, VendorInfo
 
 __version__ = "0.1.0"
 
@@ -122,20 +118,20 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 
 @hookimpl
-def hub_test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     return ScoroClient(ctx, credentials).connection_info()
 
 
 @hookimpl
-def hub_list_tax_rates(ctx: "VendorContext", credentials: dict) -> list[TaxRate]:
+def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
     return ScoroClient(ctx, credentials).tax_rates()
 
 
 @hookimpl
-def hub_export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt:
+def hub_export_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt:
     return ScoroClient(ctx, credentials).export_invoice(invoice)
 
 
 @hookimpl
-def hub_find_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def hub_find_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     return ScoroClient(ctx, credentials).find_invoice(invoice)

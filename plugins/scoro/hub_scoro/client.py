@@ -29,14 +29,11 @@ from typing import TYPE_CHECKING, Any
 import pycountry
 from hub_scoro.wire import fact
 
-from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
-from hub.http import parse_retry_after
-from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceParty, TaxRate
+from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected, parse_retry_after
+from hub.types import ConnectionInfo, Context, ExportReceipt, Invoice, InvoiceParty, TaxRate
 
 if TYPE_CHECKING:
     import httpx
-
-    from hub.context import VendorContext
 
 #: The most a list call returns (C1), and so the page size asked for.
 PAGE_SIZE: int = fact("list_page_max")
@@ -132,7 +129,7 @@ def _field_messages(body: dict) -> dict[str, list[str]]:
 class ScoroClient:
     """One Scoro account (subdomain + company account id + API key) seen through ``ctx.http``."""
 
-    def __init__(self, ctx: "VendorContext", credentials: dict) -> None:
+    def __init__(self, ctx: Context, credentials: dict) -> None:
         self.ctx = ctx
         self.credentials = credentials
         self.host = host(credentials)

@@ -15,10 +15,13 @@
   429 + the envelope + ``Retry-After`` (seconds to midnight UTC) [INF: Scoro documents the limit, not
   the answer]. Knob ``rate_limit="N/S"`` adds a sliding window per API key, answered the same way.
 
-Knobs (``create_app(**knobs)``, ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit``, ``fault``
-(None | "429" | "500" | "timeout" | "garbage"), ``fault_every``, ``timeout_s``, ``daily_limit``,
-``error_http_status`` ("mirror" | "200"), ``slim_lists`` (list answers without ``description``, as
-without ``detailed_response``).
+Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_path``, ``timeout_s``,
+``retry_after``, …), the ``/_sandbox/`` control endpoints and serving come from the hub's sandbox kit
+(:mod:`hub.testing.sandbox`); the faults answer Scoro's way (a 429 envelope, an HTML 500, a maintenance page
+with 200), and a "timeout" does the work before the answer is lost. Scoro's own knobs (``create_app(**knobs)``,
+``POST /_sandbox/knobs``): ``daily_limit``, ``error_http_status`` ("mirror" | "200"), ``slim_lists`` (list
+answers without ``description``, as without ``detailed_response``); ``create_app(now=...)`` (in-process only)
+sets the clock of the daily limit.
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import threading
-import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +37,8 @@ from typing import Any
 import pycountry
 from flask import Flask, Response, request
 from hub_scoro.wire import fact
+
+from hub.testing.sandbox import Recorded, Sandbox
 
 #: The seeded demo account the hub's demo firm connects to (``make run``).
 DEMO_CREDENTIALS: dict = {
@@ -106,8 +109,8 @@ COUNTRY_LENGTH: int = fact("address_country_length")
 ADDRESS_FIELDS: tuple[str, ...] = fact("address_fields")
 #: The seeded accounts' home country, as Scoro spells an address country.
 HOME_COUNTRY = {"EE": "EST", "GB": "GBR", "OSS": "EST"}
+#: Scoro's own knobs and their defaults (the kit's are ``hub.testing.sandbox.BASE_KNOBS``).
 DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0.0, "rate_limit": None, "fault": None, "fault_every": 1, "timeout_s": 2.0,
     "daily_limit": fact("daily_request_limit"), "error_http_status": "mirror", "slim_lists": False,
 }
 NOT_FOUND_PAGE = ("<!DOCTYPE html><html><head><title>Scoro</title></head><body><h1>Page not found</h1>"
@@ -216,39 +219,45 @@ def seed() -> dict[str, Account]:
     return {spec["host"]: _seed_account(spec, rng) for spec in ACCOUNTS}
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    host: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
+class SandboxState(Sandbox):
+    """``app.extensions["sandbox"]``: the kit's knobs and recorded requests, and the data store."""
 
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
+    name = "scoro"
+    vendor_knobs = DEFAULT_KNOBS
+    late_timeout = True  # a "timeout" does the work; only the answer is late (an "answer lost" case)
 
+    def __init__(self, now: Any = None, **knobs: Any) -> None:
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))  # the daily limit's clock
+        super().__init__(**knobs)
 
-class SandboxState:
-    """``app.extensions["sandbox"]``: knobs, recorded requests, counters and the data store."""
+    def seed(self) -> None:
+        self.accounts = seed()
 
-    def __init__(self, knobs: dict[str, Any]) -> None:
-        unknown = set(knobs) - set(DEFAULT_KNOBS) - {"now"}
-        if unknown:
-            raise TypeError(f"unknown Scoro sandbox knob(s): {', '.join(sorted(unknown))}")
-        self.lock = threading.RLock()
-        self.now = knobs.pop("now", None) or (lambda: dt.datetime.now(dt.UTC))
-        self.knobs = {**DEFAULT_KNOBS, **knobs}
-        self.reset()
+    def answer(self, code: int, data: Any = None, *, messages: Any = None, errors: Any = None,
+               headers: dict | None = None) -> Response:
+        """Scoro's envelope; with ``error_http_status="200"`` an error only in the envelope."""
+        http = code if str(self.knobs["error_http_status"]) != "200" or code == 200 else 200
+        return Response(json.dumps(_envelope(code, data, messages=messages, errors=errors), ensure_ascii=False),
+                        status=http, mimetype="application/json", headers=headers or {})
 
-    def reset(self) -> None:
-        with self.lock:
-            self.accounts = seed()
-            self.requests: list[RecordedRequest] = []
-            self.by_status: Counter = Counter()
-            self.api_calls = 0
-            self.windows: dict[str, deque] = {}
+    def fault_response(self, fault: str) -> Response:
+        if fault == "429":
+            return self.answer(429, messages={"error": ["Too many requests"]},
+                               headers={"Retry-After": str(self.knobs["retry_after"] or 1)})
+        if fault == "500":
+            return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", status=500,
+                            mimetype="text/html")
+        if fault == "garbage":
+            return Response("<html><body>Scoro is undergoing maintenance", status=200, mimetype="text/html")
+        return super().fault_response(fault)
+
+    def request_key(self, record: Recorded) -> str | None:
+        """The API key (``apiKey`` in the JSON body), for ``GET /_sandbox/timeline``."""
+        try:
+            body = record.json()
+        except ValueError:
+            return None
+        return body.get("apiKey") if isinstance(body, dict) else None
 
     def account(self, host: str) -> Account | None:
         return self.accounts.get(host)
@@ -340,58 +349,14 @@ def _address_errors(addresses: Any) -> dict[str, list[str]]:
 
 def create_app(**knobs: Any) -> Flask:
     """The Scoro sandbox. See the module docstring for the knobs."""
-    app = Flask("scoro-sandbox")
-    state = SandboxState(dict(knobs))
-    app.extensions["sandbox"] = state
+    state = SandboxState(**knobs)
+    app = state.create_app()
 
-    def answer(code: int, data: Any = None, *, messages: Any = None, errors: Any = None,
-               headers: dict | None = None) -> Response:
-        http = code if str(state.knobs["error_http_status"]) != "200" or code == 200 else 200
-        return Response(json.dumps(_envelope(code, data, messages=messages, errors=errors), ensure_ascii=False),
-                        status=http, mimetype="application/json", headers=headers or {})
-
-    # -- control endpoints (any host) --------------------------------------------------------
-    @app.get("/_sandbox/requests")
-    def sandbox_requests() -> Response:
-        with state.lock:
-            return Response(json.dumps({"total": len(state.requests),
-                                        "by_status": {str(k): v for k, v in sorted(state.by_status.items())}}),
-                            mimetype="application/json")
-
-    @app.post("/_sandbox/reset")
-    def sandbox_reset() -> Response:
-        state.reset()
-        return Response(json.dumps({"ok": True}), mimetype="application/json")
-
-    @app.post("/_sandbox/knobs")
-    def sandbox_knobs() -> Response:
-        update = request.get_json(silent=True) or {}
-        unknown = set(update) - set(DEFAULT_KNOBS)
-        if unknown:
-            return Response(json.dumps({"error": f"unknown knobs: {sorted(unknown)}"}), status=400,
-                            mimetype="application/json")
-        with state.lock:
-            state.knobs.update(update)
-            return Response(json.dumps(state.knobs), mimetype="application/json")
-
-    # -- the API ---------------------------------------------------------------------------------
     @app.route("/api/v2/<module>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     @app.route("/api/v2/<module>/<action>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     @app.route("/api/v2/<module>/<action>/<object_id>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def api(module: str, action: str = "list", object_id: str | None = None) -> Response:
-        host = request.host.split(":", 1)[0].lower()
-        recorded = RecordedRequest(request.method, request.path, request.query_string.decode(), host,
-                                   dict(request.headers), request.get_data())
-        with state.lock:
-            state.requests.append(recorded)
-            state.api_calls += 1
-            call_no = state.api_calls
-            knobs = dict(state.knobs)
-        response = _handle(state, knobs, call_no, host, module, action, object_id, answer)
-        recorded.status = response.status_code
-        with state.lock:
-            state.by_status[response.status_code] += 1
-        return response
+        return _handle(state, dict(state.knobs), state.current_record().host, module, action, object_id)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
@@ -400,38 +365,23 @@ def create_app(**knobs: Any) -> Flask:
     return app
 
 
-def _handle(state: SandboxState, knobs: dict, call_no: int, host: str, module: str, action: str,
-            object_id: str | None, answer: Any) -> Response:
-    if knobs["latency_ms"]:
-        time.sleep(float(knobs["latency_ms"]) / 1000)
-    fault = None if knobs["fault"] in (None, "", "none", "null") else str(knobs["fault"])  # CLI gives 429 as int
-    inject = fault is not None and call_no % max(1, int(knobs["fault_every"] or 1)) == 0
-    if inject and fault == "429":
-        return answer(429, messages={"error": ["Too many requests"]}, headers={"Retry-After": "1"})
-    if inject and fault == "500":
-        return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", status=500,
-                        mimetype="text/html")
-    if inject and fault == "garbage":
-        return Response("<html><body>Scoro is undergoing maintenance", status=200, mimetype="text/html")
-
+def _handle(state: SandboxState, knobs: dict, host: str, module: str, action: str,
+            object_id: str | None) -> Response:
     account = state.account(host)
     if account is None:
         return Response(NOT_FOUND_PAGE, status=404, mimetype="text/html")
     if request.method != "POST":
-        return answer(405, messages={"error": ["Only POST requests are accepted by the API."]})
+        return state.answer(405, messages={"error": ["Only POST requests are accepted by the API."]})
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return answer(400, messages={"error": ["Request body must be a JSON object."]})
+        return state.answer(400, messages={"error": ["Request body must be a JSON object."]})
     try:
         with state.lock:
             _authenticate(state, knobs, account, body)
             result = _dispatch(state, knobs, account, module, action, object_id, body)
-        response = answer(200, result)
+        return state.answer(200, result)
     except ApiError as exc:
-        response = answer(exc.code, messages={"error": [exc.message]}, errors=exc.errors, headers=exc.headers)
-    if inject and fault == "timeout":  # the work is done; only the answer is late (an "answer lost" case)
-        time.sleep(float(knobs["timeout_s"]))
-    return response
+        return state.answer(exc.code, messages={"error": [exc.message]}, errors=exc.errors, headers=exc.headers)
 
 
 def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict) -> None:
@@ -448,16 +398,9 @@ def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict
         midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         wait = max(1, int((midnight - now).total_seconds()))
         raise ApiError(429, "Daily API request limit exceeded.", headers={"Retry-After": str(wait)})
-    if knobs["rate_limit"]:
-        limit, _, seconds = str(knobs["rate_limit"]).partition("/")
-        window = state.windows.setdefault(key, deque())
-        stamp = time.monotonic()
-        while window and window[0] <= stamp - float(seconds or 1):
-            window.popleft()
-        if len(window) >= int(limit):
-            wait = max(1, int(window[0] + float(seconds or 1) - stamp + 0.999))
-            raise ApiError(429, "Too many requests.", headers={"Retry-After": str(wait)})
-        window.append(stamp)
+    verdict = state.take_rate(key)  # knob rate_limit, a sliding window per API key
+    if verdict is not None and not verdict.allowed:
+        raise ApiError(429, "Too many requests.", headers={"Retry-After": str(verdict.retry_after)})
     account.requests_today[day] += 1
 
 

@@ -1,34 +1,23 @@
 """The plugin against the sandbox over real loopback HTTP (the way the demo firm and benchmarks use it)."""
 
-import threading
-
 import httpx
 import hub_scoro
 import marshmallow
 import pytest
 from hub_scoro import sandbox
-from werkzeug.serving import make_server
 
 from hub import credentials as creds
 from hub.errors import AuthError, TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve
 
 from .scoro_kit import ACME, GOOD, credentials, make_invoice
 
 
 @pytest.fixture
 def server():
-    app = sandbox.create_app()
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
+    with serve(sandbox.create_app()) as served:
+        yield served.app, served.origin
 
 
 @pytest.fixture
@@ -69,10 +58,7 @@ def test_a_pasted_full_url_gets_the_prefix_to_use():
 def test_an_export_whose_answer_timed_out_is_found_and_not_duplicated(server, registry):
     app, origin = server
     httpx.post(f"{origin}/_sandbox/knobs", json={"fault": "timeout", "timeout_s": 1.0})
-    slow = VendorHttp("scoro", httpx.Client(timeout=0.3), origin=origin, sleep=lambda s: None)
-    ctx = make_context("scoro", origin=origin)
-    ctx.http.close()
-    ctx.http = slow
+    ctx = make_context("scoro", timeout=0.3, origin=origin)
     invoice = make_invoice(vendor_client_id="3")
     try:
         with pytest.raises(TransientError):

@@ -1,12 +1,10 @@
-import threading
-
 import httpx
 import hub_smartaccounts
 import pytest
 from hub_smartaccounts import sandbox
-from werkzeug.serving import make_server
 
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve as serve_app
 
 SLUG = "smartaccounts"
 
@@ -57,12 +55,9 @@ def serve():
     servers = []
 
     def start(wsgi_app):
-        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
+        servers.append(serve_app(wsgi_app))
+        return servers[-1].origin
 
     yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for served in servers:
+        served.stop()
