@@ -13,6 +13,11 @@ TEST = "https://api-test.tripletex.tech/v2"
 
 
 @pytest.fixture
+def check_requests() -> bool:
+    return False  # these tests send bad requests on purpose; the sandbox's answers are still checked
+
+
+@pytest.fixture
 def http(app):
     with httpx.Client(transport=httpx.WSGITransport(app=app)) as client:
         yield client
