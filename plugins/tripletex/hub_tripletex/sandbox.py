@@ -644,14 +644,23 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
     def customer_list() -> Response:
         _, company = authenticate()
         items = state.store["customers"][company]
+        # isInactive: "Equals", default false (spec 2.74): without it only active customers are listed
         inactive = _is_true(request.args.get("isInactive"), False)
         items = [c for c in items if c["isInactive"] == inactive]
         if request.args.get("id"):
             ids = {int(i) for i in request.args["id"].split(",") if i.strip().isdigit()}
             items = [c for c in items if c["id"] in ids]
-        for arg in ("organizationNumber", "email", "invoiceEmail"):
+        if request.args.get("customerAccountNumber"):  # "List of customer numbers"
+            numbers = {n.strip() for n in request.args["customerAccountNumber"].split(",")}
+            items = [c for c in items if str(c["customerNumber"]) in numbers]
+        for arg in ("organizationNumber", "email", "invoiceEmail"):  # "Equals"
             if request.args.get(arg):
                 items = [c for c in items if c[arg] == request.args[arg]]
+        if request.args.get("customerName"):
+            # The spec says only "Name". Matching a part of the name, ignoring case, is our reading [INF]: a
+            # client that compares the names itself works whether Tripletex matches exactly or not.
+            needle = request.args["customerName"].casefold()
+            items = [c for c in items if needle in c["name"].casefold()]
         return _list(items, "CustomerDTO")
 
     @app.get("/v2/customer/<int:oid>")

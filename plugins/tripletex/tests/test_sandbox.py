@@ -114,6 +114,24 @@ def test_list_envelope_paging_and_sorting(http, token, state):
     assert inactive["fullResultSize"] == 2345 // 17
 
 
+def test_customer_filters_from_the_spec(http, token, state):
+    customers = state.store["customers"][1]
+
+    def ids(**params):
+        answer = http.get(f"{PROD}/customer", params={**params, "fields": "id"}, headers=auth(token))
+        assert answer.status_code == 200
+        return [v["id"] for v in answer.json()["values"]]
+
+    havbris = [c["id"] for c in customers if "havbris" in c["name"].casefold() and not c["isInactive"]]
+    assert havbris and ids(customerName="HAVBRIS") == havbris  # a part of the name, any case [INF]
+    dormant = next(c for c in customers if c["isInactive"])
+    assert ids(customerName=dormant["name"]) == []  # isInactive defaults to false
+    assert ids(customerName=dormant["name"], isInactive="true") == [dormant["id"]]
+    assert ids(organizationNumber=dormant["organizationNumber"], isInactive="true") == [dormant["id"]]
+    assert ids(customerAccountNumber=f"{customers[0]['customerNumber']},{customers[2]['customerNumber']}") == [
+        customers[0]["id"], customers[2]["id"]]
+
+
 def test_accountant_can_act_for_client_companies_only(http, token):
     client = http.get(f"{PROD}/token/session/>whoAmI", params={"fields": "companyId"}, headers=auth(token, "2"))
     assert client.json()["value"]["companyId"] == 2

@@ -235,6 +235,49 @@ def test_export_finds_the_customer_by_organisation_number(call, state):
     assert not state.created_customers
 
 
+def _customer(state, *, inactive: bool, private: bool) -> dict:
+    return next(c for c in state.store["customers"][1]
+                if c["isInactive"] is inactive and c["isPrivateIndividual"] is private)
+
+
+def test_export_reuses_an_inactive_customer_found_by_organisation_number(call, state):
+    target = _customer(state, inactive=True, private=False)
+    party = InvoiceParty(name="Some Other Spelling AS", reg_code=f"NO {target['organizationNumber']} MVA")
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    assert not state.created_customers  # reused, not duplicated
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+    lookups = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    assert [(q["organizationNumber"], q["isInactive"]) for q in lookups] == [
+        (target["organizationNumber"], "false"), (target["organizationNumber"], "true")]
+
+
+def test_export_reuses_an_inactive_customer_found_by_name(call, state):
+    target = _customer(state, inactive=True, private=True)
+    party = InvoiceParty(name="  " + target["name"].upper().replace(" ", "  ") + " ")  # spacing and case differ
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    assert not state.created_customers
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+    lookups = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    # the name goes to the API's customerName filter: not the whole customer list read page by page
+    assert [(q["customerName"], q["isInactive"]) for q in lookups] == [
+        (target["name"].upper(), "false"), (target["name"].upper(), "true")]
+
+
+def test_export_finds_by_name_a_customer_registered_without_an_organisation_number(call, state):
+    target = _customer(state, inactive=False, private=True)
+    call("hub_export_invoice", invoice=make_invoice(client=InvoiceParty(name=target["name"], reg_code="987654321")))
+    assert not state.created_customers
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+
+
+def test_export_does_not_take_a_namesake_with_another_organisation_number(call, state):
+    namesake = _customer(state, inactive=False, private=False)
+    party = InvoiceParty(name=namesake["name"], reg_code="987654321")  # same name, another company
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    [created] = state.created_customers
+    assert created["organizationNumber"] == "987654321" and created["id"] != namesake["id"]
+
+
 def test_export_creates_a_missing_customer_once(call, state, make_ctx):
     party = InvoiceParty(name="Ny Kunde AS", reg_code="987 654 321", email="post@nykunde.no")
     call("hub_export_invoice", invoice=make_invoice(client=party))
