@@ -154,3 +154,22 @@ def test_a_renamed_field_in_the_clients_fields_selector_is_caught(call, spec_che
     call("hub_list_clients", query="NO 912345670 MVA")  # no such customer: an empty list, nothing refused
     assert any("names 'invoiceMail', which is not a field of Customer" in p for p in spec_check.problems)
     spec_check.problems.clear()
+
+
+def test_the_facts_the_readme_calls_verified_are_in_the_spec(tripletex_spec):
+    def param(method, path, name):
+        op, _, problem = tripletex_spec.operation(method, "/v2" + path)
+        assert op is not None, problem
+        return op.query[name]
+
+    assert param("GET", "/customer", "isInactive")["schema"] == {"type": "boolean", "default": False}
+    assert param("GET", "/customer", "customerName")["schema"]["type"] == "string"
+    assert param("GET", "/customer", "organizationNumber")["description"] == "Equals"
+    assert param("GET", "/invoice", "invoiceDateFrom")["description"] == "From and including"
+    assert param("GET", "/invoice", "invoiceDateTo")["description"] == "To and excluding"
+    assert param("POST", "/invoice", "sendToCustomer")["schema"] == {"type": "boolean", "default": True}
+    session_put, _, _ = tripletex_spec.operation("PUT", "/v2/token/session/:create")
+    session_post, _, _ = tripletex_spec.operation("POST", "/v2/token/session/:create")
+    assert session_put.deprecated and not session_post.deprecated and "201" in session_post.responses
+    assert tripletex_spec.schemas["Invoice"]["properties"]["invoiceComment"].get("readOnly") is True
+    assert tripletex_spec.schemas["Order"]["properties"]["invoiceComment"].get("readOnly") is None
