@@ -132,6 +132,26 @@ def test_customer_filters_from_the_spec(http, token, state):
         customers[0]["id"], customers[2]["id"]]
 
 
+def test_single_objects_and_whole_lists(http, token, state):
+    """Each answer here is also held against the spec by the conftest (closed DTOs, types, status codes)."""
+    invoice = state.store["invoices"][1][0]
+    answers = {path: http.get(f"{PROD}{path}", headers=auth(token))
+               for path in ("/customer/10001", f"/invoice/{invoice['id']}", "/ledger/vatType/3", "/company/1",
+                            "/company/2", "/customer/1")}
+    assert [a.status_code for a in answers.values()] == [200, 200, 200, 200, 404, 404]
+    assert answers["/customer/10001"].json()["value"]["postalAddress"]["id"] == 100010
+    assert answers[f"/invoice/{invoice['id']}"].json()["value"]["invoiceNumber"] == invoice["invoiceNumber"]
+    assert answers["/ledger/vatType/3"].json()["value"]["percentage"] == 25.0
+    assert answers["/company/1"].json()["value"]["name"] == "Fjord Regnskap AS"
+    for path, params in (("/customer", {}), ("/customer", {"isInactive": "true"}), ("/product", {}),
+                         ("/ledger/vatType", {}), ("/currency", {}), ("/company/>withLoginAccess", {}),
+                         ("/invoice", {"invoiceDateFrom": "2026-01-01", "invoiceDateTo": "2026-02-01"})):
+        listed = http.get(f"{PROD}{path}", params={**params, "count": 50}, headers=auth(token))  # whole DTOs
+        assert listed.status_code == 200 and listed.json()["values"], path
+    assert http.delete(f"{PROD}/token/session/{token}", headers=auth(token)).status_code == 204
+    assert http.get(f"{PROD}/ledger/vatType/3", headers=auth(token)).status_code == 401
+
+
 def test_accountant_can_act_for_client_companies_only(http, token):
     client = http.get(f"{PROD}/token/session/>whoAmI", params={"fields": "companyId"}, headers=auth(token, "2"))
     assert client.json()["value"]["companyId"] == 2
