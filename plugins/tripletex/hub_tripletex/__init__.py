@@ -16,11 +16,11 @@ from hub_tripletex.client import TripletexClient
 from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from hub import hookimpl
-from hub.context import VendorContext
 from hub.errors import TransientError, VendorRejected
 from hub.types import (
     Address,
     ConnectionInfo,
+    Context,
     ExportReceipt,
     Invoice,
     InvoiceParty,
@@ -126,7 +126,7 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 
 @hookimpl
-def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     client = TripletexClient(ctx, credentials)
     who = client.get_value("/token/session/>whoAmI",
                            {"fields": "companyId,company(id,name,organizationNumber),employee(id,firstName,lastName)"},
@@ -166,7 +166,7 @@ def _org_number(text: str | None) -> str | None:
 
 
 @hookimpl
-def hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[VendorClient]:
+def hub_list_clients(ctx: Context, credentials: dict, query: str) -> list[VendorClient]:
     client = TripletexClient(ctx, credentials)
     query = (query or "").strip()
     org = _org_number(query)
@@ -186,7 +186,7 @@ def hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[
 
 
 @hookimpl
-def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
+def hub_list_products(ctx: Context, credentials: dict) -> list[Product]:
     client = TripletexClient(ctx, credentials)
     out = []
     for row in client.iter_list("/product", {"isInactive": "false", "fields":
@@ -201,7 +201,7 @@ def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
 
 
 @hookimpl
-def hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list[TaxRate]:
+def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
     client = TripletexClient(ctx, credentials)
     return [TaxRate(id=str(row["id"]), code=str(row.get("number") or row["id"]), name=str(row.get("name") or ""),
                     rate=Decimal(str(row.get("percentage") or 0)))
@@ -223,7 +223,7 @@ def _find(client: TripletexClient, invoice: Invoice) -> ExportReceipt | None:
 
 
 @hookimpl
-def hub_find_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def hub_find_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     return _find(TripletexClient(ctx, credentials), invoice)
 
 
@@ -343,7 +343,7 @@ def _invoice_body(client: TripletexClient, invoice: Invoice, customer_id: int) -
 
 
 @hookimpl
-def hub_export_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt:
+def hub_export_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt:
     client = TripletexClient(ctx, credentials)
     existing = _find(client, invoice)  # lookup-before-create: an earlier attempt may have got through
     if existing is not None:

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from hub.context import VendorContext
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
+from hub.types import Context
 
 OSLO = ZoneInfo("Europe/Oslo")
 BASE_URLS = {"production": "https://tripletex.no/v2", "test": "https://api-test.tripletex.tech/v2"}
@@ -44,7 +44,7 @@ REGENERATE_HINT = ("Generate a new employee token in Tripletex (Company → API 
 class TripletexClient:
     """One Tripletex account (an employee token in one environment, acting for one company)."""
 
-    def __init__(self, ctx: VendorContext, credentials: dict, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, ctx: Context, credentials: dict, *, page_size: int = PAGE_SIZE) -> None:
         self.ctx = ctx
         self.environment = credentials.get("environment") or "production"
         if self.environment not in BASE_URLS:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from hub_tripletex import sandbox
 
 from hub.errors import TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context
 
 from .kit import GOOD, SLUG, make_invoice
@@ -18,9 +16,8 @@ def loopback_ctx(live_server):
     made = []
 
     def factory(timeout: float | None = None):
-        ctx = make_context(SLUG, origin=live_server, settings=dict(sandbox.DEMO_SETTINGS))
-        if timeout is not None:  # a short client timeout for the timeout fault
-            ctx.http = VendorHttp(SLUG, httpx.Client(timeout=timeout), origin=live_server, sleep=lambda s: None)
+        # a short client timeout for the timeout fault
+        ctx = make_context(SLUG, origin=live_server, settings=dict(sandbox.DEMO_SETTINGS), timeout=timeout)
         made.append(ctx)
         return ctx
 
