@@ -32,7 +32,7 @@ from . import ops
 from .client import MAX_DOC_NUMBER
 
 if TYPE_CHECKING:
-    from hub.context import VendorContext
+    from hub.types import Context
 
 __version__ = "0.1.0"
 
@@ -198,36 +198,36 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 
 @hookimpl
-def hub_test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: "Context", credentials: dict) -> ConnectionInfo:
     return ops.test_connection(ctx, credentials)
 
 
 @hookimpl
-def hub_list_clients(ctx: "VendorContext", credentials: dict, query: str) -> list[VendorClient]:
+def hub_list_clients(ctx: "Context", credentials: dict, query: str) -> list[VendorClient]:
     return ops.list_clients(ctx, credentials, query)
 
 
 @hookimpl
-def hub_list_products(ctx: "VendorContext", credentials: dict) -> list[Product]:
+def hub_list_products(ctx: "Context", credentials: dict) -> list[Product]:
     return ops.list_products(ctx, credentials)
 
 
 @hookimpl
-def hub_fetch_statistics(ctx: "VendorContext", credentials: dict, client: str | None,
+def hub_fetch_statistics(ctx: "Context", credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
     return ops.fetch_statistics(ctx, credentials, client, periods)
 
 
 @hookimpl
-def hub_export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt:
+def hub_export_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt:
     return ops.export_invoice(ctx, credentials, invoice)
 
 
 @hookimpl
-def hub_find_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def hub_find_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     return ops.find_invoice(ctx, credentials, invoice)
 
 
 @hookimpl
-def hub_fetch_payments(ctx: "VendorContext", credentials: dict, since: dt.date) -> list[Payment]:
+def hub_fetch_payments(ctx: "Context", credentials: dict, since: dt.date) -> list[Payment]:
     return ops.fetch_payments(ctx, credentials, since)

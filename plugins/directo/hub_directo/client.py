@@ -33,7 +33,7 @@ from defusedxml import DefusedXmlException
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError
 
 if TYPE_CHECKING:
-    from hub.context import VendorContext
+    from hub.types import Context
 
 HOST = "login.directo.ee"
 XML_DIRECT_URL = f"https://{HOST}/xmlcore/cap_xml_direct/xmlcore.asp"
@@ -125,7 +125,7 @@ def _attr(element: Element, name: str) -> str | None:
 class DirectoClient:
     """XML Direct calls for one set of credentials."""
 
-    def __init__(self, ctx: "VendorContext", credentials: dict) -> None:
+    def __init__(self, ctx: "Context", credentials: dict) -> None:
         self.ctx = ctx
         self.token: str = credentials["token"]
         self.database: str = credentials["database"]

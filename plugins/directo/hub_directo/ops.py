@@ -42,7 +42,7 @@ from .client import (
 )
 
 if TYPE_CHECKING:
-    from hub.context import VendorContext
+    from hub.types import Context
 
 #: The statistic keys, in the order they are declared in ``hub_vendor``.
 STAT_KEYS = ("sale_entries", "purchase_entries", "bank_transactions", "documents",
@@ -50,7 +50,7 @@ STAT_KEYS = ("sale_entries", "purchase_entries", "bank_transactions", "documents
 
 
 # -- connection, clients, products -------------------------------------------------------------------
-def test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
+def test_connection(ctx: "Context", credentials: dict) -> ConnectionInfo:
     client = DirectoClient(ctx, credentials)
     root = client.get("customer", code=PROBE_CODE)
     code = attr(root, "database") or credentials["database"]
@@ -58,7 +58,7 @@ def test_connection(ctx: "VendorContext", credentials: dict) -> ConnectionInfo:
     return ConnectionInfo(account_name=name, account_id=code, details={"database": code})
 
 
-def list_clients(ctx: "VendorContext", credentials: dict, query: str) -> list[VendorClient]:
+def list_clients(ctx: "Context", credentials: dict, query: str) -> list[VendorClient]:
     needle = (query or "").strip().casefold()
     out = []
     for el in DirectoClient(ctx, credentials).records("customer"):
@@ -82,7 +82,7 @@ def list_clients(ctx: "VendorContext", credentials: dict, query: str) -> list[Ve
     return out
 
 
-def list_products(ctx: "VendorContext", credentials: dict) -> list[Product]:
+def list_products(ctx: "Context", credentials: dict) -> list[Product]:
     out = []
     for el in DirectoClient(ctx, credentials).records("item"):
         code = attr(el, "code")
@@ -99,7 +99,7 @@ def _window(periods: list[Period]) -> dict[str, str]:
     return {"date1": format_date(periods[0].first_day), "date2": format_date(periods[-1].last_day)}
 
 
-def fetch_statistics(ctx: "VendorContext", credentials: dict, client: str | None,
+def fetch_statistics(ctx: "Context", credentials: dict, client: str | None,
                      periods: list[Period]) -> Statistics:
     """One ``get`` per component over the whole range: invoice, purchase, receipt (+ transaction for a
     whole database). ``client`` (a customer code in a firm-level database) narrows each component to
@@ -251,7 +251,7 @@ def _receipt(el: Element, *, already: bool) -> ExportReceipt:
     return ExportReceipt(vendor_invoice_id=number, number=number, already_existed=already)
 
 
-def find_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def find_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     """The invoices of the issue date, matched on the reference kept in ``comment``: one request."""
     day = format_date(invoice.issue_date)
     for el in DirectoClient(ctx, credentials).records("invoice", date1=day, date2=day):
@@ -308,7 +308,7 @@ REJECTED = {
 RETRYABLE = {17: "Directo could not insert the invoice (Type 17, document insert failed)."}
 
 
-def export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) -> ExportReceipt:
+def export_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt:
     """Find first (one request); then put the invoice under its Directo number.
 
     The number is the next free one of the integration's range (``invoice_numbers``) when one is set,
@@ -349,7 +349,7 @@ def export_invoice(ctx: "VendorContext", credentials: dict, invoice: Invoice) ->
                          retry_after=RETRY_AFTER)
 
 
-def _put_invoice(ctx: "VendorContext", credentials: dict, api: DirectoClient, invoice: Invoice, number: str, *,
+def _put_invoice(ctx: "Context", credentials: dict, api: DirectoClient, invoice: Invoice, number: str, *,
                  allocated: bool) -> ExportReceipt | None:
     """One put; ``None`` when ``allocated`` and the number turned out to be another invoice's."""
     xmldata = invoice_xml(invoice, number=number, default_item=ctx.settings.get("default_item"))
@@ -387,7 +387,7 @@ def _row_day(row: Element, header_day: dt.date | None) -> dt.date | None:
     return parse_date(attr(row, "aeg")) or header_day
 
 
-def fetch_payments(ctx: "VendorContext", credentials: dict, since: dt.date) -> list[Payment]:
+def fetch_payments(ctx: "Context", credentials: dict, since: dt.date) -> list[Payment]:
     """Receipt rows dated on or after ``since``, per invoice: the amount received, the last payment day,
     and whether the invoice is settled.
 

@@ -11,9 +11,8 @@ import pytest
 from hub_directo import sandbox
 from werkzeug.serving import make_server
 
-from hub.context import VendorContext
-from hub.plugins import VendorRegistry
 from hub.testing import make_context, vendor_registry
+from hub.types import Context
 
 
 @pytest.fixture
@@ -27,12 +26,12 @@ def state(app) -> sandbox.SandboxState:
 
 
 @pytest.fixture
-def registry() -> VendorRegistry:
+def registry():  # noqa: ANN201 - hub.testing.vendor_registry's registry
     return vendor_registry("directo", hub_directo)
 
 
 @pytest.fixture
-def ctx(app) -> Iterator[VendorContext]:
+def ctx(app) -> Iterator[Context]:
     context = make_context("directo", httpx.WSGITransport(app=app))
     yield context
     context.close()

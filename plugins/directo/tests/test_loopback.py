@@ -11,7 +11,6 @@ import pytest
 from hub_directo import sandbox
 
 from hub.errors import TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
 from hub.types import Period
 
@@ -41,9 +40,7 @@ def test_hooks_over_real_http(live_sandbox):
 def test_timeout_is_transient(live_sandbox, caplog):
     caplog.set_level(logging.DEBUG)
     origin, _ = live_sandbox(fault="timeout", timeout_s=1.0)
-    http = VendorHttp("directo", httpx.Client(timeout=0.2), origin=origin, sleep=lambda s: None)
-    ctx = make_context("directo")
-    ctx.http = http
+    ctx = make_context("directo", origin=origin, timeout=0.2)
     try:
         with pytest.raises(TransientError) as caught:
             vendor_registry("directo", hub_directo).call("directo", "hub_test_connection", ctx=ctx,

@@ -16,10 +16,10 @@ import marshmallow
 from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from hub import hookimpl
-from hub.context import VendorContext
 from hub.errors import ConfigError, HubError
 from hub.types import (
     ConnectionInfo,
+    Context,
     Period,
     RateLimit,
     StatisticField,
@@ -144,7 +144,7 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
     return Credentials
 
 
-def _today(ctx: VendorContext) -> dt.date:
+def _today(ctx: Context) -> dt.date:
     try:
         return ctx.now().astimezone(ZoneInfo(TRIGON_TZ)).date()
     except ZoneInfoNotFoundError:  # pragma: no cover - no tz database on the host
@@ -152,7 +152,7 @@ def _today(ctx: VendorContext) -> dt.date:
 
 
 @hookimpl
-def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     trigon = api.TrigonClient(ctx, credentials)
     try:
         body = trigon.me()
@@ -183,7 +183,7 @@ def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo
                           expires_on=expires_on, details=details)
 
 
-def _works_in(ctx: VendorContext, credentials: dict, environment: str) -> bool:
+def _works_in(ctx: Context, credentials: dict, environment: str) -> bool:
     """Whether Trigon's other environment knows these credentials (only asked after a rejection)."""
     try:
         api.TrigonClient(ctx, {**credentials, "environment": environment}).me()
@@ -195,7 +195,7 @@ def _works_in(ctx: VendorContext, credentials: dict, environment: str) -> bool:
 
 
 @hookimpl
-def hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[VendorClient]:
+def hub_list_clients(ctx: Context, credentials: dict, query: str) -> list[VendorClient]:
     trigon = api.TrigonClient(ctx, credentials)
     return [api.to_vendor_client(item) for item in trigon.iter_clients((query or "").strip())]
 
@@ -208,7 +208,7 @@ def _require_client(client: str | None) -> str:
 
 
 @hookimpl
-def hub_fetch_statistics(ctx: VendorContext, credentials: dict, client: str | None,
+def hub_fetch_statistics(ctx: Context, credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
     client_id = _require_client(client)
     trigon = api.TrigonClient(ctx, credentials)
@@ -224,7 +224,7 @@ def hub_fetch_statistics(ctx: VendorContext, credentials: dict, client: str | No
 
 
 @hookimpl
-def hub_refresh_statistics(ctx: VendorContext, credentials: dict, client: str | None,
+def hub_refresh_statistics(ctx: Context, credentials: dict, client: str | None,
                            periods: list[Period]) -> None:
     client_id = _require_client(client)
     if not periods:

@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.context import VendorContext
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
-from hub.types import Address, Contact, Period, VendorClient
+from hub.types import Address, Contact, Context, Period, VendorClient
 
 #: environment → API base URL (§6 "hosts").
 HOSTS = {
@@ -89,7 +88,7 @@ def month_windows(periods: list[Period]) -> list[tuple[Period, Period]]:
 class TrigonClient:
     """One Trigon account (ID token + API key + environment), all calls through ``ctx.http``."""
 
-    def __init__(self, ctx: VendorContext, credentials: dict) -> None:
+    def __init__(self, ctx: Context, credentials: dict) -> None:
         self.ctx = ctx
         self.credentials = credentials
         self.environment = credentials.get("environment") or "production"

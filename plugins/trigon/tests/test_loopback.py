@@ -7,7 +7,6 @@ import pytest
 from hub_trigon import sandbox
 
 from hub.errors import TransientError
-from hub.http import VendorHttp
 from hub.testing import make_context, vendor_registry
 from hub.testing.sandbox import serve
 from hub.types import Period
@@ -63,9 +62,7 @@ def test_test_environment_host_is_routed_by_host_header(served):
 def test_timeout_over_loopback(served):
     app, origin = served
     app.extensions["sandbox"].knobs.update(fault="timeout", timeout_s=1.0)
-    http = VendorHttp("trigon", httpx.Client(timeout=0.2), origin=origin, sleep=lambda s: None)
-    ctx = make_context("trigon")
-    ctx.http = http
+    ctx = make_context("trigon", origin=origin, timeout=0.2)
     try:
         with pytest.raises(TransientError) as caught:
             vendor_registry("trigon", hub_trigon).call("trigon", "hub_test_connection", ctx=ctx,

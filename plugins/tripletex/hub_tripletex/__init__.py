@@ -16,11 +16,11 @@ from hub_tripletex.client import TripletexClient
 from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from hub import hookimpl
-from hub.context import VendorContext
 from hub.errors import TransientError, VendorRejected
 from hub.types import (
     Address,
     ConnectionInfo,
+    Context,
     ExportReceipt,
     Invoice,
     InvoiceParty,
@@ -126,7 +126,7 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 
 @hookimpl
-def hub_test_connection(ctx: VendorContext, credentials: dict) -> ConnectionInfo:
+def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     client = TripletexClient(ctx, credentials)
     who = client.get_value("/token/session/>whoAmI",
                            {"fields": "companyId,company(id,name,organizationNumber),employee(id,firstName,lastName)"},
@@ -166,7 +166,7 @@ def _org_number(text: str | None) -> str | None:
 
 
 @hookimpl
-def hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[VendorClient]:
+def hub_list_clients(ctx: Context, credentials: dict, query: str) -> list[VendorClient]:
     client = TripletexClient(ctx, credentials)
     query = (query or "").strip()
     org = _org_number(query)
@@ -186,7 +186,7 @@ def hub_list_clients(ctx: VendorContext, credentials: dict, query: str) -> list[
 
 
 @hookimpl
-def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
+def hub_list_products(ctx: Context, credentials: dict) -> list[Product]:
     client = TripletexClient(ctx, credentials)
     out = []
     for row in client.iter_list("/product", {"isInactive": "false", "fields":
@@ -201,7 +201,7 @@ def hub_list_products(ctx: VendorContext, credentials: dict) -> list[Product]:
 
 
 @hookimpl
-def hub_list_tax_rates(ctx: VendorContext, credentials: dict) -> list[TaxRate]:
+def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
     client = TripletexClient(ctx, credentials)
     return [TaxRate(id=str(row["id"]), code=str(row.get("number") or row["id"]), name=str(row.get("name") or ""),
                     rate=Decimal(str(row.get("percentage") or 0)))
@@ -223,8 +223,41 @@ def _find(client: TripletexClient, invoice: Invoice) -> ExportReceipt | None:
 
 
 @hookimpl
-def hub_find_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
+def hub_find_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
     return _find(TripletexClient(ctx, credentials), invoice)
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    return " ".join(str(a or "").split()).casefold() == " ".join(str(b or "").split()).casefold()
+
+
+def _existing_customer(client: TripletexClient, party: InvoiceParty, org: str | None) -> int | None:
+    """The Tripletex customer that already is ``party``, active or not, or ``None``.
+
+    ``GET /customer`` answers only active customers unless ``isInactive=true`` (its default is false), so
+    each lookup is made for active customers first and then for inactive ones: a customer someone
+    deactivated in Tripletex is reused rather than created again. By organisation number
+    (``organizationNumber``, "Equals"), then by name (``customerName``; whether Tripletex matches it
+    exactly or as a part of the name the spec does not say, so the name is compared here too). A name
+    match whose organisation number differs is another company and is not taken."""
+    fields = "id,name,organizationNumber,isInactive"
+    lookups: list[dict[str, str]] = []
+    if org:
+        lookups.append({"organizationNumber": org})
+    name = " ".join(party.name.split())
+    if name:
+        lookups.append({"customerName": name})
+    for params in lookups:
+        for inactive in ("false", "true"):
+            for row in client.iter_list("/customer", {**params, "isInactive": inactive, "fields": fields},
+                                        what="looking up the customer"):
+                row_org = str(row.get("organizationNumber") or "")
+                if "organizationNumber" in params:
+                    if row_org == org:
+                        return int(row["id"])
+                elif _same_name(row.get("name"), party.name) and (not org or not row_org or row_org == org):
+                    return int(row["id"])
+    return None
 
 
 def _customer_id(client: TripletexClient, party: InvoiceParty) -> int:
@@ -235,16 +268,10 @@ def _customer_id(client: TripletexClient, party: InvoiceParty) -> int:
             raise VendorRejected("The linked Tripletex customer id is not a number.",
                                  field_messages={"client": ["Link the client to a Tripletex customer again."]})
     org = _org_number(party.reg_code)
-    if org:
-        for row in client.iter_list("/customer", {"organizationNumber": org, "fields": "id"},
-                                    what="looking up the customer"):
-            return int(row["id"])
-    else:
-        wanted = party.name.strip().casefold()
-        for row in client.iter_list("/customer", {"fields": "id,name"}, what="looking up the customer"):
-            if str(row.get("name") or "").strip().casefold() == wanted:
-                return int(row["id"])
-    body: dict[str, Any] = {"name": party.name, "isPrivateIndividual": org is None and not party.reg_code}
+    existing = _existing_customer(client, party, org)
+    if existing is not None:
+        return existing
+    body: dict[str, Any] = {"name": party.name.strip(), "isPrivateIndividual": org is None and not party.reg_code}
     if org:
         body["organizationNumber"] = org
     if party.email:
@@ -316,7 +343,7 @@ def _invoice_body(client: TripletexClient, invoice: Invoice, customer_id: int) -
 
 
 @hookimpl
-def hub_export_invoice(ctx: VendorContext, credentials: dict, invoice: Invoice) -> ExportReceipt:
+def hub_export_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt:
     client = TripletexClient(ctx, credentials)
     existing = _find(client, invoice)  # lookup-before-create: an earlier attempt may have got through
     if existing is not None:

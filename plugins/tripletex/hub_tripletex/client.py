@@ -1,10 +1,11 @@
 """The Tripletex API v2 client, on ``ctx.http`` (public-apis.md §1).
 
 * Hosts: production ``https://tripletex.no/v2``, test ``https://api-test.tripletex.tech/v2``.
-* Auth: ``PUT /token/session/:create?consumerToken=…&employeeToken=…&expirationDate=YYYY-MM-DD``
-  (no auth header) → ``value.token``; then HTTP Basic ``<companyId>:<sessionToken>`` (``0`` = the
-  token owner's own company). The session token is cached in ``ctx.cache`` until it lapses
-  (midnight Europe/Oslo at the start of ``expirationDate``) and re-created once on a 401.
+* Auth: ``POST /token/session/:create`` with ``{"consumerToken", "employeeToken", "expirationDate"}``
+  (no auth header; the spec's preferred form, the ``PUT`` + query form is deprecated) → ``201 {value.token}``;
+  then HTTP Basic ``<companyId>:<sessionToken>`` (``0`` = the token owner's own company). The session token
+  is cached in ``ctx.cache`` until it lapses (midnight Europe/Oslo at the start of ``expirationDate``)
+  and re-created once on a 401.
 * Envelopes: ``{"value": …}`` and ``{"fullResultSize", "from", "count", "versionDigest", "values"}``;
   paging with ``from``/``count`` until a page comes back shorter than ``count``.
 * Errors: ``{"status", "code", "message", "developerMessage", "validationMessages", "requestId"}``.
@@ -24,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from hub.context import VendorContext
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
+from hub.types import Context
 
 OSLO = ZoneInfo("Europe/Oslo")
 BASE_URLS = {"production": "https://tripletex.no/v2", "test": "https://api-test.tripletex.tech/v2"}
@@ -43,7 +44,7 @@ REGENERATE_HINT = ("Generate a new employee token in Tripletex (Company → API 
 class TripletexClient:
     """One Tripletex account (an employee token in one environment, acting for one company)."""
 
-    def __init__(self, ctx: VendorContext, credentials: dict, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, ctx: Context, credentials: dict, *, page_size: int = PAGE_SIZE) -> None:
         self.ctx = ctx
         self.environment = credentials.get("environment") or "production"
         if self.environment not in BASE_URLS:
@@ -83,13 +84,16 @@ class TripletexClient:
     def _create_session(self) -> tuple[str, dt.datetime]:
         today = self.ctx.now().astimezone(OSLO).date()
         expiration = today + dt.timedelta(days=SESSION_DAYS)
-        params = {"consumerToken": self.consumer_token(), "employeeToken": self.employee_token,
-                  "expirationDate": expiration.isoformat()}
-        response = self._send("PUT", f"{self.base}/token/session/:create", params=params,
-                              headers={"Accept": "application/json"})
+        # POST with the tokens in a JSON body: the spec (2.74) marks the PUT-with-query-parameters form
+        # deprecated, and tokens in a URL end up in access logs.
+        body = {"consumerToken": self.consumer_token(), "employeeToken": self.employee_token,
+                "expirationDate": expiration.isoformat()}
+        response = self._send("POST", f"{self.base}/token/session/:create",
+                              content=json.dumps(body).encode("utf-8"),
+                              headers={"Accept": "application/json", "Content-Type": "application/json"})
         if response.status_code == 401:
             raise self._auth_failure(response)
-        if response.status_code != 200:
+        if response.status_code not in (200, 201):
             self._raise_for(response, "creating a Tripletex session")
         value = self._json(response).get("value")
         token = value.get("token") if isinstance(value, dict) else None

@@ -2,8 +2,8 @@
 
 What it emulates (public-apis.md §1): both hosts (``tripletex.no`` = production,
 ``api-test.tripletex.tech`` = test; routed by the ``Host`` header, loopback hosts count as
-production), session tokens created with ``PUT /v2/token/session/:create`` (query parameters; the
-``POST`` + JSON variant of one SDK is accepted too), HTTP Basic ``<companyId>:<sessionToken>``,
+production), session tokens created with ``POST /v2/token/session/:create`` (JSON body, 201; the
+spec's deprecated ``PUT`` with query parameters is served too, 200), HTTP Basic ``<companyId>:<sessionToken>``,
 session expiry at midnight Europe/Oslo at the start of ``expirationDate``, accountant access to
 client companies through the Basic username, the ``{"value": …}`` / ``{"fullResultSize", "from",
 "count", "versionDigest", "values"}`` envelopes, ``from``/``count`` paging, ``fields`` selection
@@ -568,7 +568,7 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
     # -- token/session -------------------------------------------------------------------------------
     @app.route("/v2/token/session/:create", methods=["PUT", "POST"])
     def session_create() -> Response:
-        if request.method == "POST":  # one SDK's variant (public-apis.md §1: S5), not in the spec
+        if request.method == "POST":  # the spec's preferred form; PUT with query parameters is deprecated
             body = request.get_json(force=True, silent=True) or {}
             params = {k: str(body.get(k) or "") for k in ("consumerToken", "employeeToken", "expirationDate")}
         else:
@@ -644,14 +644,23 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
     def customer_list() -> Response:
         _, company = authenticate()
         items = state.store["customers"][company]
+        # isInactive: "Equals", default false (spec 2.74): without it only active customers are listed
         inactive = _is_true(request.args.get("isInactive"), False)
         items = [c for c in items if c["isInactive"] == inactive]
         if request.args.get("id"):
             ids = {int(i) for i in request.args["id"].split(",") if i.strip().isdigit()}
             items = [c for c in items if c["id"] in ids]
-        for arg in ("organizationNumber", "email", "invoiceEmail"):
+        if request.args.get("customerAccountNumber"):  # "List of customer numbers"
+            numbers = {n.strip() for n in request.args["customerAccountNumber"].split(",")}
+            items = [c for c in items if str(c["customerNumber"]) in numbers]
+        for arg in ("organizationNumber", "email", "invoiceEmail"):  # "Equals"
             if request.args.get(arg):
                 items = [c for c in items if c[arg] == request.args[arg]]
+        if request.args.get("customerName"):
+            # The spec says only "Name". Matching a part of the name, ignoring case, is our reading [INF]: a
+            # client that compares the names itself works whether Tripletex matches exactly or not.
+            needle = request.args["customerName"].casefold()
+            items = [c for c in items if needle in c["name"].casefold()]
         return _list(items, "CustomerDTO")
 
     @app.get("/v2/customer/<int:oid>")

@@ -39,4 +39,4 @@ def calls(state, method: str | None = None, path: str | None = None) -> list[dic
 
 
 def creates(state) -> int:
-    return len(calls(state, "PUT", "/v2/token/session/:create"))
+    return len(calls(state, path="/v2/token/session/:create"))

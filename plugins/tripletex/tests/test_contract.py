@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import httpx
 import hub_tripletex
+import pytest
 from hub_tripletex import sandbox
 
 from hub.testing import VendorContractTests, sample_invoice
@@ -17,8 +18,12 @@ class TestContract(VendorContractTests):
     bad_credentials = {"employee_token": "sbx-employee-wrong-9999", "environment": "production"}
     settings = sandbox.DEMO_SETTINGS
 
+    @pytest.fixture(autouse=True)
+    def _spec_checked(self, spec_check):
+        self.spec_check = spec_check  # the conftest's spec check, for make_transport
+
     def make_transport(self):
-        return httpx.WSGITransport(app=sandbox.create_app())
+        return httpx.WSGITransport(app=self.spec_check.install(sandbox.create_app()))
 
     def make_export_invoice(self):
         # Norway: NOK and 25 % VAT (Tripletex VAT type 3, outgoing high rate)

@@ -79,7 +79,7 @@ def test_company_without_login_access_is_a_config_error_on_company_id(call):
 def test_403_on_own_company_is_an_auth_error_about_permissions(call, make_ctx):
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(":create"):
-            return httpx.Response(200, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
+            return httpx.Response(201, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
         return httpx.Response(403, json={"status": 403, "code": 9000, "message": "Access denied",
                                          "requestId": "req-403"})
 
@@ -111,7 +111,7 @@ def _mock_export(status: int, body: dict, found_after: bool):
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(":create"):
-            return httpx.Response(200, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
+            return httpx.Response(201, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
         if request.method == "POST":
             posted.append(json.loads(request.content))
             return httpx.Response(status, json=body)
@@ -151,7 +151,7 @@ def test_rate_limit_knob_gives_429_and_retry_after_from_x_rate_limit_reset(call,
 
 def test_429_with_retry_after_is_waited_out_by_the_core(call, make_ctx):
     answers = iter([httpx.Response(429, headers={"Retry-After": "1"}, json={"status": 429}),
-                    httpx.Response(200, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}}),
+                    httpx.Response(201, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}}),
                     httpx.Response(200, json={"value": {"companyId": 1, "company": {"id": 1, "name": "Acme AS"}}})])
     info = call("hub_test_connection", ctx=make_ctx(httpx.MockTransport(lambda request: next(answers))))
     assert info.account_name == "Acme AS"
@@ -190,7 +190,7 @@ def test_session_answer_without_token_is_transient(call, make_ctx):
 def test_list_answer_without_values_is_transient(call, make_ctx):
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(":create"):
-            return httpx.Response(200, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
+            return httpx.Response(201, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
         return httpx.Response(200, json={"value": {}})
 
     with pytest.raises(TransientError):
@@ -200,7 +200,7 @@ def test_list_answer_without_values_is_transient(call, make_ctx):
 def test_unknown_host_404_is_a_config_error(call, make_ctx):
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(":create"):
-            return httpx.Response(200, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
+            return httpx.Response(201, json={"value": {"token": "sess", "expirationDate": "2026-11-24"}})
         return httpx.Response(404, text="<html>Not found</html>")
 
     with pytest.raises(ConfigError) as caught:

@@ -29,20 +29,22 @@ def basic(record: dict) -> tuple[str, str]:
     return user, password
 
 
-def test_session_is_created_with_put_and_query_parameters(call, state):
+def test_session_is_created_with_post_and_a_json_body(call, state):
     info = call("hub_test_connection")
     assert info.account_name == "Fjord Regnskap AS"
     assert info.account_id == "1"
     assert info.details["organization_number"] == "912345670"
     create, who = state.requests
-    assert create["method"] == "PUT"
+    assert create["method"] == "POST"  # the spec's preferred form; PUT with query parameters is deprecated
     assert create["path"] == "/v2/token/session/:create"
     assert create["host"] == "tripletex.no"
-    assert query(create) == {"consumerToken": "sbx-consumer-production-7f3a9c52",
-                             "employeeToken": "sbx-employee-fjord-0001",
-                             "expirationDate": "2026-11-24"}  # now = 2026-11-22 Oslo, + 2 days
+    assert create["query"] == ""  # no token in the URL
+    assert create["headers"]["Content-Type"] == "application/json"
+    assert json.loads(create["body"]) == {"consumerToken": "sbx-consumer-production-7f3a9c52",
+                                          "employeeToken": "sbx-employee-fjord-0001",
+                                          "expirationDate": "2026-11-24"}  # now = 2026-11-22 Oslo, + 2 days
     assert "Authorization" not in create["headers"]
-    assert create["body"] == b""
+    assert create["status"] == 201
     assert who["method"] == "GET" and who["path"] == "/v2/token/session/>whoAmI"
     assert query(who) == {"fields": "companyId,company(id,name,organizationNumber),employee(id,firstName,lastName)"}
     user, token = basic(who)
@@ -61,7 +63,7 @@ def test_who_am_i_path_is_percent_encoded_on_the_wire(make_ctx, registry, app):
 
     registry.call("tripletex", "hub_test_connection", ctx=make_ctx(httpx.MockTransport(spy)), credentials=GOOD)
     assert seen[1].startswith(b"/v2/token/session/%3EwhoAmI?")
-    assert seen[0].startswith(b"/v2/token/session/:create?")
+    assert seen[0] == b"/v2/token/session/:create"
 
 
 def test_session_token_is_reused_from_the_cache(call, make_ctx, state):
@@ -89,8 +91,8 @@ def test_lapsed_session_is_recreated_once_on_401(call, make_ctx, state):
     info = call("hub_test_connection", ctx=ctx)
     assert info.account_name == "Fjord Regnskap AS"
     statuses = [(r["path"], r["status"]) for r in state.requests]
-    assert statuses == [("/v2/token/session/:create", 200), ("/v2/token/session/>whoAmI", 200),
-                        ("/v2/token/session/>whoAmI", 401), ("/v2/token/session/:create", 200),
+    assert statuses == [("/v2/token/session/:create", 201), ("/v2/token/session/>whoAmI", 200),
+                        ("/v2/token/session/>whoAmI", 401), ("/v2/token/session/:create", 201),
                         ("/v2/token/session/>whoAmI", 200)]
 
 
@@ -105,7 +107,7 @@ def test_test_environment_uses_the_test_host_and_consumer(call, state):
                                                      "environment": "test", "company_id": "0"})
     assert info.account_name == "Testfirma Integrasjon AS"
     assert {r["host"] for r in state.requests} == {"api-test.tripletex.tech"}
-    assert query(state.requests[0])["consumerToken"] == "test-sbx-consumer-2b8e41d7"
+    assert json.loads(state.requests[0]["body"])["consumerToken"] == "test-sbx-consumer-2b8e41d7"
 
 
 def test_client_lookup_pages_to_the_end(call, state):
@@ -199,7 +201,7 @@ def test_export_twice_creates_one_invoice(call, state, make_ctx):
     second = call("hub_export_invoice", ctx=make_ctx(), invoice=make_invoice())
     assert len(state.created_invoices) == 1
     assert second.already_existed and second.vendor_invoice_id == first.vendor_invoice_id
-    assert len([r for r in state.requests if r["method"] == "POST"]) == 1
+    assert len([r for r in state.requests if r["method"] == "POST" and r["path"] == "/v2/invoice"]) == 1
     found = call("hub_find_invoice", invoice=make_invoice())
     assert found.vendor_invoice_id == first.vendor_invoice_id
 
@@ -212,7 +214,7 @@ def test_export_maps_product_codes_tax_ids_and_currency(call, state):
     lines = (InvoiceLine("Årsoppgjør", Decimal("1"), Decimal("5000"), Decimal("25"), product_code="P003", tax_id="3"),
              InvoiceLine("Reise", Decimal("1"), Decimal("100"), Decimal("0")))
     receipt = call("hub_export_invoice", invoice=make_invoice(lines=lines, currency="EUR"))
-    post = [r for r in state.requests if r["method"] == "POST"][0]
+    post = [r for r in state.requests if r["method"] == "POST" and r["path"] == "/v2/invoice"][0]
     body = json.loads(post["body"])
     order = body["orders"][0]
     assert order["currency"] == {"id": 2}
@@ -233,6 +235,49 @@ def test_export_finds_the_customer_by_organisation_number(call, state):
     assert not state.created_customers
 
 
+def _customer(state, *, inactive: bool, private: bool) -> dict:
+    return next(c for c in state.store["customers"][1]
+                if c["isInactive"] is inactive and c["isPrivateIndividual"] is private)
+
+
+def test_export_reuses_an_inactive_customer_found_by_organisation_number(call, state):
+    target = _customer(state, inactive=True, private=False)
+    party = InvoiceParty(name="Some Other Spelling AS", reg_code=f"NO {target['organizationNumber']} MVA")
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    assert not state.created_customers  # reused, not duplicated
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+    lookups = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    assert [(q["organizationNumber"], q["isInactive"]) for q in lookups] == [
+        (target["organizationNumber"], "false"), (target["organizationNumber"], "true")]
+
+
+def test_export_reuses_an_inactive_customer_found_by_name(call, state):
+    target = _customer(state, inactive=True, private=True)
+    party = InvoiceParty(name="  " + target["name"].upper().replace(" ", "  ") + " ")  # spacing and case differ
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    assert not state.created_customers
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+    lookups = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
+    # the name goes to the API's customerName filter: not the whole customer list read page by page
+    assert [(q["customerName"], q["isInactive"]) for q in lookups] == [
+        (target["name"].upper(), "false"), (target["name"].upper(), "true")]
+
+
+def test_export_finds_by_name_a_customer_registered_without_an_organisation_number(call, state):
+    target = _customer(state, inactive=False, private=True)
+    call("hub_export_invoice", invoice=make_invoice(client=InvoiceParty(name=target["name"], reg_code="987654321")))
+    assert not state.created_customers
+    assert state.created_invoices[0]["customer"]["id"] == target["id"]
+
+
+def test_export_does_not_take_a_namesake_with_another_organisation_number(call, state):
+    namesake = _customer(state, inactive=False, private=False)
+    party = InvoiceParty(name=namesake["name"], reg_code="987654321")  # same name, another company
+    call("hub_export_invoice", invoice=make_invoice(client=party))
+    [created] = state.created_customers
+    assert created["organizationNumber"] == "987654321" and created["id"] != namesake["id"]
+
+
 def test_export_creates_a_missing_customer_once(call, state, make_ctx):
     party = InvoiceParty(name="Ny Kunde AS", reg_code="987 654 321", email="post@nykunde.no")
     call("hub_export_invoice", invoice=make_invoice(client=party))
@@ -251,7 +296,7 @@ def test_export_without_a_mapping_for_the_vat_rate_is_rejected_before_any_post(c
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", invoice=make_invoice(lines=lines))
     assert "lines[0].tax_id" in caught.value.field_messages
-    assert not [r for r in state.requests if r["method"] == "POST"]
+    assert not [r for r in state.requests if r["method"] == "POST" and r["path"] != "/v2/token/session/:create"]
 
 
 def test_export_with_an_unknown_product_code_is_rejected(call, state):
