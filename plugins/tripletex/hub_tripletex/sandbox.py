@@ -11,12 +11,14 @@ client companies through the Basic username, the ``{"value": …}`` / ``{"fullRe
 (``status``/``code``/``message``/``link``/``developerMessage``/``validationMessages``/``requestId``),
 ``x-tlx-request-id`` and ``X-Rate-Limit-*`` headers on every reply and a 429 once the limit is hit.
 
-Knobs (``create_app(**knobs)`` or ``POST /_sandbox/knobs``): ``latency_ms``, ``rate_limit`` ("N/S"
-per employee token per consumer), ``fault`` (None | "429" | "500" | "timeout" | "garbage"),
-``fault_every`` (every Nth request), ``fault_path`` / ``fault_method`` (only requests whose path
-contains it / with that method),
-``timeout_s`` (how long "timeout" sleeps, after the request was processed), ``today`` (ISO date the
-sandbox treats as today, Europe/Oslo; default: the real date).
+Recording, the knobs and the ``/_sandbox/`` control endpoints come from the hub's sandbox kit
+(:mod:`hub.testing.sandbox`); this module is Tripletex. Knobs (``create_app(**knobs)`` or
+``POST /_sandbox/knobs``), all the kit's: ``latency_ms``, ``rate_limit`` ("N/S" per employee token per
+consumer, a fixed window), ``fault`` (None | "429" | "500" | "timeout" | "garbage", answered Tripletex's way),
+``fault_every`` (every Nth request), ``fault_path`` / ``fault_method`` (only requests whose path contains it /
+with that method), ``timeout_s`` (how long "timeout" sleeps, after the request was processed), ``today`` (ISO
+date the sandbox treats as today, Europe/Oslo; default: the real date). Tripletex's own control endpoint:
+``POST /_sandbox/expire-sessions``.
 """
 
 from __future__ import annotations
@@ -25,17 +27,14 @@ import base64
 import datetime as dt
 import json
 import random
-import threading
-import time
 import uuid
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, request
 
-OSLO = ZoneInfo("Europe/Oslo")
+from hub.testing.sandbox import Sandbox, parse_rate
+
 LINK = "https://tripletex.no/v2-docs/"
 HOSTS = {"tripletex.no": "production", "api-test.tripletex.tech": "test"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -253,35 +252,38 @@ def render(obj: Any, spec: dict[str, Any] | None, model: str = "") -> Any:
 
 
 # -- state -------------------------------------------------------------------------------------
-class SandboxState:
+class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests, sessions and the data store."""
 
-    def __init__(self, knobs: dict[str, Any]) -> None:
-        self.lock = threading.RLock()
-        self.knobs: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": None, "fault": None, "fault_every": 1,
-                                      "fault_path": None, "fault_method": None, "timeout_s": 2.0, "today": None}
-        self.knobs.update(knobs)
+    name = "tripletex"
+    timezone = "Europe/Oslo"
+    late_timeout = True  # "timeout" answers after the request was processed
+
+    def __init__(self, **knobs: Any) -> None:
         self.sessions: dict[str, dict[str, Any]] = {}
-        self.windows: dict[tuple, list[float]] = {}  # rate key → [window start, count]
         self.next_id = 90000000
-        self.reset()
+        super().__init__(**knobs)
 
-    def reset(self) -> None:
-        with self.lock:
-            self.requests: list[dict[str, Any]] = []
-            self.by_status: Counter[str] = Counter()
-            self.total = 0
-            self.store = seed()
-            self.created_invoices: list[dict[str, Any]] = []
-            self.created_customers: list[dict[str, Any]] = []
-            self.windows = {}
-            self.knobs.pop("_fault_seen", None)
-            self.employee_tokens = {key: dict(value) for key, value in EMPLOYEE_TOKENS.items()}
+    def seed(self) -> None:
+        self.store = seed()
+        self.created_invoices: list[dict[str, Any]] = []
+        self.created_customers: list[dict[str, Any]] = []
+        self.employee_tokens = {key: dict(value) for key, value in EMPLOYEE_TOKENS.items()}
 
-    def today(self) -> dt.date:
-        if self.knobs.get("today"):
-            return dt.date.fromisoformat(str(self.knobs["today"]))
-        return dt.datetime.now(OSLO).date()
+    def fault_response(self, fault: str) -> Response:
+        """Tripletex's own answers; the error body's ``requestId`` is the answer's ``x-tlx-request-id``."""
+        g.request_id = str(uuid.uuid4())  # the kit answers a fault before the vendor's before_api hook runs
+        if fault == "429":
+            resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
+            resp.headers.update({"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0",
+                                 "X-Rate-Limit-Reset": "2"})
+            return resp
+        if fault == "500":
+            return error(500, 1000, "Internal error", developer="java.lang.NullPointerException")
+        if fault == "garbage":
+            return Response("<html><body><h1>Tripletex er midlertidig utilgjengelig</h1></body></html>", 200,
+                            mimetype="text/html")
+        return super().fault_response(fault)
 
     def expire_sessions(self) -> None:
         """Make every session token lapse (as if its expirationDate had passed)."""
@@ -391,9 +393,8 @@ def _is_true(raw: str | None, default: bool) -> bool:
 
 # -- the app -------------------------------------------------------------------------------------
 def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole API)
-    app = Flask("tripletex-sandbox")
-    state = SandboxState(knobs)
-    app.extensions["sandbox"] = state
+    state = SandboxState(**knobs)
+    app = state.create_app()
 
     def environment() -> str | None:
         host = (request.headers.get("Host") or request.host or "").lower()
@@ -402,44 +403,9 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             return "production"
         return HOSTS.get(name)
 
-    # -- faults, recording, rate limits ------------------------------------------------------------
-    @app.before_request
+    @state.before_api
     def before() -> Response | None:
         g.request_id = str(uuid.uuid4())
-        g.control = request.path.startswith("/_sandbox/")
-        if g.control:
-            return None
-        with state.lock:
-            state.total += 1
-            g.seq = state.total
-            g.record = {"method": request.method, "path": request.path,
-                        "query": request.query_string.decode("latin-1"), "host": request.headers.get("Host", ""),
-                        "headers": dict(request.headers), "body": request.get_data(), "status": None}
-            state.requests.append(g.record)
-        knobs_now = state.knobs
-        if knobs_now.get("latency_ms"):
-            time.sleep(float(knobs_now["latency_ms"]) / 1000.0)
-        fault = knobs_now.get("fault")
-        every = max(1, int(knobs_now.get("fault_every") or 1))
-        path_filter, method_filter = knobs_now.get("fault_path"), knobs_now.get("fault_method")
-        if fault and (not path_filter or path_filter in request.path) \
-                and (not method_filter or method_filter.upper() == request.method):
-            with state.lock:
-                state.knobs["_fault_seen"] = state.knobs.get("_fault_seen", 0) + 1
-                hit = state.knobs["_fault_seen"] % every == 0
-            if hit:
-                if fault == "429":
-                    resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
-                    resp.headers.update({"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0",
-                                         "X-Rate-Limit-Reset": "2"})
-                    return resp
-                if fault == "500":
-                    return error(500, 1000, "Internal error", developer="java.lang.NullPointerException")
-                if fault == "garbage":
-                    return Response("<html><body><h1>Tripletex er midlertidig utilgjengelig</h1></body></html>",
-                                    200, mimetype="text/html")
-                if fault == "timeout":
-                    g.timeout = True
         env = environment()
         if env is None:
             return Response("<html><body>404 Not Found</body></html>", 404, mimetype="text/html")
@@ -448,20 +414,12 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             return error(404, 6000, "Object not found", developer=f"No endpoint {request.path}")
         return None
 
-    @app.after_request
+    @state.after_api
     def after(response: Response) -> Response:
-        if g.get("control"):
-            return response
         response.headers["x-tlx-request-id"] = g.get("request_id", "")
         rate = g.get("rate")
         if rate and "X-Rate-Limit-Limit" not in response.headers:
             response.headers.update(rate)
-        with state.lock:
-            if g.get("record") is not None:
-                g.record["status"] = response.status_code
-            state.by_status[str(response.status_code)] += 1
-        if g.get("timeout"):
-            time.sleep(float(state.knobs.get("timeout_s") or 2.0))
         return response
 
     @app.errorhandler(ApiError)
@@ -477,35 +435,26 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         return error(405, 4000, "Method not allowed", developer=f"{request.method} is not allowed on {request.path}")
 
     def take_rate_slot(key: tuple) -> Response | None:
-        spec = state.knobs.get("rate_limit")
-        limit, per = 10000, 86400
-        if spec:
-            n, s = str(spec).split("/")
-            limit, per = int(n), int(s)
-        now = time.monotonic()
-        with state.lock:
-            window = state.windows.get(key)
-            if window is None or now - window[0] >= per:
-                window = state.windows[key] = [now, 0]
-            reset = max(1, int(per - (now - window[0]) + 0.999))
-            if spec and window[1] >= limit:
-                g.rate = {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": "0",
-                          "X-Rate-Limit-Reset": str(reset)}
-                resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
-                resp.headers.update(g.rate)
-                return resp
-            window[1] += 1
-            g.rate = {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": str(max(0, limit - window[1])),
-                      "X-Rate-Limit-Reset": str(reset)}
+        """Per employee token per consumer, a fixed window; without the ``rate_limit`` knob the headers count
+        down from 10000 a day and nothing is refused (the real limit is not published)."""
+        limit = parse_rate(state.knobs.get("rate_limit"))
+        verdict = state.take_rate(repr(key), limit or (10000, 86400), fixed=True)
+        g.rate = {"X-Rate-Limit-Limit": str(verdict.limit), "X-Rate-Limit-Remaining": str(verdict.remaining),
+                  "X-Rate-Limit-Reset": str(max(1, int(verdict.reset_in + 0.999)))}
+        if not verdict.allowed and limit is not None:
+            resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
+            resp.headers.update(g.rate)
+            return resp
         return None
 
     def employee_token_state(env: str, token: str) -> tuple[dict[str, Any] | None, str]:
         info = state.employee_tokens.get((env, token))
         if info is None:
             return None, "Unknown employee token"
-        if info["revoked"]:
+        status = state.credential_status(token, revoked=info["revoked"], expires=info["expires"])  # knobs too
+        if status == "revoked":
             return None, "The employee token has been revoked"
-        if dt.date.fromisoformat(info["expires"]) < state.today():
+        if status == "expired":
             return None, f"The employee token expired {info['expires']}"
         return info, ""
 
@@ -543,23 +492,6 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         return owner, company
 
     # -- control -------------------------------------------------------------------------------------
-    @app.get("/_sandbox/requests")
-    def control_requests() -> Response:
-        with state.lock:
-            return _json({"total": state.total, "by_status": dict(state.by_status)})
-
-    @app.post("/_sandbox/reset")
-    def control_reset() -> Response:
-        state.reset()
-        return _json({"ok": True})
-
-    @app.post("/_sandbox/knobs")
-    def control_knobs() -> Response:
-        with state.lock:
-            state.knobs.update(request.get_json(force=True, silent=True) or {})
-            state.knobs.pop("_fault_seen", None)
-            return _json({k: v for k, v in state.knobs.items() if not k.startswith("_")})
-
     @app.post("/_sandbox/expire-sessions")
     def control_expire() -> Response:
         state.expire_sessions()

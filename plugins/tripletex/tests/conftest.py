@@ -10,15 +10,13 @@ the tests run unchecked and the direct spec tests (``test_spec.py``) skip, sayin
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 import hub_tripletex
 import pytest
 from hub_tripletex import sandbox
-from werkzeug.serving import make_server
 
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve
 from hub.testing.wire import vendor_specs
 
 from .kit import GOOD, NOW, SLUG
@@ -106,12 +104,5 @@ def call(registry, make_ctx):
 @pytest.fixture
 def live_server(app):
     """The sandbox over real loopback HTTP; yields its origin."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+    with serve(app) as served:
+        yield served.origin

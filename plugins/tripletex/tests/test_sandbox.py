@@ -227,6 +227,26 @@ def test_fault_every_nth_request(app, http):
     assert statuses == ["application/json", "application/json", "text/html"] * 2
 
 
+@pytest.mark.parametrize("fault", ["429", "500"])
+def test_an_injected_fault_carries_its_request_id(app, http, fault):
+    app.extensions["sandbox"].update_knobs({"fault": fault})
+    response = session(http)
+    assert response.status_code == int(fault)
+    assert response.json()["requestId"] == response.headers["x-tlx-request-id"] != ""
+
+
+def test_revoked_and_expired_knobs_refuse_an_employee_token(app, http):
+    state = app.extensions["sandbox"]
+    state.update_knobs({"revoked": ["sbx-employee-fjord-0001"]})
+    refused = session(http)
+    assert refused.status_code == 401 and "revoked" in refused.json()["developerMessage"]
+    state.update_knobs({"revoked": [], "expired": ["sbx-employee-fjord-0001"]})
+    refused = session(http)
+    assert refused.status_code == 401 and "expired" in refused.json()["developerMessage"]
+    state.update_knobs({"expired": []})
+    assert session(http).status_code == 200
+
+
 def test_seed_is_deterministic():
     one, two = sandbox.seed(), sandbox.seed()
     assert one["customers"][2] == two["customers"][2]
