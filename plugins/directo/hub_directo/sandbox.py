@@ -16,10 +16,13 @@
 * The ``<transport>`` root names the token's database (``database``/``databasename`` attributes):
   an assumption of this project [INF], switchable off with the ``database_attr`` knob.
 
-Knobs (keyword arguments of :func:`create_app`, or ``POST /_sandbox/knobs``): ``latency_ms``,
-``rate_limit`` ("N/S" per token; a hit is answered 429 with ``Retry-After``), ``fault`` (None | "429"
-| "500" | "timeout" | "garbage"), ``fault_every``, ``timeout_s``, ``hostile`` (None |
-"billion_laughs" | "external_entity": a hostile XML answer), ``database_attr`` (bool).
+Recording, the fault knobs and the ``/_sandbox/`` control endpoints come from the hub's sandbox kit
+(:mod:`hub.testing.sandbox`); this module is Directo. Knobs (keyword arguments of :func:`create_app`, or
+``POST /_sandbox/knobs``): the kit's — ``latency_ms``, ``rate_limit`` ("N/S" per token; a hit is answered 429
+with ``Retry-After``), ``fault`` (None | "429" | "500" | "timeout" | "garbage", answered Directo's way),
+``fault_every``, ``fault_path``, ``timeout_s``, ``retry_after`` (of an injected 429; default 60) — and
+Directo's: ``hostile`` (None | "billion_laughs" | "external_entity": a hostile XML answer), ``database_attr``
+(bool).
 """
 
 from __future__ import annotations
@@ -27,9 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import random
-import threading
-import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -37,7 +38,9 @@ from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
+
+from hub.testing.sandbox import Recorded, Sandbox
 
 HOST = "login.directo.ee"
 PATH = "/xmlcore/cap_xml_direct/xmlcore.asp"
@@ -248,46 +251,36 @@ def _generate() -> dict[str, Database]:
 
 
 # -- the app -----------------------------------------------------------------------------------------
-DEFAULT_KNOBS: dict[str, Any] = {"latency_ms": 0.0, "rate_limit": None, "fault": None, "fault_every": 1,
-                                 "timeout_s": 2.0, "hostile": None, "database_attr": True}
-
-
-@dataclass
-class Recorded:
-    method: str
-    host: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, str]
-    status: int = 0
-
-
-class SandboxState:
+class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
-    def __init__(self, knobs: dict[str, Any]) -> None:
-        self.knobs = {**DEFAULT_KNOBS, **knobs}
-        self.lock = threading.RLock()
+    name = "directo"
+    vendor_knobs = {"retry_after": 60, "hostile": None, "database_attr": True}
+    knobs_reply_key = "knobs"
+
+    def __init__(self, **knobs: Any) -> None:
         self.tokens = _tokens()
-        self.reset()
+        super().__init__(**knobs)
 
-    def reset(self) -> None:
-        with self.lock:
-            self.requests: list[Recorded] = []
-            self.counter = 0
-            self.data = seed()
-            self.hits: dict[str, deque[float]] = defaultdict(deque)
+    def seed(self) -> None:
+        self.data = seed()
 
-    def by_status(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for rec in self.requests:
-            out[str(rec.status)] += 1
-        return dict(out)
+    def fault_response(self, fault: str) -> Response:
+        """Directo's own answers: XML with 429, IIS's HTML 500, a cut-off XML document with 200."""
+        if fault == "429":
+            return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
+                            headers={"Retry-After": str(self.knobs["retry_after"])})
+        if fault == "500":
+            return Response("<html><body><h1>500 - Internal server error.</h1></body></html>", status=500,
+                            content_type="text/html")
+        if fault == "garbage":
+            return Response('<?xml version="1.0"?><transport><customers><customer code="K00', status=200,
+                            content_type="text/xml")
+        return super().fault_response(fault)
 
-    def api_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if not r.path.startswith("/_sandbox")]
+    def request_key(self, record: Recorded) -> str | None:
+        """The access token (form field ``token``), for ``GET /_sandbox/timeline``."""
+        return record.form.get("token")
 
 
 def _xml(root: Element, status: int = 200) -> Response:
@@ -335,104 +328,21 @@ HOSTILE = {
 
 def create_app(**knobs: Any) -> Flask:
     """The sandbox app. See the module docstring for the knobs."""
-    app = Flask("directo-sandbox")
+    state = SandboxState(**knobs)
+    app = state.create_app()
     app.config["MAX_CONTENT_LENGTH"] = MAX_POST
-    state = SandboxState(knobs)
-    app.extensions["sandbox"] = state
-
-    # -- control endpoints (any host) ------------------------------------------------------------
-    @app.get("/_sandbox/requests")
-    def sandbox_requests():  # noqa: ANN202
-        with state.lock:
-            api = state.api_requests()
-            counts: dict[str, int] = defaultdict(int)
-            for rec in api:
-                counts[str(rec.status)] += 1
-            return jsonify(total=len(api), by_status=dict(counts))
-
-    @app.post("/_sandbox/reset")
-    def sandbox_reset():  # noqa: ANN202
-        state.reset()
-        return jsonify(ok=True)
-
-    @app.post("/_sandbox/knobs")
-    def sandbox_knobs():  # noqa: ANN202
-        body = request.get_json(silent=True) or {}
-        unknown = sorted(set(body) - set(DEFAULT_KNOBS))
-        if unknown:
-            return jsonify(error=f"unknown knobs: {', '.join(unknown)}"), 400
-        with state.lock:
-            state.knobs.update(body)
-            return jsonify(knobs=state.knobs)
-
-    @app.before_request
-    def record():  # noqa: ANN202
-        if request.path.startswith("/_sandbox"):
-            return None
-        rec = Recorded(request.method, request.host.split(":")[0].lower(), request.path,
-                       request.query_string.decode("latin-1"), dict(request.headers),
-                       request.get_data(cache=True), {})
-        rec.form = {k: v for k, v in request.form.items()}
-        with state.lock:
-            state.requests.append(rec)
-            state.counter += 1
-            request.environ["sandbox.record"] = rec
-            request.environ["sandbox.n"] = state.counter
-        latency = float(state.knobs.get("latency_ms") or 0)
-        if latency:
-            time.sleep(latency / 1000)
-        return None
-
-    @app.after_request
-    def finish(response: Response) -> Response:
-        rec = request.environ.get("sandbox.record")
-        if rec is not None:
-            rec.status = response.status_code
-        return response
-
-    def fault_response() -> Response | None:
-        fault = state.knobs.get("fault")
-        every = max(1, int(state.knobs.get("fault_every") or 1))
-        if not fault or request.environ.get("sandbox.n", 0) % every:
-            return None
-        if fault == "429":
-            return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
-                            headers={"Retry-After": "60"})
-        if fault == "500":
-            return Response("<html><body><h1>500 - Internal server error.</h1></body></html>", status=500,
-                            content_type="text/html")
-        if fault == "timeout":
-            time.sleep(float(state.knobs.get("timeout_s") or 2.0))
-            return None
-        if fault == "garbage":
-            return Response('<?xml version="1.0"?><transport><customers><customer code="K00', status=200,
-                            content_type="text/xml")
-        return None
 
     def rate_limited(token: str) -> Response | None:
-        spec = state.knobs.get("rate_limit")
-        if not spec:
+        verdict = state.take_rate(token)
+        if verdict is None or verdict.allowed:
             return None
-        limit, _, seconds = str(spec).partition("/")
-        limit_n, window = int(limit), float(seconds or 1)
-        now = time.monotonic()
-        with state.lock:
-            hits = state.hits[token]
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= limit_n:
-                retry = max(1, int(window - (now - hits[0]) + 0.999))
-                return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
-                                headers={"Retry-After": str(retry)})
-            hits.append(now)
-        return None
+        return Response("<err>Too many requests</err>", status=429, content_type="text/xml",
+                        headers={"Retry-After": str(verdict.retry_after)})
 
     @app.post(PATH)
     def xml_direct():  # noqa: ANN202
         if request.host.split(":")[0].lower() != HOST:
             return Response("<html><body>404 Not Found</body></html>", status=404, content_type="text/html")
-        if (faulty := fault_response()) is not None:
-            return faulty
         token = request.form.get("token", "")
         if not token:
             return _err("token required")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import httpx
 import hub_directo
 import pytest
 from hub_directo import sandbox
-from werkzeug.serving import make_server
 
 from hub.testing import make_context, vendor_registry
+from hub.testing.sandbox import serve
 from hub.types import Context
 
 
@@ -67,13 +66,9 @@ def live_sandbox() -> Iterator[Callable]:
     servers = []
 
     def start(**knobs):
-        application = sandbox.create_app(**knobs)
-        server = make_server("127.0.0.1", 0, application, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}", application
+        servers.append(serve(sandbox.create_app(**knobs)))
+        return servers[-1].origin, servers[-1].app
 
     yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for served in servers:
+        served.stop()
