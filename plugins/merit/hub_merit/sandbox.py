@@ -42,13 +42,13 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
 
-from hub.testing.sandbox import Recorded, Sandbox
+from hub.testing.sandbox import Recorded, Sandbox, money
 from hub_merit.wire import fact
 
 HOSTS = {
@@ -122,10 +122,6 @@ COMPANY_SPECS = [
     ("Saaremaa Seafood OÜ", "EE", True),   # its key was reset in Merit: the seeded old key is revoked
     ("Vana Litsents OÜ", "EE", False),     # licence lapsed (no PRO/PREMIUM): api-wronglicense
 ]
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _iso(day: dt.date) -> str:
@@ -216,9 +212,9 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
         for _ in range(rng.randint(3, 9)):
             day = month + dt.timedelta(days=rng.randrange(days))
             customer = rng.choice(company.customers)
-            net = _money(Decimal(rng.randint(2000, 250000)) / 100)
+            net = money(Decimal(rng.randint(2000, 250000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.2 else rng.choice(rated)
-            vat = _money(net * tax["TaxPct"] / 100)
+            vat = money(net * tax["TaxPct"] / 100)
             invoice = {"SIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "InvoiceNo": str(inv_no),
                        "DocumentDate": _iso(day), "TransactionDate": _iso(day),
                        "CustomerId": customer["CustomerId"], "CustomerName": customer["Name"],
@@ -233,16 +229,16 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
             paid_on = day + dt.timedelta(days=rng.randint(0, 40))
             if paid_on <= TODAY and rng.random() < 0.75:
                 partial = rng.random() < 0.1
-                amount = _money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
+                amount = money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
                 invoice["PaidAmount"] = amount
                 invoice["Paid"] = not partial
                 pay(paid_on, 1, customer, invoice, amount)
         for _ in range(rng.randint(2, 6)):
             day = month + dt.timedelta(days=rng.randrange(days))
             vendor = rng.choice(company.vendors)
-            net = _money(Decimal(rng.randint(500, 90000)) / 100)
+            net = money(Decimal(rng.randint(500, 90000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.25 else rng.choice(rated)
-            vat = _money(net * tax["TaxPct"] / 100)
+            vat = money(net * tax["TaxPct"] / 100)
             bill = {"PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BillNo": f"B-{bill_no}",
                     "DocumentDate": _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
                     "VendorName": vendor["Name"], "DueDate": _iso(day + dt.timedelta(days=21)),
@@ -257,10 +253,10 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
         for _ in range(rng.randint(0, 2)):  # other income / expenses (bank fees, interest)
             day = month + dt.timedelta(days=rng.randrange(days))
             if day <= TODAY:
-                pay(day, rng.choice([3, 4]), None, None, _money(Decimal(rng.randint(100, 5000)) / 100))
+                pay(day, rng.choice([3, 4]), None, None, money(Decimal(rng.randint(100, 5000)) / 100))
         for _ in range(rng.randint(0, 3)):  # manual GL entries (depreciation, accruals, salaries)
             day = month + dt.timedelta(days=rng.randrange(days))
-            gl(day, "PK", "", _money(Decimal(rng.randint(1000, 400000)) / 100))
+            gl(day, "PK", "", money(Decimal(rng.randint(1000, 400000)) / 100))
         month = month + dt.timedelta(days=days)
     return company
 
@@ -333,13 +329,13 @@ class SandboxState(Sandbox):
         company = self.companies[api_id]
         with self.lock:
             invoice = next(i for i in company.invoices if i["SIHId"] == invoice_id)
-            invoice["PaidAmount"] = _money(invoice["PaidAmount"] + amount)
+            invoice["PaidAmount"] = money(invoice["PaidAmount"] + amount)
             invoice["Paid"] = invoice["PaidAmount"] >= invoice["TotalSum"]
             payment_id = str(uuid.uuid4())
             number = str(1 + max((int(p["DocumentNo"]) for p in company.payments), default=999))
             customer = {"Name": invoice["CustomerName"], "CustomerId": invoice["CustomerId"]}
             company.payments.append(_payment(payment_id, BANKS[company.country], 1, customer, invoice["CurrencyCode"],
-                                             day, number, _money(amount), [_link(payment_id, invoice, _money(amount))]))
+                                             day, number, money(amount), [_link(payment_id, invoice, money(amount))]))
 
 
 # -- request handling ------------------------------------------------------------------------------
@@ -546,13 +542,13 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             return _text("TaxAmount must have one entry per TaxId", 400)
         sent_tax[entry.get("TaxId")] = Decimal(str(entry.get("Amount")))
     for tax_id, net in net_by_tax.items():
-        expected = _money(net * taxes[tax_id]["TaxPct"] / 100)
+        expected = money(net * taxes[tax_id]["TaxPct"] / 100)
         if tax_id not in sent_tax or abs(sent_tax[tax_id] - expected) > Decimal("0.01"):
             return _text(f"TaxAmount for {taxes[tax_id]['Code']} does not match the rows ({expected})", 400)
     if set(sent_tax) - set(net_by_tax):
         return _text("TaxAmount has a TaxId that no row uses", 400)
-    if "TotalAmount" not in payload or abs(Decimal(str(payload["TotalAmount"])) - _money(total)) > Decimal("0.01"):
-        return _text(f"TotalAmount does not match the rows ({_money(total)})", 400)
+    if "TotalAmount" not in payload or abs(Decimal(str(payload["TotalAmount"])) - money(total)) > Decimal("0.01"):
+        return _text(f"TotalAmount does not match the rows ({money(total)})", 400)
     # texts longer than their columns fail when the invoice is written (wire fact description_too_long_answer)
     for row in rows:
         item = row["Item"]
@@ -593,7 +589,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
                "CustomerName": customer["Name"], "CustomerRegNo": customer["RegNo"],
                "DueDate": _iso(_day(payload["DueDate"], "DueDate")), "CurrencyCode": payload.get("CurrencyCode") or
                CURRENCY[company.country], "CurrencyRate": Decimal(1), "TaxAmount": vat,
-               "RoundingAmount": Decimal(0), "TotalAmount": _money(total), "TotalSum": _money(total) + vat,
+               "RoundingAmount": Decimal(0), "TotalAmount": money(total), "TotalSum": money(total) + vat,
                "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
                "EInvSent": False, "EmailSent": False, "Paid": False,
                "_rows": rows, "_hcomment": payload.get("Hcomment"), "_fcomment": payload.get("Fcomment")}

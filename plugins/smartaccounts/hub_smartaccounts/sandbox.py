@@ -36,14 +36,14 @@ import hmac
 import json
 import random
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 
-from hub.testing.sandbox import FAULTS, Recorded, Sandbox, parse_rate
+from hub.testing.sandbox import FAULTS, Recorded, Sandbox, json_response, money, parse_rate
 
 from .wire import fact, list_key
 
@@ -111,10 +111,6 @@ def _fmt(day: dt.date) -> str:
     return day.strftime(DATE_FORMAT)
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def _num(value: Decimal) -> float | int:
     """A JSON number with a decimal point (SmartAccounts sends numbers, not strings)."""
     return float(value)
@@ -170,8 +166,8 @@ class SandboxState(Sandbox):
 
     def fault_response(self, fault: str) -> Response:
         if fault in ("429", "503"):
-            return _json({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]}, int(fault),
-                         {"Retry-After": str(self.knobs.get("retry_after", 1))})
+            return json_response({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]},
+                                 int(fault), {"Retry-After": str(self.knobs.get("retry_after", 1))})
         if fault == "500":
             return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
         if fault == "garbage":
@@ -252,7 +248,7 @@ def seed(value: int = 20261122) -> dict[str, Company]:
                 company.client_invoices.append(invoice)
             for _ in range(int(rng.randint(3, 8) * scale)):
                 vendor = rng.choice(company.vendors)
-                amount = _money(Decimal(rng.randint(1000, 250000)) / 100)
+                amount = money(Decimal(rng.randint(1000, 250000)) / 100)
                 company.vendor_invoices.append({
                     "id": company.new_id(), "entryId": company.new_id(), "vendorId": vendor["id"],
                     "vendor": {"id": vendor["id"], "name": vendor["name"]}, "date": day(),
@@ -260,7 +256,7 @@ def seed(value: int = 20261122) -> dict[str, Company]:
                     "currency": "EUR", "totalAmount": _num(amount), "description": "Ostuarve"})
             for _ in range(int(rng.randint(4, 11) * scale)):
                 bank = rng.random() < 0.8
-                amount = _money(Decimal(rng.randint(500, 150000)) / 100)
+                amount = money(Decimal(rng.randint(500, 150000)) / 100)
                 client = rng.random() < 0.6
                 partner = rng.choice(company.clients if client else company.vendors)
                 company.payments.append({
@@ -271,7 +267,7 @@ def seed(value: int = 20261122) -> dict[str, Company]:
                     "currency": "EUR", "amount": _num(amount), "number": f"P{company.next_id}",
                     "description": "Laekumine" if client else "Tasumine"})
             for _ in range(rng.randint(0, 3)):
-                amount = _money(Decimal(rng.randint(1000, 90000)) / 100)
+                amount = money(Decimal(rng.randint(1000, 90000)) / 100)
                 company.manual_entries.append({
                     "id": company.new_id(), "entryId": company.new_id(), "date": day(), "number": f"K{company.next_id}",
                     "currency": "EUR", "description": "Kanne",
@@ -293,8 +289,8 @@ def _build_invoice(company: Company, client: dict, date: str, invoice_number: st
     out_rows = []
     rates = {v["vatPc"]: Decimal(v["pc"]) for v in company.vat_pcs}
     for row in rows:
-        net = _money(row["quantity"] * row["price"])
-        row_vat = _money(net * rates[row["vatPc"]] / 100)
+        net = money(row["quantity"] * row["price"])
+        row_vat = money(net * rates[row["vatPc"]] / 100)
         amount += net
         vat += row_vat
         out_rows.append({"code": row.get("code"), "description": row.get("description"),
@@ -320,11 +316,6 @@ class ApiError(Exception):
         self.status = status
         self.errors = errors or [{"code": code, "message": message, **({"field": field} if field else {})}]
         self.headers = headers or {}
-
-
-def _json(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers or {},
-                    mimetype="application/json")
 
 
 def _parse_date(value: str, name: str) -> dt.date:
@@ -356,11 +347,11 @@ def create_app(**knobs: Any) -> Flask:
         try:
             return _handle(state, endpoint, state.current_record())
         except ApiError as exc:
-            return _json({"errors": exc.errors}, exc.status, exc.headers)
+            return json_response({"errors": exc.errors}, exc.status, exc.headers)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
-        return _json({"errors": [{"code": "NOT_FOUND", "message": "Not found"}]}, 404)
+        return json_response({"errors": [{"code": "NOT_FOUND", "message": "Not found"}]}, 404)
 
     return app
 
@@ -450,7 +441,7 @@ def _paged(company: Company, endpoint: str, items: list[dict], args: Any) -> Res
     if endpoint in company.deleted:
         body[DELETED_KEY] = list(company.deleted[endpoint])
     body[MORE_KEY] = page * PAGE_SIZE < len(items)
-    return _json(body)
+    return json_response(body)
 
 
 def _date_filter(items: list[dict], args: Any) -> list[dict]:
@@ -478,11 +469,11 @@ def _vatpcs(state: SandboxState, company: Company, args: Any, body: dict) -> Res
         item = {k: v for k, v in vat.items() if k != "pc"}
         item[name] = int(vat["pc"])
         items.append(item)
-    return _json({list_key("settings/vatpcs:get"): items})
+    return json_response({list_key("settings/vatpcs:get"): items})
 
 
 def _accounts(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
-    return _json({"accounts": company.accounts})
+    return json_response({"accounts": company.accounts})
 
 
 def _clients_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -523,7 +514,7 @@ def _clients_add(state: SandboxState, company: Company, args: Any, body: dict) -
               "referenceNumber": f"{2000 + len(company.clients)}", "invoiceDueDate": body.get("invoiceDueDate") or 14,
               "group": None, "address": body.get("address") or {}, "contacts": contacts}
     company.clients.append(client)
-    return _json({"clientId": client["id"], "referenceNumber": client["referenceNumber"]})
+    return json_response({"clientId": client["id"], "referenceNumber": client["referenceNumber"]})
 
 
 def _articles_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -614,9 +605,9 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
                              str(body.get("invoiceNote") or ""))
     invoice["currency"] = currency
     company.client_invoices.append(invoice)
-    return _json({key: invoice[key] for key in ("clientId", "number", "invoiceNumber", "referenceNumber", "amount",
-                                                "vatAmount", "totalAmount", "roundAmount", "dueDate")}
-                 | {"invoiceId": invoice["id"]})
+    return json_response({key: invoice[key] for key in ("clientId", "number", "invoiceNumber", "referenceNumber",
+                                                        "amount", "vatAmount", "totalAmount", "roundAmount", "dueDate")}
+                         | {"invoiceId": invoice["id"]})
 
 
 def _articles_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
@@ -640,7 +631,7 @@ def _articles_add(state: SandboxState, company: Company, args: Any, body: dict) 
                              "priceSales": body.get("priceSales"), "pricePurchase": None,
                              "accountSales": body.get("accountSales"), "accountPurchase": None,
                              "accountWarehouse": None})
-    return _json({"code": code})
+    return json_response({"code": code})
 
 
 def _vendor_invoices_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:

@@ -33,7 +33,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from hub.testing.sandbox import Sandbox, parse_rate
+from hub.testing.sandbox import Sandbox, json_response, parse_rate
 
 LINK = "https://tripletex.no/v2-docs/"
 HOSTS = {"tripletex.no": "production", "api-test.tripletex.tech": "test"}
@@ -305,15 +305,11 @@ class SandboxState(Sandbox):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-
-
 def error(status: int, code: int, message: str, *, validation: list[dict[str, Any]] | None = None,
           developer: str | None = None) -> Response:
     body = {"status": status, "code": code, "message": message, "link": LINK, "developerMessage": developer,
             "validationMessages": validation, "requestId": g.get("request_id", str(uuid.uuid4()))}
-    return _json(body, status)
+    return json_response(body, status)
 
 
 def vmsg(field: str, message: str) -> dict[str, Any]:
@@ -337,7 +333,7 @@ def _fields_spec() -> dict[str, Any] | None:
 
 def _single(obj: dict[str, Any], model: str, status: int = 200) -> Response:
     try:
-        return _json({"value": render(obj, _fields_spec(), model)}, status)
+        return json_response({"value": render(obj, _fields_spec(), model)}, status)
     except FieldsError as exc:
         return error(400, 11000, "Illegal field in fields filter", developer=str(exc))
 
@@ -371,8 +367,8 @@ def _list(items: list[dict[str, Any]], model: str) -> Response:
         values = render(page, _fields_spec(), model)
     except FieldsError as exc:
         return error(400, 11000, "Illegal field in fields filter", developer=str(exc))
-    return _json({"fullResultSize": len(items), "from": start, "count": len(page), "versionDigest": None,
-                  "values": values})
+    return json_response({"fullResultSize": len(items), "from": start, "count": len(page), "versionDigest": None,
+                          "values": values})
 
 
 def _date_arg(name: str, required: bool = True) -> dt.date | None:
@@ -495,7 +491,7 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
     @app.post("/_sandbox/expire-sessions")
     def control_expire() -> Response:
         state.expire_sessions()
-        return _json({"ok": True})
+        return json_response({"ok": True})
 
     # -- token/session -------------------------------------------------------------------------------
     @app.route("/v2/token/session/:create", methods=["PUT", "POST"])
