@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from flask import Flask, Response, has_request_context, render_template, request
+from flask import Flask, Response, abort, current_app, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
@@ -57,6 +57,14 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_big_bodies() -> None:
+    """A body over ``MAX_CONTENT_LENGTH`` is a ``413`` before anything reads it (the CSRF check, a role check,
+    the API's JSON parsing). Werkzeug's limited stream stops a body that does not say its length."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413, f"The request body is larger than {limit} bytes; send less.")
+
+
 def storage_uri(redis_url: str) -> str:
     """The hub's Redis URL in the form the ``limits`` library takes (a unix socket is ``redis+unix``)."""
     return "redis+unix" + redis_url[len("unix"):] if redis_url.startswith("unix://") else redis_url
@@ -80,11 +88,13 @@ def _too_many(limit: RequestLimit) -> Response:
 
 def init_app(app: Flask) -> Limiter:
     """Register all of it on ``app`` (after the pages' blueprint: throttling wraps the sign-in view)."""
-    app.config.setdefault("MAX_CONTENT_LENGTH", int(os.environ.get("HUB_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)))
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("HUB_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH))
     hops = int(app.config.get("HUB_PROXY_HOPS", os.environ.get("HUB_PROXY_HOPS", "0")) or 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.session_interface = SchemeSessionInterface()
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_big_bodies)  # first, before the CSRF check
     app.after_request(_security_headers)
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.extensions["hub"].redis_url))
