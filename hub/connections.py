@@ -150,7 +150,7 @@ def record_failure(run: SyncRun, exc: HubError) -> None:
         return
     owner.status = NEEDS_ATTENTION
     owner.last_checked_at = utcnow()
-    owner.last_error = exc.as_dict()
+    owner.last_error = redaction.mask_structure(exc.as_dict())
 
 
 def run_owner(run: SyncRun) -> Owner | None:
@@ -212,7 +212,7 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
                   client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
     svc = services()
-    key = account_key(vendor.slug, credentials)
+    key = account_key(vendor.slug, credentials, current_app.config["SECRET_KEY"])
     settings = operator_settings(vendor.slug)
     origin = (integration.settings or {}).get("origin") or settings.get("origin")
     limits = rate_limits(vendor.info.rate_limits, settings.get("rate_limits"))

@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app
 
-from hub import audit, catalog
+from hub import audit, catalog, redaction
 from hub import types as t
 from hub.connections import call_vendor, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
@@ -224,7 +224,7 @@ def _export_action(run: SyncRun) -> dict:
     except HubError as exc:
         db.session.rollback()
         export = db.session.get(InvoiceExport, run.params["export_id"])
-        export.last_error = exc.as_dict()
+        export.last_error = redaction.mask_structure(exc.as_dict())
         if not exc.retryable and not isinstance(exc, UnexpectedError):
             export.status = "failed"  # the vendor refused (or we could not even ask): nothing was created
         # retryable or a plugin bug: the vendor may have it, so the row stays "uncertain" and the next attempt

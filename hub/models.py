@@ -76,6 +76,19 @@ class User(db.Model):
         return self.role in ("owner", "admin")
 
 
+class UserSession(db.Model):
+    """A signed-in browser (server side: the cookie holds only a random id, stored here as its SHA-256).
+    Deleting the row ends the session at once (:mod:`hub.sessions`)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
 class Client(db.Model):
     __tablename__ = "client"
     id: Mapped[int] = mapped_column(primary_key=True)

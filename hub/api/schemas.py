@@ -29,6 +29,15 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only (marshmallow would also take ``0``, ``1``, ``"yes"``, ``"off"``...)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):  # 0 == False in Python: a set lookup would let it through
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Schema(marshmallow.Schema):
     class Meta:
         ordered = True
@@ -132,8 +141,8 @@ class IntegrationSchema(Schema):
 
 
 class IntegrationPatchSchema(Schema):
-    enabled = fields.Boolean(metadata={"example": True, "description": "Enable or disable the integration."})
-    export_invoices = fields.Boolean(metadata={
+    enabled = JsonBoolean(metadata={"example": True, "description": "Enable or disable the integration."})
+    export_invoices = JsonBoolean(metadata={
         "example": True, "description": "Export every issued invoice here (needs the `invoice_export` "
                                         "capability to turn on)."})
 
