@@ -218,5 +218,5 @@ def test_existing_exports_stay_in_the_account_they_were_booked_in(example_integr
     hub_db.session.commit()
     account = exports.export_account(export)
     assert not account.own and account.owner is example_integration and account.pinned_firm
-    unpinned = InvoiceExport(invoice_id=invoice.id, integration_id=example_integration.id, reference="HUB-new")
+    unpinned = InvoiceExport(invoice=invoice, integration_id=example_integration.id, reference="HUB-new")
     assert exports.export_account(unpinned).own, "a new export goes to the client's own account"
