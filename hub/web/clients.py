@@ -226,9 +226,9 @@ def client_link(client_id: int):  # noqa: ANN201
              if relinked else "From the next import day its statistics are imported; Reload data back-fills "
                               "the last 12 months."), "success")
     warnings = connections.link_warnings(connection)
-    if warnings:
-        flash(f"Check the link: {'; '.join(warnings)}. If this is another company, pick the right one.", "warning")
-        return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
+    if warnings:  # also shown on the client's Integration page for as long as the link disagrees
+        flash(f"Check the link of {client.name}: {'; '.join(warnings)}. If this is another company, pick the "
+              "right one.", "warning")
     return redirect(url_for("web.client_list"))
 
 

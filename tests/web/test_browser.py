@@ -370,6 +370,8 @@ def test_linking_lifecycle_mismatch_relink_reload_unlink_and_bulk(page, live_hub
 
     # a manual link to another company: the warning names what disagrees
     first_name, _ = pick(0)
+    expect(page.get_by_text(f"Check the link of Viljandi Veski OÜ: the name '{first_name}' is not")).to_be_visible()
+    page.goto(f"/clients/{client_id}/integration?vendor=directo")
     expect(page.locator(".link-warning").first).to_contain_text(f"the name '{first_name}' is not 'Viljandi Veski OÜ'")
     shot(page, "16-link-mismatch-warning")
 
