@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, MetaData, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -97,7 +97,17 @@ class Client(db.Model):
     reg_code: Mapped[str | None] = mapped_column(String(50))
     vat_no: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
+    # What exports need besides the name (edited through hub.clients.ClientDetailsSchema).
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_city: Mapped[str | None] = mapped_column(String(100))
+    address_postal_code: Mapped[str | None] = mapped_column(String(20))
+    address_country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    customer_type: Mapped[str] = mapped_column(String(20), default="company", server_default="company")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+#: ``Client.customer_type``: a company (registration code expected) or a private person.
+CUSTOMER_TYPES = ("company", "private")
 
 
 class ConnectionStateMixin:
@@ -144,6 +154,10 @@ class ClientConnection(ConnectionStateMixin, db.Model):
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
     vendor_client_id: Mapped[str | None] = mapped_column(String(100))
     vendor_client_name: Mapped[str | None] = mapped_column(String(200))
+    vendor_client_reg_code: Mapped[str | None] = mapped_column(String(50))  # as the vendor's record has it
+    # When the link last pointed to a different vendor record or account: values imported before this came
+    # from the old record, so an import may overwrite them (also by 0; hub.statistics).
+    linked_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     client: Mapped[Client] = relationship()
@@ -339,18 +353,36 @@ class InvoiceExport(db.Model):
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date | None] = mapped_column()
+    # The vendor account the invoice was sent to, pinned at the first attempt (hub.exports): "firm" (the
+    # integration's credentials) or "client" (the client's own, ``account_connection_id``; NULL once unlinked).
+    account: Mapped[str | None] = mapped_column(String(10))
+    account_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     invoice: Mapped[Invoice] = relationship()
 
 
+def _per_account(table: str, *columns: str) -> tuple[Index, Index]:
+    """Unique ``columns`` per vendor account: the firm's (``client_connection_id IS NULL``) or a client's own."""
+    firm = "client_connection_id IS NULL"
+    own = "client_connection_id IS NOT NULL"
+    return (Index(f"uq_{table}_firm_account", "integration_id", *columns, unique=True,
+                  sqlite_where=text(firm), postgresql_where=text(firm)),
+            Index(f"uq_{table}_client_account", "client_connection_id", *columns, unique=True,
+                  sqlite_where=text(own), postgresql_where=text(own)))
+
+
 class CatalogItem(db.Model):
-    """A vendor's product/article or VAT type/tax rate, pulled and cached per integration."""
+    """A vendor's product/article or VAT type/tax rate, pulled and cached per **vendor account**: the firm
+    integration's (``client_connection_id`` NULL) or a client's own account (its connection)."""
 
     __tablename__ = "catalog_item"
-    __table_args__ = (UniqueConstraint("integration_id", "kind", "vendor_id"),)
+    __table_args__ = _per_account("catalog_item", "kind", "vendor_id")
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    client_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
     vendor_id: Mapped[str] = mapped_column(String(100))
     code: Mapped[str] = mapped_column(String(100))
@@ -361,12 +393,15 @@ class CatalogItem(db.Model):
 
 
 class CatalogMapping(db.Model):
-    """The hub's product code or VAT rate → the vendor's product code or tax id, per integration."""
+    """The hub's product code or VAT rate → the vendor's product code or tax id, per vendor account (as
+    :class:`CatalogItem`)."""
 
     __tablename__ = "catalog_mapping"
-    __table_args__ = (UniqueConstraint("integration_id", "kind", "hub_key"),)
+    __table_args__ = _per_account("catalog_mapping", "kind", "hub_key")
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    client_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
     hub_key: Mapped[str] = mapped_column(String(100))  # a product code, or a VAT rate such as "22"
     vendor_code: Mapped[str] = mapped_column(String(100))  # CatalogItem.code (products) / .vendor_id (tax rates)

@@ -290,6 +290,7 @@ class InvoiceParty:
     email: str | None = None
     address: Address | None = None
     vendor_client_id: str | None = None
+    private_person: bool = False  # a private person rather than a company (no registration code expected)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ Resource map (see the OpenAPI document for bodies and examples):
 | ``/integrations/{vendor}/connections[/{client_id}[/credentials]]`` | client links, per-client credentials |
 | ``/integrations/{vendor}/connections/{client_id}/test-connection`` | test a client's own credentials |
 | ``/integrations/{vendor}/client-lookup`` | search the vendor's clients |
+| ``/integrations/{vendor}/link-suggestions`` | suggested matches for unlinked clients (one paged lookup) |
+| ``/integrations/{vendor}/connections/bulk`` | confirm suggestions in bulk |
+| ``/integrations/{vendor}/unlinked-clients`` | who is not linked yet |
+| ``DELETE /integrations/{vendor}/connections/{client_id}`` | unlink (history kept) |
+| ``/clients/{id}`` | ``GET``/``PATCH`` a client's details (reg. code, e-mail, address, customer type) |
 | ``/integrations/{vendor}/summary-settings`` | summary task settings and field mapping |
 | ``/integrations/{vendor}/reload`` | Reload data: ``202`` + run with progress |
 | ``/clients``, ``/topics``, ``/custom-fields`` | firm data the settings refer to |
@@ -46,7 +51,7 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from hub.api import billing, data, errors, integrations, tokens, vendors
+from hub.api import accounts, billing, data, errors, integrations, tokens, vendors
 from hub.api.vendors import credentials_json_schema
 from hub.statistics import IMPORT_DAYS, ImportDay
 
@@ -144,7 +149,7 @@ def init_app(app: Flask) -> Api:
     api.ma_plugin.converter.add_attribute_function(_raw_dict_values)
 
     blueprints = [tokens.blp, vendors.blp, integrations.blp, data.blp, data.runs_blp, billing.blp,
-                  billing.catalog_blp]
+                  billing.catalog_blp, accounts.blp]
     for blp in blueprints:
         api.register_blueprint(blp)
     _register_credential_components(api)

@@ -68,6 +68,7 @@ def integration_out(vendor: Vendor, row: Integration | None) -> dict[str, Any]:
 def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
     return {"id": conn.id, "client_id": conn.client_id, "client_name": conn.client.name, "vendor": vendor.slug,
             "vendor_client_id": conn.vendor_client_id, "vendor_client_name": conn.vendor_client_name,
+            "vendor_client_reg_code": conn.vendor_client_reg_code, "warnings": connections.link_warnings(conn),
             "status": conn.status, "own_credentials": conn.has_credentials,
             "credentials": describe_credentials(vendor, conn) if conn.has_credentials else None,
             "account_name": conn.account_name, "last_checked_at": conn.last_checked_at,
@@ -200,7 +201,8 @@ def link_client(data: dict[str, Any], vendor: str, client_id: int) -> Any:
     row = integration_row(vendor, create=True)
     conn = connections.link_client(_connection(row, client_id), client_id=client_id, integration=row,
                                    vendor_client_id=data["vendor_client_id"],
-                                   vendor_client_name=data.get("vendor_client_name"))
+                                   vendor_client_name=data.get("vendor_client_name"),
+                                   vendor_client_reg_code=data.get("vendor_client_reg_code"))
     return connection_out(v, conn)
 
 

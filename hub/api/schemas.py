@@ -227,6 +227,9 @@ class ConnectionSchema(Schema):
     vendor = fields.String(metadata={"example": "merit"})
     vendor_client_id = fields.String(allow_none=True, metadata={"example": "C-1001"})
     vendor_client_name = fields.String(allow_none=True, metadata={"example": "Acme OÜ"})
+    vendor_client_reg_code = fields.String(allow_none=True, metadata={"example": "12345678"})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "Where the linked vendor record disagrees with the hub client (name, registration code)."})
     status = fields.String(metadata={"example": "ok"})
     own_credentials = fields.Boolean(metadata={"description": "The client connects with its own credentials."})
     credentials = fields.Dict(allow_none=True, metadata={"description": "The client's own credentials as "
@@ -241,6 +244,9 @@ class LinkBodySchema(Schema):
                                      metadata={"example": "C-1001", "description": "null unlinks the client."})
     vendor_client_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                                        metadata={"example": "Acme OÜ"})
+    vendor_client_reg_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
+                                           metadata={"example": "12345678", "description": "The record's "
+                                                     "registration code, compared with the client's (warnings)."})
 
 
 class LookupBodySchema(Schema):

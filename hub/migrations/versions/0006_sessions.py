@@ -1,7 +1,7 @@
 """server-side user sessions (revocable sign-in)
 
 Revision ID: 0006_sessions
-Revises: 0003
+Revises: 0004_vendor_accounts
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_sessions'
-down_revision = '0003'
+down_revision = '0004_vendor_accounts'
 branch_labels = None
 depends_on = None
 
