@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app
 
-from hub import audit, catalog
+from hub import audit, catalog, webhooks
 from hub import types as t
 from hub.connections import call_vendor, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
@@ -187,6 +187,8 @@ def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> Non
     export.last_error = None
     export.updated_at = utcnow()
     db.session.commit()
+    if status == "confirmed":
+        webhooks.export_confirmed(export)
 
 
 @action("export", queue="exports")

@@ -32,6 +32,9 @@ def _init(state) -> None:  # noqa: ANN001
 def _load_user() -> None:
     user_id = session.get("user_id")
     g.user = db.session.get(User, user_id) if user_id else None
+    if g.user is not None and not (g.user.active and g.user.firm.active):  # deactivated since signing in
+        session.clear()
+        g.user = None
 
 
 @bp.app_context_processor

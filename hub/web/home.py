@@ -14,7 +14,7 @@ from hub.web.base import admin_required, bp, firm_integrations, login_required, 
 def login():  # noqa: ANN201
     if request.method == "POST":
         user = User.query.filter_by(email=request.form.get("email", "").strip().lower()).one_or_none()
-        if user and user.check_password(request.form.get("password", "")):
+        if user and user.active and user.firm.active and user.check_password(request.form.get("password", "")):
             session.clear()
             session["user_id"] = user.id
             audit.record(user.firm_id, "user.signed_in", user, user=user)
