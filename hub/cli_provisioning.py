@@ -222,7 +222,7 @@ def webhook_list_cmd() -> None:
     """Every endpoint with its state."""
     for e in WebhookEndpoint.query.order_by(WebhookEndpoint.id):
         state = "enabled" if e.enabled else f"DISABLED: {e.disabled_reason}"
-        click.echo(f"{e.id:>4}  firm {e.firm_id or '*':<5} {e.url}  {state}  failures in a row {e.consecutive_failures}")
+        click.echo(f"{e.id:>4}  firm {e.firm_id or '*':<5} {e.url}  {state}  failures {e.consecutive_failures}")
 
 
 @webhook_cli.command("deliveries")

@@ -44,7 +44,7 @@ class EndpointSchema(Schema):
 
 
 class NewEndpointSchema(EndpointSchema):
-    secret = fields.String(dump_only=True, metadata={
+    secret = fields.String(dump_only=True, attribute="secret_shown_once", metadata={
         "description": "The signing secret (`whsec_…`). Shown only in this response: store it now.",
         "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 
@@ -126,8 +126,8 @@ def create_endpoint(data: dict[str, Any]) -> Any:
                                                     description=data["description"], actor=actor())
     except ValueError as exc:
         abort(422, message=str(exc), errors={"url": [str(exc)]})
-    out = EndpointSchema().dump(endpoint)
-    return {**out, "secret": secret}
+    endpoint.secret_shown_once = secret  # dumped by NewEndpointSchema as `secret` (never stored in clear)
+    return endpoint
 
 
 @blp.route("/webhook-endpoints/<int:endpoint_id>", methods=["GET"], parameters=[ENDPOINT_ID_PARAM])
