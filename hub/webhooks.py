@@ -294,7 +294,7 @@ def _kick_after_commit(endpoint_id: int) -> None:
             for eid in sorted(ids):
                 kick(eid)
 
-        def after_rollback(sess: Any) -> None:
+        def after_rollback(sess: Any, _previous: Any) -> None:
             if not sess.in_transaction():
                 sess.info.pop("hub_webhook_kicks", None)
 
