@@ -228,3 +228,22 @@ def test_user_email_must_be_unique_and_fields_are_validated(svc, hub_db):
     bad = svc.put("/firms/by-external-id/b", json={"name": "X", "country": "Estonia", "timezone": "Mars/Base"})
     assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"country", "timezone"}
     assert WebhookDelivery.query.count() == 0
+
+
+def test_invite_link_sets_a_password_once(svc, hub_app, hub_db):
+    import re
+
+    firm_id = svc.put("/firms/by-external-id/a", json=FIRM).get_json()["id"]
+    user = svc.put(f"/firms/{firm_id}/users/by-external-id/u", json=USERS["u-1"]).get_json()
+    url = svc.post(f"/firms/{firm_id}/users/{user['id']}/invite").get_json()["set_password_url"]
+    path = url[url.index("/set-password/"):]
+    browser = hub_app.test_client()
+    page = browser.get(path).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    short = browser.post(path, data={"password": "short", "confirm": "short", "csrf_token": csrf})
+    assert "at least 10 characters" in short.get_data(as_text=True)
+    done = browser.post(path, data={"password": "a-good-password", "confirm": "a-good-password", "csrf_token": csrf})
+    assert done.status_code == 302
+    assert svc.get(f"/firms/{firm_id}/users").get_json()[0]["has_password"] is True
+    assert browser.get(path).status_code == 404  # used once
+    assert hub_app.test_client().get(path[:-3] + "xyz").status_code == 404  # tampered
