@@ -80,6 +80,9 @@ TOLERANCE_SECONDS = 300
 USER_AGENT = "IntegrationHub-Webhooks/1"
 RESPONSE_KEPT = 1000
 BATCH = 200
+#: Successful deliveries are recorded in commits of this many (a crash in between resends them: receivers
+#: de-duplicate by ``webhook-id``); a failure is committed at once.
+COMMIT_EVERY = 25
 
 DEFAULTS: dict[str, float] = {
     "HUB_WEBHOOK_TIMEOUT": 10.0, "HUB_WEBHOOK_RETRY_BASE": 30.0, "HUB_WEBHOOK_RETRY_CAP": 6 * 3600.0,
@@ -354,11 +357,14 @@ def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
                 if not rows:
                     break
                 for row in rows:
-                    if attempt(client, endpoint, row, secret):
+                    if attempt(client, endpoint, row, secret, commit=False):
                         delivered += 1
+                        if delivered % COMMIT_EVERY == 0:
+                            db.session.commit()
                     else:
                         failed += 1
                         break
+                db.session.commit()
                 if failed:
                     break
             else:
@@ -371,8 +377,10 @@ def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
     return {"delivered": delivered, "failed": failed}
 
 
-def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDelivery, secret: str) -> bool:
-    """One HTTP attempt of ``row``; records it; on failure pauses the endpoint with backoff."""
+def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDelivery, secret: str, *,
+            commit: bool = True) -> bool:
+    """One HTTP attempt of ``row``; records it (a success is committed by the caller with ``commit=False``);
+    on failure pauses the endpoint with backoff and commits."""
     body = encode_body(row.payload)
     status_code, text, error = None, None, None
     try:
@@ -391,7 +399,8 @@ def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDeliver
         row.status, row.delivered_at = "delivered", now
         row.lag_ms = int((now - row.created_at).total_seconds() * 1000)
         endpoint.consecutive_failures, endpoint.failing_since, endpoint.paused_until = 0, None, None
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return True
     endpoint.consecutive_failures += 1
     endpoint.failing_since = endpoint.failing_since or now
