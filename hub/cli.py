@@ -17,12 +17,13 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import audit, author, demo, jobs, schedule, sessions, statistics
+from hub import audit, author, cli_provisioning, demo, jobs, schedule, sessions, statistics
 from hub.api import auth
 from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, User, db
 from hub.services import services
 
 hub_cli = AppGroup("hub", help="Integration Hub operations.")
+for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 
 
@@ -65,7 +66,7 @@ def rotate_keys_cmd() -> None:
 
 
 @hub_cli.command("worker")
-@click.option("--queues", default=",".join(("interactive", "imports", "exports")), show_default=True)
+@click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in-process instead of forking (debugging).")
 def worker_cmd(queues: str, burst: bool, simple: bool) -> None:

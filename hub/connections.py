@@ -26,7 +26,7 @@ import httpx
 import marshmallow
 from flask import current_app
 
-from hub import audit, clients, redaction
+from hub import audit, clients, redaction, webhooks
 from hub import credentials as creds
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError, UnexpectedError
@@ -140,12 +140,14 @@ def _fingerprint(data: dict[str, Any]) -> str:
 # -- state transitions -------------------------------------------------------------------------
 def record_success(owner: Owner, result: dict[str, Any]) -> None:
     """A passing test: the owner is ``ok`` with what the vendor said (account name, expiry)."""
+    previous = owner.status
     owner.status = OK
     owner.last_checked_at = owner.last_success_at = utcnow()
     owner.last_error = None
     owner.account_name = result.get("account_name") or owner.account_name
     expires = result.get("expires_on")
     owner.expires_on = dt.date.fromisoformat(expires) if expires else None
+    webhooks.connection_changed(owner, previous)
 
 
 @on_attention
@@ -156,9 +158,11 @@ def record_failure(run: SyncRun, exc: HubError) -> None:
     owner = run_owner(run)
     if owner is None:
         return
+    previous = owner.status
     owner.status = NEEDS_ATTENTION
     owner.last_checked_at = utcnow()
     owner.last_error = redaction.mask_structure(exc.as_dict())
+    webhooks.connection_changed(owner, previous)
 
 
 def run_owner(run: SyncRun) -> Owner | None:

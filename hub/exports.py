@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import current_app
 
-from hub import audit, catalog, redaction
+from hub import audit, catalog, redaction, webhooks
 from hub import types as t
 from hub.connections import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
@@ -215,6 +215,8 @@ def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> Non
     export.last_error = None
     export.updated_at = utcnow()
     db.session.commit()
+    if status == "confirmed":
+        webhooks.export_confirmed(export)
 
 
 @action("export", queue="exports")

@@ -39,7 +39,7 @@ from hub.services import services
 
 log = logging.getLogger("hub.jobs")
 
-QUEUES = ("interactive", "imports", "exports")
+QUEUES = ("interactive", "imports", "exports", "webhooks")  # webhooks: hub.webhooks deliveries
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -46,6 +46,9 @@ class Firm(db.Model):
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2, drives the holiday calendar
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Tallinn")
     plan: Mapped[str] = mapped_column(String(20), default="team")
+    # The host product's id of this firm (provisioning upserts by it; hub.provisioning).
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     @property
@@ -56,12 +59,15 @@ class Firm(db.Model):
 
 class User(db.Model):
     __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("firm_id", "external_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20), default="member")
     password_hash: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the host product's id (per firm)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())  # deactivated: cannot sign in
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     firm: Mapped[Firm] = relationship()
 
@@ -91,6 +97,7 @@ class UserSession(db.Model):
 
 class Client(db.Model):
     __tablename__ = "client"
+    __table_args__ = (UniqueConstraint("firm_id", "external_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -103,6 +110,8 @@ class Client(db.Model):
     address_postal_code: Mapped[str | None] = mapped_column(String(20))
     address_country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     customer_type: Mapped[str] = mapped_column(String(20), default="company", server_default="company")
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the host product's id (per firm)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -449,4 +458,62 @@ class AuditEvent(db.Model):
     target_type: Mapped[str] = mapped_column(String(50))
     target_id: Mapped[int | None] = mapped_column()
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ServiceToken(db.Model):
+    """A token of the host product (``hubsvc_…``): provisions firms, users and clients for every firm. Created
+    with the CLI only, shown once, stored as a SHA-256 hash; bearer only, never a browser session."""
+
+    __tablename__ = "service_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class WebhookEndpoint(db.Model):
+    """Where the hub delivers signed events (hub.webhooks): a firm's (``firm_id``) or the host product's
+    (``firm_id`` NULL: every firm's events)."""
+
+    __tablename__ = "webhook_endpoint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firm.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    events: Mapped[list[str] | None] = mapped_column(JSON)  # event types; empty = every event
+    secret: Mapped[str] = mapped_column(Text)  # Fernet token (hub.vault) of the signing secret
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[dt.datetime | None] = mapped_column()  # first failure of the current run of them
+    paused_until: Mapped[dt.datetime | None] = mapped_column()  # backoff: nothing is sent before this
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """The outbox and the delivery log: one row per (event, endpoint)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_id"),
+                      Index("ix_webhook_delivery_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id"), index=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firm.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event envelope, sent as the body
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending retrying delivered failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_response: Mapped[str | None] = mapped_column(Text)  # the first 1000 characters of the body
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    lag_ms: Mapped[int | None] = mapped_column()  # created → delivered
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

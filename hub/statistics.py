@@ -29,7 +29,7 @@ from marshmallow import fields, validate
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from hub import audit
+from hub import audit, webhooks
 from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
 from hub.jobs import FINISH_HOOKS, action, start_run
@@ -226,6 +226,7 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
         MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_([str(p) for p in periods])
     ).values(status="done", run_id=run.id, updated_at=now))
     db.session.commit()
+    webhooks.months_imported(run, connection, periods)
     return flagged
 
 
@@ -323,6 +324,7 @@ def _finish_parent(parent: SyncRun) -> None:
                                 title=f"Reload data finished for {name}", body=body,
                                 link=f"/history/runs/{parent.id}"))
     db.session.commit()
+    webhooks.reload_finished(parent)
 
 
 def _import_finished(run: SyncRun) -> None:

@@ -34,6 +34,8 @@ Resource map (see the OpenAPI document for bodies and examples):
 | ``/exports[/{id}]``, ``/exports/{id}/retry`` | export status and paid status (filtered); retry |
 | ``/integrations/{vendor}/fetch-payments`` | paid status now: ``202`` + run (``payments`` vendors) |
 | ``/integrations/{vendor}/{products,tax-rates}[/refresh,/mappings]`` | vendor catalog and mapping |
+| ``/firms…`` (service tokens only) | the host product's upserts by external id, bulk clients, firm tokens |
+| ``/webhook-endpoints[/{id}[/deliveries,/rotate-secret]]``, ``/webhook-deliveries/{id}/redeliver`` | webhooks |
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from hub.api import accounts, billing, data, errors, integrations, tokens, vendors
+from hub.api import accounts, billing, data, errors, integrations, service, tokens, vendors
+from hub.api import webhooks as webhook_api
 from hub.api.vendors import credentials_json_schema
 from hub.statistics import IMPORT_DAYS, ImportDay
 
@@ -149,7 +152,7 @@ def init_app(app: Flask) -> Api:
     api.ma_plugin.converter.add_attribute_function(_raw_dict_values)
 
     blueprints = [tokens.blp, vendors.blp, integrations.blp, data.blp, data.runs_blp, billing.blp,
-                  billing.catalog_blp, accounts.blp]
+                  billing.catalog_blp, accounts.blp, service.blp, webhook_api.blp]
     for blp in blueprints:
         api.register_blueprint(blp)
     _register_credential_components(api)

@@ -89,6 +89,8 @@ def authenticate() -> None:
     token = find_token(secret.strip())
     if token is None:
         _unauthorized("The API token is unknown or revoked.")
+    if not db.session.get(Firm, token.firm_id).active:
+        abort(403, message="This firm is deactivated.")
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now

@@ -26,6 +26,7 @@ Admin and integrations need the Team plan or above):
 | ``/clients/<id>/integration/reload``   | clients.py      | Reload data for one client (confirmation)         |
 | ``/clients/<id>/integration/unlink``   |                 | remove a link that nothing came through yet       |
 | ``/settings/audit``                    | trail.py        | the firm's audit trail, newest first (admins)     |
+| ``/set-password/<token>``              | firm_users.py   | choose a password from an invite / reset link     |
 
 Long lists (history runs, audit trail) are paginated ``PER_PAGE`` rows a page (``?page=N``).
 Shared by every page (blueprint, guards, pagination, the session check): ``base.py``. Headers, cookie flags,
@@ -33,7 +34,7 @@ body limit and sign-in throttling for the whole app: ``security.py``. The invoic
 ``invoice_form.py``.
 """
 
-from hub.web import clients, history, home, integrations, invoices, trail  # noqa: F401  (they add their routes)
+from hub.web import clients, firm_users, history, home, integrations, invoices, trail  # noqa: F401  (they add their routes)
 from hub.web.base import bp
 
 __all__ = ["bp"]

@@ -36,6 +36,8 @@ def _load_user() -> None:
     that was ended (sign-out, password change, "sign out everywhere") or expired signs the browser out."""
     token = session.get("sid")
     g.user = sessions.resolve(token) if isinstance(token, str) and token else None
+    if g.user is not None and not (g.user.active and g.user.firm.active):  # deactivated since signing in
+        sign_out()
     if g.user is None and ("sid" in session or "user_id" in session):
         session.pop("sid", None)
         session.pop("user_id", None)  # a cookie from before server-side sessions: sign in again

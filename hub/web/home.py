@@ -33,7 +33,9 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_unknown_user_hash(), password)  # the same work as for a real account
         return None
-    return user if user.check_password(password) else None
+    if not user.check_password(password):
+        return None
+    return user if user.active and user.firm.active else None  # deactivated users and firms cannot sign in
 
 
 @bp.route("/login", methods=["GET", "POST"])
