@@ -30,5 +30,4 @@ napoleon_attr_annotations = True
 nitpicky = False
 
 html_theme = "alabaster"
-html_static_path = ["_static"]
 html_title = f"Integration Hub {release}"

@@ -36,6 +36,7 @@ from hub.plugins import VendorRegistry
 from hub.services import HubServices, process_registry
 from hub.vault import Vault, load_or_create_keys, read_or_create
 from hub.web import bp as web_bp
+from hub.web import security as web_security
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -91,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
 
     app.cli.add_command(hub_cli)
     app.register_blueprint(web_bp)
+    web_security.init_app(app)  # headers, cookie flags, body limit, sign-in throttling (pages and API)
     api.init_app(app)  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
 
     _configure_logging()

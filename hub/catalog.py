@@ -1,5 +1,10 @@
-"""Products and tax rates from the vendor: pulled on demand and daily, cached per integration, and mapped
-to the hub's product codes and VAT rates so that exports carry the vendor's own codes.
+"""Products and tax rates from the vendor: pulled on demand and daily, cached per **vendor account**, and
+mapped to the hub's product codes and VAT rates so that exports carry the vendor's own codes.
+
+A vendor account is the firm integration's, or a client's own (a client connection with credentials): a
+Finnish client company has its own VAT codes, so its cache and mappings are its own. Every function takes
+the account as an :class:`~hub.models.Integration` (the firm's), a :class:`~hub.models.ClientConnection` with
+own credentials, or a :class:`hub.connections.VendorAccount` (what an export is routed to).
 
 Matching: an explicit mapping wins; otherwise a VAT rate matches the vendor's only tax rate with that
 percentage, and a product code matches the vendor's product with the same code. Anything else must be
@@ -12,10 +17,10 @@ import datetime as dt
 from decimal import Decimal
 
 from hub import audit
-from hub.connections import call_vendor, vendor_of
+from hub.connections import VendorAccount, account_for, account_run, call_vendor, firm_account, run_account, vendor_of
 from hub.errors import ConfigError, NotSupported
-from hub.jobs import action, start_run, wait_for
-from hub.models import CatalogItem, CatalogMapping, Integration, SyncRun, User, db, utcnow
+from hub.jobs import action, wait_for
+from hub.models import OK, CatalogItem, CatalogMapping, ClientConnection, Integration, SyncRun, User, db, utcnow
 from hub.schedule import dispatcher
 from hub.services import services
 
@@ -29,6 +34,29 @@ def rate_key(rate: Decimal | str | float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+Scope = Integration | ClientConnection | VendorAccount
+
+
+def account_of(scope: Scope) -> VendorAccount:
+    """The vendor account whose catalog ``scope`` means; a client connection without its own credentials
+    has none of its own (it uses the firm's)."""
+    if isinstance(scope, VendorAccount):
+        return scope
+    if isinstance(scope, Integration):
+        return firm_account(scope)
+    account = account_for(scope.integration, connection=scope)
+    if not account.own:
+        raise ConfigError("This client has no account of its own: it uses the firm's products and tax rates.",
+                          hint="Map them on the integration's Invoices tab.")
+    return account
+
+
+def _rows(model: type[CatalogItem] | type[CatalogMapping], account: VendorAccount, kind: str):  # noqa: ANN202
+    query = model.query.filter_by(integration_id=account.integration.id, kind=kind)
+    key = account.catalog_key
+    return query.filter(model.client_connection_id.is_(None) if key is None else model.client_connection_id == key)
+
+
 def _check(integration: Integration, kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown catalog kind {kind!r}")
@@ -37,24 +65,26 @@ def _check(integration: Integration, kind: str) -> None:
         raise NotSupported(f"{vendor.info.name} has no {kind.replace('_', ' ')}s to read.")
 
 
-def refresh(integration: Integration, kind: str, *, user: User | None = None, wait: float | None = None,
+def refresh(scope: Scope, kind: str, *, user: User | None = None, wait: float | None = None,
             trigger: str = "user") -> SyncRun:
-    """Pull the vendor's products or tax rates into the cache (in the background)."""
-    _check(integration, kind)
-    run = start_run("catalog", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
-                    user_id=user.id if user else None, params={"kind": kind})
+    """Pull the account's products or tax rates into its cache (in the background)."""
+    account = account_of(scope)
+    _check(account.integration, kind)
+    run = account_run("catalog", account, trigger=trigger, user=user, params={"kind": kind, "account": account.kind})
     return wait_for(run, wait) if wait else run
 
 
 @action("catalog", queue="interactive")
 def _catalog_action(run: SyncRun) -> dict:
     kind = run.params["kind"]
-    rows = call_vendor(run, KINDS[kind][1])
+    account = run_account(run)
+    rows = call_vendor(run, KINDS[kind][1], account=account)
     now = utcnow()
-    cached = {c.vendor_id: c for c in CatalogItem.query.filter_by(integration_id=run.integration_id, kind=kind)}
+    cached = {c.vendor_id: c for c in _rows(CatalogItem, account, kind)}
     seen = set()
     for row in rows:
-        item = cached.get(row.id) or CatalogItem(integration_id=run.integration_id, kind=kind, vendor_id=row.id)
+        item = cached.get(row.id) or CatalogItem(integration_id=run.integration_id, kind=kind, vendor_id=row.id,
+                                                 client_connection_id=account.catalog_key)
         item.code, item.name, item.fetched_at = row.code, row.name, now
         item.rate = row.rate if kind == "tax_rate" else None
         item.unit_price = getattr(row, "unit_price", None) if kind == "product" else None
@@ -67,43 +97,47 @@ def _catalog_action(run: SyncRun) -> dict:
     return {"kind": kind, "count": len(rows)}
 
 
-def items(integration: Integration, kind: str) -> list[CatalogItem]:
-    return CatalogItem.query.filter_by(integration_id=integration.id, kind=kind).order_by(CatalogItem.code).all()
+def items(scope: Scope, kind: str) -> list[CatalogItem]:
+    return _rows(CatalogItem, account_of(scope), kind).order_by(CatalogItem.code).all()
 
 
-def mappings(integration: Integration, kind: str) -> dict[str, str]:
-    return {m.hub_key: m.vendor_code for m in CatalogMapping.query.filter_by(integration_id=integration.id, kind=kind)}
+def mappings(scope: Scope, kind: str) -> dict[str, str]:
+    return {m.hub_key: m.vendor_code for m in _rows(CatalogMapping, account_of(scope), kind)}
 
 
-def set_mapping(integration: Integration, kind: str, hub_key: str, vendor_code: str | None, *,
+def set_mapping(scope: Scope, kind: str, hub_key: str, vendor_code: str | None, *,
                 user: User | None = None) -> None:
-    """Map a hub product code or VAT rate to the vendor's code (``None`` removes the mapping)."""
+    """Map a hub product code or VAT rate to the account's code (``None`` removes the mapping)."""
+    account = account_of(scope)
+    integration = account.integration
     _check(integration, kind)
     hub_key = rate_key(hub_key) if kind == "tax_rate" else hub_key.strip()
-    row = CatalogMapping.query.filter_by(integration_id=integration.id, kind=kind, hub_key=hub_key).one_or_none()
+    row = _rows(CatalogMapping, account, kind).filter_by(hub_key=hub_key).one_or_none()
     if vendor_code is None:
         if row is not None:
             db.session.delete(row)
     else:
-        known = {c.vendor_id if kind == "tax_rate" else c.code for c in items(integration, kind)}
+        known = {c.vendor_id if kind == "tax_rate" else c.code for c in items(account, kind)}
         if vendor_code not in known:
             raise ConfigError(f"{vendor_of(integration).info.name} has no {kind.replace('_', ' ')} {vendor_code!r}.",
                               hint="Refresh the list from the vendor and pick one of its codes.")
-        row = row or CatalogMapping(integration_id=integration.id, kind=kind, hub_key=hub_key)
+        row = row or CatalogMapping(integration_id=integration.id, kind=kind, hub_key=hub_key,
+                                    client_connection_id=account.catalog_key)
         row.vendor_code = vendor_code
         db.session.add(row)
     db.session.commit()
-    audit.record(integration.firm_id, "catalog.mapped", integration, user=user,
-                 details={"kind": kind, "hub_key": hub_key, "vendor_code": vendor_code})
+    audit.record(integration.firm_id, "catalog.mapped", account.owner, user=user,
+                 details={"kind": kind, "hub_key": hub_key, "vendor_code": vendor_code, "account": account.kind})
 
 
-def vendor_code(integration: Integration, kind: str, hub_value: Decimal | str) -> str | None:
-    """The vendor's code for a hub product code / VAT rate, or ``None`` if it must be mapped first."""
+def vendor_code(scope: Scope, kind: str, hub_value: Decimal | str) -> str | None:
+    """The account's code for a hub product code / VAT rate, or ``None`` if it must be mapped first."""
+    account = account_of(scope)
     key = rate_key(hub_value) if kind == "tax_rate" else str(hub_value)
-    explicit = mappings(integration, kind).get(key)
+    explicit = mappings(account, kind).get(key)
     if explicit:
         return explicit
-    cached = items(integration, kind)
+    cached = items(account, kind)
     if kind == "tax_rate":
         same = [c for c in cached if c.rate is not None and rate_key(c.rate) == key]
         return same[0].vendor_id if len(same) == 1 else None
@@ -111,21 +145,34 @@ def vendor_code(integration: Integration, kind: str, hub_value: Decimal | str) -
     return same[0].code if same else None
 
 
+def own_accounts(integration: Integration) -> list[ClientConnection]:
+    """The integration's client connections with an account of their own."""
+    return [c for c in ClientConnection.query.filter_by(integration_id=integration.id).order_by(ClientConnection.id)
+            if c.has_credentials]
+
+
 @dispatcher("catalog")
 def dispatch_catalog(now: dt.datetime | None = None) -> int:
-    """Refresh each integration's products and tax rates once a day."""
+    """Refresh the products and tax rates of every healthy vendor account (the firm's and clients' own) once a
+    day."""
     registry = services().registry
     cutoff = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None) - REFRESH_EVERY
     count = 0
-    for integration in Integration.query.filter_by(enabled=True).filter(Integration.status == "ok"):
+    for integration in Integration.query.filter_by(enabled=True):
         vendor = registry.vendors.get(integration.vendor)
-        for kind, (capability, _hook) in KINDS.items():
-            if vendor is None or not vendor.can(capability):
-                continue
-            recent = SyncRun.query.filter(SyncRun.integration_id == integration.id, SyncRun.kind == "catalog",
-                                          SyncRun.params["kind"].as_string() == kind,
-                                          SyncRun.created_at > cutoff).count()
-            if not recent:
-                refresh(integration, kind, trigger="schedule")
-                count += 1
+        scopes: list[Scope] = [integration] if integration.status == OK else []
+        scopes += [c for c in own_accounts(integration) if c.status == OK]
+        for scope in scopes:
+            for kind, (capability, _hook) in KINDS.items():
+                if vendor is None or not vendor.can(capability):
+                    continue
+                connection_id = scope.id if isinstance(scope, ClientConnection) else None
+                recent = SyncRun.query.filter(SyncRun.integration_id == integration.id, SyncRun.kind == "catalog",
+                                              SyncRun.client_connection_id.is_(None) if connection_id is None
+                                              else SyncRun.client_connection_id == connection_id,
+                                              SyncRun.params["kind"].as_string() == kind,
+                                              SyncRun.created_at > cutoff).count()
+                if not recent:
+                    refresh(scope, kind, trigger="schedule")
+                    count += 1
     return count

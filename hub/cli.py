@@ -17,12 +17,13 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import author, demo, jobs, schedule, statistics
+from hub import audit, author, cli_provisioning, demo, jobs, schedule, sessions, statistics
 from hub.api import auth
-from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, db
+from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, User, db
 from hub.services import services
 
 hub_cli = AppGroup("hub", help="Integration Hub operations.")
+for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 
 
@@ -65,7 +66,7 @@ def rotate_keys_cmd() -> None:
 
 
 @hub_cli.command("worker")
-@click.option("--queues", default=",".join(("interactive", "imports", "exports")), show_default=True)
+@click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in-process instead of forking (debugging).")
 def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
@@ -124,6 +125,18 @@ def start_sandboxes(host: str = "127.0.0.1") -> dict[str, str]:
     return origins
 
 
+@hub_cli.command("sign-out")
+@click.argument("email")
+def sign_out_cmd(email: str) -> None:
+    """End every session of the user EMAIL (sign them out of every browser at once)."""
+    user = User.query.filter_by(email=email.strip().lower()).one_or_none()
+    if user is None:
+        raise click.ClickException(f"No user has the e-mail {email!r}; check the address.")
+    ended = sessions.end_all(user)
+    audit.record(user.firm_id, "user.signed_out_everywhere", user, actor="cli", details={"sessions": ended})
+    click.echo(f"{user.email}: {ended} session(s) ended")
+
+
 @hub_cli.command("seed-demo")
 @click.option("--origins", default="{}", help='JSON {vendor: sandbox origin}.')
 def seed_demo_cmd(origins: str) -> None:
@@ -162,7 +175,7 @@ def up_cmd(port: int, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n  sign in as {login['email']} / {login['password']}\n")
-    current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
+    current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback: Secure follows the scheme
     try:
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:

@@ -26,10 +26,10 @@ import httpx
 import marshmallow
 from flask import current_app
 
-from hub import audit, redaction
+from hub import audit, clients, redaction, webhooks
 from hub import credentials as creds
 from hub.context import RedisCache, VendorContext, account_key
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, UnexpectedError
 from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
 from hub.jobs import action, on_attention, start_run, wait_for
 from hub.models import (
@@ -38,9 +38,14 @@ from hub.models import (
     NOT_CONFIGURED,
     OK,
     UNTESTED,
+    CatalogItem,
+    CatalogMapping,
+    Client,
     ClientConnection,
     CredentialDraft,
     Integration,
+    InvoiceExport,
+    MonthlyImport,
     SyncRun,
     User,
     db,
@@ -68,7 +73,7 @@ def stored_credentials(owner: Owner | CredentialDraft) -> dict[str, Any]:
 
 
 def credentials_owner(integration: Integration, connection: ClientConnection | None) -> Owner:
-    """Per-client credentials override the firm's."""
+    """Per-client credentials override the firm's (the owner of :func:`account_for`)."""
     if connection is not None and connection.has_credentials:
         return connection
     return integration
@@ -98,7 +103,10 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
     owner: Owner = connection if connection is not None else integration
     before = stored_credentials(owner) if owner.has_credentials else {}
     data = candidate(integration, submitted, connection)
+    before_public = dict(owner.public_credentials or {})
     _store(owner, schema, data)
+    if connection is not None and (owner.public_credentials or {}) != before_public:
+        connection.linked_at = utcnow()  # another account: what the old one imported may be overwritten
     changed = sorted(k for k in data if before.get(k) != data.get(k))
     owner.last_error = None
     tested_ok = (tested_run is not None and tested_run.status == "succeeded"
@@ -132,12 +140,14 @@ def _fingerprint(data: dict[str, Any]) -> str:
 # -- state transitions -------------------------------------------------------------------------
 def record_success(owner: Owner, result: dict[str, Any]) -> None:
     """A passing test: the owner is ``ok`` with what the vendor said (account name, expiry)."""
+    previous = owner.status
     owner.status = OK
     owner.last_checked_at = owner.last_success_at = utcnow()
     owner.last_error = None
     owner.account_name = result.get("account_name") or owner.account_name
     expires = result.get("expires_on")
     owner.expires_on = dt.date.fromisoformat(expires) if expires else None
+    webhooks.connection_changed(owner, previous)
 
 
 @on_attention
@@ -148,17 +158,21 @@ def record_failure(run: SyncRun, exc: HubError) -> None:
     owner = run_owner(run)
     if owner is None:
         return
+    previous = owner.status
     owner.status = NEEDS_ATTENTION
     owner.last_checked_at = utcnow()
-    owner.last_error = exc.as_dict()
+    owner.last_error = redaction.mask_structure(exc.as_dict())
+    webhooks.connection_changed(owner, previous)
 
 
 def run_owner(run: SyncRun) -> Owner | None:
-    integration = db.session.get(Integration, run.integration_id) if run.integration_id else None
-    if integration is None:
+    """Whose state a run's outcome changes: the owner of the run's vendor account."""
+    if not run.integration_id or db.session.get(Integration, run.integration_id) is None:
         return None
-    connection = db.session.get(ClientConnection, run.client_connection_id) if run.client_connection_id else None
-    return credentials_owner(integration, connection)
+    try:
+        return run_account(run).owner
+    except HubError:  # a pinned account that is gone: nobody's state to change
+        return None
 
 
 def set_enabled(integration: Integration, enabled: bool, *, user: User | None = None) -> None:
@@ -212,7 +226,7 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
                   client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
     svc = services()
-    key = account_key(vendor.slug, credentials)
+    key = account_key(vendor.slug, credentials, current_app.config["SECRET_KEY"])
     settings = operator_settings(vendor.slug)
     origin = (integration.settings or {}).get("origin") or settings.get("origin")
     limits = rate_limits(vendor.info.rate_limits, settings.get("rate_limits"))
@@ -224,17 +238,156 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 
 
-def call_vendor(run: SyncRun, hook: str, *, integration: Integration | None = None,
-                connection: ClientConnection | None = None, credentials: dict | None = None, **kwargs: Any) -> Any:
-    """Call ``hook`` for the run's integration with the right credentials and a fresh context."""
-    integration = integration or db.session.get(Integration, run.integration_id)
-    if connection is None and run.client_connection_id:
+# -- the vendor account a call goes to ---------------------------------------------------------
+#: Hooks that act for one client: the run must name the client, and the core picks its account.
+CLIENT_HOOKS = frozenset({"hub_fetch_statistics", "hub_refresh_statistics", "hub_export_invoice",
+                          "hub_find_invoice"})
+
+
+@dataclasses.dataclass(frozen=True)
+class VendorAccount:
+    """The vendor account a call goes to: the client's own account when its connection has credentials,
+    else the firm integration's. ``owner`` is whose credentials are used and whose state changes (needs
+    attention, last success); catalog caches and mappings are kept per account (``catalog_key``)."""
+
+    integration: Integration
+    connection: ClientConnection | None  # the client's link to this integration, if there is one
+    client_id: int | None  # the client the call is for; None for firm-level calls (lookup, firm catalog)
+    pinned_firm: bool = False  # an export recorded as booked in the firm's account (hub.exports)
+
+    @property
+    def own(self) -> bool:
+        return not self.pinned_firm and self.connection is not None and self.connection.has_credentials
+
+    @property
+    def owner(self) -> Owner:
+        return self.connection if self.own else self.integration
+
+    @property
+    def kind(self) -> str:
+        """``"client"`` (the client's own account) or ``"firm"``."""
+        return "client" if self.own else "firm"
+
+    @property
+    def catalog_key(self) -> int | None:
+        """``CatalogItem/CatalogMapping.client_connection_id`` of this account (None: the firm's)."""
+        return self.connection.id if self.own else None
+
+    @property
+    def client_ref(self) -> str | None:
+        """What hooks get as ``client``: None in the client's own account (it is the client), else the
+        vendor's client record the firm linked."""
+        if self.own or self.connection is None:
+            return None
+        return self.connection.vendor_client_id
+
+    def credentials(self) -> dict[str, Any]:
+        owner = self.owner
+        if not owner.has_credentials:
+            raise ConfigError("No credentials are saved yet.", hint="Paste them on the Connect tab and save.")
+        return stored_credentials(owner)
+
+    def identity(self) -> str:
+        """Which vendor record or account numbers come from (changes when the link points elsewhere)."""
+        if self.own:
+            return "account:" + account_key(self.integration.vendor, self.connection.public_credentials or {})
+        return f"record:{self.client_ref}"
+
+
+def account_for(integration: Integration, *, client_id: int | None = None,
+                connection: ClientConnection | None = None) -> VendorAccount:
+    """THE routing rule: a call for a client goes to the client's own account when its connection has
+    credentials, else to the firm's; a call for no client goes to the firm's."""
+    if connection is not None:
+        if connection.integration_id != integration.id:
+            raise ValueError("the connection belongs to another integration")
+        if client_id is not None and client_id != connection.client_id:
+            raise ValueError("the connection belongs to another client")
+        return VendorAccount(integration, connection, connection.client_id)
+    if client_id is not None:
+        connection = ClientConnection.query.filter_by(client_id=client_id, integration_id=integration.id) \
+            .one_or_none()
+    return VendorAccount(integration, connection, client_id)
+
+
+def firm_account(integration: Integration) -> VendorAccount:
+    return VendorAccount(integration, None, None)
+
+
+def run_client_id(run: SyncRun) -> int | None:
+    """The client a run is for (its connection's, or ``params["client_id"]``)."""
+    if run.client_connection_id:
         connection = db.session.get(ClientConnection, run.client_connection_id)
+        if connection is not None:
+            return connection.client_id
+    return (run.params or {}).get("client_id")
+
+
+def run_account(run: SyncRun) -> VendorAccount:
+    """The account of a run, from what the run records: its client connection or client, and
+    ``params["account"]`` when the flow pinned one (``"firm"``: an invoice booked in the firm's account stays
+    there; ``"client"``: the client's own account, and no other, e.g. after an unlink)."""
+    integration = db.session.get(Integration, run.integration_id)
+    params = run.params or {}
+    connection = db.session.get(ClientConnection, run.client_connection_id) if run.client_connection_id else None
+    account = account_for(integration, client_id=params.get("client_id"), connection=connection)
+    return pin(account, params.get("account"))
+
+
+def pin(account: VendorAccount, kind: str | None) -> VendorAccount:
+    """``account`` held to the account ``kind`` a flow recorded (None: no pin, route as usual)."""
+    if kind == "firm" and account.own:
+        return dataclasses.replace(account, pinned_firm=True)
+    if kind == "client" and not account.own:
+        raise ConfigError("This was sent to the client's own account, which is no longer connected.",
+                          hint="Connect the client's own account again (its credentials); nothing is sent to "
+                               "the firm's account instead.")
+    return account
+
+
+def account_run(kind: str, account: VendorAccount, *, params: dict | None = None, trigger: str = "user",
+                user: User | None = None, at_front: bool = False, enqueue: bool = True) -> SyncRun:
+    """Start a run for ``account``: a run for a client always records the client and its connection, so
+    the worker routes it to the same account."""
+    params = dict(params or {})
+    if account.client_id is not None:
+        params["client_id"] = account.client_id
+    return start_run(kind, firm_id=account.integration.firm_id, integration_id=account.integration.id,
+                     client_connection_id=account.connection.id if account.connection else None, params=params,
+                     trigger=trigger, user_id=user.id if user else None, at_front=at_front, enqueue=enqueue)
+
+
+def check_route(run: SyncRun, hook: str, account: VendorAccount) -> None:
+    """Refuse a call that would go to the wrong books: a client hook for no client, an account of another
+    client than the run's, or the firm's account for a client that has its own."""
+    if account.integration.id != run.integration_id:
+        raise UnexpectedError("A vendor call was routed to another integration than its run's.")
+    run_client = run_client_id(run)
+    if hook in CLIENT_HOOKS and account.client_id is None:
+        raise UnexpectedError(f"{hook} acts for a client, but the run names none: refusing to use the firm's "
+                              "account for it.", hint="Start client runs with hub.connections.account_run.")
+    if run_client is not None and account.client_id != run_client:
+        raise UnexpectedError("A vendor call was routed to another client's account than its run's.")
+    if account.client_id is not None and not account.own and not account.pinned_firm:
+        connection = account.connection or ClientConnection.query.filter_by(
+            client_id=account.client_id, integration_id=account.integration.id).one_or_none()
+        if connection is not None and connection.has_credentials:
+            raise UnexpectedError("Refusing to call the firm's account for a client that has its own account.")
+
+
+def call_vendor(run: SyncRun, hook: str, *, account: VendorAccount | None = None,
+                credentials: dict | None = None, **kwargs: Any) -> Any:
+    """Call ``hook`` in the vendor account of ``run`` (:func:`run_account`, or ``account`` when the flow
+    pinned one, checked against the run) with its credentials and a fresh context. ``credentials`` only
+    for testing unsaved values (a draft)."""
+    account = account or run_account(run)
+    check_route(run, hook, account)
     if credentials is None:
-        credentials = stored_credentials(credentials_owner(integration, connection))
-    ctx = build_context(integration, credentials)
+        credentials = account.credentials()
+    ctx = build_context(account.integration, credentials)
     try:
-        return services().registry.call(integration.vendor, hook, ctx=ctx, credentials=credentials, **kwargs)
+        return services().registry.call(account.integration.vendor, hook, ctx=ctx, credentials=credentials,
+                                        **kwargs)
     finally:
         ctx.close()
 
@@ -273,12 +426,7 @@ def _test_connection_action(run: SyncRun) -> dict:
                               hint="Paste them again and click Test connection.")
         credentials = stored_credentials(draft)
     else:
-        integration = db.session.get(Integration, run.integration_id)
-        connection = db.session.get(ClientConnection, run.client_connection_id) if run.client_connection_id else None
-        owner = credentials_owner(integration, connection)
-        if not owner.has_credentials:
-            raise ConfigError("No credentials are saved yet.", hint="Paste them on the Connect tab and save.")
-        credentials = stored_credentials(owner)
+        credentials = run_account(run).credentials()
     info = call_vendor(run, "hub_test_connection", credentials=credentials)
     result = {
         "account_name": info.account_name, "account_id": info.account_id,
@@ -309,19 +457,155 @@ def _list_clients_action(run: SyncRun) -> dict:
 
 def link_client(connection_or_none: ClientConnection | None, *, client_id: int, integration: Integration,
                 vendor_client_id: str | None, vendor_client_name: str | None = None,
-                user: User | None = None) -> ClientConnection:
-    """Link a firm client to the vendor's client record (or re-link it to fix a wrong pick)."""
+                vendor_client_reg_code: str | None = None, user: User | None = None,
+                actor: str | None = None) -> ClientConnection:
+    """Link a firm client to the vendor's client record (or re-link it to fix a wrong pick). Pointing the
+    link at another record starts a new link (``linked_at``): what the old record imported may then be
+    overwritten, also by 0. :func:`link_warnings` says whether the record looks like another company."""
     connection = connection_or_none or ClientConnection.query.filter_by(
         client_id=client_id, integration_id=integration.id).one_or_none()
     if connection is None:
-        connection = ClientConnection(client_id=client_id, integration_id=integration.id, status=integration.status)
+        connection = ClientConnection(client_id=client_id, integration_id=integration.id, status=integration.status,
+                                      linked_at=utcnow())
         db.session.add(connection)
     previous = connection.vendor_client_id
+    if vendor_client_id != previous:
+        connection.linked_at = utcnow()
     connection.vendor_client_id = vendor_client_id
     connection.vendor_client_name = vendor_client_name
+    connection.vendor_client_reg_code = vendor_client_reg_code
     if not connection.has_credentials:
         connection.status = integration.status
     db.session.commit()
-    audit.record(integration.firm_id, "client.linked", connection, user=user,
-                 details={"vendor_client_id": vendor_client_id, "previous": previous})
+    audit.record(integration.firm_id, "client.linked", connection, user=user, actor=actor,
+                 details={"vendor_client_id": vendor_client_id, "previous": previous,
+                          "warnings": link_warnings(connection)})
     return connection
+
+
+def link_warnings(connection: ClientConnection) -> list[str]:
+    """Why the linked vendor record may be another company than the hub client (empty: nothing disagrees)."""
+    client = db.session.get(Client, connection.client_id)
+    if client is None or not connection.vendor_client_id:
+        return []
+    return clients.mismatches(client, name=connection.vendor_client_name, reg_code=connection.vendor_client_reg_code)
+
+
+def unlink_client(connection: ClientConnection, *, user: User | None = None, actor: str | None = None) -> dict:
+    """End a client's link (a client that left): syncing stops, history stays — summary tasks, exported
+    invoices and finished runs are kept (runs keep the client's id in their params). Refused only while a
+    job for the link is running. The client's own credentials and its account's catalog are deleted;
+    invoices booked in that account keep their record but are no longer asked about (no credentials)."""
+    running = SyncRun.query.filter(SyncRun.client_connection_id == connection.id,
+                                   SyncRun.status.in_(("queued", "running", "retrying"))).count()
+    if running:
+        raise ConfigError(f"{running} job(s) for this link are still running.",
+                          hint="Try again when they have finished.")
+    integration = connection.integration
+    details = {"vendor": integration.vendor, "vendor_client_id": connection.vendor_client_id,
+               "vendor_client_name": connection.vendor_client_name,
+               "own_credentials_deleted": connection.has_credentials}
+    for run in SyncRun.query.filter_by(client_connection_id=connection.id):
+        run.params = {**(run.params or {}), "client_id": connection.client_id}
+        run.client_connection_id = None
+    InvoiceExport.query.filter_by(account_connection_id=connection.id).update({"account_connection_id": None})
+    CatalogMapping.query.filter_by(client_connection_id=connection.id).delete()
+    CatalogItem.query.filter_by(client_connection_id=connection.id).delete()
+    MonthlyImport.query.filter_by(client_connection_id=connection.id).delete()
+    CredentialDraft.query.filter_by(client_connection_id=connection.id).delete()
+    client = db.session.get(Client, connection.client_id)
+    db.session.delete(connection)
+    db.session.commit()
+    audit.record(integration.firm_id, "client.unlinked", client, user=user, actor=actor, details=details)
+    return details
+
+
+# -- suggested links (a firm with hundreds of clients) -----------------------------------------
+def unlinked_clients(integration: Integration) -> list[Client]:
+    """The firm's clients with no link to this integration (no vendor record, no own account)."""
+    linked = {c.client_id for c in ClientConnection.query.filter_by(integration_id=integration.id)
+              if c.vendor_client_id or c.has_credentials}
+    return [c for c in Client.query.filter_by(firm_id=integration.firm_id).order_by(Client.name) if c.id not in linked]
+
+
+def suggest_links(integration: Integration, *, user: User | None = None, wait: float | None = None,
+                  trigger: str = "user") -> SyncRun:
+    """Read the vendor's whole client list once (one paged lookup, however many clients the firm has) and
+    suggest a record for every unlinked client (:func:`match_clients`); the admin confirms in bulk
+    (:func:`link_suggested`)."""
+    if not vendor_of(integration).can("client_lookup"):
+        raise ConfigError(f"{vendor_of(integration).info.name} has no client list to match against.")
+    run = account_run("link_suggestions", firm_account(integration), trigger=trigger, user=user, at_front=True)
+    return wait_for(run, wait) if wait else run
+
+
+@action("link_suggestions", queue="interactive")
+def _link_suggestions_action(run: SyncRun) -> dict:
+    records = call_vendor(run, "hub_list_clients", query="")
+    integration = db.session.get(Integration, run.integration_id)
+    taken = {c.vendor_client_id for c in ClientConnection.query.filter_by(integration_id=integration.id)
+             if c.vendor_client_id}
+    pending = unlinked_clients(integration)
+    suggestions = match_clients(pending, [r for r in records if r.id not in taken])
+    matched = {s["client_id"] for s in suggestions}
+    return {"vendor_records": len(records), "clients": len(pending), "suggestions": suggestions,
+            "unmatched_client_ids": [c.id for c in pending if c.id not in matched]}
+
+
+def match_clients(hub_clients: list[Client], records: list[Any]) -> list[dict[str, Any]]:
+    """For each hub client the one vendor record with the same registration code, else the same VAT number,
+    else the same normalised name. A key that fits several records, or a record that fits several clients,
+    is no suggestion (the admin links those by hand)."""
+    by_reg: dict[str, list] = {}
+    by_vat: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    for record in records:
+        if (code := clients.normalise_code(record.reg_code)):
+            by_reg.setdefault(code, []).append(record)
+        for key in clients.vat_keys(record.vat_no):
+            by_vat.setdefault(key, []).append(record)
+        if (name := clients.normalise_name(record.name)):
+            by_name.setdefault(name, []).append(record)
+    picks: list[dict[str, Any]] = []
+    for client in hub_clients:
+        for match, found in (("reg_code", by_reg.get(clients.normalise_code(client.reg_code)) or []),
+                             ("vat_no", [r for k in clients.vat_keys(client.vat_no) for r in by_vat.get(k, [])]),
+                             ("name", by_name.get(clients.normalise_name(client.name)) or [])):
+            unique = {r.id: r for r in found}
+            if len(unique) == 1:
+                [record] = unique.values()
+                picks.append({"client_id": client.id, "client_name": client.name, "match": match,
+                              "vendor_client_id": record.id, "vendor_client_name": record.name,
+                              "vendor_client_reg_code": record.reg_code,
+                              "warnings": clients.mismatches(client, name=record.name, reg_code=record.reg_code)})
+                break
+            if unique:
+                break  # ambiguous on the strongest key: do not fall back to a weaker one
+    counts: dict[str, int] = {}
+    for pick in picks:
+        counts[pick["vendor_client_id"]] = counts.get(pick["vendor_client_id"], 0) + 1
+    return [p for p in picks if counts[p["vendor_client_id"]] == 1]
+
+
+def link_suggested(integration: Integration, run: SyncRun, client_ids: list[int], *, user: User | None = None,
+                   actor: str | None = None) -> list[ClientConnection]:
+    """Confirm suggestions of ``run`` (a finished :func:`suggest_links`) for ``client_ids`` in one go.
+    Raises ``ConfigError`` naming clients without a suggestion; a client linked meanwhile is left as it is."""
+    if run.kind != "link_suggestions" or run.integration_id != integration.id or run.status != "succeeded":
+        raise ConfigError("These suggestions are not ready.", hint="Find suggested matches again.")
+    by_client = {s["client_id"]: s for s in (run.result or {}).get("suggestions", [])}
+    unknown = [cid for cid in client_ids if cid not in by_client]
+    if unknown:
+        raise ConfigError(f"No suggestion for client(s) {', '.join(map(str, unknown))}.",
+                          hint="Link those clients one by one on their Integration page.")
+    pending = {c.id for c in unlinked_clients(integration)}
+    linked = []
+    for cid in client_ids:
+        if cid not in pending:
+            continue
+        pick = by_client[cid]
+        linked.append(link_client(None, client_id=cid, integration=integration,
+                                  vendor_client_id=pick["vendor_client_id"],
+                                  vendor_client_name=pick["vendor_client_name"],
+                                  vendor_client_reg_code=pick["vendor_client_reg_code"], user=user, actor=actor))
+    return linked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -71,11 +72,15 @@ class RedisCache:
         self.connection.delete(self._key(key))
 
 
-def account_key(vendor: str, credentials: Mapping[str, Any]) -> str:
+def account_key(vendor: str, credentials: Mapping[str, Any], secret: str | bytes) -> str:
     """A stable, non-reversible id of the vendor account behind ``credentials`` (for rate budgets and
-    caches: two integrations with the same credentials share one budget)."""
-    digest = hashlib.sha256(json.dumps([vendor, sorted(credentials.items())], default=str).encode())
-    return f"{vendor}-{digest.hexdigest()[:20]}"
+    caches: two integrations with the same credentials share one budget).
+
+    Keyed with the instance secret (HMAC-SHA256 with ``SECRET_KEY``): a Redis key name is no test of
+    guessed credentials for whoever can list the keys (an unsalted hash of a short API key would be)."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    message = json.dumps([vendor, sorted(credentials.items())], default=str).encode()
+    return f"{vendor}-{hmac.new(key, message, hashlib.sha256).hexdigest()[:20]}"
 
 
 T = TypeVar("T")

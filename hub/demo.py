@@ -29,6 +29,7 @@ from flask import current_app
 from hub import connections, jobs, statistics
 from hub.models import Client, ClientConnection, Firm, Integration, User, db
 from hub.services import services
+from hub.vault import read_or_create
 
 DEMO_FIRM = "Demo Accounting OÜ"
 DEMO_EMAIL = "admin@demo.example"
@@ -66,9 +67,9 @@ def demo_data(vendor: str, module: object) -> dict[str, Any]:
 
 def _demo_password() -> str:
     path = Path(current_app.instance_path) / "demo-admin.txt"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(12))
-    return path.read_text().strip()
+    password = read_or_create(path, lambda: secrets.token_urlsafe(12)).strip()  # created 0600
+    path.chmod(0o600)  # a file written by an older hub (0644) is tightened too
+    return password
 
 
 def _sandboxes() -> dict[str, metadata.EntryPoint]:

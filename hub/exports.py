@@ -14,6 +14,12 @@ State machine of an export (one ``InvoiceExport`` row per invoice × integration
 * Before anything is sent, every line's VAT rate (and product, where the vendor has products) must map
   to the vendor's own code (``hub.catalog``); a missing mapping fails the export with what to map.
 * ``uncertain`` exports whose attempt died are picked up again by the ``exports`` dispatcher.
+* **Which books**: an export goes to the vendor account of the invoice's client — the client's own account
+  when its connection has credentials, else the firm's (``hub.connections.account_for``; the run records the
+  client and its connection). The account is pinned on the row at the first attempt (``account``,
+  ``account_connection_id``): find-invoice, retries and paid status ask that account and no other; if a
+  client's own account is unlinked, they stop instead of asking the firm's. VAT and product codes come from
+  that account's catalog.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from typing import Any
 
 from flask import current_app
 
-from hub import audit, catalog
+from hub import audit, catalog, redaction, webhooks
 from hub import types as t
-from hub.connections import call_vendor, vendor_of
+from hub.connections import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
-from hub.jobs import FINISH_HOOKS, action, start_run
+from hub.jobs import FINISH_HOOKS, action
 from hub.models import (
     Client,
     ClientConnection,
@@ -143,37 +149,59 @@ def retry_export(export: InvoiceExport, *, user: User | None = None) -> SyncRun:
     return _enqueue(export, user=user)
 
 
-def _enqueue(export: InvoiceExport, *, user: User | None = None, trigger: str = "user") -> SyncRun:
+def export_account(export: InvoiceExport) -> VendorAccount:
+    """The vendor account of an export: the one pinned on the row, else where its client's calls go."""
     integration = db.session.get(Integration, export.integration_id)
-    return start_run("export", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
-                     user_id=user.id if user else None, params={"export_id": export.id})
+    if export.account == "client":
+        connection = db.session.get(ClientConnection, export.account_connection_id) \
+            if export.account_connection_id else None
+        if connection is None or not connection.has_credentials:
+            raise ConfigError(f"Invoice {export.invoice.number} was sent to the client's own account, which is no "
+                              "longer connected.", hint="Connect the client's own account again; nothing is sent "
+                                                        "to the firm's account instead.")
+        return account_for(integration, connection=connection)
+    return pin(account_for(integration, client_id=export.invoice.client_id), export.account)
+
+
+def _enqueue(export: InvoiceExport, *, user: User | None = None, trigger: str = "user") -> SyncRun:
+    account = export_account(export)
+    params = {"export_id": export.id, **({"account": export.account} if export.account else {})}
+    return account_run("export", account, trigger=trigger, user=user, params=params)
 
 
 # -- the export job ----------------------------------------------------------------------------
-def contract_invoice(invoice: Invoice, export: InvoiceExport, integration: Integration) -> t.Invoice:
-    """The invoice as the plugin contract carries it, with the vendor's own product and tax codes.
-    Raises ``ConfigError`` naming what to map when a code is missing."""
+def contract_invoice(invoice: Invoice, export: InvoiceExport, account: VendorAccount) -> t.Invoice:
+    """The invoice as the plugin contract carries it, with the product and tax codes of the vendor account it
+    goes to. Raises ``NotDone`` naming what to map when a code is missing."""
+    integration = account.integration
     vendor = vendor_of(integration)
     client = invoice.client
-    connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
     lines, missing = [], []
     for line in invoice.lines:
-        tax_id = catalog.vendor_code(integration, "tax_rate", line.vat_rate) if vendor.can("tax_rates") else None
+        tax_id = catalog.vendor_code(account, "tax_rate", line.vat_rate) if vendor.can("tax_rates") else None
         if vendor.can("tax_rates") and tax_id is None:
             missing.append(f"VAT {catalog.rate_key(line.vat_rate)} %")
         product = line.product_code
         if product and vendor.can("products"):
-            product = catalog.vendor_code(integration, "product", product)
+            product = catalog.vendor_code(account, "product", product)
             if product is None:
                 missing.append(f"product {line.product_code}")
         lines.append(t.InvoiceLine(description=line.description, quantity=Decimal(line.quantity),
                                    unit_price=Decimal(line.unit_price), vat_rate=Decimal(line.vat_rate),
                                    product_code=product, tax_id=tax_id))
     if missing:
-        raise NotDone(f"Map {', '.join(sorted(set(missing)))} to {vendor.info.name}'s codes before exporting.",
-                          hint="Open the integration's products and tax rates, refresh them and set the mapping.")
+        where = (f"the client's own {vendor.info.name} account ({account.owner.account_name or client.name})"
+                 if account.own else vendor.info.name)
+        hint = ("Open the client's Integration page, refresh its products and tax rates and set the mapping."
+                if account.own else "Open the integration's products and tax rates, refresh them and set the mapping.")
+        raise NotDone(f"Map {', '.join(sorted(set(missing)))} to {where}'s codes before exporting.", hint=hint)
+    address = None
+    if any((client.address_street, client.address_city, client.address_postal_code, client.address_country)):
+        address = t.Address(street=client.address_street, city=client.address_city,
+                            postal_code=client.address_postal_code, country=client.address_country)
     party = t.InvoiceParty(name=client.name, reg_code=client.reg_code, vat_no=client.vat_no, email=client.email,
-                           vendor_client_id=connection.vendor_client_id if connection else None)
+                           address=address, vendor_client_id=account.client_ref,
+                           private_person=client.customer_type == "private")
     return t.Invoice(reference=export.reference, number=invoice.number, client=party, issue_date=invoice.issue_date,
                      due_date=invoice.due_date, currency=invoice.currency, lines=tuple(lines),
                      total_net=Decimal(invoice.total_net), total_vat=Decimal(invoice.total_vat),
@@ -187,6 +215,8 @@ def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> Non
     export.last_error = None
     export.updated_at = utcnow()
     db.session.commit()
+    if status == "confirmed":
+        webhooks.export_confirmed(export)
 
 
 @action("export", queue="exports")
@@ -200,20 +230,25 @@ def _export_action(run: SyncRun) -> dict:
         db.session.refresh(export)
         if export.status in ("sent", "confirmed"):
             return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
-        integration = db.session.get(Integration, export.integration_id)
-        invoice = contract_invoice(export.invoice, export, integration)  # nothing is sent without the mapping
+        account = run_account(run)  # the client's own account, else the firm's; pinned after the first attempt
+        if export.account:
+            account = export_account(export)
+        invoice = contract_invoice(export.invoice, export, account)  # nothing is sent without the mapping
         if export.status != "pending":  # an earlier attempt may have reached the vendor: ask first
-            found = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+            found = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
             if found is not None:
                 _record(export, found, "confirmed")
                 return {"export_id": export.id, "status": "confirmed", "found_before_retry": True,
                         "vendor_invoice_id": found.vendor_invoice_id}
         export.status, export.attempts, export.updated_at = "uncertain", export.attempts + 1, utcnow()
+        export.account = account.kind  # from now on this export lives in this account
+        export.account_connection_id = account.connection.id if account.own else None
+        run.params = {**run.params, "account": account.kind}
         db.session.commit()
-        receipt = call_vendor(run, "hub_export_invoice", integration=integration, invoice=invoice)
+        receipt = call_vendor(run, "hub_export_invoice", account=account, invoice=invoice)
         _record(export, receipt, "confirmed" if receipt.already_existed else "sent")
         try:  # the vendor has it; a failed confirmation leaves it "sent", never "failed"
-            confirmed = call_vendor(run, "hub_find_invoice", integration=integration, invoice=invoice)
+            confirmed = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
         except HubError as exc:
             log.warning("export %s sent but not confirmed: %s", export.id, exc)
             confirmed = None
@@ -224,7 +259,7 @@ def _export_action(run: SyncRun) -> dict:
     except HubError as exc:
         db.session.rollback()
         export = db.session.get(InvoiceExport, run.params["export_id"])
-        export.last_error = exc.as_dict()
+        export.last_error = redaction.mask_structure(exc.as_dict())
         if not exc.retryable and not isinstance(exc, UnexpectedError):
             export.status = "failed"  # the vendor refused (or we could not even ask): nothing was created
         # retryable or a plugin bug: the vendor may have it, so the row stays "uncertain" and the next attempt
@@ -281,7 +316,10 @@ def dispatch_exports(now: dt.datetime | None = None) -> int:
             else:
                 busy = True
         if not busy:
-            _enqueue(export, trigger="schedule")
+            try:
+                _enqueue(export, trigger="schedule")
+            except HubError as exc:  # its account is gone (an unlinked own account): say so, ask nobody else
+                export.last_error = exc.as_dict()
             export.updated_at = utcnow()
             db.session.commit()
             count += 1
@@ -289,20 +327,36 @@ def dispatch_exports(now: dt.datetime | None = None) -> int:
 
 
 # -- paid status back --------------------------------------------------------------------------
+def _open_exports(account: VendorAccount):  # noqa: ANN202
+    """Exported, not yet paid invoices booked in ``account``."""
+    query = InvoiceExport.query.filter(InvoiceExport.integration_id == account.integration.id,
+                                       InvoiceExport.status.in_(("sent", "confirmed")), InvoiceExport.paid_on.is_(None))
+    if account.own:
+        return query.filter(InvoiceExport.account == "client",
+                            InvoiceExport.account_connection_id == account.connection.id)
+    return query.filter(InvoiceExport.account == "firm")
+
+
 def fetch_payments(integration: Integration, *, user: User | None = None, trigger: str = "user") -> SyncRun:
-    return start_run("payments", firm_id=integration.firm_id, integration_id=integration.id, trigger=trigger,
-                     user_id=user.id if user else None)
+    """Paid status back, per vendor account: one run for the firm's account (returned) and one for each
+    client's own account with unpaid invoices in it (``result["account_runs"]`` of the firm's run)."""
+    own = []
+    for connection in ClientConnection.query.filter_by(integration_id=integration.id).order_by(ClientConnection.id):
+        account = account_for(integration, connection=connection)
+        if account.own and _open_exports(account).count():
+            own.append(account_run("payments", account, trigger=trigger, user=user, params={"account": "client"}))
+    return account_run("payments", account_for(integration), trigger=trigger, user=user,
+                       params={"account_runs": [r.id for r in own]})
 
 
 @action("payments", queue="imports")
 def _payments_action(run: SyncRun) -> dict:
-    open_exports = InvoiceExport.query.filter(InvoiceExport.integration_id == run.integration_id,
-                                              InvoiceExport.status.in_(("sent", "confirmed")),
-                                              InvoiceExport.paid_on.is_(None)).all()
+    account = run_account(run)
+    open_exports = _open_exports(account).all()
     if not open_exports:
-        return {"updated": 0}
+        return {"updated": 0, "account": account.kind}
     since = min(e.invoice.issue_date for e in open_exports)
-    payments = call_vendor(run, "hub_fetch_payments", since=since)
+    payments = call_vendor(run, "hub_fetch_payments", account=account, since=since)
     by_id = {e.vendor_invoice_id: e for e in open_exports}
     by_number = {e.vendor_number or e.invoice.number: e for e in open_exports}
     # ``since`` reaches back to the oldest open invoice, so every payment of an open invoice is in the
@@ -320,12 +374,13 @@ def _payments_action(run: SyncRun) -> dict:
         if any(p.fully_paid for p in found) or export.paid_amount >= money(Decimal(export.invoice.total)):
             export.paid_on = max((p.paid_on for p in found if p.paid_on), default=None) or dt.date.today()
     db.session.commit()
-    return {"updated": len(matched), "payments_seen": len(payments)}
+    return {"updated": len(matched), "payments_seen": len(payments), "account": account.kind}
 
 
 @dispatcher("payments")
 def dispatch_payments(now: dt.datetime | None = None) -> int:
-    """Once a day per integration that reports payments and has unpaid exported invoices."""
+    """Once a day per integration that reports payments and has unpaid exported invoices (in any of its
+    accounts: :func:`fetch_payments` asks each)."""
     registry = services().registry
     day_ago = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None) - dt.timedelta(days=1)
     count = 0

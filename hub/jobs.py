@@ -39,7 +39,7 @@ from hub.services import services
 
 log = logging.getLogger("hub.jobs")
 
-QUEUES = ("interactive", "imports", "exports")
+QUEUES = ("interactive", "imports", "exports", "webhooks")  # webhooks: hub.webhooks deliveries
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0
@@ -208,7 +208,7 @@ def execute(run_id: int) -> str:
     except HubError as exc:
         db.session.rollback()
         run = db.session.get(SyncRun, run_id)
-        run.error = exc.as_dict()
+        run.error = redaction.mask_structure(exc.as_dict())  # vendor text: masked before it is stored
         if isinstance(exc, UnexpectedError):
             run.error_detail = redaction.mask(traceback.format_exc())
         max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
@@ -242,7 +242,7 @@ def execute(run_id: int) -> str:
         log.exception("run %s (%s) crashed", run.id, run.kind)
         return "failed"
     run.status = "succeeded"
-    run.result = result or {}
+    run.result = redaction.mask_structure(result or {})
     run.error = None
     run.finished_at = utcnow()
     db.session.commit()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, MetaData, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -46,6 +46,9 @@ class Firm(db.Model):
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2, drives the holiday calendar
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Tallinn")
     plan: Mapped[str] = mapped_column(String(20), default="team")
+    # The host product's id of this firm (provisioning upserts by it; hub.provisioning).
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     @property
@@ -56,12 +59,15 @@ class Firm(db.Model):
 
 class User(db.Model):
     __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("firm_id", "external_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20), default="member")
     password_hash: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the host product's id (per firm)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())  # deactivated: cannot sign in
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     firm: Mapped[Firm] = relationship()
 
@@ -76,15 +82,41 @@ class User(db.Model):
         return self.role in ("owner", "admin")
 
 
+class UserSession(db.Model):
+    """A signed-in browser (server side: the cookie holds only a random id, stored here as its SHA-256).
+    Deleting the row ends the session at once (:mod:`hub.sessions`)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
 class Client(db.Model):
     __tablename__ = "client"
+    __table_args__ = (UniqueConstraint("firm_id", "external_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     reg_code: Mapped[str | None] = mapped_column(String(50))
     vat_no: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
+    # What exports need besides the name (edited through hub.clients.ClientDetailsSchema).
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_city: Mapped[str | None] = mapped_column(String(100))
+    address_postal_code: Mapped[str | None] = mapped_column(String(20))
+    address_country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    customer_type: Mapped[str] = mapped_column(String(20), default="company", server_default="company")
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the host product's id (per firm)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+#: ``Client.customer_type``: a company (registration code expected) or a private person.
+CUSTOMER_TYPES = ("company", "private")
 
 
 class ConnectionStateMixin:
@@ -131,6 +163,10 @@ class ClientConnection(ConnectionStateMixin, db.Model):
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
     vendor_client_id: Mapped[str | None] = mapped_column(String(100))
     vendor_client_name: Mapped[str | None] = mapped_column(String(200))
+    vendor_client_reg_code: Mapped[str | None] = mapped_column(String(50))  # as the vendor's record has it
+    # When the link last pointed to a different vendor record or account: values imported before this came
+    # from the old record, so an import may overwrite them (also by 0; hub.statistics).
+    linked_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     client: Mapped[Client] = relationship()
@@ -326,18 +362,36 @@ class InvoiceExport(db.Model):
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date | None] = mapped_column()
+    # The vendor account the invoice was sent to, pinned at the first attempt (hub.exports): "firm" (the
+    # integration's credentials) or "client" (the client's own, ``account_connection_id``; NULL once unlinked).
+    account: Mapped[str | None] = mapped_column(String(10))
+    account_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     invoice: Mapped[Invoice] = relationship()
 
 
+def _per_account(table: str, *columns: str) -> tuple[Index, Index]:
+    """Unique ``columns`` per vendor account: the firm's (``client_connection_id IS NULL``) or a client's own."""
+    firm = "client_connection_id IS NULL"
+    own = "client_connection_id IS NOT NULL"
+    return (Index(f"uq_{table}_firm_account", "integration_id", *columns, unique=True,
+                  sqlite_where=text(firm), postgresql_where=text(firm)),
+            Index(f"uq_{table}_client_account", "client_connection_id", *columns, unique=True,
+                  sqlite_where=text(own), postgresql_where=text(own)))
+
+
 class CatalogItem(db.Model):
-    """A vendor's product/article or VAT type/tax rate, pulled and cached per integration."""
+    """A vendor's product/article or VAT type/tax rate, pulled and cached per **vendor account**: the firm
+    integration's (``client_connection_id`` NULL) or a client's own account (its connection)."""
 
     __tablename__ = "catalog_item"
-    __table_args__ = (UniqueConstraint("integration_id", "kind", "vendor_id"),)
+    __table_args__ = _per_account("catalog_item", "kind", "vendor_id")
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    client_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
     vendor_id: Mapped[str] = mapped_column(String(100))
     code: Mapped[str] = mapped_column(String(100))
@@ -348,12 +402,15 @@ class CatalogItem(db.Model):
 
 
 class CatalogMapping(db.Model):
-    """The hub's product code or VAT rate → the vendor's product code or tax id, per integration."""
+    """The hub's product code or VAT rate → the vendor's product code or tax id, per vendor account (as
+    :class:`CatalogItem`)."""
 
     __tablename__ = "catalog_mapping"
-    __table_args__ = (UniqueConstraint("integration_id", "kind", "hub_key"),)
+    __table_args__ = _per_account("catalog_mapping", "kind", "hub_key")
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
+    client_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
     hub_key: Mapped[str] = mapped_column(String(100))  # a product code, or a VAT rate such as "22"
     vendor_code: Mapped[str] = mapped_column(String(100))  # CatalogItem.code (products) / .vendor_id (tax rates)
@@ -401,4 +458,62 @@ class AuditEvent(db.Model):
     target_type: Mapped[str] = mapped_column(String(50))
     target_id: Mapped[int | None] = mapped_column()
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ServiceToken(db.Model):
+    """A token of the host product (``hubsvc_…``): provisions firms, users and clients for every firm. Created
+    with the CLI only, shown once, stored as a SHA-256 hash; bearer only, never a browser session."""
+
+    __tablename__ = "service_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class WebhookEndpoint(db.Model):
+    """Where the hub delivers signed events (hub.webhooks): a firm's (``firm_id``) or the host product's
+    (``firm_id`` NULL: every firm's events)."""
+
+    __tablename__ = "webhook_endpoint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firm.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    events: Mapped[list[str] | None] = mapped_column(JSON)  # event types; empty = every event
+    secret: Mapped[str] = mapped_column(Text)  # Fernet token (hub.vault) of the signing secret
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[dt.datetime | None] = mapped_column()  # first failure of the current run of them
+    paused_until: Mapped[dt.datetime | None] = mapped_column()  # backoff: nothing is sent before this
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """The outbox and the delivery log: one row per (event, endpoint)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_id"),
+                      Index("ix_webhook_delivery_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id"), index=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firm.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event envelope, sent as the body
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending retrying delivered failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_response: Mapped[str | None] = mapped_column(Text)  # the first 1000 characters of the body
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    lag_ms: Mapped[int | None] = mapped_column()  # created → delivered
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -3,30 +3,45 @@
 Every secret the hub decrypts (or reads from operator settings) is registered here. A log-record
 factory replaces each registered value in every log message and traceback with ``[redacted]``, so
 a secret cannot reach a log line whatever handler (file, console, pytest's caplog) writes it.
-Error messages shown to admins go through :func:`mask` too.
+Error messages shown to admins go through :func:`mask` too, and everything a vendor sent back that the
+hub stores (a run's error and result, an export's error, a connection's last error) through
+:func:`mask_structure`.
+
+The rule: a secret is masked where it stands as a **whole token** — not inside a longer word or code (a
+password ``wrong`` does not turn "the password is wrong" into "the password is [redacted]", nor a key
+``abc123def`` part of ``xabc123defx``) — and only values of at least :data:`MIN_LENGTH` characters are
+secrets to mask (shorter values would mask ordinary words).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from typing import Any
 
 MASK = "[redacted]"
-_MIN_LENGTH = 4  # shorter values would mask ordinary words
+#: Values shorter than this are not masked: too short to be a credential, too likely to be a word.
+MIN_LENGTH = 8
+#: A secret is masked only where neither neighbour continues it (letters, digits, ``_``, ``-``).
+_TOKEN_CHAR = r"[\w-]"
 
 _lock = threading.Lock()
 _values: set[str] = set()
+_pattern: re.Pattern[str] | None = None
 _installed = False
 
 
 def register_secret(value: object) -> None:
     """Remember a secret value so that it is masked from now on (in this process)."""
-    if isinstance(value, str) and len(value.strip()) >= _MIN_LENGTH:
-        with _lock:
-            _values.add(value)
-            stripped = value.strip()
-            if stripped != value:
-                _values.add(stripped)
+    global _pattern
+    if not isinstance(value, str):
+        return
+    candidates = {v for v in (value, value.strip()) if len(v) >= MIN_LENGTH}
+    with _lock:
+        if candidates - _values:
+            _values.update(candidates)
+            _pattern = None
 
 
 def register_secrets(values: object) -> None:
@@ -34,16 +49,33 @@ def register_secrets(values: object) -> None:
         register_secret(value)
 
 
+def _compiled() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _values:
+            alternatives = "|".join(re.escape(v) for v in sorted(_values, key=len, reverse=True))
+            _pattern = re.compile(f"(?<!{_TOKEN_CHAR})(?:{alternatives})(?!{_TOKEN_CHAR})")
+        return _pattern
+
+
 def mask(text: str) -> str:
-    """``text`` with every registered secret replaced by ``[redacted]``."""
+    """``text`` with every registered secret that stands as a whole token replaced by ``[redacted]``."""
     if not text or not _values:
         return text
-    with _lock:
-        values = sorted(_values, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    pattern = _compiled()
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+def mask_structure(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with every string in it masked, keys included;
+    for anything a vendor sent back before it is stored (e.g. ``VendorRejected.field_messages``)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask_structure(k): mask_structure(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_structure(v) for v in value]
+    return value
 
 
 def install() -> None:

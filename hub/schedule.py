@@ -17,7 +17,7 @@ import holidays
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from hub import statistics
+from hub import statistics, webhooks
 from hub.connections import DRAFT_TTL, credentials_owner
 from hub.models import OK, UNTESTED, CredentialDraft, Integration, MonthlyImport, db, utcnow
 from hub.services import services
@@ -47,6 +47,10 @@ def dispatch() -> dict[str, int]:
             log.exception("dispatcher %s failed", name)
             counts[name] = -1
     return counts
+
+
+dispatcher("webhooks")(webhooks.sweep)  # deliveries whose job was lost (hub.webhooks)
+dispatcher("credential_expiry")(webhooks.credentials_expiring)
 
 
 @dispatcher("expired_drafts")

@@ -5,7 +5,11 @@
 * **Import** (run kind ``import``, one job per client): fetch every requested month from the vendor in
   one hook call (the plugin uses the vendor's widest windows), then write every month's task and values
   in **one transaction** — a failure part way leaves nothing half-written. A value that would drop
-  from a positive number to 0 is not written: it is flagged for the admin (``SummaryValue.flag``).
+  from a positive number to 0 is not written: it is flagged for the admin (``SummaryValue.flag``) — unless
+  it came from another vendor record or account than the current link (imported before
+  ``ClientConnection.linked_at``): a re-linked client's months are overwritten, also by 0.
+* **Account**: every vendor call goes to the client's own account when it has one, else the firm's
+  (``hub.connections.account_for``).
 * **Reload data** (run kind ``reload``): back-fills the last 12 months for every linked client (or one
   client), overwriting, as one ``import`` child run per client; the parent run counts progress
   (clients done / total) and notifies the admin when all children are final.
@@ -25,8 +29,8 @@ from marshmallow import fields, validate
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from hub import audit
-from hub.connections import call_vendor, credentials_owner, vendor_of
+from hub import audit, webhooks
+from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
 from hub.jobs import FINISH_HOOKS, action, start_run
 from hub.models import (
@@ -150,11 +154,9 @@ def linked_connections(integration: Integration) -> list[ClientConnection]:
 def import_client(connection: ClientConnection, periods: list[Period], *, trigger: str = "user",
                   user: User | None = None, parent: SyncRun | None = None, refresh: bool = False) -> SyncRun:
     """Enqueue the import of ``periods`` for one client (overwriting what is there)."""
-    integration = connection.integration
-    return start_run("import", firm_id=integration.firm_id, integration_id=integration.id,
-                     client_connection_id=connection.id, trigger=trigger, user_id=user.id if user else None,
-                     params={"periods": [str(p) for p in periods], "parent_run_id": parent.id if parent else None,
-                             "refresh": refresh})
+    return account_run("import", account_for(connection.integration, connection=connection), trigger=trigger,
+                       user=user, params={"periods": [str(p) for p in periods],
+                                          "parent_run_id": parent.id if parent else None, "refresh": refresh})
 
 
 @action("import", queue="imports")
@@ -169,18 +171,16 @@ def _import_action(run: SyncRun) -> dict:
                           hint="Map the vendor's fields to custom task fields on the Settings tab.")
     if not integration.enabled:
         raise NotDone(f"The {integration.vendor} integration is disabled.", hint="Enable it on the Overview tab.")
-    owner = credentials_owner(integration, connection)
+    account = run_account(run)  # the client's own account, else the firm's
+    owner = account.owner
     if owner.status in (NEEDS_ATTENTION, DISABLED):
         reason = (owner.last_error or {}).get("message") or "the connection needs attention"
         # no vendor call: the owner keeps the vendor's own reason for needing attention
         raise NotDone(f"Not imported: {reason}",
                                        hint="Paste fresh credentials and click Test connection.")
-    client_ref = None if connection.has_credentials else connection.vendor_client_id
     if run.params.get("refresh") and vendor_of(integration).can("statistics_refresh"):
-        call_vendor(run, "hub_refresh_statistics", integration=integration, connection=connection,
-                    client=client_ref, periods=periods)
-    stats = call_vendor(run, "hub_fetch_statistics", integration=integration, connection=connection,
-                        client=client_ref, periods=periods)
+        call_vendor(run, "hub_refresh_statistics", account=account, client=account.client_ref, periods=periods)
+    stats = call_vendor(run, "hub_fetch_statistics", account=account, client=account.client_ref, periods=periods)
     missing = [str(p) for p in periods if p not in stats]
     if missing:
         raise HubError(f"The {integration.vendor} plugin returned no numbers for {', '.join(missing)}.")
@@ -214,7 +214,7 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
             if value is None:
                 value = SummaryValue(field_id=field_id, vendor_field=key, source=source)
                 task.values.append(value)
-            if value.value is not None and value.value > 0 and new == 0:
+            if value.value is not None and value.value > 0 and new == 0 and _same_link(connection, value):
                 value.flag = ZERO_FLAG.format(old=value.value)
                 value.pending_value = 0
                 flagged += 1
@@ -226,7 +226,14 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
         MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_([str(p) for p in periods])
     ).values(status="done", run_id=run.id, updated_at=now))
     db.session.commit()
+    webhooks.months_imported(run, connection, periods)
     return flagged
+
+
+def _same_link(connection: ClientConnection, value: SummaryValue) -> bool:
+    """``value`` was imported through the current link (not from a vendor record or account it pointed to
+    before ``linked_at``): only then is a drop to 0 held back."""
+    return connection.linked_at is None or value.imported_at is None or value.imported_at >= connection.linked_at
 
 
 def accept_flagged(value: SummaryValue, *, user: User | None = None) -> None:
@@ -317,6 +324,7 @@ def _finish_parent(parent: SyncRun) -> None:
                                 title=f"Reload data finished for {name}", body=body,
                                 link=f"/history/runs/{parent.id}"))
     db.session.commit()
+    webhooks.reload_finished(parent)
 
 
 def _import_finished(run: SyncRun) -> None:

@@ -155,7 +155,7 @@ class VendorInfo:
     rate_limits: tuple[RateLimit, ...] = ()
     per_client_credentials: bool = False
     docs_url: str = ""
-    requires_api: str = "1.0"
+    requires_api: str = "1.1"
 
 
 @dataclass(frozen=True)
@@ -282,6 +282,8 @@ class InvoiceParty:
         address: Postal address.
         vendor_client_id: The vendor's record of the client, set when the client is linked in the account the
             export goes to.
+        private_person: The buyer is a private person, not a company (no registration code expected; some
+            vendors report such sales differently, e.g. Merit's ``NotTDCustomer``). Contract 1.1.
     """
 
     name: str
@@ -290,6 +292,7 @@ class InvoiceParty:
     email: str | None = None
     address: Address | None = None
     vendor_client_id: str | None = None
+    private_person: bool = False
 
 
 @dataclass(frozen=True)

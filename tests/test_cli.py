@@ -56,3 +56,15 @@ def test_rotate_keys_reencrypts_with_the_newest_key(hub_app, hub_db, example_int
         assert Vault([new_key]).decrypt(example_integration.secret_credentials)["api_key"] == "ex-good-key-0001"
     finally:
         services.vault = old_vault
+
+
+def test_sign_out_ends_every_session_of_a_user(hub_app, hub_db, firm):
+    from hub import sessions
+
+    owner = User.query.filter_by(email="owner@test.example").one()
+    laptop, phone = sessions.start(owner), sessions.start(owner)
+    result = hub_app.test_cli_runner().invoke(args=["hub", "sign-out", "Owner@test.example"])
+    assert result.exit_code == 0 and "2 session(s) ended" in result.output, result.output
+    assert sessions.resolve(laptop) is None and sessions.resolve(phone) is None
+    result = hub_app.test_cli_runner().invoke(args=["hub", "sign-out", "nobody@test.example"])
+    assert result.exit_code != 0 and "No user has the e-mail" in result.output

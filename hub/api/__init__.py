@@ -20,6 +20,11 @@ Resource map (see the OpenAPI document for bodies and examples):
 | ``/integrations/{vendor}/connections[/{client_id}[/credentials]]`` | client links, per-client credentials |
 | ``/integrations/{vendor}/connections/{client_id}/test-connection`` | test a client's own credentials |
 | ``/integrations/{vendor}/client-lookup`` | search the vendor's clients |
+| ``/integrations/{vendor}/link-suggestions`` | suggested matches for unlinked clients (one paged lookup) |
+| ``/integrations/{vendor}/connections/bulk`` | confirm suggestions in bulk |
+| ``/integrations/{vendor}/unlinked-clients`` | who is not linked yet |
+| ``DELETE /integrations/{vendor}/connections/{client_id}`` | unlink (history kept) |
+| ``/clients/{id}`` | ``GET``/``PATCH`` a client's details (reg. code, e-mail, address, customer type) |
 | ``/integrations/{vendor}/summary-settings`` | summary task settings and field mapping |
 | ``/integrations/{vendor}/reload`` | Reload data: ``202`` + run with progress |
 | ``/clients``, ``/topics``, ``/custom-fields`` | firm data the settings refer to |
@@ -29,10 +34,14 @@ Resource map (see the OpenAPI document for bodies and examples):
 | ``/exports[/{id}]``, ``/exports/{id}/retry`` | export status and paid status (filtered); retry |
 | ``/integrations/{vendor}/fetch-payments`` | paid status now: ``202`` + run (``payments`` vendors) |
 | ``/integrations/{vendor}/{products,tax-rates}[/refresh,/mappings]`` | vendor catalog and mapping |
+| ``/firms…`` (service tokens only) | the host product's upserts by external id, bulk clients, firm tokens |
+| ``/webhook-endpoints[/{id}[/deliveries,/rotate-secret]]``, ``/webhook-deliveries/{id}/redeliver`` | webhooks |
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import Any
 
@@ -44,7 +53,8 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from hub.api import billing, data, errors, integrations, tokens, vendors
+from hub.api import accounts, billing, data, errors, integrations, service, tokens, vendors
+from hub.api import webhooks as webhook_api
 from hub.api.vendors import credentials_json_schema
 from hub.statistics import IMPORT_DAYS, ImportDay
 
@@ -142,7 +152,7 @@ def init_app(app: Flask) -> Api:
     api.ma_plugin.converter.add_attribute_function(_raw_dict_values)
 
     blueprints = [tokens.blp, vendors.blp, integrations.blp, data.blp, data.runs_blp, billing.blp,
-                  billing.catalog_blp]
+                  billing.catalog_blp, accounts.blp, service.blp, webhook_api.blp]
     for blp in blueprints:
         api.register_blueprint(blp)
     _register_credential_components(api)
@@ -171,6 +181,10 @@ def _exempt_from_csrf(app: Flask, blueprints: list) -> None:
             csrf.exempt(blp)
 
 
+DOCS_STYLE = ("body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}td{padding:.2rem .6rem;"
+              "vertical-align:top;border-bottom:1px solid #ddd}code{font-size:.9em}")
+
+
 def _docs_page(api: Api) -> flask.Response:
     """A plain, self-contained page listing every operation (no CDN, works offline)."""
     spec = api.spec.to_dict()
@@ -183,12 +197,17 @@ def _docs_page(api: Api) -> flask.Response:
             rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
                         f"<td>{html.escape(op.get('summary', ''))}</td><td>{html.escape(codes)}</td></tr>")
     body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(spec['info']['title'])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}td{{padding:.2rem .6rem;
-vertical-align:top;border-bottom:1px solid #ddd}}code{{font-size:.9em}}</style></head><body>
+<style>{DOCS_STYLE}</style></head><body>
 <h1>{html.escape(spec['info']['title'])} <small>{html.escape(spec['info']['version'])}</small></h1>
 <p>{html.escape(API_DESCRIPTION)}</p>
 <p>The full document: <a href="{errors.API_PREFIX}/openapi.json">openapi.json</a> (OpenAPI
 {html.escape(spec['openapi'])}).</p>
 <table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>{''.join(rows)}</table>
 </body></html>"""
-    return flask.Response(body, mimetype="text/html")
+    response = flask.Response(body, mimetype="text/html")
+    # the hub's policy, with this page's one inline style allowed by its hash (hub.web.security sets the rest)
+    style_hash = base64.b64encode(hashlib.sha256(DOCS_STYLE.encode()).digest()).decode()
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'sha256-" + style_hash + "'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'")
+    return response

@@ -89,6 +89,8 @@ def authenticate() -> None:
     token = find_token(secret.strip())
     if token is None:
         _unauthorized("The API token is unknown or revoked.")
+    if not db.session.get(Firm, token.firm_id).active:
+        abort(403, message="This firm is deactivated.")
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
@@ -118,4 +120,5 @@ def admin_required(view: Callable) -> Callable:
             abort(403, message="This needs an API token with the admin role.")
         return view(*args, **kwargs)
 
+    wrapped.hub_admin_only = True  # type: ignore[attr-defined]  # read by the request checks: 403 before 422
     return wrapped

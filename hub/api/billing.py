@@ -89,7 +89,8 @@ def list_invoices(args: dict[str, Any]) -> Any:
     return {"items": [invoice_out(i) for i in items], **meta}
 
 
-@blp.route("/invoices", methods=["POST"], parameters=[IDEMPOTENCY_KEY])
+@blp.route("/invoices", methods=["POST"])
+@blp.doc(parameters=[IDEMPOTENCY_KEY])  # this operation's own, not the path's (GET has none)
 @auth.admin_required
 @idempotent
 @blp.arguments(InvoiceSchema, example=INVOICE_EXAMPLE)
@@ -123,7 +124,8 @@ def get_invoice(invoice_id: int) -> Any:
 
 
 @blp.route("/invoices/<int:invoice_id>/issue", methods=["POST"],
-           parameters=[{"in": "path", "name": "invoice_id", **ID}, IDEMPOTENCY_KEY])
+           parameters=[{"in": "path", "name": "invoice_id", **ID}])
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 @auth.admin_required
 @idempotent
 @blp.response(202, InvoiceSchema, description="Issued: one export per target vendor is queued; poll "
@@ -184,7 +186,8 @@ def _export(export_id: int) -> InvoiceExport:
 
 
 @blp.route("/exports/<int:export_id>/retry", methods=["POST"],
-           parameters=[{"in": "path", "name": "export_id", **ID}, IDEMPOTENCY_KEY])
+           parameters=[{"in": "path", "name": "export_id", **ID}])
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 @auth.admin_required
 @idempotent
 @blp.response(202, RunSchema, headers=RUN_LOCATION, description="The retry is queued: poll the run.")

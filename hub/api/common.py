@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar
 
 import marshmallow
@@ -50,11 +51,28 @@ def _bad_text(value: Any) -> bool:
 
 def _reject_unstorable_text() -> None:
     """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses them): a ``422``, not a
-    ``500`` deep inside a flow."""
+    ``500`` deep inside a flow. A member calling an admin-only operation gets its ``403`` first."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "hub_admin_only", False) and auth.current_token().role != "admin":
+        return
     body = request.get_json(silent=True) if request.is_json else None
     if _bad_text(list(request.args.values())) or _bad_text(body):
         abort(422, message="Text may not contain NUL characters or unpaired surrogates.",
               errors={"_request": ["Text may not contain NUL characters or unpaired surrogates."]})
+
+
+def body_required(view: Callable) -> Callable:
+    """The operation's body is required (every field of its schema has a default, so an empty body would
+    quietly reset them): no body is a ``422`` saying so. Put it under ``admin_required``."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not request.get_data(cache=True).strip():
+            abort(422, message="Send the settings as a JSON body.",
+                  errors={"_body": ["A JSON body is required; send every setting (GET returns the current ones)."]})
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def doc_errors(blp: Blueprint, *codes: int) -> Callable:

@@ -11,6 +11,7 @@ from hub.api import auth
 from hub.api.common import (
     accepted,
     api_wait,
+    body_required,
     client_or_404,
     describe_credentials,
     doc_errors,
@@ -67,6 +68,7 @@ def integration_out(vendor: Vendor, row: Integration | None) -> dict[str, Any]:
 def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
     return {"id": conn.id, "client_id": conn.client_id, "client_name": conn.client.name, "vendor": vendor.slug,
             "vendor_client_id": conn.vendor_client_id, "vendor_client_name": conn.vendor_client_name,
+            "vendor_client_reg_code": conn.vendor_client_reg_code, "warnings": connections.link_warnings(conn),
             "status": conn.status, "own_credentials": conn.has_credentials,
             "credentials": describe_credentials(vendor, conn) if conn.has_credentials else None,
             "account_name": conn.account_name, "last_checked_at": conn.last_checked_at,
@@ -138,7 +140,8 @@ def put_credentials(data: dict[str, Any], vendor: str) -> Any:
 
 @blp.route("/integrations/<vendor:vendor>/test-connection", methods=["POST"], parameters=[VENDOR])
 @auth.admin_required
-@blp.arguments(TestConnectionBodySchema, example={"credentials": {"company": "acme", "api_key": "ex-key-123"}})
+@blp.arguments(TestConnectionBodySchema, required=False,
+               example={"credentials": {"company": "acme", "api_key": "ex-key-123"}})
 @blp.response(200, RunSchema, description="The test finished in time: see `status`, `result` and `error`.")
 @blp.alt_response(202, schema=RunSchema, headers=RUN_LOCATION,
                   description="The worker has not answered yet: poll the run.")
@@ -198,7 +201,8 @@ def link_client(data: dict[str, Any], vendor: str, client_id: int) -> Any:
     row = integration_row(vendor, create=True)
     conn = connections.link_client(_connection(row, client_id), client_id=client_id, integration=row,
                                    vendor_client_id=data["vendor_client_id"],
-                                   vendor_client_name=data.get("vendor_client_name"))
+                                   vendor_client_name=data.get("vendor_client_name"),
+                                   vendor_client_reg_code=data.get("vendor_client_reg_code"))
     return connection_out(v, conn)
 
 
@@ -223,7 +227,8 @@ def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int
 @blp.route("/integrations/<vendor:vendor>/connections/<int:client_id>/test-connection", methods=["POST"],
            parameters=[VENDOR, CLIENT])
 @auth.admin_required
-@blp.arguments(TestConnectionBodySchema, example={"credentials": {"company": "acme-client", "api_key": "ex-key-9"}})
+@blp.arguments(TestConnectionBodySchema, required=False,
+               example={"credentials": {"company": "acme-client", "api_key": "ex-key-9"}})
 @blp.response(200, RunSchema, description="The test finished in time: see `status`, `result` and `error`.")
 @blp.alt_response(202, schema=RunSchema, headers=RUN_LOCATION,
                   description="The worker has not answered yet: poll the run.")
@@ -249,7 +254,7 @@ def test_connection_credentials(data: dict[str, Any], vendor: str, client_id: in
 
 @blp.route("/integrations/<vendor:vendor>/client-lookup", methods=["POST"], parameters=[VENDOR])
 @auth.admin_required
-@blp.arguments(LookupBodySchema, example={"query": "acme"})
+@blp.arguments(LookupBodySchema, required=False, example={"query": "acme"})
 @blp.response(200, LookupSchema, description="The lookup finished in time.")
 @blp.alt_response(202, schema=LookupSchema, headers=RUN_LOCATION,
                   description="The worker has not answered yet: poll the run (its `result.clients`).")
@@ -298,6 +303,7 @@ def get_summary_settings(vendor: str) -> Any:
 
 @blp.route("/integrations/<vendor:vendor>/summary-settings", methods=["PUT"], parameters=[VENDOR])
 @auth.admin_required
+@body_required
 @blp.arguments(SummarySettingsBodySchema, example={
     "task_title": "Monthly summary", "topic_id": None, "import_day": "last_work_day",
     "mapping": {"documents": 1}})
@@ -316,7 +322,7 @@ def put_summary_settings(data: dict[str, Any], vendor: str) -> Any:
 
 @blp.route("/integrations/<vendor:vendor>/reload", methods=["POST"], parameters=[VENDOR])
 @auth.admin_required
-@blp.arguments(ReloadBodySchema, example={})
+@blp.arguments(ReloadBodySchema, required=False, example={})
 @blp.response(202, RunSchema, headers=RUN_LOCATION,
               description="Reload started: poll the run for progress (`progress_done` of `progress_total`).")
 @doc_errors(blp, 403, 404, 409)

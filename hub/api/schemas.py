@@ -29,6 +29,15 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only (marshmallow would also take ``0``, ``1``, ``"yes"``, ``"off"``...)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):  # 0 == False in Python: a set lookup would let it through
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Schema(marshmallow.Schema):
     class Meta:
         ordered = True
@@ -132,8 +141,8 @@ class IntegrationSchema(Schema):
 
 
 class IntegrationPatchSchema(Schema):
-    enabled = fields.Boolean(metadata={"example": True, "description": "Enable or disable the integration."})
-    export_invoices = fields.Boolean(metadata={
+    enabled = JsonBoolean(metadata={"example": True, "description": "Enable or disable the integration."})
+    export_invoices = JsonBoolean(metadata={
         "example": True, "description": "Export every issued invoice here (needs the `invoice_export` "
                                         "capability to turn on)."})
 
@@ -218,6 +227,9 @@ class ConnectionSchema(Schema):
     vendor = fields.String(metadata={"example": "merit"})
     vendor_client_id = fields.String(allow_none=True, metadata={"example": "C-1001"})
     vendor_client_name = fields.String(allow_none=True, metadata={"example": "Acme OÜ"})
+    vendor_client_reg_code = fields.String(allow_none=True, metadata={"example": "12345678"})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "Where the linked vendor record disagrees with the hub client (name, registration code)."})
     status = fields.String(metadata={"example": "ok"})
     own_credentials = fields.Boolean(metadata={"description": "The client connects with its own credentials."})
     credentials = fields.Dict(allow_none=True, metadata={"description": "The client's own credentials as "
@@ -232,6 +244,9 @@ class LinkBodySchema(Schema):
                                      metadata={"example": "C-1001", "description": "null unlinks the client."})
     vendor_client_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                                        metadata={"example": "Acme OÜ"})
+    vendor_client_reg_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
+                                           metadata={"example": "12345678", "description": "The record's "
+                                                     "registration code, compared with the client's (warnings)."})
 
 
 class LookupBodySchema(Schema):

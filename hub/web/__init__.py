@@ -6,7 +6,9 @@ Admin and integrations need the Team plan or above):
 
 | page                                   | module          | what                                              |
 |----------------------------------------|-----------------|---------------------------------------------------|
-| ``/login`` ``/logout``                 | home.py         | sign-in with sessions                             |
+| ``/login`` ``/logout``                 | home.py         | sign-in (throttled) with server-side sessions     |
+| ``/settings/password``                 | home.py         | change one's password (ends every session)        |
+| ``/settings/users``                    | home.py         | the firm's users; sign one out everywhere (admins)|
 | ``/settings/apps``                     | home.py         | Settings & Apps: a card per vendor with status    |
 | ``/settings/plugins``                  | home.py         | installed plugins and load errors (admins)        |
 | ``/settings/apps/<vendor>``            | integrations.py | the integration dialog: Overview (Enable/Disable, |
@@ -24,13 +26,15 @@ Admin and integrations need the Team plan or above):
 | ``/clients/<id>/integration/reload``   | clients.py      | Reload data for one client (confirmation)         |
 | ``/clients/<id>/integration/unlink``   |                 | remove a link that nothing came through yet       |
 | ``/settings/audit``                    | trail.py        | the firm's audit trail, newest first (admins)     |
+| ``/set-password/<token>``              | firm_users.py   | choose a password from an invite / reset link     |
 
 Long lists (history runs, audit trail) are paginated ``PER_PAGE`` rows a page (``?page=N``).
-Shared by every page (blueprint, guards, pagination): ``base.py``. The invoice form of the client page:
+Shared by every page (blueprint, guards, pagination, the session check): ``base.py``. Headers, cookie flags,
+body limit and sign-in throttling for the whole app: ``security.py``. The invoice form of the client page:
 ``invoice_form.py``.
 """
 
-from hub.web import clients, history, home, integrations, invoices, trail  # noqa: F401  (they add their routes)
+from hub.web import clients, firm_users, history, home, integrations, invoices, trail  # noqa: F401  (they add their routes)
 from hub.web.base import bp
 
 __all__ = ["bp"]

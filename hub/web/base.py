@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from hub import sessions
 from hub.models import Client, Firm, Integration, Notification, User, db
 from hub.services import services
 
@@ -30,8 +32,31 @@ def _init(state) -> None:  # noqa: ANN001
 
 @bp.before_app_request
 def _load_user() -> None:
-    user_id = session.get("user_id")
-    g.user = db.session.get(User, user_id) if user_id else None
+    """The signed-in user, from the server-side session the cookie names (:mod:`hub.sessions`): a session
+    that was ended (sign-out, password change, "sign out everywhere") or expired signs the browser out."""
+    token = session.get("sid")
+    g.user = sessions.resolve(token) if isinstance(token, str) and token else None
+    if g.user is not None and not (g.user.active and g.user.firm.active):  # deactivated since signing in
+        sign_out()
+    if g.user is None and ("sid" in session or "user_id" in session):
+        session.pop("sid", None)
+        session.pop("user_id", None)  # a cookie from before server-side sessions: sign in again
+
+
+def sign_in(user: User) -> None:
+    """Start a new session for ``user`` in this browser (a fresh cookie: no fixation)."""
+    session.clear()
+    session["sid"] = sessions.start(user)
+    g.user = user
+
+
+def sign_out() -> None:
+    """End this browser's session on the server and clear its cookie."""
+    token = session.get("sid")
+    if isinstance(token, str) and token:
+        sessions.end(token)
+    session.clear()
+    g.user = None
 
 
 @bp.app_context_processor
@@ -129,7 +154,20 @@ def paginate(query: Any, per_page: int = PER_PAGE) -> Page:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else default
+    """``target`` if it is a path on this site, else ``default`` (no open redirect).
+
+    Judged on what a browser would follow: it drops tabs and line breaks and reads a backslash as ``/``, so
+    ``/<tab>/evil.example`` and ``/<backslash>evil.example`` are other hosts. Anything with control
+    characters or whitespace, a backslash, a scheme or a host is refused."""
+    if not target or not target.startswith("/") or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127
+                                                       for ch in target):
+        return default
+    if "\\" in target or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 def client_or_404(client_id: int) -> Client:

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import audit, connections, statistics
+from hub import clients as client_details
+from hub import connections, statistics
 from hub import exports as invoice_exports
 from hub.errors import HubError
 from hub.models import (
     Client,
     ClientConnection,
-    CredentialDraft,
     CustomField,
     Integration,
     Invoice,
     InvoiceExport,
-    MonthlyImport,
     SummaryTask,
     SummaryValue,
     SyncRun,
@@ -63,7 +63,8 @@ def can_reload(connection: ClientConnection) -> bool:
 
 
 def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
-    """What came (or is coming) through a link: a link with any of these is not removed."""
+    """What came (or is coming) through a link. Only ``running`` jobs block removing it; imported months
+    (``tasks``) and ``exports`` stay in the history when it is removed."""
     tasks = SummaryTask.query.filter_by(client_id=connection.client_id,
                                         integration_id=connection.integration_id).count()
     exported = InvoiceExport.query.join(Invoice).filter(Invoice.client_id == connection.client_id,
@@ -77,10 +78,15 @@ def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
 @bp.route("/clients")
 @login_required
 def client_list():  # noqa: ANN201
+    """All clients; ``?unlinked=<vendor>`` shows only those not linked to that integration."""
     clients = Client.query.filter_by(firm_id=g.user.firm_id).order_by(Client.name).all()
-    return render_template("clients.html", clients=clients,
-                           links=connections_by_client([c.id for c in clients]),
-                           enabled=enabled_integrations())
+    enabled = enabled_integrations()
+    unlinked = {i.vendor: {c.id for c in connections.unlinked_clients(i)} for i in enabled}
+    only = request.args.get("unlinked")
+    if only in unlinked:
+        clients = [c for c in clients if c.id in unlinked[only]]
+    return render_template("clients.html", clients=clients, links=connections_by_client([c.id for c in clients]),
+                           enabled=enabled, unlinked={k: len(v) for k, v in unlinked.items()}, only=only)
 
 
 def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, Any] | None = None):  # noqa: ANN201
@@ -158,6 +164,7 @@ def link_page(client: Client, integration: Integration | None, *, status: int = 
     if connection is not None:
         context["blockers"] = unlink_blockers(connection)
         context["reloadable"] = can_reload(connection)
+        context["link_warnings"] = connections.link_warnings(connection)
     return render_template("client_integration.html", client=client, integration=integration,
                            connection=connection, enabled=enabled_integrations(), **context), status
 
@@ -196,6 +203,7 @@ def client_link(client_id: int):  # noqa: ANN201
     integration = enabled_integration_or_404(request.form.get("vendor"))
     vendor_client_id = (request.form.get("vendor_client_id") or "").strip()
     name = (request.form.get("vendor_client_name") or "").strip() or None
+    reg_code = (request.form.get("vendor_client_reg_code") or "").strip() or None
     if request.form.get("lookup_run", "").isdigit():  # a pick from the lookup: take the name from the vendor's answer
         run = firm_run_or_404(int(request.form["lookup_run"]), kind="list_clients", integration_id=integration.id)
         found = next((c for c in (run.result or {}).get("clients", []) if str(c.get("id")) == vendor_client_id), None)
@@ -204,14 +212,23 @@ def client_link(client_id: int):  # noqa: ANN201
             return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor,
                                     lookup=run.id))
         name = found.get("name")
+        reg_code = found.get("reg_code")
     if not vendor_client_id:
         flash(f"Pick the {vendor_name(integration.vendor)} client (or enter its code).", "error")
         return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
-    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=vendor_client_id,
-                            vendor_client_name=name, user=g.user)
+    previous = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
+    relinked = previous is not None and previous.vendor_client_id not in (None, vendor_client_id)
+    connection = connections.link_client(None, client_id=client.id, integration=integration,
+                                         vendor_client_id=vendor_client_id, vendor_client_name=name,
+                                         vendor_client_reg_code=reg_code, user=g.user)
     flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
-          "From the next import day its statistics are imported; Reload data back-fills the last 12 months.",
-          "success")
+          + ("Reload data for it to replace the months imported from the previous record (also by 0)."
+             if relinked else "From the next import day its statistics are imported; Reload data back-fills "
+                              "the last 12 months."), "success")
+    warnings = connections.link_warnings(connection)
+    if warnings:  # also shown on the client's Integration page for as long as the link disagrees
+        flash(f"Check the link of {client.name}: {'; '.join(warnings)}. If this is another company, pick the "
+              "right one.", "warning")
     return redirect(url_for("web.client_list"))
 
 
@@ -268,32 +285,20 @@ def client_reload(client_id: int):  # noqa: ANN201
 @bp.route("/clients/<int:client_id>/integration/unlink", methods=["POST"])
 @admin_required
 def client_unlink(client_id: int):  # noqa: ANN201
-    """Remove the client's link to the integration — only when nothing came through it (no summary
-    tasks, no exported invoices) and nothing is running for it; otherwise say why and offer re-linking.
-    Finished runs of the link stay in the history (they keep the client's id in their params)."""
+    """Remove the client's link to the integration (a client that left): syncing stops; imported months,
+    exported invoices and finished runs stay. Refused only while a job for it is running."""
     client = client_or_404(client_id)
     require_plan()
     integration = enabled_integration_or_404(request.form.get("vendor"))
     connection = linked_connection_or_404(client, integration)
     name = vendor_name(integration.vendor)
-    blockers = unlink_blockers(connection)
-    if blockers:
-        advice = (f"If it points to the wrong {name} client, pick the right one here to re-link it."
-                  if set(blockers) - {"running"} else "Try again when they have finished.")
-        flash(f"The link of {client.name} to {name} cannot be removed: {unlink_reason(blockers)} {advice}", "error")
+    try:
+        connections.unlink_client(connection, user=g.user)
+    except HubError as exc:
+        flash(f"The link of {client.name} to {name} cannot be removed now: {exc.message} {exc.hint or ''}".strip(),
+              "error")
         return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
-    details = {"vendor": integration.vendor, "vendor_client_id": connection.vendor_client_id,
-               "vendor_client_name": connection.vendor_client_name,
-               "own_credentials_deleted": connection.has_credentials}
-    for run in SyncRun.query.filter_by(client_connection_id=connection.id):
-        run.params = {**(run.params or {}), "client_id": client.id}
-        run.client_connection_id = None
-    MonthlyImport.query.filter_by(client_connection_id=connection.id).delete()
-    CredentialDraft.query.filter_by(client_connection_id=connection.id).delete()
-    db.session.delete(connection)
-    db.session.commit()
-    audit.record(g.user.firm_id, "client.unlinked", client, user=g.user, details=details)
-    flash(f"{client.name} is no longer linked to {name}.", "success")
+    flash(f"{client.name} is no longer linked to {name}. Its imported months and invoices stay.", "success")
     return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
 
 
@@ -311,3 +316,81 @@ def unlink_reason(blockers: dict[str, int]) -> str:
 @bp.app_template_filter("unlink_reason")
 def _unlink_reason_filter(blockers: dict[str, int]) -> str:
     return unlink_reason(blockers)
+
+
+# -- linking many clients at once: suggested matches ----------------------------------------------------
+@bp.route("/clients/links")
+@admin_required
+def client_links():  # noqa: ANN201
+    """Suggested matches for the unlinked clients of one integration, confirmed in bulk."""
+    require_plan()
+    lookup_capable = [i for i in enabled_integrations() if connections.vendor_of(i).can("client_lookup")]
+    slug = request.args.get("vendor") or (lookup_capable[0].vendor if lookup_capable else None)
+    integration = next((i for i in lookup_capable if i.vendor == slug), None)
+    run = None
+    if integration is not None and request.args.get("run", type=int):
+        run = firm_run_or_404(request.args.get("run", type=int), kind="link_suggestions",
+                              integration_id=integration.id)
+    unlinked = connections.unlinked_clients(integration) if integration else []
+    names = {c.id: c for c in unlinked}
+    return render_template("client_links.html", integrations=lookup_capable, integration=integration, run=run,
+                           unlinked=unlinked, names=names)
+
+
+@bp.route("/clients/links/suggest", methods=["POST"])
+@admin_required
+def client_links_suggest():  # noqa: ANN201
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    try:
+        run = connections.suggest_links(integration, user=g.user,
+                                        wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.client_links", vendor=integration.vendor))
+    return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
+
+
+@bp.route("/clients/links/confirm", methods=["POST"])
+@admin_required
+def client_links_confirm():  # noqa: ANN201
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    run = firm_run_or_404(request.form.get("run", type=int) or 0, kind="link_suggestions",
+                          integration_id=integration.id)
+    picked = [int(v) for v in request.form.getlist("client_id") if v.isdigit()]
+    if not picked:
+        flash("Tick the suggestions to link.", "error")
+        return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
+    try:
+        linked = connections.link_suggested(integration, run, picked, user=g.user)
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
+    flash(f"{len(linked)} client(s) linked to {vendor_name(integration.vendor)}.", "success")
+    return redirect(url_for("web.client_list", unlinked=integration.vendor))
+
+
+# -- client details -----------------------------------------------------------------------------------------
+@bp.route("/clients/<int:client_id>/details", methods=["GET", "POST"])
+@login_required
+def client_details_page(client_id: int):  # noqa: ANN201
+    """The details exports need (registration code, e-mail, address, customer type)."""
+    client = client_or_404(client_id)
+    errors: dict[str, Any] = {}
+    values = client_details.details(client)
+    if request.method == "POST":
+        if not g.user.is_admin:
+            abort(403)
+        submitted = {k: request.form.get(k, "") for k in client_details.DETAIL_FIELDS}
+        try:
+            client_details.update_details(client, submitted, user=g.user)
+        except marshmallow.ValidationError as exc:
+            errors = exc.normalized_messages() if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            values = submitted
+        else:
+            flash(f"Details of {client.name} saved.", "success")
+            return redirect(url_for("web.client_detail", client_id=client.id))
+    fields = forms.form_fields(client_details.ClientDetailsSchema, values, errors=errors)
+    return render_template("client_details.html", client=client, fields=fields,
+                           can_edit=g.user.is_admin), 422 if errors else 200

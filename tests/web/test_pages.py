@@ -605,7 +605,7 @@ def test_unlink_a_client_nothing_came_through(owner, member, sandbox, run_jobs, 
                                client_connection_id=connection.id, kind="import", status="failed"))
         db.session.commit()
     page = owner.text(f"/clients/{client_id}/integration?vendor=example")
-    assert "Remove link to Example Books</button>" in page and "Nothing was imported or exported" in page
+    assert "Remove link to Example Books</button>" in page and "Syncing stops." in page
     assert "Remove link" not in member.text(f"/clients/{client_id}/integration?vendor=example")
     assert member.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"}).status_code == 403
     assert owner.client.post(f"/clients/{client_id}/integration/unlink", data={"vendor": "example"}).status_code == 400
@@ -624,36 +624,38 @@ def test_unlink_a_client_nothing_came_through(owner, member, sandbox, run_jobs, 
     assert owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"}).status_code == 404
 
 
-def test_unlink_is_refused_when_data_came_through_and_offers_relinking(owner, sandbox, run_jobs, in_app):
-    from hub.models import ClientConnection, Firm, SyncRun
+def test_unlink_after_imports_keeps_history_and_is_refused_only_while_a_job_runs(owner, sandbox, run_jobs, in_app):
+    from hub.models import ClientConnection, Firm, SummaryTask, SyncRun
 
     client_id = configure_and_link(owner, run_jobs, in_app)
     owner.post("/settings/apps/example/reload", token_from="/settings/apps/example/reload")
     run_jobs()
     page = owner.text(f"/clients/{client_id}/integration?vendor=example")
-    assert "This link cannot be removed: 12 monthly summary task(s) were imported through it" in page
-    assert '<a href="#lookup-title">search for the right one</a>' in page and "Remove link to" not in page
+    assert "What came through it stays: 12 monthly summary task(s) were imported through it" in page
+    assert "Remove link to Example Books</button>" in page
+    with in_app() as db:  # a running job blocks (its worker would lose the link)
+        connection = ClientConnection.query.one()
+        running = SyncRun(firm_id=connection.integration.firm_id, integration_id=connection.integration_id,
+                          client_connection_id=connection.id, kind="import", status="running")
+        db.session.add(running)
+        db.session.add(Firm(name="Other", country="EE", plan="team"))
+        db.session.commit()
+        running_id = running.id
+    assert "1 job(s) for it are still running" in owner.text(f"/clients/{client_id}/integration?vendor=example")
     response = owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"})
     page = owner.text(response.headers["Location"])
-    assert "cannot be removed" in page and "pick the right one here to re-link it" in page
+    assert "1 job(s) for this link are still running." in page and "Try again when they have finished." in page
     with in_app() as db:
         assert ClientConnection.query.count() == 1
-        # a running job blocks too (its worker would lose the link)
-        from hub.models import SummaryTask
-
-        for task in SummaryTask.query:
-            db.session.delete(task)
-        connection = ClientConnection.query.one()
-        db.session.add(SyncRun(firm_id=connection.integration.firm_id, integration_id=connection.integration_id,
-                               client_connection_id=connection.id, kind="import", status="running"))
-        other = Firm(name="Other", country="EE", plan="team")
-        db.session.add(other)
+        db.session.get(SyncRun, running_id).status = "failed"
         db.session.commit()
     response = owner.post(f"/clients/{client_id}/integration/unlink", {"vendor": "example"})
-    page = owner.text(response.headers["Location"])
-    assert "1 job(s) for it are still running" in page and "Try again when they have finished." in page
+    assert "is no longer linked to Example Books. Its imported months and invoices stay." in \
+        owner.text(response.headers["Location"])
+    with in_app():
+        assert ClientConnection.query.count() == 0
+        assert SummaryTask.query.filter_by(client_id=client_id).count() == 12, "history kept"
     with in_app() as db:
-        assert ClientConnection.query.count() == 1
         from hub.models import Client
 
         stranger = Client(firm_id=Firm.query.filter_by(name="Other").one().id, name="Stranger")

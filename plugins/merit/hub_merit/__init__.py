@@ -250,9 +250,11 @@ def party_country(party: InvoiceParty, home: str) -> str:
 
 
 def is_private_person(party: InvoiceParty, home: str) -> bool:
-    """The hub has no "private person" flag: a client without a registry code and without a VAT number is taken
-    for one (Merit could not report it as a business in the VAT annex anyway), and so is one whose registry code
-    has the shape of a personal identification code."""
+    """The hub says so (``InvoiceParty.private_person``, contract 1.1); otherwise a client without a registry code
+    and without a VAT number is taken for one (Merit could not report it as a business in the VAT annex anyway),
+    and so is one whose registry code has the shape of a personal identification code."""
+    if getattr(party, "private_person", False):  # a hub older than contract 1.1 has no such field
+        return True
     reg_code = (party.reg_code or "").strip()
     if not reg_code:
         return not (party.vat_no or "").strip()

@@ -240,6 +240,7 @@ def test_not_td_customer_follows_merit_rule_for_estonia(call, state, party, coun
 @pytest.mark.parametrize("party, not_td", [
     (InvoiceParty(name="Berlin Handel GmbH", reg_code="HRB 1", vat_no="DE123456789"), False),
     (InvoiceParty(name="Jan Kowalski", reg_code="44051401359"), True),  # PESEL: a private person
+    (InvoiceParty(name="Anna Nowak", reg_code="ABC-1", private_person=True), True),  # the hub says so (1.1)
 ])
 def test_not_td_customer_in_poland_is_true_for_private_persons_only(call, state, party, not_td):
     """Merit: "PL True for physical persons" — a foreign company is not a private person."""

@@ -1,0 +1,115 @@
+"""What every response of the hub gets, pages and API alike: security headers, a session cookie whose
+``Secure`` flag follows the scheme, a request-body limit, the reverse-proxy setting, and sign-in throttling.
+
+| setting (config or environment) | default                                                               |
+|---------------------------------|-----------------------------------------------------------------------|
+| ``HUB_MAX_CONTENT_LENGTH``      | 1 MiB (``MAX_CONTENT_LENGTH``): a larger body is a ``413`` unread     |
+| ``HUB_PROXY_HOPS``              | 0; behind N trusted proxies, N (``X-Forwarded-For``/``-Proto``)       |
+| ``HUB_LOGIN_LIMIT_ACCOUNT``     | ``5 per minute; 20 per hour`` failed sign-ins per e-mail              |
+| ``HUB_LOGIN_LIMIT_ADDRESS``     | ``20 per minute; 100 per hour`` failed sign-ins per client address    |
+
+Throttling counts **failed** sign-ins only (a wrong password, a missing CSRF token), in the hub's Redis
+(Flask-Limiter, moving window), so every web process shares the counts; once a limit is reached every
+attempt for that account or from that address is a ``429`` with ``Retry-After`` — the right password too —
+until the window has moved on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
+}
+MAX_CONTENT_LENGTH = 1024 * 1024
+LOGIN_LIMIT_ACCOUNT = "5 per minute; 20 per hour"
+LOGIN_LIMIT_ADDRESS = "20 per minute; 100 per hour"
+LOGIN_ENDPOINT = "web.login"
+
+
+class SchemeSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over HTTPS (``SESSION_COOKIE_SECURE``
+    set to true makes it ``Secure`` always, e.g. behind a TLS proxy without ``HUB_PROXY_HOPS``)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)  # a view may set a narrower policy of its own
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def _refuse_big_bodies() -> None:
+    """A body over ``MAX_CONTENT_LENGTH`` is a ``413`` before anything reads it (the CSRF check, a role check,
+    the API's JSON parsing). Werkzeug's limited stream stops a body that does not say its length."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413, f"The request body is larger than {limit} bytes; send less.")
+
+
+def storage_uri(redis_url: str) -> str:
+    """The hub's Redis URL in the form the ``limits`` library takes (a unix socket is ``redis+unix``)."""
+    return "redis+unix" + redis_url[len("unix"):] if redis_url.startswith("unix://") else redis_url
+
+
+def _sign_in_account() -> str:
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
+def _failed(response: Response) -> bool:
+    """A sign-in that did not succeed (success is the redirect into the app)."""
+    return response.status_code != 302
+
+
+def _too_many(limit: RequestLimit) -> Response:
+    """The sign-in page again, saying to wait (``429`` with ``Retry-After``); nothing was checked."""
+    retry_after = max(1, int(limit.reset_at - time.time()))
+    body = render_template("login.html", throttled=True, retry_minutes=max(1, round(retry_after / 60)))
+    return Response(body, status=429, headers={"Retry-After": str(retry_after)})
+
+
+def init_app(app: Flask) -> Limiter:
+    """Register all of it on ``app`` (after the pages' blueprint: throttling wraps the sign-in view)."""
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("HUB_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH))
+    hops = int(app.config.get("HUB_PROXY_HOPS", os.environ.get("HUB_PROXY_HOPS", "0")) or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.session_interface = SchemeSessionInterface()
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_big_bodies)  # first, before the CSRF check
+    app.after_request(_security_headers)
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.extensions["hub"].redis_url))
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "hub:limits")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter = Limiter(get_remote_address, app=app, on_breach=_too_many)
+    account = app.config.get("HUB_LOGIN_LIMIT_ACCOUNT") or os.environ.get("HUB_LOGIN_LIMIT_ACCOUNT") or \
+        LOGIN_LIMIT_ACCOUNT
+    address = app.config.get("HUB_LOGIN_LIMIT_ADDRESS") or os.environ.get("HUB_LOGIN_LIMIT_ADDRESS") or \
+        LOGIN_LIMIT_ADDRESS
+    view: Any = app.view_functions[LOGIN_ENDPOINT]
+    view = limiter.limit(address, methods=["POST"], deduct_when=_failed, scope="login-address")(view)
+    view = limiter.limit(account, key_func=_sign_in_account, methods=["POST"], deduct_when=_failed,
+                         scope="login-account")(view)
+    app.view_functions[LOGIN_ENDPOINT] = view
+    app.extensions["hub_limiter"] = limiter
+    return limiter

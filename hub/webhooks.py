@@ -1,0 +1,573 @@
+"""Outbound webhooks: signed events for a firm's endpoints and the host product's, from a database outbox.
+
+* **Endpoints** (:class:`~hub.models.WebhookEndpoint`): a firm's (its events) or the host product's
+  (``firm_id`` NULL: every firm's events), optionally limited to some event types. The signing secret
+  (``whsec_…``) is shown once, at creation or rotation, and kept encrypted (it is needed to sign).
+* **Events** are raised by the flows with one call (:func:`emit`, or the helpers below it). An event becomes one
+  :class:`~hub.models.WebhookDelivery` row per matching endpoint, in the flow's own transaction (the outbox):
+  an event exists exactly when the change that raised it was committed. Nothing here ever raises into a flow.
+* **Delivery** runs on the job layer's ``webhooks`` queue, one drain job per endpoint (a Redis lease keeps it
+  to one sender per endpoint, so an endpoint receives its events in order). A failed attempt (not a 2xx, a
+  timeout, a refused connection) pauses the endpoint with exponential backoff (``HUB_WEBHOOK_RETRY_BASE`` 30 s,
+  doubling, capped at ``HUB_WEBHOOK_RETRY_CAP`` 6 h); a delivery is given up (``failed``) after
+  ``HUB_WEBHOOK_MAX_ATTEMPTS`` (10) attempts; an endpoint that failed ``HUB_WEBHOOK_DISABLE_FAILURES`` (50)
+  times in a row over at least ``HUB_WEBHOOK_DISABLE_SECONDS`` (one day) is disabled, and its firm notified.
+  The dispatcher (:func:`sweep`) re-enqueues what is due, so a lost job only delays a delivery.
+* **Signature** (the Standard Webhooks scheme, as Svix and others use it): headers ``webhook-id`` (the event id),
+  ``webhook-timestamp`` (Unix seconds) and ``webhook-signature`` = ``v1,`` + base64(HMAC-SHA256(key,
+  ``"{id}.{timestamp}.{body}"``)), where key is the base64-decoded part of the secret after ``whsec_``.
+  Receivers reject a timestamp more than :data:`TOLERANCE_SECONDS` from their clock (the replay window) and
+  de-duplicate by ``webhook-id`` (a redelivery keeps the id and is signed afresh).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import httpx
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from hub import audit
+from hub.jobs import FINISH_HOOKS, get_queue
+from hub.models import (
+    NEEDS_ATTENTION,
+    Client,
+    ClientConnection,
+    CustomField,
+    Firm,
+    Integration,
+    InvoiceExport,
+    Notification,
+    SummaryTask,
+    SyncRun,
+    SyncRunItem,
+    WebhookDelivery,
+    WebhookEndpoint,
+    db,
+    utcnow,
+)
+from hub.services import services
+
+log = logging.getLogger("hub.webhooks")
+
+#: Every event type, with what it means (the OpenAPI document and the README list the payloads).
+EVENT_TYPES: dict[str, str] = {
+    "statistics.imported": "Summary values were imported for a client's month.",
+    "reload.finished": "Reload data finished (with the clients that failed, if any).",
+    "export.confirmed": "The vendor confirmed an exported invoice.",
+    "export.failed": "An invoice export failed for good (the vendor refused it or it could not be sent).",
+    "connection.needs_attention": "An integration or a client's own connection needs fresh credentials.",
+    "connection.recovered": "A connection that needed attention passed its test again.",
+    "credential.expiring": "Credentials expire within HUB_WEBHOOK_EXPIRY_DAYS (14) days.",
+}
+QUEUE = "webhooks"
+SECRET_PREFIX = "whsec_"
+TOLERANCE_SECONDS = 300
+USER_AGENT = "IntegrationHub-Webhooks/1"
+RESPONSE_KEPT = 1000
+BATCH = 200
+#: Successful deliveries are recorded in commits of this many (a crash in between resends them: receivers
+#: de-duplicate by ``webhook-id``); a failure is committed at once.
+COMMIT_EVERY = 25
+
+DEFAULTS: dict[str, float] = {
+    "HUB_WEBHOOK_TIMEOUT": 10.0, "HUB_WEBHOOK_RETRY_BASE": 30.0, "HUB_WEBHOOK_RETRY_CAP": 6 * 3600.0,
+    "HUB_WEBHOOK_MAX_ATTEMPTS": 10, "HUB_WEBHOOK_DISABLE_FAILURES": 50, "HUB_WEBHOOK_DISABLE_SECONDS": 86400.0,
+    "HUB_WEBHOOK_EXPIRY_DAYS": 14, "HUB_WEBHOOK_LEASE": 300.0,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setting(name: str) -> float:
+    return float(current_app.config.get(name, DEFAULTS[name]))
+
+
+# -- signing ----------------------------------------------------------------------------------
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256>`` of ``"{msg_id}.{timestamp}.{body}"`` (Standard Webhooks)."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def signed_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(secret, msg_id, timestamp, body),
+            "content-type": "application/json", "user-agent": USER_AGENT}
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float | None = None,
+           tolerance: int = TOLERANCE_SECONDS) -> bool:
+    """What a receiver does (for Python receivers and the hub's own tests): the timestamp is inside the replay
+    window and one of the ``v1`` signatures matches."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        timestamp = int(lower["webhook-timestamp"])
+        msg_id = lower["webhook-id"]
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = signature(secret, msg_id, timestamp, body)
+    return any(hmac.compare_digest(expected, sig) for sig in lower.get("webhook-signature", "").split())
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# -- endpoints --------------------------------------------------------------------------------
+def _check_events(events: list[str] | None) -> list[str]:
+    unknown = sorted(set(events or []) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown event types: {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
+    return sorted(set(events or []))
+
+
+def _check_url(url: str) -> str:
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("the URL must be absolute http:// or https:// (https in production)")
+    return url
+
+
+def create_endpoint(firm_id: int | None, url: str, *, events: list[str] | None = None, description: str = "",
+                    actor: str = "system") -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint; returns it and its signing secret (the only time the secret is shown)."""
+    secret = new_secret()
+    endpoint = WebhookEndpoint(firm_id=firm_id, url=_check_url(url), events=_check_events(events),
+                               description=description[:200], secret=services().vault.encrypt({"secret": secret}),
+                               enabled=True, created_by=actor[:200])
+    db.session.add(endpoint)
+    db.session.commit()
+    if firm_id is not None:
+        audit.record(firm_id, "webhook_endpoint.created", endpoint, actor=actor, details={"url": url})
+    return endpoint, secret
+
+
+def endpoint_secret(endpoint: WebhookEndpoint) -> str:
+    return services().vault.decrypt(endpoint.secret)["secret"]
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, actor: str = "system") -> str:
+    """A new signing secret (shown once); the old one stops at once."""
+    secret = new_secret()
+    endpoint.secret = services().vault.encrypt({"secret": secret})
+    db.session.commit()
+    if endpoint.firm_id is not None:
+        audit.record(endpoint.firm_id, "webhook_endpoint.secret_rotated", endpoint, actor=actor)
+    return secret
+
+
+def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None, events: list[str] | None = None,
+                    description: str | None = None, enabled: bool | None = None, actor: str = "system") -> None:
+    if url is not None:
+        endpoint.url = _check_url(url)
+    if events is not None:
+        endpoint.events = _check_events(events)
+    if description is not None:
+        endpoint.description = description[:200]
+    if enabled is True and not endpoint.enabled:  # re-enabled: what waited is sent now
+        endpoint.enabled, endpoint.disabled_reason = True, None
+        endpoint.consecutive_failures, endpoint.failing_since, endpoint.paused_until = 0, None, None
+        db.session.execute(update(WebhookDelivery).where(
+            WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status.in_(("pending", "retrying")))
+            .values(next_attempt_at=utcnow()))
+        _kick_after_commit(endpoint.id)
+    elif enabled is False:
+        endpoint.enabled, endpoint.disabled_reason = False, "Disabled by " + actor
+    db.session.commit()
+    if endpoint.firm_id is not None:
+        audit.record(endpoint.firm_id, "webhook_endpoint.updated", endpoint, actor=actor,
+                     details={"url": endpoint.url, "enabled": endpoint.enabled})
+
+
+def delete_endpoint(endpoint: WebhookEndpoint, *, actor: str = "system") -> None:
+    """Remove an endpoint and its delivery log."""
+    firm_id = endpoint.firm_id
+    WebhookDelivery.query.filter_by(endpoint_id=endpoint.id).delete()
+    db.session.delete(endpoint)
+    db.session.commit()
+    if firm_id is not None:
+        audit.record(firm_id, "webhook_endpoint.deleted", endpoint, actor=actor, details={"url": endpoint.url})
+
+
+def redeliver(delivery: WebhookDelivery) -> None:
+    """Send ``delivery`` again as soon as a worker is free (same event id, a fresh signature), whatever its
+    status; the endpoint's backoff is lifted (an operator asked), a disabled endpoint stays disabled."""
+    delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
+    endpoint.paused_until = None
+    _kick_after_commit(endpoint.id)
+    db.session.commit()
+
+
+# -- raising events ---------------------------------------------------------------------------
+def _never_raises(func: F) -> F:
+    """An event must never break the flow that raised it: errors are logged, the savepoint rolled back."""
+
+    @wraps(func)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            log.exception("webhook event not recorded (%s)", func.__name__)
+            return None
+
+    return wrapped  # type: ignore[return-value]
+
+
+def event_id(key: str) -> str:
+    return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:28]
+
+
+@_never_raises
+def emit(firm_id: int | None, event_type: str, data: dict[str, Any], *, key: str | None = None,
+         commit: bool = True) -> list[int]:
+    """Record event ``event_type`` of firm ``firm_id`` for every matching enabled endpoint.
+
+    ``key`` makes the event idempotent (the same key is one event: e.g. ``export.confirmed:<export id>``).
+    With ``commit=False`` the rows join the caller's transaction and are sent once it commits (use it where the
+    caller commits later, e.g. inside a job action); otherwise the session is committed here, so call it after
+    your own commit. Returns the new deliveries' ids (``[]`` when no endpoint wants the event)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    query = WebhookEndpoint.query.filter(WebhookEndpoint.enabled.is_(True))
+    query = query.filter(or_(WebhookEndpoint.firm_id.is_(None), WebhookEndpoint.firm_id == firm_id)) \
+        if firm_id is not None else query.filter(WebhookEndpoint.firm_id.is_(None))
+    endpoints = [e for e in query.order_by(WebhookEndpoint.id) if not e.events or event_type in e.events]
+    if not endpoints:
+        return []
+    now = utcnow()
+    msg_id = event_id(key) if key else "evt_" + secrets.token_hex(14)
+    firm = db.session.get(Firm, firm_id) if firm_id is not None else None
+    envelope = {"id": msg_id, "type": event_type, "created_at": now.isoformat(timespec="milliseconds") + "Z",
+                "firm": {"id": firm.id, "external_id": firm.external_id} if firm else None, "data": data}
+    rows = []
+    for endpoint in endpoints:
+        if key and WebhookDelivery.query.filter_by(endpoint_id=endpoint.id, event_id=msg_id).first():
+            continue  # this event was recorded already
+        due = max(now, endpoint.paused_until) if endpoint.paused_until else now
+        rows.append(WebhookDelivery(endpoint_id=endpoint.id, firm_id=firm_id, event_id=msg_id,
+                                    event_type=event_type, payload=envelope, next_attempt_at=due, created_at=now))
+    if not rows:
+        return []
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(rows)
+    except IntegrityError:  # the same keyed event, recorded at the same moment elsewhere
+        return []
+    for row in rows:
+        _kick_after_commit(row.endpoint_id)
+    if commit:
+        db.session.commit()
+    return [r.id for r in rows]
+
+
+def _kick_after_commit(endpoint_id: int) -> None:
+    """Enqueue the endpoint's drain once the current transaction commits."""
+    session = db.session()
+    pending: set[int] | None = session.info.get("hub_webhook_kicks")
+    if pending is None:
+        pending = session.info["hub_webhook_kicks"] = set()
+
+        def after_commit(sess: Any) -> None:
+            ids = sess.info.pop("hub_webhook_kicks", set())
+            for eid in sorted(ids):
+                kick(eid)
+
+        def after_rollback(sess: Any, _previous: Any) -> None:
+            if not sess.in_transaction():
+                sess.info.pop("hub_webhook_kicks", None)
+
+        sa_event.listen(session, "after_commit", after_commit, once=True)
+        sa_event.listen(session, "after_soft_rollback", after_rollback, once=True)
+    pending.add(endpoint_id)
+
+
+def _queued_key(endpoint_id: int) -> str:
+    return f"hub:webhooks:queued:{endpoint_id}"
+
+
+def kick(endpoint_id: int, *, delay: float = 0.0) -> None:
+    """Put the endpoint's drain job on the queue (never raises: :func:`sweep` catches up). An immediate kick
+    while a drain is queued and not yet started is left out: that drain will see what was committed."""
+    try:
+        queue = get_queue(QUEUE)
+        if not delay and not queue.connection.set(_queued_key(endpoint_id), 1, nx=True, ex=60):
+            return
+        options = dict(job_id=f"webhooks-{endpoint_id}-{time.time_ns()}",
+                       result_ttl=60, failure_ttl=86400, job_timeout=int(setting("HUB_WEBHOOK_LEASE")),
+                       description=f"webhook deliveries of endpoint {endpoint_id}")
+        if delay > 0:
+            queue.enqueue_in(dt.timedelta(seconds=delay), deliver_endpoint, endpoint_id, **options)
+        else:
+            queue.enqueue(deliver_endpoint, endpoint_id, **options)
+    except Exception:
+        log.warning("could not enqueue webhook deliveries of endpoint %s; the dispatcher will", endpoint_id,
+                    exc_info=True)
+
+
+# -- delivering -------------------------------------------------------------------------------
+def _due(endpoint_id: int, now: dt.datetime) -> list[WebhookDelivery]:
+    return (WebhookDelivery.query.filter(
+        WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status.in_(("pending", "retrying")),
+        WebhookDelivery.next_attempt_at <= now).order_by(WebhookDelivery.id).limit(BATCH).all())
+
+
+def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
+    """The job: send the endpoint's due deliveries in order, until one fails or none is left."""
+    services().redis.delete(_queued_key(endpoint_id))
+    lock = services().redis.lock(f"hub:webhooks:endpoint:{endpoint_id}", timeout=setting("HUB_WEBHOOK_LEASE"),
+                                 blocking=False)
+    if not lock.acquire():
+        kick(endpoint_id, delay=1.0)  # the holder may have looked before our rows were committed
+        return {"delivered": 0, "failed": 0}
+    delivered = failed = 0
+    try:
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            return {"delivered": 0, "failed": 0}
+        secret = endpoint_secret(endpoint)
+        with httpx.Client(timeout=setting("HUB_WEBHOOK_TIMEOUT"), follow_redirects=False) as client:
+            deadline = time.monotonic() + setting("HUB_WEBHOOK_LEASE") / 2
+            while time.monotonic() < deadline:
+                rows = _due(endpoint_id, utcnow())
+                if not rows:
+                    break
+                for row in rows:
+                    if attempt(client, endpoint, row, secret, commit=False):
+                        delivered += 1
+                        if delivered % COMMIT_EVERY == 0:
+                            db.session.commit()
+                    else:
+                        failed += 1
+                        break
+                db.session.commit()
+                if failed:
+                    break
+            else:
+                kick(endpoint_id)  # more left than one lease allows
+    finally:
+        try:
+            lock.release()
+        except Exception:
+            pass
+    return {"delivered": delivered, "failed": failed}
+
+
+def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDelivery, secret: str, *,
+            commit: bool = True) -> bool:
+    """One HTTP attempt of ``row``; records it (a success is committed by the caller with ``commit=False``);
+    on failure pauses the endpoint with backoff and commits."""
+    body = encode_body(row.payload)
+    status_code, text, error = None, None, None
+    try:
+        response = client.post(endpoint.url, content=body, headers=signed_headers(secret, row.event_id, body))
+        status_code, text = response.status_code, response.text[:RESPONSE_KEPT]
+        if not 200 <= status_code < 300:
+            error = f"the endpoint answered {status_code}"
+    except httpx.TimeoutException:
+        error = f"no answer within {setting('HUB_WEBHOOK_TIMEOUT'):g} s"
+    except httpx.HTTPError as exc:
+        error = f"could not deliver: {type(exc).__name__}: {str(exc)[:300]}"
+    now = utcnow()
+    row.attempts += 1
+    row.last_attempt_at, row.last_status_code, row.last_response, row.last_error = now, status_code, text, error
+    if error is None:
+        row.status, row.delivered_at = "delivered", now
+        row.lag_ms = int((now - row.created_at).total_seconds() * 1000)
+        endpoint.consecutive_failures, endpoint.failing_since, endpoint.paused_until = 0, None, None
+        if commit:
+            db.session.commit()
+        return True
+    endpoint.consecutive_failures += 1
+    endpoint.failing_since = endpoint.failing_since or now
+    delay = backoff(endpoint.consecutive_failures)
+    endpoint.paused_until = now + dt.timedelta(seconds=delay)
+    row.status = "failed" if row.attempts >= setting("HUB_WEBHOOK_MAX_ATTEMPTS") else "retrying"
+    db.session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status.in_(("pending", "retrying")),
+        WebhookDelivery.next_attempt_at < endpoint.paused_until).values(next_attempt_at=endpoint.paused_until))
+    log.info("webhook %s to endpoint %s failed (attempt %s): %s; next try in %.0f s", row.event_id, endpoint.id,
+             row.attempts, error, delay)
+    if (endpoint.consecutive_failures >= setting("HUB_WEBHOOK_DISABLE_FAILURES")
+            and (now - endpoint.failing_since).total_seconds() >= setting("HUB_WEBHOOK_DISABLE_SECONDS")):
+        _disable(endpoint, error)
+    db.session.commit()
+    if endpoint.enabled:
+        kick(endpoint.id, delay=delay)
+    return False
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next try after ``failures`` failures in a row: exponential, jittered, capped."""
+    delay = setting("HUB_WEBHOOK_RETRY_BASE") * (2 ** min(failures - 1, 30)) * random.uniform(0.9, 1.1)
+    return min(delay, setting("HUB_WEBHOOK_RETRY_CAP"))
+
+
+def _disable(endpoint: WebhookEndpoint, error: str) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_reason = (f"Disabled after {endpoint.consecutive_failures} failed deliveries in a row since "
+                                f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC; the last: {error}")[:300]
+    log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+    if endpoint.firm_id is not None:
+        db.session.add(Notification(firm_id=endpoint.firm_id, level="error",
+                                    title=f"Webhook endpoint {endpoint.url} was disabled",
+                                    body=endpoint.disabled_reason + " Fix the receiver and enable it again: the "
+                                    "events that waited are sent then."))
+
+
+def sweep() -> int:
+    """Dispatcher: enqueue the drain of every enabled endpoint with something due (a lost job, a restart)."""
+    now = utcnow()
+    ids = [eid for (eid,) in db.session.query(WebhookDelivery.endpoint_id).join(WebhookEndpoint).filter(
+        WebhookEndpoint.enabled.is_(True), WebhookDelivery.status.in_(("pending", "retrying")),
+        WebhookDelivery.next_attempt_at <= now).distinct()]
+    for eid in ids:
+        kick(eid)
+    return len(ids)
+
+
+# -- the events the flows raise (each one line in its flow) -----------------------------------
+def client_ref(client: Client | None) -> dict[str, Any] | None:
+    if client is None:
+        return None
+    return {"id": client.id, "external_id": client.external_id, "name": client.name}
+
+
+@_never_raises
+def months_imported(run: SyncRun, connection: ClientConnection, periods: list[Any]) -> None:
+    """``statistics.imported``, one event per month written by import run ``run`` (caller has committed)."""
+    integration = connection.integration
+    client = db.session.get(Client, connection.client_id)
+    names = {f.id: f.name for f in CustomField.query.filter_by(firm_id=integration.firm_id)}
+    tasks = SummaryTask.query.filter(SummaryTask.client_id == connection.client_id,
+                                     SummaryTask.integration_id == integration.id,
+                                     SummaryTask.period.in_([str(p) for p in periods])).all()
+    for task in sorted(tasks, key=lambda t: t.period):
+        emit(integration.firm_id, "statistics.imported", {
+            "client": client_ref(client), "vendor": integration.vendor, "period": task.period, "task_id": task.id,
+            "run_id": run.id, "values": [{"field": names.get(v.field_id), "field_id": v.field_id,
+                                          "vendor_field": v.vendor_field, "value": v.value,
+                                          "flagged": v.flag is not None} for v in task.values],
+        }, key=f"statistics.imported:{run.id}:{task.period}", commit=False)
+    db.session.commit()
+
+
+@_never_raises
+def reload_finished(parent: SyncRun) -> None:
+    """``reload.finished`` for a reload parent run in its final state."""
+    integration = db.session.get(Integration, parent.integration_id)
+    failures = []
+    for item in SyncRunItem.query.filter_by(run_id=parent.id, outcome="failed").order_by(SyncRunItem.id):
+        error = item.error or {}
+        failures.append({"client": client_ref(db.session.get(Client, item.client_id) if item.client_id else None),
+                         "error": {"kind": error.get("kind"), "message": error.get("message")}})
+    result = parent.result or {}
+    emit(parent.firm_id, "reload.finished", {
+        "run_id": parent.id, "vendor": integration.vendor if integration else None, "status": parent.status,
+        "clients": result.get("clients", parent.progress_total), "failed": len(failures), "failures": failures,
+        "periods": (parent.params or {}).get("periods", []),
+        "started_at": _iso(parent.started_at), "finished_at": _iso(parent.finished_at),
+    }, key=f"reload.finished:{parent.id}")
+
+
+def _export_data(export: InvoiceExport) -> dict[str, Any]:
+    integration = db.session.get(Integration, export.integration_id)
+    invoice = export.invoice
+    return {"export_id": export.id, "invoice_id": invoice.id, "invoice_number": invoice.number,
+            "client": client_ref(db.session.get(Client, invoice.client_id)), "vendor": integration.vendor,
+            "status": export.status, "reference": export.reference, "vendor_invoice_id": export.vendor_invoice_id,
+            "vendor_number": export.vendor_number, "error": export.last_error}
+
+
+@_never_raises
+def export_confirmed(export: InvoiceExport) -> None:
+    """``export.confirmed`` (once per export)."""
+    firm_id = db.session.get(Integration, export.integration_id).firm_id
+    emit(firm_id, "export.confirmed", _export_data(export), key=f"export.confirmed:{export.id}")
+
+
+@_never_raises
+def export_failed(export: InvoiceExport, run: SyncRun) -> None:
+    """``export.failed`` (once per failed run of an export: a retry that fails again is a new event)."""
+    firm_id = db.session.get(Integration, export.integration_id).firm_id
+    emit(firm_id, "export.failed", {**_export_data(export), "run_id": run.id, "error": run.error},
+         key=f"export.failed:{export.id}:{run.id}")
+
+
+def _owner_data(owner: Integration | ClientConnection) -> tuple[int, dict[str, Any]]:
+    if isinstance(owner, ClientConnection):
+        integration = owner.integration
+        return integration.firm_id, {"owner": "client_connection", "vendor": integration.vendor,
+                                     "integration_id": integration.id, "client_connection_id": owner.id,
+                                     "client": client_ref(db.session.get(Client, owner.client_id))}
+    return owner.firm_id, {"owner": "integration", "vendor": owner.vendor, "integration_id": owner.id,
+                           "client_connection_id": None, "client": None}
+
+
+@_never_raises
+def connection_changed(owner: Integration | ClientConnection, previous_status: str) -> None:
+    """``connection.needs_attention`` / ``connection.recovered`` when ``owner`` moved into or out of
+    ``needs_attention``. Joins the caller's transaction (the job layer commits it with the run)."""
+    if previous_status == owner.status or NEEDS_ATTENTION not in (previous_status, owner.status):
+        return
+    firm_id, data = _owner_data(owner)
+    kind = "connection.needs_attention" if owner.status == NEEDS_ATTENTION else "connection.recovered"
+    data.update(status=owner.status, previous_status=previous_status, error=owner.last_error,
+                account_name=owner.account_name)
+    emit(firm_id, kind, data, commit=False)
+
+
+def credentials_expiring(today: dt.date | None = None) -> int:
+    """Dispatcher: ``credential.expiring`` once per owner and expiry date, ``HUB_WEBHOOK_EXPIRY_DAYS`` ahead."""
+    today = today or utcnow().date()
+    horizon = today + dt.timedelta(days=int(setting("HUB_WEBHOOK_EXPIRY_DAYS")))
+    count = 0
+    for model in (Integration, ClientConnection):
+        for owner in model.query.filter(model.expires_on.isnot(None), model.expires_on <= horizon,
+                                        model.expires_on >= today):
+            firm_id, data = _owner_data(owner)
+            data.update(expires_on=owner.expires_on.isoformat(), days_left=(owner.expires_on - today).days)
+            if emit(firm_id, "credential.expiring", data,
+                    key=f"credential.expiring:{model.__tablename__}:{owner.id}:{owner.expires_on}"):
+                count += 1
+    return count
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _export_finished(run: SyncRun) -> None:
+    """``export.failed`` once the job layer gave up on an export run (and the row is failed, not uncertain)."""
+    if run.kind != "export" or run.status != "failed":
+        return
+    export = db.session.get(InvoiceExport, (run.params or {}).get("export_id"))
+    if export is not None and export.status == "failed":
+        export_failed(export, run)
+
+
+FINISH_HOOKS.append(_export_finished)
