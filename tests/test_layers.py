@@ -46,3 +46,29 @@ def test_lint_imports_keeps_every_contract() -> None:
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout or "broken" not in result.stdout
+
+
+def test_plugin_tests_and_the_scaffold_use_only_the_public_surface() -> None:
+    protected = protected_modules()
+    files = [*ROOT.glob("plugins/*/**/*.py"), *ROOT.glob("hub/scaffold_template/**/*.py.tmpl"),
+             *ROOT.glob("hub/scaffold_template/**/*.py"), *ROOT.glob("tests/example_vendor/**/*.py")]
+    assert len(files) > 30
+    files = [path for path in files if "build" not in path.relative_to(ROOT).parts]  # setuptools' leftovers
+    offences = [f"{path.relative_to(ROOT)}:{line}: {name}" for path in files
+                for line, name in hub_imports(rendered(path)) if non_public(name, protected)]
+    assert offences == []
+
+
+def test_the_check_sees_an_import_inside_a_function() -> None:
+    source = "def f():\n    from hub.http import VendorHttp\n"
+    assert [name for _, name in hub_imports(source) if non_public(name, protected_modules())] == ["hub.http.VendorHttp"]
+
+
+PUBLIC = {"hub.types", "hub.errors", "hub.credentials", "hub.testing"}
+
+
+def test_every_hub_module_is_public_or_protected() -> None:
+    """A new module of the hub is protected from plugins unless it is declared public here (and documented)."""
+    top = {f"hub.{p.stem}" for p in (ROOT / "hub").glob("*.py") if p.stem != "__init__"}
+    top |= {f"hub.{p.parent.name}" for p in (ROOT / "hub").glob("*/__init__.py")}
+    assert sorted(top - PUBLIC - set(protected_modules())) == []

@@ -5,6 +5,7 @@ on `integration-hub>=1.0,<2`."""
 from __future__ import annotations
 
 import email
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -33,7 +34,12 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
 def test_every_package_builds_and_passes_twine_check(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     for project in PROJECTS:
-        run(sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "--outdir", dist, project)
+        leftover = not (project / "build").exists()  # setuptools writes build/ into the project: remove ours
+        try:
+            run(sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "--outdir", dist, project)
+        finally:
+            if leftover:
+                shutil.rmtree(project / "build", ignore_errors=True)
     wheels, sdists = sorted(dist.glob("*.whl")), sorted(dist.glob("*.tar.gz"))
     assert len(wheels) == len(sdists) == len(PROJECTS)
     run(sys.executable, "-m", "twine", "check", "--strict", *wheels, *sdists)
