@@ -220,3 +220,34 @@ def test_existing_exports_stay_in_the_account_they_were_booked_in(example_integr
     assert not account.own and account.owner is example_integration and account.pinned_firm
     unpinned = InvoiceExport(invoice=invoice, integration_id=example_integration.id, reference="HUB-new")
     assert exports.export_account(unpinned).own, "a new export goes to the client's own account"
+
+
+@pytest.mark.parametrize("accounts", [installed("merit")], indirect=True)
+def test_the_api_reads_and_maps_a_clients_own_catalog(accounts, run_jobs, hub_app, hub_db):
+    """`?client_id=` on the catalog endpoints means the client's own account: its tax rates are listed and a
+    VAT rate is mapped there, not in the firm's account; a client without an account of its own is refused."""
+    from hub.api import auth
+
+    integration, connection, client = accounts["integration"], accounts["connection"], accounts["client"]
+    token = auth.create_token(integration.firm_id, name="catalog", role="admin").secret
+    api = hub_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    base = "/api/v1/integrations/merit/tax-rates"
+    catalog.refresh(connection, "tax_rate")
+    run_jobs()
+    own = [c for c in catalog.items(connection, "tax_rate") if c.rate]
+    listed = api.get(f"{base}?client_id={client.id}", headers=headers)
+    assert listed.status_code == 200, listed.json
+    assert {i["vendor_id"] for i in listed.json["items"]} == {c.vendor_id for c in catalog.items(connection,
+                                                                                                  "tax_rate")}
+    put = api.put(f"{base}/mappings?client_id={client.id}", headers=headers,
+                  json={"hub_key": str(own[0].rate.normalize()), "vendor_code": own[0].vendor_id})
+    assert put.status_code == 200, put.json
+    assert catalog.mappings(connection, "tax_rate") == {catalog.rate_key(own[0].rate): own[0].vendor_id}
+    assert catalog.mappings(integration, "tax_rate") == {}, "the firm's account is left alone"
+    other = Client.query.filter(Client.firm_id == integration.firm_id, Client.id != client.id).first()
+    linked_without_account = connections.link_client(None, client_id=other.id, integration=integration,
+                                                     vendor_client_id="X1")
+    refused = api.get(f"{base}?client_id={linked_without_account.client_id}", headers=headers)
+    assert refused.status_code in (409, 422) and "no account of its own" in refused.json["detail"]
+    assert api.get(f"{base}?client_id=999999", headers=headers).status_code == 404

@@ -29,6 +29,7 @@ from hub.api.idempotency import idempotent
 from hub.api.integrations import RUN_LOCATION, VENDOR
 from hub.api.schemas import (
     CatalogSchema,
+    CatalogScopeSchema,
     ExportArgsSchema,
     ExportPageSchema,
     ExportSchema,
@@ -39,7 +40,7 @@ from hub.api.schemas import (
     RunSchema,
 )
 from hub.errors import ConfigError, NotSupported
-from hub.models import Client, Integration, Invoice, InvoiceExport, db
+from hub.models import Client, ClientConnection, Integration, Invoice, InvoiceExport, db
 
 blp = make_blueprint("api-invoices", "Invoices and their exports to the vendors (exactly once per vendor).")
 catalog_blp = make_blueprint("api-catalog", "The vendors' products and tax rates, and their mapping to the hub's "
@@ -238,40 +239,56 @@ def _catalog_integration(vendor: str, kind: str) -> Integration:
     return integration_or_404(vendor)
 
 
-def catalog_out(integration: Integration, kind: str) -> dict[str, Any]:
-    return {"kind": kind, "items": catalog.items(integration, kind), "mappings": catalog.mappings(integration, kind)}
+def _catalog_scope(vendor: str, kind: str, client_id: int | None) -> catalog.Scope:
+    """The vendor account whose catalog is meant: the firm's, or a linked client's own (``client_id``)."""
+    integration = _catalog_integration(vendor, kind)
+    if client_id is None:
+        return integration
+    connection = ClientConnection.query.filter_by(integration_id=integration.id, client_id=client_id).one_or_none()
+    if connection is None:
+        abort(404, message=f"Client {client_id} is not linked to this integration.")
+    return catalog.account_of(connection)  # ConfigError when the client has no account of its own
+
+
+def catalog_out(scope: catalog.Scope, kind: str) -> dict[str, Any]:
+    return {"kind": kind, "items": catalog.items(scope, kind), "mappings": catalog.mappings(scope, kind)}
 
 
 @catalog_blp.route(KIND_PATH, methods=["GET"], parameters=[VENDOR, KIND_PARAM])
+@catalog_blp.arguments(CatalogScopeSchema, location="query", as_kwargs=True)
 @catalog_blp.response(200, CatalogSchema)
 @doc_errors(catalog_blp, 404, 409)
-def get_catalog(vendor: str, kind: str) -> Any:
-    """The vendor's products or tax rates as last fetched, and the mapping from the hub's codes."""
+def get_catalog(vendor: str, kind: str, client_id: int | None = None) -> Any:
+    """The vendor's products or tax rates as last fetched, and the mapping from the hub's codes — the firm's
+    account's, or with ``client_id`` those of a client with its own vendor account (its own VAT codes)."""
     k = _kind(kind)
-    return catalog_out(_catalog_integration(vendor, k), k)
+    return catalog_out(_catalog_scope(vendor, k, client_id), k)
 
 
 @catalog_blp.route(KIND_PATH + "/refresh", methods=["POST"], parameters=[VENDOR, KIND_PARAM])
 @auth.admin_required
+@catalog_blp.arguments(CatalogScopeSchema, location="query", as_kwargs=True)
 @catalog_blp.response(200, RunSchema, description="Refreshed in time: see the run's result.")
 @catalog_blp.alt_response(202, schema=RunSchema, headers=RUN_LOCATION, description="Still running: poll the run.")
 @doc_errors(catalog_blp, 403, 404, 409)
-def refresh_catalog(vendor: str, kind: str) -> Any:
-    """Fetch the vendor's products or tax rates again."""
+def refresh_catalog(vendor: str, kind: str, client_id: int | None = None) -> Any:
+    """Fetch the vendor's products or tax rates again (of a client's own account with ``client_id``)."""
     k = _kind(kind)
-    run = catalog.refresh(_catalog_integration(vendor, k), k, wait=api_wait(), trigger="api")
+    run = catalog.refresh(_catalog_scope(vendor, k, client_id), k, wait=api_wait(), trigger="api")
     return run_out(run) if run.finished else accepted(run)
 
 
 @catalog_blp.route(KIND_PATH + "/mappings", methods=["PUT"], parameters=[VENDOR, KIND_PARAM])
 @auth.admin_required
 @catalog_blp.arguments(MappingBodySchema, example={"hub_key": "22", "vendor_code": "T22"})
+@catalog_blp.arguments(CatalogScopeSchema, location="query", as_kwargs=True)
 @catalog_blp.response(200, CatalogSchema)
 @doc_errors(catalog_blp, 403, 404, 409)
-def put_mapping(data: dict[str, Any], vendor: str, kind: str) -> Any:
-    """Map a hub product code or VAT rate to the vendor's code (``null`` removes the mapping)."""
+def put_mapping(data: dict[str, Any], vendor: str, kind: str, client_id: int | None = None) -> Any:
+    """Map a hub product code or VAT rate to the vendor's code (``null`` removes the mapping) — in the firm's
+    account, or with ``client_id`` in a client's own account (e.g. a Finnish client company's 24 %)."""
     k = _kind(kind)
-    integration = _catalog_integration(vendor, k)
+    scope = _catalog_scope(vendor, k, client_id)
     hub_key = data["hub_key"].strip()
     if k == "tax_rate":
         try:
@@ -282,5 +299,5 @@ def put_mapping(data: dict[str, Any], vendor: str, kind: str) -> Any:
             abort(422, errors={"hub_key": ["A VAT rate in percent, e.g. 22 or 9.5."]})
     elif not hub_key:
         abort(422, errors={"hub_key": ["Give the hub's product code."]})
-    catalog.set_mapping(integration, k, hub_key, data["vendor_code"])
-    return catalog_out(integration, k)
+    catalog.set_mapping(scope, k, hub_key, data["vendor_code"])
+    return catalog_out(scope, k)

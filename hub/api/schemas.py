@@ -467,6 +467,12 @@ class CatalogSchema(Schema):
         "example": {"22": "T22"}})
 
 
+class CatalogScopeSchema(Schema):
+    client_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "A client with its own vendor account (per-client credentials): its own products or tax "
+                       "rates and mappings. Without it: the firm's account."})
+
+
 class MappingBodySchema(Schema):
     hub_key = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
         "example": "22", "description": "A hub product code, or a VAT rate in percent."})
