@@ -241,7 +241,7 @@ def test_the_api_reads_and_maps_a_clients_own_catalog(accounts, run_jobs, hub_ap
     assert {i["vendor_id"] for i in listed.json["items"]} == {c.vendor_id for c in catalog.items(connection,
                                                                                                   "tax_rate")}
     put = api.put(f"{base}/mappings?client_id={client.id}", headers=headers,
-                  json={"hub_key": str(own[0].rate.normalize()), "vendor_code": own[0].vendor_id})
+                  json={"hub_key": catalog.rate_key(own[0].rate), "vendor_code": own[0].vendor_id})
     assert put.status_code == 200, put.json
     assert catalog.mappings(connection, "tax_rate") == {catalog.rate_key(own[0].rate): own[0].vendor_id}
     assert catalog.mappings(integration, "tax_rate") == {}, "the firm's account is left alone"

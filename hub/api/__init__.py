@@ -55,7 +55,8 @@ from werkzeug.routing import BaseConverter
 
 from hub.api import accounts, billing, data, errors, integrations, service, tokens, vendors
 from hub.api import webhooks as webhook_api
-from hub.api.vendors import credentials_json_schema
+from hub.api.common import examples_within_enums, expand_per_value
+from hub.api.vendors import credentials_component_name, credentials_json_schema
 from hub.statistics import IMPORT_DAYS, ImportDay
 
 API_DESCRIPTION = """The Integration Hub's internal API: everything the admin pages can do, scripted.
@@ -158,6 +159,9 @@ def init_app(app: Flask) -> Api:
     _register_credential_components(api)
     # marshmallow cannot say "at least one of the optional fields" (the schema checks it): the document does
     api.spec.components.schemas["IntegrationPatch"]["minProperties"] = 1
+    with app.app_context():  # bodies that depend on the vendor (or another path value): one path per value
+        expand_per_value(api.spec._paths, api.spec.components.schemas)
+    examples_within_enums(api.spec._paths)
     _exempt_from_csrf(app, blueprints)
     app.add_url_rule(f"{errors.API_PREFIX}/docs", "api_docs", lambda: _docs_page(api))
     return api
@@ -167,7 +171,7 @@ def _register_credential_components(api: Api) -> None:
     """Each installed vendor's credentials as a named schema (documentation; the API validates with the
     vendor's marshmallow schema)."""
     for slug, vendor in sorted(api._app.extensions["hub"].registry.vendors.items()):
-        name = "Credentials_" + "".join(ch if ch.isalnum() else "_" for ch in slug)
+        name = credentials_component_name(slug)
         schema = credentials_json_schema(vendor.schema)
         schema["description"] = f"{vendor.info.name} credentials (secrets are writeOnly)."
         api.spec.components.schema(name, schema)

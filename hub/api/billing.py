@@ -3,7 +3,8 @@ vendors' products and tax rates (cached lists, refresh, mapping to the hub's cod
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import copy
+import re
 from typing import Any
 
 from flask import url_for
@@ -17,6 +18,7 @@ from hub.api.common import (
     accepted,
     api_wait,
     doc_errors,
+    document_per_value,
     integration_or_404,
     make_blueprint,
     owned,
@@ -24,7 +26,7 @@ from hub.api.common import (
     vendor_or_404,
 )
 from hub.api.data import _page
-from hub.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from hub.api.idempotency import documented as idempotency_documented
 from hub.api.idempotency import idempotent
 from hub.api.integrations import RUN_LOCATION, VENDOR
 from hub.api.schemas import (
@@ -91,7 +93,7 @@ def list_invoices(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/invoices", methods=["POST"])
-@blp.doc(parameters=[IDEMPOTENCY_KEY])  # this operation's own, not the path's (GET has none)
+@idempotency_documented(blp)  # this operation's own header, not the path's (GET has none)
 @auth.admin_required
 @idempotent
 @blp.arguments(InvoiceSchema, example=INVOICE_EXAMPLE)
@@ -103,8 +105,8 @@ def create_invoice(data: dict[str, Any]) -> Any:
     if Client.query.filter_by(id=data["client_id"], firm_id=fid).one_or_none() is None:
         abort(422, errors={"client_id": ["No such client."]})
     number = data["number"].strip()
-    if not number or Invoice.query.filter_by(firm_id=fid, number=number).count():
-        abort(422, errors={"number": ["Another invoice has this number." if number else "Give the invoice a number."]})
+    if Invoice.query.filter_by(firm_id=fid, number=number).count():  # the firm's state, not the request: 409
+        abort(409, message="Another invoice has this number.", errors={"number": ["Another invoice has this number."]})
     lines = [{**line, "product_code": (line.get("product_code") or "").strip() or None} for line in data["lines"]]
     try:
         invoice = exports.create_invoice(fid, data["client_id"], number=number, issue_date=data["issue_date"],
@@ -112,7 +114,7 @@ def create_invoice(data: dict[str, Any]) -> Any:
                                          notes=data["notes"])
     except IntegrityError:  # the same number, at the same moment
         db.session.rollback()
-        abort(409, message="Another invoice has this number.")
+        abort(409, message="Another invoice has this number.", errors={"number": ["Another invoice has this number."]})
     return invoice_out(invoice), 201
 
 
@@ -126,7 +128,7 @@ def get_invoice(invoice_id: int) -> Any:
 
 @blp.route("/invoices/<int:invoice_id>/issue", methods=["POST"],
            parameters=[{"in": "path", "name": "invoice_id", **ID}])
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@idempotency_documented(blp)
 @auth.admin_required
 @idempotent
 @blp.response(202, InvoiceSchema, description="Issued: one export per target vendor is queued; poll "
@@ -188,7 +190,7 @@ def _export(export_id: int) -> InvoiceExport:
 
 @blp.route("/exports/<int:export_id>/retry", methods=["POST"],
            parameters=[{"in": "path", "name": "export_id", **ID}])
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@idempotency_documented(blp)
 @auth.admin_required
 @idempotent
 @blp.response(202, RunSchema, headers=RUN_LOCATION, description="The retry is queued: poll the run.")
@@ -225,6 +227,20 @@ def fetch_payments(vendor: str) -> Any:
 KIND_PARAM = {"in": "path", "name": "kind", "example": "tax-rates", "description": "`products` or `tax-rates`.",
               "schema": {"type": "string", "enum": ["products", "tax-rates"]}}
 KIND_PATH = '/integrations/<vendor:vendor>/<any(products, "tax-rates"):kind>'
+
+
+#: A VAT rate in percent, 0–100 with at most two decimals (the document's pattern and the check, alike).
+VAT_RATE_TEXT = r"^(100(\.00?)?|\d{1,2}(\.\d{1,2})?)$"
+
+
+def mapping_content(kind: str, content: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The mapping body of ``kind``: a tax rate's ``hub_key`` is a VAT rate, a product's any code."""
+    body = copy.deepcopy(schemas[content["schema"]["$ref"].rsplit("/", 1)[-1]])
+    if kind == "tax-rates":
+        body["properties"]["hub_key"].update(pattern=VAT_RATE_TEXT, description="A VAT rate in percent.")
+        return {"schema": body, "example": {"hub_key": "22", "vendor_code": "T22"}}
+    body["properties"]["hub_key"]["description"] = "A hub product code."
+    return {"schema": body, "example": {"hub_key": "BK-01", "vendor_code": "P-100"}}
 
 
 def _kind(path_kind: str) -> str:
@@ -279,6 +295,7 @@ def refresh_catalog(vendor: str, kind: str, client_id: int | None = None) -> Any
 
 
 @catalog_blp.route(KIND_PATH + "/mappings", methods=["PUT"], parameters=[VENDOR, KIND_PARAM])
+@document_per_value(catalog_blp, "kind", mapping_content)
 @auth.admin_required
 @catalog_blp.arguments(MappingBodySchema, example={"hub_key": "22", "vendor_code": "T22"})
 @catalog_blp.arguments(CatalogScopeSchema, location="query", as_kwargs=True)
@@ -289,15 +306,8 @@ def put_mapping(data: dict[str, Any], vendor: str, kind: str, client_id: int | N
     account, or with ``client_id`` in a client's own account (e.g. a Finnish client company's 24 %)."""
     k = _kind(kind)
     scope = _catalog_scope(vendor, k, client_id)
-    hub_key = data["hub_key"].strip()
-    if k == "tax_rate":
-        try:
-            rate = Decimal(hub_key)
-        except InvalidOperation:
-            rate = None
-        if rate is None or not rate.is_finite() or not 0 <= rate <= 100:
-            abort(422, errors={"hub_key": ["A VAT rate in percent, e.g. 22 or 9.5."]})
-    elif not hub_key:
-        abort(422, errors={"hub_key": ["Give the hub's product code."]})
+    hub_key = data["hub_key"] if k == "tax_rate" else data["hub_key"].strip()
+    if k == "tax_rate" and not re.match(VAT_RATE_TEXT, hub_key):
+        abort(422, errors={"hub_key": ["A VAT rate in percent, 0 to 100, e.g. 22 or 9.5."]})
     catalog.set_mapping(scope, k, hub_key, data["vendor_code"])
     return catalog_out(scope, k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import http
 from collections.abc import Callable
 from functools import wraps
@@ -84,6 +85,76 @@ def doc_errors(blp: Blueprint, *codes: int) -> Callable:
         return func
 
     return decorator
+
+
+#: An operation's mark: document it once per value of a path parameter (removed from the published document).
+PER_VALUE = "x-hub-per-value"
+
+
+BodyFor = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def document_per_value(blp: Blueprint, param: str, body: BodyFor | None = None) -> Callable:
+    """Document the operation's path once per value of path parameter ``param`` (its ``enum``).
+
+    For an operation whose accepted body depends on the path (a vendor's credentials, a vendor's statistic
+    fields, a tax rate vs. a product code): OpenAPI cannot tie a body to a path parameter's value, so the
+    document lists ``/integrations/merit/credentials``, ``/integrations/scoro/credentials``, ... each with its
+    exact body. ``body(value, content, schemas)`` turns the operation's generic ``application/json`` request
+    content (``{"schema": ..., "example": ...}``) into that value's, given the document's component schemas.
+    :func:`expand_per_value` (called once the blueprints are registered) does the rewriting."""
+
+    def decorator(func: Callable) -> Callable:
+        return blp.doc(**{PER_VALUE: {"param": param, "body": body}})(func)
+
+    return decorator
+
+
+def expand_per_value(paths: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> None:
+    """Rewrite ``paths`` (the spec's) in place: every path with an operation marked by
+    :func:`document_per_value` becomes one path per value of the marked parameter (all its operations)."""
+    for path in list(paths):
+        item = paths[path]
+        marks = [op.get(PER_VALUE) for method, op in item.items() if method != "parameters" and PER_VALUE in op]
+        if not marks:
+            continue
+        name = marks[0]["param"]
+        shared = item.get("parameters", [])
+        param = next(p for p in shared if p["name"] == name)
+        expanded: dict[str, dict[str, Any]] = {}
+        for value in param["schema"].get("enum", []):
+            new_item: dict[str, Any] = {}
+            rest = [copy.deepcopy(p) for p in shared if p["name"] != name]
+            if rest:
+                new_item["parameters"] = rest
+            for method, op in item.items():
+                if method == "parameters":
+                    continue
+                mark = op.get(PER_VALUE) or {}
+                new_op = copy.deepcopy({k: v for k, v in op.items() if k != PER_VALUE})
+                if mark.get("body") and "requestBody" in new_op:
+                    content = new_op["requestBody"]["content"]
+                    content["application/json"] = mark["body"](value, content["application/json"], schemas)
+                new_item[method] = new_op
+            expanded[path.replace("{" + name + "}", value)] = new_item
+        position = list(paths).index(path)
+        items = list(paths.items())
+        paths.clear()
+        paths.update(items[:position] + list(expanded.items()) + items[position + 1:])
+
+
+def examples_within_enums(paths: dict[str, dict[str, Any]]) -> None:
+    """A parameter's ``example`` must be one of its ``enum`` (e.g. the vendor slug ``example`` where that
+    plugin is not installed): else the first value is the example."""
+    for item in paths.values():
+        params = list(item.get("parameters", []))
+        for method, op in item.items():
+            if method != "parameters":
+                params += op.get("parameters", [])
+        for param in params:
+            enum = (param.get("schema") or {}).get("enum")
+            if enum and param.get("example") not in enum:
+                param["example"] = enum[0]
 
 
 def api_wait() -> float:

@@ -106,7 +106,8 @@ def _names() -> tuple[dict[int, str], dict[int, str]]:
 def list_summary_tasks(args: dict[str, Any]) -> Any:
     """Monthly summary tasks with their imported values.
 
-    Newest month first; filter by client, vendor and month range (``from``/``to``, inclusive)."""
+    Newest month first; filter by client, vendor and month range (``from``/``to``, inclusive; ``from`` after
+    ``to`` matches no month)."""
     query = select(SummaryTask).where(SummaryTask.firm_id == auth.firm_id())
     if args.get("client_id"):
         query = query.where(SummaryTask.client_id == args["client_id"])
@@ -117,8 +118,6 @@ def list_summary_tasks(args: dict[str, Any]) -> Any:
         query = query.where(SummaryTask.period >= args["from_"])
     if args.get("to"):
         query = query.where(SummaryTask.period <= args["to"])
-    if args.get("from_") and args.get("to") and args["from_"] > args["to"]:
-        abort(422, errors={"from": ["The first month must not be after the last month."]})
     items, meta = _page(query.order_by(SummaryTask.period.desc(), SummaryTask.client_id, SummaryTask.id), args)
     names, vendors = _names()
     return {"items": [task_out(t, names, vendors) for t in items], **meta}

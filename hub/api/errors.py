@@ -97,7 +97,7 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
         return problem(422, "The request has invalid fields.", type_="urn:hub:problem:validation",
                        errors=_flatten_webargs(messages) if "errors" not in data else messages, headers=headers)
     detail = data.get("message") or (error.description if code != 404 else "Not found.")
-    return problem(code, detail, headers=headers)
+    return problem(code, detail, headers=headers, errors=data.get("errors"))
 
 
 def handle_validation_error(error: marshmallow.ValidationError) -> Response:

@@ -15,10 +15,10 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, json, make_response, request
-from flask_smorest import abort
+from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import IntegrityError
 
-from hub.api import auth
+from hub.api import auth, errors
 from hub.models import IdempotencyKey, db
 
 HEADER = "Idempotency-Key"
@@ -30,6 +30,25 @@ PARAMETER = {
     "description": "Repeat the request safely: the first successful answer to a key is replayed "
                    "(with `Idempotent-Replayed: true`); the same key with a different request is a 422.",
 }
+
+
+REUSED = ("Invalid fields, or an `Idempotency-Key` already used with a different request (another body, "
+          "path or method): send a new key for a new request. `errors` names the field or `Idempotency-Key`.")
+IN_PROGRESS = "A request with this `Idempotency-Key` is still in progress: repeat it shortly."
+
+
+def documented(blp: Blueprint) -> Callable:
+    """Document an :func:`idempotent` operation: the header, its ``422`` (the key was used with another
+    request) and its ``409`` (the first request with the key is still running). Put it above ``idempotent``."""
+
+    def decorator(func: Callable) -> Callable:
+        func = blp.doc(parameters=[PARAMETER])(func)
+        func = blp.alt_response(409, schema=errors.ProblemSchema, content_type=errors.PROBLEM_JSON,
+                                description=IN_PROGRESS + " (Or the operation's own conflict.)")(func)
+        return blp.alt_response(422, schema=errors.ProblemSchema, content_type=errors.PROBLEM_JSON,
+                                description=REUSED)(func)
+
+    return decorator
 
 
 def _request_hash() -> str:

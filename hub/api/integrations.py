@@ -3,18 +3,24 @@ connections and vendor client lookup, summary settings and field mapping, Reload
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+import marshmallow
+from flask_smorest import abort
 
 from hub import connections, exports, statistics
 from hub import credentials as creds
 from hub.api import auth
 from hub.api.common import (
+    MAX_ID,
     accepted,
     api_wait,
     body_required,
     client_or_404,
     describe_credentials,
     doc_errors,
+    document_per_value,
     integration_or_404,
     integration_row,
     make_blueprint,
@@ -24,6 +30,7 @@ from hub.api.common import (
     vendor_or_404,
 )
 from hub.api.schemas import (
+    CREDENTIALS_DESCRIPTION,
     ConnectionSchema,
     CredentialsBodySchema,
     IntegrationPatchSchema,
@@ -37,6 +44,7 @@ from hub.api.schemas import (
     SummarySettingsOutSchema,
     TestConnectionBodySchema,
 )
+from hub.api.vendors import credentials_component_name
 from hub.errors import ConfigError, NotSupported
 from hub.models import NOT_CONFIGURED, ClientConnection, Integration, SyncRun
 from hub.plugins import Vendor
@@ -73,6 +81,63 @@ def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
             "credentials": describe_credentials(vendor, conn) if conn.has_credentials else None,
             "account_name": conn.account_name, "last_checked_at": conn.last_checked_at,
             "last_error": conn.last_error}
+
+
+# -- the document: bodies that depend on the vendor, one path per vendor (see common.document_per_value) --
+def _example_value(name: str, prop: dict[str, Any]) -> Any:
+    if prop.get("enum"):
+        return prop["enum"][0]
+    return f"your-{name}".ljust(prop.get("minLength", 0), "0")
+
+
+def credentials_content(slug: str, content: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A credentials body (``CredentialsBody``, ``TestConnectionBody``) with vendor ``slug``'s fields."""
+    name = credentials_component_name(slug)
+    if name not in schemas:  # a plugin that failed to load: its operations answer 404
+        return content
+    body = copy.deepcopy(schemas[content["schema"]["$ref"].rsplit("/", 1)[-1]])
+    fields = {k: v for k, v in copy.deepcopy(schemas[name]).items() if k not in ("required", "description")}
+    generic = body["properties"]["credentials"]
+    required = schemas[name].get("required", [])
+    for prop in fields.get("properties", {}).values():
+        if prop.get("writeOnly"):  # a secret: null or blank keeps the saved one
+            prop["nullable"] = True
+    body["properties"]["credentials"] = {
+        **fields, **{k: v for k, v in generic.items() if k in ("nullable",)},
+        "description": f"{schemas[name].get('description', '')} {CREDENTIALS_DESCRIPTION} Required when nothing "
+                       f"is saved: {', '.join(f'`{r}`' for r in required) or 'none'}."}
+    example = {k: _example_value(k, fields["properties"][k]) for k in required}
+    return {"schema": body, "example": {"credentials": example}}
+
+
+def _missing_required(vendor: Vendor, owner: Integration | ClientConnection | None,
+                      submitted: dict[str, Any]) -> None:
+    """Fields are optional (a field left out keeps the saved value), so a required one that is neither sent
+    nor saved is a conflict with what is saved (``409``), not a malformed request."""
+    stored = connections.stored_credentials(owner) if owner is not None and owner.has_credentials else {}
+    merged = creds.merge_for_edit(vendor.schema, submitted, stored)
+    missing = [name for name, field in vendor.schema().fields.items()
+               if field.required and field.load_default is marshmallow.missing and merged.get(name) is None]
+    if missing:
+        abort(409, message="Required credentials are neither sent nor saved.",
+              errors={name: ["Required: nothing is saved for this field yet."] for name in missing})
+
+
+def summary_settings_content(slug: str, content: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The summary settings body with vendor ``slug``'s statistic fields as the mapping's keys."""
+    vendor = services().registry.vendors.get(slug)
+    if vendor is None:
+        return content
+    body = copy.deepcopy(schemas[content["schema"]["$ref"].rsplit("/", 1)[-1]])
+    keys = [f.key for f in vendor.info.statistic_fields]
+    body["properties"]["mapping"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {key: {"type": "integer", "nullable": True, "minimum": 1, "maximum": MAX_ID} for key in keys},
+        "description": "Vendor field → the id of one of the firm's custom task fields (`GET /custom-fields`), "
+                       "each field at most once; `null` or left out: not imported. An id of no field of the "
+                       "firm, or one field twice, is a 422."}
+    example = {**content.get("example", {}), "mapping": {keys[0]: 1} if keys else {}}
+    return {"schema": body, "example": example}
 
 
 def _needs_credentials(integration: Integration) -> None:
@@ -121,16 +186,18 @@ def patch_integration(data: dict[str, Any], vendor: str) -> Any:
 
 
 @blp.route("/integrations/<vendor:vendor>/credentials", methods=["PUT"], parameters=[VENDOR])
+@document_per_value(blp, "vendor", credentials_content)
 @auth.admin_required
 @blp.arguments(CredentialsBodySchema, example={"credentials": {"company": "acme", "api_key": "ex-key-123"}})
 @blp.response(200, IntegrationSchema)
-@doc_errors(blp, 403, 404)
+@doc_errors(blp, 403, 404, 409)
 def put_credentials(data: dict[str, Any], vendor: str) -> Any:
     """Save the credentials (Save).
 
     Validated by the vendor's schema; a blank secret keeps the saved one. Unless ``tested_run_id`` names a
     passing test of exactly these values, a test connection is queued."""
     row = integration_row(vendor, create=True)
+    _missing_required(vendor_or_404(vendor), row, data["credentials"])
     tested = None
     if data.get("tested_run_id"):
         tested = owned(SyncRun, data["tested_run_id"], what="No such run.")
@@ -139,19 +206,22 @@ def put_credentials(data: dict[str, Any], vendor: str) -> Any:
 
 
 @blp.route("/integrations/<vendor:vendor>/test-connection", methods=["POST"], parameters=[VENDOR])
+@document_per_value(blp, "vendor", credentials_content)
 @auth.admin_required
 @blp.arguments(TestConnectionBodySchema, required=False,
                example={"credentials": {"company": "acme", "api_key": "ex-key-123"}})
 @blp.response(200, RunSchema, description="The test finished in time: see `status`, `result` and `error`.")
 @blp.alt_response(202, schema=RunSchema, headers=RUN_LOCATION,
                   description="The worker has not answered yet: poll the run.")
-@doc_errors(blp, 403, 404)
+@doc_errors(blp, 403, 404, 409)
 def test_connection(data: dict[str, Any], vendor: str) -> Any:
     """Test connection.
 
     Tests the saved credentials, or unsaved ones merged with them (before Save). Waits a few seconds for
     the worker's answer, else answers ``202`` with the run to poll."""
     row = integration_row(vendor, create=True)
+    if data.get("credentials") is not None:
+        _missing_required(vendor_or_404(vendor), row, data["credentials"])
     run = connections.test_connection(row, data.get("credentials"), wait=api_wait(), trigger="api")
     return run_out(run) if run.finished else accepted(run)
 
@@ -208,10 +278,11 @@ def link_client(data: dict[str, Any], vendor: str, client_id: int) -> Any:
 
 @blp.route("/integrations/<vendor:vendor>/connections/<int:client_id>/credentials", methods=["PUT"],
            parameters=[VENDOR, CLIENT])
+@document_per_value(blp, "vendor", credentials_content)
 @auth.admin_required
 @blp.arguments(CredentialsBodySchema, example={"credentials": {"company": "acme-client", "api_key": "ex-key-9"}})
 @blp.response(200, ConnectionSchema)
-@doc_errors(blp, 403, 404)
+@doc_errors(blp, 403, 404, 409)
 def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int) -> Any:
     """The client's own credentials (the client is its own vendor account, e.g. another database)."""
     v = vendor_or_404(vendor)
@@ -219,6 +290,7 @@ def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int
     row = integration_row(vendor, create=True)
     conn = _connection(row, client_id) or connections.link_client(
         None, client_id=client_id, integration=row, vendor_client_id=None)
+    _missing_required(v, conn, data["credentials"])
     tested = owned(SyncRun, data["tested_run_id"], what="No such run.") if data.get("tested_run_id") else None
     connections.save_credentials(row, data["credentials"], connection=conn, tested_run=tested)
     return connection_out(v, conn)
@@ -226,6 +298,7 @@ def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int
 
 @blp.route("/integrations/<vendor:vendor>/connections/<int:client_id>/test-connection", methods=["POST"],
            parameters=[VENDOR, CLIENT])
+@document_per_value(blp, "vendor", credentials_content)
 @auth.admin_required
 @blp.arguments(TestConnectionBodySchema, required=False,
                example={"credentials": {"company": "acme-client", "api_key": "ex-key-9"}})
@@ -238,12 +311,14 @@ def test_connection_credentials(data: dict[str, Any], vendor: str, client_id: in
 
     The saved ones, or unsaved ones merged with them (then save with ``tested_run_id``). A client without
     credentials of its own uses the firm's: test those with ``POST .../test-connection`` (``409``)."""
-    vendor_or_404(vendor)
+    v = vendor_or_404(vendor)
     client_or_404(client_id)
     row = integration_row(vendor)
     conn = _connection(row, client_id)
     if row is None or conn is None:
         not_found("This client is not linked to the integration.")
+    if data.get("credentials") is not None:
+        _missing_required(v, conn, data["credentials"])
     if data.get("credentials") is None and not conn.has_credentials:
         raise ConfigError("This client has no credentials of its own.",
                           hint="PUT them on .../connections/{client_id}/credentials, or send `credentials`.")
@@ -293,6 +368,7 @@ def _statistics_vendor(vendor: str) -> Vendor:
 
 
 @blp.route("/integrations/<vendor:vendor>/summary-settings", methods=["GET"], parameters=[VENDOR])
+@document_per_value(blp, "vendor")
 @blp.response(200, SummarySettingsOutSchema)
 @doc_errors(blp, 404, 409)
 def get_summary_settings(vendor: str) -> Any:
@@ -302,6 +378,7 @@ def get_summary_settings(vendor: str) -> Any:
 
 
 @blp.route("/integrations/<vendor:vendor>/summary-settings", methods=["PUT"], parameters=[VENDOR])
+@document_per_value(blp, "vendor", summary_settings_content)
 @auth.admin_required
 @body_required
 @blp.arguments(SummarySettingsBodySchema, example={

@@ -13,6 +13,8 @@ from marshmallow import fields, validate
 from hub.statistics import SummarySettingsSchema
 
 MAX_ID = 2**31 - 1
+#: Text that is more than whitespace (the API strips it): the document says so with the same pattern.
+NOT_BLANK = validate.Regexp(r"^\s*\S", error="Must not be blank.")
 PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use a month as YYYY-MM.")
 
 
@@ -153,7 +155,8 @@ class IntegrationPatchSchema(Schema):
 
 
 CREDENTIALS_DESCRIPTION = ("The vendor's credential fields (see `credentials_schema` of `GET /vendors/{vendor}`). "
-                           "A blank or missing secret keeps the saved one.")
+                           "Every field is optional: a field left out, or a blank secret, keeps the saved value; a "
+                           "required field that is neither sent nor saved is a 409 naming it.")
 
 
 class CredentialsBodySchema(Schema):
@@ -288,7 +291,7 @@ class SummarySettingsOutSchema(SummarySettingsBodySchema):
 
 class CustomFieldSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 11})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100),
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK],
                          metadata={"example": "Sale entries"})
     kind = fields.String(dump_only=True, metadata={"example": "number"})
 
@@ -407,7 +410,8 @@ class ExportSchema(Schema):
 class InvoiceSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 12})
     client_id = id_field(required=True, metadata={"example": 3})
-    number = fields.String(required=True, validate=validate.Length(min=1, max=50), metadata={"example": "2026-0012"})
+    number = fields.String(required=True, validate=[validate.Length(min=1, max=50), NOT_BLANK],
+                           metadata={"example": "2026-0012"})
     issue_date = fields.Date(required=True, metadata={"example": "2026-02-01"})
     due_date = fields.Date(required=True, metadata={"example": "2026-02-15"})
     currency = fields.String(load_default="EUR", validate=validate.Regexp(r"^[A-Za-z]{3}$"),
@@ -474,7 +478,7 @@ class CatalogScopeSchema(Schema):
 
 
 class MappingBodySchema(Schema):
-    hub_key = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+    hub_key = fields.String(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK], metadata={
         "example": "22", "description": "A hub product code, or a VAT rate in percent."})
     vendor_code = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=100),
                                 metadata={"example": "T22", "description": "null removes the mapping."})

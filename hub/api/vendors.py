@@ -17,6 +17,11 @@ blp = make_blueprint("api-vendors", "Installed vendor plugins: capabilities, sta
 VENDOR_PARAM = {"in": "path", "name": "slug", "example": "example", "description": "The vendor's slug."}
 
 
+def credentials_component_name(slug: str) -> str:
+    """The name of vendor ``slug``'s credentials schema among the document's components."""
+    return "Credentials_" + "".join(ch if ch.isalnum() else "_" for ch in slug)
+
+
 def credentials_json_schema(schema_cls: type[marshmallow.Schema]) -> dict[str, Any]:
     """The vendor's credentials schema as JSON Schema: labels as titles, help as descriptions, secret
     fields ``writeOnly`` (they are never returned)."""

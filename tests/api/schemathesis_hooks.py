@@ -1,13 +1,70 @@
 """Schemathesis hooks for tests/api/test_conformance.py (loaded through ``SCHEMATHESIS_HOOKS``).
 
-The run's own token must survive the run: a ``DELETE /api/v1/tokens/{id}`` that names it is sent for an id
-that does not exist instead (a 404, still checked against the document)."""
+Each hook gives the generator a fact about the run's firm that an OpenAPI document cannot state; none of them
+skips a check or a case. Every rule they honour is written in the document's descriptions and has its own
+test that the API refuses a request breaking it.
 
+* The run's own token must survive the run: a ``DELETE /api/v1/tokens/{id}`` that names it is sent for an id
+  that does not exist instead (a 404, still checked against the document).
+* ``Idempotency-Key``: the same key with another request is a documented ``422`` (IETF draft
+  ``draft-ietf-httpapi-idempotency-key-header``; ``test_api_accuracy`` pins it). A schema cannot say "a key
+  not used before", and the generator reuses the document's example key across bodies: a *positive* case
+  whose key was already sent with another request gets a fresh key. Repeats of the same request keep the key
+  (the replay is exercised).
+* Ids in bodies name the firm's objects (``client_id`` of an invoice, ``topic_id`` and the custom-field ids of
+  a summary mapping): a document cannot know which ids a firm has, so positive cases use the firm's
+  (``HUB_CONFORMANCE_IDS``, as schemathesis advises: "supply the identifiers"). An id of no object of the firm
+  is a documented 422 naming the field (tests/api/test_billing_api.py, test_statistics_api.py).
+* Rules across fields, stated in the descriptions and not expressible in JSON Schema: an invoice's due date is
+  not before its issue date; a summary mapping names each custom field at most once.
+"""
+
+import json
 import os
 
 import schemathesis
 
 RUNNING_TOKEN_ID = os.environ.get("HUB_CONFORMANCE_TOKEN_ID", "")
+IDS: dict[str, list[int]] = json.loads(os.environ.get("HUB_CONFORMANCE_IDS") or "{}")
+_keys: dict[str, str] = {}
+
+
+def _positive(case) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def _fresh_idempotency_key(case) -> None:
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if not isinstance(key, str):
+        return
+    request = json.dumps([case.method.upper(), case.formatted_path, case.body], sort_keys=True, default=str)
+    if _keys.setdefault(key, request) != request:
+        fresh = f"{key[:150]}-{len(_keys)}"
+        _keys[fresh] = request
+        headers["Idempotency-Key"] = fresh
+
+
+def _firm_ids(case) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if case.method.upper() == "POST" and case.path.endswith("/invoices"):
+        if isinstance(body.get("client_id"), int) and IDS.get("client"):
+            body["client_id"] = IDS["client"][body["client_id"] % len(IDS["client"])]
+        issue, due = body.get("issue_date"), body.get("due_date")
+        if isinstance(issue, str) and isinstance(due, str) and due < issue:
+            body["issue_date"], body["due_date"] = due, issue
+    if case.method.upper() == "PUT" and case.path.endswith("/summary-settings"):
+        if isinstance(body.get("topic_id"), int):
+            body["topic_id"] = (IDS.get("topic") or [None])[0]
+        mapping = body.get("mapping")
+        if isinstance(mapping, dict):
+            fields = list(IDS.get("custom_field") or [])
+            for key, value in mapping.items():
+                if isinstance(value, int):
+                    mapping[key] = fields.pop(0) if fields else None
 
 
 @schemathesis.hook
@@ -15,3 +72,6 @@ def before_call(context, case, kwargs):  # noqa: ANN001, ANN201
     if (RUNNING_TOKEN_ID and case.method.upper() == "DELETE" and case.path.endswith("/tokens/{token_id}")
             and str((case.path_parameters or {}).get("token_id")) == RUNNING_TOKEN_ID):
         case.path_parameters["token_id"] = 2**31 - 2
+    if _positive(case):
+        _firm_ids(case)
+        _fresh_idempotency_key(case)

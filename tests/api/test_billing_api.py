@@ -61,7 +61,7 @@ def test_invoice_validation(api, member_api, exporter, other_firm):
     assert response.status_code == 422 and response.get_json()["errors"] == {"client_id": ["No such client."]}
     api.post("/invoices", json=invoice_body(client_id))
     response = api.post("/invoices", json=invoice_body(client_id))
-    assert response.status_code == 422 and "number" in response.get_json()["errors"]
+    assert response.status_code == 409 and "number" in response.get_json()["errors"], "a conflict with the firm's"
 
 
 # -- issue = export, idempotently -----------------------------------------------------------------------

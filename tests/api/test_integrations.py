@@ -96,8 +96,10 @@ def test_credentials_are_write_only(api, example_integration, hub_db):
 
 def test_credentials_validation_is_field_level(api, example_integration):
     response = api.put("/integrations/example/credentials", json={"credentials": {"api_key": "k"}})
-    assert response.status_code == 422
-    assert response.get_json()["errors"] == {"company": ["Missing data for required field."]}
+    assert response.status_code == 409, "neither sent nor saved: a conflict with what is saved"
+    assert response.get_json()["errors"] == {"company": ["Required: nothing is saved for this field yet."]}
+    response = api.put("/integrations/example/credentials", json={"credentials": {"api_key": "k", "company": 7}})
+    assert response.status_code == 422 and "company" in response.get_json()["errors"]
     response = api.put("/integrations/example/credentials", json={})
     assert response.status_code == 422 and "credentials" in response.get_json()["errors"]
 
@@ -137,6 +139,8 @@ def test_test_connection_202_with_a_run_to_poll(api, saved, run_jobs):
 
 def test_test_connection_rejects_invalid_candidates(api, example_integration):
     response = api.post("/integrations/example/test-connection", json={"credentials": {"api_key": "x"}})
+    assert response.status_code == 409 and "company" in response.get_json()["errors"]
+    response = api.post("/integrations/example/test-connection", json={"credentials": {"api_key": "x", "company": []}})
     assert response.status_code == 422 and "company" in response.get_json()["errors"]
 
 

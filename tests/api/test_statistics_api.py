@@ -40,7 +40,7 @@ def test_custom_fields(api, member_api, firm):
     assert again.status_code == 200 and again.get_json()["id"] == field["id"]
     assert [f["name"] for f in member_api.get("/custom-fields").get_json()] == ["Sale entries"]
     assert api.post("/custom-fields", json={"name": ""}).status_code == 422
-    assert api.post("/custom-fields", json={"name": "   "}).get_json()["errors"] == {"name": ["Give the field a name."]}
+    assert api.post("/custom-fields", json={"name": "   "}).get_json()["errors"] == {"name": ["Must not be blank."]}
 
 
 def test_topics_and_clients(member_api, firm, hub_db):
@@ -145,7 +145,7 @@ def test_summary_task_query_errors(member_api):
     response = member_api.get("/summary-tasks", query_string={"from": "2026-13"})
     assert response.status_code == 422 and response.get_json()["errors"] == {"from": ["Use a month as YYYY-MM."]}
     response = member_api.get("/summary-tasks", query_string={"from": "2026-05", "to": "2026-01"})
-    assert response.status_code == 422 and "from" in response.get_json()["errors"]
+    assert response.status_code == 200 and response.get_json()["items"] == [], "from after to: no month"
     assert member_api.get("/summary-tasks", query_string={"per_page": 0}).status_code == 422
     assert member_api.get("/summary-tasks/999999").status_code == 404
 
