@@ -118,6 +118,21 @@ def _reap_child(slot: str, pid: int, code: int) -> None:
         db.session.remove()
 
 
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies (a supervisor killed with ``kill -9`` leaves no
+    job process behind, nor one of theirs). Elsewhere a no-op."""
+    try:
+        import ctypes  # only for prctl(2)
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before we asked
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def _how(code: int) -> str:
     return f"signal {-code}" if code < 0 else f"exit status {code}"
 
@@ -125,6 +140,7 @@ def _how(code: int) -> str:
 def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jobs: int) -> None:
     """One job process: an RQ worker that, when its Redis connection drops, waits with backoff and carries on."""
     jobs.set_worker_app(current_app._get_current_object())
+    os.register_at_fork(after_in_child=die_with_parent)  # RQ's scheduler process, forked work-horses
     if fork:
         jobs.prepare_for_forking()
     name = jobs.worker_name()
@@ -157,6 +173,7 @@ def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jo
 
 class Supervisor:
     """Child processes that are restarted when they exit (with backoff when they keep failing) and stopped —
+    (they get SIGKILL if the supervisor itself dies: start and watch it from one long-lived thread) —
     SIGTERM to each child's own process group, SIGKILL after ``stop_timeout`` — when the supervisor is told
     to stop (SIGTERM/SIGINT) or fails. Each child leads a process group of its own, so what it started
     (RQ's scheduler process) goes with it."""
@@ -174,6 +191,7 @@ class Supervisor:
         self.stopping = threading.Event()
         self.failed = False
         self.lock = threading.RLock()
+        self.due: dict[str, float] = {}  # slot -> when to start it again
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -185,12 +203,11 @@ class Supervisor:
 
     def _spawn(self, slot: str) -> None:
         with self.lock:
-            if self.stopping.is_set() and slot in self.children:
-                return
             self._start_child(slot)
 
     def _start_child(self, slot: str) -> None:
-        self.children[slot] = subprocess.Popen(self.commands[slot], env=self.env, start_new_session=True)
+        self.children[slot] = subprocess.Popen(self.commands[slot], env=self.env, start_new_session=True,
+                                               preexec_fn=die_with_parent)
         self.children[slot].started = time.monotonic()  # type: ignore[attr-defined]
 
     def pids(self) -> list[int]:
@@ -222,16 +239,13 @@ class Supervisor:
                 self.failed = True
                 log.warning("%s (pid %s) ended (%s); restarting in %.1f s", slot, child.pid, _how(code), delay)
             del self.children[slot]
-            threading.Timer(delay, self._respawn, args=(slot,)).start()
-        return bool(self.children) or bool(self._pending())
-
-    def _pending(self) -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
-
-    def _respawn(self, slot: str) -> None:
-        with self.lock:
-            if not self.stopping.is_set():
+            self.due[slot] = time.monotonic() + delay
+        for slot, when in list(self.due.items()):
+            # started from the supervising thread itself: a child dies with the thread that started it
+            if when <= time.monotonic() and not self.stopping.is_set():
+                del self.due[slot]
                 self._start_child(slot)
+        return bool(self.children) or bool(self.due)
 
     def watch(self, interval: float = 0.5) -> int:
         """Supervise until told to stop (or, without restarts of clean exits, until every child is done)."""
