@@ -149,8 +149,9 @@ def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jo
     done, wait, started = 0, 1.0, False
     try:
         while True:
-            worker = jobs.make_worker(queues, simple=not fork, name=name)
+            worker = None
             try:
+                worker = jobs.make_worker(queues, simple=not fork, name=name)
                 worker.connection.ping()
                 if started:
                     worker.register_death()  # our own registration, left behind when Redis dropped
@@ -160,9 +161,11 @@ def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jo
             except redis.RedisError as exc:
                 log.warning("worker %s: Redis unreachable (%s); retrying in %.0f s", name, type(exc).__name__, wait)
             else:
-                if worker._stop_requested or burst:
+                # asked to stop (RQ notes when: SIGTERM/SIGINT), or done (burst)
+                if burst or worker._stop_requested or getattr(worker, "_shutdown_requested_date", None):
                     return
-            done += worker.successful_job_count + worker.failed_job_count
+            if worker is not None:
+                done += worker.successful_job_count + worker.failed_job_count
             if max_jobs and done >= max_jobs:
                 return  # recycled: the supervisor starts a fresh process
             time.sleep(wait)

@@ -316,8 +316,10 @@ def retry_delay(attempt: int, retry_after: float | None, *, base: float | None =
                 cap: float | None = None) -> float:
     """Backoff before attempt ``attempt + 1``: exponential with jitter, never sooner than the vendor's
     ``Retry-After``, never longer than the cap."""
-    base = base if base is not None else current_app.config.get("HUB_RETRY_BASE", RETRY_BASE_SECONDS)
-    cap = cap if cap is not None else current_app.config.get("HUB_RETRY_CAP", RETRY_CAP_SECONDS)
+    base = base if base is not None else current_app.config.get(
+        "HUB_RETRY_BASE", float(os.environ.get("HUB_RETRY_BASE") or RETRY_BASE_SECONDS))
+    cap = cap if cap is not None else current_app.config.get(
+        "HUB_RETRY_CAP", float(os.environ.get("HUB_RETRY_CAP") or RETRY_CAP_SECONDS))
     delay = base * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, retry_after)
@@ -348,6 +350,8 @@ def execute(run_id: int) -> str:
     except (redis.RedisError, JobTimeoutException) as exc:  # a blip of our own services, or too slow
         return _record_failure(run_id, _as_transient(exc, run.kind))
     except HubError as exc:
+        if isinstance(exc, UnexpectedError) and isinstance(exc.__cause__, redis.RedisError):
+            exc = _as_transient(exc.__cause__, run.kind)  # the hub's own Redis (rate budget, cache) inside a hook
         return _record_failure(run_id, exc)
     except Exception as exc:  # a bug in the hub itself: record it, never retry blindly
         db.session.rollback()
@@ -422,7 +426,7 @@ def _record_failure(run_id: int, exc: HubError) -> str:
 # -- settling runs whose attempt died (the reconciler's rules) ---------------------------------------
 def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
     """Settle a ``running`` run whose attempt ended without recording an outcome (its process was killed,
-    its worker lost): retried with its attempt counted while attempts are left (not interactive runs:
+    its worker lost): enqueued again at once with its attempt counted while attempts are left (not interactive runs:
     an admin is waiting), otherwise failed with the reason, and the finish hooks run (a Reload parent
     counts it and notifies). Returns the run's new status, or ``"skipped"`` if someone else settled it."""
     max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
@@ -444,8 +448,8 @@ def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
                      "hint": "The hub tries again."}
         db.session.commit()
         log.warning("run %s (%s): %s; retrying", run.id, run.kind, reason)
-        try:
-            enqueue_run(run, delay=retry_delay(run.attempts, None))
+        try:  # at once: the process died, the vendor did nothing wrong (attempts still bound a crash loop)
+            enqueue_run(run)
         except redis.RedisError:
             pass  # the outbox rule enqueues it once Redis is back
         return "retrying"
