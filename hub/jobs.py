@@ -448,8 +448,8 @@ def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
                      "hint": "The hub tries again."}
         db.session.commit()
         log.warning("run %s (%s): %s; retrying", run.id, run.kind, reason)
-        try:  # at once: the process died, the vendor did nothing wrong (attempts still bound a crash loop)
-            enqueue_run(run)
+        try:  # at once and first: it was in flight already; the vendor did nothing wrong (attempts bound a crash loop)
+            enqueue_run(run, at_front=True)
         except redis.RedisError:
             pass  # the outbox rule enqueues it once Redis is back
         return "retrying"
