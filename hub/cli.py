@@ -176,10 +176,10 @@ def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jo
 
 class Supervisor:
     """Child processes that are restarted when they exit (with backoff when they keep failing) and stopped —
-    (they get SIGKILL if the supervisor itself dies: start and watch it from one long-lived thread) —
     SIGTERM to each child's own process group, SIGKILL after ``stop_timeout`` — when the supervisor is told
     to stop (SIGTERM/SIGINT) or fails. Each child leads a process group of its own, so what it started
-    (RQ's scheduler process) goes with it."""
+    (RQ's scheduler process) goes with it; on Linux a child also gets SIGKILL when the supervisor dies (so start
+    and watch it from one long-lived thread: the signal follows the thread that started the child)."""
 
     def __init__(self, commands: dict[str, list[str]], *, env: dict[str, str] | None = None,
                  restart_clean_exits: bool = True, stop_timeout: float = 30.0,

@@ -3,7 +3,11 @@
 * Queues by latency class: ``interactive`` (test connection, client lookup), ``imports``, ``exports``.
 * Jobs receive a run id only; the worker loads everything else (and decrypts credentials) itself.
 * Every job runs in a Flask app context; a forked work-horse first drops the database connections
-  and Redis sockets it inherited.
+  and Redis sockets it inherited. ``flask hub worker`` runs jobs in long-lived processes (RQ's
+  ``SimpleWorker``) by default; ``--fork`` forks a work-horse per job.
+* The database is the record, Redis only the queue: :func:`execute` claims an attempt in the database,
+  :func:`abandon` settles an attempt that died, :func:`reconcile` holds the rules that find them, and a run
+  whose enqueue failed stays ``queued`` for the reconciler (:class:`QueueUnavailable`: the web answers 503).
 * Retries follow the error class: ``AuthError``/``ConfigError`` never (the connection is marked as
   needing attention), ``RateLimited``/``TransientError`` with exponential backoff that honours the
   vendor's ``Retry-After``, capped. The run row records every attempt and the outcome.
