@@ -484,7 +484,8 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
        been up for a whole liveness period (after a Redis restart every live worker re-announces first).
     3. ``running`` with no worker recorded, for longer than its time limit plus a margin → :func:`abandon`.
     4. ``queued``/``retrying`` for longer than ``HUB_RECONCILE_GRACE`` seconds whose job is not in Redis
-       (the enqueue failed, Redis restarted empty, a scheduled retry was lost) → enqueued again (the outbox).
+       (the enqueue failed, Redis restarted empty, a scheduled retry was lost) or ended there without the run
+       recording it (the database was away when the job tried to claim it) → enqueued again (the outbox).
        An attempt enqueued twice still runs once (:func:`execute` claims it).
     """
     now = now or utcnow()
@@ -512,14 +513,18 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
     if waiting:
         with conn.pipeline(transaction=False) as pipe:
             for run in waiting:
-                pipe.exists(Job.key_for(run.job_id) if run.job_id else "hub:no-job")
-            present = pipe.execute()
-        for run, exists in zip(waiting, present, strict=True):
-            if not exists and run.kind in ACTIONS:
+                pipe.hget(Job.key_for(run.job_id) if run.job_id else "hub:no-job", "status")
+            statuses = pipe.execute()
+        for run, status in zip(waiting, statuses, strict=True):
+            # no job, or one that ended without the run recording it (its claim failed: the database was away)
+            if run.kind in ACTIONS and (status is None or status.decode() in ENDED):
                 enqueue_run(run)
                 RECONCILED.labels("outbox").inc()
                 counts["outbox"] += 1
     return counts
+
+
+ENDED = {s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
 
 
 def _job_status(conn: redis.Redis, job_id: str | None) -> JobStatus | None:

@@ -110,6 +110,18 @@ def test_api_answers_503_with_a_message_when_redis_is_down(hub_app, firm, exampl
     assert response.headers["Retry-After"] == "30"
 
 
+def test_a_queued_run_whose_job_ended_without_it_is_enqueued_again(example_integration, hub_db, hub_app,
+                                                                     run_jobs):
+    connections.save_credentials(example_integration, GOOD)
+    run_jobs()
+    run = probe(example_integration)  # its job failed before claiming the run (the database was away)
+    Job.fetch(run.job_id, connection=hub_app.extensions["hub"].redis).set_status(JobStatus.FAILED)
+    assert jobs.reconcile(now=utcnow() + LATER)["outbox"] == 1
+    run_jobs()
+    hub_db.session.refresh(run)
+    assert run.status == "succeeded"
+
+
 # -- one execution per attempt ------------------------------------------------------------------------
 def test_an_attempt_enqueued_twice_runs_once(example_integration, hub_db, run_jobs, serve):
     from hub_example import sandbox
