@@ -38,6 +38,7 @@ docs: install
 
 bench: install
 	$(BIN)/python bench/reload.py
+	$(BIN)/python bench/faults.py  # kill -9 job processes and Redis mid-reload: nothing lost, nothing stuck
 
 clean:
 	rm -rf $(VENV) instance

@@ -29,7 +29,7 @@ import hub.connections
 import hub.exports
 import hub.schedule
 import hub.statistics  # noqa: F401
-from hub import api, embedded, jobs, redaction
+from hub import api, embedded, jobs, metrics, redaction
 from hub.cli import hub_cli
 from hub.models import db
 from hub.plugins import VendorRegistry
@@ -69,6 +69,8 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
         HUB_SCHEDULE_INTERVAL=int(os.environ.get("HUB_SCHEDULE_INTERVAL", "300")),
         HUB_EXPORT_LEASE_SECONDS=int(os.environ.get("HUB_EXPORT_LEASE_SECONDS", "120")),
         HUB_VENDOR_TIMEOUT=float(os.environ.get("HUB_VENDOR_TIMEOUT", "30")),
+        HUB_RECONCILE_INTERVAL=float(os.environ.get("HUB_RECONCILE_INTERVAL", "30")),
+        HUB_RECONCILE_GRACE=float(os.environ.get("HUB_RECONCILE_GRACE", "30")),
     )
     app.config.update(config)
 
@@ -94,6 +96,8 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
     app.register_blueprint(web_bp)
     web_security.init_app(app)  # headers, cookie flags, body limit, sign-in throttling (pages and API)
     api.init_app(app)  # the JSON API, /api/v1 (after the pages: it exempts itself from their CSRF check)
+    jobs.init_app(app)  # 503 with a message when Redis is away
+    metrics.init_app(app)  # /metrics (Prometheus)
 
     _configure_logging()
     return app

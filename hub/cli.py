@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 
 import click
+import redis
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import audit, author, cli_provisioning, demo, jobs, schedule, sessions, statistics
+from hub import audit, author, cli_provisioning, demo, embedded, jobs, metrics, schedule, sessions, statistics
 from hub.api import auth
 from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, User, db
 from hub.services import services
@@ -25,6 +30,7 @@ from hub.services import services
 hub_cli = AppGroup("hub", help="Integration Hub operations.")
 for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
+log = logging.getLogger("hub.cli")
 
 
 @hub_cli.command("plugins")
@@ -68,13 +74,217 @@ def rotate_keys_cmd() -> None:
 @hub_cli.command("worker")
 @click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-@click.option("--simple", is_flag=True, help="Run jobs in-process instead of forking (debugging).")
-def worker_cmd(queues: str, burst: bool, simple: bool) -> None:
-    """Run an RQ worker for the hub's queues (any number may run, on any machine)."""
+@click.option("--processes", "-n", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Long-lived job processes, supervised (restarted when they exit or die).")
+@click.option("--max-jobs", default=500, show_default=True, type=click.IntRange(min=0),
+              help="Recycle a job process after this many jobs (0: never).")
+@click.option("--fork", is_flag=True, help="Fork a work-horse per job (RQ's classic worker) instead of running "
+              "jobs in the long-lived process.")
+@click.option("--simple", is_flag=True, hidden=True, help="Kept for old scripts: jobs run in-process by default now.")
+@click.option("--in-process", is_flag=True, hidden=True, help="Be one job process (what the supervisor starts).")
+def worker_cmd(queues: str, burst: bool, processes: int, max_jobs: int, fork: bool, simple: bool,
+               in_process: bool) -> None:
+    """Run job processes for the hub's queues (any number may run, on any machine).
+
+    The command supervises PROCESSES job processes: each runs jobs one after the other without forking
+    (RQ's SimpleWorker; job time limits still apply), survives Redis blips (reconnects with backoff) and is
+    replaced after --max-jobs jobs; one that dies (kill -9, out of memory) is restarted and the run it held is
+    settled at once (retried or failed, see `hub.jobs.abandon`)."""
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    if in_process:
+        _work_in_process(names, burst=burst, fork=fork, max_jobs=max_jobs)
+        return
+    args = [sys.executable, "-m", "flask", "hub", "worker", "--in-process", "--queues", ",".join(names),
+            "--max-jobs", str(max_jobs)] + (["--burst"] if burst else []) + (["--fork"] if fork else [])
+    supervisor = Supervisor({f"worker-{i}": args for i in range(processes)}, restart_clean_exits=not burst,
+                            on_exit=_reap_child)
+    supervisor.install_signal_handlers()
+    supervisor.start()
+    code = supervisor.watch()
+    supervisor.stop()
+    sys.exit(code)
+
+
+def _reap_child(slot: str, pid: int, code: int) -> None:
+    """A job process ended: settle the run it held (none after a clean exit), then forget its liveness key."""
+    name = f"hub.{socket.gethostname()}.{pid}"
+    try:
+        settled = jobs.reap_worker(name, reason=f"its worker process {pid} ended ({_how(code)})")
+        if settled:
+            click.echo(f"{slot}: process {pid} ended ({_how(code)}); settled {settled} run(s)", err=True)
+        services().redis.delete(jobs.LIVENESS_PREFIX + name)
+    except Exception as exc:  # the database or Redis is away: the reconciler settles it later
+        log.warning("could not settle the runs of %s now (%s); the reconciler will", name, type(exc).__name__)
+    finally:
+        db.session.remove()
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies (a supervisor killed with ``kill -9`` leaves no
+    job process behind, nor one of theirs). Elsewhere a no-op."""
+    try:
+        import ctypes  # only for prctl(2)
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before we asked
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _how(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"exit status {code}"
+
+
+def _work_in_process(queues: tuple[str, ...], *, burst: bool, fork: bool, max_jobs: int) -> None:
+    """One job process: an RQ worker that, when its Redis connection drops, waits with backoff and carries on."""
     jobs.set_worker_app(current_app._get_current_object())
-    jobs.prepare_for_forking()
-    worker = jobs.make_worker(tuple(q.strip() for q in queues.split(",") if q.strip()), simple=simple)
-    worker.work(burst=burst, with_scheduler=True)
+    os.register_at_fork(after_in_child=die_with_parent)  # RQ's scheduler process, forked work-horses
+    if fork:
+        jobs.prepare_for_forking()
+    name = jobs.worker_name()
+    stop = threading.Event()
+    jobs.start_liveness(name, services().redis_url, stop)
+    done, wait, started = 0, 1.0, False
+    try:
+        while True:
+            worker = None
+            try:
+                worker = jobs.make_worker(queues, simple=not fork, name=name)
+                worker.connection.ping()
+                if started:
+                    worker.register_death()  # our own registration, left behind when Redis dropped
+                started = True
+                left = max_jobs - done if max_jobs else None
+                worker.work(burst=burst, with_scheduler=True, max_jobs=left)
+            except redis.RedisError as exc:
+                log.warning("worker %s: Redis unreachable (%s); retrying in %.0f s", name, type(exc).__name__, wait)
+            else:
+                # asked to stop (RQ notes when: SIGTERM/SIGINT), or done (burst)
+                if burst or worker._stop_requested or getattr(worker, "_shutdown_requested_date", None):
+                    return
+            if worker is not None:
+                done += worker.successful_job_count + worker.failed_job_count
+            if max_jobs and done >= max_jobs:
+                return  # recycled: the supervisor starts a fresh process
+            time.sleep(wait)
+            wait = min(wait * 2, 30.0)
+    finally:
+        stop.set()
+
+
+class Supervisor:
+    """Child processes that are restarted when they exit (with backoff when they keep failing) and stopped —
+    SIGTERM to each child's own process group, SIGKILL after ``stop_timeout`` — when the supervisor is told
+    to stop (SIGTERM/SIGINT) or fails. Each child leads a process group of its own, so what it started
+    (RQ's scheduler process) goes with it; on Linux a child also gets SIGKILL when the supervisor dies (so start
+    and watch it from one long-lived thread: the signal follows the thread that started the child)."""
+
+    def __init__(self, commands: dict[str, list[str]], *, env: dict[str, str] | None = None,
+                 restart_clean_exits: bool = True, stop_timeout: float = 30.0,
+                 on_exit: Callable[[str, int, int], None] | None = None) -> None:
+        self.commands = commands
+        self.env = env
+        self.restart_clean_exits = restart_clean_exits
+        self.stop_timeout = stop_timeout
+        self.on_exit = on_exit
+        self.children: dict[str, subprocess.Popen] = {}
+        self.backoff: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.failed = False
+        self.lock = threading.RLock()
+        self.due: dict[str, float] = {}  # slot -> when to start it again
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_args: self.stopping.set())
+
+    def start(self) -> None:
+        for slot in self.commands:
+            self._spawn(slot)
+
+    def _spawn(self, slot: str) -> None:
+        with self.lock:
+            self._start_child(slot)
+
+    def _start_child(self, slot: str) -> None:
+        self.children[slot] = subprocess.Popen(self.commands[slot], env=self.env, start_new_session=True,
+                                               preexec_fn=die_with_parent)
+        self.children[slot].started = time.monotonic()  # type: ignore[attr-defined]
+
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.children.values()]
+
+    def check(self) -> bool:
+        """Restart children that exited; False once every child is done for good (burst workers)."""
+        with self.lock:
+            return self._check()
+
+    def _check(self) -> bool:
+        for slot, child in list(self.children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            _kill_group(child.pid, signal.SIGKILL)  # whatever it left behind
+            if self.on_exit is not None:
+                self.on_exit(slot, child.pid, code)
+            if self.stopping.is_set():
+                del self.children[slot]
+                continue
+            if code == 0 and not self.restart_clean_exits:
+                del self.children[slot]
+                continue
+            lived = time.monotonic() - child.started  # type: ignore[attr-defined]
+            delay = self.backoff.get(slot, 0.5) if lived < 10 else 0.5
+            self.backoff[slot] = min(delay * 2, 30.0)
+            if code != 0:
+                self.failed = True
+                log.warning("%s (pid %s) ended (%s); restarting in %.1f s", slot, child.pid, _how(code), delay)
+            del self.children[slot]
+            self.due[slot] = time.monotonic() + delay
+        for slot, when in list(self.due.items()):
+            # started from the supervising thread itself: a child dies with the thread that started it
+            if when <= time.monotonic() and not self.stopping.is_set():
+                del self.due[slot]
+                self._start_child(slot)
+        return bool(self.children) or bool(self.due)
+
+    def watch(self, interval: float = 0.5) -> int:
+        """Supervise until told to stop (or, without restarts of clean exits, until every child is done)."""
+        while not self.stopping.is_set():
+            if not self.check():
+                break
+            self.stopping.wait(interval)
+        return 1 if self.failed and not self.restart_clean_exits else 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        for child in self.children.values():
+            _kill_group(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            _kill_group(child.pid, signal.SIGKILL)
+            code = child.wait()
+            if self.on_exit is not None:
+                self.on_exit("stopped", child.pid, code)
+        self.children.clear()
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -147,39 +357,75 @@ def seed_demo_cmd(origins: str) -> None:
 
 @hub_cli.command("up")
 @click.option("--port", default=5000, show_default=True)
-@click.option("--workers", default=1, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Job processes.")
 def up_cmd(port: int, workers: int) -> None:
     """Embedded mode: migrate, start the vendor sandboxes, seed the demo firm, a worker, the scheduler
-    and the admin on http://127.0.0.1:PORT — one command."""
-    upgrade()
-    origins = start_sandboxes()
-    for vendor, origin in origins.items():
-        click.echo(f"sandbox {vendor:<14} {origin}")
-    demo.apply_sandbox_settings(list(origins))
-    login = demo.seed(origins)
-    env = dict(os.environ, REDIS_URL=services().redis_url, HUB_INSTANCE_PATH=current_app.instance_path,
-               FLASK_APP="hub.app:create_app")
-    children = [subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env)
-                for _ in range(workers)]
-    children.append(subprocess.Popen([sys.executable, "-m", "flask", "hub", "schedule", "--loop"], env=env))
+    and the admin on http://127.0.0.1:PORT — one command.
 
-    def stop(*_args: object) -> None:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(0)
+    The worker and the scheduler are supervised (restarted if they die); SIGTERM/SIGINT, or a failure at any
+    step, stops them and the embedded Redis: nothing is left running."""
+    supervisor: Supervisor | None = None
+    stop = threading.Event()
 
-    signal.signal(signal.SIGTERM, stop)
-    click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n  sign in as {login['email']} / {login['password']}\n")
-    current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback: Secure follows the scheme
+    def on_signal(*_args: object) -> None:
+        stop.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
     try:
+        upgrade()
+        origins = start_sandboxes()
+        for vendor, origin in origins.items():
+            click.echo(f"sandbox {vendor:<14} {origin}")
+        demo.apply_sandbox_settings(list(origins))
+        login = demo.seed(origins)
+        metrics_dir = Path(current_app.instance_path) / "metrics"
+        metrics_dir.mkdir(exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        env = dict(os.environ, REDIS_URL=services().redis_url, HUB_INSTANCE_PATH=current_app.instance_path,
+                   FLASK_APP="hub.app:create_app", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # this process's /metrics reads the children's
+        supervisor = Supervisor({
+            "worker": [sys.executable, "-m", "flask", "hub", "worker", "--processes", str(workers)],
+            "scheduler": [sys.executable, "-m", "flask", "hub", "schedule", "--loop"],
+        }, env=env)
+        supervisor.start()
+        threading.Thread(target=supervisor.watch, daemon=True, name="supervisor").start()
+        click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n"
+                   f"  sign in as {login['email']} / {login['password']}\n")
+        current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:
-        stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
+        if supervisor is not None:
+            supervisor.stop()
+        embedded.shutdown()
+
+
+@hub_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_cmd(as_json: bool) -> None:
+    """Runs by kind and state, queue depths, live workers and stuck-run candidates (what /metrics reports)."""
+    state = metrics.snapshot()
+    if as_json:
+        click.echo(json.dumps({**state, "runs": [{"kind": k, "state": s, "count": n}
+                                                  for (k, s), n in sorted(state["runs"].items())]}, indent=2))
+        return
+    click.echo("runs (non-final, and final ones of the last 24 h):")
+    for (kind, status), count in sorted(state["runs"].items()):
+        click.echo(f"  {kind:<18} {status:<10} {count:>7}")
+    if not state["runs"]:
+        click.echo("  none")
+    click.echo(f"running longer than their time limit: {state['stuck_candidates']} (the reconciler settles them)")
+    if state["queues"] is None:
+        click.echo("Redis: NOT REACHABLE")
+        return
+    click.echo(f"workers alive: {state['workers_alive']}")
+    click.echo("queues:            queued scheduled  started   failed")
+    for name, counts in state["queues"].items():
+        click.echo(f"  {name:<14} {counts['queued']:>8} {counts['scheduled']:>9} {counts['started']:>8} "
+                   f"{counts['failed']:>8}")
 
 
 @hub_cli.command("summary")
@@ -213,15 +459,37 @@ def reload_cmd(vendor: str, firm_id: int | None) -> None:
 
 
 @hub_cli.command("schedule")
-@click.option("--loop", is_flag=True, help="Keep running, every HUB_SCHEDULE_INTERVAL seconds.")
+@click.option("--loop", is_flag=True, help="Keep running: dispatch every HUB_SCHEDULE_INTERVAL seconds, reconcile "
+              "every HUB_RECONCILE_INTERVAL seconds.")
 def schedule_cmd(loop: bool) -> None:
-    """Enqueue every scheduled job that is due and not yet done (safe to run from several places)."""
-    while True:
-        counts = schedule.dispatch()
-        click.echo(f"dispatched: {counts}")
-        if not loop:
-            return
-        time.sleep(current_app.config["HUB_SCHEDULE_INTERVAL"])
+    """Enqueue every scheduled job that is due and not yet done, and settle stuck runs (safe to run from several
+    places). In the loop a database or Redis blip is waited out with backoff."""
+    if not loop:
+        click.echo(f"dispatched: {schedule.dispatch()}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_args: stop.set())
+    interval = float(current_app.config["HUB_SCHEDULE_INTERVAL"])
+    every = min(float(current_app.config.get("HUB_RECONCILE_INTERVAL", 30)), interval)
+    next_dispatch, wait = 0.0, 1.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() >= next_dispatch:
+                click.echo(f"dispatched: {schedule.dispatch()}")  # includes the reconciler
+                next_dispatch = time.monotonic() + interval
+            else:
+                schedule.reconcile()
+            wait = 1.0
+        except Exception as exc:  # the database or Redis is away: try again soon
+            db.session.rollback()
+            log.warning("schedule: %s; trying again in %.0f s", type(exc).__name__, wait)
+            stop.wait(wait)
+            wait = min(wait * 2, 30.0)
+            continue
+        finally:
+            db.session.remove()
+        stop.wait(every)
 
 
 # --- plugin author kit: the same commands as the `hub-plugin` console script (hub.author) -----------------

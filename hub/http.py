@@ -1,6 +1,10 @@
 """The HTTP client plugins get as ``ctx.http``: httpx with the hub's rules applied.
 
 * Timeouts on every request; a timeout or a transport error becomes ``TransientError``.
+* Bounded: an overall deadline per request (``HUB_VENDOR_DEADLINE`` seconds, default 60, from sending to the
+  last byte) and a maximum response size (``HUB_VENDOR_MAX_BYTES``, default 32 MiB, decoded). The body is
+  streamed and counted, never buffered beyond the limit: a deadline passed is a ``TransientError`` (retried),
+  a body too large a ``VendorRejected`` (retrying would fetch the same body).
 * A 5xx answer becomes ``TransientError``; a 429 becomes ``RateLimited`` (``Retry-After`` honoured:
   a short wait is taken in place, a long one reschedules the job). A vendor that throttles with another
   status passes it per request (``throttle_statuses=(503,)``): that status with a ``Retry-After`` is then
@@ -17,15 +21,32 @@ Other 4xx answers are returned as they are: only the plugin knows the vendor's e
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from prometheus_client import Counter, Histogram
 
-from hub.errors import RateLimited, TransientError, parse_retry_after
+from hub.errors import HubError, RateLimited, TransientError, VendorRejected, parse_retry_after
 from hub.ratelimit import RateBudget
+
+#: Vendor requests by outcome: ``ok`` (any answer below 400 but 429), ``client_error`` (other 4xx),
+#: ``rate_limited`` (429), ``server_error`` (5xx), ``timeout``, ``transport``, ``too_large``, ``deadline``.
+VENDOR_REQUESTS = Counter("hub_vendor_requests", "Vendor HTTP requests by outcome", ["vendor", "outcome"])
+VENDOR_LATENCY = Histogram("hub_vendor_request_seconds", "Vendor HTTP request time to the last byte", ["vendor"],
+                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+DEFAULT_DEADLINE = 60.0
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+SEND_OPTIONS = ("auth", "follow_redirects")
+
+
+def env_limits() -> tuple[float, int]:
+    """``(deadline seconds, max response bytes)`` from ``HUB_VENDOR_DEADLINE`` / ``HUB_VENDOR_MAX_BYTES``."""
+    return (float(os.environ.get("HUB_VENDOR_DEADLINE") or DEFAULT_DEADLINE),
+            int(os.environ.get("HUB_VENDOR_MAX_BYTES") or DEFAULT_MAX_BYTES))
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # httpx logs every request with its full URL (query strings carry signatures and API keys): keep its
@@ -80,8 +101,12 @@ class VendorHttp:
 
     def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
+                 max_bytes: int | None = None) -> None:
         self.vendor = vendor
+        default_deadline, default_max = env_limits()
+        self.deadline = deadline if deadline is not None else default_deadline
+        self.max_bytes = max_bytes if max_bytes is not None else default_max
         self.client = client or new_client()
         self.budget = budget
         self.origin = httpx.URL(origin) if origin else None
@@ -104,25 +129,33 @@ class VendorHttp:
         target = self._route(url, headers)
         shown = httpx.URL(url)
         where = f"{shown.host}{shown.path}"
+        send_options = {k: kwargs.pop(k) for k in SEND_OPTIONS if k in kwargs}
         for attempt in range(1, MAX_INLINE_RETRIES + 1):
             if self.budget is not None:
                 self.budget.acquire()
             started = time.monotonic()
             try:
                 self.requests_sent += 1
-                response = self.client.request(method, target, headers=headers, **kwargs)
+                response = self._send(method, target, headers, kwargs, send_options, started)
             except httpx.TimeoutException as exc:
+                self._count("timeout", started)
                 self.log.warning("%s %s timed out", method, where)
                 raise TransientError(f"{self.vendor} did not answer in time ({type(exc).__name__}).",
                                      hint="The hub will try again later.") from None
             except httpx.TransportError as exc:
+                self._count("transport", started)
                 self.log.warning("%s %s failed: %s", method, where, type(exc).__name__)
                 raise TransientError(f"Could not reach {self.vendor} ({type(exc).__name__}).",
                                      hint="The hub will try again later.") from None
+            except HubError as exc:
+                self._count("deadline" if isinstance(exc, TransientError) else "too_large", started)
+                self.log.warning("%s %s: %s", method, where, exc.message)
+                raise
             elapsed = (time.monotonic() - started) * 1000
             self.log.info("%s %s -> %s in %.0f ms", method, where, response.status_code, elapsed)
             throttled = response.status_code in throttle_statuses and "Retry-After" in response.headers
             if response.status_code == 429 or throttled:
+                self._count("rate_limited", started)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is None:  # vendors that say it their own way: seconds left in the window
                     retry_after = parse_reset_seconds(response.headers)
@@ -132,10 +165,53 @@ class VendorHttp:
                 said = f"{response.status_code} with Retry-After (throttled)" if throttled else "429 Too Many Requests"
                 raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after)
             if response.status_code >= 500:
+                self._count("server_error", started)
                 raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "
                                      "their side).", hint="The hub will try again later.")
+            self._count("client_error" if response.status_code >= 400 else "ok", started)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, target: str, headers: dict[str, str], kwargs: dict[str, Any],
+              send_options: dict[str, Any], started: float) -> httpx.Response:
+        """Send and read the body in chunks, within the deadline and the size limit."""
+        ends = started + self.deadline
+        timeout = kwargs.pop("timeout", None) or self.client.timeout
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout)
+        # no single wait may outlast the deadline (a vendor sending a byte every few seconds still ends in time)
+        read = min(timeout.read or self.deadline, self.deadline)
+        timeout = httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
+        request = self.client.build_request(method, target, headers=headers, timeout=timeout, **kwargs)
+        response = self.client.send(request, stream=True, **send_options)
+        try:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise self._too_large()
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise self._too_large()
+                if time.monotonic() > ends:
+                    raise TransientError(
+                        f"{self.vendor} did not finish answering within {self.deadline:g} s (HUB_VENDOR_DEADLINE).",
+                        hint="The hub will try again later; raise HUB_VENDOR_DEADLINE if this vendor is slow.")
+                chunks.append(chunk)
+            response._content = b"".join(chunks)  # what httpx's own read() sets: the body is now loaded
+        finally:
+            response.close()
+        return response
+
+    def _too_large(self) -> VendorRejected:
+        return VendorRejected(
+            f"{self.vendor} sent a response larger than {self.max_bytes:,} bytes (HUB_VENDOR_MAX_BYTES); "
+            "it was not read.",
+            hint="Ask for less at once (a shorter period), or raise HUB_VENDOR_MAX_BYTES if this is expected.")
+
+    def _count(self, outcome: str, started: float) -> None:
+        VENDOR_REQUESTS.labels(self.vendor, outcome).inc()
+        VENDOR_LATENCY.labels(self.vendor).observe(time.monotonic() - started)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

@@ -3,7 +3,11 @@
 * Queues by latency class: ``interactive`` (test connection, client lookup), ``imports``, ``exports``.
 * Jobs receive a run id only; the worker loads everything else (and decrypts credentials) itself.
 * Every job runs in a Flask app context; a forked work-horse first drops the database connections
-  and Redis sockets it inherited.
+  and Redis sockets it inherited. ``flask hub worker`` runs jobs in long-lived processes (RQ's
+  ``SimpleWorker``) by default; ``--fork`` forks a work-horse per job.
+* The database is the record, Redis only the queue: :func:`execute` claims an attempt in the database,
+  :func:`abandon` settles an attempt that died, :func:`reconcile` holds the rules that find them, and a run
+  whose enqueue failed stays ``queued`` for the reconciler (:class:`QueueUnavailable`: the web answers 503).
 * Retries follow the error class: ``AuthError``/``ConfigError`` never (the connection is marked as
   needing attention), ``RateLimited``/``TransientError`` with exponential backoff that honours the
   vendor's ``Retry-After``, capped. The run row records every attempt and the outcome.
@@ -15,29 +19,42 @@ Flows register with this layer, which never imports a flow: their actions with :
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import gc
 import logging
 import os
 import random
+import socket
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import redis
 import rq
-from flask import Flask, current_app
+from flask import Flask, current_app, json, render_template, request
+from prometheus_client import Counter, Histogram
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
-from sqlalchemy import text
+from rq.job import Job, JobStatus
+from rq.timeouts import JobTimeoutException
+from sqlalchemy import func, text, update
+from werkzeug.exceptions import ServiceUnavailable
 
 from hub import redaction
-from hub.errors import HubError, UnexpectedError
+from hub.errors import HubError, TransientError, UnexpectedError
 from hub.http import shared_ssl_context
 from hub.models import SyncRun, db, utcnow
 from hub.services import services
 
 log = logging.getLogger("hub.jobs")
+
+#: Stuck runs the reconciler (or a worker's supervisor) settled, by rule.
+RECONCILED = Counter("hub_reconciled_runs", "Runs the reconciler settled", ["rule"])
+RUN_DURATION = Histogram("hub_run_duration_seconds", "Runs from start to final state", ["kind", "state"],
+                         buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
 
 QUEUES = ("interactive", "imports", "exports", "webhooks")  # webhooks: hub.webhooks deliveries
 MAX_ATTEMPTS = 6
@@ -115,20 +132,128 @@ def get_queue(name: str) -> rq.Queue:
     return rq.Queue(name, connection=services().redis, job_class=AppJob)
 
 
+def worker_name() -> str:
+    """The name of this process's RQ worker: host and pid, so a supervisor that sees its child die knows
+    which worker's runs to settle (:func:`reap_worker`)."""
+    return f"hub.{socket.gethostname()}.{os.getpid()}"
+
+
 def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name: str | None = None) -> rq.Worker:
-    """A worker on ``queues``; ``simple`` runs jobs in-process (tests, small benchmarks)."""
+    """A worker on ``queues``; ``simple`` runs jobs in-process (no fork per job: ``flask hub worker``'s
+    default), otherwise every job forks a work-horse (``--fork``)."""
 
     cls = rq.SimpleWorker if simple else rq.Worker
     conn = services().redis
+    options: dict[str, Any] = {}
+    if not simple:
+        options["work_horse_killed_handler"] = _horse_killed
     return cls([rq.Queue(q, connection=conn, job_class=AppJob) for q in queues], connection=conn,
-               job_class=AppJob, name=name)
+               job_class=AppJob, name=name, **options)
+
+
+def _horse_killed(job: Job, _pid: int, ret_val: int, _rusage: object) -> None:
+    """A forking worker's work-horse died (``kill -9``, out of memory) before recording an outcome."""
+    how = f"signal {os.WTERMSIG(ret_val)}" if ret_val and os.WIFSIGNALED(ret_val) else f"status {ret_val}"
+    with worker_app().app_context():
+        try:
+            run = SyncRun.query.filter_by(job_id=job.id, status="running").one_or_none()
+            if run is not None:
+                abandon(run, f"the process running it stopped ({how})", rule="horse_killed")
+        finally:
+            db.session.remove()
+
+
+# -- worker liveness -----------------------------------------------------------------------------
+LIVENESS_PREFIX = "hub:worker-alive:"
+
+
+def liveness_interval() -> float:
+    return float(os.environ.get("HUB_WORKER_HEARTBEAT", "10"))
+
+
+def start_liveness(name: str, redis_url: str, stop: threading.Event) -> threading.Thread:
+    """Announce every few seconds that worker ``name`` is alive (a key with a TTL of 3 intervals), from a
+    thread of its own so a long job does not stop it. The reconciler settles the runs of a worker whose key
+    is gone (the process and its machine may be lost: nobody else would record their end)."""
+    interval = liveness_interval()
+    conn = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+    def beat() -> None:
+        while not stop.is_set():
+            try:
+                conn.set(LIVENESS_PREFIX + name, str(os.getpid()), ex=max(1, int(3 * interval)))
+            except redis.RedisError:
+                pass  # Redis is away: the next beat re-announces it (the reconciler waits for that)
+            stop.wait(interval)
+        with contextlib.suppress(redis.RedisError):
+            conn.delete(LIVENESS_PREFIX + name)
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"liveness-{name}")
+    thread.start()
+    return thread
 
 
 # -- creating and enqueuing runs ---------------------------------------------------------------
+class QueueUnavailable(Exception):
+    """Redis did not take the job of one or more runs. The runs are recorded (``queued``) and the reconciler
+    enqueues them once Redis answers again — the run rows are the outbox. The web answers 503 with this."""
+
+    def __init__(self, run_ids: list[int]) -> None:
+        self.run_ids = run_ids
+        which = ", ".join(f"#{i}" for i in run_ids[:5]) + (f" and {len(run_ids) - 5} more" if len(run_ids) > 5 else "")
+        super().__init__(f"The job queue (Redis) is not reachable right now. Run {which} is recorded and starts "
+                         "automatically once the queue is back: there is no need to try again.")
+        self.message = str(self)
+
+
+_deferred: list[list[int]] = []
+
+
+@contextlib.contextmanager
+def enqueue_errors_deferred() -> Iterator[None]:
+    """Inside the block a run whose enqueue fails does not stop the following ones from being recorded
+    (e.g. a Reload creating one run per client); one :class:`QueueUnavailable` naming them all is raised
+    at the end."""
+    failed: list[int] = []
+    _deferred.append(failed)
+    try:
+        yield
+    finally:
+        _deferred.remove(failed)
+    if failed:
+        raise QueueUnavailable(failed)
+
+
+QUEUE_DOWN = "The job queue (Redis) is not reachable right now; try again in a minute."
+
+
+def queue_unavailable_response(exc: Exception):  # noqa: ANN201 - a Flask response
+    """503 with what happened (not a 500): problem details on the API, the error page elsewhere."""
+    message = str(exc) if isinstance(exc, QueueUnavailable) else QUEUE_DOWN
+    log.warning("answered 503 for %s %s: %s", request.method, request.path, type(exc).__name__)
+    headers = {"Retry-After": "30"}
+    if request.path.startswith("/api/"):
+        body = {"type": "urn:hub:problem:queue-unavailable", "title": "Service Unavailable", "status": 503,
+                "detail": message, "instance": request.path, "kind": "queue_unavailable"}
+        return current_app.response_class(json.dumps(body), status=503, mimetype="application/problem+json",
+                                          headers=headers)
+    return render_template("error.html", error=ServiceUnavailable(message)), 503, headers
+
+
+def init_app(app: Flask) -> None:
+    """Answer 503 with a message when Redis is away while a request needs it (the app factory calls it)."""
+    for cls in (QueueUnavailable, redis.ConnectionError, redis.TimeoutError):
+        app.register_error_handler(cls, queue_unavailable_response)
+
+
 def start_run(kind: str, *, firm_id: int, integration_id: int | None = None,
               client_connection_id: int | None = None, params: dict | None = None, trigger: str = "user",
               user_id: int | None = None, enqueue: bool = True, at_front: bool = False) -> SyncRun:
-    """Record a run and (unless ``enqueue=False``) put it on its queue. Commits."""
+    """Record a run and (unless ``enqueue=False``) put it on its queue. Commits.
+
+    The row is committed first; if Redis then refuses the job the run stays ``queued`` and the reconciler
+    enqueues it later, and :class:`QueueUnavailable` is raised (after the whole block inside
+    :func:`enqueue_errors_deferred`)."""
     if kind not in ACTIONS:
         raise ValueError(f"unknown run kind {kind!r}")
     run = SyncRun(kind=kind, firm_id=firm_id, integration_id=integration_id,
@@ -137,14 +262,24 @@ def start_run(kind: str, *, firm_id: int, integration_id: int | None = None,
     db.session.add(run)
     db.session.commit()
     if enqueue:
-        enqueue_run(run, at_front=at_front)
+        try:
+            enqueue_run(run, at_front=at_front)
+        except redis.RedisError as exc:
+            log.warning("run %s (%s) recorded but not enqueued (%s): the reconciler enqueues it once Redis is "
+                        "back", run.id, kind, type(exc).__name__)
+            if not _deferred:
+                raise QueueUnavailable([run.id]) from None
+            _deferred[-1].append(run.id)
     return run
 
 
 def enqueue_run(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> Job:
+    """Put the run's next attempt on its queue (job id ``run-<id>-<attempts>``: the same attempt enqueued
+    twice is still executed once, see :func:`execute`)."""
     queue = get_queue(ACTIONS[run.kind][1])
     job_id = f"run-{run.id}-{run.attempts}"
     run.job_id = job_id
+    run.updated_at = utcnow()
     db.session.commit()
     options = dict(job_id=job_id, result_ttl=600, failure_ttl=86400, job_timeout=_timeout(run.kind),
                    description=f"{run.kind} run {run.id}")
@@ -162,7 +297,7 @@ def wait_for(run: SyncRun, timeout: float) -> SyncRun:
     deadline = time.monotonic() + timeout
     try:
         job = Job.fetch(run.job_id, connection=get_queue("interactive").connection) if run.job_id else None
-    except NoSuchJobError:  # already expired from Redis: the database answers
+    except (NoSuchJobError, redis.RedisError):  # expired from Redis, or Redis is away: the database answers
         job = None
     while time.monotonic() < deadline:
         db.session.refresh(run)
@@ -185,8 +320,10 @@ def retry_delay(attempt: int, retry_after: float | None, *, base: float | None =
                 cap: float | None = None) -> float:
     """Backoff before attempt ``attempt + 1``: exponential with jitter, never sooner than the vendor's
     ``Retry-After``, never longer than the cap."""
-    base = base if base is not None else current_app.config.get("HUB_RETRY_BASE", RETRY_BASE_SECONDS)
-    cap = cap if cap is not None else current_app.config.get("HUB_RETRY_CAP", RETRY_CAP_SECONDS)
+    base = base if base is not None else current_app.config.get(
+        "HUB_RETRY_BASE", float(os.environ.get("HUB_RETRY_BASE") or RETRY_BASE_SECONDS))
+    cap = cap if cap is not None else current_app.config.get(
+        "HUB_RETRY_CAP", float(os.environ.get("HUB_RETRY_CAP") or RETRY_CAP_SECONDS))
     delay = base * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, retry_after)
@@ -194,46 +331,37 @@ def retry_delay(attempt: int, retry_after: float | None, *, base: float | None =
 
 
 def execute(run_id: int) -> str:
-    """The RQ job: perform one attempt of run ``run_id`` and record the outcome."""
-    run = db.session.get(SyncRun, run_id)
-    if run is None or run.finished:
-        return "skipped"
-    run.status = "running"
-    run.attempts += 1
-    run.started_at = run.started_at or utcnow()
+    """The RQ job: perform one attempt of run ``run_id`` and record the outcome.
+
+    The attempt is claimed in the database first (``queued``/``retrying`` → ``running`` for exactly this
+    job id), so an attempt enqueued twice — by the outbox after a Redis restart, or by two reconcilers —
+    runs once."""
+    job = rq.get_current_job()
+    now = utcnow()
+    claim = update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(("queued", "retrying")))
+    if job is not None:
+        claim = claim.where(SyncRun.job_id == job.id)
+    claimed = db.session.execute(claim.values(
+        status="running", attempts=SyncRun.attempts + 1, worker=job.worker_name if job else None,
+        started_at=func.coalesce(SyncRun.started_at, now), updated_at=now))
     db.session.commit()
-    func = ACTIONS[run.kind][0]
+    if claimed.rowcount != 1:
+        return "skipped"
+    run = db.session.get(SyncRun, run_id)
+    func_ = ACTIONS[run.kind][0]
     try:
-        result = func(run)
+        result = func_(run)
+    except (redis.RedisError, JobTimeoutException) as exc:  # a blip of our own services, or too slow
+        return _record_failure(run_id, _as_transient(exc, run.kind))
     except HubError as exc:
-        db.session.rollback()
-        run = db.session.get(SyncRun, run_id)
-        run.error = redaction.mask_structure(exc.as_dict())  # vendor text: masked before it is stored
-        if isinstance(exc, UnexpectedError):
-            run.error_detail = redaction.mask(traceback.format_exc())
-        max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
-        if exc.retryable and run.attempts < max_attempts:
-            run.status = "retrying"
-            db.session.commit()
-            delay = retry_delay(run.attempts, getattr(exc, "retry_after", None))
-            log.info("run %s (%s) attempt %s failed (%s); retrying in %.1f s", run.id, run.kind,
-                     run.attempts, exc.kind, delay)
-            enqueue_run(run, delay=delay)
-            return "retrying"
-        run.status = "failed"
-        run.finished_at = utcnow()
-        if exc.needs_attention:
-            for hook in ATTENTION_HOOKS:
-                hook(run, exc)
-        db.session.commit()
-        _after_finish(run)
-        log.info("run %s (%s) failed: %s", run.id, run.kind, exc)
-        return "failed"
+        if isinstance(exc, UnexpectedError) and isinstance(exc.__cause__, redis.RedisError):
+            exc = _as_transient(exc.__cause__, run.kind)  # the hub's own Redis (rate budget, cache) inside a hook
+        return _record_failure(run_id, exc)
     except Exception as exc:  # a bug in the hub itself: record it, never retry blindly
         db.session.rollback()
         run = db.session.get(SyncRun, run_id)
         run.status = "failed"
-        run.finished_at = utcnow()
+        run.finished_at = run.updated_at = utcnow()
         run.error = UnexpectedError(f"Unexpected error ({type(exc).__name__}).",
                                     hint="The details are kept in the run record.").as_dict()
         run.error_detail = redaction.mask(traceback.format_exc())
@@ -244,10 +372,168 @@ def execute(run_id: int) -> str:
     run.status = "succeeded"
     run.result = redaction.mask_structure(result or {})
     run.error = None
-    run.finished_at = utcnow()
+    run.finished_at = run.updated_at = utcnow()
     db.session.commit()
     _after_finish(run)
     return "succeeded"
+
+
+def _as_transient(exc: BaseException, kind: str) -> TransientError:
+    if isinstance(exc, JobTimeoutException):
+        return TransientError(f"The {kind} took longer than its time limit ({_timeout(kind)} s) and was stopped.",
+                              hint="The hub will try again later.")
+    return TransientError(f"The hub's job queue (Redis) was briefly unreachable ({type(exc).__name__}).",
+                          hint="The hub will try again later.")
+
+
+def is_interactive(kind: str) -> bool:
+    """Runs on the ``interactive`` queue have an admin waiting for them: they fail fast (one attempt)."""
+    return kind in ACTIONS and ACTIONS[kind][1] == "interactive"
+
+
+FAIL_FAST_HINT = "Not retried automatically, because you are waiting for the answer: try again in a moment."
+
+
+def _record_failure(run_id: int, exc: HubError) -> str:
+    db.session.rollback()
+    run = db.session.get(SyncRun, run_id)
+    run.error = redaction.mask_structure(exc.as_dict())  # vendor text: masked before it is stored
+    run.updated_at = utcnow()
+    if isinstance(exc, UnexpectedError):
+        run.error_detail = redaction.mask(traceback.format_exc())
+    max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
+    if exc.retryable and is_interactive(run.kind):
+        run.error["hint"] = " ".join(filter(None, [exc.hint if exc.hint != "The hub will try again later." else None,
+                                                   FAIL_FAST_HINT]))
+    elif exc.retryable and run.attempts < max_attempts:
+        run.status = "retrying"
+        db.session.commit()
+        delay = retry_delay(run.attempts, getattr(exc, "retry_after", None))
+        log.info("run %s (%s) attempt %s failed (%s); retrying in %.1f s", run.id, run.kind,
+                 run.attempts, exc.kind, delay)
+        try:
+            enqueue_run(run, delay=delay)
+        except redis.RedisError:  # stays "retrying" without a job: the reconciler's outbox rule enqueues it
+            log.warning("run %s: retry not enqueued (Redis unreachable); the reconciler will", run.id)
+        return "retrying"
+    run.status = "failed"
+    run.finished_at = utcnow()
+    if exc.needs_attention:
+        for hook in ATTENTION_HOOKS:
+            hook(run, exc)
+    db.session.commit()
+    _after_finish(run)
+    log.info("run %s (%s) failed: %s", run.id, run.kind, exc)
+    return "failed"
+
+
+# -- settling runs whose attempt died (the reconciler's rules) ---------------------------------------
+def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
+    """Settle a ``running`` run whose attempt ended without recording an outcome (its process was killed,
+    its worker lost): enqueued again at once with its attempt counted while attempts are left (not interactive runs:
+    an admin is waiting), otherwise failed with the reason, and the finish hooks run (a Reload parent
+    counts it and notifies). Returns the run's new status, or ``"skipped"`` if someone else settled it."""
+    max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
+    retry = not is_interactive(run.kind) and run.kind in ACTIONS and run.kind != "reload" \
+        and run.attempts < max_attempts
+    status = "retrying" if retry else "failed"
+    now = utcnow()
+    claimed = db.session.execute(update(SyncRun).where(
+        SyncRun.id == run.id, SyncRun.status == "running", SyncRun.attempts == run.attempts,
+    ).values(status=status, updated_at=now, finished_at=None if retry else now))
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return "skipped"
+    db.session.refresh(run)
+    RECONCILED.labels(rule).inc()
+    tried = f"{run.attempts} attempt{'s' if run.attempts != 1 else ''}"
+    if retry:
+        run.error = {"kind": "abandoned", "message": f"Attempt {run.attempts} stopped without an outcome: {reason}.",
+                     "hint": "The hub tries again."}
+        db.session.commit()
+        log.warning("run %s (%s): %s; retrying", run.id, run.kind, reason)
+        try:  # at once and first: it was in flight already; the vendor did nothing wrong (attempts bound a crash loop)
+            enqueue_run(run, at_front=True)
+        except redis.RedisError:
+            pass  # the outbox rule enqueues it once Redis is back
+        return "retrying"
+    hint = FAIL_FAST_HINT if is_interactive(run.kind) else \
+        f"Gave up after {tried}; start it again when the cause is fixed."
+    run.error = {"kind": "abandoned", "message": f"The run stopped without an outcome: {reason}.", "hint": hint}
+    db.session.commit()
+    log.warning("run %s (%s): %s; failed after %s", run.id, run.kind, reason, tried)
+    _after_finish(run)
+    return "failed"
+
+
+def reap_worker(name: str, reason: str = "its worker process stopped") -> int:
+    """Settle the runs a worker (by name) was running when it died: the supervisor calls it for a child it saw
+    exit, the reconciler for a worker whose liveness key expired. Returns how many runs were settled."""
+    runs = SyncRun.query.filter(SyncRun.status == "running", SyncRun.worker == name).all()
+    for run in runs:
+        abandon(run, reason, rule="worker_died")
+    return len(runs)
+
+
+def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
+    """The database is the record, Redis only the queue. Rules, for runs other than Reload parents:
+
+    1. ``running``, and its RQ job ended failed/stopped/cancelled (the job's process raised outside the
+       hub's own handling, e.g. the database was away when recording) → :func:`abandon`.
+    2. ``running`` on a worker whose liveness key is gone → :func:`abandon` — but only once Redis itself has
+       been up for a whole liveness period (after a Redis restart every live worker re-announces first).
+    3. ``running`` with no worker recorded, for longer than its time limit plus a margin → :func:`abandon`.
+    4. ``queued``/``retrying`` for longer than ``HUB_RECONCILE_GRACE`` seconds whose job is not in Redis
+       (the enqueue failed, Redis restarted empty, a scheduled retry was lost) or ended there without the run
+       recording it (the database was away when the job tried to claim it) → enqueued again (the outbox).
+       An attempt enqueued twice still runs once (:func:`execute` claims it).
+    """
+    now = now or utcnow()
+    conn = services().redis
+    counts = {"job_failed": 0, "dead_worker": 0, "overdue": 0, "outbox": 0}
+    ttl = 3 * liveness_interval()
+    redis_uptime = int(conn.info("server").get("uptime_in_seconds", 0))
+    for run in SyncRun.query.filter(SyncRun.status == "running", SyncRun.kind != "reload").all():
+        updated = run.updated_at or run.started_at or run.created_at
+        status = _job_status(conn, run.job_id)
+        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            if abandon(run, f"its job ended {status.value} in the queue", rule="job_failed") != "skipped":
+                counts["job_failed"] += 1
+        elif run.worker:
+            if redis_uptime >= ttl and updated < now - dt.timedelta(seconds=ttl) \
+                    and not conn.exists(LIVENESS_PREFIX + run.worker):
+                if abandon(run, f"its worker ({run.worker}) stopped", rule="dead_worker") != "skipped":
+                    counts["dead_worker"] += 1
+        elif updated < now - dt.timedelta(seconds=_timeout(run.kind) + ttl + 60):
+            if abandon(run, "it ran longer than its time limit", rule="overdue") != "skipped":
+                counts["overdue"] += 1
+    grace = dt.timedelta(seconds=float(current_app.config.get("HUB_RECONCILE_GRACE", 30)))
+    waiting = SyncRun.query.filter(SyncRun.status.in_(("queued", "retrying")), SyncRun.kind != "reload",
+                                   SyncRun.updated_at < now - grace).order_by(SyncRun.id).all()
+    if waiting:
+        with conn.pipeline(transaction=False) as pipe:
+            for run in waiting:
+                pipe.hget(Job.key_for(run.job_id) if run.job_id else "hub:no-job", "status")
+            statuses = pipe.execute()
+        for run, status in zip(waiting, statuses, strict=True):
+            # no job, or one that ended without the run recording it (its claim failed: the database was away)
+            if run.kind in ACTIONS and (status is None or status.decode() in ENDED):
+                enqueue_run(run)
+                RECONCILED.labels("outbox").inc()
+                counts["outbox"] += 1
+    return counts
+
+
+ENDED = {s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
+
+
+def _job_status(conn: redis.Redis, job_id: str | None) -> JobStatus | None:
+    if not job_id:
+        return None
+    try:
+        return Job.fetch(job_id, connection=conn).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
 
 
 #: Called after a run reached a final state (flows use it for notifications).
@@ -265,6 +551,8 @@ def on_attention(hook: Callable[[SyncRun, HubError], None]) -> Callable[[SyncRun
 
 
 def _after_finish(run: SyncRun) -> None:
+    if run.started_at and run.finished_at:
+        RUN_DURATION.labels(run.kind, run.status).observe((run.finished_at - run.started_at).total_seconds())
     for hook in FINISH_HOOKS:
         try:
             hook(run)

@@ -9,8 +9,10 @@ from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text, true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.types import MAX_ID, MAX_NAME, clip
 
 
 class Base(DeclarativeBase):
@@ -34,6 +36,15 @@ def utcnow() -> dt.datetime:
 NOT_CONFIGURED, UNTESTED, OK, NEEDS_ATTENTION, DISABLED = (
     "not_configured", "untested", "ok", "needs_attention", "disabled")
 CONNECTION_STATES = (NOT_CONFIGURED, UNTESTED, OK, NEEDS_ATTENTION, DISABLED)
+
+def fits(*names: str) -> Any:
+    """A validator that cuts vendor-supplied display text to its column's length (with an ellipsis), so a
+    long name never breaks a write on PostgreSQL. Ids are never cut: :mod:`hub.types` rejects long ones."""
+    def fit(self: Any, key: str, value: str | None) -> str | None:
+        return clip(value, self.__table__.c[key].type.length)
+
+    return validates(*names)(fit)
+
 
 ROLES = ("owner", "admin", "member")
 PLANS = ("free", "basic", "team", "elite")
@@ -125,7 +136,7 @@ class ConnectionStateMixin:
     status: Mapped[str] = mapped_column(String(20), default=NOT_CONFIGURED)
     public_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     secret_credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token (hub.vault)
-    account_name: Mapped[str | None] = mapped_column(String(200))  # what the vendor said on the last test
+    account_name: Mapped[str | None] = mapped_column(String(MAX_NAME))  # what the vendor said on the last test
     expires_on: Mapped[dt.date | None] = mapped_column()
     last_checked_at: Mapped[dt.datetime | None] = mapped_column()
     last_success_at: Mapped[dt.datetime | None] = mapped_column()
@@ -151,6 +162,7 @@ class Integration(ConnectionStateMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     firm: Mapped[Firm] = relationship()
+    _fit = fits("account_name")
 
 
 class ClientConnection(ConnectionStateMixin, db.Model):
@@ -161,8 +173,8 @@ class ClientConnection(ConnectionStateMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
-    vendor_client_id: Mapped[str | None] = mapped_column(String(100))
-    vendor_client_name: Mapped[str | None] = mapped_column(String(200))
+    vendor_client_id: Mapped[str | None] = mapped_column(String(MAX_ID))
+    vendor_client_name: Mapped[str | None] = mapped_column(String(MAX_NAME))
     vendor_client_reg_code: Mapped[str | None] = mapped_column(String(50))  # as the vendor's record has it
     # When the link last pointed to a different vendor record or account: values imported before this came
     # from the old record, so an import may overwrite them (also by 0; hub.statistics).
@@ -171,6 +183,7 @@ class ClientConnection(ConnectionStateMixin, db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     client: Mapped[Client] = relationship()
     integration: Mapped[Integration] = relationship()
+    _fit = fits("account_name", "vendor_client_name")
 
 
 class CredentialDraft(db.Model):
@@ -231,12 +244,13 @@ class SummaryValue(db.Model):
     field_id: Mapped[int] = mapped_column(ForeignKey("custom_field.id"))
     vendor_field: Mapped[str] = mapped_column(String(100))
     value: Mapped[int | None] = mapped_column()
-    source: Mapped[str] = mapped_column(String(200))  # e.g. "merit: Acme OÜ"
+    source: Mapped[str] = mapped_column(String(MAX_NAME + 100))  # e.g. "merit: Acme OÜ"
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
     flag: Mapped[str | None] = mapped_column(String(200))  # e.g. dropped from a positive number to 0
     pending_value: Mapped[int | None] = mapped_column()  # a flagged value waiting for the admin
     task: Mapped[SummaryTask] = relationship(back_populates="values")
+    _fit = fits("source")
 
 
 class MonthlyImport(db.Model):
@@ -264,7 +278,8 @@ class SyncRun(db.Model):
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id"), index=True)
     client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued running retrying succeeded failed
+    # queued running retrying succeeded failed (reload parents: finishing)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     trigger: Mapped[str] = mapped_column(String(20), default="user")  # user schedule api cli
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ids and options only, never secrets
@@ -273,11 +288,13 @@ class SyncRun(db.Model):
     error_detail: Mapped[str | None] = mapped_column(Text)  # traceback of unexpected errors (masked)
     attempts: Mapped[int] = mapped_column(default=0)
     job_id: Mapped[str | None] = mapped_column(String(100))
+    worker: Mapped[str | None] = mapped_column(String(200))  # the RQ worker running the current attempt
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)  # last change of status (reconciler)
     items: Mapped[list["SyncRunItem"]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
     @property
@@ -357,8 +374,8 @@ class InvoiceExport(db.Model):
     reference: Mapped[str] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending sent confirmed failed uncertain
     attempts: Mapped[int] = mapped_column(default=0)
-    vendor_invoice_id: Mapped[str | None] = mapped_column(String(100))
-    vendor_number: Mapped[str | None] = mapped_column(String(100))
+    vendor_invoice_id: Mapped[str | None] = mapped_column(String(MAX_ID))
+    vendor_number: Mapped[str | None] = mapped_column(String(MAX_ID))
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date | None] = mapped_column()
@@ -370,6 +387,7 @@ class InvoiceExport(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     invoice: Mapped[Invoice] = relationship()
+    _fit = fits("vendor_number")
 
 
 def _per_account(table: str, *columns: str) -> tuple[Index, Index]:
@@ -393,12 +411,13 @@ class CatalogItem(db.Model):
     client_connection_id: Mapped[int | None] = mapped_column(
         ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
-    vendor_id: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
+    vendor_id: Mapped[str] = mapped_column(String(MAX_ID))
+    code: Mapped[str] = mapped_column(String(MAX_ID))
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
     rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))  # tax rates: percent
     unit_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))  # products
     fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    _fit = fits("name")
 
 
 class CatalogMapping(db.Model):
@@ -413,7 +432,7 @@ class CatalogMapping(db.Model):
         ForeignKey("client_connection.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # product | tax_rate
     hub_key: Mapped[str] = mapped_column(String(100))  # a product code, or a VAT rate such as "22"
-    vendor_code: Mapped[str] = mapped_column(String(100))  # CatalogItem.code (products) / .vendor_id (tax rates)
+    vendor_code: Mapped[str] = mapped_column(String(MAX_ID))  # CatalogItem.code (products) / .vendor_id (tax rates)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import selectinload
 from hub import audit, webhooks
 from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
-from hub.jobs import FINISH_HOOKS, action, start_run
+from hub.jobs import FINISH_HOOKS, action, enqueue_errors_deferred, start_run
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -269,9 +269,10 @@ def reload(integration: Integration, *, connection: ClientConnection | None = No
     if not connections:
         _finish_parent(parent)
         return parent
-    for conn in connections:
-        import_client(conn, periods, trigger=trigger, user=user, parent=parent,
-                      refresh=vendor.can("statistics_refresh"))
+    with enqueue_errors_deferred():  # Redis away: every child is still recorded (the outbox enqueues them)
+        for conn in connections:
+            import_client(conn, periods, trigger=trigger, user=user, parent=parent,
+                          refresh=vendor.can("statistics_refresh"))
     return parent
 
 

@@ -2,6 +2,10 @@
 
 Every type here is a frozen dataclass: plugins build them, the core reads them. Money is always
 ``Decimal``; dates are ``datetime.date``; nothing here carries a secret.
+
+Strings come from the vendor and may be of any length: display text (names, numbers) is cut to
+:data:`MAX_NAME` characters with an ellipsis; an id or code longer than :data:`MAX_ID` is refused with a
+``ValueError`` (a cut id would name another record), so everything fits where the hub stores it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,31 @@ if TYPE_CHECKING:
     import logging
 
     import httpx
+
+
+#: The longest vendor id or code the hub stores (database columns are sized for it).
+MAX_ID = 200
+#: The longest vendor display text (names) the hub stores; longer text is cut.
+MAX_NAME = 300
+
+
+def clip(text: str | None, limit: int | None = MAX_NAME) -> str | None:
+    """``text`` cut to ``limit`` characters (the last one an ellipsis when cut)."""
+    if text is None or limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _fit(obj: object, names: tuple[str, ...] = (), ids: tuple[str, ...] = (), limit: int = MAX_NAME) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str) and len(value) > limit:
+            object.__setattr__(obj, name, clip(value, limit))
+    for name in ids:
+        value = getattr(obj, name)
+        if value is not None and len(str(value)) > MAX_ID:
+            raise ValueError(f"{type(obj).__name__}.{name} from the vendor is {len(str(value))} characters long; "
+                             f"the hub keeps ids and codes of at most {MAX_ID}.")
 
 
 @dataclass(frozen=True, order=True)
@@ -174,6 +203,9 @@ class ConnectionInfo:
     expires_on: dt.date | None = None  # when the credential stops working, if the vendor tells
     details: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _fit(self, ("account_name",), ("account_id",))
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -231,6 +263,11 @@ class VendorClient:
     contacts: tuple[Contact, ...] = ()
     addresses: tuple[Address, ...] = ()
 
+    def __post_init__(self) -> None:
+        _fit(self, ("name",), ("id",))
+        _fit(self, ("reg_code", "vat_no"), limit=50)
+        _fit(self, ("email",), limit=254)
+
 
 @dataclass(frozen=True)
 class Product:
@@ -252,6 +289,9 @@ class Product:
     unit: str | None = None
     tax_id: str | None = None
 
+    def __post_init__(self) -> None:
+        _fit(self, ("name", "unit"), ("id", "code", "tax_id"))
+
 
 @dataclass(frozen=True)
 class TaxRate:
@@ -268,6 +308,9 @@ class TaxRate:
     code: str
     name: str
     rate: Decimal  # percent, e.g. Decimal("22")
+
+    def __post_init__(self) -> None:
+        _fit(self, ("name",), ("id", "code"))
 
 
 @dataclass(frozen=True)
@@ -372,6 +415,9 @@ class ExportReceipt:
     url: str | None = None
     already_existed: bool = False
 
+    def __post_init__(self) -> None:
+        _fit(self, ("number",), ("vendor_invoice_id",), limit=MAX_ID)
+
 
 @dataclass(frozen=True)
 class Payment:
@@ -390,6 +436,9 @@ class Payment:
     paid_amount: Decimal
     paid_on: dt.date | None
     fully_paid: bool
+
+    def __post_init__(self) -> None:
+        _fit(self, ("invoice_number",), ("vendor_invoice_id",), limit=MAX_ID)
 
 
 Statistics = dict[Period, dict[str, int]]

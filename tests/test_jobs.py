@@ -42,7 +42,33 @@ def test_config_error_is_not_retried(example_integration, run_jobs, hub_db):
     assert (run.status, run.attempts, run.error["kind"]) == ("failed", 1, "config")
 
 
+@jobs.action("probe", queue="imports")
+def _probe_action(run):
+    """A background run that talks to the vendor (retried like an import)."""
+    return {"account_name": connections.call_vendor(run, "hub_test_connection").account_name}
+
+
+def _probe(integration):
+    return jobs.start_run("probe", firm_id=integration.firm_id, integration_id=integration.id, trigger="schedule")
+
+
 def test_transient_errors_are_retried_then_fail(example_integration, run_jobs, hub_db, serve, hub_app):
+    from hub_example import sandbox
+
+    example_integration.settings = {"origin": serve(sandbox.create_app(fail_with=503))}
+    hub_db.session.commit()
+    connections.save_credentials(example_integration, GOOD)
+    run = _probe(example_integration)
+    run_jobs(timeout=30)
+    hub_db.session.refresh(run)
+    assert run.status == "failed"
+    assert run.attempts == jobs.MAX_ATTEMPTS
+    assert run.error["kind"] == "transient"
+    hub_db.session.refresh(example_integration)
+    assert example_integration.status == "untested", "a vendor outage says nothing about the credentials"
+
+
+def test_interactive_runs_fail_fast_and_say_so(example_integration, run_jobs, hub_db, serve):
     from hub_example import sandbox
 
     example_integration.settings = {"origin": serve(sandbox.create_app(fail_with=503))}
@@ -50,11 +76,8 @@ def test_transient_errors_are_retried_then_fail(example_integration, run_jobs, h
     connections.save_credentials(example_integration, GOOD)
     run_jobs(timeout=30)
     run = SyncRun.query.filter_by(kind="test_connection").one()
-    assert run.status == "failed"
-    assert run.attempts == jobs.MAX_ATTEMPTS
-    assert run.error["kind"] == "transient"
-    hub_db.session.refresh(example_integration)
-    assert example_integration.status == "untested", "a vendor outage says nothing about the credentials"
+    assert (run.status, run.attempts, run.error["kind"]) == ("failed", 1, "transient")
+    assert "Not retried automatically" in run.error["hint"]
 
 
 def test_rate_limited_is_retried_until_it_succeeds(example_integration, run_jobs, hub_db, serve):
@@ -64,8 +87,8 @@ def test_rate_limited_is_retried_until_it_succeeds(example_integration, run_jobs
     example_integration.settings = {"origin": serve(app)}
     hub_db.session.commit()
     connections.save_credentials(example_integration, GOOD)
-    run = SyncRun.query.filter_by(kind="test_connection").one()
-    jobs.get_queue("interactive")  # the run is queued; let it fail once, then heal the vendor
+    run_jobs()  # the save's test connection fails fast
+    run = _probe(example_integration)
     worker = jobs.make_worker(simple=True)
     worker.work(burst=True)
     hub_db.session.refresh(run)
@@ -82,10 +105,11 @@ def test_unexpected_plugin_error_keeps_traceback(example_integration, run_jobs, 
     example_integration.settings = {"origin": serve(sandbox.create_app(garbage=True))}
     hub_db.session.commit()
     connections.save_credentials(example_integration, GOOD)
+    run = _probe(example_integration)
     run_jobs(timeout=30)
-    run = SyncRun.query.filter_by(kind="test_connection").one()
+    hub_db.session.refresh(run)
     # the example plugin maps a non-JSON body to TransientError: retried, then failed
-    assert run.status == "failed" and run.error["kind"] == "transient"
+    assert run.status == "failed" and run.error["kind"] == "transient" and run.attempts == jobs.MAX_ATTEMPTS
 
 
 def test_test_connection_on_unsaved_candidate_keeps_stored_values(example_integration, run_jobs, hub_db):

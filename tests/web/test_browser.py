@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ def live_hub(hub_app, web_firm, serve, hub_database_url, hub_redis_url, tmp_path
     worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
+        # the supervised job process starts a moment after the command: wait until it listens (never a timing
+        # assertion: the ceiling is generous)
+        redis_conn = hub_app.extensions["hub"].redis
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not redis_conn.scard("rq:workers") and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield {"origin": serve(hub_app), "firm_id": web_firm, "worker_log": tmp_path / "worker.log"}
     finally:
         worker.terminate()
