@@ -97,7 +97,7 @@ def test_credentials_are_write_only(api, example_integration, hub_db):
 def test_credentials_validation_is_field_level(api, example_integration):
     response = api.put("/integrations/example/credentials", json={"credentials": {"api_key": "k"}})
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"company": ["Missing data for required field."]}
+    assert response.get_json()["errors"] == {"company": ["Company code is required."]}
     response = api.put("/integrations/example/credentials", json={})
     assert response.status_code == 422 and "credentials" in response.get_json()["errors"]
 
