@@ -56,7 +56,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Version of this contract. Plugins may require a range (see ``hub.plugins``); bumped in the minor
 #: part when hooks or optional arguments are added, in the major part when anything is removed.
-HUB_API_VERSION = "1.0"
+HUB_API_VERSION = "1.1"
 
 
 @hookspec(firstresult=True)

@@ -155,7 +155,7 @@ class VendorInfo:
     rate_limits: tuple[RateLimit, ...] = ()
     per_client_credentials: bool = False
     docs_url: str = ""
-    requires_api: str = "1.0"
+    requires_api: str = "1.1"
 
 
 @dataclass(frozen=True)
