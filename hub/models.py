@@ -236,7 +236,8 @@ class SyncRun(db.Model):
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id"), index=True)
     client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued running retrying succeeded failed
+    # queued running retrying finishing | final: succeeded failed partial (a reload where some clients failed)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
     trigger: Mapped[str] = mapped_column(String(20), default="user")  # user schedule api cli
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ids and options only, never secrets
@@ -254,7 +255,7 @@ class SyncRun(db.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in ("succeeded", "failed")
+        return self.status in ("succeeded", "failed", "partial")
 
 
 class SyncRunItem(db.Model):

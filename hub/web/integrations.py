@@ -62,6 +62,16 @@ def status_of(owner: Integration | ClientConnection | None) -> str:
     return owner.status if owner is not None else "not_configured"
 
 
+@bp.app_template_global("clients_needing_attention")
+def _clients_needing_attention(integration: Integration | None) -> int:
+    """How many of the integration's clients need attention (one query per page, cached on ``g``)."""
+    if integration is None or g.user is None:
+        return 0
+    if "attention_by_integration" not in g:
+        g.attention_by_integration = connections.attention_by_integration(g.user.firm_id)
+    return len(g.attention_by_integration.get(integration.id, []))
+
+
 @bp.app_template_global("expiry_state")
 def _expiry_state(owner: Integration | ClientConnection | None) -> str | None:
     return connections.expiry_state(owner)

@@ -22,7 +22,7 @@
           var status = document.getElementById("run-status");
           if (text) text.textContent = run.progress_done + " of " + run.progress_total;
           if (bar) { bar.max = run.progress_total || 1; bar.value = run.progress_done; }
-          if (status) status.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);
+          if (status) status.textContent = run.label || run.status;
           if (run.finished) { window.location.reload(); } else { setTimeout(tick, 800); }
         })
         .catch(function () { setTimeout(tick, 2000); });
