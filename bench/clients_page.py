@@ -89,6 +89,9 @@ def main() -> None:
         upgrade(directory=str(Path(connections.__file__).parent / "migrations"))
         seed(db, args.clients, "big@bench.example")
         seed(db, 3, "small@bench.example")
+        if db.engine.dialect.name == "postgresql":  # what autovacuum does in production after a bulk load
+            with db.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
     print(f"GET /clients, server time (in-process), {args.repeat} requests each, {database_url.split(':')[0]}")
     print(f"{'page':<18}{'firm':>14}{'median ms':>12}{'worst ms':>10}")
     worst_median = 0.0
@@ -104,7 +107,8 @@ def main() -> None:
                 worst_median = max(worst_median, median)
             print(f"{name:<18}{label:>14}{median:>12.1f}{max(times):>10.1f}")
     verdict = "within" if worst_median < TARGET_MS else "OVER"
-    print(f"slowest median with {args.clients} clients: {worst_median:.1f} ms — {verdict} the {TARGET_MS:.0f} ms target")
+    print(f"slowest median with {args.clients} clients: {worst_median:.1f} ms — {verdict} the "
+          f"{TARGET_MS:.0f} ms target")
 
 
 if __name__ == "__main__":
