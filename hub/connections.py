@@ -9,6 +9,16 @@ State machine (DESIGN §4)::
 
 A failure of an import or export with ``AuthError``/``ConfigError`` moves the credentials' owner
 to ``needs_attention`` too; nothing already imported is touched.
+
+Changing credentials never replaces working ones with failing ones. What the admin types is a
+:class:`CredentialDraft` (secrets encrypted, never rendered back) until it is stored::
+
+    entered  --Test connection--> testing --ok--> tested --Save--> stored (draft deleted)
+       ^                             \\--refused--> entered (with the vendor's error)
+       |  (a field error on the form keeps the typed secrets here)
+    Save (untested values) --> testing, save requested --ok--> stored (draft deleted)
+                                   \\--refused--> rejected (the stored credentials stay active; the vendor's
+                                                 error and a notification) --"Replace anyway"--> stored
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from typing import Any
 
 import httpx
 import marshmallow
+import sqlalchemy as sa
 from flask import current_app
 
 from hub import audit, clients, redaction, webhooks
@@ -31,7 +42,7 @@ from hub import credentials as creds
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError, UnexpectedError
 from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
-from hub.jobs import action, on_attention, start_run, wait_for
+from hub.jobs import FINISH_HOOKS, action, on_attention, start_run, wait_for
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -46,6 +57,7 @@ from hub.models import (
     Integration,
     InvoiceExport,
     MonthlyImport,
+    Notification,
     SyncRun,
     User,
     db,
@@ -56,7 +68,9 @@ from hub.ratelimit import RateBudget
 from hub.services import services
 from hub.types import RateLimit
 
-DRAFT_TTL = dt.timedelta(hours=1)
+DRAFT_TTL = dt.timedelta(hours=1)  # a draft nobody saved (typed, or tested and left)
+REJECTED_DRAFT_TTL = dt.timedelta(days=7)  # a Save the vendor refused: kept for "Replace anyway"
+EXPIRY_WARNING = dt.timedelta(days=30)  # warn this long before a known credential expiry
 Owner = Integration | ClientConnection
 
 
@@ -113,6 +127,9 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
                  and tested_run.kind == "test_connection" and _draft_matches(tested_run, data))
     if tested_ok:
         record_success(owner, tested_run.result or {})
+        tested_draft = db.session.get(CredentialDraft, (tested_run.params or {}).get("draft_id") or 0)
+        if tested_draft is not None:
+            db.session.delete(tested_draft)  # stored now: nothing left to keep
     else:  # every save is followed by a test (also re-saving the same values after a failure)
         owner.status = UNTESTED if integration.enabled or connection is not None else DISABLED
     db.session.commit()
@@ -124,6 +141,15 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
                   client_connection_id=connection.id if connection else None, trigger="save",
                   user_id=user.id if user else None)
     return owner
+
+
+def passed_test_of(run: SyncRun | None, integration: Integration, submitted: dict[str, Any],
+                   connection: ClientConnection | None = None) -> bool:
+    """Whether ``run`` is a passing Test connection of exactly the values ``submitted`` amounts to (then Save
+    needs no second test)."""
+    if run is None or run.status != "succeeded" or run.kind != "test_connection":
+        return False
+    return _draft_matches(run, candidate(integration, submitted, connection))
 
 
 def _draft_matches(run: SyncRun, data: dict[str, Any]) -> bool:
@@ -173,6 +199,47 @@ def run_owner(run: SyncRun) -> Owner | None:
         return run_account(run).owner
     except HubError:  # a pinned account that is gone: nobody's state to change
         return None
+
+
+def expiry_state(owner: Owner | None, today: dt.date | None = None) -> str | None:
+    """``"expired"``, ``"expiring"`` (within ``EXPIRY_WARNING``) or ``None`` for a known credential expiry."""
+    if owner is None or owner.expires_on is None or owner.status == DISABLED:
+        return None
+    today = today or utcnow().date()
+    if owner.expires_on < today:
+        return "expired"
+    return "expiring" if owner.expires_on <= today + EXPIRY_WARNING else None
+
+
+def notify_expiring(today: dt.date | None = None) -> int:
+    """One notification per credential that expires within ``EXPIRY_WARNING`` (sent once, before it passes:
+    the title names the date, so a new token with a new date is announced again). Returns how many."""
+    today = today or utcnow().date()
+    sent = 0
+    for model in (Integration, ClientConnection):
+        due = model.query.filter(model.expires_on.isnot(None), model.expires_on >= today,
+                                 model.expires_on <= today + EXPIRY_WARNING, model.status != DISABLED)
+        for owner in due:
+            integration = owner if isinstance(owner, Integration) else owner.integration
+            vendor = services().registry.vendors.get(integration.vendor)
+            if vendor is None or not integration.enabled:
+                continue
+            name = vendor.info.name
+            if isinstance(owner, ClientConnection):
+                title = f"{name} credentials of {owner.client.name} expire on {owner.expires_on.isoformat()}"
+                link = f"/clients/{owner.client_id}/integration?vendor={integration.vendor}"
+            else:
+                title = f"{name} credentials expire on {owner.expires_on.isoformat()}"
+                link = f"/settings/apps/{integration.vendor}/connect"
+            if Notification.query.filter_by(firm_id=integration.firm_id, title=title, link=link).first():
+                continue
+            db.session.add(Notification(
+                firm_id=integration.firm_id, level="warning", title=title, link=link,
+                body=f"Generate new credentials in {name} and paste them on the Connect tab before then; "
+                     "after that date imports and exports stop."))
+            sent += 1
+    db.session.commit()
+    return sent
 
 
 def set_enabled(integration: Integration, enabled: bool, *, user: User | None = None) -> None:
@@ -392,25 +459,183 @@ def call_vendor(run: SyncRun, hook: str, *, account: VendorAccount | None = None
         ctx.close()
 
 
+# -- drafts: what was typed but is not stored --------------------------------------------------------
+def owner_of_draft(draft: CredentialDraft) -> Owner:
+    integration = db.session.get(Integration, draft.integration_id)
+    if draft.client_connection_id:
+        return db.session.get(ClientConnection, draft.client_connection_id)
+    return integration
+
+
+def find_draft(integration: Integration, connection: ClientConnection | None,
+               draft_id: int | None) -> CredentialDraft | None:
+    """The draft ``draft_id`` if it belongs to exactly this integration (and client connection)."""
+    draft = db.session.get(CredentialDraft, draft_id) if draft_id else None
+    if draft is None or draft.integration_id != integration.id or \
+            draft.client_connection_id != (connection.id if connection else None):
+        return None
+    return draft
+
+
+def rejected_draft(integration: Integration, connection: ClientConnection | None) -> CredentialDraft | None:
+    """The newest Save the vendor refused for this owner (shown until replaced anyway, discarded or expired)."""
+    return CredentialDraft.query.filter_by(
+        integration_id=integration.id, client_connection_id=connection.id if connection else None,
+        state="rejected").order_by(CredentialDraft.id.desc()).first()
+
+
+def draft_credentials(draft: CredentialDraft | None) -> dict[str, Any]:
+    return stored_credentials(draft) if draft is not None else {}
+
+
+def with_draft_secrets(schema: type[marshmallow.Schema], submitted: dict[str, Any],
+                       draft: CredentialDraft | None) -> dict[str, Any]:
+    """``submitted`` with blank secret fields taken from ``draft`` (the secret typed earlier, kept encrypted
+    server-side: the page never holds it)."""
+    if draft is None:
+        return submitted
+    typed = draft_credentials(draft)
+    out = dict(submitted)
+    for name in creds.secret_fields(schema):
+        if not str(out.get(name) or "").strip() and typed.get(name):
+            out[name] = typed[name]
+    return out
+
+
+def keep_typed(integration: Integration, submitted: dict[str, Any], *, connection: ClientConnection | None = None,
+               draft: CredentialDraft | None = None, user: User | None = None) -> CredentialDraft | None:
+    """The form had an error: keep the secrets that were typed (encrypted) so they are not lost — the next
+    Test connection or Save uses them. Returns the draft, or ``None`` when no secret was typed."""
+    schema = vendor_of(integration).schema
+    secret_names = creds.secret_fields(schema)
+    cleaned = creds.strip_whitespace(submitted)
+    typed = {k: v for k, v in cleaned.items() if k in secret_names and v}
+    if not typed and draft is None:
+        return None
+    secrets = {k: v for k, v in draft_credentials(draft).items() if k in secret_names}
+    secrets.update(typed)
+    if draft is None:
+        draft = CredentialDraft(integration_id=integration.id,
+                                client_connection_id=connection.id if connection else None)
+        db.session.add(draft)
+    redaction.register_secrets(list(secrets.values()))
+    draft.public_credentials = {k: v for k, v in cleaned.items() if k not in secret_names}
+    draft.secret_credentials = services().vault.encrypt(secrets) if secrets else None
+    draft.state, draft.save_requested, draft.error = "entered", False, None
+    draft.user_id = user.id if user else draft.user_id
+    db.session.commit()
+    return draft
+
+
+def discard_draft(draft: CredentialDraft, *, user: User | None = None) -> None:
+    integration = db.session.get(Integration, draft.integration_id)
+    db.session.delete(draft)
+    db.session.commit()
+    audit.record(integration.firm_id, "credentials.draft_discarded", owner_of_draft(draft) or integration, user=user)
+
+
+def replace_anyway(draft: CredentialDraft, *, user: User | None = None) -> Owner:
+    """The admin chose to store credentials the vendor refused: they replace the stored ones and the
+    owner needs attention with the vendor's error (nothing is tested again silently)."""
+    integration = db.session.get(Integration, draft.integration_id)
+    connection = db.session.get(ClientConnection, draft.client_connection_id) if draft.client_connection_id else None
+    owner: Owner = connection if connection is not None else integration
+    schema = vendor_of(integration).schema
+    data = stored_credentials(draft)
+    before = stored_credentials(owner) if owner.has_credentials else {}
+    _store(owner, schema, data)
+    owner.status = NEEDS_ATTENTION
+    owner.last_checked_at = utcnow()
+    owner.last_error = draft.error or {"kind": "auth", "message": "The new credentials were not tested."}
+    changed = sorted(k for k in data if before.get(k) != data.get(k))
+    db.session.delete(draft)
+    db.session.commit()
+    audit.record(integration.firm_id, "credentials.replaced_anyway", owner, user=user,
+                 details={"changed_fields": changed,
+                          "secret_fields_changed": sorted(set(changed) & creds.secret_fields(schema))})
+    return owner
+
+
+def _apply_draft(draft: CredentialDraft, run: SyncRun, result: dict[str, Any]) -> None:
+    """A Save whose test passed: the draft becomes the owner's credentials."""
+    integration = db.session.get(Integration, draft.integration_id)
+    connection = db.session.get(ClientConnection, draft.client_connection_id) if draft.client_connection_id else None
+    owner: Owner = connection if connection is not None else integration
+    schema = vendor_of(integration).schema
+    data = stored_credentials(draft)
+    before = stored_credentials(owner) if owner.has_credentials else {}
+    _store(owner, schema, data)
+    record_success(owner, result)
+    changed = sorted(k for k in data if before.get(k) != data.get(k))
+    user = db.session.get(User, draft.user_id) if draft.user_id else None
+    db.session.delete(draft)
+    db.session.commit()
+    audit.record(integration.firm_id, "credentials.saved", owner, user=user,
+                 details={"changed_fields": changed, "tested_run_id": run.id,
+                          "secret_fields_changed": sorted(set(changed) & creds.secret_fields(schema))})
+
+
+def _draft_test_finished(run: SyncRun) -> None:
+    """A refused test of a draft: the draft keeps the vendor's error; a refused Save also notifies."""
+    if run.kind != "test_connection" or run.status != "failed":
+        return
+    draft = db.session.get(CredentialDraft, (run.params or {}).get("draft_id") or 0)
+    if draft is None or draft.run_id != run.id:
+        return
+    draft.error = run.error
+    draft.state = "rejected" if draft.save_requested else "entered"
+    if draft.save_requested:
+        integration = db.session.get(Integration, draft.integration_id)
+        name = vendor_of(integration).info.name
+        owner = owner_of_draft(draft)
+        kept = "The saved credentials are still in use." if owner is not None and owner.has_credentials \
+            else "Nothing was saved."
+        link = (f"/clients/{owner.client_id}/integration?vendor={integration.vendor}"
+                if isinstance(owner, ClientConnection) else f"/settings/apps/{integration.vendor}/connect")
+        db.session.add(Notification(
+            firm_id=run.firm_id, user_id=run.requested_by_id, level="error",
+            title=f"New {name} credentials were not saved",
+            body=f"{name} refused them: {(run.error or {}).get('message', 'the test failed')} {kept}",
+            link=link))
+    db.session.commit()
+
+
+FINISH_HOOKS.append(_draft_test_finished)
+
+
 # -- test connection ---------------------------------------------------------------------------
 def test_connection(integration: Integration, submitted: dict[str, Any] | None = None, *,
                     connection: ClientConnection | None = None, user: User | None = None,
-                    wait: float | None = None, trigger: str = "user") -> SyncRun:
-    """Test stored credentials, or ``submitted`` ones merged with them (before save). Runs on a
+                    wait: float | None = None, trigger: str = "user", draft: CredentialDraft | None = None,
+                    save: bool = False) -> SyncRun:
+    """Test stored credentials, or ``submitted`` ones merged with them (before save; blank secrets come from
+    ``draft`` first, then from what is stored). With ``save``, the values are stored once the vendor
+    accepts them (a refusal leaves the stored credentials as they are: a rejected draft). Runs on a
     worker; waits up to ``wait`` seconds for the answer (the run may still be queued after that)."""
     params: dict[str, Any] = {}
-    if submitted is not None:
-        data = candidate(integration, submitted, connection)
-        CredentialDraft.query.filter(CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
-        draft = CredentialDraft(integration_id=integration.id,
-                                client_connection_id=connection.id if connection else None)
-        _store(draft, vendor_of(integration).schema, data)
-        db.session.add(draft)
+    if submitted is not None or save:
+        schema = vendor_of(integration).schema
+        data = candidate(integration, with_draft_secrets(schema, submitted or {}, draft), connection)
+        CredentialDraft.query.filter(CredentialDraft.state != "rejected",
+                                     CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
+        if draft is None:
+            draft = CredentialDraft(integration_id=integration.id,
+                                    client_connection_id=connection.id if connection else None)
+            db.session.add(draft)
+        _store(draft, schema, data)
+        draft.state, draft.save_requested, draft.error = "testing", save, None
+        draft.created_at = utcnow()
+        draft.user_id = user.id if user else draft.user_id
         db.session.commit()
         params["draft_id"] = draft.id
+        if save:
+            params["save"] = True
     run = start_run("test_connection", firm_id=integration.firm_id, integration_id=integration.id,
                     client_connection_id=connection.id if connection else None, params=params,
                     trigger=trigger, user_id=user.id if user else None, at_front=True)
+    if draft is not None:
+        draft.run_id = run.id
+        db.session.commit()
     if wait:
         run = wait_for(run, wait)
     return run
@@ -419,6 +644,7 @@ def test_connection(integration: Integration, submitted: dict[str, Any] | None =
 @action("test_connection", queue="interactive")
 def _test_connection_action(run: SyncRun) -> dict:
     draft_id = (run.params or {}).get("draft_id")
+    draft = None
     if draft_id:
         draft = db.session.get(CredentialDraft, draft_id)
         if draft is None:
@@ -428,12 +654,19 @@ def _test_connection_action(run: SyncRun) -> dict:
     else:
         credentials = run_account(run).credentials()
     info = call_vendor(run, "hub_test_connection", credentials=credentials)
+    missing = [str(m) for m in getattr(info, "missing", ()) or ()]
     result = {
         "account_name": info.account_name, "account_id": info.account_id,
         "expires_on": info.expires_on.isoformat() if info.expires_on else None,
-        "details": dict(info.details), "fingerprint": _fingerprint(credentials),
+        "details": dict(info.details), "missing": missing, "fingerprint": _fingerprint(credentials),
     }
-    if not draft_id:
+    if draft is not None:
+        if draft.run_id == run.id and draft.save_requested:
+            _apply_draft(draft, run, result)
+            result["saved"] = True
+        elif draft.run_id == run.id:
+            draft.state, draft.error = "tested", None
+    else:
         owner = run_owner(run)
         record_success(owner, result)
     return result
@@ -609,3 +842,66 @@ def link_suggested(integration: Integration, run: SyncRun, client_ids: list[int]
                                   vendor_client_name=pick["vendor_client_name"],
                                   vendor_client_reg_code=pick["vendor_client_reg_code"], user=user, actor=actor))
     return linked
+
+
+# -- the firm's clients at real sizes: search, filter, attention --------------------------------------
+CLIENT_STATUSES = {"attention": "Needs attention", "linked": "Connected", "not_linked": "Not connected"}
+
+
+def attention_connection_ids(firm_id: int) -> Any:
+    """A select of the firm's client connections that need attention: their own credentials do, or their
+    latest finished import failed (a wrong client code, a missing permission…)."""
+    latest = (sa.select(SyncRun.client_connection_id.label("cid"), sa.func.max(SyncRun.id).label("rid"))
+              .where(SyncRun.firm_id == firm_id, SyncRun.kind == "import",
+                     SyncRun.status.in_(("succeeded", "failed")), SyncRun.client_connection_id.isnot(None))
+              .group_by(SyncRun.client_connection_id).subquery())
+    failed = sa.select(latest.c.cid).join(SyncRun, SyncRun.id == latest.c.rid).where(SyncRun.status == "failed")
+    own = (sa.select(ClientConnection.id).join(Integration, Integration.id == ClientConnection.integration_id)
+           .where(Integration.firm_id == firm_id, ClientConnection.status == NEEDS_ATTENTION))
+    return sa.union(own, failed)
+
+
+def attention_by_integration(firm_id: int) -> dict[int, list[int]]:
+    """integration id → ids of its clients that need attention (one query)."""
+    rows = db.session.execute(
+        sa.select(ClientConnection.integration_id, ClientConnection.client_id)
+        .where(ClientConnection.id.in_(attention_connection_ids(firm_id))))
+    out: dict[int, list[int]] = {}
+    for integration_id, client_id in rows:
+        out.setdefault(integration_id, []).append(client_id)
+    return out
+
+
+def client_query(firm_id: int, *, q: str = "", integration: Integration | None = None, status: str = "") -> Any:
+    """The firm's clients matching ``q`` (name, registration or VAT number, e-mail; case-insensitive),
+    linked to ``integration`` and in ``status`` (a key of ``CLIENT_STATUSES``), ordered by name."""
+    query = Client.query.filter(Client.firm_id == firm_id)
+    needle = (q or "").strip()
+    if needle:
+        like = f"%{needle.lower()}%"
+        query = query.filter(sa.or_(sa.func.lower(Client.name).like(like), sa.func.lower(Client.reg_code).like(like),
+                                    sa.func.lower(Client.vat_no).like(like), sa.func.lower(Client.email).like(like)))
+    links = sa.select(ClientConnection.client_id)
+    if integration is not None:
+        links = links.where(ClientConnection.integration_id == integration.id)
+    else:
+        links = links.join(Integration, Integration.id == ClientConnection.integration_id) \
+            .where(Integration.firm_id == firm_id)
+    if status == "attention":
+        query = query.filter(Client.id.in_(links.where(ClientConnection.id.in_(attention_connection_ids(firm_id)))))
+    elif status == "not_linked":
+        query = query.filter(Client.id.not_in(links))
+    elif status == "linked" or integration is not None:
+        query = query.filter(Client.id.in_(links))
+    return query.order_by(Client.name, Client.id)
+
+
+def unlinked_counts(firm_id: int, integrations: list[Integration]) -> dict[str, int]:
+    """vendor → how many of the firm's clients have no link to that integration (two queries in all)."""
+    total = Client.query.filter_by(firm_id=firm_id).count()
+    linked: dict[int, set[int]] = {i.id: set() for i in integrations}
+    rows = ClientConnection.query.filter(ClientConnection.integration_id.in_(list(linked))) if linked else []
+    for row in rows:
+        if row.vendor_client_id or row.has_credentials:
+            linked[row.integration_id].add(row.client_id)
+    return {i.vendor: total - len(linked[i.id]) for i in integrations}

@@ -49,10 +49,25 @@ def merge_for_edit(schema_cls: type[marshmallow.Schema], submitted: dict[str, An
     return candidate
 
 
+def field_label(name: str, f: marshmallow.fields.Field) -> str:
+    return f.metadata.get("label") or name.replace("_", " ").capitalize()
+
+
 def validate(schema_cls: type[marshmallow.Schema], data: dict[str, Any]) -> dict[str, Any]:
     """Strip, then load through the vendor's schema. Raises ``marshmallow.ValidationError`` with
-    field-level messages."""
-    return schema_cls().load(strip_whitespace(data))
+    field-level messages; a required field left blank (or only spaces) is "<Label> is required."."""
+    cleaned = strip_whitespace(data)
+    schema = schema_cls()
+    blank = {name: [f"{field_label(name, f)} is required."] for name, f in schema.fields.items()
+             if f.required and not f.dump_only and cleaned.get(name) in (None, "")}
+    try:
+        loaded = schema.load(cleaned)
+    except marshmallow.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise marshmallow.ValidationError({**messages, **blank}) from None
+    if blank:
+        raise marshmallow.ValidationError(blank)
+    return loaded
 
 
 def split(schema_cls: type[marshmallow.Schema], data: dict[str, Any]) -> tuple[dict, dict]:

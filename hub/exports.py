@@ -289,7 +289,8 @@ def _export_finished(run: SyncRun) -> None:
         title = f"Invoice {export.invoice.number} was not exported to {name}"
     db.session.add(Notification(
         firm_id=integration.firm_id, user_id=run.requested_by_id, level="error", title=title,
-        body=" ".join(filter(None, [error.get("message"), messages, error.get("hint")]))))
+        link=f"/clients/{export.invoice.client_id}",
+        body=" ".join(dict.fromkeys(filter(None, [error.get("message"), messages, error.get("hint")])))))
     db.session.commit()
 
 

@@ -187,7 +187,8 @@ class ClientConnection(ConnectionStateMixin, db.Model):
 
 
 class CredentialDraft(db.Model):
-    """Candidate credentials being tested before save (encrypted; deleted after use or expiry)."""
+    """Candidate credentials typed on a form but not stored as the owner's (encrypted; deleted once saved,
+    discarded or expired). Secrets are never rendered back: the form only says a new value was entered."""
 
     __tablename__ = "credential_draft"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +197,13 @@ class CredentialDraft(db.Model):
     public_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     secret_credentials: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # entered: typed, not tested (e.g. another field had an error) | testing: being tested |
+    # tested: a test passed, not saved yet | rejected: Save tested it and the vendor refused (``error``)
+    state: Mapped[str] = mapped_column(String(20), default="entered")
+    save_requested: Mapped[bool] = mapped_column(default=False)  # Save clicked: store it once the test passes
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the vendor's refusal (HubError.as_dict())
+    run_id: Mapped[int | None] = mapped_column()  # the latest test of these values
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class CustomField(db.Model):
@@ -278,7 +286,7 @@ class SyncRun(db.Model):
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id"), index=True)
     client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    # queued running retrying succeeded failed (reload parents: finishing)
+    # queued running retrying finishing | final: succeeded failed partial (a reload where some clients failed)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     trigger: Mapped[str] = mapped_column(String(20), default="user")  # user schedule api cli
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -299,7 +307,7 @@ class SyncRun(db.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in ("succeeded", "failed")
+        return self.status in ("succeeded", "failed", "partial")
 
 
 class SyncRunItem(db.Model):

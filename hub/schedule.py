@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from hub import jobs, statistics, webhooks
-from hub.connections import DRAFT_TTL, credentials_owner
+from hub.connections import DRAFT_TTL, REJECTED_DRAFT_TTL, credentials_owner, notify_expiring
 from hub.models import (
     OK,
     UNTESTED,
@@ -128,9 +128,20 @@ def reconcile_reload_parents(now: dt.datetime | None = None) -> int:
 
 @dispatcher("expired_drafts")
 def _expire_drafts() -> int:
-    deleted = CredentialDraft.query.filter(CredentialDraft.created_at < utcnow() - DRAFT_TTL).delete()
+    """Unsaved drafts after ``DRAFT_TTL``; a refused Save (kept for "Replace anyway") after a week."""
+    now = utcnow()
+    deleted = CredentialDraft.query.filter(CredentialDraft.state != "rejected",
+                                           CredentialDraft.created_at < now - DRAFT_TTL).delete()
+    deleted += CredentialDraft.query.filter(CredentialDraft.state == "rejected",
+                                            CredentialDraft.created_at < now - REJECTED_DRAFT_TTL).delete()
     db.session.commit()
     return deleted
+
+
+@dispatcher("expiry_warnings")
+def _expiry_warnings() -> int:
+    """One notification per credential that expires within 30 days (before it passes)."""
+    return notify_expiring()
 
 
 # -- monthly imports ---------------------------------------------------------------------------

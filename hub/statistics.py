@@ -306,7 +306,8 @@ def _finish_parent(parent: SyncRun) -> None:
         return  # another worker finished it
     db.session.refresh(parent)
     failed = [i for i in parent.items if i.outcome == "failed"]
-    parent.status = "failed" if failed and len(failed) == len(parent.items) else "succeeded"
+    # some clients failed: "partial" (Completed with failures), never a plain success
+    parent.status = ("failed" if len(failed) == len(parent.items) else "partial") if failed else "succeeded"
     parent.finished_at = utcnow()
     parent.result = {"clients": parent.progress_total, "failed": len(failed)}
     if failed:
@@ -320,9 +321,10 @@ def _finish_parent(parent: SyncRun) -> None:
         lines.append(f"{client.name if client else 'a client'}: {reason}")
     body = f"{parent.progress_total - len(failed)} of {parent.progress_total} clients imported for the last " \
            f"{RELOAD_MONTHS} months." + ("\nFailed:\n" + "\n".join(lines) if lines else "")
+    outcome = {"succeeded": "finished", "partial": "completed with failures", "failed": "failed"}[parent.status]
     db.session.add(Notification(firm_id=parent.firm_id, user_id=parent.requested_by_id,
-                                level="warning" if failed else "info",
-                                title=f"Reload data finished for {name}", body=body,
+                                level="info" if not failed else "warning" if parent.status == "partial" else "error",
+                                title=f"Reload data {outcome} for {name}", body=body,
                                 link=f"/history/runs/{parent.id}"))
     db.session.commit()
     webhooks.reload_finished(parent)

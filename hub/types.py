@@ -196,12 +196,18 @@ class ConnectionInfo:
         account_id: The vendor's id of the account, when it has one.
         expires_on: When the credential stops working, if the vendor tells (the hub warns before).
         details: Other short facts worth showing (e.g. ``{"licence": "Pro"}``).
+        missing: What these credentials may not do that the integration will use, one entry per missing
+            permission, in words the admin can act on (e.g. ``"Invoices: allow the 'invoice' data in the
+            token's API settings"``). Fill it where the vendor allows a cheap check per capability
+            (components, scopes, licence); the test still passes (the credentials work), the page
+            lists what is missing. Optional: leave it empty when the vendor cannot tell.
     """
 
     account_name: str
     account_id: str | None = None
     expires_on: dt.date | None = None  # when the credential stops working, if the vendor tells
     details: dict[str, str] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _fit(self, ("account_name",), ("account_id",))

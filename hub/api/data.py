@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import abort
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from hub import statistics
@@ -17,13 +18,15 @@ from hub.api.schemas import (
     RunArgsSchema,
     RunDetailSchema,
     RunPageSchema,
+    Schema,
     SummaryTaskArgsSchema,
     SummaryTaskPageSchema,
     SummaryTaskSchema,
     SummaryValueSchema,
     TopicSchema,
 )
-from hub.models import Client, CustomField, Integration, SummaryTask, SummaryValue, SyncRun, Topic, db
+from hub.connections import CLIENT_STATUSES, client_query
+from hub.models import CustomField, Integration, SummaryTask, SummaryValue, SyncRun, Topic, db
 
 blp = make_blueprint("api-data", "Clients, topics and custom task fields of the firm; imported summary tasks.")
 runs_blp = make_blueprint("api-runs", "Sync runs: every background job with its progress, outcome and error.")
@@ -38,12 +41,35 @@ def _page(query: Any, args: dict[str, Any]) -> tuple[list[Any], dict[str, int]]:
 
 
 # -- clients, topics, custom fields -----------------------------------------------------------------------
+class ClientArgsSchema(Schema):
+    """Filters of the client list (all optional; without ``per_page`` every match is returned)."""
+
+    q = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "Part of the name, registration or VAT number, or e-mail (case-insensitive)."})
+    integration = fields.String(validate=validate.Length(max=50), metadata={
+        "description": "Only clients linked to this vendor's integration.", "example": "merit"})
+    status = fields.String(validate=validate.OneOf(tuple(CLIENT_STATUSES)), metadata={
+        "description": "attention (a link needs attention), linked, not_linked."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(validate=validate.Range(min=1, max=1000))
+
+
 @blp.route("/clients", methods=["GET"])
+@blp.arguments(ClientArgsSchema, location="query")
 @blp.response(200, ClientSchema(many=True))
 @doc_errors(blp)
-def list_clients() -> Any:
-    """The firm's clients (ids to link with vendor records)."""
-    return Client.query.filter_by(firm_id=auth.firm_id()).order_by(Client.name, Client.id).all()
+def list_clients(args: dict[str, Any]) -> Any:
+    """The firm's clients (ids to link with vendor records), by name; filter with ``q``, ``integration`` and
+    ``status``, page with ``page`` and ``per_page``."""
+    integration = None
+    if args.get("integration"):
+        integration = Integration.query.filter_by(firm_id=auth.firm_id(), vendor=args["integration"]).one_or_none()
+        if integration is None:
+            return []
+    query = client_query(auth.firm_id(), q=args.get("q", ""), integration=integration, status=args.get("status", ""))
+    if args.get("per_page"):
+        query = query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])
+    return query.all()
 
 
 @blp.route("/topics", methods=["GET"])

@@ -186,7 +186,8 @@ class RunSchema(Schema):
     id = fields.Integer(metadata={"example": 42})
     url = fields.String(metadata={"example": "/api/v1/runs/42"})
     kind = fields.String(metadata={"example": "test_connection"})
-    status = fields.String(metadata={"enum": ["queued", "running", "retrying", "finishing", "succeeded", "failed"],
+    status = fields.String(metadata={"enum": ["queued", "running", "retrying", "finishing", "succeeded", "failed",
+                                              "partial"],
                                      "example": "succeeded"})
     finished = fields.Boolean()
     trigger = fields.String(metadata={"example": "api"})

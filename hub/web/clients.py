@@ -7,6 +7,8 @@ from typing import Any
 
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from hub import clients as client_details
 from hub import connections, statistics
@@ -26,7 +28,7 @@ from hub.models import (
 )
 from hub.services import services
 from hub.web import forms
-from hub.web.base import admin_required, bp, client_or_404, login_required, require_plan, vendor_name
+from hub.web.base import admin_required, bp, client_or_404, login_required, paginate, require_plan, vendor_name
 from hub.web.integrations import credentials_page_state, firm_run_or_404, handle_credentials_post
 from hub.web.invoice_form import invoice_context
 
@@ -78,15 +80,39 @@ def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
 @bp.route("/clients")
 @login_required
 def client_list():  # noqa: ANN201
-    """All clients; ``?unlinked=<vendor>`` shows only those not linked to that integration."""
-    clients = Client.query.filter_by(firm_id=g.user.firm_id).order_by(Client.name).all()
+    """The client list at real firm sizes: search, filter by integration and status, ``PER_PAGE`` a page; a
+    fixed number of queries per page (the clients, their links with integrations, attention)."""
     enabled = enabled_integrations()
-    unlinked = {i.vendor: {c.id for c in connections.unlinked_clients(i)} for i in enabled}
+    firm_integrations = {i.vendor: i for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
+    q = (request.args.get("q") or "").strip()[:200]
+    slug = request.args.get("integration") or ""
+    status = request.args.get("status") or ""
+    status = status if status in connections.CLIENT_STATUSES else ""
+    integration = firm_integrations.get(slug)
+    unlinked = connections.unlinked_counts(g.user.firm_id, enabled)
     only = request.args.get("unlinked")
-    if only in unlinked:
-        clients = [c for c in clients if c.id in unlinked[only]]
-    return render_template("clients.html", clients=clients, links=connections_by_client([c.id for c in clients]),
-                           enabled=enabled, unlinked={k: len(v) for k, v in unlinked.items()}, only=only)
+    if only in unlinked:  # "N not linked to X": this integration's clients without a link
+        integration, slug, status = firm_integrations[only], "", "not_linked"
+    else:
+        only = None
+    page = paginate(connections.client_query(g.user.firm_id, q=q, integration=integration, status=status))
+    ids = [c.id for c in page.items]
+    links: dict[int, list[ClientConnection]] = {cid: [] for cid in ids}
+    attention: set[int] = set()
+    if ids:
+        rows = ClientConnection.query.join(Integration).options(contains_eager(ClientConnection.integration)) \
+            .filter(Integration.firm_id == g.user.firm_id, ClientConnection.client_id.in_(ids)) \
+            .order_by(Integration.vendor)
+        for row in rows:
+            links[row.client_id].append(row)
+        attention = set(db.session.scalars(
+            select(ClientConnection.id).where(ClientConnection.client_id.in_(ids), ClientConnection.id.in_(
+                connections.attention_connection_ids(g.user.firm_id)))))
+    filters = {k: v for k, v in (("q", q), ("integration", slug if integration else ""), ("status", status)) if v}
+    return render_template("clients.html", clients=page.items, page=page, links=links, attention=attention,
+                           enabled=enabled, integrations=sorted(firm_integrations.values(), key=lambda i: i.vendor),
+                           statuses=connections.CLIENT_STATUSES, filters=filters, q=q, slug=slug, status=status,
+                           unlinked=unlinked, only=only)
 
 
 def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, Any] | None = None):  # noqa: ANN201

@@ -25,7 +25,7 @@ class FormField:
     placeholder: str = ""
     value: Any = None  # never set for secrets
     choices: list[tuple[str, str]] = field(default_factory=list)
-    secret_state: str = ""  # secrets only: "" (nothing stored) | "saved" | "tested"
+    secret_state: str = ""  # secrets only: "" (nothing stored) | "saved" | "entered" (typed, kept in a draft)
     errors: list[str] = field(default_factory=list)
 
 
@@ -58,10 +58,13 @@ def _kind(f: fields.Field, secret: bool, one_of: validate.OneOf | None) -> str:
 
 
 def form_fields(schema_cls: type[marshmallow.Schema], values: dict[str, Any] | None = None, *,
-                secret_state: str = "", errors: dict[str, Any] | None = None) -> list[FormField]:
+                secret_state: str = "", errors: dict[str, Any] | None = None,
+                secret_states: dict[str, str] | None = None) -> list[FormField]:
     """The schema's fields as form fields, filled with ``values`` (public values only: secrets are
-    dropped here whatever is passed in)."""
+    dropped here whatever is passed in). ``secret_states`` sets the state of single secret fields
+    (otherwise ``secret_state``)."""
     values = values or {}
+    secret_states = secret_states or {}
     errors = errors or {}
     out = []
     for name, f in schema_cls().fields.items():
@@ -79,7 +82,7 @@ def form_fields(schema_cls: type[marshmallow.Schema], values: dict[str, Any] | N
             name=name, label=meta.get("label") or name.replace("_", " ").capitalize(),
             kind=_kind(f, secret, one_of), required=bool(f.required), help=meta.get("help", ""),
             placeholder=meta.get("placeholder", ""), value=value, choices=choices,
-            secret_state=secret_state if secret else "",
+            secret_state=secret_states.get(name, secret_state) if secret else "",
             errors=[str(m) for m in (messages if isinstance(messages, list) else [messages])],
         ))
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from hub import audit
 from hub.models import (
@@ -13,6 +13,7 @@ from hub.models import (
     InvoiceExport,
     Notification,
     SyncRun,
+    User,
     db,
     utcnow,
 )
@@ -24,6 +25,16 @@ RUN_KINDS = {"test_connection": "Test connection", "list_clients": "Client looku
              "catalog": "Products / tax rates"}
 
 
+RUN_STATUSES = {"queued": "Queued", "running": "Running", "retrying": "Retrying", "finishing": "Finishing",
+                "succeeded": "Succeeded", "partial": "Completed with failures", "failed": "Failed"}
+TRIGGERS = {"schedule": "Schedule", "api": "API", "cli": "Command line", "save": "Save", "user": "A user"}
+
+
+@bp.app_template_filter("run_status")
+def _run_status(status: str) -> str:
+    return RUN_STATUSES.get(status, status.capitalize())
+
+
 @bp.app_template_filter("run_kind")
 def _run_kind(kind: str) -> str:
     return RUN_KINDS.get(kind, kind.replace("_", " ").capitalize())
@@ -33,6 +44,14 @@ def _names() -> tuple[dict[int, str], dict[int, str]]:
     integrations = {i.id: i.vendor for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
     clients = {c.id: c.name for c in Client.query.filter_by(firm_id=g.user.firm_id)}
     return integrations, clients
+
+
+def started_by(runs: list[SyncRun]) -> dict[int, str]:
+    """Who started each run, in words: the person's name (or e-mail), else what did (Schedule, API…)."""
+    ids = {r.requested_by_id for r in runs if r.requested_by_id}
+    users = User.query.filter(User.id.in_(ids or [0]), User.firm_id == g.user.firm_id)
+    people = {u.id: u.name or u.email for u in users}
+    return {r.id: people.get(r.requested_by_id) or TRIGGERS.get(r.trigger, r.trigger.capitalize()) for r in runs}
 
 
 @bp.route("/history")
@@ -54,6 +73,7 @@ def history():  # noqa: ANN201
     exports = InvoiceExport.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id) \
         .order_by(InvoiceExport.updated_at.desc(), InvoiceExport.id.desc()).limit(100).all()
     return render_template("history.html", runs=runs, integrations=integrations, clients=clients,
+                           started_by=started_by(runs), statuses=RUN_STATUSES,
                            connection_clients=connection_clients, notifications=notes, kinds=RUN_KINDS,
                            exports=exports, page=page, filters={k: v for k, v in (("kind", kind), ("status", status))
                                                                 if v},
@@ -73,8 +93,9 @@ def run_detail(run_id: int):  # noqa: ANN201
     note = None
     if run.finished and run.kind == "reload":
         note = Notification.query.filter_by(firm_id=g.user.firm_id, link=f"/history/runs/{run.id}").first()
+    failed_items = [i for i in run.items if i.outcome == "failed"]
     return render_template("run.html", run=run, integrations=integrations, clients=clients, children=children,
-                           note=note)
+                           note=note, failed_items=failed_items, started_by=started_by([run])[run.id])
 
 
 @bp.route("/history/runs/<int:run_id>.json")
@@ -82,7 +103,7 @@ def run_detail(run_id: int):  # noqa: ANN201
 def run_status(run_id: int):  # noqa: ANN201
     """For the pages' small progress poller: state and progress only."""
     run = firm_run_or_404(run_id)
-    return jsonify(id=run.id, kind=run.kind, status=run.status, finished=run.finished,
+    return jsonify(id=run.id, kind=run.kind, status=run.status, label=_run_status(run.status), finished=run.finished,
                    progress_done=run.progress_done, progress_total=run.progress_total)
 
 
@@ -93,6 +114,19 @@ def notifications():  # noqa: ANN201
                                       (Notification.user_id == g.user.id) | Notification.user_id.is_(None)) \
         .order_by(Notification.id.desc()).limit(100).all()
     return render_template("notifications.html", notifications=notes)
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def notifications_read_all():  # noqa: ANN201
+    mine = Notification.query.filter(Notification.firm_id == g.user.firm_id, Notification.read_at.is_(None),
+                                     (Notification.user_id == g.user.id) | Notification.user_id.is_(None))
+    count = mine.update({Notification.read_at: utcnow()}, synchronize_session=False)
+    db.session.commit()
+    if count:
+        audit.record(g.user.firm_id, "notification.read_all", g.user, user=g.user, details={"count": count})
+    flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "success")
+    return redirect(url_for("web.notifications"))
 
 
 @bp.route("/notifications/<int:note_id>/read", methods=["POST"])

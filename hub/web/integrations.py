@@ -62,40 +62,77 @@ def status_of(owner: Integration | ClientConnection | None) -> str:
     return owner.status if owner is not None else "not_configured"
 
 
+@bp.app_template_global("clients_needing_attention")
+def _clients_needing_attention(integration: Integration | None) -> int:
+    """How many of the integration's clients need attention (one query per page, cached on ``g``)."""
+    if integration is None or g.user is None:
+        return 0
+    if "attention_by_integration" not in g:
+        g.attention_by_integration = connections.attention_by_integration(g.user.firm_id)
+    return len(g.attention_by_integration.get(integration.id, []))
+
+
+@bp.app_template_global("expiry_state")
+def _expiry_state(owner: Integration | ClientConnection | None) -> str | None:
+    return connections.expiry_state(owner)
+
+
 # -- test results -----------------------------------------------------------------------------------
 def test_result(run: SyncRun | None) -> dict[str, Any] | None:
     """What the page shows for a test-connection run (never the credentials)."""
     if run is None:
         return None
+    saving = bool((run.params or {}).get("save"))
     if not run.finished:
-        return {"state": "pending", "run_id": run.id,
-                "message": "Testing the connection… the answer appears here in a moment."}
+        message = ("Testing the new credentials before saving them… the saved ones stay in use until the test "
+                   "passes." if saving else "Testing the connection… the answer appears here in a moment.")
+        return {"state": "pending", "run_id": run.id, "message": message, "saving": saving}
     if run.status == "succeeded":
         result = run.result or {}
         return {"state": "ok", "run_id": run.id, "account_name": result.get("account_name"),
-                "expires_on": result.get("expires_on"), "details": result.get("details") or {}}
+                "expires_on": result.get("expires_on"), "details": result.get("details") or {},
+                "missing": result.get("missing") or [], "saved": bool(result.get("saved"))}
     error = run.error or {}
     return {"state": "failed", "run_id": run.id, "message": error.get("message") or "The test failed.",
-            "hint": error.get("hint"), "field": error.get("field")}
+            "hint": error.get("hint"), "field": error.get("field"), "saving": saving}
 
 
-def draft_of(run: SyncRun | None) -> CredentialDraft | None:
-    draft_id = (run.params or {}).get("draft_id") if run is not None else None
-    return db.session.get(CredentialDraft, draft_id) if draft_id else None
+def posted_int(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
-def with_draft_secrets(schema: type[marshmallow.Schema], data: dict[str, Any], run: SyncRun | None) -> dict[str, Any]:
-    """Blank secret fields taken from the tested (unsaved) draft: the user pasted the secret, clicked Test
-    connection, then Save — the page never holds the secret, the encrypted draft does."""
-    draft = draft_of(run)
-    if draft is None:
-        return data
-    tested = connections.stored_credentials(draft)
-    out = dict(data)
-    for name in creds.secret_fields(schema):
-        if not (out.get(name) or "").strip() and tested.get(name):
-            out[name] = tested[name]
-    return out
+def form_draft(integration: Integration, connection: ClientConnection | None, draft_id: int | None,
+               run: SyncRun | None) -> CredentialDraft | None:
+    """The draft the form is about: named by the form, else the one the shown test run tested."""
+    draft = connections.find_draft(integration, connection, draft_id)
+    if draft is None and run is not None:
+        draft = connections.find_draft(integration, connection, (run.params or {}).get("draft_id"))
+    return draft
+
+
+def credentials_state(schema: type[marshmallow.Schema], owner: Integration | ClientConnection | None,
+                      draft: CredentialDraft | None, *, values: dict[str, Any] | None = None,
+                      errors: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Form fields: public values (the draft's when there is one), and per secret field whether a value is
+    saved or newly entered (kept encrypted in the draft — never put into the page)."""
+    typed = connections.draft_credentials(draft)
+    if values is None:
+        values = dict(draft.public_credentials or {}) if draft is not None else \
+            dict(owner.public_credentials or {}) if owner is not None else {}
+    saved = "saved" if owner is not None and owner.secret_credentials else ""
+    states = {name: "entered" if typed.get(name) else saved for name in creds.secret_fields(schema)}
+    return {"fields": forms.form_fields(schema, values, errors=errors, secret_states=states),
+            "draft_id": draft.id if draft is not None else None,
+            "rejected": draft_rejection(draft, owner)}
+
+
+def draft_rejection(draft: CredentialDraft | None, owner: Integration | ClientConnection | None) -> dict | None:
+    if draft is None or draft.state != "rejected":
+        return None
+    error = draft.error or {}
+    return {"message": error.get("message") or "The test failed.", "hint": error.get("hint"),
+            "kept": bool(owner is not None and owner.has_credentials)}
 
 
 def credentials_page_state(integration: Integration, connection: ClientConnection | None,
@@ -107,53 +144,72 @@ def credentials_page_state(integration: Integration, connection: ClientConnectio
     if run_id:
         run = firm_run_or_404(run_id, kind="test_connection", integration_id=integration.id,
                               client_connection_id=connection.id if connection else None)
-    draft = draft_of(run)
-    if draft is not None:
-        values, secret_state = dict(draft.public_credentials or {}), "tested"
-    else:
-        values = dict(owner.public_credentials or {}) if owner is not None else {}
-        secret_state = "saved" if owner is not None and owner.secret_credentials else ""
+    draft = form_draft(integration, connection, None, run) if run is not None else \
+        connections.rejected_draft(integration, connection)
     result = test_result(run)
     errors = {}
     if result and result["state"] == "failed" and result.get("field"):
         errors[result["field"]] = [result["message"]]
-    return {"fields": forms.form_fields(vendor.schema, values, secret_state=secret_state, errors=errors),
-            "result": result, "test_run_id": run.id if run is not None and draft is not None else None}
+    state = credentials_state(vendor.schema, owner, draft, errors=errors)
+    if state["rejected"] and result and result["state"] == "failed":
+        result = None  # the rejection box says it, with what to do next
+    tested = run is not None and draft is not None and draft.state == "tested" and run.id == draft.run_id
+    return {**state, "result": result, "test_run_id": run.id if tested else None}
 
 
 def handle_credentials_post(integration: Integration, connection: ClientConnection | None) -> tuple[str, Any]:
-    """Test connection or Save for the posted credentials form. Returns ``("redirect", run_id_or_None)``
-    or ``("errors", state)`` for re-rendering with field messages."""
+    """Test connection, Save, Replace anyway or Discard for the posted credentials form. Returns
+    ``("redirect", run_id_or_None)`` or ``("errors", state)`` for re-rendering with field messages.
+
+    Save tests first: the values are stored only once the vendor accepts them (or the admin chose Replace
+    anyway after a refusal). A secret typed into a form with an error elsewhere is kept in the draft."""
     vendor = connections.vendor_of(integration)
     schema = vendor.schema
+    owner = connection if connection is not None else integration
     data = forms.submitted(schema, request.form)
     tested_run = None
-    if request.form.get("test_run_id", "").isdigit():
-        tested_run = firm_run_or_404(int(request.form["test_run_id"]), kind="test_connection",
+    if posted_int("test_run_id"):
+        tested_run = firm_run_or_404(posted_int("test_run_id"), kind="test_connection",
                                      integration_id=integration.id,
                                      client_connection_id=connection.id if connection else None)
-    data = with_draft_secrets(schema, data, tested_run)
+    draft = form_draft(integration, connection, posted_int("draft_id"), tested_run)
+    action = request.form.get("action")
+    if action in ("replace", "discard"):
+        if draft is None:
+            flash("These new credentials are no longer kept: paste them again.", "error")
+            return "redirect", None
+        if action == "discard":
+            connections.discard_draft(draft, user=g.user)
+            flash("The new credentials were discarded; the saved ones are unchanged.", "success")
+        else:
+            connections.replace_anyway(draft, user=g.user)
+            flash(f"Replaced. {vendor.info.name} refused these credentials, so the connection needs attention "
+                  "until they are fixed.", "warn")
+        return "redirect", None
+    merged = connections.with_draft_secrets(schema, data, draft)
+    wait = current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0)
     try:
-        if request.form.get("action") == "test":
-            run = connections.test_connection(integration, data, connection=connection, user=g.user,
-                                              wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+        if action == "test":
+            run = connections.test_connection(integration, merged, connection=connection, user=g.user, wait=wait,
+                                              draft=draft)
             return "redirect", run.id
-        owner = connections.save_credentials(integration, data, connection=connection, user=g.user,
-                                             tested_run=tested_run)
+        if connections.passed_test_of(tested_run, integration, merged, connection):
+            owner = connections.save_credentials(integration, merged, connection=connection, user=g.user,
+                                                 tested_run=tested_run)
+            flash(f"Saved. Connected to {owner.account_name or vendor.info.name}.", "success")
+            return "redirect", None
+        run = connections.test_connection(integration, merged, connection=connection, user=g.user, wait=wait,
+                                          draft=draft, save=True)
     except marshmallow.ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        draft = connections.keep_typed(integration, data, connection=connection, draft=draft, user=g.user)
         public, _secrets = creds.split(schema, data)  # redisplay only the public values
-        owner = connection if connection is not None else integration
-        secret_state = "tested" if tested_run is not None else ("saved" if owner.secret_credentials else "")
-        return "errors", {
-            "fields": forms.form_fields(schema, public, secret_state=secret_state, errors=messages),
-            "general_errors": forms.general_errors(messages, schema),
-            "result": None, "test_run_id": tested_run.id if tested_run is not None else None}
-    if owner.status == OK:
-        flash(f"Saved. Connected to {owner.account_name or vendor.info.name}.", "success")
-    else:
-        flash("Saved. The connection is being tested; its status shows here in a moment.", "success")
-    return "redirect", None
+        state = credentials_state(schema, owner, draft, values=public, errors=messages)
+        return "errors", {**state, "general_errors": forms.general_errors(messages, schema), "result": None,
+                          "test_run_id": None}
+    if run.status == "succeeded":
+        flash(f"Saved. Connected to {(run.result or {}).get('account_name') or vendor.info.name}.", "success")
+    return "redirect", run.id
 
 
 # -- "Why is no data showing?" -------------------------------------------------------------------------

@@ -171,4 +171,5 @@ def invoice_context(client: Client, exports: list[InvoiceExport],
         rows = min(max(request.args.get("lines", DEFAULT_ROWS, type=int) or DEFAULT_ROWS, 1), MAX_ROWS)
         invoice_form = blank_form(rows)
     return {"invoices": invoices, "exports_by_invoice": by_invoice, "targets": targets, "invoice_form": invoice_form,
-            "more_rows": min(len(invoice_form["lines"]) + MORE_ROWS, MAX_ROWS)}
+            "more_rows": min(len(invoice_form["lines"]) + MORE_ROWS, MAX_ROWS), "more_rows_step": MORE_ROWS,
+            "max_rows": MAX_ROWS}

@@ -12,7 +12,7 @@ from hub.errors import HubError
 from hub.models import Integration, Invoice, InvoiceExport, db
 from hub.web.base import admin_required, bp, client_or_404, require_plan, vendor_name
 from hub.web.clients import client_page
-from hub.web.invoice_form import money, posted_form, validate
+from hub.web.invoice_form import LINE_FIELDS, MAX_ROWS, MORE_ROWS, money, posted_form, validate
 
 
 # -- routes --------------------------------------------------------------------------------------------
@@ -22,6 +22,10 @@ def invoice_create(client_id: int):  # noqa: ANN201
     client = client_or_404(client_id)
     require_plan()
     state = posted_form(request.form)
+    if request.form.get("action") == "more_rows":  # without JavaScript: the same form, three rows more, nothing lost
+        state["lines"] += [dict.fromkeys(LINE_FIELDS, "")
+                           for _ in range(min(MORE_ROWS, MAX_ROWS - len(state["lines"])))]
+        return client_page(client, invoice_form=state)
     data = validate(state, g.user.firm_id)
     if data is None:
         return client_page(client, status=422, invoice_form=state)

@@ -146,6 +146,21 @@ def test_directo_admin_journey(page, live_hub):
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".dialog-head .status")).to_contain_text(f"Connected to {DIRECTO_DATABASE_NAME}")
 
+    # Save of a revoked token: tested first, refused, the working token stays in use (issue 15.1)
+    from hub_directo import sandbox as directo
+
+    page.get_by_label("Access token").fill(directo.REVOKED_CREDENTIALS["token"])
+    page.get_by_role("button", name="Save").click()
+    rejected = page.locator("#rejected-draft")
+    expect(rejected).to_contain_text("The new credentials were not saved.")
+    expect(rejected).to_contain_text("The saved credentials are still in use.")
+    expect(rejected.get_by_role("button", name="Replace anyway")).to_be_visible()
+    expect(page.locator(".dialog-head .status").first).to_contain_text(f"Connected to {DIRECTO_DATABASE_NAME}")
+    assert directo.REVOKED_CREDENTIALS["token"] not in page.content()
+    shot(page, "03b-connect-save-refused")
+    rejected.get_by_role("button", name="Discard the new credentials").click()
+    expect(page.get_by_text("The new credentials were discarded")).to_be_visible()
+
     # Invoices: products (articles) read from Directo by the worker
     tab(page, "Invoices")
     page.get_by_role("button", name="Refresh products from Directo").click()
@@ -167,7 +182,7 @@ def test_directo_admin_journey(page, live_hub):
 
     # Clients: link Client 1 through the lookup
     page.get_by_role("link", name="Clients", exact=True).click()
-    page.get_by_role("link", name="Integration for Client 1").click()
+    page.get_by_role("link", name="Set integration for Client 1").click()
     page.get_by_label("Integration", exact=True).select_option(label="Directo")
     page.get_by_role("button", name="Choose").click()
     page.get_by_label("Search by name or reg. code").fill("puit")
@@ -196,7 +211,8 @@ def test_directo_admin_journey(page, live_hub):
     expect(page.locator("#run-notification")).to_contain_text("Reload data finished for Directo")
     shot(page, "09-reload-finished")
     page.get_by_role("link", name=re.compile("^Notifications")).click()
-    expect(page.get_by_text("Reload data finished for Directo")).to_be_visible()
+    expect(page.get_by_role("link", name="Reload data finished for Directo")).to_have_attribute(
+        "href", re.compile(r"^/history/runs/\d+$"))  # every notification links to what it is about (15.7)
     expect(page.get_by_text("1 of 1 clients imported for the last 12 months.")).to_be_visible()
     shot(page, "10-notifications")
 
@@ -217,6 +233,12 @@ def test_directo_admin_journey(page, live_hub):
     page.get_by_label("Line 1 quantity").fill("2")
     page.get_by_label("Line 1 unit price").fill("75,5")
     page.get_by_label("Line 1 VAT rate %").fill("22")
+    page.get_by_role("button", name="More line rows").click()  # in place: nothing typed is lost (15.9)
+    expect(page.get_by_label("Line 6 description")).to_be_visible()
+    expect(page.get_by_label("Line 1 unit price")).to_have_value("75,5")
+    expect(page.get_by_label("Number", exact=True)).to_have_value("2026-100")
+    page.get_by_label("Line 4 description").focus()
+    shot(page, "11a-invoice-more-line-rows")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Invoice 2026-100 saved as a draft (184.22 EUR)")).to_be_visible()
     expect(page.get_by_role("button", name="Issue invoice 2026-100")).to_be_visible()
@@ -253,11 +275,36 @@ def test_scoro_full_url_subdomain_shows_the_clear_message(page):
     expect(page.locator("#cred-subdomain-errors")).to_contain_text(message)
     expect(page.get_by_label("Subdomain")).to_have_attribute("aria-invalid", "true")
     assert scoro.DEMO_CREDENTIALS["api_key"] not in page.content()
+    expect(page.locator(".secret-entered")).to_contain_text("New API key entered (not shown)")  # kept (15.2)
     shot(page, "14-scoro-subdomain-message")
-    page.get_by_label("Subdomain").fill("acme")
-    page.get_by_label("API key").fill(scoro.DEMO_CREDENTIALS["api_key"])
+    page.get_by_label("Subdomain").fill("acme")  # the key is NOT typed again: the draft has it
     page.get_by_role("button", name="Test connection").click()
     expect(page.locator("#test-result")).to_contain_text("Connection works.")
+
+
+def test_client_list_search_filter_and_pages(page, live_hub, hub_app):
+    """1,000 clients (issue 15.8): search and pages in the browser."""
+    from playwright.sync_api import expect
+
+    from hub.models import Client, db
+
+    with hub_app.app_context():
+        db.session.add_all([Client(firm_id=live_hub["firm_id"], name=f"Big client {i:04d}") for i in range(1000)])
+        db.session.commit()
+    sign_in(page, "owner@test.example", "owner-pass")
+    page.get_by_role("link", name="Clients", exact=True).click()
+    expect(page.locator(".pager")).to_contain_text("1–50 of 1003 clients · page 1 of 21")
+    page.get_by_role("link", name="Next →").click()
+    expect(page.locator(".pager")).to_contain_text("page 2 of 21")
+    page.get_by_label("Search").fill("big client 0777")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.clients tbody tr")).to_have_count(1)
+    expect(page.locator("table.clients")).to_contain_text("Big client 0777")
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Status").select_option(label="Not connected")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator(".pager")).to_contain_text("of 1003 clients")
+    shot(page, "06b-clients-1000-filtered")
 
 
 def test_member_cannot_change_anything(page, live_hub, hub_app):

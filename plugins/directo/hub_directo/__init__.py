@@ -7,6 +7,7 @@ The hooks are thin: the wire protocol is in :mod:`hub_directo.client`, the mappi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,12 @@ from hub.types import (
 )
 
 from . import ops
-from .client import MAX_DOC_NUMBER
+from .client import MAX_DOC_NUMBER, DirectoClient
+
+#: Components the integration reads besides ``customer`` (which the connection test itself reads).
+USED_COMPONENTS = {"item": "products", "invoice": "statistics and invoice export",
+                   "purchase": "statistics", "receipt": "statistics and paid status",
+                   "transaction": "statistics"}
 
 if TYPE_CHECKING:
     from hub.types import Context
@@ -199,7 +205,13 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 @hookimpl
 def hub_test_connection(ctx: "Context", credentials: dict) -> ConnectionInfo:
-    return ops.test_connection(ctx, credentials)
+    info = ops.test_connection(ctx, credentials)
+    missing = DirectoClient(ctx, credentials).missing_components(USED_COMPONENTS)
+    if not missing:
+        return info
+    if "missing" in {f.name for f in dataclasses.fields(ConnectionInfo)}:  # hub ≥ 1.1 lists them itself
+        return dataclasses.replace(info, missing=tuple(missing))
+    return dataclasses.replace(info, details={**info.details, "missing permissions": " ".join(missing)})
 
 
 @hookimpl

@@ -41,6 +41,8 @@ XML_DIRECT_URL = f"https://{HOST}/xmlcore/cap_xml_direct/xmlcore.asp"
 RETRY_AFTER = 60.0
 #: A customer code that cannot exist: the cheap connection test reads ``what=customer&code=<this>``.
 PROBE_CODE = "UKU-HUB-CONNECTION-TEST"
+#: A day with no documents: the per-component permission check reads nothing.
+PROBE_DAY = "01.01.1990"
 #: Largest document number Directo accepts (int, D1 technical requirements).
 MAX_DOC_NUMBER = 2147483647
 
@@ -169,6 +171,18 @@ class DirectoClient:
                                  retry_after=RETRY_AFTER)
         self._check_database(root)
         return root
+
+    def missing_components(self, used: dict[str, str]) -> list[str]:
+        """Of ``used`` (component → what the hub uses it for), the components this token may not read: one
+        cheap read each (a filter that matches nothing); a component-limited token answers Unauthorized."""
+        missing = []
+        for what, purpose in used.items():
+            try:
+                self.get(what, code=PROBE_CODE, date1=PROBE_DAY, date2=PROBE_DAY)
+            except AuthError:
+                missing.append(f"{COMPONENTS.get(what, what).capitalize()} ({purpose}): ask your Directo "
+                               f"administrator to allow the “{what}” component for this token.")
+        return missing
 
     def records(self, what: str, **filters: str) -> list[Element]:
         """Every ``<what>`` record of the answer, with or without a plural container element

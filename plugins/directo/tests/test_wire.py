@@ -36,7 +36,9 @@ def test_connection_request_is_a_form_post_with_the_token_in_the_body(call, stat
     info = call("hub_test_connection", credentials=DEMO)
     assert info == ConnectionInfo(account_name="Uku Demo Raamatupidamine OÜ", account_id="uku_demo",
                                   details={"database": "uku_demo"})
-    [rec] = state.api_requests()
+    rec, *probes = state.api_requests()
+    assert [form_of(p)["what"] for p in probes] == ["item", "invoice", "purchase", "receipt", "transaction"]
+    assert all(form_of(p)["date1"] == form_of(p)["date2"] == client.PROBE_DAY for p in probes), "cheap reads"
     assert (rec.method, rec.host, rec.path, rec.query) == ("POST", "login.directo.ee", client.XML_DIRECT_URL.split(
         "login.directo.ee")[1], "")
     assert rec.headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -122,6 +124,14 @@ def test_token_limited_to_other_components(call):
     assert "sales invoices" in caught.value.message and "'invoice'" in caught.value.hint
 
 
+def test_connection_test_lists_the_components_a_limited_token_may_not_read(call):
+    info = call("hub_test_connection", credentials=sandbox.LIMITED_CREDENTIALS)
+    assert len(info.missing) == 5
+    assert any("Sales invoices" in m and "“invoice”" in m for m in info.missing)
+    assert any("Articles" in m and "“item”" in m for m in info.missing)
+    assert call("hub_test_connection", credentials=DEMO).missing == (), "a full token misses nothing"
+
+
 def test_put_unauthorized_result(mock_call):
     def handler(request):
         form = dict(urllib.parse.parse_qsl(request.content.decode()))
@@ -149,14 +159,14 @@ def test_rate_limit_knob_answers_429_with_retry_after(registry):
     app = sandbox.create_app(rate_limit="2/60")
     ctx = make_context("directo", httpx.WSGITransport(app=app))
     for _ in range(2):
-        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+        ops.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
     with pytest.raises(RateLimited) as caught:
-        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+        ops.test_connection(ctx, DEMO)
     assert caught.value.retry_after >= 60
     last = app.extensions["sandbox"].api_requests()[-1]
     assert last.status == 429
     # another account has its own budget
-    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=sandbox.DEMO_CLIENT_CREDENTIALS[0])
+    ops.test_connection(ctx, sandbox.DEMO_CLIENT_CREDENTIALS[0])
 
 
 @pytest.mark.parametrize("fault", ["500", "garbage"])
@@ -174,10 +184,10 @@ def test_fault_every_nth_request(registry):
 
     app = sandbox.create_app(fault="500", fault_every=3)
     ctx = make_context("directo", httpx.WSGITransport(app=app))
-    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
-    registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+    ops.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
+    ops.test_connection(ctx, DEMO)
     with pytest.raises(TransientError):
-        registry.call("directo", "hub_test_connection", ctx=ctx, credentials=DEMO)
+        ops.test_connection(ctx, DEMO)
     assert app.extensions["sandbox"].by_status() == {"200": 2, "500": 1}
 
 
