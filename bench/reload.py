@@ -140,7 +140,7 @@ def hub_reload(env: Env, *, clients: int, workers: int, latency_ms: float, rate_
             periods = Period.last_n(statistics.RELOAD_MONTHS, Period.of(statistics.firm_today(
                 db.session.get(Integration, integration_id))))
             if bare_too:
-                credentials = common.company_credentials(companies)
+                credentials = common.company_credentials(max(companies, 200))[:companies]
                 credentials = [credentials[i % companies] for i in range(clients)]
                 common.post(f"{origin}/_sandbox/reset")
                 out["bare_load"] = common.load()

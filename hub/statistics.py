@@ -157,6 +157,14 @@ def import_client(connection: ClientConnection, periods: list[Period], *, trigge
                              "refresh": refresh})
 
 
+def import_many(imports: list[tuple[int, int, int, list[str]]], *, trigger: str = "schedule") -> None:
+    """Enqueue many imports at once, in the order given: ``(firm_id, integration_id, connection_id, periods)``
+    each (the dispatcher's import day)."""
+    start_runs("import", [{"firm_id": firm_id, "integration_id": integration_id, "client_connection_id": conn_id,
+                           "params": {"periods": periods, "parent_run_id": None, "refresh": False}}
+                          for firm_id, integration_id, conn_id, periods in imports], trigger=trigger)
+
+
 @action("import", queue="imports")
 def _import_action(run: SyncRun) -> dict:
     connection = db.session.get(ClientConnection, run.client_connection_id)
@@ -203,13 +211,13 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
                   "period": name, "title": f"{title} {name}", "topic_id": settings.get("topic_id"),
                   "created_at": now, "updated_at": now} for name in names]
-    upsert = _insert_for_dialect()
-    tasks = upsert(SummaryTask.__table__).values(task_rows)
+    upsert = dialect_insert()
+    tasks = upsert(SummaryTask.__table__)  # executemany (not a multi-row VALUES): compiled once, then cached
     tasks = tasks.on_conflict_do_update(
         index_elements=["client_id", "integration_id", "period"],
-        set_={"title": tasks.excluded.title, "topic_id": tasks.excluded.topic_id, "updated_at": now},
+        set_={c: tasks.excluded[c] for c in ("title", "topic_id", "updated_at")},
     ).returning(SummaryTask.__table__.c.period, SummaryTask.__table__.c.id)
-    task_ids: dict[str, int] = dict(db.session.execute(tasks).all())
+    task_ids: dict[str, int] = dict(db.session.execute(tasks, task_rows).all())
     new_values = {(name, field_id): int(stats[period].get(key, 0))
                   for period, name in zip(periods, names, strict=True) for key, field_id in mapping.items()}
     positive: dict[tuple[int, int], int] = {}
@@ -245,7 +253,7 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     return flagged
 
 
-def _insert_for_dialect() -> Any:
+def dialect_insert() -> Any:
     """The dialect's ``insert`` (PostgreSQL's and SQLite's both have ``on_conflict_do_update``)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
