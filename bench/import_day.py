@@ -111,6 +111,8 @@ def part(env, args) -> None:  # noqa: ANN001
     from bench.reload import QUICK
 
     firms, clients = (20, 10) if QUICK else (200, 50)
+    if args.import_day:
+        firms, clients = (int(n) for n in args.import_day.lower().split("x"))
     r = run(env, firms=firms, clients=clients, workers=args.workers, latency_ms=args.latency_ms)
     lat = r["latencies"]
     print(f"\n== import day: {firms} firms × {clients} clients due at once (one month each), {r['workers']} "

@@ -15,7 +15,7 @@ Parts (``--parts``, default all; ``make bench`` runs them all, ``BENCH_QUICK=1``
             (``bench/netem.py``), against the same run without the delay.
 ``importday`` (item 6) — 200 firms × 50 clients due at once (``bench/import_day.py``).
 
-    python bench/reload.py [--parts reload,curve,netem,importday] [--clients 200] [--workers 4]
+    python bench/reload.py [--parts reload,curve,importday,netem] [--clients 200] [--workers 4]
                            [--latency-ms 20] [--database-url postgresql://…] [--redis-url redis://…]
                            [--profile DIR]
 
@@ -273,7 +273,8 @@ def part_reload(env: Env, args: argparse.Namespace) -> None:
 
 
 def part_curve(env: Env, args: argparse.Namespace) -> None:
-    sizes = (50, 200, 800) if QUICK else (50, 200, 800, 2000, 10000)
+    sizes = tuple(int(n) for n in args.curve.split(",")) if args.curve else \
+        ((50, 200, 800) if QUICK else (50, 200, 800, 2000, 10000))
     print(f"\n== linear to 10,000 clients: per-client cost, {args.workers} workers")
     print("clients  latency  wall      wall/client  worker CPU/client  SQL/job  Redis/job  load")
     rows = []
@@ -285,21 +286,24 @@ def part_curve(env: Env, args: argparse.Namespace) -> None:
         print(f"{n:>7}  {latency:>4.0f} ms  {r['wall_s']:>7.1f} s  {r['wall_s'] / n * 1000:>8.1f} ms  "
               f"{r['cpu_workers_s'] / n * 1000:>12.1f} ms  {r['sql_per_job']:>7.1f}  {r['redis_per_job']:>9.1f}  "
               f"{r['load']}", flush=True)
-    base = next(r for r in rows if r["clients"] == 200)
+    base = next((r for r in rows if r["clients"] == 200), rows[0])
     top = rows[-1]
-    print(f"worker CPU per client at {top['clients']} ÷ at 200: "
-          f"{(top['cpu_workers_s'] / top['clients']) / (base['cpu_workers_s'] / 200):.2f}  (target ≤ 1.10)")
+    print(f"worker CPU per client at {top['clients']} ÷ at {base['clients']}: "
+          f"{(top['cpu_workers_s'] / top['clients']) / (base['cpu_workers_s'] / base['clients']):.2f}  "
+          f"(target ≤ 1.10)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="reload,curve,netem,importday")
+    parser.add_argument("--parts", default="reload,curve,importday,netem")
     parser.add_argument("--clients", type=int, default=50 if QUICK else 200)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     parser.add_argument("--limited-clients", type=int, default=None, help="clients of the rate-limited run (0: skip)")
+    parser.add_argument("--curve", default=None, help="client counts of the curve, e.g. 50,200,800,2000,10000")
+    parser.add_argument("--import-day", default=None, help="FIRMSxCLIENTS of the import day (default 200x50)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy raw profiles of one worker, to DIR")
     args = parser.parse_args()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -308,23 +312,30 @@ def main() -> None:
           f"{env.database_url.split('://')[0]}; {'BENCH_QUICK' if QUICK else 'full run'}", flush=True)
     try:
         for part in parts:
-            if part == "reload":
-                part_reload(env, args)
-            elif part == "curve":
-                part_curve(env, args)
-            elif part == "netem":
-                from bench import netem
-
-                netem.part(env, args)
-            elif part == "importday":
-                from bench import import_day
-
-                import_day.part(env, args)
-            else:
-                raise SystemExit(f"unknown part {part!r}")
+            try:
+                run_part(part, env, args)
+            except (Exception, SystemExit) as exc:  # one part failing does not lose the others' figures
+                print(f"\n== {part}: FAILED: {type(exc).__name__}: {exc}", flush=True)
             sys.stdout.flush()
     finally:
         env.close()
+
+
+def run_part(part: str, env: Env, args: argparse.Namespace) -> None:
+    if part == "reload":
+        part_reload(env, args)
+    elif part == "curve":
+        part_curve(env, args)
+    elif part == "netem":
+        from bench import netem
+
+        netem.part(env, args)
+    elif part == "importday":
+        from bench import import_day
+
+        import_day.part(env, args)
+    else:
+        raise SystemExit(f"unknown part {part!r}")
 
 
 if __name__ == "__main__":
