@@ -254,7 +254,7 @@ class SummaryValue(db.Model):
     value: Mapped[int | None] = mapped_column()
     source: Mapped[str] = mapped_column(String(MAX_NAME + 100))  # e.g. "merit: Acme OÜ"
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"), index=True)
     flag: Mapped[str | None] = mapped_column(String(200))  # e.g. dropped from a positive number to 0
     pending_value: Mapped[int | None] = mapped_column()  # a flagged value waiting for the admin
     task: Mapped[SummaryTask] = relationship(back_populates="values")
@@ -284,7 +284,7 @@ class SyncRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id"), index=True)
-    client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"))
+    client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     # queued running retrying finishing | final: succeeded failed partial (a reload where some clients failed)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)

@@ -10,6 +10,8 @@ single scheduler process.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -153,8 +155,10 @@ STALE_QUEUED_AFTER = dt.timedelta(hours=6)
 DEFAULT_SUBDIVISION = {"GB": "ENG"}
 
 
+@functools.lru_cache(maxsize=256)
 def work_day_calendar(country: str, year: int) -> holidays.HolidayBase | dict:
-    """Public holidays of ``country`` (ISO code) in ``year``; weekends only for an unknown country."""
+    """Public holidays of ``country`` (ISO code) in ``year``; weekends only for an unknown country. Kept per
+    process (building a calendar costs more than a whole import day's other work per client)."""
     try:
         return holidays.country_holidays(country, subdiv=DEFAULT_SUBDIVISION.get(country), years=year)
     except NotImplementedError:
@@ -217,9 +221,14 @@ def _claim(connection_id: int, period: str, existing: MonthlyImport | None) -> b
 
 @dispatcher("imports")
 def dispatch_imports(now: dt.datetime | None = None) -> int:
-    """Enqueue every (client, month) import that is due and not yet done; returns runs enqueued."""
-    runs = 0
+    """Enqueue every (client, month) import that is due and not yet done; returns runs enqueued.
+
+    Fair between firms: on an import day every firm's imports are due at once, so they are enqueued interleaved —
+    every firm's first client, then every firm's second, … — and no firm waits behind another firm's hundreds of
+    clients. In bulk: per integration one read of the months it has scheduled and one insert of its new claims;
+    all the runs in one insert and one Redis pipeline (:func:`hub.statistics.import_many`)."""
     registry = services().registry
+    per_firm: dict[int, list[tuple[int, int, int, list[str]]]] = {}
     for integration in Integration.query.filter_by(enabled=True).order_by(Integration.id):
         vendor = registry.vendors.get(integration.vendor)
         settings = statistics.summary_settings(integration)
@@ -227,15 +236,53 @@ def dispatch_imports(now: dt.datetime | None = None) -> int:
             continue
         zone = ZoneInfo(integration.firm.timezone)
         today = (now or dt.datetime.now(dt.UTC)).astimezone(zone).date()
+        due: dict[int, list[str]] = {}
         for connection in statistics.linked_connections(integration):
             if credentials_owner(integration, connection).status not in (OK, UNTESTED):
                 continue
             linked_on = connection.created_at.replace(tzinfo=dt.UTC).astimezone(zone).date()
-            due = due_periods(settings.get("import_day", "last_work_day"), integration.firm.country, linked_on, today)
-            known = {m.period: m for m in MonthlyImport.query.filter_by(client_connection_id=connection.id)}
-            claimed = [p for p in due if _claim(connection.id, str(p), known.get(str(p)))]
-            db.session.commit()
-            if claimed:
-                statistics.import_client(connection, claimed, trigger="schedule")
-                runs += 1
-    return runs
+            periods = due_periods(settings.get("import_day", "last_work_day"), integration.firm.country, linked_on,
+                                  today)
+            if periods:
+                due[connection.id] = [str(p) for p in periods]
+        claimed = _claim_all(due)
+        db.session.commit()
+        per_firm.setdefault(integration.firm_id, []).extend(
+            (integration.firm_id, integration.id, connection_id, claimed[connection_id])
+            for connection_id in due if claimed.get(connection_id))
+    interleaved = [job for round_ in itertools.zip_longest(*per_firm.values()) for job in round_ if job is not None]
+    statistics.import_many(interleaved, trigger="schedule")
+    return len(interleaved)
+
+
+def _claim_all(due: dict[int, list[str]]) -> dict[int, list[str]]:
+    """Claim the due (connection, month) pairs; returns those this dispatcher got, per connection. Months never
+    scheduled are claimed by one insert that skips any another dispatcher inserted meanwhile (the unique
+    constraint decides); months scheduled before are re-claimed one by one when stale (:func:`_claim`)."""
+    if not due:
+        return {}
+    periods = sorted({p for ps in due.values() for p in ps})
+    known: dict[tuple[int, str], MonthlyImport] = {}
+    ids = list(due)
+    for chunk in range(0, len(ids), 1000):
+        for m in MonthlyImport.query.filter(MonthlyImport.client_connection_id.in_(ids[chunk:chunk + 1000]),
+                                            MonthlyImport.period.in_(periods)):
+            known[(m.client_connection_id, m.period)] = m
+    claimed: dict[int, list[str]] = {}
+    fresh = []
+    for connection_id, months in due.items():
+        for period in months:
+            existing = known.get((connection_id, period))
+            if existing is None:
+                fresh.append({"client_connection_id": connection_id, "period": period, "status": "queued",
+                              "created_at": utcnow(), "updated_at": utcnow()})
+            elif _claim(connection_id, period, existing):
+                claimed.setdefault(connection_id, []).append(period)
+    table = MonthlyImport.__table__
+    for chunk in range(0, len(fresh), 1000):
+        insert = statistics.dialect_insert()(table).values(fresh[chunk:chunk + 1000])
+        insert = insert.on_conflict_do_nothing(index_elements=["client_connection_id", "period"])
+        for connection_id, period in db.session.execute(insert.returning(table.c.client_connection_id,
+                                                                         table.c.period)):
+            claimed.setdefault(connection_id, []).append(period)
+    return {c: sorted(ps) for c, ps in claimed.items()}
