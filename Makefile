@@ -21,9 +21,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml $(addsuffix /setup.cfg,$(PLUGIN_DIR
 install: $(VENV)/.installed
 
 # The demo loads exactly the vendor plugins under plugins/ (not the example vendor of the tests).
+# `make run PORT=5101` serves on another port.
+PORT ?= 5000
 run: install
 	HUB_LOAD_PLUGINS="$(subst $(space),$(comma),$(PLUGIN_SLUGS))" HUB_INSECURE_COOKIES=1 \
-		FLASK_APP=hub.app:create_app $(BIN)/flask hub up
+		FLASK_APP=hub.app:create_app $(BIN)/flask hub up --port $(PORT)
 
 test: install
 	$(BIN)/pytest -q

@@ -353,6 +353,8 @@ def seed_demo_cmd(origins: str) -> None:
     """Create the demo firm (idempotent) and print the admin login."""
     login = demo.seed(json.loads(origins))
     click.echo(f"demo admin: {login['email']} / {login['password']}")
+    click.echo(f"also: {login['member_email']} (a Member) and {login['basic_email']} (Owner of a Basic-plan firm), "
+               "same password")
 
 
 @hub_cli.command("up")
@@ -393,7 +395,9 @@ def up_cmd(port: int, workers: int) -> None:
         supervisor.start()
         threading.Thread(target=supervisor.watch, daemon=True, name="supervisor").start()
         click.echo(f"\nIntegration Hub on http://127.0.0.1:{port}\n"
-                   f"  sign in as {login['email']} / {login['password']}\n")
+                   f"  sign in as {login['email']} / {login['password']}\n"
+                   f"  also {login['member_email']} (a Member) and {login['basic_email']} (Owner of a Basic-plan "
+                   "firm), same password\n")
         current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:

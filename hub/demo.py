@@ -33,6 +33,11 @@ from hub.vault import read_or_create
 
 DEMO_FIRM = "Demo Accounting OÜ"
 DEMO_EMAIL = "admin@demo.example"
+#: A Member of the demo firm (reads, changes nothing) and the Owner of a firm on the Basic plan (no
+#: integrations): so roles and plan gating can be seen. They share the demo admin's password.
+DEMO_MEMBER_EMAIL = "member@demo.example"
+DEMO_BASIC_FIRM = "Demo Basic Plan OÜ"
+DEMO_BASIC_EMAIL = "basic@demo.example"
 DEMO_CLIENTS = [
     ("Põhjala Puit OÜ", "12345678"), ("Tallinna Kohvik AS", "10293847"), ("Nordic Fjord AS", "998877665"),
     ("Riga Amber SIA", "40003012345"), ("Saaremaa Seafood OÜ", "14567890"), ("Tartu Tarkvara OÜ", "16000001"),
@@ -107,11 +112,14 @@ def seed(origins: dict[str, str]) -> dict[str, Any]:
     for name, reg in DEMO_CLIENTS:
         if name not in known:
             db.session.add(Client(firm_id=firm.id, name=name, reg_code=reg))
-    user = User.query.filter_by(email=DEMO_EMAIL).one_or_none()
-    if user is None:
-        user = User(firm_id=firm.id, email=DEMO_EMAIL, name="Demo Admin", role="owner")
-        db.session.add(user)
-    user.set_password(password)
+    user = _demo_user(firm, DEMO_EMAIL, "Demo Admin", "owner", password)
+    _demo_user(firm, DEMO_MEMBER_EMAIL, "Demo Member", "member", password)
+    basic = Firm.query.filter_by(name=DEMO_BASIC_FIRM).one_or_none()
+    if basic is None:
+        basic = Firm(name=DEMO_BASIC_FIRM, country="EE", timezone="Europe/Tallinn", plan="basic")
+        db.session.add(basic)
+        db.session.flush()
+    _demo_user(basic, DEMO_BASIC_EMAIL, "Basic Owner", "owner", password)
     db.session.commit()
 
     sandboxes = _sandboxes()
@@ -126,7 +134,17 @@ def seed(origins: dict[str, str]) -> dict[str, Any]:
             skipped[vendor] = str(exc) or type(exc).__name__
             log.warning("demo: the %s plugin's demo was skipped: %s", vendor, skipped[vendor],
                         exc_info=not isinstance(exc, DemoDataError))
-    return {"email": DEMO_EMAIL, "password": password, "skipped": skipped}
+    return {"email": DEMO_EMAIL, "password": password, "skipped": skipped,
+            "member_email": DEMO_MEMBER_EMAIL, "basic_email": DEMO_BASIC_EMAIL}
+
+
+def _demo_user(firm: Firm, email: str, name: str, role: str, password: str) -> User:
+    user = User.query.filter_by(email=email).one_or_none()
+    if user is None:
+        user = User(firm_id=firm.id, email=email, name=name, role=role)
+        db.session.add(user)
+    user.set_password(password)
+    return user
 
 
 def _seed_vendor(firm: Firm, user: User, vendor: str, origin: str, entry_point: metadata.EntryPoint) -> None:

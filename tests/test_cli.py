@@ -32,7 +32,13 @@ def test_seed_demo_is_idempotent_and_prints_login(hub_app, hub_db, example_sandb
     second = runner.invoke(args=["hub", "seed-demo", "--origins", origins])
     assert first.exit_code == 0 and "demo admin: admin@demo.example" in first.output
     assert first.output == second.output
-    assert Firm.query.count() == 1 and User.query.count() == 1
+    assert Firm.query.count() == 2 and User.query.count() == 3, "the demo firm, and a Basic-plan firm"
+    assert "member@demo.example (a Member)" in first.output
+    members = {u.email: (u.role, u.firm.plan) for u in User.query}
+    assert members == {"admin@demo.example": ("owner", "team"), "member@demo.example": ("member", "team"),
+                       "basic@demo.example": ("owner", "basic")}
+    basic = Firm.query.filter_by(plan="basic").one()
+    assert not basic.integrations_allowed
     from hub.models import Integration
 
     integration = Integration.query.filter_by(vendor="example").one()
