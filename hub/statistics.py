@@ -250,8 +250,8 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     db.session.execute(update(MonthlyImport).where(
         MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_(names)
     ).values(status="done", run_id=run.id, updated_at=now))
+    webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
     db.session.commit()
-    webhooks.months_imported(run, connection, periods)
     return flagged
 
 

@@ -38,8 +38,9 @@ from typing import Any, TypeVar
 import httpx
 from flask import current_app
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from hub import audit
 from hub.jobs import FINISH_HOOKS, get_queue
@@ -242,6 +243,16 @@ def event_id(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:28]
 
 
+def listening(firm_id: int | None, event_type: str) -> list[WebhookEndpoint]:
+    """The enabled endpoints (the firm's and the host product's) that want ``event_type``: one query."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    query = WebhookEndpoint.query.filter(WebhookEndpoint.enabled.is_(True))
+    query = query.filter(or_(WebhookEndpoint.firm_id.is_(None), WebhookEndpoint.firm_id == firm_id)) \
+        if firm_id is not None else query.filter(WebhookEndpoint.firm_id.is_(None))
+    return [e for e in query.order_by(WebhookEndpoint.id) if not e.events or event_type in e.events]
+
+
 @_never_raises
 def emit(firm_id: int | None, event_type: str, data: dict[str, Any], *, key: str | None = None,
          commit: bool = True) -> list[int]:
@@ -251,12 +262,7 @@ def emit(firm_id: int | None, event_type: str, data: dict[str, Any], *, key: str
     With ``commit=False`` the rows join the caller's transaction and are sent once it commits (use it where the
     caller commits later, e.g. inside a job action); otherwise the session is committed here, so call it after
     your own commit. Returns the new deliveries' ids (``[]`` when no endpoint wants the event)."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    query = WebhookEndpoint.query.filter(WebhookEndpoint.enabled.is_(True))
-    query = query.filter(or_(WebhookEndpoint.firm_id.is_(None), WebhookEndpoint.firm_id == firm_id)) \
-        if firm_id is not None else query.filter(WebhookEndpoint.firm_id.is_(None))
-    endpoints = [e for e in query.order_by(WebhookEndpoint.id) if not e.events or event_type in e.events]
+    endpoints = listening(firm_id, event_type)
     if not endpoints:
         return []
     now = utcnow()
@@ -336,6 +342,15 @@ def _due(endpoint_id: int, now: dt.datetime) -> list[WebhookDelivery]:
         WebhookDelivery.next_attempt_at <= now).order_by(WebhookDelivery.id).limit(BATCH).all())
 
 
+def _kick_when_due(endpoint_id: int) -> None:
+    """The drain ran before the endpoint's next delivery was due (a delayed job runs on the second, not the
+    millisecond, so it may wake early): come back when it is, instead of waiting for the dispatcher's sweep."""
+    due = db.session.scalar(select(func.min(WebhookDelivery.next_attempt_at)).where(
+        WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status.in_(("pending", "retrying"))))
+    if due is not None:
+        kick(endpoint_id, delay=max(0.05, (due - utcnow()).total_seconds()))
+
+
 def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
     """The job: send the endpoint's due deliveries in order, until one fails or none is left."""
     services().redis.delete(_queued_key(endpoint_id))
@@ -355,6 +370,7 @@ def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
             while time.monotonic() < deadline:
                 rows = _due(endpoint_id, utcnow())
                 if not rows:
+                    _kick_when_due(endpoint_id)
                     break
                 for row in rows:
                     if attempt(client, endpoint, row, secret, commit=False):
@@ -459,13 +475,17 @@ def client_ref(client: Client | None) -> dict[str, Any] | None:
 
 @_never_raises
 def months_imported(run: SyncRun, connection: ClientConnection, periods: list[Any]) -> None:
-    """``statistics.imported``, one event per month written by import run ``run`` (caller has committed)."""
+    """``statistics.imported``, one event per month written by import run ``run``, recorded in the caller's
+    transaction (the import's commit also commits its events). Nothing is read when no endpoint listens (one
+    query: an import's cost stays fixed)."""
     integration = connection.integration
+    if not listening(integration.firm_id, "statistics.imported"):
+        return
     client = db.session.get(Client, connection.client_id)
     names = {f.id: f.name for f in CustomField.query.filter_by(firm_id=integration.firm_id)}
-    tasks = SummaryTask.query.filter(SummaryTask.client_id == connection.client_id,
-                                     SummaryTask.integration_id == integration.id,
-                                     SummaryTask.period.in_([str(p) for p in periods])).all()
+    tasks = SummaryTask.query.options(selectinload(SummaryTask.values)).filter(
+        SummaryTask.client_id == connection.client_id, SummaryTask.integration_id == integration.id,
+        SummaryTask.period.in_([str(p) for p in periods])).all()
     for task in sorted(tasks, key=lambda t: t.period):
         emit(integration.firm_id, "statistics.imported", {
             "client": client_ref(client), "vendor": integration.vendor, "period": task.period, "task_id": task.id,
@@ -473,7 +493,6 @@ def months_imported(run: SyncRun, connection: ClientConnection, periods: list[An
                                           "vendor_field": v.vendor_field, "value": v.value,
                                           "flagged": v.flag is not None} for v in task.values],
         }, key=f"statistics.imported:{run.id}:{task.period}", commit=False)
-    db.session.commit()
 
 
 @_never_raises

@@ -242,16 +242,13 @@ def test_a_reload_parent_whose_child_hook_was_lost_finishes_and_notifies(linked,
 
 
 def test_a_reload_interrupted_while_creating_children_still_finishes(linked, hub_db, run_jobs, monkeypatch):
-    created = []
-    original = statistics.import_client
+    """The process dies after the Reload parent is recorded and before its children are. (They are created in
+    one insert, so either all of them exist or none.) The reconciler counts them as never queued, and the
+    parent finishes, failed, with its notification."""
+    def dies(*args, **kwargs):
+        raise RuntimeError("the web process died here")
 
-    def dies_after_one(*args, **kwargs):
-        if created:
-            raise RuntimeError("the web process died here")
-        created.append(original(*args, **kwargs))
-        return created[-1]
-
-    monkeypatch.setattr(statistics, "import_client", dies_after_one)
+    monkeypatch.setattr(statistics, "start_runs", dies)
     with pytest.raises(RuntimeError):
         statistics.reload(linked)
     run_jobs()
@@ -260,9 +257,9 @@ def test_a_reload_interrupted_while_creating_children_still_finishes(linked, hub
     assert parent.status == "running" and parent.progress_total == 3
     assert schedule.reconcile_reload_parents(now=utcnow() + LATER) == 1
     hub_db.session.refresh(parent)
-    assert parent.status == "succeeded" and parent.result == {"clients": 3, "failed": 2}
+    assert parent.status == "failed" and parent.result == {"clients": 3, "failed": 3}
     body = Notification.query.one().body
-    assert "1 of 3 clients imported" in body and "never queued" in body
+    assert "0 of 3 clients imported" in body and "never queued" in body
 
 
 def test_a_reload_parent_left_finishing_is_finished_again(linked, hub_db, run_jobs):

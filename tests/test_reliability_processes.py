@@ -251,7 +251,8 @@ def test_redis_killed_for_5_s_mid_run_loses_nothing_and_duplicates_nothing(examp
     started = time.monotonic()
     wait_until(lambda: refreshed(hub_db, SyncRun, parent.id).finished, 50, "the reload to finish\n" + procs.tail())
     try:
-        wait_until(lambda: refreshed(hub_db, InvoiceExport, export.id).status == "confirmed", 30, "the export")
+        # the confirmation waits for a job queued while Redis was down: the reconciler (every 30 s) enqueues it
+        wait_until(lambda: refreshed(hub_db, InvoiceExport, export.id).status == "confirmed", 90, "the export")
     except AssertionError:
         hub_db.session.expire_all()
         raise AssertionError(str([(r.id, r.kind, r.status, r.attempts, r.job_id, r.worker, r.error)

@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 
 from hub import provisioning
 from hub.api import auth
+from hub.api.accounts import ClientDetailsOutSchema
 from hub.api.common import doc_errors, not_found
 from hub.api.schemas import MAX_ID, NewTokenSchema, Schema, TokenSchema, UtcDateTime
 from hub.api.service_auth import actor, make_blueprint
@@ -73,19 +74,12 @@ class ClientInSchema(provisioning.ClientSchema, Schema):
     ``name``."""
 
 
-class ClientOutSchema(Schema):
-    id = fields.Integer(metadata={"example": 12})
+class ClientOutSchema(ClientDetailsOutSchema):
+    """A client's details (as ``GET /clients/{id}`` shows them) with what the host product keeps: its
+    ``external_id``, whether it is active, and when it was created."""
+
     external_id = fields.String(allow_none=True, metadata={"example": "cust-0001"})
     active = fields.Boolean()
-    name = fields.String(metadata={"example": "Viljandi Veski OÜ"})
-    customer_type = fields.String(metadata={"example": "company"})
-    reg_code = fields.String(allow_none=True)
-    vat_no = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    address_street = fields.String(allow_none=True)
-    address_city = fields.String(allow_none=True)
-    address_postal_code = fields.String(allow_none=True)
-    address_country = fields.String(allow_none=True)
     created_at = UtcDateTime()
 
 

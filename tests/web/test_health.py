@@ -136,9 +136,10 @@ def test_the_client_list_runs_a_fixed_number_of_queries_per_page(thousand, hub_a
         with counted(engine) as statements:
             assert thousand.get(path).status_code == 200
         counts.append(len(statements))
-    # user, unread count, firm, enabled integrations, the firm's integrations, count, page, links, attention
-    # (an empty page — nobody needs attention — skips the last two); the same for every page: no N+1
-    assert counts == [9, 9, 9, 7, 9], counts
+    # the session, user, firm, unread count, enabled integrations, the firm's integrations, the clients' total and
+    # links for the "N not linked to X" counts, count, page, links, attention (an empty page — nobody needs
+    # attention — skips the last two); the same for every page: no N+1
+    assert counts == [12, 12, 12, 10, 12], counts
 
 
 def test_api_lists_clients_with_filters_and_pages(thousand, hub_app):
