@@ -537,42 +537,39 @@ def discard_draft(draft: CredentialDraft, *, user: User | None = None) -> None:
 def replace_anyway(draft: CredentialDraft, *, user: User | None = None) -> Owner:
     """The admin chose to store credentials the vendor refused: they replace the stored ones and the
     owner needs attention with the vendor's error (nothing is tested again silently)."""
+    integration, owner, changes = _store_draft(draft)
+    owner.status = NEEDS_ATTENTION
+    owner.last_checked_at = utcnow()
+    owner.last_error = draft.error or {"kind": "auth", "message": "The new credentials were not tested."}
+    db.session.delete(draft)
+    db.session.commit()
+    audit.record(integration.firm_id, "credentials.replaced_anyway", owner, user=user, details=changes)
+    return owner
+
+
+def _store_draft(draft: CredentialDraft) -> tuple[Integration, Owner, dict[str, list[str]]]:
+    """Store the draft's values as its owner's credentials (not committed); returns the integration, the owner
+    and which fields changed (for the audit trail: names only, never values)."""
     integration = db.session.get(Integration, draft.integration_id)
-    connection = db.session.get(ClientConnection, draft.client_connection_id) if draft.client_connection_id else None
-    owner: Owner = connection if connection is not None else integration
+    owner = owner_of_draft(draft)
     schema = vendor_of(integration).schema
     data = stored_credentials(draft)
     before = stored_credentials(owner) if owner.has_credentials else {}
     _store(owner, schema, data)
-    owner.status = NEEDS_ATTENTION
-    owner.last_checked_at = utcnow()
-    owner.last_error = draft.error or {"kind": "auth", "message": "The new credentials were not tested."}
     changed = sorted(k for k in data if before.get(k) != data.get(k))
-    db.session.delete(draft)
-    db.session.commit()
-    audit.record(integration.firm_id, "credentials.replaced_anyway", owner, user=user,
-                 details={"changed_fields": changed,
-                          "secret_fields_changed": sorted(set(changed) & creds.secret_fields(schema))})
-    return owner
+    return integration, owner, {"changed_fields": changed,
+                                "secret_fields_changed": sorted(set(changed) & creds.secret_fields(schema))}
 
 
 def _apply_draft(draft: CredentialDraft, run: SyncRun, result: dict[str, Any]) -> None:
     """A Save whose test passed: the draft becomes the owner's credentials."""
-    integration = db.session.get(Integration, draft.integration_id)
-    connection = db.session.get(ClientConnection, draft.client_connection_id) if draft.client_connection_id else None
-    owner: Owner = connection if connection is not None else integration
-    schema = vendor_of(integration).schema
-    data = stored_credentials(draft)
-    before = stored_credentials(owner) if owner.has_credentials else {}
-    _store(owner, schema, data)
+    integration, owner, changes = _store_draft(draft)
     record_success(owner, result)
-    changed = sorted(k for k in data if before.get(k) != data.get(k))
     user = db.session.get(User, draft.user_id) if draft.user_id else None
     db.session.delete(draft)
     db.session.commit()
     audit.record(integration.firm_id, "credentials.saved", owner, user=user,
-                 details={"changed_fields": changed, "tested_run_id": run.id,
-                          "secret_fields_changed": sorted(set(changed) & creds.secret_fields(schema))})
+                 details={**changes, "tested_run_id": run.id})
 
 
 def _draft_test_finished(run: SyncRun) -> None:
