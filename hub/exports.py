@@ -219,6 +219,26 @@ def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> Non
         webhooks.export_confirmed(export)
 
 
+def _confirm(run: SyncRun, export: InvoiceExport, account: VendorAccount, invoice: t.Invoice | None = None) -> None:
+    """Ask the vendor whether a sent invoice is there (``hub_find_invoice``) and record it ``confirmed``.
+
+    The vendor has the invoice, so a failed confirmation leaves the row ``sent``, never ``failed``, and nothing
+    is sent again. A transient failure (timeout, 5xx, 429, Redis away) is raised: the job layer retries the run,
+    and the retry only asks (the ``sent`` branch of the action). A permanent one is logged and left.
+    """
+    if invoice is None:
+        invoice = contract_invoice(export.invoice, export, account)
+    try:
+        found = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
+    except HubError as exc:
+        if exc.retryable:
+            raise
+        log.warning("export %s sent but not confirmed: %s", export.id, exc)
+        return
+    if found is not None:
+        _record(export, found, "confirmed")
+
+
 @action("export", queue="exports")
 def _export_action(run: SyncRun) -> dict:
     export = db.session.get(InvoiceExport, run.params["export_id"])
@@ -228,7 +248,10 @@ def _export_action(run: SyncRun) -> dict:
         return {"export_id": export.id, "status": export.status, "skipped": "another attempt is in progress"}
     try:
         db.session.refresh(export)
-        if export.status in ("sent", "confirmed"):
+        if export.status == "confirmed":
+            return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
+        if export.status == "sent":  # a retry after the vendor took it: only ask whether it is there, never send
+            _confirm(run, export, export_account(export))
             return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
         account = run_account(run)  # the client's own account, else the firm's; pinned after the first attempt
         if export.account:
@@ -247,20 +270,15 @@ def _export_action(run: SyncRun) -> dict:
         db.session.commit()
         receipt = call_vendor(run, "hub_export_invoice", account=account, invoice=invoice)
         _record(export, receipt, "confirmed" if receipt.already_existed else "sent")
-        try:  # the vendor has it; a failed confirmation leaves it "sent", never "failed"
-            confirmed = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
-        except HubError as exc:
-            log.warning("export %s sent but not confirmed: %s", export.id, exc)
-            confirmed = None
-        if confirmed is not None:
-            _record(export, confirmed, "confirmed")
+        if export.status == "sent":
+            _confirm(run, export, account, invoice)
         return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id,
                 "vendor_number": export.vendor_number}
     except HubError as exc:
         db.session.rollback()
         export = db.session.get(InvoiceExport, run.params["export_id"])
         export.last_error = redaction.mask_structure(exc.as_dict())
-        if not exc.retryable and not isinstance(exc, UnexpectedError):
+        if not exc.retryable and not isinstance(exc, UnexpectedError) and export.status not in ("sent", "confirmed"):
             export.status = "failed"  # the vendor refused (or we could not even ask): nothing was created
         # retryable or a plugin bug: the vendor may have it, so the row stays "uncertain" and the next attempt
         # (the job layer's retry, or the exports dispatcher) asks the vendor first
@@ -283,7 +301,9 @@ def _export_finished(run: SyncRun) -> None:
     name = vendor_of(integration).info.name
     error = run.error or {}
     messages = "; ".join(f"{k or 'invoice'}: {' '.join(v)}" for k, v in (error.get("field_messages") or {}).items())
-    if export.status == "uncertain":  # the vendor may have it: the exports dispatcher asks it again later
+    if export.status == "sent":  # the vendor took it; only its confirmation failed
+        title = f"Invoice {export.invoice.number} was sent to {name} but {name} did not confirm it yet"
+    elif export.status == "uncertain":  # the vendor may have it: the exports dispatcher asks it again later
         title = f"Invoice {export.invoice.number}: not yet confirmed by {name}; the hub will check again"
     else:
         title = f"Invoice {export.invoice.number} was not exported to {name}"

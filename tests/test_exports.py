@@ -129,6 +129,43 @@ def test_retry_of_a_sent_export_is_refused(exporter, run_jobs, hub_db):
         exports.retry_export(export)
 
 
+def test_a_failed_confirmation_is_retried_and_never_sends_twice(example_integration, firm, hub_db, run_jobs, serve):
+    """The vendor took the invoice but the look-up after it answered 503: the run retries, the retry only asks
+    (nothing is posted again) and the export ends confirmed."""
+    from hub_example import sandbox
+
+    app = sandbox.create_app()
+    calls = {"find": 0, "post": 0}
+
+    def flaky_find(environ, start_response):
+        if environ["PATH_INFO"].endswith("/invoices"):
+            if environ["REQUEST_METHOD"] == "POST":
+                calls["post"] += 1
+            elif "reference=" in environ.get("QUERY_STRING", ""):
+                calls["find"] += 1
+                if calls["find"] == 1:
+                    start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                               ("Retry-After", "0")])
+                    return [b'{"error": "busy"}']
+        return app(environ, start_response)
+
+    example_integration.settings = {"origin": serve(flaky_find)}
+    hub_db.session.commit()
+    connections.save_credentials(example_integration, GOOD)
+    client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
+    connections.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
+    catalog.refresh(example_integration, "tax_rate")
+    run_jobs()
+    exporter = {"firm": firm, "client": client}
+    [export] = exports.issue_invoice(new_invoice(exporter))
+    run_jobs()
+    hub_db.session.refresh(export)
+    run = SyncRun.query.filter_by(kind="export").one()
+    assert export.status == "confirmed" and export.attempts == 1 and export.last_error is None
+    assert calls == {"find": 2, "post": 1} and len(app.config["invoices"]) == 1
+    assert run.status == "succeeded" and run.attempts == 2
+
+
 def test_dispatcher_picks_up_an_abandoned_export(exporter, run_jobs, hub_db):
     [export] = exports.issue_invoice(new_invoice(exporter))
     run = SyncRun.query.filter_by(kind="export").one()
