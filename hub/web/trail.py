@@ -20,16 +20,20 @@ from hub.models import (
     AuditEvent,
     Client,
     ClientConnection,
+    CustomField,
     Integration,
     Invoice,
     InvoiceExport,
     ServiceToken,
     SummaryTask,
     SummaryValue,
+    Topic,
     User,
 )
 from hub.redaction import mask
+from hub.services import services
 from hub.web.base import admin_required, bp, paginate, vendor_name
+from hub.web.integrations import IMPORT_DAY_CHOICES
 
 ROLES = {"owner": "Company Owner", "admin": "Company Admin", "member": "Member"}
 PLANS = {"free": "Free", "basic": "Basic", "team": "Team", "elite": "Elite"}
@@ -115,6 +119,39 @@ def detail_rows(details: dict[str, Any] | None) -> list[tuple[str, str]]:
             for key, value in (details or {}).items() if key not in SAID]
 
 
+def _vendor_words(slug: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """A vendor's statistic field labels and credential field labels (empty for an unknown vendor)."""
+    vendor = services().registry.vendors.get(slug or "")
+    if vendor is None:
+        return {}, {}
+    fields = {f.key: f.label for f in vendor.info.statistic_fields}
+    labels = {name: f.metadata.get("label") or name.replace("_", " ")
+              for name, f in vendor.schema().fields.items()} if vendor.schema is not None else {}
+    return fields, labels
+
+
+def readable_details(e: AuditEvent, names: _Names) -> dict[str, Any]:
+    """The details of settings and credential changes with names instead of keys and ids."""
+    details = dict(e.details or {})
+    slug = names.slugs.get(e.target_id) if e.target_type == "integration" else \
+        names.link_slugs.get(e.target_id) if e.target_type == "client_connection" else None
+    fields, labels = _vendor_words(slug)
+    if e.action == "summary_settings.saved":
+        mapping = details.get("mapping")
+        if isinstance(mapping, dict):
+            details["mapping"] = ", ".join(
+                f"{fields.get(k, k)} → {names.custom_fields.get(v, 'a removed field')}"
+                for k, v in mapping.items() if v is not None) or "none"
+        if "topic_id" in details:
+            details["topic_id"] = names.topics.get(details["topic_id"], "—") if details["topic_id"] else "—"
+        if "import_day" in details:
+            details["import_day"] = dict(IMPORT_DAY_CHOICES).get(str(details["import_day"]), details["import_day"])
+    for key in ("changed_fields", "secret_fields_changed"):
+        if isinstance(details.get(key), list) and e.action.startswith("credentials."):
+            details[key] = [labels.get(str(v), str(v)) for v in details[key]]
+    return details
+
+
 class _Names:
     """The names an audit page needs, read once per kind for the page's events."""
 
@@ -125,12 +162,22 @@ class _Names:
                 ids[e.target_type].add(e.target_id)
         self.firm_name = firm_name
         self.users = {u.id: u.name or u.email for u in User.query.filter_by(firm_id=firm_id)}
-        self.integrations = {i.id: vendor_name(i.vendor) for i in Integration.query.filter_by(firm_id=firm_id)}
+        integrations = Integration.query.filter_by(firm_id=firm_id).all()
+        self.integrations = {i.id: vendor_name(i.vendor) for i in integrations}
+        self.slugs = {i.id: i.vendor for i in integrations}
+        self.link_slugs: dict[int, str] = {}
+        actions = {e.action for e in events}
+        self.custom_fields = dict(CustomField.query.filter_by(firm_id=firm_id)
+                                  .with_entities(CustomField.id, CustomField.name)) \
+            if "summary_settings.saved" in actions else {}
+        self.topics = dict(Topic.query.filter_by(firm_id=firm_id).with_entities(Topic.id, Topic.name)) \
+            if "summary_settings.saved" in actions else {}
         want_clients = set(ids.get("client", ()))
         self.links: dict[int, tuple[int, str]] = {}
         if ids.get("client_connection"):
             for c in ClientConnection.query.filter(ClientConnection.id.in_(ids["client_connection"])):
                 self.links[c.id] = (c.client_id, self.integrations.get(c.integration_id, ""))
+                self.link_slugs[c.id] = self.slugs.get(c.integration_id, "")
                 want_clients.add(c.client_id)
         self.values: dict[int, tuple[int, str]] = {}
         if ids.get("summary_value"):
@@ -237,7 +284,7 @@ def audit_trail():  # noqa: ANN201
     names = _Names(page.items, g.user.firm_id, g.user.firm.name)
     rows = []
     for e in page.items:
-        details = detail_rows(e.details)
+        details = detail_rows(readable_details(e, names))
         if e.action == "reload.started":
             details = [(k, v) for k, v in details if k != "Clients"]
         run_id = (e.details or {}).get("run_id") if e.action == "reload.started" else None

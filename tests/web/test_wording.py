@@ -42,6 +42,11 @@ def test_audit_entries_are_sentences_with_the_persons_name(owner, sandbox, run_j
                      "API token “Nightly export” created"):
         assert sentence in page, sentence
     assert "<td>Command line</td>" in row_of(page, "API token “Nightly export” created")
+    settings_row = row_of(page, "Summary task settings saved for Example Books")
+    assert "Data fields: Documents → Documents, Entries → Entries" in settings_row
+    assert "Topic: Bookkeeping" in settings_row and "Import day: Last work day of the month" in settings_row
+    assert re.search(r"Changed: (API key, Company code|Company code, API key)",
+                     row_of(page, "Credentials saved for Example Books"))
     shown = re.sub(r"<[^>]+>", " ", page.split("<tbody>")[1])  # the text of the rows, not their attributes
     for wire in ("reload.started", "integration.enabled", "credentials.saved", "client.linked", "integration #",
                  "client_connection", "user:"):
