@@ -107,7 +107,9 @@ def current_firm() -> Firm:
 def require_plan() -> None:
     """Integrations need the Team plan or above."""
     if not current_firm().integrations_allowed:
-        abort(403, f"{PLAN_NOTICE} Upgrade the firm's plan to use them.")
+        abort(403, f"{PLAN_NOTICE} " + ("As the Company Owner, you can upgrade the firm to the Team plan in its "
+                                        "subscription." if g.user.role == "owner" else
+                                        "Ask your Company Owner to upgrade the firm to the Team plan."))
 
 
 def firm_integrations() -> dict[str, Integration]:

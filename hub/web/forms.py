@@ -8,6 +8,7 @@ says whether a value is stored ("leave blank to keep").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +84,8 @@ def form_fields(schema_cls: type[marshmallow.Schema], values: dict[str, Any] | N
             kind=_kind(f, secret, one_of), required=bool(f.required), help=meta.get("help", ""),
             placeholder=meta.get("placeholder", ""), value=value, choices=choices,
             secret_state=secret_states.get(name, secret_state) if secret else "",
-            errors=[str(m) for m in (messages if isinstance(messages, list) else [messages])],
+            errors=[in_words(m, meta.get("label") or name.replace("_", " ").capitalize(), values.get(name))
+                    for m in (messages if isinstance(messages, list) else [messages])],
         ))
     return out
 
@@ -110,4 +112,53 @@ def general_errors(errors: dict[str, Any], schema_cls: type[marshmallow.Schema])
             continue
         for message in messages if isinstance(messages, list) else [messages]:
             out.append(str(message))
+    return out
+
+
+# -- validation messages in words ---------------------------------------------------------------------------
+_BETWEEN = re.compile(r"^Length must be between (\d+) and (\d+)\.$")
+_LONGER = re.compile(r"^Longer than maximum length (\d+)\.$")
+_SHORTER = re.compile(r"^Shorter than minimum length (\d+)\.$")
+_ONE_OF = re.compile(r"^Must be one of: .*\.$")
+
+
+def in_words(message: str, label: str, value: Any = None) -> str:
+    """marshmallow's generic messages as a sentence naming the field ("Task title is required." rather
+    than "Length must be between 1 and 200."); a plugin's or the hub's own wording passes unchanged."""
+    message = str(message)
+    blank = value is None or (isinstance(value, str) and not value.strip())
+    if message in ("Missing data for required field.", "Field may not be null."):
+        return f"{label} is required."
+    if (_BETWEEN.match(message) or _SHORTER.match(message)) and blank:
+        return f"{label} is required."
+    if found := _BETWEEN.match(message):
+        return f"{label} must be {found.group(1)} to {found.group(2)} characters long."
+    if found := _LONGER.match(message):
+        return f"{label} can be at most {found.group(1)} characters long."
+    if found := _SHORTER.match(message):
+        return f"{label} must be at least {found.group(1)} characters long."
+    if message == "Not a valid email address.":
+        return f"{label}: enter an e-mail address such as name@example.com."
+    if message == "Not a valid integer.":
+        return f"{label} must be a whole number."
+    if message in ("Not a valid string.", "Not a valid number.", "Not a valid boolean."):
+        return f"{label}: enter it again, this value was not understood."
+    if _ONE_OF.match(message):
+        return f"{label}: choose one of the options in the list."
+    if message == "Unknown field.":
+        return f"{label} is not part of this form."
+    return message
+
+
+def messages_in_words(schema_cls: type[marshmallow.Schema], errors: dict[str, Any],
+                      values: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """A schema's error dict (field → messages) with each message in words, labelled from the schema."""
+    values = values or {}
+    labels = {name: f.metadata.get("label") or name.replace("_", " ").capitalize()
+              for name, f in schema_cls().fields.items()}
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        listed = messages if isinstance(messages, list) else [messages]
+        label = labels.get(key, key.replace("_", " ").capitalize())
+        out[key] = [in_words(m, label, values.get(key)) if not isinstance(m, dict) else str(m) for m in listed]
     return out

@@ -35,6 +35,21 @@ def _run_status(status: str) -> str:
     return RUN_STATUSES.get(status, status.capitalize())
 
 
+EXPORT_STATUSES = {"pending": "Waiting to be exported", "sent": "Sent", "confirmed": "Confirmed", "failed": "Failed",
+                   "uncertain": "Not yet confirmed"}
+ITEM_OUTCOMES = {"imported": "Imported", "failed": "Failed"}
+
+
+@bp.app_template_filter("export_status")
+def _export_status(status: str) -> str:
+    return EXPORT_STATUSES.get(status, status.capitalize())
+
+
+@bp.app_template_filter("item_outcome")
+def _item_outcome(outcome: str) -> str:
+    return ITEM_OUTCOMES.get(outcome, outcome.capitalize())
+
+
 @bp.app_template_filter("run_kind")
 def _run_kind(kind: str) -> str:
     return RUN_KINDS.get(kind, kind.replace("_", " ").capitalize())

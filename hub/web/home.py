@@ -123,3 +123,16 @@ def apps():  # noqa: ANN201
 @admin_required
 def plugins():  # noqa: ANN201
     return render_template("plugins.html", rows=services().registry.listing())
+
+
+CAPABILITY_WORDS = {"test_connection": "test connection", "client_lookup": "client lookup",
+                    "statistics": "monthly statistics", "statistics_refresh": "recount statistics",
+                    "invoice_export": "invoice export", "find_invoice": "find exported invoices",
+                    "products": "products", "tax_rates": "tax rates", "payments": "paid status"}
+
+
+@bp.app_template_filter("capability")
+def _capability(name: str) -> str:
+    """A plugin capability in words (the Plugins page)."""
+    return CAPABILITY_WORDS.get(name, name.replace("_", " "))
+

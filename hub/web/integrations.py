@@ -411,7 +411,8 @@ def integration_settings(slug: str):  # noqa: ANN201
                 "task_title": form.get("task_title", "").strip(), "topic_id": topic_id,
                 "import_day": form.get("import_day", "last_work_day"), "mapping": mapping}, user=g.user)
         except marshmallow.ValidationError as exc:
-            errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+            errors = forms.messages_in_words(statistics.SummarySettingsSchema, exc.normalized_messages(),
+                                             {"task_title": form.get("task_title", "")})
     if errors:
         form_values = dict(form)
         for key, field_id in mapping.items():  # fields created on the spot stay chosen
@@ -449,7 +450,7 @@ def integration_reload(slug: str):  # noqa: ANN201
 
 
 # -- Invoices: export switch, products and tax rates (hub.catalog) ------------------------------------
-CATALOG_KINDS = (("tax_rate", "tax_rates", "Tax rates (VAT)"), ("product", "products", "Products"))
+CATALOG_KINDS = (("tax_rate", "tax_rates", "Tax rates"), ("product", "products", "Products"))
 
 
 @bp.app_template_filter("vat")

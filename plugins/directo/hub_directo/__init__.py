@@ -134,11 +134,11 @@ class Credentials(marshmallow.Schema):
 
 STATISTIC_FIELDS = (
     StatisticField("sale_entries", "Sale entries",
-                   "Sales invoices (XML Direct what=invoice) dated in the month."),
+                   "Sales invoices dated in the month."),
     StatisticField("purchase_entries", "Purchase entries",
-                   "Purchase invoices (what=purchase) dated in the month."),
+                   "Purchase invoices dated in the month."),
     StatisticField("bank_transactions", "Bank transactions",
-                   "Received payment lines on receipts (what=receipt rows) dated in the month."),
+                   "Payments received (the lines of Directo receipts) dated in the month."),
     StatisticField("documents", "Documents",
                    "Sales invoices + purchase invoices + receipts dated in the month."),
     StatisticField("sales_invoice_rows", "Sales invoice rows",
@@ -148,8 +148,8 @@ STATISTIC_FIELDS = (
     StatisticField("unconfirmed_documents", "Unconfirmed documents",
                    "Sales and purchase invoices of the month not yet confirmed in Directo.", advanced=True),
     StatisticField("gl_transactions", "Financial transactions",
-                   "General-ledger transactions (what=transaction) dated in the month; whole database only "
-                   "(0 when a client of a shared database is selected).", advanced=True),
+                   "General-ledger transactions dated in the month. Counted for the whole Directo database only: "
+                   "0 for a client that shares a database with others.", advanced=True),
 )
 assert tuple(f.key for f in STATISTIC_FIELDS) == ops.STAT_KEYS
 
@@ -161,13 +161,13 @@ def hub_vendor() -> VendorInfo:
         name="Directo",
         regions=("EE", "LV"),
         api_version="XML Direct",
-        summary="Directo ERP through XML Direct: client lookup, articles, monthly work statistics and invoice export.",
+        summary="Directo ERP: client lookup, articles, monthly statistics and invoice export.",
         syncs=(
-            "Clients: Directo → Hub (read-only, to match the firm's clients)",
-            "Articles (products): Directo → Hub",
-            "Work statistics: Directo → Hub (monthly)",
-            "Invoices: Hub → Directo (left unconfirmed; Directo never e-mails them)",
-            "Paid status: Directo receipts → Hub",
+            "Clients: Directo → Integration Hub (read-only, to match the firm's clients)",
+            "Articles (products): Directo → Integration Hub",
+            "Monthly statistics: Directo → Integration Hub",
+            "Invoices: Integration Hub → Directo (left unconfirmed; Directo never e-mails them)",
+            "Paid status: Directo receipts → Integration Hub",
         ),
         setup_steps=(
             "Ask a Directo administrator to sign in to the company database you want to connect.",

@@ -89,9 +89,9 @@ def hub_vendor() -> VendorInfo:
         name="Scoro",
         regions=("EE", "GB", "Global"),
         api_version="v2",
-        summary="Pushes invoices into Scoro in Estonian or English and reads Scoro's VAT codes. Outbound only: "
+        summary="Pushes invoices into Scoro in Estonian or English and reads Scoro's tax rates. Outbound only: "
                 "clients are not imported and Scoro gives no summary statistics.",
-        syncs=("Tax rates (VAT codes): Scoro → Hub", "Invoices: Hub → Scoro"),
+        syncs=("Tax rates: Scoro → Integration Hub", "Invoices: Integration Hub → Scoro"),
         setup_steps=(
             "Sign in to Scoro and go to Settings → API.",
             "Copy your company account ID, API key, and subdomain (the part of your Scoro URL before .scoro.com).",

@@ -80,22 +80,22 @@ def hub_vendor() -> VendorInfo:
         regions=("EE",),
         api_version="api (sa.smartaccounts.eu/api)",
         summary="Estonian online accounting. Each client is its own SmartAccounts company with its own API key "
-                "pair: VAT types and monthly statistics come in, invoices go out.",
+                "pair: tax rates and monthly statistics come in, invoices go out.",
         syncs=(
-            "VAT types: SmartAccounts → Hub",
-            "Articles (products): SmartAccounts → Hub, for the product mapping",
-            "Statistics (sale, purchase and bank entries, documents): SmartAccounts → Hub",
-            "Invoices: Hub → SmartAccounts (the buyer is found or created as a SmartAccounts client)",
+            "Tax rates: SmartAccounts → Integration Hub",
+            "Articles (products): SmartAccounts → Integration Hub, for the product mapping",
+            "Monthly statistics (sale, purchase and bank entries, documents): SmartAccounts → Integration Hub",
+            "Invoices: Integration Hub → SmartAccounts (the buyer is found or created as a SmartAccounts client)",
         ),
         setup_steps=(
             "Sign in to SmartAccounts with the client's company and open the Settings area for API access.",
             "Generate an API key and API secret. Copy the secret right away: it is shown only once.",
-            "In Uku, paste both values into the integration dialog for this client.",
+            "In Integration Hub, paste both values on the Connect tab (or the client's own credentials).",
             "Click Test connection, then Save.",
         ),
         gotchas=(
             "The API secret is shown only once when it is generated. If you lose it, regenerate the pair in "
-            "SmartAccounts and re-paste both the key and the secret into Uku.",
+            "SmartAccounts and paste both the new key and the new secret into Integration Hub again.",
             "Each client is its own SmartAccounts company: connect each client with that company's own key pair.",
             "SmartAccounts keys do not expire, but they stop working when an admin regenerates or revokes them.",
             "Every SmartAccounts invoice row needs an article: map the hub's products to SmartAccounts articles; "

@@ -14,21 +14,18 @@ from .wire import fact, list_key
 # -- statistics ------------------------------------------------------------------------------------------------
 STATISTIC_FIELDS = (
     StatisticField("sale_entries", "Sale entries",
-                   "Sales invoices (incl. credit invoices) dated in the month: purchasesales/clientinvoices:get, "
-                   "by invoice date."),
+                   "Sales invoices (credit invoices included) dated in the month, by invoice date."),
     StatisticField("purchase_entries", "Purchase entries",
-                   "Purchase invoices dated in the month: purchasesales/vendorinvoices:get, by invoice date."),
+                   "Purchase invoices dated in the month, by invoice date."),
     StatisticField("bank_entries", "Bank entries",
-                   "Payments booked on a bank account (accountType BANK), client and vendor payments alike: "
-                   "purchasesales/payments:get, by payment date."),
+                   "Payments booked on a bank account, from clients and to vendors alike, by payment date."),
     StatisticField("documents", "Documents",
                    "Every document booked in the general ledger in the month, whatever its type (invoices, "
-                   "payments, manual entries…): general/entries:get, by entry date."),
+                   "payments, manual entries…), by entry date."),
     StatisticField("cash_entries", "Cash entries",
-                   "Payments booked on a cash account (accountType CASH): purchasesales/payments:get, by payment "
-                   "date.", advanced=True),
+                   "Payments booked on a cash account, by payment date.", advanced=True),
     StatisticField("manual_entries", "Manual ledger entries",
-                   "General-ledger documents of type LEDGER_ENTRY: general/entries:get, by entry date.",
+                   "Entries made by hand in the general ledger, by entry date.",
                    advanced=True),
 )
 STATISTIC_KEYS = tuple(f.key for f in STATISTIC_FIELDS)

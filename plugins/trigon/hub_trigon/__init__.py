@@ -38,15 +38,13 @@ TRIGON_TZ = "Europe/Tallinn"
 
 STATISTIC_FIELDS = (
     StatisticField("incoming_payments", "Incoming payments",
-                   "Incoming payment transactions booked on the client's accounts in the month "
-                   "(Trigon volumes: incomingPayments)."),
+                   "Incoming payment transactions booked on the client's accounts in the month."),
     StatisticField("outgoing_payments", "Outgoing payments",
-                   "Outgoing payment transactions in the month (Trigon volumes: outgoingPayments)."),
+                   "Outgoing payment transactions in the month."),
     StatisticField("card_transactions", "Card transactions",
-                   "Card transactions in the month (Trigon volumes: cardTransactions)."),
+                   "Card transactions in the month."),
     StatisticField("documents", "Documents",
-                   "Documents (payment files, statements, receipts) registered in the month "
-                   "(Trigon volumes: documents)."),
+                   "Documents (payment files, statements, receipts) registered in the month."),
 )
 
 _HEADER_PREFIX = re.compile(r"^(x-trigon-(id-token|api-key)\s*:\s*|bearer\s+)", re.IGNORECASE)
@@ -116,9 +114,9 @@ def hub_vendor() -> VendorInfo:
         summary="Trigon Bank (Estonia): client lookup with contacts and addresses, and monthly transaction "
                 "volumes for summary tasks. Built on an assumed API: Trigon publishes no API documentation.",
         syncs=(
-            "Clients, contacts, addresses: Trigon → Hub (client lookup, read-only)",
-            "Transaction volumes (monthly statistics): Trigon → Hub",
-            "Volume cache refresh: Hub → Trigon (on Reload data, before volumes are read)",
+            "Clients, contacts, addresses: Trigon → Integration Hub (client lookup, read-only)",
+            "Transaction volumes (monthly statistics): Trigon → Integration Hub",
+            "Recount of the volumes: Integration Hub → Trigon (on Reload data, before they are read)",
         ),
         setup_steps=(
             "Sign in to Trigon and go to the API access section.",

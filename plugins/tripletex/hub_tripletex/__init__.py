@@ -98,10 +98,10 @@ class Credentials(marshmallow.Schema):
 def hub_vendor() -> VendorInfo:
     return VendorInfo(
         slug="tripletex", name="Tripletex", regions=("NO",), api_version="v2",
-        summary="Norwegian accounting system. Clients, products and VAT types are read from Tripletex; invoices "
+        summary="Norwegian accounting system. Clients, products and tax rates are read from Tripletex; invoices "
                 "are exported to Tripletex (never sent to the customer by Tripletex).",
-        syncs=("Clients (customers): Tripletex → Hub", "Products: Tripletex → Hub", "VAT types: Tripletex → Hub",
-               "Invoices: Hub → Tripletex"),
+        syncs=("Clients (customers): Tripletex → Integration Hub", "Products: Tripletex → Integration Hub",
+               "Tax rates: Tripletex → Integration Hub", "Invoices: Integration Hub → Tripletex"),
         setup_steps=(
             "Sign in to Tripletex and go to Company → API access (Selskap → API-tilgang).",
             "Generate an employee token linked to the user account that should sync data.",
