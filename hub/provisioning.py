@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -273,6 +274,20 @@ def _password_mark(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _setting(name: str) -> Any:
+    """An operator setting: the app's config, else the environment (``None`` when neither has it)."""
+    value = current_app.config.get(name)
+    return value if value not in (None, "") else (os.environ.get(name) or None)
+
+
+def base_url_set() -> bool:
+    """Whether ``HUB_BASE_URL`` is configured (otherwise links use :data:`DEFAULT_BASE_URL`)."""
+    return _setting("HUB_BASE_URL") is not None
+
+
 @dataclass
 class Invite:
     url: str
@@ -285,8 +300,8 @@ def invite_link(user: User, *, actor: str = "system", by: User | None = None) ->
         raise marshmallow.ValidationError({"user": ["This user (or their firm) is deactivated; activate them "
                                                     "first."]})
     token = _serializer().dumps({"u": user.id, "p": _password_mark(user)})
-    max_age = int(current_app.config.get("HUB_INVITE_MAX_AGE", DEFAULT_INVITE_MAX_AGE))
-    base = (current_app.config.get("HUB_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
+    base = (_setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     audit.record(user.firm_id, "user.invited", user, actor=actor, user=by, details={"email": user.email})
     return Invite(url=f"{base}/set-password/{token}",
                   expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -295,7 +310,7 @@ def invite_link(user: User, *, actor: str = "system", by: User | None = None) ->
 
 def user_for_link(token: str) -> User | None:
     """The user a set-password link is for, or ``None`` (expired, tampered, already used)."""
-    max_age = int(current_app.config.get("HUB_INVITE_MAX_AGE", DEFAULT_INVITE_MAX_AGE))
+    max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
     try:
         data = _serializer().loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):

@@ -73,6 +73,9 @@ def users():  # noqa: ANN201
 
 
 def _link_page(user: User, invite: provisioning.Invite, *, created: bool) -> Any:
+    if not provisioning.base_url_set():  # no HUB_BASE_URL: the address the Owner reached the hub at
+        path = invite.url[invite.url.index("/set-password/"):]
+        invite = provisioning.Invite(url=request.host_url.rstrip("/") + path, expires_at=invite.expires_at)
     response = render_template("user_invite_link.html", user=user, invite=invite, created=created,
                                role_labels=ROLE_LABELS)
     return response, 200, {"Cache-Control": "no-store"}  # the link signs someone in: keep it out of caches

@@ -212,6 +212,17 @@ def test_the_last_active_owner_is_never_demoted_or_deactivated(hub_app, web_firm
         assert provisioning.owner_change_problem(member, active=False) is None
 
 
+def test_the_link_names_the_hub_by_hub_base_url_or_else_the_address_in_use(owner, in_app, monkeypatch, hub_app):
+    member_id = user_row(in_app, MEMBER)["id"]
+    monkeypatch.delitem(hub_app.config, "HUB_BASE_URL", raising=False)
+    monkeypatch.delenv("HUB_BASE_URL", raising=False)
+    text = owner.post(f"/settings/users/{member_id}/invite", token_from="/settings/users").get_data(as_text=True)
+    assert 'value="http://localhost/set-password/' in text  # the test client's address
+    monkeypatch.setenv("HUB_BASE_URL", "https://hub.acme.example/")
+    text = owner.post(f"/settings/users/{member_id}/invite", token_from="/settings/users").get_data(as_text=True)
+    assert 'value="https://hub.acme.example/set-password/' in text
+
+
 def test_a_new_link_for_an_existing_user_and_none_for_a_deactivated_one(owner, in_app):
     member_id = user_row(in_app, MEMBER)["id"]
     response = owner.post(f"/settings/users/{member_id}/invite", token_from="/settings/users")
