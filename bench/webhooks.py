@@ -121,6 +121,7 @@ def main() -> None:
     args.instance = tmp
     os.environ["HUB_INSTANCE_PATH"] = tmp
     os.environ["HUB_LOAD_PLUGINS"] = ""
+    os.environ["HUB_WEBHOOKS_ALLOW_PRIVATE"] = "1"  # the receiver is on loopback (the workers inherit it)
     from flask_migrate import upgrade
     from sqlalchemy import text
 

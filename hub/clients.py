@@ -132,3 +132,41 @@ def update_details(client: Client, data: dict[str, Any], *, user: User | None = 
         audit.record(client.firm_id, "client.details_changed", client, user=user, actor=actor,
                      details={"changed_fields": changed})
     return changed
+
+
+def same_code(firm_id: int, reg_code: str | None, *, exclude: int | None = None) -> Client | None:
+    """The firm's client whose registration code is ``reg_code`` once normalised (:func:`normalise_code`)."""
+    code = normalise_code(reg_code)
+    if not code:
+        return None
+    candidates = Client.query.filter(Client.firm_id == firm_id, Client.reg_code.isnot(None))
+    return next((c for c in candidates if c.id != exclude and normalise_code(c.reg_code) == code), None)
+
+
+def create(firm_id: int, data: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> Client:
+    """A new client of firm ``firm_id`` from ``data`` (:class:`ClientDetailsSchema`; a name is needed). Raises
+    ``marshmallow.ValidationError`` with field messages, also when another client of the firm has the same
+    registration code (a second record of one company would split its history)."""
+    unnamed = not (data.get("name") or "").strip() if isinstance(data.get("name"), str | None) else False
+    try:
+        loaded = ClientDetailsSchema().load(data)
+    except marshmallow.ValidationError as exc:
+        messages = exc.normalized_messages()
+        if unnamed:
+            messages["name"] = ["A new client needs a name."]
+        raise marshmallow.ValidationError(messages) from None
+    if unnamed or not loaded.get("name"):
+        raise marshmallow.ValidationError({"name": ["A new client needs a name."]})
+    existing = same_code(firm_id, loaded.get("reg_code"))
+    if existing is not None:
+        raise marshmallow.ValidationError({"reg_code": [f"{existing.name} has this registration code already; "
+                                                        "edit that client instead."]})
+    client = Client(firm_id=firm_id, customer_type="company", active=True)
+    for key, value in loaded.items():
+        if value is not None:
+            setattr(client, key, value)
+    db.session.add(client)
+    db.session.commit()
+    audit.record(firm_id, "client.created", client, user=user, actor=actor,
+                 details={"name": client.name, "fields": sorted(k for k, v in loaded.items() if v is not None)})
+    return client

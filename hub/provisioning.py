@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -197,9 +198,10 @@ def _email_taken(email: str, user: User | None) -> bool:
 
 
 def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, actor: str = "system",
-                user: User | None = None) -> tuple[User, bool]:
+                user: User | None = None, by: User | None = None) -> tuple[User, bool]:
     """Create or update a user of ``firm`` (by the host's ``external_id``, or ``user`` itself); returns
-    ``(user, created)``. A new user has no password (send them :func:`invite_link`)."""
+    ``(user, created)``. A new user has no password (send them :func:`invite_link`). ``by``: the signed-in user
+    who did it (the pages), for the audit trail."""
     if external_id is not None:
         EXTERNAL_ID(external_id)
     loaded = UserSchema().load(data)
@@ -215,25 +217,42 @@ def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, ac
     changed = _apply(user, {k: v for k, v in loaded.items() if v is not None})
     db.session.commit()
     if created or changed:
-        audit.record(firm.id, "user.created" if created else "user.updated", user, actor=actor,
+        audit.record(firm.id, "user.created" if created else "user.updated", user, actor=actor, user=by,
                      details={"changed_fields": changed, "email": user.email})
     return user, created
 
 
-def set_user_active(user: User, active: bool, *, actor: str = "system") -> None:
+def set_user_active(user: User, active: bool, *, actor: str = "system", by: User | None = None) -> None:
     if user.active != active:
         user.active = active
         db.session.commit()
-        audit.record(user.firm_id, "user.activated" if active else "user.deactivated", user, actor=actor)
+        audit.record(user.firm_id, "user.activated" if active else "user.deactivated", user, actor=actor, user=by,
+                     details={"email": user.email})
 
 
-def set_role(user: User, role: str, *, actor: str = "system") -> None:
+def set_role(user: User, role: str, *, actor: str = "system", by: User | None = None) -> None:
     if role not in ROLES:
         raise marshmallow.ValidationError({"role": [f"Use one of {', '.join(ROLES)}."]})
     if user.role != role:
         old, user.role = user.role, role
         db.session.commit()
-        audit.record(user.firm_id, "user.role_changed", user, actor=actor, details={"from": old, "to": role})
+        audit.record(user.firm_id, "user.role_changed", user, actor=actor, user=by,
+                     details={"email": user.email, "from": old, "to": role})
+
+
+def owner_change_problem(user: User, *, role: str | None = None, active: bool | None = None) -> str | None:
+    """Why changing ``user``'s role to ``role`` or their ``active`` flag would leave the firm without an active
+    Company Owner (``None`` when it would not): the last owner is neither demoted nor deactivated."""
+    stays_owner = (role or user.role) == "owner" and (user.active if active is None else active)
+    if user.role != "owner" or not user.active or stays_owner:
+        return None
+    others = User.query.filter(User.firm_id == user.firm_id, User.role == "owner", User.active.is_(True),
+                               User.id != user.id).count()
+    if others:
+        return None
+    what = "deactivated" if active is False else "made an Admin or Member"
+    return (f"{user.email} is the firm's only active Company Owner and cannot be {what}: make another user an "
+            "Owner first.")
 
 
 def user_out(user: User) -> dict[str, Any]:
@@ -255,21 +274,35 @@ def _password_mark(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _setting(name: str) -> Any:
+    """An operator setting: the app's config, else the environment (``None`` when neither has it)."""
+    value = current_app.config.get(name)
+    return value if value not in (None, "") else (os.environ.get(name) or None)
+
+
+def base_url_set() -> bool:
+    """Whether ``HUB_BASE_URL`` is configured (otherwise links use :data:`DEFAULT_BASE_URL`)."""
+    return _setting("HUB_BASE_URL") is not None
+
+
 @dataclass
 class Invite:
     url: str
     expires_at: dt.datetime
 
 
-def invite_link(user: User, *, actor: str = "system") -> Invite:
+def invite_link(user: User, *, actor: str = "system", by: User | None = None) -> Invite:
     """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password)."""
     if not user.active or not user.firm.active:
         raise marshmallow.ValidationError({"user": ["This user (or their firm) is deactivated; activate them "
                                                     "first."]})
     token = _serializer().dumps({"u": user.id, "p": _password_mark(user)})
-    max_age = int(current_app.config.get("HUB_INVITE_MAX_AGE", DEFAULT_INVITE_MAX_AGE))
-    base = (current_app.config.get("HUB_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    audit.record(user.firm_id, "user.invited", user, actor=actor, details={"email": user.email})
+    max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
+    base = (_setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    audit.record(user.firm_id, "user.invited", user, actor=actor, user=by, details={"email": user.email})
     return Invite(url=f"{base}/set-password/{token}",
                   expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
                   + dt.timedelta(seconds=max_age))
@@ -277,7 +310,7 @@ def invite_link(user: User, *, actor: str = "system") -> Invite:
 
 def user_for_link(token: str) -> User | None:
     """The user a set-password link is for, or ``None`` (expired, tampered, already used)."""
-    max_age = int(current_app.config.get("HUB_INVITE_MAX_AGE", DEFAULT_INVITE_MAX_AGE))
+    max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
     try:
         data = _serializer().loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):
@@ -349,10 +382,11 @@ def _key_errors(row: dict[str, Any]) -> dict[str, list[str]]:
 
 def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = False, dry_run: bool = False,
                    actor: str = "system", clients: list[Client] | None = None,
-                   audit_each: bool = False) -> ImportReport:
+                   audit_each: bool = False, by: User | None = None) -> ImportReport:
     """Validate every row, then write the valid ones in one transaction (none if a row is refused, unless
     ``partial``). Row numbers in the report are 1-based positions in ``rows``. ``clients`` pins the target of
-    each row (single updates by hub id)."""
+    each row (single updates by hub id). A report that was not applied (``dry_run``, or a refused row) still
+    tells the rows that would update (with ``changed_fields``) from those that would change nothing."""
     report = ImportReport()
     if len(rows) > MAX_BULK_ROWS:
         report.refused.append({"row": None, "external_id": None,
@@ -412,7 +446,14 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
             entry = {"row": number, "external_id": loaded.get("external_id") or (target.external_id if target
                                                                                   else None),
                      "id": target.id if target else None}
-            (report.updated if target is not None else report.created).append(entry)
+            if target is None:
+                report.created.append(entry)
+                continue
+            changed = sorted(k for k, v in loaded.items() if getattr(target, k) != v)
+            if changed:
+                report.updated.append({**entry, "changed_fields": changed})
+            else:
+                report.unchanged.append(entry)
         return report
     new_rows: list[tuple[int, Client]] = []
     for number, target, loaded in plan:
@@ -440,10 +481,10 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
     if audit_each:
         for entry in report.created + report.updated:
             audit.record(firm.id, "client.created" if entry in report.created else "client.updated",
-                         db.session.get(Client, entry["id"]), actor=actor,
+                         db.session.get(Client, entry["id"]), actor=actor, user=by,
                          details={"changed_fields": entry.get("changed_fields", [])})
     elif report.created or report.updated:
-        audit.record(firm.id, "clients.imported", firm, actor=actor, details=counts)
+        audit.record(firm.id, "clients.imported", firm, actor=actor, user=by, details=counts)
     return report
 
 

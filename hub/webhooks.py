@@ -18,6 +18,13 @@
   ``"{id}.{timestamp}.{body}"``)), where key is the base64-decoded part of the secret after ``whsec_``.
   Receivers reject a timestamp more than :data:`TOLERANCE_SECONDS` from their clock (the replay window) and
   de-duplicate by ``webhook-id`` (a redelivery keeps the id and is signed afresh).
+* **Destinations** (SSRF): an endpoint's host must resolve to public addresses only — every address it resolves
+  to is checked, at registration and again at every delivery (DNS can change), and the delivery connects to the
+  address that was checked (the URL's host stays in ``Host`` and in TLS SNI and certificate checks), so a name
+  that re-resolves between the check and the connection cannot redirect it. Loopback, private, link-local (cloud
+  metadata), carrier-grade NAT, multicast, reserved and unspecified addresses are refused, IPv4 inside IPv6
+  too. ``HUB_WEBHOOKS_ALLOW_PRIVATE=1`` (config or environment) allows them, for on-premises receivers; then
+  nothing is resolved or pinned. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -26,10 +33,13 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import os
 import random
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -145,11 +155,103 @@ def _check_events(events: list[str] | None) -> list[str]:
     return sorted(set(events or []))
 
 
+ALLOW_PRIVATE = "HUB_WEBHOOKS_ALLOW_PRIVATE"
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class UnsafeDestination(ValueError):
+    """An endpoint URL whose host is, or resolves to, an address webhooks are not sent to."""
+
+
+def allow_private() -> bool:
+    """``HUB_WEBHOOKS_ALLOW_PRIVATE`` (app config first, then the environment): deliver to any address."""
+    value = current_app.config.get(ALLOW_PRIVATE)
+    if value is None:
+        value = os.environ.get(ALLOW_PRIVATE, "")
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (an IP literal is itself), in the resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def non_public(address: str) -> str | None:
+    """Why ``address`` is not a public unicast address (``None`` when it is)."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):  # an IPv4 address carried inside IPv6 is judged as itself
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            reason = non_public(str(embedded))
+            if reason:
+                return reason
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address (where cloud metadata services answer)"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private:
+        return "a private-network address"
+    if not ip.is_global:
+        return "an address that is not public (a shared, reserved or documentation range)"
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def check_destination(url: str) -> list[str]:
+    """The public addresses ``url``'s host resolves to; :class:`UnsafeDestination` (in words) if it does not
+    resolve or any of its addresses is not public."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    try:
+        addresses = [host] if _is_ip(host) else _resolve(host, parsed.port or (443 if parsed.scheme == "https"
+                                                                                 else 80))
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeDestination(f"the host {host} could not be resolved ({exc}); check the URL") from None
+    if not addresses:
+        raise UnsafeDestination(f"the host {host} could not be resolved; check the URL")
+    for address in addresses:
+        reason = non_public(address)
+        if reason:
+            what = f"{host} is {reason}" if _is_ip(host) else f"{host} resolves to {address}, {reason}"
+            raise UnsafeDestination(f"{what}: webhooks are sent to public addresses only (an operator allows "
+                                    f"private receivers with {ALLOW_PRIVATE}=1)")
+    return addresses
+
+
 def _check_url(url: str) -> str:
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("the URL must be absolute http:// or https:// (https in production)")
+    if not allow_private():
+        check_destination(url)
     return url
+
+
+def _target(url: str) -> tuple[str | httpx.URL, dict[str, str], dict[str, Any]]:
+    """Where a delivery connects: the URL itself when private addresses are allowed; else the checked address
+    (raises :class:`UnsafeDestination`), with the URL's host in ``Host`` and in TLS SNI / certificate checks."""
+    if allow_private():
+        return url, {}, {}
+    address = check_destination(url)[0]
+    parsed = httpx.URL(url)
+    extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    return parsed.copy_with(host=address), {"host": parsed.netloc.decode("ascii")}, extensions
 
 
 def create_endpoint(firm_id: int | None, url: str, *, events: list[str] | None = None, description: str = "",
@@ -400,10 +502,14 @@ def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDeliver
     body = encode_body(row.payload)
     status_code, text, error = None, None, None
     try:
-        response = client.post(endpoint.url, content=body, headers=signed_headers(secret, row.event_id, body))
+        target, host, extensions = _target(endpoint.url)
+        response = client.post(target, content=body, headers={**signed_headers(secret, row.event_id, body), **host},
+                               extensions=extensions)
         status_code, text = response.status_code, response.text[:RESPONSE_KEPT]
         if not 200 <= status_code < 300:
             error = f"the endpoint answered {status_code}"
+    except UnsafeDestination as exc:  # nothing was sent
+        error = f"not delivered: {exc}"
     except httpx.TimeoutException:
         error = f"no answer within {setting('HUB_WEBHOOK_TIMEOUT'):g} s"
     except httpx.HTTPError as exc:

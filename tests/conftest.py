@@ -12,6 +12,28 @@ def hub_registry():
     return VendorRegistry.from_entry_points()
 
 
+@pytest.fixture(autouse=True)
+def _hermetic_webhook_dns(monkeypatch):
+    """Webhook endpoint hosts are resolved for the SSRF check (hub.webhooks); in tests only IP literals and
+    ``localhost`` resolve, so no test asks a DNS server. A test that needs a name monkeypatches
+    ``hub.webhooks._resolve`` itself."""
+    import ipaddress
+    import socket
+
+    from hub import webhooks
+
+    def resolve(host: str, port: int) -> list[str]:
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        if host == "localhost":
+            return ["127.0.0.1"]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (tests resolve no names)")
+
+    monkeypatch.setattr(webhooks, "_resolve", resolve)
+
+
 @pytest.fixture
 def serve():
     """``serve(wsgi_app) -> origin``: serve an app on loopback for the test's duration."""

@@ -3,11 +3,18 @@ disabling; manual redelivery; an event never breaks the flow that raised it; key
 
 import socket
 
+import httpx
 import pytest
 
 from hub import webhooks
 from hub.models import Notification, WebhookDelivery, WebhookEndpoint
 from tests.api.test_service_api import Receiver, independent_verify
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(hub_app, monkeypatch):
+    """The receivers here are on loopback: allow private addresses (the SSRF tests below turn it off)."""
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)
 
 
 @pytest.fixture
@@ -138,3 +145,147 @@ def test_signature_helpers_match_the_independent_implementation():
     assert independent_verify(secret, headers, body)
     assert webhooks.verify(secret, headers, body)
     assert not webhooks.verify(secret, headers, body, now=int(headers["Webhook-Timestamp"]) + 301)
+
+
+# -- SSRF: endpoints at private addresses are refused unless the operator allows them ----------------------------
+@pytest.fixture
+def public_only(hub_app, monkeypatch):
+    """The default: HUB_WEBHOOKS_ALLOW_PRIVATE unset (config and environment)."""
+    monkeypatch.delitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+    monkeypatch.delenv("HUB_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+
+
+def names(monkeypatch, table):
+    """Let ``hub.webhooks`` resolve the names in ``table`` (name -> addresses; a callable is asked each time)."""
+    def resolve(host, port):
+        found = table.get(host)
+        if found is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return found() if callable(found) else list(found)
+
+    monkeypatch.setattr(webhooks, "_resolve", resolve)
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://127.0.0.1:9/h", "127.0.0.1 is a loopback address"),
+    ("http://localhost:9/h", "localhost resolves to 127.0.0.1, a loopback address"),
+    ("http://10.0.0.5/h", "10.0.0.5 is a private-network address"),
+    ("http://192.168.1.20/h", "192.168.1.20 is a private-network address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://100.100.100.200/h", "100.100.100.200 is an address that is not public"),
+    ("http://[::1]:9/h", "::1 is a loopback address"),
+    ("http://[::ffff:127.0.0.1]/h", "::ffff:127.0.0.1 is a loopback address"),
+    ("https://[fd00:ec2::254]/h", "fd00:ec2::254 is a private-network address"),
+    ("http://0.0.0.0/h", "0.0.0.0 is the unspecified address"),
+])
+def test_private_addresses_are_refused_by_default(firm, hub_db, public_only, url, reason):
+    with pytest.raises(webhooks.UnsafeDestination) as refused:
+        webhooks.create_endpoint(firm.id, url, actor="test")
+    assert reason in str(refused.value)
+    assert "HUB_WEBHOOKS_ALLOW_PRIVATE=1" in str(refused.value)
+    assert WebhookEndpoint.query.count() == 0
+
+
+def test_every_resolved_address_is_checked(firm, hub_db, public_only, monkeypatch):
+    names(monkeypatch, {"mixed.example": ["93.184.216.34", "10.1.2.3"], "public.example": ["93.184.216.34",
+                                                                                          "2606:2800:220:1::1"]})
+    with pytest.raises(webhooks.UnsafeDestination, match="mixed.example resolves to 10.1.2.3, a private-network"):
+        webhooks.create_endpoint(firm.id, "https://mixed.example/h", actor="test")
+    with pytest.raises(webhooks.UnsafeDestination, match="nowhere.example could not be resolved"):
+        webhooks.create_endpoint(firm.id, "https://nowhere.example/h", actor="test")
+    endpoint, _ = webhooks.create_endpoint(firm.id, "https://public.example/h", actor="test")
+    with pytest.raises(webhooks.UnsafeDestination, match="a loopback address"):  # a change of URL is checked too
+        webhooks.update_endpoint(endpoint, url="http://127.0.0.1:8080/h")
+    hub_db.session.refresh(endpoint)
+    assert endpoint.url == "https://public.example/h"
+
+
+def test_the_setting_allows_private_receivers_from_config_or_environment(firm, hub_db, hub_app, public_only,
+                                                                          monkeypatch, serve, run_jobs):
+    assert webhooks.allow_private() is False
+    monkeypatch.setenv("HUB_WEBHOOKS_ALLOW_PRIVATE", "1")
+    assert webhooks.allow_private() is True
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", "0")  # the app's config wins
+    assert webhooks.allow_private() is False
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)
+    receiver = Receiver()
+    endpoint, secret = endpoint_for(firm, serve(receiver) + "/h")
+    webhooks.emit(firm.id, "reload.finished", {"run_id": 7})
+    run_jobs()
+    assert WebhookDelivery.query.one().status == "delivered"
+    assert [e["data"] for e in receiver.events()] == [{"run_id": 7}]
+    assert independent_verify(secret, receiver.requests[0]["headers"], receiver.requests[0]["body"])
+
+
+def test_delivery_rechecks_the_address_and_sends_nothing_to_a_private_one(firm, hub_db, public_only, monkeypatch,
+                                                                         serve, run_jobs, fast):
+    """The name resolved to a public address when it was registered and to loopback when the event is sent (DNS
+    changed, or a rebinding attack): the loopback receiver must get nothing."""
+    receiver = Receiver()
+    port = serve(receiver).rsplit(":", 1)[1]
+    answers = {"now": ["93.184.216.34"]}
+    names(monkeypatch, {"hooks.example.test": lambda: answers["now"]})
+    endpoint, _ = endpoint_for(firm, f"http://hooks.example.test:{port}/h")
+    answers["now"] = ["127.0.0.1"]
+    webhooks.emit(firm.id, "reload.finished", {"run_id": 1})
+    run_jobs()
+    row = WebhookDelivery.query.one()
+    assert receiver.requests == []
+    assert row.status == "failed" and row.attempts == 3 and row.last_status_code is None
+    assert row.last_error.startswith("not delivered: hooks.example.test resolves to 127.0.0.1, a loopback address")
+
+
+def test_an_endpoint_stored_before_the_check_is_not_delivered_to(firm, hub_db, hub_app, monkeypatch, serve,
+                                                                 run_jobs, fast):
+    receiver = Receiver()
+    endpoint, _ = endpoint_for(firm, serve(receiver) + "/h")  # allowed when registered
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", False)  # then the operator turned it off
+    webhooks.emit(firm.id, "reload.finished", {})
+    run_jobs()
+    assert receiver.requests == []
+    assert "127.0.0.1 is a loopback address" in WebhookDelivery.query.one().last_error
+
+
+def test_a_delivery_connects_to_the_checked_address_with_the_name_in_host_and_sni(firm, hub_db, public_only,
+                                                                                monkeypatch):
+    """No second lookup between the check and the connection (where a rebinding DNS answer could slip in): the
+    request goes to the address that was checked, the certificate is checked for the name (an httpx mock
+    transport stands for the network: nothing leaves the machine)."""
+    calls = []
+
+    def lookup():
+        calls.append(1)
+        return ["93.184.216.34", "2606:2800:220:1::1"]
+
+    names(monkeypatch, {"hooks.example.test": lookup})
+    endpoint, secret = endpoint_for(firm, "https://hooks.example.test:8443/in?x=1")
+    webhooks.emit(firm.id, "export.confirmed", {"export_id": 3})
+    row = WebhookDelivery.query.one()
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(204)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert webhooks.attempt(client, endpoint, row, secret) is True
+    (request,) = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
+    assert request.headers["host"] == "hooks.example.test:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.test"
+    headers = {k.title(): v for k, v in request.headers.items()}
+    assert independent_verify(secret, headers, request.content)
+    assert len(calls) == 2  # once when registered, once for this attempt
+
+
+def test_the_api_and_the_cli_refuse_a_private_url_in_words(firm, hub_db, hub_app, public_only):
+    from hub.api import auth
+    from tests.api.conftest import ApiClient
+
+    api = ApiClient(hub_app, auth.create_token(firm.id, name="admin", role="admin").secret)
+    response = api.post("/webhook-endpoints", json={"url": "http://169.254.169.254/latest/meta-data/"})
+    assert response.status_code == 422
+    assert "169.254.169.254 is a link-local address" in response.get_json()["errors"]["url"][0]
+    result = hub_app.test_cli_runner().invoke(args=["hub", "webhook", "add", "http://10.0.0.8/h"])
+    assert result.exit_code != 0 and "10.0.0.8 is a private-network address" in result.output
+    assert WebhookEndpoint.query.count() == 0

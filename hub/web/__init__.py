@@ -8,7 +8,7 @@ Admin and integrations need the Team plan or above):
 |----------------------------------------|-----------------|---------------------------------------------------|
 | ``/login`` ``/logout``                 | home.py         | sign-in (throttled) with server-side sessions     |
 | ``/settings/password``                 | home.py         | change one's password (ends every session)        |
-| ``/settings/users``                    | home.py         | the firm's users; sign one out everywhere (admins)|
+| ``/settings/users/<id>/sign-out``      | home.py         | sign a user out everywhere (admins)               |
 | ``/settings/apps``                     | home.py         | Settings & Apps: a card per vendor with status    |
 | ``/settings/plugins``                  | home.py         | installed plugins and load errors (admins)        |
 | ``/settings/apps/<vendor>``            | integrations.py | the integration dialog: Overview (Enable/Disable, |
@@ -26,7 +26,11 @@ Admin and integrations need the Team plan or above):
 | ``/clients/<id>/integration/reload``   | clients.py      | Reload data for one client (confirmation)         |
 | ``/clients/<id>/integration/unlink``   |                 | remove a link that nothing came through yet       |
 | ``/settings/audit``                    | trail.py        | the firm's audit trail, newest first (admins)     |
-| ``/set-password/<token>``              | firm_users.py   | choose a password from an invite / reset link     |
+| ``/settings/users`` (and ``…/invite``, | firm_users.py   | the firm's users; the Owner invites a user (a     |
+| ``…/<id>/role|deactivate|reactivate``) |                 | set-password link), changes roles, deactivates    |
+| ``/set-password/<token>``              |                 | choose a password from an invite / reset link     |
+| ``/clients/new`` ``/clients/import``   | client_admin.py | a new client; import clients from CSV (preview,   |
+| ``/clients/import/confirm``            |                 | then confirm; all or nothing) — admins            |
 
 Long lists (history runs, audit trail) are paginated ``PER_PAGE`` rows a page (``?page=N``).
 Shared by every page (blueprint, guards, pagination, the session check): ``base.py``. Headers, cookie flags,
@@ -34,7 +38,16 @@ body limit and sign-in throttling for the whole app: ``security.py``. The invoic
 ``invoice_form.py``.
 """
 
-from hub.web import clients, firm_users, history, home, integrations, invoices, trail  # noqa: F401  (they add their routes)
+from hub.web import (  # noqa: F401  (they add their routes)
+    client_admin,
+    clients,
+    firm_users,
+    history,
+    home,
+    integrations,
+    invoices,
+    trail,
+)
 from hub.web.base import bp
 
 __all__ = ["bp"]

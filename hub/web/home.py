@@ -1,4 +1,4 @@
-"""Sign-in and sign-out, the firm's users (an admin can sign one out everywhere), the password page,
+"""Sign-in and sign-out, signing a user out everywhere (the users page is ``firm_users.py``), the password page,
 Settings & Apps (a card per vendor) and the Plugins page.
 
 Sign-in is throttled (:mod:`hub.web.security`) and costs the same whether the e-mail exists or not (a
@@ -78,14 +78,6 @@ def password():  # noqa: ANN201
             flash("Password changed. Every other browser signed in as you has been signed out.", "success")
             return redirect(url_for("web.apps"))
     return render_template("password.html", errors=errors)
-
-
-@bp.route("/settings/users")
-@admin_required
-def users():  # noqa: ANN201
-    rows = [(user, sessions.active_count(user))
-            for user in User.query.filter_by(firm_id=g.user.firm_id).order_by(User.email)]
-    return render_template("users.html", rows=rows)
 
 
 @bp.route("/settings/users/<int:user_id>/sign-out", methods=["POST"])
