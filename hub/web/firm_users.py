@@ -28,6 +28,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from hub import provisioning, sessions
 from hub.models import ROLES, User, db
+from hub.web import forms
 from hub.web.base import admin_required, bp, login_required, sign_in
 
 OWNER_NOTICE = "Only the Company Owner can invite users, change roles or deactivate users."
@@ -98,8 +99,7 @@ def invite_user():  # noqa: ANN201
         user, _ = provisioning.upsert_user(g.user.firm, None, submitted, actor=f"user:{g.user.id}", by=g.user)
         invite = provisioning.invite_link(user, actor=f"user:{g.user.id}", by=g.user)
     except marshmallow.ValidationError as exc:
-        messages = exc.normalized_messages()
-        errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
+        errors = forms.messages_in_words(provisioning.UserSchema, exc.normalized_messages(), submitted)
         return users_page(invite=submitted, errors=errors, status=422)
     return _link_page(user, invite, created=True)
 
