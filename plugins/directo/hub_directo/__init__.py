@@ -48,22 +48,33 @@ _DATABASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{1,39}$")
 _DATABASE_IN_URL = re.compile(r"/(?:xmlcore/|ocra_)([A-Za-z0-9_\-]+)")
 
 
-def _up_to(top: int) -> str:
-    """A regular expression for the whole numbers 1..``top`` written without leading zeros."""
+def _up_to(top: int, space: str = "") -> str:
+    """A regular expression for the whole numbers 1..``top`` written without leading zeros (``space`` after
+    each digit: the spaces people type inside numbers, which are removed before the check)."""
     digits = str(top)
-    parts = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+
+    def any_digits(count: int) -> str:
+        return (rf"\d{{{count}}}" if not space else rf"(?:\d{space}){{{count}}}") if count else ""
+
+    parts = [rf"[1-9]{space}" + (rf"\d{{0,{len(digits) - 2}}}" if not space else
+                                  rf"(?:\d{space}){{0,{len(digits) - 2}}}")] if len(digits) > 1 else []
     for i, digit in enumerate(digits):
         low = 1 if i == 0 else 0
         if int(digit) > low:
-            rest = len(digits) - i - 1
-            parts.append(digits[:i] + f"[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
-    parts.append(digits)
+            prefix = "".join(d + space for d in digits[:i])
+            parts.append(prefix + f"[{low}-{int(digit) - 1}]{space}" + any_digits(len(digits) - i - 1))
+    parts.append("".join(d + space for d in digits))
     return "(?:" + "|".join(parts) + ")"
 
 
 _NUMBER = _up_to(MAX_DOC_NUMBER)
 #: ``900001-999999`` or a first number only, each 1..MAX_DOC_NUMBER (leading zeros allowed); the smaller first.
 _NUMBER_RANGE = re.compile(rf"^0*({_NUMBER})(?:-0*({_NUMBER}))?$")
+#: What may be typed (the API document's pattern): the same, with spaces anywhere and an en or em dash; blank
+#: is no range. Whitespace is :data:`hub.credentials.WHITESPACE`-like: spelled out for every regex engine.
+_SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+_TYPED_NUMBER = rf"(?:0{_SPACE}*)*{_up_to(MAX_DOC_NUMBER, _SPACE + '*')}"
+TYPED_RANGE = rf"^{_SPACE}*$|^{_SPACE}*{_TYPED_NUMBER}(?:[-\u2013\u2014]{_SPACE}*{_TYPED_NUMBER})?$"
 
 
 class Credentials(marshmallow.Schema):
@@ -71,7 +82,7 @@ class Credentials(marshmallow.Schema):
 
     token = fields.String(required=True, validate=[
         validate.Length(min=8, error="This is too short to be a Directo access token: copy the whole value."),
-        validate.Regexp(r"^\S+$", error="The token must not contain spaces or line breaks: copy it again from "
+        validate.Regexp(r"^[!-~]+$", error="The token must not contain spaces or line breaks: copy it again from "
                                          "Directo.")], metadata={
         "label": "Access token",
         "secret": True,
@@ -87,9 +98,8 @@ class Credentials(marshmallow.Schema):
                 "Each database needs its own token.",
         "placeholder": "acme_ee",
     })
-    invoice_numbers = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        _NUMBER_RANGE, error=f"Enter a range of whole numbers from 1 to {MAX_DOC_NUMBER} such as 900001-999999 "
-                             "(or only the first number)."), metadata={
+    invoice_numbers = fields.String(load_default=None, allow_none=True, metadata={
+        "pattern": TYPED_RANGE,  # the check below, on the typed text (the messages say what is wrong)
         "label": "Invoice numbers for the hub",
         "help": "Directo numbers are whole numbers and every invoice needs one. Give a range the bookkeeper "
                 "reserves for the hub in Directo (e.g. 900001-999999, or just the first number): the hub gives "
@@ -123,9 +133,15 @@ class Credentials(marshmallow.Schema):
 
     @validates("invoice_numbers")
     def check_invoice_numbers(self, value: str | None, **kwargs: Any) -> None:
-        found = _NUMBER_RANGE.match(value or "")
-        if found and found.group(2) and int(found.group(1)) > int(found.group(2)):
-            raise ValidationError("Put the smaller number first, e.g. 900001-999999.")
+        if value is None:
+            return
+        if not re.match(r"^\d+(-\d+)?$", value):
+            raise ValidationError("Enter a range of whole numbers such as 900001-999999 (or only the first number).")
+        found = _NUMBER_RANGE.match(value)
+        low, high = (int(found.group(1)), int(found.group(2) or MAX_DOC_NUMBER)) if found else (0, 0)
+        if not 0 < low <= high <= MAX_DOC_NUMBER:
+            raise ValidationError(f"Directo numbers run from 1 to {MAX_DOC_NUMBER}: enter a range within them, "
+                                  "the smaller number first.")
 
     @post_load
     def canonical_range(self, data: dict, **kwargs: Any) -> dict:

@@ -46,7 +46,7 @@ _COUNTRY_ALIASES = {
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: A Merit API key: a long string without spaces (base64, ~44 characters). The schema's validators carry
 #: these rules, so the API document states them as ``pattern``.
-_API_KEY = re.compile(r"^\S{16,}$")
+_API_KEY = re.compile(r"^[!-~]{16,}$")  # visible ASCII: the same in every regex engine
 _API_ID_ERROR = ("The API ID looks like 8-4-4-4-12 letters and digits (a GUID), e.g. "
                  "3f2504e0-4f89-41d3-9a0c-0305e82c3301. Copy it again from Merit Aktiva → Settings → API settings.")
 _API_KEY_ERROR = ("This does not look like a Merit API key (a long string without spaces). Copy it again from "

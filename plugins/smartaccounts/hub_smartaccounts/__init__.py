@@ -33,11 +33,15 @@ from .wire import fact
 SLUG = "smartaccounts"
 
 
+#: Visible ASCII but ``&``, ``=``, ``?``, ``#`` and ``/`` (no spaces, line breaks or URL parts).
+_PLAIN = r"^[!\x22$%'-.0-<>@-~]*$"
+
+
 def _rules(what: str) -> list[validate.Validator]:
     """Validators, not check methods: the API document then states the rules (``minLength``, ``pattern``)."""
     return [validate.Length(min=8, error=f"This is too short to be a SmartAccounts {what}; copy it again in full."),
-            validate.Regexp(r"^[^\s&=?#/]*$", error=f"Paste only the {what} itself, exactly as SmartAccounts shows "
-                            "it (no spaces, line breaks, '&', '=' or URL parts).")]
+            validate.Regexp(_PLAIN, error=f"Paste only the {what} itself, exactly as SmartAccounts shows it (no "
+                            "spaces, line breaks, '&', '=' or URL parts).")]
 
 
 class Credentials(marshmallow.Schema):

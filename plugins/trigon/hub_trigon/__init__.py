@@ -50,7 +50,7 @@ STATISTIC_FIELDS = (
 )
 
 #: One value without spaces or line breaks (a validator, so the API document states it as ``pattern``).
-_NO_SPACES = re.compile(r"^\S+$")
+_NO_SPACES = re.compile(r"^[!-~]+$")  # visible ASCII (``\S`` differs between regex engines)
 _HEADER_PREFIX = re.compile(r"^(x-trigon-(id-token|api-key)\s*:\s*|bearer\s+)", re.IGNORECASE)
 
 
