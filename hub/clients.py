@@ -89,7 +89,8 @@ class ClientDetailsSchema(marshmallow.Schema):
     vat_no = fields.String(allow_none=True, validate=validate.Length(max=50),
                            metadata={"label": "VAT number", "help": "With the country prefix, e.g. EE123456789."})
     email = fields.Email(allow_none=True, validate=validate.Length(max=254),
-                         metadata={"label": "E-mail", "help": "Where the client's invoices go."})
+                         metadata={"label": "E-mail", "help": "Where the client's invoices go.",
+                                   "anyOf": [{"format": "email"}, {"pattern": f"^{WHITESPACE}*$"}]})  # blank clears
     address_street = fields.String(allow_none=True, validate=validate.Length(max=200), metadata={"label": "Street"})
     address_city = fields.String(allow_none=True, validate=validate.Length(max=100), metadata={"label": "City"})
     address_postal_code = fields.String(allow_none=True, validate=validate.Length(max=20),

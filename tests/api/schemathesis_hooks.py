@@ -17,7 +17,8 @@ test that the API refuses a request breaking it.
   (``HUB_CONFORMANCE_IDS``, as schemathesis advises: "supply the identifiers"). An id of no object of the firm
   is a documented 422 naming the field (tests/api/test_billing_api.py, test_statistics_api.py).
 * Rules across fields, stated in the descriptions and not expressible in JSON Schema: an invoice's due date is
-  not before its issue date; a summary mapping names each custom field at most once. In vendor credentials
+  not before its issue date; a summary mapping names each custom field at most once; a private person (a
+  client's ``customer_type``) has no VAT number. In vendor credentials
   (the plugins' own cross-field checks, each with its plugin test): Trigon's ID token and API key, and
   SmartAccounts' API key and secret, are two different values; a Directo invoice number range has the smaller
   number first; a Tripletex token starting with ``test-`` belongs to the test environment.
@@ -61,6 +62,8 @@ def _firm_ids(case) -> None:
         issue, due = body.get("issue_date"), body.get("due_date")
         if isinstance(issue, str) and isinstance(due, str) and due < issue:
             body["issue_date"], body["due_date"] = due, issue
+    if body.get("customer_type") == "private" and isinstance(body.get("vat_no"), str) and body["vat_no"].strip():
+        body["vat_no"] = None
     if case.method.upper() == "PUT" and case.path.endswith("/summary-settings"):
         if isinstance(body.get("topic_id"), int):
             body["topic_id"] = (IDS.get("topic") or [None])[0]
