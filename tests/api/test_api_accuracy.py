@@ -234,3 +234,16 @@ def test_patch_without_a_body_is_refused(api, firm, hub_db):
     response = api.patch(f"/webhook-endpoints/{endpoint['id']}")
     assert response.status_code == 422 and "_body" in response.get_json()["errors"]
     assert api.patch(f"/webhook-endpoints/{endpoint['id']}", json={"enabled": True}).status_code == 200
+
+
+def test_a_blank_client_email_clears_it_as_documented(api, firm, hub_db):
+    from hub.models import Client
+
+    spec = api.get("/openapi.json").get_json()
+    schema = spec["paths"]["/api/v1/clients/{client_id}"]["patch"]["requestBody"]["content"]["application/json"]
+    ref = schema["schema"]["$ref"].rsplit("/", 1)[-1]
+    email = spec["components"]["schemas"][ref]["properties"]["email"]
+    assert "format" not in email and documented(email["anyOf"][1], "")
+    client = Client.query.filter_by(firm_id=firm.id).first()
+    response = api.patch(f"/clients/{client.id}", json={"email": "", "address_country": ""})
+    assert response.status_code == 200 and response.get_json()["email"] is None
