@@ -78,7 +78,7 @@ class ClientInSchema(provisioning.ClientSchema, Schema):
     """A client's details; omitted fields keep their value, blank strings clear them; a new client needs
     ``name``."""
 
-    active = JsonBoolean(metadata={"example": True})
+    active = JsonBoolean(load_default=None, metadata={"example": True})  # null: keep (as for firms and users)
 
 
 class ClientOutSchema(ClientDetailsOutSchema):
