@@ -65,6 +65,13 @@ def mismatches(client: Client, *, name: str | None, reg_code: str | None) -> lis
 
 
 # -- client details ----------------------------------------------------------------------------
+#: The characters ``str.strip()`` removes, spelled out: a pattern with ``\s`` means other characters to other
+#: regular-expression engines (ECMAScript's ``\s`` has U+FEFF and lacks U+001C-U+001F and U+0085), so the
+#: API document's patterns name these instead.
+WHITESPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+NOT_WHITESPACE = "[^" + WHITESPACE[1:]
+
+
 def _blank_to_none(value: Any) -> Any:
     return value.strip() or None if isinstance(value, str) else value
 
@@ -82,13 +89,15 @@ class ClientDetailsSchema(marshmallow.Schema):
     vat_no = fields.String(allow_none=True, validate=validate.Length(max=50),
                            metadata={"label": "VAT number", "help": "With the country prefix, e.g. EE123456789."})
     email = fields.Email(allow_none=True, validate=validate.Length(max=254),
-                         metadata={"label": "E-mail", "help": "Where the client's invoices go."})
+                         metadata={"label": "E-mail", "help": "Where the client's invoices go.",
+                                   "anyOf": [{"format": "email"}, {"pattern": f"^{WHITESPACE}*$"}]})  # blank clears
     address_street = fields.String(allow_none=True, validate=validate.Length(max=200), metadata={"label": "Street"})
     address_city = fields.String(allow_none=True, validate=validate.Length(max=100), metadata={"label": "City"})
     address_postal_code = fields.String(allow_none=True, validate=validate.Length(max=20),
                                         metadata={"label": "Postal code"})
-    address_country = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="Use the two-letter country code, e.g. EE."), metadata={"label": "Country"})
+    address_country = fields.String(allow_none=True, validate=validate.Regexp(  # blank clears; any case
+        f"^{WHITESPACE}*(?:[A-Za-z]{{2}}{WHITESPACE}*)?$", error="Use the two-letter country code, e.g. EE."),
+        metadata={"label": "Country"})
 
     @marshmallow.pre_load
     def _clean(self, data: Any, **kwargs: Any) -> Any:

@@ -197,6 +197,10 @@ def _email_taken(email: str, user: User | None) -> bool:
     return other is not None and (user is None or other.id != user.id)
 
 
+class EmailTaken(marshmallow.ValidationError):
+    """The e-mail address belongs to another user: a conflict with what is stored (the API answers ``409``)."""
+
+
 def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, actor: str = "system",
                 user: User | None = None, by: User | None = None) -> tuple[User, bool]:
     """Create or update a user of ``firm`` (by the host's ``external_id``, or ``user`` itself); returns
@@ -208,7 +212,7 @@ def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, ac
     if user is None and external_id is not None:
         user = User.query.filter_by(firm_id=firm.id, external_id=external_id).one_or_none()
     if _email_taken(loaded["email"], user):
-        raise marshmallow.ValidationError({"email": ["Another user has this e-mail address already."]})
+        raise EmailTaken({"email": ["Another user has this e-mail address already."]})
     created = user is None
     if created:
         user = User(firm_id=firm.id, external_id=external_id, password_hash=UNUSABLE_PASSWORD, role="member",

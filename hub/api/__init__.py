@@ -132,6 +132,14 @@ def _raw_dict_values(self: Any, field: marshmallow.fields.Field, **kwargs: Any) 
     return {}
 
 
+def _blank_or_format(self: Any, field: marshmallow.fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
+    """A field whose metadata gives ``anyOf`` (e.g. an e-mail address, or blank to clear it) keeps its format
+    only inside the branches."""
+    if "anyOf" in ret and isinstance(field, fields.Email):
+        ret.pop("format", None)
+    return {}
+
+
 def init_app(app: Flask) -> Api:
     """Register the API on ``app``."""
     app.config.setdefault("API_TITLE", "Integration Hub API")
@@ -151,6 +159,7 @@ def init_app(app: Flask) -> Api:
     api.register_converter(VendorSlugConverter, _vendor_param_schema(app))
     api.ma_plugin.converter.add_attribute_function(_import_day_schema)
     api.ma_plugin.converter.add_attribute_function(_raw_dict_values)
+    api.ma_plugin.converter.add_attribute_function(_blank_or_format)
 
     blueprints = [tokens.blp, vendors.blp, integrations.blp, data.blp, data.runs_blp, billing.blp,
                   billing.catalog_blp, accounts.blp, service.blp, webhook_api.blp]

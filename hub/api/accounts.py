@@ -18,6 +18,7 @@ from hub.api.common import (
     make_blueprint,
     not_found,
     owned,
+    patch_body_required,
     run_out,
     vendor_or_404,
 )
@@ -181,6 +182,7 @@ def get_client(client_id: int) -> Any:
 
 @blp.route("/clients/<int:client_id>", methods=["PATCH"], parameters=[CLIENT])
 @auth.admin_required
+@patch_body_required
 @blp.arguments(clients.ClientDetailsSchema(partial=True),
                example={"reg_code": "12345678", "email": "books@acme.example", "customer_type": "company"})
 @blp.response(200, ClientDetailsOutSchema)

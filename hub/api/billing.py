@@ -30,6 +30,7 @@ from hub.api.idempotency import documented as idempotency_documented
 from hub.api.idempotency import idempotent
 from hub.api.integrations import RUN_LOCATION, VENDOR
 from hub.api.schemas import (
+    PERCENT_TEXT,
     CatalogSchema,
     CatalogScopeSchema,
     ExportArgsSchema,
@@ -230,7 +231,7 @@ KIND_PATH = '/integrations/<vendor:vendor>/<any(products, "tax-rates"):kind>'
 
 
 #: A VAT rate in percent, 0–100 with at most two decimals (the document's pattern and the check, alike).
-VAT_RATE_TEXT = r"^(100(\.00?)?|\d{1,2}(\.\d{1,2})?)$"
+VAT_RATE_TEXT = PERCENT_TEXT
 
 
 def mapping_content(kind: str, content: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:

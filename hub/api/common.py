@@ -62,18 +62,29 @@ def _reject_unstorable_text() -> None:
               errors={"_request": ["Text may not contain NUL characters or unpaired surrogates."]})
 
 
-def body_required(view: Callable) -> Callable:
-    """The operation's body is required (every field of its schema has a default, so an empty body would
-    quietly reset them): no body is a ``422`` saying so. Put it under ``admin_required``."""
+def json_body_required(message: str, detail: str) -> Callable[[Callable], Callable]:
+    """The operation's body is required (as the document says): no body is a ``422`` saying so, where the
+    schema would otherwise load nothing as ``{}`` and answer as if something was sent. Put it under
+    ``admin_required`` (a member gets its ``403`` first)."""
 
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not request.get_data(cache=True).strip():
-            abort(422, message="Send the settings as a JSON body.",
-                  errors={"_body": ["A JSON body is required; send every setting (GET returns the current ones)."]})
-        return view(*args, **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not request.get_data(cache=True).strip():
+                abort(422, message=message, errors={"_body": [detail]})
+            return view(*args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+#: Settings bodies: every field of the schema has a default, so an empty body would quietly reset them.
+body_required = json_body_required(
+    "Send the settings as a JSON body.", "A JSON body is required; send every setting (GET returns the current ones).")
+#: ``PATCH`` bodies: name the fields to change.
+patch_body_required = json_body_required(
+    "Send the fields to change as a JSON body.", "A JSON body is required: an object with the fields to change.")
 
 
 def doc_errors(blp: Blueprint, *codes: int) -> Callable:

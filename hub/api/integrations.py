@@ -45,6 +45,7 @@ from hub.api.schemas import (
     TestConnectionBodySchema,
 )
 from hub.api.vendors import credentials_component_name
+from hub.clients import WHITESPACE
 from hub.errors import ConfigError, NotSupported
 from hub.models import NOT_CONFIGURED, ClientConnection, Integration, SyncRun
 from hub.plugins import Vendor
@@ -100,8 +101,11 @@ def credentials_content(slug: str, content: dict[str, Any], schemas: dict[str, A
     generic = body["properties"]["credentials"]
     required = schemas[name].get("required", [])
     for prop in fields.get("properties", {}).values():
-        if prop.get("writeOnly"):  # a secret: null or blank keeps the saved one
+        if prop.get("writeOnly"):  # a secret: null or blank (only whitespace) keeps the saved one
             prop["nullable"] = True
+            rules = {k: prop.pop(k) for k in ("pattern", "minLength", "maxLength") if k in prop}
+            if rules:
+                prop["anyOf"] = [{"type": "string", **rules}, {"type": "string", "pattern": f"^{WHITESPACE}*$"}]
     body["properties"]["credentials"] = {
         **fields, **{k: v for k, v in generic.items() if k in ("nullable",)},
         "description": f"{schemas[name].get('description', '')} {CREDENTIALS_DESCRIPTION} Required when nothing "

@@ -10,11 +10,12 @@ from typing import Any
 import marshmallow
 from marshmallow import fields, validate
 
+from hub.clients import NOT_WHITESPACE, WHITESPACE
 from hub.statistics import SummarySettingsSchema
 
 MAX_ID = 2**31 - 1
 #: Text that is more than whitespace (the API strips it): the document says so with the same pattern.
-NOT_BLANK = validate.Regexp(r"^\s*\S", error="Must not be blank.")
+NOT_BLANK = validate.Regexp(f"^{WHITESPACE}*{NOT_WHITESPACE}", error="Must not be blank.")
 PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use a month as YYYY-MM.")
 
 
@@ -352,7 +353,13 @@ class MoneyField(fields.Decimal):
 
 
 BIG = Decimal("1000000000")
-DECIMAL_TEXT = r"^-?\d{1,10}(\.\d{1,4})?$"
+#: Up to 1000000000 with at most four decimals (the document's patterns state the ranges the checks apply).
+_UP_TO_BIG = r"(\d{1,9}(\.\d{1,4})?|1000000000(\.0{1,4})?)"
+DECIMAL_TEXT = rf"^-?{_UP_TO_BIG}$"
+#: As DECIMAL_TEXT, above zero (a quantity is at least 0.0001).
+POSITIVE_DECIMAL_TEXT = rf"^(?!0*(\.0*)?$){_UP_TO_BIG}$"
+#: 0 to 100 with at most two decimals.
+PERCENT_TEXT = r"^(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$"
 
 
 class _Between(validate.Validator):
@@ -375,11 +382,11 @@ class InvoiceLineSchema(Schema):
     description = fields.String(required=True, validate=validate.Length(min=1, max=500),
                                 metadata={"example": "Bookkeeping, January"})
     quantity = MoneyField(required=True, places=4, validate=_decimal_range(Decimal("0.0001"), BIG),
-                          metadata={"example": "1", "pattern": DECIMAL_TEXT})
+                          metadata={"example": "1", "pattern": POSITIVE_DECIMAL_TEXT})
     unit_price = MoneyField(required=True, places=4, validate=_decimal_range(-BIG, BIG),
                             metadata={"example": "150.00", "pattern": DECIMAL_TEXT})
     vat_rate = MoneyField(required=True, places=2, validate=_decimal_range(Decimal("0"), Decimal("100")),
-                          metadata={"example": "22", "pattern": r"^\d{1,3}(\.\d{1,2})?$",
+                          metadata={"example": "22", "pattern": PERCENT_TEXT,
                                     "description": "Percent."})
     product_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
                                  metadata={"example": "BK-01"})

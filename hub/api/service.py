@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_smorest import abort
 from marshmallow import fields, validate
 
 from hub import provisioning
 from hub.api import auth
 from hub.api.accounts import ClientDetailsOutSchema
 from hub.api.common import doc_errors, not_found
-from hub.api.schemas import MAX_ID, NewTokenSchema, Schema, TokenSchema, UtcDateTime
+from hub.api.schemas import MAX_ID, JsonBoolean, NewTokenSchema, Schema, TokenSchema, UtcDateTime
 from hub.api.service_auth import actor, make_blueprint
 from hub.models import Client, Firm, User, db
 
@@ -30,6 +31,8 @@ USER_ID_PARAM = {"in": "path", "name": "user_id", "example": 1, "schema": {"type
 class FirmInSchema(provisioning.FirmSchema, Schema):
     """A firm as the host product has it. ``timezone`` and ``plan`` keep their value when omitted (new firms:
     Europe/Tallinn, team); ``active: false`` deactivates (integrations disabled, users and tokens stopped)."""
+
+    active = JsonBoolean(load_default=None, metadata={"example": True})
 
 
 class FirmOutSchema(Schema):
@@ -49,6 +52,8 @@ class FirmListArgs(Schema):
 
 class UserInSchema(provisioning.UserSchema, Schema):
     """A user of the firm. ``role`` (new users: member), ``name`` and ``active`` keep their value when omitted."""
+
+    active = JsonBoolean(load_default=None, metadata={"example": True})
 
 
 class UserOutSchema(Schema):
@@ -73,6 +78,8 @@ class ClientInSchema(provisioning.ClientSchema, Schema):
     """A client's details; omitted fields keep their value, blank strings clear them; a new client needs
     ``name``."""
 
+    active = JsonBoolean(load_default=None, metadata={"example": True})  # null: keep (as for firms and users)
+
 
 class ClientOutSchema(ClientDetailsOutSchema):
     """A client's details (as ``GET /clients/{id}`` shows them) with what the host product keeps: its
@@ -88,9 +95,9 @@ class BulkClientsSchema(Schema):
                           max=provisioning.MAX_BULK_ROWS), metadata={
         "description": "Rows with the fields of a client and preferably `external_id`; each row is validated on "
                        "its own.", "items": {"type": "object", "additionalProperties": {}}})
-    partial = fields.Boolean(load_default=False, metadata={
+    partial = JsonBoolean(load_default=False, metadata={
         "description": "Write the valid rows even if some are refused (default: nothing is written then)."})
-    dry_run = fields.Boolean(load_default=False, metadata={"description": "Validate and report; write nothing."})
+    dry_run = JsonBoolean(load_default=False, metadata={"description": "Validate and report; write nothing."})
 
 
 class ReportRowSchema(Schema):
@@ -183,14 +190,17 @@ def list_users(firm_id: int) -> Any:
 @blp.arguments(UserInSchema, example={"email": "mari@acme.example", "name": "Mari Maasikas", "role": "owner"})
 @blp.response(200, UserOutSchema)
 @blp.alt_response(201, schema=UserOutSchema, description="Created")
-@doc_errors(blp, 403, 404, 422)
+@doc_errors(blp, 403, 404, 409, 422)
 def put_user(data: dict[str, Any], firm_id: int, external_id: str) -> Any:
     """Create or update a user by external id (replay-safe); `active: false` deactivates. A new user has no
     password: get them a set-password link with `POST …/users/{user_id}/invite`."""
     firm = _firm(firm_id)
     _check_external_id(external_id)
     body = request.get_json()
-    user, created = provisioning.upsert_user(firm, external_id, body, actor=actor())
+    try:
+        user, created = provisioning.upsert_user(firm, external_id, body, actor=actor())
+    except provisioning.EmailTaken as exc:
+        abort(409, message="Another user has this e-mail address already.", errors=exc.messages)
     if data.get("active") is not None:
         provisioning.set_user_active(user, data["active"], actor=actor())
     return provisioning.user_out(user), 201 if created else 200

@@ -10,8 +10,8 @@ from flask_smorest import abort
 from marshmallow import fields, validate
 
 from hub import webhooks
-from hub.api.common import doc_errors, not_found
-from hub.api.schemas import MAX_ID, Schema, UtcDateTime
+from hub.api.common import doc_errors, not_found, patch_body_required
+from hub.api.schemas import MAX_ID, JsonBoolean, Schema, UtcDateTime
 from hub.api.service_auth import actor, make_blueprint, scope_firm_id
 from hub.models import WebhookDelivery, WebhookEndpoint, db
 
@@ -20,6 +20,12 @@ blp = make_blueprint("api-webhooks", "Webhook endpoints, delivery log and redeli
 
 ENDPOINT_ID_PARAM = {"in": "path", "name": "endpoint_id", "example": 1, "schema": {"type": "integer", "minimum": 0}}
 DELIVERY_ID_PARAM = {"in": "path", "name": "delivery_id", "example": 1, "schema": {"type": "integer", "minimum": 0}}
+#: An absolute http(s) URL of visible ASCII with a host name or IPv4 address (IDN hosts in their xn-- form).
+#: A pattern rather than ``validate.URL``: the document states exactly the rule the API applies.
+URL_PATTERN = (r"^https?://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?[A-Za-z0-9._~-]+(?::[0-9]{1,5})?"
+               r"(?:[/?#][!-~]*)?$")
+URL_RULES = [validate.Length(max=2000), validate.Regexp(
+    URL_PATTERN, error="Enter an absolute http:// or https:// URL, e.g. https://host.example/hooks/hub.")]
 EVENTS = fields.List(fields.String(validate=validate.OneOf(list(webhooks.EVENT_TYPES))),
                      validate=validate.Length(max=len(webhooks.EVENT_TYPES)),
                      metadata={"example": ["reload.finished", "export.failed"],
@@ -28,9 +34,7 @@ EVENTS = fields.List(fields.String(validate=validate.OneOf(list(webhooks.EVENT_T
 
 class EndpointSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 1})
-    url = fields.String(required=True, validate=[validate.Length(max=2000),
-                                                 validate.URL(schemes={"http", "https"}, require_tld=False)],
-                        metadata={"example": "https://host.example/hooks/hub"})
+    url = fields.String(required=True, validate=URL_RULES, metadata={"example": "https://host.example/hooks/hub"})
     description = fields.String(load_default="", validate=validate.Length(max=200),
                                 metadata={"example": "practice-management product"})
     events = EVENTS
@@ -50,11 +54,10 @@ class NewEndpointSchema(EndpointSchema):
 
 
 class EndpointPatchSchema(Schema):
-    url = fields.String(validate=[validate.Length(max=2000), validate.URL(schemes={"http", "https"},
-                                                                          require_tld=False)])
+    url = fields.String(validate=URL_RULES, metadata={"example": "https://host.example/hooks/hub"})
     description = fields.String(validate=validate.Length(max=200))
     events = EVENTS
-    enabled = fields.Boolean(metadata={"description": "true re-enables a disabled endpoint: what waited is sent."})
+    enabled = JsonBoolean(metadata={"description": "true re-enables a disabled endpoint: what waited is sent."})
 
 
 class SecretSchema(Schema):
@@ -139,6 +142,7 @@ def get_endpoint(endpoint_id: int) -> Any:
 
 
 @blp.route("/webhook-endpoints/<int:endpoint_id>", methods=["PATCH"], parameters=[ENDPOINT_ID_PARAM])
+@patch_body_required
 @blp.arguments(EndpointPatchSchema, example={"enabled": True})
 @blp.response(200, EndpointSchema)
 @doc_errors(blp, 403, 404, 422)

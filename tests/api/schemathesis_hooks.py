@@ -4,8 +4,9 @@ Each hook gives the generator a fact about the run's firm that an OpenAPI docume
 skips a check or a case. Every rule they honour is written in the document's descriptions and has its own
 test that the API refuses a request breaking it.
 
-* The run's own token must survive the run: a ``DELETE /api/v1/tokens/{id}`` that names it is sent for an id
-  that does not exist instead (a 404, still checked against the document).
+* The runs' own tokens (the admin and the member run side by side) must survive the run: a
+  ``DELETE /api/v1/tokens/{id}`` that names one is sent for an id that does not exist instead (a 404, still
+  checked against the document).
 * ``Idempotency-Key``: the same key with another request is a documented ``422`` (IETF draft
   ``draft-ietf-httpapi-idempotency-key-header``; ``test_api_accuracy`` pins it). A schema cannot say "a key
   not used before", and the generator reuses the document's example key across bodies: a *positive* case
@@ -16,15 +17,20 @@ test that the API refuses a request breaking it.
   (``HUB_CONFORMANCE_IDS``, as schemathesis advises: "supply the identifiers"). An id of no object of the firm
   is a documented 422 naming the field (tests/api/test_billing_api.py, test_statistics_api.py).
 * Rules across fields, stated in the descriptions and not expressible in JSON Schema: an invoice's due date is
-  not before its issue date; a summary mapping names each custom field at most once.
+  not before its issue date; a summary mapping names each custom field at most once; a private person (a
+  client's ``customer_type``) has no VAT number. In vendor credentials
+  (the plugins' own cross-field checks, each with its plugin test): Trigon's ID token and API key, and
+  SmartAccounts' API key and secret, are two different values; a Directo invoice number range has the smaller
+  number first; a Tripletex token starting with ``test-`` belongs to the test environment.
 """
 
 import json
 import os
+import re
 
 import schemathesis
 
-RUNNING_TOKEN_ID = os.environ.get("HUB_CONFORMANCE_TOKEN_ID", "")
+RUN_TOKEN_IDS = {str(i) for i in json.loads(os.environ.get("HUB_CONFORMANCE_TOKEN_IDS") or "[]")}
 IDS: dict[str, list[int]] = json.loads(os.environ.get("HUB_CONFORMANCE_IDS") or "{}")
 _keys: dict[str, str] = {}
 
@@ -56,6 +62,8 @@ def _firm_ids(case) -> None:
         issue, due = body.get("issue_date"), body.get("due_date")
         if isinstance(issue, str) and isinstance(due, str) and due < issue:
             body["issue_date"], body["due_date"] = due, issue
+    if body.get("customer_type") == "private" and isinstance(body.get("vat_no"), str) and body["vat_no"].strip():
+        body["vat_no"] = None
     if case.method.upper() == "PUT" and case.path.endswith("/summary-settings"):
         if isinstance(body.get("topic_id"), int):
             body["topic_id"] = (IDS.get("topic") or [None])[0]
@@ -67,11 +75,36 @@ def _firm_ids(case) -> None:
                     mapping[key] = fields.pop(0) if fields else None
 
 
+#: Credentials whose two secrets must differ (vendor slug in the path → the two fields).
+DIFFERENT = {"trigon": ("id_token", "api_key"), "smartaccounts": ("api_key", "api_secret")}
+
+
+def _credentials(case) -> None:
+    body = case.body
+    credentials = body.get("credentials") if isinstance(body, dict) else None
+    if not isinstance(credentials, dict) or "/integrations/" not in case.path:
+        return
+    vendor = case.path.split("/integrations/", 1)[1].split("/", 1)[0]
+    first, second = DIFFERENT.get(vendor, (None, None))
+    if first and isinstance(credentials.get(first), str) and credentials.get(first) == credentials.get(second):
+        value = credentials[second]
+        credentials[second] = value[:-1] + ("b" if value.endswith("a") else "a")
+    numbers = credentials.get("invoice_numbers") if vendor == "directo" else None
+    if isinstance(numbers, str):
+        low, _, high = re.sub(r"\s+", "", numbers).replace("\u2013", "-").replace("\u2014", "-").partition("-")
+        if low.isdigit() and high.isdigit() and int(low) > int(high):
+            credentials["invoice_numbers"] = f"{high}-{low}"
+    token = credentials.get("employee_token") if vendor == "tripletex" else None
+    if isinstance(token, str) and token.strip().startswith("test-"):
+        credentials["environment"] = "test"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):  # noqa: ANN001, ANN201
-    if (RUNNING_TOKEN_ID and case.method.upper() == "DELETE" and case.path.endswith("/tokens/{token_id}")
-            and str((case.path_parameters or {}).get("token_id")) == RUNNING_TOKEN_ID):
+    if (case.method.upper() == "DELETE" and case.path.endswith("/tokens/{token_id}")
+            and str((case.path_parameters or {}).get("token_id")) in RUN_TOKEN_IDS):
         case.path_parameters["token_id"] = 2**31 - 2
     if _positive(case):
         _firm_ids(case)
+        _credentials(case)
         _fresh_idempotency_key(case)

@@ -230,7 +230,7 @@ def test_user_email_must_be_unique_and_fields_are_validated(svc, hub_db):
     firm_id = svc.put("/firms/by-external-id/a", json=FIRM).get_json()["id"]
     svc.put(f"/firms/{firm_id}/users/by-external-id/u1", json=USERS["u-1"])
     clash = svc.put(f"/firms/{firm_id}/users/by-external-id/u2", json=USERS["u-1"])
-    assert clash.status_code == 422 and "email" in clash.get_json()["errors"]
+    assert clash.status_code == 409 and "email" in clash.get_json()["errors"]  # a conflict with stored data
     bad = svc.put("/firms/by-external-id/b", json={"name": "X", "country": "Estonia", "timezone": "Mars/Base"})
     assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"country", "timezone"}
     assert WebhookDelivery.query.count() == 0

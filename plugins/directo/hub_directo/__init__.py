@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import marshmallow
-from marshmallow import ValidationError, fields, post_load, pre_load, validates
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates
 
 from hub import hookimpl
 from hub.types import (
@@ -43,28 +43,63 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 DOCS_URL = "https://wiki.directo.ee/en/xml_direct"
-_DATABASE = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,39}$")
+#: Checked after lower-casing: the pattern states what may be typed (any case).
+_DATABASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{1,39}$")
 _DATABASE_IN_URL = re.compile(r"/(?:xmlcore/|ocra_)([A-Za-z0-9_\-]+)")
-_NUMBER_RANGE = re.compile(r"^(\d{1,10})(?:-(\d{1,10}))?$")
+
+
+def _up_to(top: int, space: str = "") -> str:
+    """A regular expression for the whole numbers 1..``top`` written without leading zeros (``space`` after
+    each digit: the spaces people type inside numbers, which are removed before the check)."""
+    digits = str(top)
+
+    def any_digits(count: int) -> str:
+        return (rf"\d{{{count}}}" if not space else rf"(?:\d{space}){{{count}}}") if count else ""
+
+    parts = [rf"[1-9]{space}" + (rf"\d{{0,{len(digits) - 2}}}" if not space else
+                                  rf"(?:\d{space}){{0,{len(digits) - 2}}}")] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            prefix = "".join(d + space for d in digits[:i])
+            parts.append(prefix + f"[{low}-{int(digit) - 1}]{space}" + any_digits(len(digits) - i - 1))
+    parts.append("".join(d + space for d in digits))
+    return "(?:" + "|".join(parts) + ")"
+
+
+_NUMBER = _up_to(MAX_DOC_NUMBER)
+#: ``900001-999999`` or a first number only, each 1..MAX_DOC_NUMBER (leading zeros allowed); the smaller first.
+_NUMBER_RANGE = re.compile(rf"^0*({_NUMBER})(?:-0*({_NUMBER}))?$")
+#: What may be typed (the API document's pattern): the same, with spaces anywhere and an en or em dash; blank
+#: is no range. Whitespace is :data:`hub.credentials.WHITESPACE`-like: spelled out for every regex engine.
+_SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+_TYPED_NUMBER = rf"(?:0{_SPACE}*)*{_up_to(MAX_DOC_NUMBER, _SPACE + '*')}"
+TYPED_RANGE = rf"^{_SPACE}*$|^{_SPACE}*{_TYPED_NUMBER}(?:[-\u2013\u2014]{_SPACE}*{_TYPED_NUMBER})?$"
 
 
 class Credentials(marshmallow.Schema):
     """An XML Direct access token and the company database it belongs to."""
 
-    token = fields.String(required=True, metadata={
+    token = fields.String(required=True, validate=[
+        validate.Length(min=8, error="This is too short to be a Directo access token: copy the whole value."),
+        validate.Regexp(r"^[!-~]+$", error="The token must not contain spaces or line breaks: copy it again from "
+                                         "Directo.")], metadata={
         "label": "Access token",
         "secret": True,
         "help": "A personal access token of Directo's integration user: in Directo, Settings → System settings → "
                 "API access (XML Direct; on older versions the Employee card → XML). Tokens are shown only once.",
         "placeholder": "paste the token from Directo",
     })
-    database = fields.String(required=True, metadata={
+    database = fields.String(required=True, validate=validate.Regexp(_DATABASE, error=(
+        "Enter only the company database code, e.g. acme_ee (letters, digits and underscores), not a URL or the "
+        "company name.")), metadata={
         "label": "Company database code",
         "help": "The short code of the Directo company database the token was created in (e.g. acme_ee). "
                 "Each database needs its own token.",
         "placeholder": "acme_ee",
     })
     invoice_numbers = fields.String(load_default=None, allow_none=True, metadata={
+        "pattern": TYPED_RANGE,  # the check below, on the typed text (the messages say what is wrong)
         "label": "Invoice numbers for the hub",
         "help": "Directo numbers are whole numbers and every invoice needs one. Give a range the bookkeeper "
                 "reserves for the hub in Directo (e.g. 900001-999999, or just the first number): the hub gives "
@@ -96,23 +131,14 @@ class Credentials(marshmallow.Schema):
             data["invoice_numbers"] = numbers or None
         return data
 
-    @validates("token")
-    def check_token(self, value: str, **kwargs: Any) -> None:
-        if not value:
-            raise ValidationError("Paste the access token from Directo.")
-        if any(ch.isspace() for ch in value):
-            raise ValidationError("The token must not contain spaces or line breaks: copy it again from Directo.")
-        if len(value) < 8:
-            raise ValidationError("This is too short to be a Directo access token: copy the whole value.")
-
     @validates("invoice_numbers")
     def check_invoice_numbers(self, value: str | None, **kwargs: Any) -> None:
         if value is None:
             return
-        found = _NUMBER_RANGE.match(value)
-        if not found:
+        if not re.match(r"^\d+(-\d+)?$", value):
             raise ValidationError("Enter a range of whole numbers such as 900001-999999 (or only the first number).")
-        low, high = int(found.group(1)), int(found.group(2) or MAX_DOC_NUMBER)
+        found = _NUMBER_RANGE.match(value)
+        low, high = (int(found.group(1)), int(found.group(2) or MAX_DOC_NUMBER)) if found else (0, 0)
         if not 0 < low <= high <= MAX_DOC_NUMBER:
             raise ValidationError(f"Directo numbers run from 1 to {MAX_DOC_NUMBER}: enter a range within them, "
                                   "the smaller number first.")
@@ -124,12 +150,6 @@ class Credentials(marshmallow.Schema):
         if found:
             data["invoice_numbers"] = f"{int(found.group(1))}-{int(found.group(2) or MAX_DOC_NUMBER)}"
         return data
-
-    @validates("database")
-    def check_database(self, value: str, **kwargs: Any) -> None:
-        if not _DATABASE.match(value):
-            raise ValidationError("Enter only the company database code, e.g. acme_ee (letters, digits and "
-                                  "underscores), not a URL or the company name.")
 
 
 STATISTIC_FIELDS = (

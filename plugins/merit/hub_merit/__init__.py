@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import marshmallow
-from marshmallow import fields, pre_load, validate, validates
+from marshmallow import fields, pre_load, validate
 
 from hub import hookimpl
 from hub.errors import TransientError, VendorRejected
@@ -44,6 +44,13 @@ _COUNTRY_ALIASES = {
     "pl": "PL", "pol": "PL", "poland": "PL", "polska": "PL", "program.360ksiegowosc.pl": "PL",
 }
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: A Merit API key: a long string without spaces (base64, ~44 characters). The schema's validators carry
+#: these rules, so the API document states them as ``pattern``.
+_API_KEY = re.compile(r"^[!-~]{16,}$")  # visible ASCII: the same in every regex engine
+_API_ID_ERROR = ("The API ID looks like 8-4-4-4-12 letters and digits (a GUID), e.g. "
+                 "3f2504e0-4f89-41d3-9a0c-0305e82c3301. Copy it again from Merit Aktiva → Settings → API settings.")
+_API_KEY_ERROR = ("This does not look like a Merit API key (a long string without spaces). Copy it again from "
+                  "Merit Aktiva → Settings → API settings.")
 #: Item code used on invoice rows whose line has no mapped Merit article code.
 DEFAULT_ITEM_CODE = "TEENUS"
 #: A registry code of this shape on a client is a private person's personal identification code (not a Merit
@@ -75,13 +82,13 @@ STATISTIC_KEYS = tuple(f.key for f in STATISTIC_FIELDS)
 
 
 class Credentials(marshmallow.Schema):
-    api_id = fields.String(required=True, metadata={
+    api_id = fields.String(required=True, validate=validate.Regexp(_GUID, error=_API_ID_ERROR), metadata={
         "label": "API ID",
         "help": "In Merit Aktiva: Settings → API settings (Company settings → Integrations). Copy the API ID of the "
                 "key you generated for Integration Hub.",
         "placeholder": "e.g. 3f2504e0-4f89-41d3-9a0c-0305e82c3301",
     })
-    api_key = fields.String(required=True, metadata={
+    api_key = fields.String(required=True, validate=validate.Regexp(_API_KEY, error=_API_KEY_ERROR), metadata={
         "label": "API key",
         "help": "Shown next to the API ID in Settings → API settings. Paste it exactly as shown (a long run of letters "
                 "and digits, often ending in '='). If the key is reset in Merit, paste the new one here.",
@@ -104,20 +111,6 @@ class Credentials(marshmallow.Schema):
         if isinstance(country, str):
             data["country"] = _COUNTRY_ALIASES.get(country.strip().lower(), country.strip().upper())
         return data
-
-    @validates("api_id")
-    def check_api_id(self, value: str, **kwargs: Any) -> None:
-        if not _GUID.match(value):
-            raise marshmallow.ValidationError(
-                "The API ID looks like 8-4-4-4-12 letters and digits (a GUID), e.g. "
-                "3f2504e0-4f89-41d3-9a0c-0305e82c3301. Copy it again from Merit Aktiva → Settings → API settings.")
-
-    @validates("api_key")
-    def check_api_key(self, value: str, **kwargs: Any) -> None:
-        if re.search(r"\s", value) or len(value) < 16:
-            raise marshmallow.ValidationError(
-                "This does not look like a Merit API key (a long string without spaces). Copy it again from "
-                "Merit Aktiva → Settings → API settings.")
 
 
 @hookimpl

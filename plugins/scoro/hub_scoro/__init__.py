@@ -20,6 +20,9 @@ __version__ = "0.1.0"
 #: One DNS label: what may stand before ``.scoro.com``. Nothing else can reach the URL's host.
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: A validator, not a check method: the API document then states the rule (``pattern``).
+_ACCOUNT_ID_RULE = validate.Regexp(ACCOUNT_ID, error="Paste the company account ID exactly as Scoro shows it under "
+                                   "Settings → API (letters, digits, '-', '_' or '.', no spaces).")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -36,7 +39,7 @@ def _prefix_from_address(text: str) -> tuple[str, str] | None:
 
 
 class Credentials(marshmallow.Schema):
-    company_account_id = fields.String(required=True, metadata={
+    company_account_id = fields.String(required=True, validate=_ACCOUNT_ID_RULE, metadata={
         "label": "Company account ID",
         "help": "Scoro → Settings → API: the company account ID (often the same as your subdomain).",
         "placeholder": "acme",
@@ -49,6 +52,7 @@ class Credentials(marshmallow.Schema):
         "label": "Subdomain",
         "help": "Only the prefix of your Scoro address: for https://acme.scoro.com enter acme.",
         "placeholder": "acme",
+        "pattern": LABEL.pattern,  # the check below, with a message for each way to get it wrong
     })
     domain = fields.String(load_default=DEFAULT_DOMAIN, validate=validate.OneOf(DOMAINS), metadata={
         "label": "Scoro address ends in",
@@ -57,13 +61,6 @@ class Credentials(marshmallow.Schema):
     language = fields.String(
         load_default="eng", validate=validate.OneOf(list(LANGUAGES), labels=list(LANGUAGES.values())),
         metadata={"label": "Invoice language", "help": "The language Scoro uses for the invoices the hub exports."})
-
-    @validates("company_account_id")
-    def _account_id(self, value: str, **kwargs: object) -> None:
-        if not ACCOUNT_ID.match(value):
-            raise marshmallow.ValidationError(
-                "Paste the company account ID exactly as Scoro shows it under Settings → API "
-                "(letters, digits, '-', '_' or '.', no spaces).")
 
     @validates("subdomain")
     def _subdomain(self, value: str, **kwargs: object) -> None:

@@ -7,11 +7,10 @@ the emulator in :mod:`hub_smartaccounts.sandbox`. See README.md.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow
-from marshmallow import fields, validates, validates_schema
+from marshmallow import fields, validate, validates_schema
 
 from hub import hookimpl
 from hub.types import (
@@ -32,37 +31,30 @@ from .client import SmartAccountsApi
 from .wire import fact
 
 SLUG = "smartaccounts"
-_BAD_CHARS = re.compile(r"[\s&=?#/]")
 
 
-def _clean(value: str, what: str) -> None:
-    if _BAD_CHARS.search(value):
-        raise marshmallow.ValidationError(
-            f"Paste only the {what} itself, exactly as SmartAccounts shows it (no spaces, line breaks, '&', '=' "
-            "or URL parts).")
-    if len(value) < 8:
-        raise marshmallow.ValidationError(f"This is too short to be a SmartAccounts {what}; copy it again in full.")
+#: Visible ASCII but ``&``, ``=``, ``?``, ``#`` and ``/`` (no spaces, line breaks or URL parts).
+_PLAIN = r"^[!\x22$%'-.0-<>@-~]*$"
+
+
+def _rules(what: str) -> list[validate.Validator]:
+    """Validators, not check methods: the API document then states the rules (``minLength``, ``pattern``)."""
+    return [validate.Length(min=8, error=f"This is too short to be a SmartAccounts {what}; copy it again in full."),
+            validate.Regexp(_PLAIN, error=f"Paste only the {what} itself, exactly as SmartAccounts shows it (no "
+                            "spaces, line breaks, '&', '=' or URL parts).")]
 
 
 class Credentials(marshmallow.Schema):
-    api_key = fields.String(required=True, metadata={
+    api_key = fields.String(required=True, validate=_rules("API key"), metadata={
         "label": "API key", "secret": True, "placeholder": "the public API key",
         "help": "In SmartAccounts: Settings → API (the company's API access). Generate a key pair and copy the "
                 "API key (the public key).",
     })
-    api_secret = fields.String(required=True, metadata={
+    api_secret = fields.String(required=True, validate=_rules("API secret"), metadata={
         "label": "API secret", "secret": True, "placeholder": "the API secret (private key)",
         "help": "SmartAccounts shows the secret only once, when the key pair is generated. If you have lost it, "
                 "generate a new key pair in SmartAccounts and paste both the new key and the new secret here.",
     })
-
-    @validates("api_key")
-    def _check_key(self, value: str, **kwargs: Any) -> None:
-        _clean(value, "API key")
-
-    @validates("api_secret")
-    def _check_secret(self, value: str, **kwargs: Any) -> None:
-        _clean(value, "API secret")
 
     @validates_schema
     def _check_pair(self, data: dict, **kwargs: Any) -> None:

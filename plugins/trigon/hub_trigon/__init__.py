@@ -13,7 +13,7 @@ import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow
-from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from hub import hookimpl
 from hub.errors import ConfigError, HubError
@@ -47,20 +47,24 @@ STATISTIC_FIELDS = (
                    "Documents (payment files, statements, receipts) registered in the month."),
 )
 
+#: One value without spaces or line breaks (a validator, so the API document states it as ``pattern``).
+_NO_SPACES = re.compile(r"^[!-~]+$")  # visible ASCII (``\S`` differs between regex engines)
 _HEADER_PREFIX = re.compile(r"^(x-trigon-(id-token|api-key)\s*:\s*|bearer\s+)", re.IGNORECASE)
 
 
 class Credentials(marshmallow.Schema):
     """Trigon credentials: ID token + API key + environment (product docs, api-key-integrations.txt)."""
 
-    id_token = fields.String(required=True, validate=validate.Length(min=8, max=4096), metadata={
+    id_token = fields.String(required=True, validate=[validate.Length(min=8, max=4096), validate.Regexp(
+        _NO_SPACES, error="The ID token contains spaces or line breaks: copy only the token itself.")], metadata={
         "label": "ID token",
         "help": "In Trigon, open the API access section and generate or copy the ID token (also called "
                 "identity token). It expires: when it does, generate a new one and paste it here.",
         "secret": True,
         "placeholder": "paste the ID token",
     })
-    api_key = fields.String(required=True, validate=validate.Length(min=8, max=512), metadata={
+    api_key = fields.String(required=True, validate=[validate.Length(min=8, max=512), validate.Regexp(
+        _NO_SPACES, error="The API key contains spaces or line breaks: copy only the key itself.")], metadata={
         "label": "API key",
         "help": "The API key shown next to the ID token in Trigon's API access section.",
         "secret": True,
@@ -86,16 +90,6 @@ class Credentials(marshmallow.Schema):
             data["environment"] = {"prod": "production", "live": "production", "": "production",
                                    "testing": "test", "sandbox": "test"}.get(env, env)
         return data
-
-    @validates("id_token")
-    def _one_token(self, value: str, **kwargs: object) -> None:
-        if any(ch.isspace() for ch in value):
-            raise ValidationError("The ID token contains spaces or line breaks: copy only the token itself.")
-
-    @validates("api_key")
-    def _one_key(self, value: str, **kwargs: object) -> None:
-        if any(ch.isspace() for ch in value):
-            raise ValidationError("The API key contains spaces or line breaks: copy only the key itself.")
 
     @validates_schema
     def _different(self, data: dict, **kwargs: object) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import marshmallow
 from hub_tripletex.client import TripletexClient
-from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from hub import hookimpl
 from hub.errors import TransientError, VendorRejected
@@ -37,10 +37,34 @@ __version__ = "0.1.0"
 DEFAULT_VAT_TYPES = {Decimal("25"): 3, Decimal("15"): 31, Decimal("12"): 32, Decimal("0"): 5}
 ENVIRONMENTS = ("production", "test")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]{8,512}$")
+#: Tripletex company ids are int64 (its OpenAPI document: ``Company.id``); 0 is the token owner's company.
+_COMPANY_ID_RE = re.compile(r"^[0-9]{1,19}$")
+_TOKEN_ERROR = "This does not look like a Tripletex employee token: paste the token itself, without spaces or quotes."
+_COMPANY_ID_ERROR = "Enter the numeric Tripletex company id, or 0 for the token owner's company."
+_INT64_MAX = 2**63 - 1
+
+
+class CompanyId(fields.Field):
+    """A Tripletex company id: digits as text or a whole number (stored as text); blank or ``null`` is 0.
+
+    Declared with its JSON Schema (``anyOf`` text/number), so the hub's API document says what is accepted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"anyOf": [{"type": "string", "pattern": _COMPANY_ID_RE.pattern + "|^$", "nullable": True},
+                              {"type": "integer", "minimum": 0, "maximum": _INT64_MAX}],
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _INT64_MAX:
+            return str(value)
+        if isinstance(value, str) and _COMPANY_ID_RE.match(value):
+            return value
+        raise ValidationError(_COMPANY_ID_ERROR)
 
 
 class Credentials(marshmallow.Schema):
-    employee_token = fields.String(required=True, metadata={
+    employee_token = fields.String(required=True, validate=validate.Regexp(_TOKEN_RE, error=_TOKEN_ERROR), metadata={
         "label": "Employee token",
         "help": "In Tripletex go to Company → API access (Selskap → API-tilgang), generate an employee token for "
                 "the user that should sync data and paste it here. Tokens expire: when sync stops, generate a "
@@ -55,7 +79,7 @@ class Credentials(marshmallow.Schema):
         metadata={"label": "Environment",
                   "help": "Production (tripletex.no) for real companies; Test (api-test.tripletex.tech) for a "
                           "Tripletex test account. Test tokens start with \"test-\"."})
-    company_id = fields.String(
+    company_id = CompanyId(
         load_default="0",
         metadata={"label": "Client company id (accountants only)",
                   "help": "Leave 0 to sync the token owner's own company. An accounting firm can enter the "
@@ -69,22 +93,7 @@ class Credentials(marshmallow.Schema):
             data["environment"] = data["environment"].strip().lower() or "production"
         if data.get("company_id") in ("", None):
             data.pop("company_id", None)
-        elif isinstance(data.get("company_id"), int):
-            data["company_id"] = str(data["company_id"])
         return data
-
-    @validates("employee_token")
-    def check_token(self, value: str, **kwargs: Any) -> None:
-        if not value:
-            raise ValidationError("Paste the employee token from Tripletex (Company → API access).")
-        if not _TOKEN_RE.match(value):
-            raise ValidationError("This does not look like a Tripletex employee token: paste the token itself, "
-                                  "without spaces or quotes.")
-
-    @validates("company_id")
-    def check_company(self, value: str, **kwargs: Any) -> None:
-        if not value.isdigit():
-            raise ValidationError("Enter the numeric Tripletex company id, or 0 for the token owner's company.")
 
     @validates_schema
     def check_environment(self, data: dict, **kwargs: Any) -> None:
