@@ -133,7 +133,7 @@ def test_the_owner_invites_a_user_who_sets_a_password_from_the_link(owner, hub_a
 
 
 @pytest.mark.parametrize(("form", "field", "message"), [
-    ({"email": "not-an-address", "name": "", "role": "member"}, "email", "enter an e-mail address such as name@example.com."),
+    ({"email": "not-an-address", "name": "", "role": "member"}, "email", "an e-mail address such as name@example.com."),
     ({"email": MEMBER, "name": "", "role": "member"}, "email", "is a user of this firm already"),
     ({"email": "new@test.example", "name": "", "role": "boss"}, "role", "Pick Company Owner, Company Admin or Member."),
 ])
@@ -300,7 +300,7 @@ def test_an_admin_adds_a_client(owner, in_app):
 @pytest.mark.parametrize(("form", "field", "message"), [
     ({"name": "", "customer_type": "company"}, "name", "A new client needs a name."),
     ({"name": "Mari", "customer_type": "private", "vat_no": "EE1"}, "vat_no", "A private person has no VAT number"),
-    ({"name": "X", "customer_type": "company", "email": "nope"}, "email", "enter an e-mail address such as name@example.com."),
+    ({"name": "X", "customer_type": "company", "email": "nope"}, "email", "an e-mail address such as name@example.com."),
     ({"name": "X", "customer_type": "company", "address_country": "Estonia"}, "address_country",
      "Use the two-letter country code"),
     ({"name": "Copy", "customer_type": "company", "reg_code": "1000 0001"}, "reg_code",
