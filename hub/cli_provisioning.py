@@ -132,7 +132,10 @@ def user_invite_cmd(user: str) -> None:
 def user_deactivate_cmd(user: str, undo: bool) -> None:
     """Deactivate USER (id or e-mail): they cannot sign in."""
     found = _user(user)
-    provisioning.set_user_active(found, undo, actor="cli")
+    try:
+        provisioning.set_user_active(found, undo, actor="cli")
+    except marshmallow.ValidationError as exc:
+        _fail(exc)
     click.echo(f"user {found.id} {'activated' if undo else 'deactivated'}")
 
 

@@ -197,8 +197,21 @@ def _email_taken(email: str, user: User | None) -> bool:
     return other is not None and (user is None or other.id != user.id)
 
 
-class EmailTaken(marshmallow.ValidationError):
-    """The e-mail address belongs to another user: a conflict with what is stored (the API answers ``409``)."""
+class Conflict(marshmallow.ValidationError):
+    """The request is valid but conflicts with what is stored (the API answers ``409``)."""
+
+
+class EmailTaken(Conflict):
+    """The e-mail address belongs to another user."""
+
+
+class LastOwner(Conflict):
+    """The change would leave the firm without an active Company Owner."""
+
+
+def _check_owner_change(user: User | None, *, role: str | None = None, active: bool | None = None) -> None:
+    if user is not None and (problem := owner_change_problem(user, role=role, active=active)):
+        raise LastOwner({"active" if active is False else "role": [problem]})
 
 
 def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, actor: str = "system",
@@ -213,6 +226,7 @@ def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, ac
         user = User.query.filter_by(firm_id=firm.id, external_id=external_id).one_or_none()
     if _email_taken(loaded["email"], user):
         raise EmailTaken({"email": ["Another user has this e-mail address already."]})
+    _check_owner_change(user, role=loaded.get("role"), active=loaded.get("active"))  # before anything is written
     created = user is None
     if created:
         user = User(firm_id=firm.id, external_id=external_id, password_hash=UNUSABLE_PASSWORD, role="member",
@@ -227,6 +241,8 @@ def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, ac
 
 
 def set_user_active(user: User, active: bool, *, actor: str = "system", by: User | None = None) -> None:
+    """Deactivate (or activate again) a user; the firm's last active Company Owner is not deactivated."""
+    _check_owner_change(user, active=active)
     if user.active != active:
         user.active = active
         db.session.commit()
@@ -237,6 +253,7 @@ def set_user_active(user: User, active: bool, *, actor: str = "system", by: User
 def set_role(user: User, role: str, *, actor: str = "system", by: User | None = None) -> None:
     if role not in ROLES:
         raise marshmallow.ValidationError({"role": [f"Use one of {', '.join(ROLES)}."]})
+    _check_owner_change(user, role=role)
     if user.role != role:
         old, user.role = user.role, role
         db.session.commit()

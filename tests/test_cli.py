@@ -74,3 +74,16 @@ def test_sign_out_ends_every_session_of_a_user(hub_app, hub_db, firm):
     assert sessions.resolve(laptop) is None and sessions.resolve(phone) is None
     result = hub_app.test_cli_runner().invoke(args=["hub", "sign-out", "nobody@test.example"])
     assert result.exit_code != 0 and "No user has the e-mail" in result.output
+
+
+def test_user_deactivate_keeps_the_last_owner(hub_app, hub_db, firm):
+    """``flask hub user deactivate`` refuses the firm's only active Owner (with the reason) and leaves them be."""
+    runner = hub_app.test_cli_runner()
+    refused = runner.invoke(args=["hub", "user", "deactivate", "owner@test.example"])
+    assert refused.exit_code != 0 and "only active Company Owner" in refused.output
+    hub_db.session.expire_all()
+    assert User.query.filter_by(email="owner@test.example").one().active is True
+    done = runner.invoke(args=["hub", "user", "deactivate", "member@test.example"])
+    assert done.exit_code == 0, done.output
+    hub_db.session.expire_all()
+    assert User.query.filter_by(email="member@test.example").one().active is False

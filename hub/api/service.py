@@ -201,6 +201,8 @@ def put_user(data: dict[str, Any], firm_id: int, external_id: str) -> Any:
         user, created = provisioning.upsert_user(firm, external_id, body, actor=actor())
     except provisioning.EmailTaken as exc:
         abort(409, message="Another user has this e-mail address already.", errors=exc.messages)
+    except provisioning.LastOwner as exc:
+        abort(409, message=" ".join(m for ms in exc.messages.values() for m in ms), errors=exc.messages)
     if data.get("active") is not None:
         provisioning.set_user_active(user, data["active"], actor=actor())
     return provisioning.user_out(user), 201 if created else 200

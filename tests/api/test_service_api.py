@@ -220,6 +220,13 @@ def test_deactivated_firm_and_user(svc, hub_app, hub_db):
     assert svc.put("/firms/by-external-id/a", json={**FIRM, "active": False}).get_json()["active"] is False
     assert ApiClient(hub_app, token).get("/clients").status_code == 403
     svc.put("/firms/by-external-id/a", json={**FIRM, "active": True})
+    # the firm's only active Owner is neither deactivated nor demoted: 409, and nothing changes
+    for change in ({"active": False}, {"role": "admin"}):
+        refused = svc.put(f"/firms/{firm['id']}/users/by-external-id/u", json={**USERS["u-1"], **change})
+        assert refused.status_code == 409 and "only active Company Owner" in refused.get_json()["detail"]
+    hub_db.session.expire_all()
+    assert (hub_db.session.get(User, user["id"]).role, hub_db.session.get(User, user["id"]).active) == ("owner", True)
+    svc.put(f"/firms/{firm['id']}/users/by-external-id/u2", json={**USERS["u-2"], "role": "owner"})
     assert svc.put(f"/firms/{firm['id']}/users/by-external-id/u",
                    json={**USERS["u-1"], "active": False}).get_json()["active"] is False
     invite = svc.post(f"/firms/{firm['id']}/users/{user['id']}/invite")
