@@ -158,7 +158,7 @@ class VendorInfo:
         regions: ISO 3166-1 alpha-2 country codes the vendor serves.
         api_version: The vendor API version the plugin targets.
         summary: One paragraph for the Settings & Apps card.
-        syncs: Human lines on what flows where, e.g. ``"Clients: Tripletex → Hub"``.
+        syncs: Human lines on what flows where, e.g. ``"Clients: Tripletex → Integration Hub"``.
         setup_steps: What the admin does in the vendor to get credentials (at least one).
         gotchas: Known pitfalls, shown before connecting.
         statistic_fields: The numbers ``hub_fetch_statistics`` reports (declared if and only if it is implemented).
