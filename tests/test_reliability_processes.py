@@ -257,7 +257,7 @@ def test_redis_killed_for_5_s_mid_run_loses_nothing_and_duplicates_nothing(examp
         hub_db.session.expire_all()
         raise AssertionError(str([(r.id, r.kind, r.status, r.attempts, r.job_id, r.worker, r.error)
                                   for r in SyncRun.query.filter_by(kind="export")]) + str(
-            refreshed(hub_db, InvoiceExport, export.id).__dict__)) from None
+            refreshed(hub_db, InvoiceExport, export.id).__dict__) + "\n" + procs.tail()) from None
     recovered = time.monotonic() - started
     hub_db.session.expire_all()
     assert all(r.finished for r in SyncRun.query.filter(SyncRun.kind != "test_connection")), \
