@@ -153,6 +153,7 @@ def hub_reload(env: Env, *, clients: int, workers: int, latency_ms: float, rate_
                 profile.mkdir(parents=True, exist_ok=True)
                 spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                                         str(pool.pids[0]), "--format", "raw", "--rate", "250", "--nonblocking",
+                                        "--gil",
                                         "-o", str(profile / f"worker-{clients}.txt")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
@@ -304,7 +305,8 @@ def main() -> None:
     parser.add_argument("--limited-clients", type=int, default=None, help="clients of the rate-limited run (0: skip)")
     parser.add_argument("--curve", default=None, help="client counts of the curve, e.g. 50,200,800,2000,10000")
     parser.add_argument("--import-day", default=None, help="FIRMSxCLIENTS of the import day (default 200x50)")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy raw profiles of one worker, to DIR")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy raw profiles of one worker (samples holding the GIL: its Python CPU), to DIR")
     args = parser.parse_args()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     env = Env(args.database_url, args.redis_url)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -91,9 +92,43 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
+class _SharedTransport(httpx.BaseTransport):
+    """The process's connection pool, lent to every vendor client: closing a client leaves it open."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.transport = httpx.HTTPTransport(verify=shared_ssl_context())
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        """Not closed with a client: the next job's client reuses the open connections."""
+
+
+_transport: _SharedTransport | None = None
+_transport_lock = threading.Lock()
+
+
+def shared_transport() -> _SharedTransport:
+    """One keep-alive connection pool per process (a new one in a forked child: sockets are never shared)."""
+    global _transport
+    with _transport_lock:
+        if _transport is None or _transport.pid != os.getpid():
+            _transport = _SharedTransport()
+        return _transport
+
+
 def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
-    """An httpx client for vendor traffic (certificate verification on, the shared SSL context)."""
-    return httpx.Client(timeout=timeout, verify=shared_ssl_context())
+    """An httpx client for vendor traffic (certificate verification on, the shared SSL context).
+
+    Every client of a process sends through one connection pool (:func:`shared_transport`): a job's requests
+    reuse the connections the previous jobs opened instead of connecting (and, with TLS, handshaking) again.
+    The client itself — its cookies — is the caller's own. With a proxy configured in the environment the
+    client gets a pool of its own (httpx applies ``HTTPS_PROXY`` & co. only then)."""
+    if httpx._utils.get_environment_proxies():  # noqa: SLF001 — what httpx.Client itself consults
+        return httpx.Client(timeout=timeout, verify=shared_ssl_context())
+    return httpx.Client(timeout=timeout, transport=shared_transport())
 
 
 class VendorHttp:

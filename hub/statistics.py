@@ -28,6 +28,7 @@ import marshmallow
 from marshmallow import fields, validate
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from hub import audit, webhooks
 from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
@@ -169,7 +170,9 @@ def import_many(imports: list[tuple[int, int, int, list[str]]], *, trigger: str 
 
 @action("import", queue="imports")
 def _import_action(run: SyncRun) -> dict:
-    connection = db.session.get(ClientConnection, run.client_connection_id)
+    # the connection and its integration in one read (run_account then finds both in the session)
+    connection = db.session.get(ClientConnection, run.client_connection_id,
+                                options=[joinedload(ClientConnection.integration)])
     integration = connection.integration
     periods = [Period.parse(p) for p in run.params["periods"]]
     settings = summary_settings(integration)
@@ -211,12 +214,7 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
                   "period": name, "title": f"{title} {name}", "topic_id": settings.get("topic_id"),
                   "created_at": now, "updated_at": now} for name in names]
-    upsert = dialect_insert()
-    tasks = upsert(SummaryTask.__table__)  # executemany (not a multi-row VALUES): compiled once, then cached
-    tasks = tasks.on_conflict_do_update(
-        index_elements=["client_id", "integration_id", "period"],
-        set_={c: tasks.excluded[c] for c in ("title", "topic_id", "updated_at")},
-    ).returning(SummaryTask.__table__.c.period, SummaryTask.__table__.c.id)
+    tasks, values = _upserts()
     task_ids: dict[str, int] = dict(db.session.execute(tasks, task_rows).all())
     new_values = {(name, field_id): int(stats[period].get(key, 0))
                   for period, name in zip(periods, names, strict=True) for key, field_id in mapping.items()}
@@ -238,21 +236,43 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
             row.update(value=old, flag=ZERO_FLAG.format(old=old), pending_value=0)
             flagged += 1
         rows.append(row)
-    if rows:
-        values = upsert(SummaryValue.__table__)
-        db.session.execute(values.on_conflict_do_update(
-            index_elements=["task_id", "field_id"],
-            set_={c: values.excluded[c] for c in ("vendor_field", "source", "imported_at", "sync_run_id", "value",
-                                                  "flag", "pending_value")}), rows)
-    db.session.execute(insert(SyncRunItem.__table__), [
+    # one multi-row statement each (not an executemany: PostgreSQL's driver would send — and the server plan and
+    # run — one INSERT per row)
+    for chunk in range(0, len(rows), 100):  # 900 parameters at most: within every SQLite's limit
+        db.session.execute(values.values(rows[chunk:chunk + 100]))
+    db.session.execute(insert(SyncRunItem.__table__).values([
         {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported", "created_at": now}
-        for name in names])
-    db.session.execute(update(MonthlyImport).where(
-        MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_(names)
+        for name in names]))
+    monthly = MonthlyImport.__table__  # a Core update: no ORM session synchronisation to evaluate
+    db.session.execute(update(monthly).where(
+        monthly.c.client_connection_id == connection.id, monthly.c.period.in_(names)
     ).values(status="done", run_id=run.id, updated_at=now))
     webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
     db.session.commit()
     return flagged
+
+
+_UPSERTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _upserts() -> tuple[Any, Any]:
+    """The upserts of :func:`write_months` (tasks, returning their ids; values), built once per dialect: building
+    them (``excluded``, the conflict clause) cost more than executing them."""
+    name = db.session.get_bind().dialect.name
+    if name not in _UPSERTS:
+        upsert = dialect_insert()
+        tasks = upsert(SummaryTask.__table__)  # executemany (not a multi-row VALUES): compiled once, then cached
+        tasks = tasks.on_conflict_do_update(
+            index_elements=["client_id", "integration_id", "period"],
+            set_={c: tasks.excluded[c] for c in ("title", "topic_id", "updated_at")},
+        ).returning(SummaryTask.__table__.c.period, SummaryTask.__table__.c.id)
+        values = upsert(SummaryValue.__table__)
+        values = values.on_conflict_do_update(
+            index_elements=["task_id", "field_id"],
+            set_={c: values.excluded[c] for c in ("vendor_field", "source", "imported_at", "sync_run_id", "value",
+                                                  "flag", "pending_value")})
+        _UPSERTS[name] = (tasks, values)
+    return _UPSERTS[name]
 
 
 def _same_link(connection: ClientConnection, imported_at: dt.datetime | None) -> bool:
