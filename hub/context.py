@@ -137,6 +137,7 @@ class VendorContext:
             return [call() for call in calls]  # one call, or already inside a parallel call: no thread to wait on
         todo = list(enumerate(calls))
         results: list[Any] = [None] * len(calls)
+        failed: list[tuple[int, BaseException]] = []
         lock = threading.Lock()
 
         def drain() -> None:  # at most max_workers of these per call: the call's concurrency stays bounded
@@ -152,15 +153,19 @@ class VendorContext:
                         failed.append((i, exc))
                     return
 
-        failed: list[tuple[int, BaseException]] = []
-        futures = [_pool().submit(drain) for _ in range(min(max_workers, len(calls)))]
+        # the calling thread drains too (it would only wait): one thread hand-off fewer per call
+        futures = [_pool().submit(drain) for _ in range(min(max_workers, len(calls)) - 1)]
         try:
+            drain()
+            own = list(failed)  # what the calling thread itself ran into (e.g. the job's time limit) comes first
             for future in futures:
                 future.result()
         except BaseException:  # the job was stopped (its time limit) while waiting: start no further call
             with lock:
                 todo.clear()
             raise
+        if own:
+            raise own[0][1]
         if failed:
             raise min(failed, key=lambda f: f[0])[1]
         return results

@@ -131,6 +131,9 @@ def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
     return httpx.Client(timeout=timeout, transport=shared_transport())
 
 
+_ROUTES: dict[tuple[str | None, str], tuple[str, str | None, str]] = {}
+
+
 class VendorHttp:
     """A thin wrapper around ``httpx.Client`` (use ``get``/``post``/``put``/``delete``/``request``)."""
 
@@ -149,21 +152,30 @@ class VendorHttp:
         self.sleep = sleep
         self.requests_sent = 0
 
-    def _route(self, url: str, headers: dict[str, str]) -> str:
-        if self.origin is None:
-            return url
-        real = httpx.URL(url)
-        headers.setdefault("Host", real.netloc.decode("ascii"))
-        return str(real.copy_with(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
+    def _route(self, url: str, headers: dict[str, str]) -> tuple[str, str]:
+        """``(the URL to send to, "host/path" for the log)``; the real host in ``Host`` when sent to an origin."""
+        key = (str(self.origin) if self.origin is not None else None, url)
+        route = _ROUTES.get(key)
+        if route is None:  # parsed once per process and URL (a job sends the same few URLs many times)
+            real = httpx.URL(url)
+            target = url if self.origin is None else str(real.copy_with(
+                scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
+            route = (target, real.netloc.decode("ascii") if self.origin is not None else None,
+                     f"{real.host}{real.path}")
+            if len(_ROUTES) >= 4096:
+                _ROUTES.clear()
+            _ROUTES[key] = route
+        target, host, where = route
+        if host is not None:
+            headers.setdefault("Host", host)
+        return target, where
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments). ``throttle_statuses``: statuses besides 429 that mean "too many
         requests" when they carry ``Retry-After`` (e.g. ``(503,)``)."""
         throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
-        target = self._route(url, headers)
-        shown = httpx.URL(url)
-        where = f"{shown.host}{shown.path}"
+        target, where = self._route(url, headers)
         send_options = {k: kwargs.pop(k) for k in SEND_OPTIONS if k in kwargs}
         for attempt in range(1, MAX_INLINE_RETRIES + 1):
             if self.budget is not None:

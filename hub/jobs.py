@@ -46,7 +46,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from hub import redaction
 from hub.errors import HubError, TransientError, UnexpectedError
-from hub.http import shared_ssl_context
+from hub.http import shared_ssl_context, shared_transport
 from hub.models import SyncRun, db, utcnow
 from hub.services import services
 
@@ -145,8 +145,8 @@ def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name:
 
     cls = rq.SimpleWorker if simple else rq.Worker
     conn = services().redis
-    if simple:  # what every process pays once (CA bundle, mapper configuration) is paid before the first job
-        shared_ssl_context()
+    if simple:  # what every process pays once (CA bundle, connection pool, mappers) is paid before the first job
+        shared_transport()
         configure_mappers()
     options: dict[str, Any] = {}
     if not simple:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -195,13 +195,15 @@ def _import_action(run: SyncRun) -> dict:
     missing = [str(p) for p in periods if p not in stats]
     if missing:
         raise HubError(f"The {integration.vendor} plugin returned no numbers for {', '.join(missing)}.")
-    flagged = write_months(run, connection, stats, periods, mapping, settings)
+    flagged = write_months(run, connection, stats, periods, mapping, settings)  # committed with the run's success
     return {"periods": [str(p) for p in periods], "flagged": flagged}
 
 
 def write_months(run: SyncRun, connection: ClientConnection, stats: dict, periods: list[Period],
                  mapping: dict[str, int], settings: dict[str, Any]) -> int:
-    """Write every month's task and values in one transaction; returns how many values were flagged.
+    """Write every month's task and values in one transaction; returns how many values were flagged. Not committed
+    here: the job layer commits them with the run's success (the months and the outcome in one commit — a failure
+    or a crash before it leaves neither).
 
     In bulk, whatever the number of months and fields: one upsert of the tasks, one read of the positive values
     a 0 would overwrite (only when a 0 came), one upsert of the values, one insert of the run's items and one
@@ -211,11 +213,18 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     now = utcnow()
     names = [str(p) for p in periods]
     title = settings.get("task_title") or DEFAULT_TITLE
-    task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
-                  "period": name, "title": f"{title} {name}", "topic_id": settings.get("topic_id"),
-                  "created_at": now, "updated_at": now} for name in names]
-    tasks, values = _upserts()
-    task_ids: dict[str, int] = dict(db.session.execute(tasks, task_rows).all())
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:  # one short statement of arrays (a multi-row VALUES is compiled and parsed anew each time)
+        task_ids: dict[str, int] = dict(db.session.execute(_PG_TASKS, {
+            "firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
+            "topic_id": settings.get("topic_id"), "now": now, "periods": names,
+            "titles": [f"{title} {name}" for name in names]}).all())
+    else:
+        task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id,
+                      "integration_id": integration.id, "period": name, "title": f"{title} {name}",
+                      "topic_id": settings.get("topic_id"), "created_at": now, "updated_at": now} for name in names]
+        tasks, values = _upserts()
+        task_ids = dict(db.session.execute(tasks, task_rows).all())
     new_values = {(name, field_id): int(stats[period].get(key, 0))
                   for period, name in zip(periods, names, strict=True) for key, field_id in mapping.items()}
     positive: dict[tuple[int, int], int] = {}
@@ -236,22 +245,54 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
             row.update(value=old, flag=ZERO_FLAG.format(old=old), pending_value=0)
             flagged += 1
         rows.append(row)
-    # one multi-row statement each (not an executemany: PostgreSQL's driver would send — and the server plan and
-    # run — one INSERT per row)
-    for chunk in range(0, len(rows), 100):  # 900 parameters at most: within every SQLite's limit
-        db.session.execute(values.values(rows[chunk:chunk + 100]))
-    db.session.execute(insert(SyncRunItem.__table__).values([
-        {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported", "created_at": now}
-        for name in names]))
+    if postgres:  # not an executemany: psycopg would send (and the server plan and run) one INSERT per row
+        if rows:
+            db.session.execute(_PG_VALUES, {
+                "source": source, "now": now, "run_id": run.id, **{
+                    f"{c}s": [r[c] for r in rows] for c in ("task_id", "field_id", "vendor_field", "value", "flag",
+                                                            "pending_value")}})
+        db.session.execute(_PG_ITEMS, {"run_id": run.id, "client_id": connection.client_id, "now": now,
+                                       "periods": names})
+    else:  # SQLite's executemany runs in C: as cheap as it gets there
+        if rows:
+            db.session.execute(values, rows)
+        db.session.execute(insert(SyncRunItem.__table__), [
+            {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported",
+             "created_at": now} for name in names])
     monthly = MonthlyImport.__table__  # a Core update: no ORM session synchronisation to evaluate
     db.session.execute(update(monthly).where(
         monthly.c.client_connection_id == connection.id, monthly.c.period.in_(names)
     ).values(status="done", run_id=run.id, updated_at=now))
     webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
-    db.session.commit()
     return flagged
 
 
+#: :func:`write_months` on PostgreSQL: the same upserts and insert as :func:`_upserts` builds, with the rows as
+#: arrays — a few short statements psycopg prepares once, whatever the number of months and fields.
+_PG_TASKS = text("""
+INSERT INTO summary_task (firm_id, client_id, integration_id, period, title, topic_id, created_at, updated_at)
+SELECT CAST(:firm_id AS integer), CAST(:client_id AS integer), CAST(:integration_id AS integer), t.period, t.title,
+       CAST(:topic_id AS integer), CAST(:now AS timestamp), CAST(:now AS timestamp)
+FROM unnest(CAST(:periods AS varchar[]), CAST(:titles AS varchar[])) AS t(period, title)
+ON CONFLICT (client_id, integration_id, period)
+DO UPDATE SET title = excluded.title, topic_id = excluded.topic_id, updated_at = excluded.updated_at
+RETURNING period, id""")
+_PG_VALUES = text("""
+INSERT INTO summary_value (task_id, field_id, vendor_field, value, source, imported_at, sync_run_id, flag,
+                           pending_value)
+SELECT v.task_id, v.field_id, v.vendor_field, v.value, CAST(:source AS varchar), CAST(:now AS timestamp),
+       CAST(:run_id AS integer), v.flag, v.pending_value
+FROM unnest(CAST(:task_ids AS integer[]), CAST(:field_ids AS integer[]), CAST(:vendor_fields AS varchar[]),
+            CAST(:values AS integer[]), CAST(:flags AS varchar[]), CAST(:pending_values AS integer[]))
+     AS v(task_id, field_id, vendor_field, value, flag, pending_value)
+ON CONFLICT (task_id, field_id)
+DO UPDATE SET vendor_field = excluded.vendor_field, source = excluded.source, imported_at = excluded.imported_at,
+              sync_run_id = excluded.sync_run_id, value = excluded.value, flag = excluded.flag,
+              pending_value = excluded.pending_value""")
+_PG_ITEMS = text("""
+INSERT INTO sync_run_item (run_id, client_id, period, outcome, created_at)
+SELECT CAST(:run_id AS integer), CAST(:client_id AS integer), p.period, 'imported', CAST(:now AS timestamp)
+FROM unnest(CAST(:periods AS varchar[])) AS p(period)""")
 _UPSERTS: dict[str, tuple[Any, Any]] = {}
 
 
