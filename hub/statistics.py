@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -245,24 +245,23 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
             row.update(value=old, flag=ZERO_FLAG.format(old=old), pending_value=0)
             flagged += 1
         rows.append(row)
-    if postgres:  # not an executemany: psycopg would send (and the server plan and run) one INSERT per row
-        if rows:
-            db.session.execute(_PG_VALUES, {
-                "source": source, "now": now, "run_id": run.id, **{
-                    f"{c}s": [r[c] for r in rows] for c in ("task_id", "field_id", "vendor_field", "value", "flag",
-                                                            "pending_value")}})
-        db.session.execute(_PG_ITEMS, {"run_id": run.id, "client_id": connection.client_id, "now": now,
-                                       "periods": names})
+    if postgres:  # one statement: not an executemany (psycopg would send — and the server plan and run — one
+        # INSERT per row), and the values, the run's items and the scheduled months in one round trip
+        db.session.execute(_PG_WRITE, {
+            "source": source, "now": now, "run_id": run.id, "client_id": connection.client_id,
+            "connection_id": connection.id, "periods": names, **{
+                f"{c}s": [r[c] for r in rows] for c in ("task_id", "field_id", "vendor_field", "value", "flag",
+                                                        "pending_value")}})
     else:  # SQLite's executemany runs in C: as cheap as it gets there
         if rows:
             db.session.execute(values, rows)
         db.session.execute(insert(SyncRunItem.__table__), [
             {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported",
              "created_at": now} for name in names])
-    monthly = MonthlyImport.__table__  # a Core update: no ORM session synchronisation to evaluate
-    db.session.execute(update(monthly).where(
-        monthly.c.client_connection_id == connection.id, monthly.c.period.in_(names)
-    ).values(status="done", run_id=run.id, updated_at=now))
+        monthly = MonthlyImport.__table__  # a Core update: no ORM session synchronisation to evaluate
+        db.session.execute(update(monthly).where(
+            monthly.c.client_connection_id == connection.id, monthly.c.period.in_(names)
+        ).values(status="done", run_id=run.id, updated_at=now))
     webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
     return flagged
 
@@ -277,22 +276,26 @@ FROM unnest(CAST(:periods AS varchar[]), CAST(:titles AS varchar[])) AS t(period
 ON CONFLICT (client_id, integration_id, period)
 DO UPDATE SET title = excluded.title, topic_id = excluded.topic_id, updated_at = excluded.updated_at
 RETURNING period, id""")
-_PG_VALUES = text("""
-INSERT INTO summary_value (task_id, field_id, vendor_field, value, source, imported_at, sync_run_id, flag,
-                           pending_value)
-SELECT v.task_id, v.field_id, v.vendor_field, v.value, CAST(:source AS varchar), CAST(:now AS timestamp),
-       CAST(:run_id AS integer), v.flag, v.pending_value
-FROM unnest(CAST(:task_ids AS integer[]), CAST(:field_ids AS integer[]), CAST(:vendor_fields AS varchar[]),
-            CAST(:values AS integer[]), CAST(:flags AS varchar[]), CAST(:pending_values AS integer[]))
-     AS v(task_id, field_id, vendor_field, value, flag, pending_value)
-ON CONFLICT (task_id, field_id)
-DO UPDATE SET vendor_field = excluded.vendor_field, source = excluded.source, imported_at = excluded.imported_at,
-              sync_run_id = excluded.sync_run_id, value = excluded.value, flag = excluded.flag,
-              pending_value = excluded.pending_value""")
-_PG_ITEMS = text("""
-INSERT INTO sync_run_item (run_id, client_id, period, outcome, created_at)
-SELECT CAST(:run_id AS integer), CAST(:client_id AS integer), p.period, 'imported', CAST(:now AS timestamp)
-FROM unnest(CAST(:periods AS varchar[])) AS p(period)""")
+_PG_WRITE = text("""
+WITH v AS (
+  INSERT INTO summary_value (task_id, field_id, vendor_field, value, source, imported_at, sync_run_id, flag,
+                             pending_value)
+  SELECT v.task_id, v.field_id, v.vendor_field, v.value, CAST(:source AS varchar), CAST(:now AS timestamp),
+         CAST(:run_id AS integer), v.flag, v.pending_value
+  FROM unnest(CAST(:task_ids AS integer[]), CAST(:field_ids AS integer[]), CAST(:vendor_fields AS varchar[]),
+              CAST(:values AS integer[]), CAST(:flags AS varchar[]), CAST(:pending_values AS integer[]))
+       AS v(task_id, field_id, vendor_field, value, flag, pending_value)
+  ON CONFLICT (task_id, field_id)
+  DO UPDATE SET vendor_field = excluded.vendor_field, source = excluded.source, imported_at = excluded.imported_at,
+                sync_run_id = excluded.sync_run_id, value = excluded.value, flag = excluded.flag,
+                pending_value = excluded.pending_value
+), i AS (
+  INSERT INTO sync_run_item (run_id, client_id, period, outcome, created_at)
+  SELECT CAST(:run_id AS integer), CAST(:client_id AS integer), p.period, 'imported', CAST(:now AS timestamp)
+  FROM unnest(CAST(:periods AS varchar[])) AS p(period)
+)
+UPDATE monthly_import SET status = 'done', run_id = CAST(:run_id AS integer), updated_at = CAST(:now AS timestamp)
+WHERE client_connection_id = CAST(:connection_id AS integer) AND period = ANY(CAST(:periods AS varchar[]))""")
 _UPSERTS: dict[str, tuple[Any, Any]] = {}
 
 
@@ -387,19 +390,35 @@ def _child_finished(run: SyncRun) -> None:
     parent_id = (run.params or {}).get("parent_run_id")
     if run.kind != "import" or not parent_id:
         return
-    client_id = select(ClientConnection.client_id).where(
-        ClientConnection.id == run.client_connection_id).scalar_subquery()
-    db.session.execute(insert(SyncRunItem.__table__).values(
-        run_id=parent_id, client_id=client_id, outcome="imported" if run.status == "succeeded" else "failed",
-        error=run.error, created_at=utcnow()))
-    table = SyncRun.__table__
-    done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
-        progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
+    outcome = "imported" if run.status == "succeeded" else "failed"
+    if db.session.get_bind().dialect.name == "postgresql":  # both in one statement (one round trip)
+        done, total = db.session.execute(_PG_CHILD, {
+            "parent_id": parent_id, "connection_id": run.client_connection_id, "outcome": outcome,
+            "error": run.error, "now": utcnow()}).one()
+    else:
+        client_id = select(ClientConnection.client_id).where(
+            ClientConnection.id == run.client_connection_id).scalar_subquery()
+        db.session.execute(insert(SyncRunItem.__table__).values(
+            run_id=parent_id, client_id=client_id, outcome=outcome, error=run.error, created_at=utcnow()))
+        table = SyncRun.__table__
+        done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
+            progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
     db.session.commit()
     if done >= total:
         parent = db.session.get(SyncRun, parent_id)
         if not parent.finished:
             _finish_parent(parent)
+
+
+_PG_CHILD = text("""
+WITH item AS (
+  INSERT INTO sync_run_item (run_id, client_id, outcome, error, created_at)
+  VALUES (CAST(:parent_id AS integer),
+          (SELECT client_id FROM client_connection WHERE id = CAST(:connection_id AS integer)),
+          CAST(:outcome AS varchar), :error, CAST(:now AS timestamp))
+)
+UPDATE sync_run SET progress_done = progress_done + 1 WHERE id = CAST(:parent_id AS integer)
+RETURNING progress_done, progress_total""").bindparams(bindparam("error", type_=SyncRunItem.__table__.c.error.type))
 
 
 def _finish_parent(parent: SyncRun) -> None:
