@@ -153,7 +153,8 @@ def hub_reload(env: Env, *, clients: int, workers: int, latency_ms: float, rate_
                 profile.mkdir(parents=True, exist_ok=True)
                 spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                                         str(pool.pids[0]), "--format", "raw", "--rate", "250", "--nonblocking",
-                                        "--gil",
+                                        # BENCH_PROFILE=wall: every sample, waits included (where the wall goes)
+                                        "--idle" if os.environ.get("BENCH_PROFILE") == "wall" else "--gil",
                                         "-o", str(profile / f"worker-{clients}.txt")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)

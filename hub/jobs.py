@@ -408,6 +408,8 @@ def _execute(run_id: int) -> str:
         status="running", attempts=SyncRun.attempts + 1, worker=job.worker_name if job else None,
         started_at=func.coalesce(SyncRun.started_at, now), updated_at=now).returning(SyncRun),
         execution_options={"synchronize_session": False, "populate_existing": True}).scalar_one_or_none()
+    if run is not None:
+        commit_without_waiting_for_disk()
     db.session.commit()
     if run is None:
         return "skipped"
@@ -439,6 +441,17 @@ def _execute(run_id: int) -> str:
     db.session.commit()
     _after_finish(run)
     return "succeeded"
+
+
+def commit_without_waiting_for_disk() -> None:
+    """Let the current transaction's commit return before PostgreSQL has flushed it to disk (``synchronous_commit``
+    off for this transaction only; elsewhere a no-op). For bookkeeping a database crash may lose without harm: a
+    claim (the run is then claimed again — an attempt is idempotent), a reload's progress counter (the reconciler
+    settles a parent whose children all ended). The commit is atomic and visible to every other session at once as
+    usual; only the wait for the disk goes — on a busy machine 10–20 ms per commit. Data and outcomes are still
+    committed synchronously."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _as_transient(exc: BaseException, kind: str) -> TransientError:

@@ -33,7 +33,14 @@ from sqlalchemy.orm import joinedload
 from hub import audit, webhooks
 from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
-from hub.jobs import FINISH_HOOKS, action, enqueue_errors_deferred, start_run, start_runs
+from hub.jobs import (
+    FINISH_HOOKS,
+    action,
+    commit_without_waiting_for_disk,
+    enqueue_errors_deferred,
+    start_run,
+    start_runs,
+)
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -403,6 +410,7 @@ def _child_finished(run: SyncRun) -> None:
         table = SyncRun.__table__
         done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
             progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
+    commit_without_waiting_for_disk()  # a counter: the reconciler settles a parent whose children all ended
     db.session.commit()
     if done >= total:
         parent = db.session.get(SyncRun, parent_id)
