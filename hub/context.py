@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +86,19 @@ def account_key(vendor: str, credentials: Mapping[str, Any], secret: str | bytes
 
 
 T = TypeVar("T")
+_POOL_PREFIX = "hub-parallel"
+_pool_state: dict[str, Any] = {}
+_pool_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's threads for :meth:`VendorContext.parallel`, started once (a new pool per call cost a thread
+    start per request batch); a forked child starts its own."""
+    with _pool_lock:
+        if _pool_state.get("pid") != os.getpid():
+            _pool_state.update(pid=os.getpid(), pool=ThreadPoolExecutor(max_workers=32,
+                                                                        thread_name_prefix=_POOL_PREFIX))
+        return _pool_state["pool"]
 
 
 def _utcnow() -> dt.datetime:
@@ -118,11 +133,42 @@ class VendorContext:
         first failure is raised. Use it where the vendor's API makes one job wait on several requests
         (e.g. four lists × four date windows). Every request still takes its slot from the account's
         request budget, so the vendor's published limit holds."""
-        if len(calls) <= 1:
-            return [call() for call in calls]
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(calls))) as pool:
-            futures = [pool.submit(call) for call in calls]
-            return [future.result() for future in futures]
+        if len(calls) <= 1 or max_workers <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
+            return [call() for call in calls]  # one call, or already inside a parallel call: no thread to wait on
+        todo = list(enumerate(calls))
+        results: list[Any] = [None] * len(calls)
+        failed: list[tuple[int, BaseException]] = []
+        lock = threading.Lock()
+
+        def drain() -> None:  # at most max_workers of these per call: the call's concurrency stays bounded
+            while True:
+                with lock:
+                    if not todo or failed:
+                        return
+                    i, call = todo.pop(0)
+                try:
+                    results[i] = call()
+                except BaseException as exc:
+                    with lock:
+                        failed.append((i, exc))
+                    return
+
+        # the calling thread drains too (it would only wait): one thread hand-off fewer per call
+        futures = [_pool().submit(drain) for _ in range(min(max_workers, len(calls)) - 1)]
+        try:
+            drain()
+            own = list(failed)  # what the calling thread itself ran into (e.g. the job's time limit) comes first
+            for future in futures:
+                future.result()
+        except BaseException:  # the job was stopped (its time limit) while waiting: start no further call
+            with lock:
+                todo.clear()
+            raise
+        if own:
+            raise own[0][1]
+        if failed:
+            raise min(failed, key=lambda f: f[0])[1]
+        return results
 
     def close(self) -> None:
         self.http.close()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -91,9 +92,46 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
+class _SharedTransport(httpx.BaseTransport):
+    """The process's connection pool, lent to every vendor client: closing a client leaves it open."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.transport = httpx.HTTPTransport(verify=shared_ssl_context())
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        """Not closed with a client: the next job's client reuses the open connections."""
+
+
+_transport: _SharedTransport | None = None
+_transport_lock = threading.Lock()
+
+
+def shared_transport() -> _SharedTransport:
+    """One keep-alive connection pool per process (a new one in a forked child: sockets are never shared)."""
+    global _transport
+    with _transport_lock:
+        if _transport is None or _transport.pid != os.getpid():
+            _transport = _SharedTransport()
+        return _transport
+
+
 def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
-    """An httpx client for vendor traffic (certificate verification on, the shared SSL context)."""
-    return httpx.Client(timeout=timeout, verify=shared_ssl_context())
+    """An httpx client for vendor traffic (certificate verification on, the shared SSL context).
+
+    Every client of a process sends through one connection pool (:func:`shared_transport`): a job's requests
+    reuse the connections the previous jobs opened instead of connecting (and, with TLS, handshaking) again.
+    The client itself — its cookies — is the caller's own. With a proxy configured in the environment the
+    client gets a pool of its own (httpx applies ``HTTPS_PROXY`` & co. only then)."""
+    if httpx._utils.get_environment_proxies():  # noqa: SLF001 — what httpx.Client itself consults
+        return httpx.Client(timeout=timeout, verify=shared_ssl_context())
+    return httpx.Client(timeout=timeout, transport=shared_transport())
+
+
+_ROUTES: dict[tuple[str | None, str], tuple[str, str | None, str]] = {}
 
 
 class VendorHttp:
@@ -114,21 +152,30 @@ class VendorHttp:
         self.sleep = sleep
         self.requests_sent = 0
 
-    def _route(self, url: str, headers: dict[str, str]) -> str:
-        if self.origin is None:
-            return url
-        real = httpx.URL(url)
-        headers.setdefault("Host", real.netloc.decode("ascii"))
-        return str(real.copy_with(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
+    def _route(self, url: str, headers: dict[str, str]) -> tuple[str, str]:
+        """``(the URL to send to, "host/path" for the log)``; the real host in ``Host`` when sent to an origin."""
+        key = (str(self.origin) if self.origin is not None else None, url)
+        route = _ROUTES.get(key)
+        if route is None:  # parsed once per process and URL (a job sends the same few URLs many times)
+            real = httpx.URL(url)
+            target = url if self.origin is None else str(real.copy_with(
+                scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port))
+            route = (target, real.netloc.decode("ascii") if self.origin is not None else None,
+                     f"{real.host}{real.path}")
+            if len(_ROUTES) >= 4096:
+                _ROUTES.clear()
+            _ROUTES[key] = route
+        target, host, where = route
+        if host is not None:
+            headers.setdefault("Host", host)
+        return target, where
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments). ``throttle_statuses``: statuses besides 429 that mean "too many
         requests" when they carry ``Retry-After`` (e.g. ``(503,)``)."""
         throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
-        target = self._route(url, headers)
-        shown = httpx.URL(url)
-        where = f"{shown.host}{shown.path}"
+        target, where = self._route(url, headers)
         send_options = {k: kwargs.pop(k) for k in SEND_OPTIONS if k in kwargs}
         for attempt in range(1, MAX_INLINE_RETRIES + 1):
             if self.budget is not None:

@@ -60,7 +60,12 @@ def _compiled() -> re.Pattern[str] | None:
 
 def mask(text: str) -> str:
     """``text`` with every registered secret that stands as a whole token replaced by ``[redacted]``."""
-    if not text or not _values:
+    if not text or len(text) < MIN_LENGTH or not _values:
+        return text
+    if _pattern is None and not any(v in text for v in tuple(_values)):
+        # no registered value occurs in it at all: nothing to mask, and no need to (re)build the pattern — which a
+        # worker would otherwise do after every job (each job registers its account's secrets; the pattern's size
+        # grows with the number of accounts the process has seen)
         return text
     pattern = _compiled()
     return pattern.sub(MASK, text) if pattern is not None else text

@@ -26,13 +26,21 @@ from zoneinfo import ZoneInfo
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from hub import audit, webhooks
 from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
-from hub.jobs import FINISH_HOOKS, action, enqueue_errors_deferred, start_run, start_runs
+from hub.jobs import (
+    FINISH_HOOKS,
+    action,
+    commit_without_waiting_for_disk,
+    enqueue_errors_deferred,
+    start_run,
+    start_runs,
+)
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -169,7 +177,9 @@ def import_many(imports: list[tuple[int, int, int, list[str]]], *, trigger: str 
 
 @action("import", queue="imports")
 def _import_action(run: SyncRun) -> dict:
-    connection = db.session.get(ClientConnection, run.client_connection_id)
+    # the connection and its integration in one read (run_account then finds both in the session)
+    connection = db.session.get(ClientConnection, run.client_connection_id,
+                                options=[joinedload(ClientConnection.integration)])
     integration = connection.integration
     periods = [Period.parse(p) for p in run.params["periods"]]
     settings = summary_settings(integration)
@@ -192,13 +202,15 @@ def _import_action(run: SyncRun) -> dict:
     missing = [str(p) for p in periods if p not in stats]
     if missing:
         raise HubError(f"The {integration.vendor} plugin returned no numbers for {', '.join(missing)}.")
-    flagged = write_months(run, connection, stats, periods, mapping, settings)
+    flagged = write_months(run, connection, stats, periods, mapping, settings)  # committed with the run's success
     return {"periods": [str(p) for p in periods], "flagged": flagged}
 
 
 def write_months(run: SyncRun, connection: ClientConnection, stats: dict, periods: list[Period],
                  mapping: dict[str, int], settings: dict[str, Any]) -> int:
-    """Write every month's task and values in one transaction; returns how many values were flagged.
+    """Write every month's task and values in one transaction; returns how many values were flagged. Not committed
+    here: the job layer commits them with the run's success (the months and the outcome in one commit — a failure
+    or a crash before it leaves neither).
 
     In bulk, whatever the number of months and fields: one upsert of the tasks, one read of the positive values
     a 0 would overwrite (only when a 0 came), one upsert of the values, one insert of the run's items and one
@@ -208,16 +220,18 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
     now = utcnow()
     names = [str(p) for p in periods]
     title = settings.get("task_title") or DEFAULT_TITLE
-    task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
-                  "period": name, "title": f"{title} {name}", "topic_id": settings.get("topic_id"),
-                  "created_at": now, "updated_at": now} for name in names]
-    upsert = dialect_insert()
-    tasks = upsert(SummaryTask.__table__)  # executemany (not a multi-row VALUES): compiled once, then cached
-    tasks = tasks.on_conflict_do_update(
-        index_elements=["client_id", "integration_id", "period"],
-        set_={c: tasks.excluded[c] for c in ("title", "topic_id", "updated_at")},
-    ).returning(SummaryTask.__table__.c.period, SummaryTask.__table__.c.id)
-    task_ids: dict[str, int] = dict(db.session.execute(tasks, task_rows).all())
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:  # one short statement of arrays (a multi-row VALUES is compiled and parsed anew each time)
+        task_ids: dict[str, int] = dict(db.session.execute(_PG_TASKS, {
+            "firm_id": integration.firm_id, "client_id": connection.client_id, "integration_id": integration.id,
+            "topic_id": settings.get("topic_id"), "now": now, "periods": names,
+            "titles": [f"{title} {name}" for name in names]}).all())
+    else:
+        task_rows = [{"firm_id": integration.firm_id, "client_id": connection.client_id,
+                      "integration_id": integration.id, "period": name, "title": f"{title} {name}",
+                      "topic_id": settings.get("topic_id"), "created_at": now, "updated_at": now} for name in names]
+        tasks, values = _upserts()
+        task_ids = dict(db.session.execute(tasks, task_rows).all())
     new_values = {(name, field_id): int(stats[period].get(key, 0))
                   for period, name in zip(periods, names, strict=True) for key, field_id in mapping.items()}
     positive: dict[tuple[int, int], int] = {}
@@ -238,21 +252,78 @@ def write_months(run: SyncRun, connection: ClientConnection, stats: dict, period
             row.update(value=old, flag=ZERO_FLAG.format(old=old), pending_value=0)
             flagged += 1
         rows.append(row)
-    if rows:
+    if postgres:  # one statement: not an executemany (psycopg would send — and the server plan and run — one
+        # INSERT per row), and the values, the run's items and the scheduled months in one round trip
+        db.session.execute(_PG_WRITE, {
+            "source": source, "now": now, "run_id": run.id, "client_id": connection.client_id,
+            "connection_id": connection.id, "periods": names, **{
+                f"{c}s": [r[c] for r in rows] for c in ("task_id", "field_id", "vendor_field", "value", "flag",
+                                                        "pending_value")}})
+    else:  # SQLite's executemany runs in C: as cheap as it gets there
+        if rows:
+            db.session.execute(values, rows)
+        db.session.execute(insert(SyncRunItem.__table__), [
+            {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported",
+             "created_at": now} for name in names])
+        monthly = MonthlyImport.__table__  # a Core update: no ORM session synchronisation to evaluate
+        db.session.execute(update(monthly).where(
+            monthly.c.client_connection_id == connection.id, monthly.c.period.in_(names)
+        ).values(status="done", run_id=run.id, updated_at=now))
+    webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
+    return flagged
+
+
+#: :func:`write_months` on PostgreSQL: the same upserts and insert as :func:`_upserts` builds, with the rows as
+#: arrays — a few short statements psycopg prepares once, whatever the number of months and fields.
+_PG_TASKS = text("""
+INSERT INTO summary_task (firm_id, client_id, integration_id, period, title, topic_id, created_at, updated_at)
+SELECT CAST(:firm_id AS integer), CAST(:client_id AS integer), CAST(:integration_id AS integer), t.period, t.title,
+       CAST(:topic_id AS integer), CAST(:now AS timestamp), CAST(:now AS timestamp)
+FROM unnest(CAST(:periods AS varchar[]), CAST(:titles AS varchar[])) AS t(period, title)
+ON CONFLICT (client_id, integration_id, period)
+DO UPDATE SET title = excluded.title, topic_id = excluded.topic_id, updated_at = excluded.updated_at
+RETURNING period, id""")
+_PG_WRITE = text("""
+WITH v AS (
+  INSERT INTO summary_value (task_id, field_id, vendor_field, value, source, imported_at, sync_run_id, flag,
+                             pending_value)
+  SELECT v.task_id, v.field_id, v.vendor_field, v.value, CAST(:source AS varchar), CAST(:now AS timestamp),
+         CAST(:run_id AS integer), v.flag, v.pending_value
+  FROM unnest(CAST(:task_ids AS integer[]), CAST(:field_ids AS integer[]), CAST(:vendor_fields AS varchar[]),
+              CAST(:values AS integer[]), CAST(:flags AS varchar[]), CAST(:pending_values AS integer[]))
+       AS v(task_id, field_id, vendor_field, value, flag, pending_value)
+  ON CONFLICT (task_id, field_id)
+  DO UPDATE SET vendor_field = excluded.vendor_field, source = excluded.source, imported_at = excluded.imported_at,
+                sync_run_id = excluded.sync_run_id, value = excluded.value, flag = excluded.flag,
+                pending_value = excluded.pending_value
+), i AS (
+  INSERT INTO sync_run_item (run_id, client_id, period, outcome, created_at)
+  SELECT CAST(:run_id AS integer), CAST(:client_id AS integer), p.period, 'imported', CAST(:now AS timestamp)
+  FROM unnest(CAST(:periods AS varchar[])) AS p(period)
+)
+UPDATE monthly_import SET status = 'done', run_id = CAST(:run_id AS integer), updated_at = CAST(:now AS timestamp)
+WHERE client_connection_id = CAST(:connection_id AS integer) AND period = ANY(CAST(:periods AS varchar[]))""")
+_UPSERTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _upserts() -> tuple[Any, Any]:
+    """The upserts of :func:`write_months` (tasks, returning their ids; values), built once per dialect: building
+    them (``excluded``, the conflict clause) cost more than executing them."""
+    name = db.session.get_bind().dialect.name
+    if name not in _UPSERTS:
+        upsert = dialect_insert()
+        tasks = upsert(SummaryTask.__table__)  # executemany (not a multi-row VALUES): compiled once, then cached
+        tasks = tasks.on_conflict_do_update(
+            index_elements=["client_id", "integration_id", "period"],
+            set_={c: tasks.excluded[c] for c in ("title", "topic_id", "updated_at")},
+        ).returning(SummaryTask.__table__.c.period, SummaryTask.__table__.c.id)
         values = upsert(SummaryValue.__table__)
-        db.session.execute(values.on_conflict_do_update(
+        values = values.on_conflict_do_update(
             index_elements=["task_id", "field_id"],
             set_={c: values.excluded[c] for c in ("vendor_field", "source", "imported_at", "sync_run_id", "value",
-                                                  "flag", "pending_value")}), rows)
-    db.session.execute(insert(SyncRunItem.__table__), [
-        {"run_id": run.id, "client_id": connection.client_id, "period": name, "outcome": "imported", "created_at": now}
-        for name in names])
-    db.session.execute(update(MonthlyImport).where(
-        MonthlyImport.client_connection_id == connection.id, MonthlyImport.period.in_(names)
-    ).values(status="done", run_id=run.id, updated_at=now))
-    webhooks.months_imported(run, connection, periods)  # in the same transaction: the events are an outbox
-    db.session.commit()
-    return flagged
+                                                  "flag", "pending_value")})
+        _UPSERTS[name] = (tasks, values)
+    return _UPSERTS[name]
 
 
 def _same_link(connection: ClientConnection, imported_at: dt.datetime | None) -> bool:
@@ -326,19 +397,36 @@ def _child_finished(run: SyncRun) -> None:
     parent_id = (run.params or {}).get("parent_run_id")
     if run.kind != "import" or not parent_id:
         return
-    client_id = select(ClientConnection.client_id).where(
-        ClientConnection.id == run.client_connection_id).scalar_subquery()
-    db.session.execute(insert(SyncRunItem.__table__).values(
-        run_id=parent_id, client_id=client_id, outcome="imported" if run.status == "succeeded" else "failed",
-        error=run.error, created_at=utcnow()))
-    table = SyncRun.__table__
-    done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
-        progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
+    outcome = "imported" if run.status == "succeeded" else "failed"
+    if db.session.get_bind().dialect.name == "postgresql":  # both in one statement (one round trip)
+        done, total = db.session.execute(_PG_CHILD, {
+            "parent_id": parent_id, "connection_id": run.client_connection_id, "outcome": outcome,
+            "error": run.error, "now": utcnow()}).one()
+    else:
+        client_id = select(ClientConnection.client_id).where(
+            ClientConnection.id == run.client_connection_id).scalar_subquery()
+        db.session.execute(insert(SyncRunItem.__table__).values(
+            run_id=parent_id, client_id=client_id, outcome=outcome, error=run.error, created_at=utcnow()))
+        table = SyncRun.__table__
+        done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
+            progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
+    commit_without_waiting_for_disk()  # a counter: the reconciler settles a parent whose children all ended
     db.session.commit()
     if done >= total:
         parent = db.session.get(SyncRun, parent_id)
         if not parent.finished:
             _finish_parent(parent)
+
+
+_PG_CHILD = text("""
+WITH item AS (
+  INSERT INTO sync_run_item (run_id, client_id, outcome, error, created_at)
+  VALUES (CAST(:parent_id AS integer),
+          (SELECT client_id FROM client_connection WHERE id = CAST(:connection_id AS integer)),
+          CAST(:outcome AS varchar), :error, CAST(:now AS timestamp))
+)
+UPDATE sync_run SET progress_done = progress_done + 1 WHERE id = CAST(:parent_id AS integer)
+RETURNING progress_done, progress_total""").bindparams(bindparam("error", type_=SyncRunItem.__table__.c.error.type))
 
 
 def _finish_parent(parent: SyncRun) -> None:

@@ -96,10 +96,23 @@ def ymdhms(day: dt.date) -> str:
     return dt.datetime.combine(day, dt.time()).strftime(fact("request_datetime_format"))
 
 
+def _json_answer(content: bytes) -> Any:
+    """A JSON answer; pre-2020 replies are a JSON-encoded string holding the JSON."""
+    data = json.loads(content)
+    if isinstance(data, str) and data[:1] in "[{":
+        data = json.loads(data)
+    return data
+
+
 def parse_date(value: Any) -> dt.date | None:
     """Merit output dates: ``YYYY-mm-DDTHH:mm:ss`` (also tolerates ``yyyyMMdd``)."""
     if not value or not isinstance(value, str):
         return None
+    if len(value) >= 10 and value[4] == "-" and value[7] == "-":  # the usual form: no regex, no copy
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
     text = value.strip()
     try:
         if re.fullmatch(r"\d{8}(\d{6})?", text):
@@ -169,6 +182,11 @@ class MeritClient:
 
     def parse(self, response: httpx.Response, endpoint: str) -> Any:
         status = response.status_code
+        if status < 400:  # the usual case: the JSON straight from the bytes (no text copy of a large body)
+            try:
+                return _json_answer(response.content)
+            except ValueError:
+                pass
         text = response.text.strip()
         where = COUNTRY_NAMES[self.country]
         name = endpoint.rsplit("/", 1)[-1]
@@ -198,9 +216,7 @@ class MeritClient:
             raise TransientError(f"Merit Aktiva answered HTTP {status} for {name}.",
                                  hint="The hub will try again later.")
         try:
-            data = response.json()
-            if isinstance(data, str) and data[:1] in "[{":  # pre-2020 replies: a JSON-encoded string
-                data = json.loads(data)
+            return _json_answer(response.content)
         except ValueError:
             if endpoint in DATA_ENDPOINTS and looks_like_stack_trace(text):
                 message = self.mask(stack_trace_message(text)) or "Merit Aktiva could not process the data."
@@ -214,7 +230,6 @@ class MeritClient:
                 f"Merit Aktiva answered {name} with something that is not JSON (an error page).",
                 hint="Merit answers this way when it cannot process a request; the hub will try again later. "
                      "If it keeps happening, contact Merit support.") from None
-        return data
 
     # -- reads ---------------------------------------------------------------------------------
     def list_rows(self, endpoint: str, first: dt.date, last: dt.date, **extra: Any) -> list[dict]:
