@@ -35,8 +35,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import fields, validate
 
 from hub import audit
+from hub.clients import ClientDetailsSchema
 from hub.connections import set_enabled
-from hub.models import CUSTOMER_TYPES, PLANS, ROLES, Client, Firm, Integration, User, db
+from hub.models import PLANS, ROLES, Client, Firm, Integration, User, db
 
 UNUSABLE_PASSWORD = "!"  # no password yet: werkzeug never matches it
 INVITE_SALT = "hub-set-password"
@@ -86,44 +87,23 @@ class UserSchema(marshmallow.Schema):
         return data
 
 
-class ClientSchema(marshmallow.Schema):
-    """A client's details (issue 14's names). Omitted fields keep their value; blank strings clear them."""
+class ClientSchema(ClientDetailsSchema):
+    """A client's details as the host product sends them: the rules of the client page and of
+    ``PATCH /api/v1/clients/{id}`` (:class:`hub.clients.ClientDetailsSchema`: omitted fields keep their value,
+    blank strings clear them) and ``active``."""
 
-    name = fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Viljandi Veski OÜ"})
-    customer_type = fields.String(validate=validate.OneOf(CUSTOMER_TYPES), metadata={"example": "company"})
-    reg_code = fields.String(allow_none=True, validate=validate.Length(max=50), metadata={"example": "10123456"})
-    vat_no = fields.String(allow_none=True, validate=validate.Length(max=50), metadata={"example": "EE101234567"})
-    email = fields.Email(allow_none=True, validate=validate.Length(max=254),
-                         metadata={"example": "books@veski.example"})
-    address_street = fields.String(allow_none=True, validate=validate.Length(max=200),
-                                   metadata={"example": "Tallinna 1"})
-    address_city = fields.String(allow_none=True, validate=validate.Length(max=100), metadata={"example": "Viljandi"})
-    address_postal_code = fields.String(allow_none=True, validate=validate.Length(max=20),
-                                        metadata={"example": "71020"})
-    address_country = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="Use the two-letter country code, e.g. EE."), metadata={"example": "EE"})
     active = fields.Boolean(metadata={"example": True})
 
     @marshmallow.pre_load
-    def _clean(self, data: Any, **kwargs: Any) -> Any:
-        data = _blank_to_none(data)
+    def _host(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        if isinstance(data.get("address_country"), str):
-            data["address_country"] = data["address_country"].upper()
+        data = dict(data)
         if isinstance(data.get("customer_type"), str):
-            data["customer_type"] = data["customer_type"].lower()
-        if "name" in data and data["name"] is None:
-            data["name"] = ""  # a blank name is an error, not a clearing
+            data["customer_type"] = data["customer_type"].strip().lower()
         if "active" in data and data["active"] is None:
-            del data["active"]
+            del data["active"]  # null: keep
         return data
-
-    @marshmallow.validates_schema
-    def _private_has_no_vat(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("customer_type") == "private" and data.get("vat_no"):
-            raise marshmallow.ValidationError({"vat_no": ["A private person has no VAT number; clear it or make "
-                                                          "the customer a company."]})
 
 
 class ClientRowSchema(ClientSchema):
