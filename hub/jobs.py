@@ -40,6 +40,7 @@ from prometheus_client import Counter, Histogram
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
+from rq.utils import now as rq_now
 from sqlalchemy import String, cast, func, insert, text, update
 from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import ServiceUnavailable
@@ -143,7 +144,7 @@ def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name:
     """A worker on ``queues``; ``simple`` runs jobs in-process (no fork per job: ``flask hub worker``'s
     default), otherwise every job forks a work-horse (``--fork``)."""
 
-    cls = rq.SimpleWorker if simple else rq.Worker
+    cls = _SimpleWorker if simple else _ForkingWorker
     conn = services().redis
     if simple:  # what every process pays once (CA bundle, connection pool, mappers) is paid before the first job
         shared_transport()
@@ -153,6 +154,38 @@ def make_worker(queues: tuple[str, ...] = QUEUES, *, simple: bool = False, name:
         options["work_horse_killed_handler"] = _horse_killed
     return cls([rq.Queue(q, connection=conn, job_class=AppJob) for q in queues], connection=conn,
                job_class=AppJob, name=name, **options)
+
+
+#: A plain RQ worker heartbeat (no TTL of its own asked for) this soon after the previous one is skipped: RQ sends
+#: one before each dequeue, one after it and one after each job — 3 round trips each, 9 per job — while the worker's
+#: key lives ``worker_ttl`` + 60 s (8 minutes). The hub's own liveness key (:func:`start_liveness`) is what the
+#: reconciler reads; RQ's key only tells RQ's tools the worker exists.
+HEARTBEAT_EVERY = 10.0
+
+
+class _CoalescedHeartbeat:
+    """RQ's worker heartbeat at most every :data:`HEARTBEAT_EVERY` seconds, its three commands in one round trip.
+    A heartbeat with a TTL of its own (before a job: the job's time limit + 60 s) or inside a pipeline is always
+    sent."""
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is not None or timeout is not None:
+            return super().heartbeat(timeout, pipeline=pipeline)  # type: ignore[misc]
+        last = getattr(self, "last_heartbeat", None)
+        if last is not None and (rq_now() - last).total_seconds() < HEARTBEAT_EVERY:
+            return None
+        with self.connection.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
+            super().heartbeat(None, pipeline=pipe)  # type: ignore[misc]
+            pipe.execute()
+        return None
+
+
+class _SimpleWorker(_CoalescedHeartbeat, rq.SimpleWorker):
+    pass
+
+
+class _ForkingWorker(_CoalescedHeartbeat, rq.Worker):
+    pass
 
 
 def _horse_killed(job: Job, _pid: int, ret_val: int, _rusage: object) -> None:

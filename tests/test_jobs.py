@@ -204,3 +204,26 @@ def test_retry_delay_honours_retry_after_and_cap(hub_app):
 @pytest.mark.parametrize("exc, retried", [(TransientError("x"), True)])
 def test_error_classes_declare_retry(exc, retried):
     assert exc.retryable is retried
+
+
+def test_worker_heartbeat_is_coalesced_but_a_job_ttl_is_always_sent(hub_app, monkeypatch):
+    """RQ beats 3 times per job (3 commands each); the hub's workers send one pipelined beat per interval, and
+    always the one that sets a job's TTL (its time limit + 60 s) before it runs."""
+    with hub_app.app_context():
+        worker = jobs.make_worker(simple=True, name="hub.test.heartbeat")
+        conn = worker.connection
+        try:
+            sent = []
+            monkeypatch.setattr(conn, "hset", lambda *a, **k: sent.append("hset"), raising=False)
+            worker.heartbeat()
+            assert sent == [] and conn.ttl(worker.key) > 0  # pipelined: not through the client's own hset
+            first = worker.last_heartbeat
+            worker.heartbeat()
+            assert worker.last_heartbeat == first  # within the interval: skipped
+            worker.heartbeat(timeout=960)
+            assert worker.last_heartbeat > first and conn.ttl(worker.key) > 900  # a TTL of its own: sent
+            monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)
+            worker.heartbeat()
+            assert 0 < conn.ttl(worker.key) <= worker.worker_ttl + 60  # interval over: sent again
+        finally:
+            conn.delete(worker.key, worker.executions_key)
