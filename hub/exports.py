@@ -35,7 +35,7 @@ from hub import audit, catalog, redaction, webhooks
 from hub import types as t
 from hub.connections import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
-from hub.jobs import FINISH_HOOKS, action
+from hub.jobs import FINISH_HOOKS, action, own_redis_failed
 from hub.models import (
     Client,
     ClientConnection,
@@ -223,15 +223,15 @@ def _confirm(run: SyncRun, export: InvoiceExport, account: VendorAccount, invoic
     """Ask the vendor whether a sent invoice is there (``hub_find_invoice``) and record it ``confirmed``.
 
     The vendor has the invoice, so a failed confirmation leaves the row ``sent``, never ``failed``, and nothing
-    is sent again. A transient failure (timeout, 5xx, 429, Redis away) is raised: the job layer retries the run,
-    and the retry only asks (the ``sent`` branch of the action). A permanent one is logged and left.
+    is sent again. A transient failure (timeout, 5xx, 429, the hub's own Redis away) is raised: the job layer
+    retries the run, and the retry only asks (the ``sent`` branch of the action). A permanent one is logged.
     """
     if invoice is None:
         invoice = contract_invoice(export.invoice, export, account)
     try:
         found = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
     except HubError as exc:
-        if exc.retryable:
+        if exc.retryable or own_redis_failed(exc):
             raise
         log.warning("export %s sent but not confirmed: %s", export.id, exc)
         return

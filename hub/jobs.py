@@ -452,7 +452,7 @@ def _execute(run_id: int) -> str:
     except (redis.RedisError, JobTimeoutException) as exc:  # a blip of our own services, or too slow
         return _record_failure(run_id, _as_transient(exc, run.kind))
     except HubError as exc:
-        if isinstance(exc, UnexpectedError) and isinstance(exc.__cause__, redis.RedisError):
+        if own_redis_failed(exc):
             exc = _as_transient(exc.__cause__, run.kind)  # the hub's own Redis (rate budget, cache) inside a hook
         return _record_failure(run_id, exc)
     except Exception as exc:  # a bug in the hub itself: record it, never retry blindly
@@ -485,6 +485,12 @@ def commit_without_waiting_for_disk() -> None:
     committed synchronously."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def own_redis_failed(exc: BaseException) -> bool:
+    """A hook failed because the hub's own Redis (its rate budget or cache) was away, not because of the plugin:
+    the job layer retries such a run like a transient vendor error."""
+    return isinstance(exc, UnexpectedError) and isinstance(exc.__cause__, redis.RedisError)
 
 
 def _as_transient(exc: BaseException, kind: str) -> TransientError:

@@ -166,6 +166,30 @@ def test_a_failed_confirmation_is_retried_and_never_sends_twice(example_integrat
     assert run.status == "succeeded" and run.attempts == 2
 
 
+def test_the_hubs_own_redis_failing_in_the_confirmation_is_retried(exporter, run_jobs, hub_db, monkeypatch):
+    """Redis (the rate budget, the cache) went away right after the vendor took the invoice: the look-up fails
+    inside the plugin, which is no bug of the plugin's: the run retries, and the retry confirms without sending."""
+    import redis
+
+    from hub.http import VendorHttp
+
+    real, failed = VendorHttp.request, []
+
+    def away_once(self, method, url, **kwargs):
+        if method == "GET" and url.endswith("/invoices") and not failed:
+            failed.append(url)
+            raise redis.ConnectionError("Connection closed by server.")
+        return real(self, method, url, **kwargs)
+
+    monkeypatch.setattr(VendorHttp, "request", away_once)
+    [export] = exports.issue_invoice(new_invoice(exporter))
+    run_jobs()
+    hub_db.session.refresh(export)
+    run = SyncRun.query.filter_by(kind="export").one()
+    assert failed and export.status == "confirmed" and run.status == "succeeded" and run.attempts == 2
+    assert len(exporter["app"].config["invoices"]) == 1
+
+
 def test_dispatcher_picks_up_an_abandoned_export(exporter, run_jobs, hub_db):
     [export] = exports.issue_invoice(new_invoice(exporter))
     run = SyncRun.query.filter_by(kind="export").one()
