@@ -23,14 +23,20 @@ def exporter(example_integration, firm, hub_db, run_jobs, serve):
     from hub_example import sandbox
 
     app = sandbox.create_app()
-    example_integration.settings = {"origin": serve(app)}
+    return ready_to_export(example_integration, firm, hub_db, run_jobs, serve(app)) | {"app": app}
+
+
+def ready_to_export(integration, firm, hub_db, run_jobs, origin):
+    """``integration`` routed to ``origin`` with credentials, its tax rates read and the firm's first client
+    linked."""
+    integration.settings = {"origin": origin}
     hub_db.session.commit()
-    connections.save_credentials(example_integration, GOOD)
+    connections.save_credentials(integration, GOOD)
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
-    catalog.refresh(example_integration, "tax_rate")
+    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id="1")
+    catalog.refresh(integration, "tax_rate")
     run_jobs()
-    return {"app": app, "integration": example_integration, "client": client, "firm": firm}
+    return {"integration": integration, "client": client, "firm": firm}
 
 
 def new_invoice(exporter, number="2026-001", lines=None):
@@ -149,14 +155,7 @@ def test_a_failed_confirmation_is_retried_and_never_sends_twice(example_integrat
                     return [b'{"error": "busy"}']
         return app(environ, start_response)
 
-    example_integration.settings = {"origin": serve(flaky_find)}
-    hub_db.session.commit()
-    connections.save_credentials(example_integration, GOOD)
-    client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
-    catalog.refresh(example_integration, "tax_rate")
-    run_jobs()
-    exporter = {"firm": firm, "client": client}
+    exporter = ready_to_export(example_integration, firm, hub_db, run_jobs, serve(flaky_find))
     [export] = exports.issue_invoice(new_invoice(exporter))
     run_jobs()
     hub_db.session.refresh(export)

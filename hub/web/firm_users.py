@@ -14,7 +14,7 @@ set-password page an invite links to (``/set-password/<token>``).
 No password is ever generated or shown: a new user gets a set-password link (signed, valid
 ``HUB_INVITE_MAX_AGE``, void once used) that the Owner sends them; the hub sends no e-mail itself. An Owner
 cannot change their own role or deactivate themselves, and the firm's last active Owner is never demoted or
-deactivated (:func:`hub.provisioning.owner_change_problem`).
+deactivated (:class:`hub.provisioning.LastOwner`, raised by the provisioning flow itself).
 """
 
 from __future__ import annotations
@@ -117,6 +117,13 @@ def reinvite_user(user_id: int):  # noqa: ANN201
     return _link_page(user, invite, created=False)
 
 
+def _refused(exc: marshmallow.ValidationError) -> Any:
+    for messages in exc.normalized_messages().values():
+        for message in messages:
+            flash(message, "error")
+    return redirect(url_for("web.users"))
+
+
 @bp.route("/settings/users/<int:user_id>/role", methods=["POST"])
 @owner_required
 def change_role(user_id: int):  # noqa: ANN201
@@ -128,14 +135,13 @@ def change_role(user_id: int):  # noqa: ANN201
     if user.id == g.user.id:
         flash("You cannot change your own role: another Company Owner can.", "error")
         return redirect(url_for("web.users"))
-    problem = provisioning.owner_change_problem(user, role=role)
-    if problem:
-        flash(problem, "error")
-        return redirect(url_for("web.users"))
     if role == user.role:
         flash(f"{user.email} is a {ROLE_LABELS[role]} already.", "info")
         return redirect(url_for("web.users"))
-    provisioning.set_role(user, role, actor=f"user:{g.user.id}", by=g.user)
+    try:
+        provisioning.set_role(user, role, actor=f"user:{g.user.id}", by=g.user)
+    except provisioning.LastOwner as exc:  # the firm's last active Owner
+        return _refused(exc)
     flash(f"{user.email} is now a {ROLE_LABELS[role]}.", "success")
     return redirect(url_for("web.users"))
 
@@ -148,11 +154,10 @@ def deactivate_user(user_id: int):  # noqa: ANN201
     if user.id == g.user.id:
         flash("You cannot deactivate yourself: another Company Owner can.", "error")
         return redirect(url_for("web.users"))
-    problem = provisioning.owner_change_problem(user, active=False)
-    if problem:
-        flash(problem, "error")
-        return redirect(url_for("web.users"))
-    provisioning.set_user_active(user, False, actor=f"user:{g.user.id}", by=g.user)
+    try:
+        provisioning.set_user_active(user, False, actor=f"user:{g.user.id}", by=g.user)
+    except provisioning.LastOwner as exc:
+        return _refused(exc)
     ended = sessions.end_all(user)
     flash(f"{user.email} is deactivated and cannot sign in"
           + (f" ({ended} session{'s' if ended != 1 else ''} ended)." if ended else "."), "success")
