@@ -17,9 +17,18 @@ import datetime as dt
 from decimal import Decimal
 
 from hub import audit
-from hub.connections import VendorAccount, account_for, account_run, call_vendor, firm_account, run_account, vendor_of
+from hub.connections import (
+    VendorAccount,
+    account_for,
+    account_run,
+    call_vendor,
+    firm_account,
+    record_failure,
+    run_account,
+    vendor_of,
+)
 from hub.errors import ConfigError, NotSupported
-from hub.jobs import action, wait_for
+from hub.jobs import Kind, register, wait_for
 from hub.models import OK, CatalogItem, CatalogMapping, ClientConnection, Integration, SyncRun, User, db, utcnow
 from hub.schedule import dispatcher
 from hub.services import services
@@ -74,7 +83,6 @@ def refresh(scope: Scope, kind: str, *, user: User | None = None, wait: float | 
     return wait_for(run, wait) if wait else run
 
 
-@action("catalog", queue="interactive")
 def _catalog_action(run: SyncRun) -> dict:
     kind = run.params["kind"]
     account = run_account(run)
@@ -176,3 +184,6 @@ def dispatch_catalog(now: dt.datetime | None = None) -> int:
                     refresh(scope, kind, trigger="schedule")
                     count += 1
     return count
+
+
+register(Kind("catalog", _catalog_action, on_attention=record_failure))

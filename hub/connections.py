@@ -42,7 +42,7 @@ from hub import credentials as creds
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError, UnexpectedError
 from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
-from hub.jobs import FINISH_HOOKS, action, on_attention, start_run, wait_for
+from hub.jobs import Kind, register, start_run, wait_for
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -176,7 +176,6 @@ def record_success(owner: Owner, result: dict[str, Any]) -> None:
     webhooks.connection_changed(owner, previous)
 
 
-@on_attention
 def record_failure(run: SyncRun, exc: HubError) -> None:
     """An ``AuthError``/``ConfigError`` in ``run``: its credentials' owner needs attention."""
     if (run.params or {}).get("draft_id"):
@@ -413,15 +412,17 @@ def pin(account: VendorAccount, kind: str | None) -> VendorAccount:
 
 
 def account_run(kind: str, account: VendorAccount, *, params: dict | None = None, trigger: str = "user",
-                user: User | None = None, at_front: bool = False, enqueue: bool = True) -> SyncRun:
+                user: User | None = None, at_front: bool = False, enqueue: bool = True,
+                subject: str | None = None) -> SyncRun:
     """Start a run for ``account``: a run for a client always records the client and its connection, so
-    the worker routes it to the same account."""
+    the worker routes it to the same account. ``subject``: see :func:`hub.jobs.start_run`."""
     params = dict(params or {})
     if account.client_id is not None:
         params["client_id"] = account.client_id
     return start_run(kind, firm_id=account.integration.firm_id, integration_id=account.integration.id,
                      client_connection_id=account.connection.id if account.connection else None, params=params,
-                     trigger=trigger, user_id=user.id if user else None, at_front=at_front, enqueue=enqueue)
+                     trigger=trigger, user_id=user.id if user else None, at_front=at_front, enqueue=enqueue,
+                     subject=subject)
 
 
 def check_route(run: SyncRun, hook: str, account: VendorAccount) -> None:
@@ -597,7 +598,6 @@ def _draft_test_finished(run: SyncRun) -> None:
     db.session.commit()
 
 
-FINISH_HOOKS.append(_draft_test_finished)
 
 
 # -- test connection ---------------------------------------------------------------------------
@@ -638,7 +638,6 @@ def test_connection(integration: Integration, submitted: dict[str, Any] | None =
     return run
 
 
-@action("test_connection", queue="interactive")
 def _test_connection_action(run: SyncRun) -> dict:
     draft_id = (run.params or {}).get("draft_id")
     draft = None
@@ -679,7 +678,6 @@ def lookup_clients(integration: Integration, query: str = "", *, user: User | No
     return run
 
 
-@action("list_clients", queue="interactive")
 def _list_clients_action(run: SyncRun) -> dict:
     clients = call_vendor(run, "hub_list_clients", query=(run.params or {}).get("query", ""))
     return {"clients": [dataclasses.asdict(c) for c in clients]}
@@ -769,7 +767,6 @@ def suggest_links(integration: Integration, *, user: User | None = None, wait: f
     return wait_for(run, wait) if wait else run
 
 
-@action("link_suggestions", queue="interactive")
 def _link_suggestions_action(run: SyncRun) -> dict:
     records = call_vendor(run, "hub_list_clients", query="")
     integration = db.session.get(Integration, run.integration_id)
@@ -902,3 +899,8 @@ def unlinked_counts(firm_id: int, integrations: list[Integration]) -> dict[str, 
         if row.vendor_client_id or row.has_credentials:
             linked[row.integration_id].add(row.client_id)
     return {i.vendor: total - len(linked[i.id]) for i in integrations}
+
+
+register(Kind("test_connection", _test_connection_action, on_finish=_draft_test_finished, on_attention=record_failure))
+register(Kind("list_clients", _list_clients_action, on_attention=record_failure))
+register(Kind("link_suggestions", _link_suggestions_action, on_attention=record_failure))

@@ -9,11 +9,15 @@ State machine of an export (one ``InvoiceExport`` row per invoice × integration
 * The row is marked ``uncertain`` and committed **before** the vendor is called, so a crash between the
   vendor accepting and the hub recording leaves a trace; every later attempt calls ``hub_find_invoice``
   first and records what it finds instead of creating the invoice again.
-* Only one attempt per export runs at a time, on any number of workers: a Redis lock with a lease
-  (``HUB_EXPORT_LEASE_SECONDS``); a worker killed with ``kill -9`` loses the lock when the lease ends.
+* Every attempt is a run of the job layer (kind ``export``, subject ``export:<id>``): at most one run per export
+  is live at a time, on any number of workers (the job layer's one claim; no lease of our own). A retry asked
+  for while one is live joins it; a worker killed with ``kill -9`` is settled by the job layer, which runs the
+  attempt again (it asks the vendor first). A run ends ``succeeded`` only when the invoice is in the vendor's
+  system (``sent`` or ``confirmed``).
 * Before anything is sent, every line's VAT rate (and product, where the vendor has products) must map
   to the vendor's own code (``hub.catalog``); a missing mapping fails the export with what to map.
-* ``uncertain`` exports whose attempt died are picked up again by the ``exports`` dispatcher.
+* ``pending``/``uncertain`` exports with no live run (the job layer gave up retrying a vendor that stayed
+  away) are asked again by the ``exports`` dispatcher every :data:`RETRY_UNCERTAIN_AFTER`.
 * **Which books**: an export goes to the vendor account of the invoice's client — the client's own account
   when its connection has credentials, else the firm's (``hub.connections.account_for``; the run records the
   client and its connection). The account is pinned on the row at the first attempt (``account``,
@@ -29,13 +33,20 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import current_app
-
 from hub import audit, catalog, redaction, webhooks
 from hub import types as t
-from hub.connections import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
+from hub.connections import (
+    VendorAccount,
+    account_for,
+    account_run,
+    call_vendor,
+    pin,
+    record_failure,
+    run_account,
+    vendor_of,
+)
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
-from hub.jobs import FINISH_HOOKS, action, own_redis_failed
+from hub.jobs import Kind, live_run, own_redis_failed, register
 from hub.models import (
     Client,
     ClientConnection,
@@ -43,18 +54,17 @@ from hub.models import (
     Invoice,
     InvoiceExport,
     InvoiceLine,
-    Notification,
     SyncRun,
     User,
     db,
     utcnow,
 )
+from hub.notify import notify
 from hub.schedule import dispatcher
 from hub.services import services
 
 log = logging.getLogger("hub.exports")
 CENT = Decimal("0.01")
-DEFAULT_LEASE_SECONDS = 120
 RETRY_UNCERTAIN_AFTER = dt.timedelta(minutes=15)
 
 
@@ -142,11 +152,22 @@ def issue_invoice(invoice: Invoice, *, user: User | None = None) -> list[Invoice
 
 
 def retry_export(export: InvoiceExport, *, user: User | None = None) -> SyncRun:
-    """Try again after the cause was fixed (a failed or uncertain export; sent/confirmed are done)."""
+    """Try again after the cause was fixed (a failed, pending or uncertain export; sent/confirmed are done).
+    While an attempt is live (queued, running or waiting to retry) no second one starts: that run is returned
+    (its id is the one already shown), and the caller can say so."""
     if export.status in ("sent", "confirmed"):
         raise ConfigError("This invoice is already in the vendor's system.")
-    audit.record(export.invoice.firm_id, "export.retried", export, user=user)
-    return _enqueue(export, user=user)
+    live = live_run("export", subject(export))
+    if live is not None:
+        return live
+    run = _enqueue(export, user=user)
+    audit.record(export.invoice.firm_id, "export.retried", export, user=user, details={"run_id": run.id})
+    return run
+
+
+def subject(export: InvoiceExport) -> str:
+    """The unit of work of an export's runs (at most one live run per export: :func:`hub.jobs.start_run`)."""
+    return f"export:{export.id}"
 
 
 def export_account(export: InvoiceExport) -> VendorAccount:
@@ -166,7 +187,7 @@ def export_account(export: InvoiceExport) -> VendorAccount:
 def _enqueue(export: InvoiceExport, *, user: User | None = None, trigger: str = "user") -> SyncRun:
     account = export_account(export)
     params = {"export_id": export.id, **({"account": export.account} if export.account else {})}
-    return account_run("export", account, trigger=trigger, user=user, params=params)
+    return account_run("export", account, trigger=trigger, user=user, params=params, subject=subject(export))
 
 
 # -- the export job ----------------------------------------------------------------------------
@@ -239,15 +260,10 @@ def _confirm(run: SyncRun, export: InvoiceExport, account: VendorAccount, invoic
         _record(export, found, "confirmed")
 
 
-@action("export", queue="exports")
 def _export_action(run: SyncRun) -> dict:
+    """One attempt. The job layer runs at most one attempt per export at a time (the run's subject), so no lock."""
     export = db.session.get(InvoiceExport, run.params["export_id"])
-    lease = current_app.config.get("HUB_EXPORT_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
-    lock = services().redis.lock(f"hub:export-lock:{export.id}", timeout=lease, blocking=False)
-    if not lock.acquire():
-        return {"export_id": export.id, "status": export.status, "skipped": "another attempt is in progress"}
     try:
-        db.session.refresh(export)
         if export.status == "confirmed":
             return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
         if export.status == "sent":  # a retry after the vendor took it: only ask whether it is there, never send
@@ -285,16 +301,12 @@ def _export_action(run: SyncRun) -> dict:
         export.updated_at = utcnow()
         db.session.commit()
         raise
-    finally:
-        try:
-            lock.release()
-        except Exception:  # the lease ran out: another attempt may already hold a new lock
-            pass
 
 
 def _export_finished(run: SyncRun) -> None:
-    """Tell the admin when an export ends failed (after the job layer gave up retrying)."""
-    if run.kind != "export" or run.status != "failed":
+    """An export run ended failed (the job layer gave up retrying, or the vendor refused): tell the admin, and the
+    ``export.failed`` event when nothing reached the vendor."""
+    if run.status != "failed":
         return
     export = db.session.get(InvoiceExport, run.params["export_id"])
     integration = db.session.get(Integration, export.integration_id)
@@ -307,43 +319,36 @@ def _export_finished(run: SyncRun) -> None:
         title = f"Invoice {export.invoice.number}: not yet confirmed by {name}; the hub will check again"
     else:
         title = f"Invoice {export.invoice.number} was not exported to {name}"
-    db.session.add(Notification(
-        firm_id=integration.firm_id, user_id=run.requested_by_id, level="error", title=title,
-        link=f"/clients/{export.invoice.client_id}",
-        body=" ".join(dict.fromkeys(filter(None, [error.get("message"), messages, error.get("hint")])))))
+    notify(integration.firm_id, title, level="error", link=f"/clients/{export.invoice.client_id}",
+           user_id=run.requested_by_id,
+           body=" ".join(dict.fromkeys(filter(None, [error.get("message"), messages, error.get("hint")]))))
+    if export.status == "failed":
+        webhooks.export_failed(export, run, commit=False)
     db.session.commit()
 
 
-FINISH_HOOKS.append(_export_finished)
+register(Kind("export", _export_action, queue="exports", on_finish=_export_finished, on_attention=record_failure))
 
 
 @dispatcher("exports")
 def dispatch_exports(now: dt.datetime | None = None) -> int:
-    """Retry exports whose attempt died (worker killed, Redis lost): ``uncertain`` or ``pending`` rows
-    untouched for a while and with no attempt running."""
+    """Ask again about exports left ``pending`` or ``uncertain`` with no live run — the job layer gave up retrying
+    a vendor that stayed away, or Redis lost the work: the vendor may have the invoice, so the next attempt asks it
+    first. A dead attempt is the job layer's (its reconciler re-runs it), not this dispatcher's."""
     now = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     cutoff = now - RETRY_UNCERTAIN_AFTER
-    lease = dt.timedelta(seconds=current_app.config.get("HUB_EXPORT_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
     count = 0
     for export in InvoiceExport.query.filter(InvoiceExport.status.in_(("pending", "uncertain")),
                                              InvoiceExport.updated_at < cutoff):
-        runs = SyncRun.query.filter(SyncRun.kind == "export", SyncRun.status.in_(("queued", "running", "retrying")),
-                                    SyncRun.params["export_id"].as_integer() == export.id).all()
-        busy = False
-        for run in runs:
-            if run.status == "running" and run.started_at and run.started_at < now - 2 * lease:
-                run.status, run.finished_at = "failed", now  # its worker died (kill -9, lost machine)
-                run.error = {"kind": "abandoned", "message": "The worker running this export stopped.", "hint": None}
-            else:
-                busy = True
-        if not busy:
-            try:
-                _enqueue(export, trigger="schedule")
-            except HubError as exc:  # its account is gone (an unlinked own account): say so, ask nobody else
-                export.last_error = exc.as_dict()
-            export.updated_at = utcnow()
-            db.session.commit()
-            count += 1
+        if live_run("export", subject(export)) is not None:
+            continue
+        try:
+            _enqueue(export, trigger="schedule")
+        except HubError as exc:  # its account is gone (an unlinked own account): say so, ask nobody else
+            export.last_error = exc.as_dict()
+        export.updated_at = utcnow()
+        db.session.commit()
+        count += 1
     return count
 
 
@@ -370,7 +375,6 @@ def fetch_payments(integration: Integration, *, user: User | None = None, trigge
                        params={"account_runs": [r.id for r in own]})
 
 
-@action("payments", queue="imports")
 def _payments_action(run: SyncRun) -> dict:
     account = run_account(run)
     open_exports = _open_exports(account).all()
@@ -396,6 +400,9 @@ def _payments_action(run: SyncRun) -> dict:
             export.paid_on = max((p.paid_on for p in found if p.paid_on), default=None) or dt.date.today()
     db.session.commit()
     return {"updated": len(matched), "payments_seen": len(payments), "account": account.kind}
+
+
+register(Kind("payments", _payments_action, queue="imports", on_attention=record_failure))
 
 
 @dispatcher("payments")

@@ -8,13 +8,18 @@
 * The database is the record, Redis only the queue: :func:`execute` claims an attempt in the database,
   :func:`abandon` settles an attempt that died, :func:`reconcile` holds the rules that find them, and a run
   whose enqueue failed stays ``queued`` for the reconciler (:class:`QueueUnavailable`: the web answers 503).
-* Retries follow the error class: ``AuthError``/``ConfigError`` never (the connection is marked as
-  needing attention), ``RateLimited``/``TransientError`` with exponential backoff that honours the
-  vendor's ``Retry-After``, capped. The run row records every attempt and the outcome.
+* One claim: the run row. A run acts on one unit of work (``subject``, e.g. ``export:17``): while one run on a
+  subject is live no second is recorded (a partial unique index), so two attempts at the same work never overlap
+  and no lease in Redis is needed.
+* Retries follow the error class: ``AuthError``/``ConfigError`` never (the kind's ``on_attention`` runs),
+  ``RateLimited``/``TransientError`` with the kind's :class:`Retry` policy — exponential backoff that honours
+  the vendor's ``Retry-After``, capped — due at a time recorded on the run (``next_attempt_at``), so a Redis
+  restart does not bring it forward. The run row records every attempt and the outcome.
+* Batches (:func:`start_batch`): a parent run and its children (``parent_run_id``); the parent is final when
+  every child is, counts failures, and its kind's ``on_finish`` runs once.
 
-Flows register with this layer, which never imports a flow: their actions with :func:`action` (e.g.
-``@action("test_connection")``), what to do when a run fails in a way that needs attention with
-:func:`on_attention`, and what to do once a run reached a final state with :data:`FINISH_HOOKS`.
+Flows register each kind of run once with this layer, which never imports a flow: :func:`register` with a
+:class:`Kind` — its action, queue, time limit, retry policy, and its ``on_finish`` and ``on_attention`` handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,13 +48,15 @@ from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
 from rq.utils import now as rq_now
 from sqlalchemy import String, cast, func, insert, text, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import ServiceUnavailable
 
 from hub import redaction
 from hub.errors import HubError, TransientError, UnexpectedError
 from hub.http import shared_ssl_context, shared_transport
-from hub.models import SyncRun, db, utcnow
+from hub.models import LIVE, SyncRun, db, utcnow
 from hub.services import services
 
 log = logging.getLogger("hub.jobs")
@@ -64,17 +72,97 @@ RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0
 
 Action = Callable[[SyncRun], dict | None]
-ACTIONS: dict[str, tuple[Action, str]] = {}
 
 
-def action(kind: str, queue: str = "interactive") -> Callable[[Action], Action]:
-    """Register the function that performs runs of ``kind`` (executed on ``queue``)."""
+@dataclass(frozen=True)
+class Retry:
+    """How a kind's failed attempts are retried: exponential backoff with jitter from ``base`` seconds, never
+    sooner than the vendor's ``Retry-After``, never longer than ``cap``; at most ``attempts`` attempts (``None``:
+    until the action itself gives up). Each figure can be set in the app's config (or the environment) as
+    ``{prefix}_RETRY_BASE``, ``{prefix}_RETRY_CAP`` and ``{prefix}_MAX_ATTEMPTS``."""
 
-    def register(func: Action) -> Action:
-        ACTIONS[kind] = (func, queue)
-        return func
+    prefix: str = "HUB"
+    base: float = RETRY_BASE_SECONDS
+    cap: float = RETRY_CAP_SECONDS
+    attempts: int | None = MAX_ATTEMPTS
 
-    return register
+    def _setting(self, name: str, default: float | None) -> float | None:
+        key = f"{self.prefix}_{name}"
+        value = current_app.config.get(key, os.environ.get(key) or default)
+        return None if value is None else float(value)
+
+    def max_attempts(self) -> int | None:
+        if self.attempts is None:
+            return None
+        return int(self._setting("MAX_ATTEMPTS", self.attempts))
+
+    def delay(self, failures: int, retry_after: float | None = None) -> float:
+        """Seconds before the next attempt after ``failures`` failures in a row."""
+        base, cap = self._setting("RETRY_BASE", self.base), self._setting("RETRY_CAP", self.cap)
+        delay = base * (2 ** min(max(failures, 1) - 1, 30)) * random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, cap)
+
+
+DEFAULT_RETRY = Retry()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of run, registered once (:func:`register`) by the flow that owns it.
+
+    * ``action(run)`` performs one attempt and returns the run's result; ``None`` makes the kind a **batch**: its
+      runs are never executed themselves, they are final when every child (:func:`start_batch`) is.
+    * ``queue``: the latency class. Runs on ``interactive`` have an admin waiting: they fail fast (one attempt).
+    * ``retry``: the backoff and the attempts of retryable failures; ``failures(run)`` counts the failures in a
+      row the backoff grows with (default: the run's attempts).
+    * ``on_finish(run)``: once, after the run reached a final state (notifications, events, bookkeeping).
+    * ``on_attention(run, error)``: before the failure is committed, when it needs attention (``AuthError``,
+      ``ConfigError``).
+    """
+
+    name: str
+    action: Action | None
+    queue: str = "interactive"
+    timeout: int = 300
+    retry: Retry = DEFAULT_RETRY
+    failures: Callable[[SyncRun], int] | None = None
+    on_finish: Callable[[SyncRun], None] | None = None
+    on_attention: Callable[[SyncRun, HubError], None] | None = None
+
+    @property
+    def batch(self) -> bool:
+        return self.action is None
+
+    @property
+    def fail_fast(self) -> bool:
+        return self.queue == "interactive"
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Register a kind of run (once per name: a second registration of the same name is a programming error)."""
+    if kind.name in KINDS and KINDS[kind.name] != kind:
+        raise ValueError(f"run kind {kind.name!r} is registered twice")
+    if kind.queue not in QUEUES:
+        raise ValueError(f"unknown queue {kind.queue!r} for run kind {kind.name!r}")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(run_or_name: SyncRun | str) -> Kind:
+    name = run_or_name if isinstance(run_or_name, str) else run_or_name.kind
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown run kind {name!r}") from None
+
+
+def batch_kinds() -> list[str]:
+    return [k.name for k in KINDS.values() if k.batch]
 
 
 # -- the worker side ---------------------------------------------------------------------------
@@ -283,40 +371,106 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(cls, queue_unavailable_response)
 
 
+def live_run(kind: str, subject: str) -> SyncRun | None:
+    """The live (queued, retrying or running) run of ``kind`` on ``subject``, if there is one."""
+    return SyncRun.query.filter(SyncRun.kind == kind, SyncRun.subject == subject,
+                                SyncRun.status.in_(LIVE)).one_or_none()
+
+
 def start_run(kind: str, *, firm_id: int, integration_id: int | None = None,
               client_connection_id: int | None = None, params: dict | None = None, trigger: str = "user",
-              user_id: int | None = None, enqueue: bool = True, at_front: bool = False) -> SyncRun:
-    """Record a run and (unless ``enqueue=False``) put it on its queue. Commits.
+              user_id: int | None = None, subject: str | None = None, enqueue: bool = True,
+              at_front: bool = False, delay: float = 0.0) -> SyncRun:
+    """Record a run and (unless ``enqueue=False``) put it on its queue, ``delay`` seconds from now. Commits.
+
+    ``subject`` names the unit of work (``"export:17"``): while a run of the same kind on the same subject is live,
+    no second one is recorded — that run is returned instead (its ``id`` tells the caller; nothing is enqueued).
 
     The row is committed first; if Redis then refuses the job the run stays ``queued`` and the reconciler
     enqueues it later, and :class:`QueueUnavailable` is raised (after the whole block inside
     :func:`enqueue_errors_deferred`)."""
-    if kind not in ACTIONS:
-        raise ValueError(f"unknown run kind {kind!r}")
-    run = SyncRun(kind=kind, firm_id=firm_id, integration_id=integration_id,
+    kind_of(kind)
+    run = SyncRun(kind=kind, firm_id=firm_id, integration_id=integration_id, subject=subject,
                   client_connection_id=client_connection_id, params=params or {}, trigger=trigger,
                   requested_by_id=user_id)
     db.session.add(run)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a live run on this subject: the partial unique index uq_sync_run_live_subject
+        db.session.rollback()
+        existing = live_run(kind, subject) if subject else None
+        if existing is None:
+            raise
+        return existing
     if enqueue:
-        try:
-            enqueue_run(run, at_front=at_front)
-        except redis.RedisError as exc:
-            log.warning("run %s (%s) recorded but not enqueued (%s): the reconciler enqueues it once Redis is "
-                        "back", run.id, kind, type(exc).__name__)
-            if not _deferred:
-                raise QueueUnavailable([run.id]) from None
-            _deferred[-1].append(run.id)
+        _enqueue_or_defer(run, delay=delay, at_front=at_front)
     return run
 
 
+def add_run(kind: str, *, firm_id: int | None, subject: str, params: dict | None = None,
+            trigger: str = "system") -> SyncRun | None:
+    """Record a run of ``kind`` on ``subject`` in the caller's transaction (a savepoint), enqueued once that
+    transaction commits — for a flow that must record work together with what caused it (a webhook event and its
+    delivery). Returns ``None`` when a run on ``subject`` is live already: that run does the work. If the enqueue
+    after the commit fails the run stays ``queued`` and the reconciler's outbox rule enqueues it."""
+    kind_of(kind)
+    run = SyncRun(kind=kind, firm_id=firm_id, subject=subject, params=params or {}, trigger=trigger)
+    try:
+        with db.session.begin_nested():
+            db.session.add(run)
+            db.session.flush()
+            run.job_id = f"run-{run.id}-0"
+    except IntegrityError:
+        return None
+    _enqueue_after_commit(kind, run.id)
+    return run
+
+
+def _enqueue_after_commit(kind: str, run_id: int) -> None:
+    session = db.session()
+    pending: list[tuple[str, int]] | None = session.info.get("hub_enqueue_after_commit")
+    if pending is None:
+        pending = session.info["hub_enqueue_after_commit"] = []
+
+        def after_commit(sess: Any) -> None:
+            for kind_name, queued_id in sess.info.pop("hub_enqueue_after_commit", []):
+                try:  # Redis only: the session cannot run SQL inside its own after_commit
+                    get_queue(kind_of(kind_name).queue).enqueue(execute, queued_id,
+                                                                **_job_options(kind_name, queued_id,
+                                                                               f"run-{queued_id}-0"))
+                except redis.RedisError:
+                    log.warning("run %s (%s) recorded but not enqueued: the reconciler will", queued_id, kind_name)
+
+        def after_rollback(sess: Any, _previous: Any) -> None:
+            if not sess.in_transaction():
+                sess.info.pop("hub_enqueue_after_commit", None)
+
+        sa_event.listen(session, "after_commit", after_commit, once=True)
+        sa_event.listen(session, "after_soft_rollback", after_rollback, once=True)
+    pending.append((kind, run_id))
+
+
+def _enqueue_or_defer(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> None:
+    try:
+        enqueue_run(run, delay=delay, at_front=at_front)
+    except redis.RedisError as exc:
+        log.warning("run %s (%s) recorded but not enqueued (%s): the reconciler enqueues it once Redis is "
+                    "back", run.id, run.kind, type(exc).__name__)
+        if not _deferred:
+            raise QueueUnavailable([run.id]) from None
+        _deferred[-1].append(run.id)
+
+
 def enqueue_run(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> Job:
-    """Put the run's next attempt on its queue (job id ``run-<id>-<attempts>``: the same attempt enqueued
-    twice is still executed once, see :func:`execute`)."""
-    queue = get_queue(ACTIONS[run.kind][1])
+    """Put the run's next attempt on its queue, ``delay`` seconds from now (job id ``run-<id>-<attempts>``: the
+    same attempt enqueued twice is still executed once, see :func:`execute`). The due time is recorded on the run
+    (``next_attempt_at``), so a lost job is re-enqueued for that time, not earlier (:func:`reconcile`)."""
+    queue = get_queue(kind_of(run).queue)
     job_id = f"run-{run.id}-{run.attempts}"
+    now = utcnow()
     run.job_id = job_id
-    run.updated_at = utcnow()
+    run.updated_at = now
+    run.next_attempt_at = now + dt.timedelta(seconds=delay) if delay > 0 else None
     db.session.commit()
     options = _job_options(run.kind, run.id, job_id)
     if delay > 0:
@@ -325,33 +479,69 @@ def enqueue_run(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> 
 
 
 def _job_options(kind: str, run_id: int, job_id: str) -> dict[str, Any]:
-    return dict(job_id=job_id, result_ttl=600, failure_ttl=86400, job_timeout=_timeout(kind),
+    return dict(job_id=job_id, result_ttl=600, failure_ttl=86400, job_timeout=kind_of(kind).timeout,
                 description=f"{kind} run {run_id}")
 
 
 def start_runs(kind: str, runs: list[dict[str, Any]], *, trigger: str = "user",
                user_id: int | None = None) -> list[int]:
     """Record many runs of ``kind`` and put them on their queue, in bulk: one insert, one update of their job
-    ids, one commit and one Redis pipeline, whatever their number (a reload of 10,000 clients; an import day).
+    ids, one commit and one Redis pipeline, whatever their number (an import day).
     Each of ``runs`` gives ``firm_id`` and optionally ``integration_id``, ``client_connection_id``, ``params``.
     Returns the run ids; the jobs are queued in the order given (the order the rows are inserted in)."""
-    if kind not in ACTIONS:
-        raise ValueError(f"unknown run kind {kind!r}")
+    ids = _insert_runs(kind, runs, trigger=trigger, user_id=user_id)
+    db.session.commit()
+    _enqueue_many(kind, ids)
+    return ids
+
+
+def start_batch(kind: str, child_kind: str, children: list[dict[str, Any]], *, firm_id: int,
+                integration_id: int | None = None, params: dict | None = None, trigger: str = "user",
+                user_id: int | None = None) -> SyncRun:
+    """Record a batch — a parent run of ``kind`` (a kind without an action) and one child run of ``child_kind``
+    per entry of ``children`` (as :func:`start_runs` takes them) — in one transaction, then enqueue the children.
+
+    The parent is ``running`` from the start and counts its children as they end (``progress_done`` of
+    ``progress_total``); after the last one it is final — ``succeeded``, ``partial`` (some children failed) or
+    ``failed`` (all did) — and its kind's ``on_finish`` runs once. An empty batch is final at once."""
+    if not kind_of(kind).batch:
+        raise ValueError(f"run kind {kind!r} has an action: it is not a batch")
+    now = utcnow()
+    parent = SyncRun(kind=kind, firm_id=firm_id, integration_id=integration_id, params=params or {},
+                     trigger=trigger, requested_by_id=user_id, status="running", started_at=now, updated_at=now,
+                     progress_total=len(children))
+    db.session.add(parent)
+    db.session.flush()
+    ids = _insert_runs(child_kind, children, trigger=trigger, user_id=user_id, parent_run_id=parent.id)
+    db.session.commit()
+    if not ids:
+        finish_batch(parent)
+        return parent
+    _enqueue_many(child_kind, ids)
+    return parent
+
+
+def _insert_runs(kind: str, runs: list[dict[str, Any]], *, trigger: str, user_id: int | None,
+                 parent_run_id: int | None = None) -> list[int]:
+    kind_of(kind)
     if not runs:
         return []
     table = SyncRun.__table__
     now = utcnow()
     rows = [{"kind": kind, "firm_id": r["firm_id"], "integration_id": r.get("integration_id"),
              "client_connection_id": r.get("client_connection_id"), "params": r.get("params") or {},
-             "trigger": trigger, "requested_by_id": user_id, "status": "queued", "attempts": 0,
-             "progress_done": 0, "progress_total": 0, "created_at": now} for r in runs]
+             "parent_run_id": parent_run_id, "trigger": trigger, "requested_by_id": user_id, "status": "queued",
+             "attempts": 0, "progress_done": 0, "progress_total": 0, "created_at": now} for r in runs]
     ids: list[int] = []
     for chunk in range(0, len(rows), 1000):  # a multi-row VALUES within every database's limit of parameters
         ids += db.session.execute(insert(table).values(rows[chunk:chunk + 1000]).returning(table.c.id)).scalars()
     db.session.execute(update(table).where(table.c.id.in_(ids)).values(
         job_id="run-" + cast(table.c.id, String) + "-0"))
-    db.session.commit()
-    queue = get_queue(ACTIONS[kind][1])
+    return ids
+
+
+def _enqueue_many(kind: str, ids: list[int]) -> None:
+    queue = get_queue(kind_of(kind).queue)
     try:
         with queue.connection.pipeline() as pipe:
             queue.enqueue_many([rq.Queue.prepare_data(execute, (run_id,), **_rq_options(kind, run_id))
@@ -361,7 +551,6 @@ def start_runs(kind: str, runs: list[dict[str, Any]], *, trigger: str = "user",
         if not _deferred:
             raise QueueUnavailable(ids) from None
         _deferred[-1].extend(ids)
-    return ids
 
 
 def _rq_options(kind: str, run_id: int) -> dict[str, Any]:
@@ -369,10 +558,6 @@ def _rq_options(kind: str, run_id: int) -> dict[str, Any]:
     options = _job_options(kind, run_id, f"run-{run_id}-0")
     options["timeout"] = options.pop("job_timeout")
     return options
-
-
-def _timeout(kind: str) -> int:
-    return {"reload": 3600, "import": 900}.get(kind, 300)
 
 
 def wait_for(run: SyncRun, timeout: float) -> SyncRun:
@@ -399,20 +584,6 @@ def wait_for(run: SyncRun, timeout: float) -> SyncRun:
 
 
 # -- executing ---------------------------------------------------------------------------------
-def retry_delay(attempt: int, retry_after: float | None, *, base: float | None = None,
-                cap: float | None = None) -> float:
-    """Backoff before attempt ``attempt + 1``: exponential with jitter, never sooner than the vendor's
-    ``Retry-After``, never longer than the cap."""
-    base = base if base is not None else current_app.config.get(
-        "HUB_RETRY_BASE", float(os.environ.get("HUB_RETRY_BASE") or RETRY_BASE_SECONDS))
-    cap = cap if cap is not None else current_app.config.get(
-        "HUB_RETRY_CAP", float(os.environ.get("HUB_RETRY_CAP") or RETRY_CAP_SECONDS))
-    delay = base * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, cap)
-
-
 def execute(run_id: int) -> str:
     """The RQ job: perform one attempt of run ``run_id`` and record the outcome.
 
@@ -446,9 +617,8 @@ def _execute(run_id: int) -> str:
     db.session.commit()
     if run is None:
         return "skipped"
-    func_ = ACTIONS[run.kind][0]
     try:
-        result = func_(run)
+        result = kind_of(run).action(run)
     except (redis.RedisError, JobTimeoutException) as exc:  # a blip of our own services, or too slow
         return _record_failure(run_id, _as_transient(exc, run.kind))
     except HubError as exc:
@@ -495,15 +665,11 @@ def own_redis_failed(exc: BaseException) -> bool:
 
 def _as_transient(exc: BaseException, kind: str) -> TransientError:
     if isinstance(exc, JobTimeoutException):
-        return TransientError(f"The {kind} took longer than its time limit ({_timeout(kind)} s) and was stopped.",
+        return TransientError(f"The {kind} took longer than its time limit ({kind_of(kind).timeout} s) and was "
+                              "stopped.",
                               hint="The hub will try again later.")
     return TransientError(f"The hub's job queue (Redis) was briefly unreachable ({type(exc).__name__}).",
                           hint="The hub will try again later.")
-
-
-def is_interactive(kind: str) -> bool:
-    """Runs on the ``interactive`` queue have an admin waiting for them: they fail fast (one attempt)."""
-    return kind in ACTIONS and ACTIONS[kind][1] == "interactive"
 
 
 FAIL_FAST_HINT = "Not retried automatically, because you are waiting for the answer: try again in a moment."
@@ -512,30 +678,30 @@ FAIL_FAST_HINT = "Not retried automatically, because you are waiting for the ans
 def _record_failure(run_id: int, exc: HubError) -> str:
     db.session.rollback()
     run = db.session.get(SyncRun, run_id)
+    kind = kind_of(run)
     run.error = redaction.mask_structure(exc.as_dict())  # vendor text: masked before it is stored
     run.updated_at = utcnow()
     if isinstance(exc, UnexpectedError):
         run.error_detail = redaction.mask(traceback.format_exc())
-    max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
-    if exc.retryable and is_interactive(run.kind):
+    max_attempts = kind.retry.max_attempts()
+    if exc.retryable and kind.fail_fast:
         run.error["hint"] = " ".join(filter(None, [exc.hint if exc.hint != "The hub will try again later." else None,
                                                    FAIL_FAST_HINT]))
-    elif exc.retryable and run.attempts < max_attempts:
+    elif exc.retryable and (max_attempts is None or run.attempts < max_attempts):
         run.status = "retrying"
-        db.session.commit()
-        delay = retry_delay(run.attempts, getattr(exc, "retry_after", None))
+        failures = kind.failures(run) if kind.failures else run.attempts
+        delay = kind.retry.delay(failures, getattr(exc, "retry_after", None))
         log.info("run %s (%s) attempt %s failed (%s); retrying in %.1f s", run.id, run.kind,
                  run.attempts, exc.kind, delay)
         try:
-            enqueue_run(run, delay=delay)
-        except redis.RedisError:  # stays "retrying" without a job: the reconciler's outbox rule enqueues it
+            enqueue_run(run, delay=delay)  # commits the run with its due time first
+        except redis.RedisError:  # stays "retrying" without a job: the reconciler's outbox rule enqueues it when due
             log.warning("run %s: retry not enqueued (Redis unreachable); the reconciler will", run.id)
         return "retrying"
     run.status = "failed"
     run.finished_at = utcnow()
-    if exc.needs_attention:
-        for hook in ATTENTION_HOOKS:
-            hook(run, exc)
+    if exc.needs_attention and kind.on_attention:
+        kind.on_attention(run, exc)
     db.session.commit()
     _after_finish(run)
     log.info("run %s (%s) failed: %s", run.id, run.kind, exc)
@@ -548,9 +714,9 @@ def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
     its worker lost): enqueued again at once with its attempt counted while attempts are left (not interactive runs:
     an admin is waiting), otherwise failed with the reason, and the finish hooks run (a Reload parent
     counts it and notifies). Returns the run's new status, or ``"skipped"`` if someone else settled it."""
-    max_attempts = current_app.config.get("HUB_MAX_ATTEMPTS", MAX_ATTEMPTS)
-    retry = not is_interactive(run.kind) and run.kind in ACTIONS and run.kind != "reload" \
-        and run.attempts < max_attempts
+    kind = kind_of(run)
+    max_attempts = kind.retry.max_attempts()
+    retry = not kind.fail_fast and not kind.batch and (max_attempts is None or run.attempts < max_attempts)
     status = "retrying" if retry else "failed"
     now = utcnow()
     claimed = db.session.execute(update(SyncRun).where(
@@ -572,7 +738,7 @@ def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
         except redis.RedisError:
             pass  # the outbox rule enqueues it once Redis is back
         return "retrying"
-    hint = FAIL_FAST_HINT if is_interactive(run.kind) else \
+    hint = FAIL_FAST_HINT if kind.fail_fast else \
         f"Gave up after {tried}; start it again when the cause is fixed."
     run.error = {"kind": "abandoned", "message": f"The run stopped without an outcome: {reason}.", "hint": hint}
     db.session.commit()
@@ -591,7 +757,7 @@ def reap_worker(name: str, reason: str = "its worker process stopped") -> int:
 
 
 def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
-    """The database is the record, Redis only the queue. Rules, for runs other than Reload parents:
+    """The database is the record, Redis only the queue. Rules, for runs that execute (not batches):
 
     1. ``running``, and its RQ job ended failed/stopped/cancelled (the job's process raised outside the
        hub's own handling, e.g. the database was away when recording) → :func:`abandon`.
@@ -600,15 +766,20 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
     3. ``running`` with no worker recorded, for longer than its time limit plus a margin → :func:`abandon`.
     4. ``queued``/``retrying`` for longer than ``HUB_RECONCILE_GRACE`` seconds whose job is not in Redis
        (the enqueue failed, Redis restarted empty, a scheduled retry was lost) or ended there without the run
-       recording it (the database was away when the job tried to claim it) → enqueued again (the outbox).
+       recording it (the database was away when the job tried to claim it) → enqueued again (the outbox), for
+       the time its retry is due (``next_attempt_at``: a vendor's ``Retry-After`` is kept), or at once.
        An attempt enqueued twice still runs once (:func:`execute` claims it).
+
+    And for batches: 5. a parent whose children all ended, the last more than ``HUB_RECONCILE_GRACE`` ago, or
+    that was left ``finishing`` that long (its process died while finishing it) → :func:`finish_batch`.
     """
     now = now or utcnow()
     conn = services().redis
-    counts = {"job_failed": 0, "dead_worker": 0, "overdue": 0, "outbox": 0}
+    counts = {"job_failed": 0, "dead_worker": 0, "overdue": 0, "outbox": 0, "batch": 0}
     ttl = 3 * liveness_interval()
     redis_uptime = int(conn.info("server").get("uptime_in_seconds", 0))
-    for run in SyncRun.query.filter(SyncRun.status == "running", SyncRun.kind != "reload").all():
+    batches = batch_kinds()
+    for run in SyncRun.query.filter(SyncRun.status == "running", SyncRun.kind.notin_(batches)).all():
         updated = run.updated_at or run.started_at or run.created_at
         status = _job_status(conn, run.job_id)
         if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
@@ -619,11 +790,11 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
                     and not conn.exists(LIVENESS_PREFIX + run.worker):
                 if abandon(run, f"its worker ({run.worker}) stopped", rule="dead_worker") != "skipped":
                     counts["dead_worker"] += 1
-        elif updated < now - dt.timedelta(seconds=_timeout(run.kind) + ttl + 60):
+        elif updated < now - dt.timedelta(seconds=kind_of(run).timeout + ttl + 60):
             if abandon(run, "it ran longer than its time limit", rule="overdue") != "skipped":
                 counts["overdue"] += 1
     grace = dt.timedelta(seconds=float(current_app.config.get("HUB_RECONCILE_GRACE", 30)))
-    waiting = SyncRun.query.filter(SyncRun.status.in_(("queued", "retrying")), SyncRun.kind != "reload",
+    waiting = SyncRun.query.filter(SyncRun.status.in_(("queued", "retrying")), SyncRun.kind.notin_(batches),
                                    SyncRun.updated_at < now - grace).order_by(SyncRun.id).all()
     if waiting:
         with conn.pipeline(transaction=False) as pipe:
@@ -632,14 +803,22 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
             statuses = pipe.execute()
         for run, status in zip(waiting, statuses, strict=True):
             # no job, or one that ended without the run recording it (its claim failed: the database was away)
-            if run.kind in ACTIONS and (status is None or status.decode() in ENDED):
-                enqueue_run(run)
+            if run.kind in KINDS and (status is None or status.decode() in ENDED):
+                due = run.next_attempt_at
+                enqueue_run(run, delay=(due - now).total_seconds() if due and due > now else 0.0)
                 RECONCILED.labels("outbox").inc()
                 counts["outbox"] += 1
+    for parent in SyncRun.query.filter(SyncRun.kind.in_(batches), SyncRun.status.in_(("running", "finishing")),
+                                       SyncRun.updated_at < now - grace).all():
+        if _batch_settled(parent, now - grace) and finish_batch(parent, stale_before=now - grace):
+            RECONCILED.labels("batch").inc()
+            counts["batch"] += 1
+    db.session.commit()  # ends the read: a scheduler holds no snapshot between rounds
     return counts
 
 
 ENDED = {s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
+FINAL = ("succeeded", "failed", "partial")
 
 
 def _job_status(conn: redis.Redis, job_id: str | None) -> JobStatus | None:
@@ -651,25 +830,72 @@ def _job_status(conn: redis.Redis, job_id: str | None) -> JobStatus | None:
         return None
 
 
-#: Called after a run reached a final state (flows use it for notifications).
-FINISH_HOOKS: list[Callable[[SyncRun], None]] = []
+# -- batches ---------------------------------------------------------------------------------------
+def _batch_settled(parent: SyncRun, before: dt.datetime) -> bool:
+    """Every child of ``parent`` is final, the last one ended before ``before`` (so its own finish had its chance)."""
+    live, last = db.session.execute(
+        db.select(func.count(SyncRun.id).filter(SyncRun.status.notin_(FINAL)), func.max(SyncRun.finished_at))
+        .where(SyncRun.parent_run_id == parent.id)).one()
+    return not live and (last is None or last < before)
 
-#: Called, before the failure is committed, when a run failed with an error that needs attention
-#: (``AuthError``/``ConfigError``): the connections flow marks the credentials' owner.
-ATTENTION_HOOKS: list[Callable[[SyncRun, HubError], None]] = []
+
+def _count_child(child: SyncRun) -> None:
+    """A child ended: count it into its parent (one statement, whatever the size of the batch) and finish the parent
+    after the last one."""
+    table = SyncRun.__table__
+    done, total = db.session.execute(update(table).where(table.c.id == child.parent_run_id).values(
+        progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
+    commit_without_waiting_for_disk()  # a counter: the reconciler settles a parent whose children all ended
+    db.session.commit()
+    if done >= total:
+        finish_batch(db.session.get(SyncRun, child.parent_run_id))
 
 
-def on_attention(hook: Callable[[SyncRun, HubError], None]) -> Callable[[SyncRun, HubError], None]:
-    """Register ``hook(run, exc)`` for runs that fail in a way that needs attention."""
-    ATTENTION_HOOKS.append(hook)
-    return hook
+def finish_batch(parent: SyncRun, *, stale_before: dt.datetime | None = None) -> bool:
+    """Make a batch parent final from its children's own records: ``succeeded`` when every child did, ``failed``
+    when none did, else ``partial``; a child that was never recorded counts as failed. Its kind's ``on_finish``
+    runs before the final state is committed, so a process that dies meanwhile leaves it ``finishing`` and the
+    reconciler finishes it again (``stale_before``: also take it over from ``finishing`` then). Returns whether
+    this call finished it."""
+    states = ["running"] + (["finishing"] if stale_before is not None else [])
+    claimed = db.session.execute(update(SyncRun).where(SyncRun.id == parent.id, SyncRun.status.in_(states))
+                                 .values(status="finishing", updated_at=utcnow()))
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return False  # another process finished it
+    db.session.refresh(parent)
+    counts = dict(db.session.execute(db.select(SyncRun.status, func.count(SyncRun.id))
+                                     .where(SyncRun.parent_run_id == parent.id).group_by(SyncRun.status)).all())
+    succeeded = counts.get("succeeded", 0)
+    failed = parent.progress_total - succeeded
+    parent.progress_done = parent.progress_total
+    parent.status = "succeeded" if not failed else "failed" if not succeeded else "partial"
+    parent.finished_at = parent.updated_at = utcnow()
+    parent.result = {"children": parent.progress_total, "failed": failed}
+    parent.error = {"kind": "partial", "message": f"{failed} of {parent.progress_total} failed."} if failed else None
+    kind = kind_of(parent)
+    if kind.on_finish:
+        kind.on_finish(parent)
+    db.session.commit()
+    _observe(parent)
+    return True
+
+
+# -- after a run ended ------------------------------------------------------------------------------
+def _observe(run: SyncRun) -> None:
+    if run.started_at and run.finished_at:
+        RUN_DURATION.labels(run.kind, run.status).observe((run.finished_at - run.started_at).total_seconds())
 
 
 def _after_finish(run: SyncRun) -> None:
-    if run.started_at and run.finished_at:
-        RUN_DURATION.labels(run.kind, run.status).observe((run.finished_at - run.started_at).total_seconds())
-    for hook in FINISH_HOOKS:
+    """A run reached a final state (committed): its kind's ``on_finish``, then its batch parent counts it."""
+    _observe(run)
+    kind = kind_of(run)
+    if kind.on_finish:
         try:
-            hook(run)
+            kind.on_finish(run)
         except Exception:
-            log.exception("finish hook failed for run %s", run.id)
+            db.session.rollback()
+            log.exception("finishing run %s (%s) failed", run.id, run.kind)
+    if run.parent_run_id:
+        _count_child(run)

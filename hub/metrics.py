@@ -50,9 +50,9 @@ def snapshot() -> dict[str, Any]:
         SyncRun.status.notin_(("succeeded", "failed")), SyncRun.finished_at >= since,
     )).group_by(SyncRun.kind, SyncRun.status).all()
     stuck = 0
-    for run in SyncRun.query.filter(SyncRun.status == "running", SyncRun.kind != "reload"):
+    for run in SyncRun.query.filter(SyncRun.status == "running", SyncRun.kind.notin_(jobs.batch_kinds())):
         updated = run.updated_at or run.started_at or run.created_at
-        if updated < utcnow() - dt.timedelta(seconds=jobs._timeout(run.kind)):
+        if updated < utcnow() - dt.timedelta(seconds=jobs.kind_of(run).timeout):
             stuck += 1
     out: dict[str, Any] = {"runs": {(k, s): n for k, s, n in rows}, "stuck_candidates": stuck,
                            "queues": None, "workers_alive": None}

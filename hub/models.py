@@ -276,17 +276,27 @@ class MonthlyImport(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+LIVE = ("queued", "retrying", "running")
+LIVE_SUBJECT = "status IN ('queued', 'retrying', 'running') AND subject IS NOT NULL"
+
+
 class SyncRun(db.Model):
     """The record of one background job: what, who, when, outcome, error. The database, not Redis,
     is the history."""
 
     __tablename__ = "sync_run"
+    __table_args__ = (Index("uq_sync_run_live_subject", "kind", "subject", unique=True,
+                            postgresql_where=text(LIVE_SUBJECT), sqlite_where=text(LIVE_SUBJECT)),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    firm_id: Mapped[int] = mapped_column(ForeignKey("firm.id"), index=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firm.id"), index=True)  # NULL: the host product's
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id"), index=True)
     client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    # queued running retrying finishing | final: succeeded failed partial (a reload where some clients failed)
+    # A batch's child points at its parent (hub.jobs.start_batch); the parent is final when every child is.
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"), index=True)
+    # The unit of work the run acts on ("export:17"): at most one live run per kind and subject (index below).
+    subject: Mapped[str | None] = mapped_column(String(60))
+    # queued running retrying finishing | final: succeeded failed partial (a batch where some children failed)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     trigger: Mapped[str] = mapped_column(String(20), default="user")  # user schedule api cli
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -303,6 +313,7 @@ class SyncRun(db.Model):
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)  # last change of status (reconciler)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()  # a retry is due then (Retry-After), not sooner
     items: Mapped[list["SyncRunItem"]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
     @property
@@ -517,7 +528,6 @@ class WebhookEndpoint(db.Model):
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     failing_since: Mapped[dt.datetime | None] = mapped_column()  # first failure of the current run of them
-    paused_until: Mapped[dt.datetime | None] = mapped_column()  # backoff: nothing is sent before this
     created_by: Mapped[str] = mapped_column(String(200), default="system")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -25,12 +25,9 @@ from hub.connections import DRAFT_TTL, REJECTED_DRAFT_TTL, credentials_owner, no
 from hub.models import (
     OK,
     UNTESTED,
-    ClientConnection,
     CredentialDraft,
     Integration,
     MonthlyImport,
-    SyncRun,
-    SyncRunItem,
     db,
     utcnow,
 )
@@ -68,64 +65,13 @@ dispatcher("credential_expiry")(webhooks.credentials_expiring)
 
 
 # -- nothing gets stuck -------------------------------------------------------------------------
-#: A Reload parent is settled by the reconciler only when its last child ended this long ago (the child's own
-#: finish hook normally finishes it at once) or, with children never created, when it is this old.
-PARENT_GRACE = dt.timedelta(seconds=60)
-NEVER_QUEUED = {"kind": "abandoned", "message": "This client's import was never queued (the Reload was "
-                "interrupted while it was being started).", "hint": "Run Reload data again for it."}
-
-
 @dispatcher("reconcile")
 def reconcile(now: dt.datetime | None = None) -> int:
-    """The job layer's rules (:func:`hub.jobs.reconcile`), then :func:`reconcile_reload_parents`."""
+    """The job layer's rules (:func:`hub.jobs.reconcile`): every run, batches included, reaches a final state."""
     counts = jobs.reconcile(now)
-    counts["reload_parents"] = reconcile_reload_parents(now)
     if any(counts.values()):
         log.warning("reconciled: %s", counts)
     return sum(counts.values())
-
-
-def reconcile_reload_parents(now: dt.datetime | None = None) -> int:
-    """A Reload parent always finishes, with failures counted, and always notifies:
-
-    * every child import is final (retried to its end or failed by the job layer's rules), the last one
-      ended more than :data:`PARENT_GRACE` ago, and the parent is still not final (a finish hook was lost
-      with its process or its database connection) → the children it has not counted are counted from
-      their own records, children that were never created (the Reload was interrupted part way) count as
-      failed, and the parent finishes with its notification;
-    * a parent left ``finishing`` (its process died while notifying) for longer than the grace → finished again.
-    """
-    now = now or utcnow()
-    settled = 0
-    parents = SyncRun.query.filter(SyncRun.kind == "reload",
-                                   SyncRun.status.in_(("queued", "running", "finishing"))).all()
-    for parent in parents:
-        if (parent.updated_at or parent.created_at) > now - PARENT_GRACE and parent.status != "running":
-            continue
-        children = SyncRun.query.filter(SyncRun.kind == "import",
-                                        SyncRun.params["parent_run_id"].as_integer() == parent.id).all()
-        if any(not child.finished for child in children):
-            continue
-        last = max((c.finished_at for c in children if c.finished_at), default=parent.created_at)
-        if last > now - PARENT_GRACE or parent.created_at > now - PARENT_GRACE:
-            continue
-        counted = {item.client_id for item in parent.items}
-        for child in children:
-            connection = db.session.get(ClientConnection, child.client_connection_id)
-            client_id = connection.client_id if connection else None
-            if client_id not in counted:
-                db.session.add(SyncRunItem(run_id=parent.id, client_id=client_id, error=child.error,
-                                           outcome="imported" if child.status == "succeeded" else "failed"))
-        for _ in range(max(0, parent.progress_total - len(children))):
-            db.session.add(SyncRunItem(run_id=parent.id, outcome="failed", error=NEVER_QUEUED))
-        parent.progress_done = parent.progress_total
-        parent.status = "running"
-        parent.updated_at = now
-        db.session.commit()
-        statistics._finish_parent(parent)
-        jobs.RECONCILED.labels("reload_parent").inc()
-        settled += 1
-    return settled
 
 
 @dispatcher("expired_drafts")

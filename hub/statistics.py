@@ -26,21 +26,14 @@ from zoneinfo import ZoneInfo
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from hub import audit, webhooks
-from hub.connections import account_for, account_run, call_vendor, run_account, vendor_of
+from hub.connections import account_for, account_run, call_vendor, record_failure, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
-from hub.jobs import (
-    FINISH_HOOKS,
-    action,
-    commit_without_waiting_for_disk,
-    enqueue_errors_deferred,
-    start_run,
-    start_runs,
-)
+from hub.jobs import Kind, enqueue_errors_deferred, register, start_batch, start_runs
 from hub.models import (
     DISABLED,
     NEEDS_ATTENTION,
@@ -49,7 +42,6 @@ from hub.models import (
     CustomField,
     Integration,
     MonthlyImport,
-    Notification,
     SummaryTask,
     SummaryValue,
     SyncRun,
@@ -59,6 +51,7 @@ from hub.models import (
     db,
     utcnow,
 )
+from hub.notify import notify
 from hub.types import Period
 
 log = logging.getLogger("hub.statistics")
@@ -160,22 +153,20 @@ def linked_connections(integration: Integration) -> list[ClientConnection]:
 
 
 def import_client(connection: ClientConnection, periods: list[Period], *, trigger: str = "user",
-                  user: User | None = None, parent: SyncRun | None = None, refresh: bool = False) -> SyncRun:
+                  user: User | None = None, refresh: bool = False) -> SyncRun:
     """Enqueue the import of ``periods`` for one client (overwriting what is there)."""
     return account_run("import", account_for(connection.integration, connection=connection), trigger=trigger,
-                       user=user, params={"periods": [str(p) for p in periods],
-                                          "parent_run_id": parent.id if parent else None, "refresh": refresh})
+                       user=user, params={"periods": [str(p) for p in periods], "refresh": refresh})
 
 
 def import_many(imports: list[tuple[int, int, int, list[str]]], *, trigger: str = "schedule") -> None:
     """Enqueue many imports at once, in the order given: ``(firm_id, integration_id, connection_id, periods)``
     each (the dispatcher's import day)."""
     start_runs("import", [{"firm_id": firm_id, "integration_id": integration_id, "client_connection_id": conn_id,
-                           "params": {"periods": periods, "parent_run_id": None, "refresh": False}}
+                           "params": {"periods": periods, "refresh": False}}
                           for firm_id, integration_id, conn_id, periods in imports], trigger=trigger)
 
 
-@action("import", queue="imports")
 def _import_action(run: SyncRun) -> dict:
     # the connection and its integration in one read (run_account then finds both in the session)
     connection = db.session.get(ClientConnection, run.client_connection_id,
@@ -362,103 +353,56 @@ def reload(integration: Integration, *, connection: ClientConnection | None = No
     connection_ids = [c.id for c in ([connection] if connection else linked_connections(integration))]
     periods = [str(p) for p in Period.last_n(RELOAD_MONTHS, Period.of(firm_today(integration)))]
     firm_id, integration_id = integration.firm_id, integration.id
-    parent = start_run("reload", firm_id=firm_id, integration_id=integration_id, trigger=trigger,
-                       user_id=user.id if user else None, enqueue=False,
-                       params={"periods": periods, "connection_ids": connection_ids})
-    parent.status, parent.started_at, parent.progress_total = "running", utcnow(), len(connection_ids)
-    db.session.commit()
+    refresh = vendor.can("statistics_refresh")
+    # the parent and every child in one transaction, the children in one insert and one Redis pipeline: the start
+    # costs the same for 3 clients or 10,000; with Redis away every child is still recorded (the reconciler's outbox
+    # enqueues them)
+    with enqueue_errors_deferred():
+        parent = start_batch("reload", "import", [
+            {"firm_id": firm_id, "integration_id": integration_id, "client_connection_id": connection_id,
+             "params": {"periods": periods, "refresh": refresh}} for connection_id in connection_ids],
+            firm_id=firm_id, integration_id=integration_id, trigger=trigger, user_id=user.id if user else None,
+            params={"periods": periods, "connection_ids": connection_ids})
     audit.record(firm_id, "reload.started", integration, user=user,
                  details={"run_id": parent.id, "clients": len(connection_ids)})
-    if not connection_ids:
-        _finish_parent(parent)
-        return parent
-    refresh = vendor.can("statistics_refresh")
-    # every child in one insert and one Redis pipeline: the start costs the same for 3 clients or 10,000; with
-    # Redis away every child is still recorded (the reconciler's outbox enqueues them)
-    with enqueue_errors_deferred():
-        start_runs("import", [
-            {"firm_id": firm_id, "integration_id": integration_id, "client_connection_id": connection_id,
-             "params": {"periods": periods, "parent_run_id": parent.id, "refresh": refresh}}
-            for connection_id in connection_ids], trigger=trigger, user_id=user.id if user else None)
     return parent
 
 
-@action("reload", queue="imports")
-def _reload_action(run: SyncRun) -> dict:  # parents are never enqueued; registered so the kind is known
-    raise HubError("A reload run is driven by its per-client import runs.")
-
-
-def _child_finished(run: SyncRun) -> None:
-    """Count a finished import into its reload parent; finish the parent after the last child.
-
-    Two statements whatever the size of the reload: the parent's item (its client looked up in the insert)
-    and the progress counter, which comes back from the update (the parent row — whose params list every
-    client — is not read)."""
-    parent_id = (run.params or {}).get("parent_run_id")
-    if run.kind != "import" or not parent_id:
-        return
-    outcome = "imported" if run.status == "succeeded" else "failed"
-    if db.session.get_bind().dialect.name == "postgresql":  # both in one statement (one round trip)
-        done, total = db.session.execute(_PG_CHILD, {
-            "parent_id": parent_id, "connection_id": run.client_connection_id, "outcome": outcome,
-            "error": run.error, "now": utcnow()}).one()
-    else:
-        client_id = select(ClientConnection.client_id).where(
-            ClientConnection.id == run.client_connection_id).scalar_subquery()
-        db.session.execute(insert(SyncRunItem.__table__).values(
-            run_id=parent_id, client_id=client_id, outcome=outcome, error=run.error, created_at=utcnow()))
-        table = SyncRun.__table__
-        done, total = db.session.execute(update(table).where(table.c.id == parent_id).values(
-            progress_done=table.c.progress_done + 1).returning(table.c.progress_done, table.c.progress_total)).one()
-    commit_without_waiting_for_disk()  # a counter: the reconciler settles a parent whose children all ended
-    db.session.commit()
-    if done >= total:
-        parent = db.session.get(SyncRun, parent_id)
-        if not parent.finished:
-            _finish_parent(parent)
-
-
-_PG_CHILD = text("""
-WITH item AS (
-  INSERT INTO sync_run_item (run_id, client_id, outcome, error, created_at)
-  VALUES (CAST(:parent_id AS integer),
-          (SELECT client_id FROM client_connection WHERE id = CAST(:connection_id AS integer)),
-          CAST(:outcome AS varchar), :error, CAST(:now AS timestamp))
-)
-UPDATE sync_run SET progress_done = progress_done + 1 WHERE id = CAST(:parent_id AS integer)
-RETURNING progress_done, progress_total""").bindparams(bindparam("error", type_=SyncRunItem.__table__.c.error.type))
-
-
-def _finish_parent(parent: SyncRun) -> None:
-    claimed = db.session.execute(update(SyncRun).where(SyncRun.id == parent.id, SyncRun.status == "running")
-                                 .values(status="finishing"))
-    db.session.commit()
-    if claimed.rowcount != 1:
-        return  # another worker finished it
-    db.session.refresh(parent)
+def _reload_finished(parent: SyncRun) -> None:
+    """A Reload's last client ended (the job layer made the parent final): its per-client outcomes, read from the
+    children's own records, one notification and the ``reload.finished`` event — in the transaction that makes the
+    parent final."""
+    children = db.session.execute(
+        select(SyncRun.status, SyncRun.error, ClientConnection.client_id)
+        .outerjoin(ClientConnection, ClientConnection.id == SyncRun.client_connection_id)
+        .where(SyncRun.parent_run_id == parent.id).order_by(SyncRun.id)).all()
+    db.session.execute(delete(SyncRunItem).where(SyncRunItem.run_id == parent.id))  # finished again: no duplicates
+    for status, error, client_id in children:
+        parent.items.append(SyncRunItem(client_id=client_id, outcome="imported" if status == "succeeded" else "failed",
+                                        error=None if status == "succeeded" else error))
+    for _ in range(parent.progress_total - len(children)):
+        parent.items.append(SyncRunItem(outcome="failed", error=NEVER_QUEUED))
     failed = [i for i in parent.items if i.outcome == "failed"]
-    # some clients failed: "partial" (Completed with failures), never a plain success
-    parent.status = ("failed" if len(failed) == len(parent.items) else "partial") if failed else "succeeded"
-    parent.finished_at = utcnow()
-    parent.result = {"clients": parent.progress_total, "failed": len(failed)}
     if failed:
         parent.error = {"kind": "partial", "message": f"{len(failed)} of {parent.progress_total} clients failed."}
+    parent.result = {"clients": parent.progress_total, "failed": len(failed)}
     integration = db.session.get(Integration, parent.integration_id)
     name = vendor_of(integration).info.name
-    lines = []
-    for item in failed:
-        client = db.session.get(Client, item.client_id) if item.client_id else None
-        reason = (item.error or {}).get("message", "unknown error")
-        lines.append(f"{client.name if client else 'a client'}: {reason}")
+    names = dict(db.session.execute(select(Client.id, Client.name).where(
+        Client.id.in_([i.client_id for i in failed if i.client_id]))).all()) if failed else {}
+    lines = [f"{names.get(i.client_id, 'a client')}: {(i.error or {}).get('message', 'unknown error')}" for i in failed]
     body = f"{parent.progress_total - len(failed)} of {parent.progress_total} clients imported for the last " \
            f"{RELOAD_MONTHS} months." + ("\nFailed:\n" + "\n".join(lines) if lines else "")
     outcome = {"succeeded": "finished", "partial": "completed with failures", "failed": "failed"}[parent.status]
-    db.session.add(Notification(firm_id=parent.firm_id, user_id=parent.requested_by_id,
-                                level="info" if not failed else "warning" if parent.status == "partial" else "error",
-                                title=f"Reload data {outcome} for {name}", body=body,
-                                link=f"/history/runs/{parent.id}"))
-    db.session.commit()
-    webhooks.reload_finished(parent)
+    notify(parent.firm_id, f"Reload data {outcome} for {name}", body=body, link=f"/history/runs/{parent.id}",
+           level="info" if not failed else "warning" if parent.status == "partial" else "error",
+           user_id=parent.requested_by_id)
+    webhooks.reload_finished(parent, commit=False)
+
+
+#: A child counted by the job layer that was never recorded (a batch interrupted while it was being started).
+NEVER_QUEUED = {"kind": "abandoned", "message": "This client's import was never queued (the Reload was "
+                "interrupted while it was being started).", "hint": "Run Reload data again for it."}
 
 
 def _import_finished(run: SyncRun) -> None:
@@ -475,7 +419,9 @@ def _import_finished(run: SyncRun) -> None:
         db.session.commit()
 
 
-FINISH_HOOKS.extend([_import_finished, _child_finished])
+register(Kind("import", _import_action, queue="imports", timeout=900, on_finish=_import_finished,
+              on_attention=record_failure))
+register(Kind("reload", None, queue="imports", timeout=3600, on_finish=_reload_finished))
 
 
 def summary_rows(client_id: int) -> list[dict[str, Any]]:

@@ -6,13 +6,16 @@
 * **Events** are raised by the flows with one call (:func:`emit`, or the helpers below it). An event becomes one
   :class:`~hub.models.WebhookDelivery` row per matching endpoint, in the flow's own transaction (the outbox):
   an event exists exactly when the change that raised it was committed. Nothing here ever raises into a flow.
-* **Delivery** runs on the job layer's ``webhooks`` queue, one drain job per endpoint (a Redis lease keeps it
-  to one sender per endpoint, so an endpoint receives its events in order). A failed attempt (not a 2xx, a
-  timeout, a refused connection) pauses the endpoint with exponential backoff (``HUB_WEBHOOK_RETRY_BASE`` 30 s,
-  doubling, capped at ``HUB_WEBHOOK_RETRY_CAP`` 6 h); a delivery is given up (``failed``) after
-  ``HUB_WEBHOOK_MAX_ATTEMPTS`` (10) attempts; an endpoint that failed ``HUB_WEBHOOK_DISABLE_FAILURES`` (50)
-  times in a row over at least ``HUB_WEBHOOK_DISABLE_SECONDS`` (one day) is disabled, and its firm notified.
-  The dispatcher (:func:`sweep`) re-enqueues what is due, so a lost job only delays a delivery.
+* **Delivery** is a run of the job layer (kind ``webhooks``, subject ``webhook_endpoint:<id>``), recorded with
+  the event in the same transaction: at most one run per endpoint is live, so an endpoint receives its events in
+  order. A failed attempt (not a 2xx, a timeout, a refused connection) ends the run's attempt: the job layer
+  retries it with the kind's backoff (``HUB_WEBHOOK_RETRY_BASE`` 30 s, doubling with the endpoint's failures in a
+  row, capped at ``HUB_WEBHOOK_RETRY_CAP`` 6 h), due at a time kept in the database — the endpoint is paused
+  until then (:func:`paused_until`). A delivery is given up (``failed``) after ``HUB_WEBHOOK_MAX_ATTEMPTS`` (10)
+  attempts; an endpoint that failed ``HUB_WEBHOOK_DISABLE_FAILURES`` (50) times in a row over at least
+  ``HUB_WEBHOOK_DISABLE_SECONDS`` (one day) is disabled, and its firm notified; so is an endpoint whose signing
+  secret can no longer be decrypted (the key that encrypted it was dropped). The job layer's reconciler re-runs a
+  lost or dead run; the dispatcher (:func:`sweep`) starts one for an endpoint with due events and none live.
 * **Signature** (the Standard Webhooks scheme, as Svix and others use it): headers ``webhook-id`` (the event id),
   ``webhook-timestamp`` (Unix seconds) and ``webhook-signature`` = ``v1,`` + base64(HMAC-SHA256(key,
   ``"{id}.{timestamp}.{body}"``)), where key is the base64-decoded part of the secret after ``whsec_``.
@@ -37,7 +40,6 @@ import ipaddress
 import json
 import logging
 import os
-import random
 import secrets
 import socket
 import time
@@ -47,13 +49,13 @@ from typing import Any, TypeVar
 
 import httpx
 from flask import current_app
-from sqlalchemy import event as sa_event
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from hub import audit
-from hub.jobs import FINISH_HOOKS, get_queue
+from hub.errors import NotDone, TransientError
+from hub.jobs import Kind, Retry, add_run, enqueue_run, live_run, register, start_run
 from hub.models import (
     NEEDS_ATTENTION,
     Client,
@@ -62,16 +64,16 @@ from hub.models import (
     Firm,
     Integration,
     InvoiceExport,
-    Notification,
     SummaryTask,
     SyncRun,
-    SyncRunItem,
     WebhookDelivery,
     WebhookEndpoint,
     db,
     utcnow,
 )
+from hub.notify import notify
 from hub.services import services
+from hub.vault import VaultError
 
 log = logging.getLogger("hub.webhooks")
 
@@ -100,6 +102,7 @@ DEFAULTS: dict[str, float] = {
     "HUB_WEBHOOK_MAX_ATTEMPTS": 10, "HUB_WEBHOOK_DISABLE_FAILURES": 50, "HUB_WEBHOOK_DISABLE_SECONDS": 86400.0,
     "HUB_WEBHOOK_EXPIRY_DAYS": 14, "HUB_WEBHOOK_LEASE": 300.0,
 }
+KIND = "webhooks"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -292,11 +295,12 @@ def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None, events
         endpoint.description = description[:200]
     if enabled is True and not endpoint.enabled:  # re-enabled: what waited is sent now
         endpoint.enabled, endpoint.disabled_reason = True, None
-        endpoint.consecutive_failures, endpoint.failing_since, endpoint.paused_until = 0, None, None
+        endpoint.consecutive_failures, endpoint.failing_since = 0, None
         db.session.execute(update(WebhookDelivery).where(
             WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status.in_(("pending", "retrying")))
             .values(next_attempt_at=utcnow()))
-        _kick_after_commit(endpoint.id)
+        db.session.commit()
+        kick(endpoint.id, now=True)
     elif enabled is False:
         endpoint.enabled, endpoint.disabled_reason = False, "Disabled by " + actor
     db.session.commit()
@@ -320,10 +324,8 @@ def redeliver(delivery: WebhookDelivery) -> None:
     status; the endpoint's backoff is lifted (an operator asked), a disabled endpoint stays disabled."""
     delivery.status = "pending"
     delivery.next_attempt_at = utcnow()
-    endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
-    endpoint.paused_until = None
-    _kick_after_commit(endpoint.id)
     db.session.commit()
+    kick(delivery.endpoint_id, now=True)
 
 
 # -- raising events ---------------------------------------------------------------------------
@@ -376,9 +378,8 @@ def emit(firm_id: int | None, event_type: str, data: dict[str, Any], *, key: str
     for endpoint in endpoints:
         if key and WebhookDelivery.query.filter_by(endpoint_id=endpoint.id, event_id=msg_id).first():
             continue  # this event was recorded already
-        due = max(now, endpoint.paused_until) if endpoint.paused_until else now
         rows.append(WebhookDelivery(endpoint_id=endpoint.id, firm_id=firm_id, event_id=msg_id,
-                                    event_type=event_type, payload=envelope, next_attempt_at=due, created_at=now))
+                                    event_type=event_type, payload=envelope, next_attempt_at=now, created_at=now))
     if not rows:
         return []
     try:
@@ -386,55 +387,34 @@ def emit(firm_id: int | None, event_type: str, data: dict[str, Any], *, key: str
             db.session.add_all(rows)
     except IntegrityError:  # the same keyed event, recorded at the same moment elsewhere
         return []
-    for row in rows:
-        _kick_after_commit(row.endpoint_id)
+    for endpoint in {e.id: e for e in endpoints if any(r.endpoint_id == e.id for r in rows)}.values():
+        add_run(KIND, firm_id=endpoint.firm_id, subject=subject(endpoint.id), params={"endpoint_id": endpoint.id})
     if commit:
         db.session.commit()
     return [r.id for r in rows]
 
 
-def _kick_after_commit(endpoint_id: int) -> None:
-    """Enqueue the endpoint's drain once the current transaction commits."""
-    session = db.session()
-    pending: set[int] | None = session.info.get("hub_webhook_kicks")
-    if pending is None:
-        pending = session.info["hub_webhook_kicks"] = set()
-
-        def after_commit(sess: Any) -> None:
-            ids = sess.info.pop("hub_webhook_kicks", set())
-            for eid in sorted(ids):
-                kick(eid)
-
-        def after_rollback(sess: Any, _previous: Any) -> None:
-            if not sess.in_transaction():
-                sess.info.pop("hub_webhook_kicks", None)
-
-        sa_event.listen(session, "after_commit", after_commit, once=True)
-        sa_event.listen(session, "after_soft_rollback", after_rollback, once=True)
-    pending.add(endpoint_id)
+def subject(endpoint_id: int) -> str:
+    """The unit of work of an endpoint's delivery runs (at most one live: events arrive in order)."""
+    return f"webhook_endpoint:{endpoint_id}"
 
 
-def _queued_key(endpoint_id: int) -> str:
-    return f"hub:webhooks:queued:{endpoint_id}"
+def kick(endpoint_id: int, *, now: bool = False) -> None:
+    """Start the endpoint's delivery run (commits); with one live already, that run sends what is due — and with
+    ``now`` (an operator asked) its waiting retry is brought forward."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or not endpoint.enabled:
+        return
+    run = start_run(KIND, firm_id=endpoint.firm_id, subject=subject(endpoint_id), params={"endpoint_id": endpoint_id},
+                    trigger="system")
+    if now and run.status == "retrying":
+        enqueue_run(run)  # the retry that was due later runs now (its attempt is claimed once)
 
 
-def kick(endpoint_id: int, *, delay: float = 0.0) -> None:
-    """Put the endpoint's drain job on the queue (never raises: :func:`sweep` catches up). An immediate kick
-    while a drain is queued and not yet started is left out: that drain will see what was committed."""
-    try:
-        queue = get_queue(QUEUE)
-        if not delay and not queue.connection.set(_queued_key(endpoint_id), 1, nx=True, ex=60):
-            return
-        options = dict(job_id=f"webhooks-{endpoint_id}-{time.time_ns()}",
-                       result_ttl=60, failure_ttl=86400, job_timeout=int(setting("HUB_WEBHOOK_LEASE")),
-                       description=f"webhook deliveries of endpoint {endpoint_id}")
-        if delay > 0:
-            queue.enqueue_in(dt.timedelta(seconds=delay), deliver_endpoint, endpoint_id, **options)
-        else:
-            queue.enqueue(deliver_endpoint, endpoint_id, **options)
-    except Exception:
-        log.warning("could not enqueue webhook deliveries of endpoint %s; the dispatcher will", endpoint_id,
-                    exc_info=True)
+def paused_until(endpoint: WebhookEndpoint) -> dt.datetime | None:
+    """Until when nothing is sent to the endpoint: the due time of its delivery run's retry, if it waits for one."""
+    run = live_run(KIND, subject(endpoint.id))
+    return run.next_attempt_at if run is not None and run.status == "retrying" else None
 
 
 # -- delivering -------------------------------------------------------------------------------
@@ -444,61 +424,57 @@ def _due(endpoint_id: int, now: dt.datetime) -> list[WebhookDelivery]:
         WebhookDelivery.next_attempt_at <= now).order_by(WebhookDelivery.id).limit(BATCH).all())
 
 
-def _kick_when_due(endpoint_id: int) -> None:
-    """The drain ran before the endpoint's next delivery was due (a delayed job runs on the second, not the
-    millisecond, so it may wake early): come back when it is, instead of waiting for the dispatcher's sweep."""
-    due = db.session.scalar(select(func.min(WebhookDelivery.next_attempt_at)).where(
-        WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status.in_(("pending", "retrying"))))
-    if due is not None:
-        kick(endpoint_id, delay=max(0.05, (due - utcnow()).total_seconds()))
-
-
-def deliver_endpoint(endpoint_id: int) -> dict[str, int]:
-    """The job: send the endpoint's due deliveries in order, until one fails or none is left."""
-    services().redis.delete(_queued_key(endpoint_id))
-    lock = services().redis.lock(f"hub:webhooks:endpoint:{endpoint_id}", timeout=setting("HUB_WEBHOOK_LEASE"),
-                                 blocking=False)
-    if not lock.acquire():
-        kick(endpoint_id, delay=1.0)  # the holder may have looked before our rows were committed
-        return {"delivered": 0, "failed": 0}
-    delivered = failed = 0
+def _deliver(run: SyncRun) -> dict[str, int]:
+    """One attempt of an endpoint's delivery run: send its due deliveries in order until none is left. The first
+    that fails ends the attempt (the job layer retries the run with the endpoint's backoff)."""
+    endpoint = db.session.get(WebhookEndpoint, run.params["endpoint_id"])
+    if endpoint is None or not endpoint.enabled:
+        return {"delivered": 0, "skipped": "the endpoint is deleted or disabled"}
     try:
-        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-        if endpoint is None or not endpoint.enabled:
-            return {"delivered": 0, "failed": 0}
         secret = endpoint_secret(endpoint)
-        with httpx.Client(timeout=setting("HUB_WEBHOOK_TIMEOUT"), follow_redirects=False) as client:
-            deadline = time.monotonic() + setting("HUB_WEBHOOK_LEASE") / 2
-            while time.monotonic() < deadline:
-                rows = _due(endpoint_id, utcnow())
-                if not rows:
-                    _kick_when_due(endpoint_id)
-                    break
-                for row in rows:
-                    if attempt(client, endpoint, row, secret, commit=False):
-                        delivered += 1
-                        if delivered % COMMIT_EVERY == 0:
-                            db.session.commit()
-                    else:
-                        failed += 1
-                        break
-                db.session.commit()
-                if failed:
-                    break
-            else:
-                kick(endpoint_id)  # more left than one lease allows
-    finally:
-        try:
-            lock.release()
-        except Exception:
-            pass
-    return {"delivered": delivered, "failed": failed}
+    except VaultError:
+        _disable(endpoint, "its signing secret cannot be decrypted with the hub's keys (the key that encrypted it was "
+                           "dropped)", hint="Rotate the endpoint's secret and give the new one to the receiver, "
+                                            "then enable the endpoint again.")
+        db.session.commit()
+        raise NotDone("The endpoint's signing secret cannot be decrypted: the endpoint is disabled.",
+                      hint="Rotate its secret and enable it again.") from None
+    delivered = 0
+    with httpx.Client(timeout=setting("HUB_WEBHOOK_TIMEOUT"), follow_redirects=False) as client:
+        deadline = time.monotonic() + setting("HUB_WEBHOOK_LEASE") / 2
+        while time.monotonic() < deadline:
+            rows = _due(endpoint.id, utcnow())
+            if not rows:
+                break
+            for row in rows:
+                if not attempt(client, endpoint, row, secret, commit=False):
+                    if not endpoint.enabled:
+                        raise NotDone(f"Not delivered: {endpoint.disabled_reason}")
+                    raise TransientError(f"Event {row.event_id} was not delivered: {row.last_error}.",
+                                         hint="The hub tries again later (the endpoint's events wait in order).")
+                delivered += 1
+                if delivered % COMMIT_EVERY == 0:
+                    db.session.commit()
+            db.session.commit()
+    return {"delivered": delivered}
+
+
+def _endpoint_failures(run: SyncRun) -> int:
+    endpoint = db.session.get(WebhookEndpoint, run.params["endpoint_id"])
+    return endpoint.consecutive_failures if endpoint is not None else run.attempts
+
+
+def _delivered(run: SyncRun) -> None:
+    """The run ended: what became due meanwhile (an event recorded while it was finishing, more than one attempt
+    could send) gets a run of its own."""
+    if run.status == "succeeded" and _due(run.params["endpoint_id"], utcnow()):
+        kick(run.params["endpoint_id"])
 
 
 def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDelivery, secret: str, *,
             commit: bool = True) -> bool:
     """One HTTP attempt of ``row``; records it (a success is committed by the caller with ``commit=False``);
-    on failure pauses the endpoint with backoff and commits."""
+    a failure is committed at once, counted on the endpoint (its backoff grows with failures in a row)."""
     body = encode_body(row.payload)
     status_code, text, error = None, None, None
     try:
@@ -520,56 +496,51 @@ def attempt(client: httpx.Client, endpoint: WebhookEndpoint, row: WebhookDeliver
     if error is None:
         row.status, row.delivered_at = "delivered", now
         row.lag_ms = int((now - row.created_at).total_seconds() * 1000)
-        endpoint.consecutive_failures, endpoint.failing_since, endpoint.paused_until = 0, None, None
+        endpoint.consecutive_failures, endpoint.failing_since = 0, None
         if commit:
             db.session.commit()
         return True
     endpoint.consecutive_failures += 1
     endpoint.failing_since = endpoint.failing_since or now
-    delay = backoff(endpoint.consecutive_failures)
-    endpoint.paused_until = now + dt.timedelta(seconds=delay)
     row.status = "failed" if row.attempts >= setting("HUB_WEBHOOK_MAX_ATTEMPTS") else "retrying"
-    db.session.execute(update(WebhookDelivery).where(
-        WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status.in_(("pending", "retrying")),
-        WebhookDelivery.next_attempt_at < endpoint.paused_until).values(next_attempt_at=endpoint.paused_until))
-    log.info("webhook %s to endpoint %s failed (attempt %s): %s; next try in %.0f s", row.event_id, endpoint.id,
-             row.attempts, error, delay)
+    log.info("webhook %s to endpoint %s failed (attempt %s): %s", row.event_id, endpoint.id, row.attempts, error)
     if (endpoint.consecutive_failures >= setting("HUB_WEBHOOK_DISABLE_FAILURES")
             and (now - endpoint.failing_since).total_seconds() >= setting("HUB_WEBHOOK_DISABLE_SECONDS")):
-        _disable(endpoint, error)
+        _disable(endpoint, f"after {endpoint.consecutive_failures} failed deliveries in a row since "
+                           f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC; the last: {error}")
     db.session.commit()
-    if endpoint.enabled:
-        kick(endpoint.id, delay=delay)
     return False
 
 
-def backoff(failures: int) -> float:
-    """Seconds before the next try after ``failures`` failures in a row: exponential, jittered, capped."""
-    delay = setting("HUB_WEBHOOK_RETRY_BASE") * (2 ** min(failures - 1, 30)) * random.uniform(0.9, 1.1)
-    return min(delay, setting("HUB_WEBHOOK_RETRY_CAP"))
-
-
-def _disable(endpoint: WebhookEndpoint, error: str) -> None:
+def _disable(endpoint: WebhookEndpoint, why: str, *,
+             hint: str = "Fix the receiver and enable it again: the events that waited are sent then.") -> None:
     endpoint.enabled = False
-    endpoint.disabled_reason = (f"Disabled after {endpoint.consecutive_failures} failed deliveries in a row since "
-                                f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC; the last: {error}")[:300]
+    endpoint.disabled_reason = f"Disabled {why}"[:300]
     log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
     if endpoint.firm_id is not None:
-        db.session.add(Notification(firm_id=endpoint.firm_id, level="error",
-                                    title=f"Webhook endpoint {endpoint.url} was disabled",
-                                    body=endpoint.disabled_reason + " Fix the receiver and enable it again: the "
-                                    "events that waited are sent then."))
+        notify(endpoint.firm_id, f"Webhook endpoint {endpoint.url} was disabled", level="error",
+               body=f"{endpoint.disabled_reason} {hint}")
 
 
 def sweep() -> int:
-    """Dispatcher: enqueue the drain of every enabled endpoint with something due (a lost job, a restart)."""
+    """Dispatcher: start the delivery run of every enabled endpoint with something due and no live run (a run that
+    ended failed, a restart)."""
     now = utcnow()
     ids = [eid for (eid,) in db.session.query(WebhookDelivery.endpoint_id).join(WebhookEndpoint).filter(
         WebhookEndpoint.enabled.is_(True), WebhookDelivery.status.in_(("pending", "retrying")),
         WebhookDelivery.next_attempt_at <= now).distinct()]
+    started = 0
     for eid in ids:
-        kick(eid)
-    return len(ids)
+        if live_run(KIND, subject(eid)) is None:
+            kick(eid)
+            started += 1
+    return started
+
+
+register(Kind(KIND, _deliver, queue="webhooks", timeout=int(DEFAULTS["HUB_WEBHOOK_LEASE"]),
+              retry=Retry(prefix="HUB_WEBHOOK", base=DEFAULTS["HUB_WEBHOOK_RETRY_BASE"],
+                          cap=DEFAULTS["HUB_WEBHOOK_RETRY_CAP"], attempts=None),
+              failures=_endpoint_failures, on_finish=_delivered))
 
 
 # -- the events the flows raise (each one line in its flow) -----------------------------------
@@ -602,11 +573,11 @@ def months_imported(run: SyncRun, connection: ClientConnection, periods: list[An
 
 
 @_never_raises
-def reload_finished(parent: SyncRun) -> None:
+def reload_finished(parent: SyncRun, *, commit: bool = True) -> None:
     """``reload.finished`` for a reload parent run in its final state."""
     integration = db.session.get(Integration, parent.integration_id)
     failures = []
-    for item in SyncRunItem.query.filter_by(run_id=parent.id, outcome="failed").order_by(SyncRunItem.id):
+    for item in sorted((i for i in parent.items if i.outcome == "failed"), key=lambda i: i.id or 0):
         error = item.error or {}
         failures.append({"client": client_ref(db.session.get(Client, item.client_id) if item.client_id else None),
                          "error": {"kind": error.get("kind"), "message": error.get("message")}})
@@ -616,7 +587,7 @@ def reload_finished(parent: SyncRun) -> None:
         "clients": result.get("clients", parent.progress_total), "failed": len(failures), "failures": failures,
         "periods": (parent.params or {}).get("periods", []),
         "started_at": _iso(parent.started_at), "finished_at": _iso(parent.finished_at),
-    }, key=f"reload.finished:{parent.id}")
+    }, key=f"reload.finished:{parent.id}", commit=commit)
 
 
 def _export_data(export: InvoiceExport) -> dict[str, Any]:
@@ -636,11 +607,11 @@ def export_confirmed(export: InvoiceExport) -> None:
 
 
 @_never_raises
-def export_failed(export: InvoiceExport, run: SyncRun) -> None:
+def export_failed(export: InvoiceExport, run: SyncRun, *, commit: bool = True) -> None:
     """``export.failed`` (once per failed run of an export: a retry that fails again is a new event)."""
     firm_id = db.session.get(Integration, export.integration_id).firm_id
     emit(firm_id, "export.failed", {**_export_data(export), "run_id": run.id, "error": run.error},
-         key=f"export.failed:{export.id}:{run.id}")
+         key=f"export.failed:{export.id}:{run.id}", commit=commit)
 
 
 def _owner_data(owner: Integration | ClientConnection) -> tuple[int, dict[str, Any]]:
@@ -684,15 +655,3 @@ def credentials_expiring(today: dt.date | None = None) -> int:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
-
-
-def _export_finished(run: SyncRun) -> None:
-    """``export.failed`` once the job layer gave up on an export run (and the row is failed, not uncertain)."""
-    if run.kind != "export" or run.status != "failed":
-        return
-    export = db.session.get(InvoiceExport, (run.params or {}).get("export_id"))
-    if export is not None and export.status == "failed":
-        export_failed(export, run)
-
-
-FINISH_HOOKS.append(_export_finished)

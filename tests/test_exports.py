@@ -189,19 +189,20 @@ def test_the_hubs_own_redis_failing_in_the_confirmation_is_retried(exporter, run
     assert len(exporter["app"].config["invoices"]) == 1
 
 
-def test_dispatcher_picks_up_an_abandoned_export(exporter, run_jobs, hub_db):
+def test_dispatcher_asks_again_about_an_export_left_uncertain(exporter, run_jobs, hub_db):
+    """The job layer gave up on an attempt whose outcome is unknown (the vendor stayed away): the export stays
+    uncertain, and the dispatcher asks again later — once, never beside a live attempt."""
     [export] = exports.issue_invoice(new_invoice(exporter))
     run = SyncRun.query.filter_by(kind="export").one()
-    # a worker took the job and died: the run says running, the export uncertain, nothing in the queue
+    assert exports.dispatch_exports(now=dt.datetime(2030, 1, 1)) == 0, "an attempt is live: nothing more"
     from hub.jobs import get_queue
 
     get_queue("exports").empty()
-    run.status, run.started_at = "running", dt.datetime(2026, 1, 1)
+    run.status, run.finished_at = "failed", dt.datetime(2026, 1, 1)
     export.status, export.updated_at = "uncertain", dt.datetime(2026, 1, 1)
     hub_db.session.commit()
     assert exports.dispatch_exports() == 1
-    hub_db.session.refresh(run)
-    assert run.status == "failed" and run.error["kind"] == "abandoned"
+    assert exports.dispatch_exports() == 0, "the new attempt is live"
     run_jobs()
     hub_db.session.refresh(export)
     assert export.status == "confirmed" and len(exporter["app"].config["invoices"]) == 1

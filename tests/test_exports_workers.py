@@ -1,5 +1,7 @@
 """Exactly once with real worker processes: a worker killed with SIGKILL after the vendor accepted and before
-the hub recorded it, and two workers racing on the same export."""
+the hub recorded it, a job process killed twice mid-attempt while the admin retries, and two workers racing on the
+same export. An export's attempts are runs of the job layer: one live run per export, settled by the job layer's
+own rules when its process dies — no lease of the export's own."""
 
 import datetime as dt
 import os
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import catalog, connections, exports
+from hub import catalog, connections, exports, jobs
 from hub.models import Client, InvoiceExport, SyncRun, utcnow
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -22,7 +24,7 @@ LINES = [{"description": "Bookkeeping", "quantity": "1", "unit_price": "100.00",
 def worker_env(hub_app, hub_database_url, hub_redis_url, tmp_path):
     return dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
                 HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
-                HUB_EXPORT_LEASE_SECONDS="2")
+                HUB_WORKER_HEARTBEAT="0.2")
 
 
 def setup_export(firm, integration, hub_db, run_jobs, serve, **knobs):
@@ -54,16 +56,24 @@ def children(pid: int) -> list[int]:
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
+    """Wait for an event another process causes (polled: it has no other way to tell this one)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(0.05)
+
+
+def export_runs() -> list[SyncRun]:
+    return SyncRun.query.filter_by(kind="export").order_by(SyncRun.id).all()
 
 
 @pytest.mark.slow
 def test_worker_killed_after_vendor_accepted_does_not_duplicate(example_integration, firm, hub_db, run_jobs, serve,
-                                                                worker_env, hub_app):
+                                                                worker_env, hub_app, monkeypatch):
+    """The whole worker (supervisor and job process) is lost: the job layer's reconciler settles the run once the
+    worker's liveness key has expired, and the next attempt asks the vendor first."""
+    monkeypatch.setenv("HUB_WORKER_HEARTBEAT", "0.2")  # the reconciler's view of liveness: keys live 0.6 s
     app, invoice = setup_export(firm, example_integration, hub_db, run_jobs, serve, hold_after_create_s=30)
     [export] = exports.issue_invoice(invoice)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker", "--queues", "exports"],
@@ -80,17 +90,66 @@ def test_worker_killed_after_vendor_accepted_does_not_duplicate(example_integrat
     export = hub_db.session.get(InvoiceExport, export.id)
     assert export.status == "uncertain", "the attempt was recorded before the vendor was called"
     assert export.vendor_invoice_id is None, "the hub never heard the answer"
-    time.sleep(2.5)  # the dead worker's export lock has a 2 s lease
-    later = utcnow().replace(tzinfo=dt.UTC) + dt.timedelta(minutes=20)
-    assert exports.dispatch_exports(now=later) == 1
+    [run] = export_runs()
+    assert run.status == "running"
+    retried = exports.retry_export(export)  # the admin clicks Retry at once: the live attempt is the answer
+    assert retried.id == run.id and len(export_runs()) == 1
+    redis_conn = hub_app.extensions["hub"].redis
+    wait_until(lambda: not redis_conn.exists(jobs.LIVENESS_PREFIX + run.worker), 30, "the dead worker's key to expire")
+    assert jobs.reconcile(now=utcnow() + dt.timedelta(seconds=5))["dead_worker"] == 1
     run_jobs()
     hub_db.session.expire_all()
     export = hub_db.session.get(InvoiceExport, export.id)
     assert export.status == "confirmed" and export.vendor_invoice_id == "1"
     assert len(app.config["invoices"]) == 1, "found by lookup-before-retry, not created twice"
-    runs = SyncRun.query.filter_by(kind="export").order_by(SyncRun.id).all()
-    assert [r.status for r in runs] == ["failed", "succeeded"] and runs[0].error["kind"] == "abandoned"
-    assert runs[1].result["found_before_retry"] is True
+    [run] = export_runs()
+    assert (run.status, run.attempts) == ("succeeded", 2) and run.result["found_before_retry"] is True
+
+
+@pytest.mark.slow
+def test_a_job_process_killed_twice_mid_export_while_the_admin_retries_confirms_once(
+        example_integration, firm, hub_db, run_jobs, serve, worker_env):
+    """``kill -9`` of the job process after the vendor stored the invoice, Retry at once, ``kill -9`` again while the
+    next attempt asks the vendor: the supervisor settles each dead attempt (the job layer re-runs it, asking first),
+    a Retry joins the live attempt, and the export ends confirmed with one invoice at the vendor. No run reports
+    success for an export that is not done."""
+    app, invoice = setup_export(firm, example_integration, hub_db, run_jobs, serve, hold_after_create_s=30)
+    [export] = exports.issue_invoice(invoice)
+    supervisor = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker", "--queues", "exports",
+                                   "--processes", "1"], env=worker_env, start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: len(app.config["invoices"]) == 1, 60, "the vendor to store the invoice")
+        app.config["hold_find_s"] = 30  # the next attempt's lookup hangs: the second kill lands inside it
+        [first] = children(supervisor.pid)
+        os.kill(first, signal.SIGKILL)
+        assert exports.retry_export(hub_db.session.get(InvoiceExport, export.id)).id == export_runs()[0].id
+        lookups = app.config["calls"].count
+
+        def asking() -> bool:
+            return lookups("/v1/acme/invoices") >= 2 and children(supervisor.pid) not in ([], [first])  # created, asked
+
+        wait_until(asking, 60, "the next attempt to ask the vendor")
+        app.config["hold_find_s"] = 0
+        [second] = children(supervisor.pid)
+        os.kill(second, signal.SIGKILL)
+        hub_db.session.expire_all()
+        assert exports.retry_export(hub_db.session.get(InvoiceExport, export.id)).id == export_runs()[0].id
+
+        def done() -> bool:
+            hub_db.session.expire_all()
+            return hub_db.session.get(InvoiceExport, export.id).status in ("confirmed", "failed")
+
+        wait_until(done, 90, "the export to end")
+    finally:
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        _, stderr = supervisor.communicate(timeout=60)
+    export = hub_db.session.get(InvoiceExport, export.id)
+    assert export.status == "confirmed", (export.status, export.last_error, stderr[-3000:])
+    assert len(app.config["invoices"]) == 1, "never created twice"
+    [run] = export_runs()
+    assert (run.status, run.attempts) == ("succeeded", 3), (run.status, run.attempts, run.error)
+    assert run.result["found_before_retry"] is True
 
 
 @pytest.mark.slow
@@ -98,7 +157,7 @@ def test_two_workers_on_the_same_export_create_one_invoice(example_integration, 
                                                            worker_env):
     app, invoice = setup_export(firm, example_integration, hub_db, run_jobs, serve, hold_after_create_s=1.5)
     [export] = exports.issue_invoice(invoice)
-    exports.retry_export(export)  # a second run for the same export, e.g. a double click
+    assert exports.retry_export(export).id == export_runs()[0].id  # a double click starts no second run
     workers = [subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker", "--queues", "exports", "--burst"],
                                 env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
@@ -109,5 +168,5 @@ def test_two_workers_on_the_same_export_create_one_invoice(example_integration, 
     export = hub_db.session.get(InvoiceExport, export.id)
     assert export.status == "confirmed"
     assert len(app.config["invoices"]) == 1
-    runs = SyncRun.query.filter_by(kind="export").all()
-    assert len(runs) == 2 and all(r.status == "succeeded" for r in runs)
+    [run] = export_runs()
+    assert run.status == "succeeded" and run.attempts == 1

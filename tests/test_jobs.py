@@ -42,10 +42,12 @@ def test_config_error_is_not_retried(example_integration, run_jobs, hub_db):
     assert (run.status, run.attempts, run.error["kind"]) == ("failed", 1, "config")
 
 
-@jobs.action("probe", queue="imports")
 def _probe_action(run):
     """A background run that talks to the vendor (retried like an import)."""
     return {"account_name": connections.call_vendor(run, "hub_test_connection").account_name}
+
+
+jobs.register(jobs.Kind("probe", _probe_action, queue="imports", on_attention=connections.record_failure))
 
 
 def _probe(integration):
@@ -194,11 +196,15 @@ def test_no_secret_in_redis_or_logs(example_integration, run_jobs, hub_db, hub_a
 
 
 def test_retry_delay_honours_retry_after_and_cap(hub_app):
+    policy = jobs.Retry(prefix="HUB_UNSET", base=1, cap=900)
     with hub_app.app_context():
-        assert jobs.retry_delay(1, 30.0, base=1, cap=900) == 30.0
-        assert jobs.retry_delay(1, 5000.0, base=1, cap=900) == 900
-        assert 0.8 <= jobs.retry_delay(1, None, base=1, cap=900) <= 1.2
-        assert 6.4 <= jobs.retry_delay(4, None, base=1, cap=900) <= 9.6
+        assert policy.delay(1, 30.0) == 30.0
+        assert policy.delay(1, 5000.0) == 900
+        assert 0.8 <= policy.delay(1) <= 1.2
+        assert 6.4 <= policy.delay(4) <= 9.6
+        hub_app.config["HUB_UNSET_RETRY_CAP"] = 5
+        assert policy.delay(1, 30.0) == 5, "the config overrides the kind's default"
+        del hub_app.config["HUB_UNSET_RETRY_CAP"]
 
 
 @pytest.mark.parametrize("exc, retried", [(TransientError("x"), True)])

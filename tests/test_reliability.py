@@ -17,9 +17,11 @@ GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
 LATER = dt.timedelta(minutes=5)
 
 
-@jobs.action("reliability_probe", queue="imports")
 def _probe_action(run):
     return {"account_name": connections.call_vendor(run, "hub_test_connection").account_name}
+
+
+jobs.register(jobs.Kind("reliability_probe", _probe_action, queue="imports", on_attention=connections.record_failure))
 
 
 def probe(integration, **kw):
@@ -166,7 +168,7 @@ def test_a_run_on_a_dead_worker_is_retried_with_its_attempt_counted(example_inte
 def test_a_live_worker_is_left_alone(example_integration, hub_db, hub_app, fast_liveness):
     run = running(probe(example_integration, enqueue=False), worker="hub.alive.1")
     hub_app.extensions["hub"].redis.set(jobs.LIVENESS_PREFIX + "hub.alive.1", "1", ex=60)
-    assert jobs.reconcile() == {"job_failed": 0, "dead_worker": 0, "overdue": 0, "outbox": 0}
+    assert jobs.reconcile() == {"job_failed": 0, "dead_worker": 0, "overdue": 0, "outbox": 0, "batch": 0}
     hub_db.session.refresh(run)
     assert run.status == "running"
 
@@ -218,48 +220,49 @@ def test_reaping_a_worker_settles_only_its_runs(example_integration, hub_db):
     assert "signal 9" in mine.error["message"]
 
 
-# -- Reload parents always finish ---------------------------------------------------------------------
-def test_a_reload_parent_whose_child_hook_was_lost_finishes_and_notifies(linked, hub_db, run_jobs, monkeypatch):
+# -- Reload parents (batches) always finish -----------------------------------------------------------
+def test_a_reload_parent_whose_child_count_was_lost_finishes_and_notifies(linked, hub_db, run_jobs, monkeypatch):
     lost = []
-    original = statistics._child_finished
+    original = jobs._count_child
 
-    def flaky(run):  # the first child's hook dies with its process
+    def flaky(run):  # the first child's count dies with its process
         if not lost:
             lost.append(run.id)
             return
         original(run)
 
-    monkeypatch.setattr(jobs, "FINISH_HOOKS", [flaky if h is original else h for h in jobs.FINISH_HOOKS])
+    monkeypatch.setattr(jobs, "_count_child", flaky)
     parent = statistics.reload(linked)
     run_jobs()
     hub_db.session.refresh(parent)
     assert parent.status == "running" and parent.progress_done == 2
-    assert schedule.reconcile_reload_parents(now=utcnow()) == 0, "the last child ended just now"
-    assert schedule.reconcile_reload_parents(now=utcnow() + LATER) == 1
+    assert jobs.reconcile(now=utcnow())["batch"] == 0, "the last child ended just now"
+    assert jobs.reconcile(now=utcnow() + LATER)["batch"] == 1
     hub_db.session.refresh(parent)
     assert parent.status == "succeeded" and parent.progress_done == 3 and parent.result["failed"] == 0
     assert "3 of 3 clients imported" in Notification.query.one().body
 
 
-def test_a_reload_interrupted_while_creating_children_still_finishes(linked, hub_db, run_jobs, monkeypatch):
-    """The process dies after the Reload parent is recorded and before its children are. (They are created in
-    one insert, so either all of them exist or none.) The reconciler counts them as never queued, and the
-    parent finishes, failed, with its notification."""
+def test_a_reload_interrupted_before_its_children_were_enqueued_still_finishes(linked, hub_db, run_jobs,
+                                                                               monkeypatch):
+    """The process dies after the Reload and its children are recorded (one transaction) and before they are
+    enqueued: the reconciler's outbox enqueues them, and the parent finishes with its notification."""
     def dies(*args, **kwargs):
         raise RuntimeError("the web process died here")
 
-    monkeypatch.setattr(statistics, "start_runs", dies)
+    monkeypatch.setattr(jobs, "_enqueue_many", dies)
     with pytest.raises(RuntimeError):
         statistics.reload(linked)
-    run_jobs()
+    monkeypatch.undo()
     hub_db.session.expire_all()
     parent = SyncRun.query.filter_by(kind="reload").one()
     assert parent.status == "running" and parent.progress_total == 3
-    assert schedule.reconcile_reload_parents(now=utcnow() + LATER) == 1
+    assert SyncRun.query.filter_by(parent_run_id=parent.id, status="queued").count() == 3
+    assert jobs.reconcile(now=utcnow() + LATER)["outbox"] == 3
+    run_jobs()
     hub_db.session.refresh(parent)
-    assert parent.status == "failed" and parent.result == {"clients": 3, "failed": 3}
-    body = Notification.query.one().body
-    assert "0 of 3 clients imported" in body and "never queued" in body
+    assert parent.status == "succeeded" and parent.result == {"clients": 3, "failed": 0}
+    assert "3 of 3 clients imported" in Notification.query.one().body
 
 
 def test_a_reload_parent_left_finishing_is_finished_again(linked, hub_db, run_jobs):
@@ -269,10 +272,11 @@ def test_a_reload_parent_left_finishing_is_finished_again(linked, hub_db, run_jo
     parent = db.session.get(SyncRun, parent.id)
     parent.status, parent.finished_at, parent.updated_at = "finishing", None, utcnow()
     hub_db.session.commit()
-    assert schedule.reconcile_reload_parents(now=utcnow()) == 0
-    assert schedule.reconcile_reload_parents(now=utcnow() + LATER) == 1
+    assert jobs.reconcile(now=utcnow())["batch"] == 0
+    assert jobs.reconcile(now=utcnow() + LATER)["batch"] == 1
     hub_db.session.refresh(parent)
     assert parent.status == "succeeded" and Notification.query.count() == 1
+    assert len(parent.items) == 3, "finished again: the per-client outcomes are not duplicated"
 
 
 # -- operators can see it -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import abort
-from marshmallow import fields, validate
+from marshmallow import fields, post_dump, validate
 
 from hub import webhooks
 from hub.api.common import doc_errors, not_found, patch_body_required
@@ -43,8 +43,15 @@ class EndpointSchema(Schema):
     enabled = fields.Boolean(dump_only=True)
     disabled_reason = fields.String(dump_only=True, allow_none=True)
     consecutive_failures = fields.Integer(dump_only=True)
-    paused_until = UtcDateTime(dump_only=True, allow_none=True)
+    paused_until = UtcDateTime(dump_only=True, allow_none=True, metadata={
+        "description": "Nothing is sent before this: the endpoint failed and its retry is due then."})
     created_at = UtcDateTime(dump_only=True)
+
+    @post_dump(pass_original=True)
+    def _paused_until(self, data: dict[str, Any], endpoint: Any, **_kwargs: Any) -> dict[str, Any]:
+        data["paused_until"] = self.fields["paused_until"].serialize(
+            "paused_until", {"paused_until": webhooks.paused_until(endpoint)})
+        return data
 
 
 class NewEndpointSchema(EndpointSchema):

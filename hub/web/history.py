@@ -22,7 +22,8 @@ from hub.web.integrations import firm_run_or_404
 
 RUN_KINDS = {"test_connection": "Test connection", "list_clients": "Client lookup", "import": "Import",
              "reload": "Reload data", "export": "Invoice export", "payments": "Paid status",
-             "catalog": "Products / tax rates"}
+             "catalog": "Products / tax rates", "link_suggestions": "Suggested links",
+             "webhooks": "Webhook deliveries"}
 
 
 RUN_STATUSES = {"queued": "Queued", "running": "Running", "retrying": "Retrying", "finishing": "Finishing",
@@ -100,13 +101,9 @@ def history():  # noqa: ANN201
 def run_detail(run_id: int):  # noqa: ANN201
     run = firm_run_or_404(run_id)
     integrations, clients = _names()
-    children = []
-    if run.kind == "reload":
-        children = SyncRun.query.filter_by(firm_id=g.user.firm_id, kind="import") \
-            .filter(SyncRun.created_at >= run.created_at).order_by(SyncRun.id).all()
-        children = [c for c in children if (c.params or {}).get("parent_run_id") == run.id]
+    children = SyncRun.query.filter_by(firm_id=g.user.firm_id, parent_run_id=run.id).order_by(SyncRun.id).all()
     note = None
-    if run.finished and run.kind == "reload":
+    if run.finished and children:
         note = Notification.query.filter_by(firm_id=g.user.firm_id, link=f"/history/runs/{run.id}").first()
     failed_items = [i for i in run.items if i.outcome == "failed"]
     return render_template("run.html", run=run, integrations=integrations, clients=clients, children=children,

@@ -22,10 +22,12 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: boo
     """Knobs: ``fail_with`` (status for every request), ``garbage`` (HTML answers), ``zero`` (all statistics
     0), ``hold_after_create_s`` (store a new invoice, then wait before answering: a crash window),
     ``dedupe`` (answer 409 for a reference seen before; off by default, like a vendor that does not protect
-    against duplicates, so the hub's own exactly-once mechanism is what the tests see)."""
+    against duplicates, so the hub's own exactly-once mechanism is what the tests see). While it runs, a test may
+    set ``app.config["hold_find_s"]`` (wait before answering an invoice lookup: another crash window)."""
     app = Flask("example-sandbox")
     app.config["calls"] = []
     app.config["invoices"] = []
+    app.config["hold_find_s"] = 0.0
 
     @app.before_request
     def faults():  # noqa: ANN202
@@ -97,6 +99,8 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: boo
         if (denied := auth(company)):
             return denied
         ref = request.args.get("reference")
+        if app.config["hold_find_s"]:
+            time.sleep(app.config["hold_find_s"])
         return jsonify(items=[i for i in app.config["invoices"] if i["reference"] == ref and i["company"] == company])
 
     return app
