@@ -67,7 +67,6 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
         SESSION_COOKIE_SECURE=os.environ.get("HUB_INSECURE_COOKIES", "") == "",
         HUB_TEST_CONNECTION_WAIT=float(os.environ.get("HUB_TEST_CONNECTION_WAIT", "8")),
         HUB_SCHEDULE_INTERVAL=int(os.environ.get("HUB_SCHEDULE_INTERVAL", "300")),
-        HUB_EXPORT_LEASE_SECONDS=int(os.environ.get("HUB_EXPORT_LEASE_SECONDS", "120")),
         HUB_VENDOR_TIMEOUT=float(os.environ.get("HUB_VENDOR_TIMEOUT", "30")),
         HUB_RECONCILE_INTERVAL=float(os.environ.get("HUB_RECONCILE_INTERVAL", "30")),
         HUB_RECONCILE_GRACE=float(os.environ.get("HUB_RECONCILE_GRACE", "30")),

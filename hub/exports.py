@@ -157,12 +157,17 @@ def retry_export(export: InvoiceExport, *, user: User | None = None) -> SyncRun:
     (its id is the one already shown), and the caller can say so."""
     if export.status in ("sent", "confirmed"):
         raise ConfigError("This invoice is already in the vendor's system.")
-    live = live_run("export", subject(export))
+    live = live_attempt(export)
     if live is not None:
         return live
     run = _enqueue(export, user=user)
     audit.record(export.invoice.firm_id, "export.retried", export, user=user, details={"run_id": run.id})
     return run
+
+
+def live_attempt(export: InvoiceExport) -> SyncRun | None:
+    """The export's attempt that is queued, running or waiting to retry, if there is one."""
+    return live_run("export", subject(export))
 
 
 def subject(export: InvoiceExport) -> str:
@@ -340,7 +345,7 @@ def dispatch_exports(now: dt.datetime | None = None) -> int:
     count = 0
     for export in InvoiceExport.query.filter(InvoiceExport.status.in_(("pending", "uncertain")),
                                              InvoiceExport.updated_at < cutoff):
-        if live_run("export", subject(export)) is not None:
+        if live_attempt(export) is not None:
             continue
         try:
             _enqueue(export, trigger="schedule")

@@ -36,7 +36,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import redis
@@ -70,14 +69,15 @@ QUEUES = ("interactive", "imports", "exports", "webhooks")  # webhooks: hub.webh
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0
+RETRY_AFTER_MAX = 86400.0  # a vendor's Retry-After is honoured up to a day
 
 Action = Callable[[SyncRun], dict | None]
 
 
 @dataclass(frozen=True)
 class Retry:
-    """How a kind's failed attempts are retried: exponential backoff with jitter from ``base`` seconds, never
-    sooner than the vendor's ``Retry-After``, never longer than ``cap``; at most ``attempts`` attempts (``None``:
+    """How a kind's failed attempts are retried: exponential backoff with jitter from ``base`` seconds up to ``cap``,
+    never sooner than the vendor's ``Retry-After``; at most ``attempts`` attempts (``None``:
     until the action itself gives up). Each figure can be set in the app's config (or the environment) as
     ``{prefix}_RETRY_BASE``, ``{prefix}_RETRY_CAP`` and ``{prefix}_MAX_ATTEMPTS``."""
 
@@ -97,12 +97,14 @@ class Retry:
         return int(self._setting("MAX_ATTEMPTS", self.attempts))
 
     def delay(self, failures: int, retry_after: float | None = None) -> float:
-        """Seconds before the next attempt after ``failures`` failures in a row."""
+        """Seconds before the next attempt after ``failures`` failures in a row: the hub's own backoff, capped — or
+        the vendor's ``Retry-After`` when that is later (the vendor knows when it takes work again; kept within
+        :data:`RETRY_AFTER_MAX`)."""
         base, cap = self._setting("RETRY_BASE", self.base), self._setting("RETRY_CAP", self.cap)
-        delay = base * (2 ** min(max(failures, 1) - 1, 30)) * random.uniform(0.8, 1.2)
+        delay = min(base * (2 ** min(max(failures, 1) - 1, 30)) * random.uniform(0.8, 1.2), cap)
         if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, cap)
+            delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
+        return delay
 
 
 DEFAULT_RETRY = Retry()
@@ -461,20 +463,23 @@ def _enqueue_or_defer(run: SyncRun, *, delay: float = 0.0, at_front: bool = Fals
         _deferred[-1].append(run.id)
 
 
-def enqueue_run(run: SyncRun, *, delay: float = 0.0, at_front: bool = False) -> Job:
-    """Put the run's next attempt on its queue, ``delay`` seconds from now (job id ``run-<id>-<attempts>``: the
-    same attempt enqueued twice is still executed once, see :func:`execute`). The due time is recorded on the run
-    (``next_attempt_at``), so a lost job is re-enqueued for that time, not earlier (:func:`reconcile`)."""
+def enqueue_run(run: SyncRun, *, delay: float = 0.0, at: dt.datetime | None = None, at_front: bool = False) -> Job:
+    """Put the run's next attempt on its queue, ``delay`` seconds from now or at ``at`` (naive UTC) (job id
+    ``run-<id>-<attempts>``: the same attempt enqueued twice is still executed once, see :func:`execute`). The due
+    time is recorded on the run (``next_attempt_at``), so a lost job is re-enqueued for that time, not earlier
+    (:func:`reconcile`)."""
     queue = get_queue(kind_of(run).queue)
     job_id = f"run-{run.id}-{run.attempts}"
     now = utcnow()
+    if at is None and delay > 0:
+        at = now + dt.timedelta(seconds=delay)
     run.job_id = job_id
     run.updated_at = now
-    run.next_attempt_at = now + dt.timedelta(seconds=delay) if delay > 0 else None
+    run.next_attempt_at = at if at is not None and at > now else None
     db.session.commit()
     options = _job_options(run.kind, run.id, job_id)
-    if delay > 0:
-        return queue.enqueue_in(timedelta(seconds=delay), execute, run.id, **options)
+    if run.next_attempt_at is not None:
+        return queue.enqueue_at(run.next_attempt_at.replace(tzinfo=dt.UTC), execute, run.id, **options)
     return queue.enqueue(execute, run.id, at_front=at_front, **options)
 
 
@@ -804,8 +809,7 @@ def reconcile(now: dt.datetime | None = None) -> dict[str, int]:
         for run, status in zip(waiting, statuses, strict=True):
             # no job, or one that ended without the run recording it (its claim failed: the database was away)
             if run.kind in KINDS and (status is None or status.decode() in ENDED):
-                due = run.next_attempt_at
-                enqueue_run(run, delay=(due - now).total_seconds() if due and due > now else 0.0)
+                enqueue_run(run, at=run.next_attempt_at)
                 RECONCILED.labels("outbox").inc()
                 counts["outbox"] += 1
     for parent in SyncRun.query.filter(SyncRun.kind.in_(batches), SyncRun.status.in_(("running", "finishing")),

@@ -1,5 +1,6 @@
 """The job layer: runs recorded in the database, retries by error class, connection state machine."""
 
+import datetime as dt
 import zlib
 
 import pytest
@@ -199,12 +200,41 @@ def test_retry_delay_honours_retry_after_and_cap(hub_app):
     policy = jobs.Retry(prefix="HUB_UNSET", base=1, cap=900)
     with hub_app.app_context():
         assert policy.delay(1, 30.0) == 30.0
-        assert policy.delay(1, 5000.0) == 900
+        assert policy.delay(1, 5000.0) == 5000.0, "the vendor's word is kept beyond the hub's own cap"
+        assert policy.delay(1, 10 ** 9) == jobs.RETRY_AFTER_MAX
+        assert policy.delay(30) <= 900
         assert 0.8 <= policy.delay(1) <= 1.2
         assert 6.4 <= policy.delay(4) <= 9.6
         hub_app.config["HUB_UNSET_RETRY_CAP"] = 5
-        assert policy.delay(1, 30.0) == 5, "the config overrides the kind's default"
+        assert policy.delay(30) == 5, "the config overrides the kind's default"
         del hub_app.config["HUB_UNSET_RETRY_CAP"]
+
+
+def test_a_redis_restart_does_not_bring_a_vendors_retry_after_forward(example_integration, hub_db, hub_app):
+    """The vendor said "come back in an hour": the due time is on the run, so when Redis comes back empty (a restart)
+    the reconciler re-enqueues the retry for that time — not at once."""
+    from rq.registry import ScheduledJobRegistry
+
+    from hub.errors import RateLimited
+    from hub.models import utcnow
+
+    run = jobs.start_run("probe", firm_id=example_integration.firm_id, integration_id=example_integration.id,
+                         enqueue=False)
+    run.status, run.attempts = "running", 1
+    hub_db.session.commit()
+    assert jobs._record_failure(run.id, RateLimited("Slow down.", retry_after=3600)) == "retrying"
+    run = hub_db.session.get(SyncRun, run.id)
+    due = run.next_attempt_at
+    assert dt.timedelta(minutes=59) < due - utcnow() <= dt.timedelta(hours=1)
+    hub_app.extensions["hub"].redis.flushdb()  # Redis restarted and kept nothing
+    assert jobs.reconcile(now=utcnow() + dt.timedelta(minutes=5))["outbox"] == 1
+    queue = jobs.get_queue("imports")
+    assert queue.count == 0, "nothing runs before the vendor's time"
+    registry = ScheduledJobRegistry(queue=queue)
+    [job_id] = registry.get_job_ids()
+    scheduled = dt.datetime.fromtimestamp(registry.connection.zscore(registry.key, job_id), dt.UTC).replace(tzinfo=None)
+    assert abs((scheduled - due).total_seconds()) < 2
+    assert hub_db.session.get(SyncRun, run.id).next_attempt_at == due
 
 
 @pytest.mark.parametrize("exc, retried", [(TransientError("x"), True)])

@@ -295,6 +295,14 @@ def test_metrics_report_runs_queues_and_vendor_requests(hub_app, example_integra
     assert "hub_redis_up 1.0" in text
 
 
+def test_metrics_have_durations_for_every_kind_batches_included(hub_app, linked, hub_db, run_jobs):
+    statistics.reload(linked)
+    run_jobs()
+    text = hub_app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True)
+    for kind in ("reload", "import", "test_connection"):
+        assert f'hub_run_duration_seconds_count{{kind="{kind}",state="succeeded"}}' in text, kind
+
+
 def test_metrics_are_not_served_to_other_addresses_without_the_token(hub_app, hub_db, monkeypatch):
     client = hub_app.test_client()
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 403

@@ -111,8 +111,7 @@ def env(hub_app, hub_database_url, own_redis, tmp_path):
     return dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=own_redis.url,
                 HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
                 SECRET_KEY="test", HUB_WORKER_HEARTBEAT="0.5", HUB_RETRY_BASE="0.2", HUB_RETRY_CAP="1",
-                HUB_RECONCILE_INTERVAL="1", HUB_RECONCILE_GRACE="2", HUB_SCHEDULE_INTERVAL="3600",
-                HUB_EXPORT_LEASE_SECONDS="5")
+                HUB_RECONCILE_INTERVAL="1", HUB_RECONCILE_GRACE="2", HUB_SCHEDULE_INTERVAL="3600")
 
 
 class Processes:

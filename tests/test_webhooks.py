@@ -109,6 +109,27 @@ def test_repeated_failure_disables_the_endpoint_and_tells_the_firm(firm, hub_db,
     assert WebhookDelivery.query.filter_by(status="delivered").count() == 1
 
 
+def test_a_secret_that_no_longer_decrypts_disables_the_endpoint_and_tells_the_firm(firm, hub_db, serve, run_jobs,
+                                                                                   fast):
+    """The key that encrypted the signing secret was dropped (rotate-keys missed it, or an operator removed it): the
+    delivery run says so and stops, the endpoint is disabled with the reason, and the firm is told — the events
+    wait, nothing is sent unsigned."""
+    from hub.vault import Vault
+
+    receiver = Receiver()
+    endpoint, _ = endpoint_for(firm, serve(receiver) + "/h")
+    endpoint.secret = Vault([Vault.generate_key()]).encrypt({"secret": "whsec_gone"})  # a key the hub no longer has
+    hub_db.session.commit()
+    webhooks.emit(firm.id, "reload.finished", {})
+    run_jobs()
+    hub_db.session.refresh(endpoint)
+    run = SyncRun.query.filter_by(kind="webhooks").one()
+    assert run.status == "failed" and "cannot be decrypted" in run.error["message"]
+    assert endpoint.enabled is False and "cannot be decrypted" in endpoint.disabled_reason
+    assert Notification.query.filter(Notification.title.like("Webhook endpoint%disabled")).count() == 1
+    assert receiver.requests == [] and WebhookDelivery.query.one().status == "pending"
+
+
 def test_an_event_never_breaks_the_flow(firm, hub_db, monkeypatch):
     endpoint_for(firm, "http://127.0.0.1:9/h")
 

@@ -197,7 +197,10 @@ def _export(export_id: int) -> InvoiceExport:
 @blp.response(202, RunSchema, headers=RUN_LOCATION, description="The retry is queued: poll the run.")
 @doc_errors(blp, 403, 404, 409)
 def retry_export(export_id: int) -> Any:
-    """Try a failed or uncertain export again (after fixing the cause); never creates the invoice twice."""
+    """Try a failed or uncertain export again (after fixing the cause); never creates the invoice twice.
+
+    While an attempt of the export is queued, running or waiting to retry, no second one starts: that attempt's run
+    is the answer (the same ``id``)."""
     run = exports.retry_export(_export(export_id))
     return accepted(run)
 

@@ -157,12 +157,17 @@ def retry_export(client_id: int, export_id: int):  # noqa: ANN201
     export = db.session.get(InvoiceExport, export_id)
     if export is None or export.invoice.client_id != client.id:
         abort(404)
+    live = invoice_exports.live_attempt(export)
     try:
         run = invoice_exports.retry_export(export, user=g.user)
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.client_detail", client_id=client.id))
-    flash(f"Export of invoice {export.invoice.number} queued again.", "success")
+    if live is not None and live.id == run.id:
+        flash(f"Invoice {export.invoice.number} is being exported already: this is that attempt. "
+              "No second one is started.", "info")
+    else:
+        flash(f"Export of invoice {export.invoice.number} queued again.", "success")
     return redirect(url_for("web.run_detail", run_id=run.id))
 
 
