@@ -408,7 +408,7 @@ NEVER_QUEUED = {"kind": "abandoned", "message": "This client's import was never 
 def _import_finished(run: SyncRun) -> None:
     """A failed import leaves its scheduled months ``failed`` (retried by the dispatcher later, once the
     connection is healthy again); nothing already imported is touched."""
-    if run.kind == "import" and run.status == "failed":
+    if run.status == "failed":
         db.session.execute(update(MonthlyImport).where(
             MonthlyImport.client_connection_id == run.client_connection_id,
             MonthlyImport.period.in_(run.params.get("periods", [])), MonthlyImport.status == "queued",
