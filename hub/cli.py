@@ -29,7 +29,19 @@ from hub.models import ApiToken, Client, Firm, Integration, User, db, encrypted_
 from hub.services import services
 from hub.vault import Vault, VaultError
 
-hub_cli = AppGroup("hub", help="Integration Hub operations.")
+#: Commands that run the hub itself: what their jobs and scheduled work change, the hub did (``system`` in the audit
+#: trail). Every other command is an operator at the command line (``cli``).
+RUNS_THE_HUB = ("worker", "schedule", "up")
+
+
+def _operator_acts() -> None:
+    """The command line is where an operator authenticates: for the command's duration they are who acts."""
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand not in RUNS_THE_HUB:
+        ctx.with_resource(audit.acting(audit.CLI))
+
+
+hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts)
 for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 log = logging.getLogger("hub.cli")
@@ -403,7 +415,7 @@ def sign_out_cmd(email: str) -> None:
     if user is None:
         raise click.ClickException(f"No user has the e-mail {email!r}; check the address.")
     ended = sessions.end_all(user)
-    audit.record(user.firm_id, "user.signed_out_everywhere", user, actor="cli", details={"sessions": ended})
+    audit.record(user.firm_id, "user.signed_out_everywhere", user, details={"sessions": ended})
     click.echo(f"{user.email}: {ended} session(s) ended")
 
 
@@ -575,7 +587,7 @@ def api_token_cli() -> None:
 def api_token_create_cmd(firm_id: int, role: str, name: str) -> None:
     """Create an API token and print it (this is the only time it is shown)."""
     try:
-        new = auth.create_token(firm_id, name=name, role=role, actor="cli")
+        new = auth.create_token(firm_id, name=name, role=role)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"API token {new.token.id} ({new.token.role}) for firm {firm_id}; store it now, it is not shown again:")
@@ -589,6 +601,6 @@ def api_token_revoke_cmd(token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.UsageError(f"no API token {token_id}")
-    auth.revoke_token(token, actor="cli")
+    auth.revoke_token(token)
     click.echo(f"API token {token_id} revoked")
 # -- end API tokens ---------------------------------------------------------------------------------
