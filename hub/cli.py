@@ -20,14 +20,28 @@ import redis
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import Column, select, update
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
 from hub import audit, author, cli_provisioning, demo, embedded, jobs, metrics, schedule, sessions, statistics
 from hub.api import auth
-from hub.models import ApiToken, Client, ClientConnection, CredentialDraft, Firm, Integration, User, db
+from hub.models import ApiToken, Client, Firm, Integration, User, db, encrypted_columns
 from hub.services import services
+from hub.vault import Vault, VaultError
 
-hub_cli = AppGroup("hub", help="Integration Hub operations.")
+#: Commands that run the hub itself: what their jobs and scheduled work change, the hub did (``system`` in the audit
+#: trail). Every other command is an operator at the command line (``cli``).
+RUNS_THE_HUB = ("worker", "schedule", "up")
+
+
+def _operator_acts() -> None:
+    """The command line is where an operator authenticates: for the command's duration they are who acts."""
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand not in RUNS_THE_HUB:
+        ctx.with_resource(audit.acting(audit.CLI))
+
+
+hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts)
 for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 log = logging.getLogger("hub.cli")
@@ -59,16 +73,74 @@ def init_db_cmd() -> None:
 
 
 @hub_cli.command("rotate-keys")
-def rotate_keys_cmd() -> None:
-    """Re-encrypt every stored secret with the newest key of HUB_SECRET_KEYS."""
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Rows re-encrypted per transaction.")
+def rotate_keys_cmd(batch_size: int) -> None:
+    """Re-encrypt every stored secret with the newest key of HUB_SECRET_KEYS: every row of every column declared
+    `Encrypted` in hub.models, in batches (one transaction each). Says per column what was re-encrypted and
+    what could not be; exits 1 if any secret was not re-encrypted (then keep the old keys)."""
     vault = services().vault
-    count = 0
-    for model in (Integration, ClientConnection, CredentialDraft):
-        for row in model.query.filter(model.secret_credentials.isnot(None)):
-            row.secret_credentials = vault.rotate(row.secret_credentials)
-            count += 1
-    db.session.commit()
-    click.echo(f"re-encrypted {count} stored secrets")
+    columns = encrypted_columns()
+    rotated = 0
+    left: list[str] = []
+    for column in columns:
+        outcomes = _rotate_column(column, vault, batch_size)
+        done = len(outcomes["rotated"])
+        rotated += done
+        line = f"{column.table.name}.{column.name}: {done} re-encrypted"
+        for outcome, why in ROTATE_FAILURES.items():
+            if outcomes[outcome]:
+                ids = outcomes[outcome]
+                line += f"; {len(ids)} NOT re-encrypted, {why} (id {', '.join(map(str, ids[:20]))}" \
+                        f"{', …' if len(ids) > 20 else ''})"
+                left += [f"{column.table.name} {i}" for i in ids]
+        click.echo(line)
+    click.echo(f"re-encrypted {rotated} stored secrets in {len(columns)} columns")
+    if left:
+        click.echo(f"{len(left)} stored secret(s) NOT re-encrypted: keep the old keys in HUB_SECRET_KEYS until they "
+                   "are replaced (enter the credentials or renew the webhook secret again), then run this again.",
+                   err=True)
+        sys.exit(1)
+
+
+#: Why a row was not re-encrypted, by outcome of :func:`_rotate_row`.
+ROTATE_FAILURES = {"undecryptable": "cannot be decrypted with the configured keys",
+                   "busy": "changed by someone else on every try"}
+
+
+def _rotate_column(column: Column, vault: Vault, batch_size: int) -> dict[str, list[int]]:
+    """Re-encrypt every value of ``column`` in id order, one transaction per ``batch_size`` rows; returns the
+    row ids by outcome (``rotated``, ``undecryptable``, ``busy``, ``gone``)."""
+    (pk,) = column.table.primary_key.columns
+    outcomes: dict[str, list[int]] = {"rotated": [], "undecryptable": [], "busy": [], "gone": []}
+    last = None
+    while True:
+        query = select(pk, column).where(column.isnot(None)).order_by(pk).limit(batch_size)
+        rows = db.session.execute(query if last is None else query.where(pk > last)).all()
+        if not rows:
+            return outcomes
+        for row_id, token in rows:
+            outcomes[_rotate_row(column, pk, vault, row_id, token)].append(row_id)
+        db.session.commit()
+        last = rows[-1][0]
+
+
+def _rotate_row(column: Column, pk: Column, vault: Vault, row_id: int, token: str) -> str:
+    """Re-encrypt one value. Written only if the row still holds what was read (a secret saved meanwhile is never
+    overwritten with the old one): then it is read again, at most three times."""
+    for _ in range(3):
+        try:
+            new = vault.rotate(token)
+        except VaultError:
+            return "undecryptable"
+        written = db.session.execute(update(column.table).where(pk == row_id, column == token)
+                                     .values({column.name: new}))
+        if written.rowcount:
+            return "rotated"
+        token = db.session.execute(select(column).where(pk == row_id)).scalar()
+        if token is None:
+            return "gone"  # deleted or cleared meanwhile: nothing left to re-encrypt
+    return "busy"
 
 
 @hub_cli.command("worker")
@@ -343,7 +415,7 @@ def sign_out_cmd(email: str) -> None:
     if user is None:
         raise click.ClickException(f"No user has the e-mail {email!r}; check the address.")
     ended = sessions.end_all(user)
-    audit.record(user.firm_id, "user.signed_out_everywhere", user, actor="cli", details={"sessions": ended})
+    audit.record(user.firm_id, "user.signed_out_everywhere", user, details={"sessions": ended})
     click.echo(f"{user.email}: {ended} session(s) ended")
 
 
@@ -515,7 +587,7 @@ def api_token_cli() -> None:
 def api_token_create_cmd(firm_id: int, role: str, name: str) -> None:
     """Create an API token and print it (this is the only time it is shown)."""
     try:
-        new = auth.create_token(firm_id, name=name, role=role, actor="cli")
+        new = auth.create_token(firm_id, name=name, role=role)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"API token {new.token.id} ({new.token.role}) for firm {firm_id}; store it now, it is not shown again:")
@@ -529,6 +601,6 @@ def api_token_revoke_cmd(token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.UsageError(f"no API token {token_id}")
-    auth.revoke_token(token, actor="cli")
+    auth.revoke_token(token)
     click.echo(f"API token {token_id} revoked")
 # -- end API tokens ---------------------------------------------------------------------------------

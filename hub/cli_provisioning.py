@@ -53,7 +53,7 @@ def firm_create_cmd(name: str, country: str, timezone: str, plan: str, external_
     data = {"name": name, "country": country, "timezone": timezone, "plan": plan}
     try:
         if external_id:
-            firm, created = provisioning.upsert_firm(external_id, data, actor="cli")
+            firm, created = provisioning.upsert_firm(external_id, data)
         else:
             firm, created = provisioning.create_firm(data), True
     except marshmallow.ValidationError as exc:
@@ -77,7 +77,7 @@ def firm_list_cmd() -> None:
 def firm_plan_cmd(firm: str, plan: str) -> None:
     """Set FIRM's plan (integrations need team or above)."""
     found = _firm(firm)
-    provisioning.set_plan(found, plan, actor="cli")
+    provisioning.set_plan(found, plan)
     click.echo(f"firm {found.id}: plan {plan}")
 
 
@@ -87,7 +87,7 @@ def firm_plan_cmd(firm: str, plan: str) -> None:
 def firm_deactivate_cmd(firm: str, undo: bool) -> None:
     """Deactivate FIRM: its integrations are disabled, its users and API tokens stop."""
     found = _firm(firm)
-    provisioning.set_firm_active(found, undo, actor="cli")
+    provisioning.set_firm_active(found, undo)
     click.echo(f"firm {found.id} {'activated' if undo else 'deactivated'}")
 
 
@@ -107,7 +107,7 @@ def user_create_cmd(firm_ref: str, email: str, name: str, role: str, external_id
     existing = None if external_id else User.query.filter_by(email=email.strip().lower(), firm_id=firm.id).first()
     try:
         user, created = provisioning.upsert_user(firm, external_id, {"email": email, "name": name, "role": role},
-                                                 actor="cli", user=existing)
+                                                 user=existing)
     except marshmallow.ValidationError as exc:
         _fail(exc)
     click.echo(f"user {user.id} {'created' if created else 'updated'}: {user.email} ({user.role}) in firm {firm.id}")
@@ -119,7 +119,7 @@ def user_invite_cmd(user: str) -> None:
     """Print a set-password link for USER (id or e-mail); it works once (HUB_BASE_URL sets the host)."""
     found = _user(user)
     try:
-        invite = provisioning.invite_link(found, actor="cli")
+        invite = provisioning.invite_link(found)
     except marshmallow.ValidationError as exc:
         _fail(exc)
     click.echo(f"set-password link for {found.email} (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC):")
@@ -133,7 +133,7 @@ def user_deactivate_cmd(user: str, undo: bool) -> None:
     """Deactivate USER (id or e-mail): they cannot sign in."""
     found = _user(user)
     try:
-        provisioning.set_user_active(found, undo, actor="cli")
+        provisioning.set_user_active(found, undo)
     except marshmallow.ValidationError as exc:
         _fail(exc)
     click.echo(f"user {found.id} {'activated' if undo else 'deactivated'}")
@@ -157,7 +157,7 @@ def client_import_cmd(file: Any, firm_ref: str, partial: bool, dry_run: bool) ->
         rows = provisioning.parse_csv(file.read())
     except marshmallow.ValidationError as exc:
         _fail(exc)
-    report = provisioning.import_clients(firm, rows, partial=partial, dry_run=dry_run, actor="cli")
+    report = provisioning.import_clients(firm, rows, partial=partial, dry_run=dry_run)
     counts = report.as_dict()["counts"]
     click.echo(f"{'written' if report.applied else 'NOTHING WRITTEN'}: created {counts['created']}, updated "
                f"{counts['updated']}, unchanged {counts['unchanged']}, refused {counts['refused']}")

@@ -20,7 +20,7 @@ import marshmallow
 from marshmallow import fields, validate
 
 from hub import audit
-from hub.models import CUSTOMER_TYPES, Client, User, db
+from hub.models import CUSTOMER_TYPES, Client, db
 
 LEGAL_FORMS = frozenset({
     "ou", "as", "mtu", "fie", "tu", "uu", "oy", "oyj", "ab", "ky", "tmi", "sia", "uab", "mb", "ii",
@@ -124,8 +124,7 @@ def details(client: Client) -> dict[str, Any]:
     return {name: getattr(client, name) for name in DETAIL_FIELDS}
 
 
-def update_details(client: Client, data: dict[str, Any], *, user: User | None = None, actor: str | None = None,
-                   partial: bool = True) -> list[str]:
+def update_details(client: Client, data: dict[str, Any], *, partial: bool = True) -> list[str]:
     """Validate ``data`` (raises ``marshmallow.ValidationError`` with field messages) and store it; returns the
     fields that changed."""
     loaded = ClientDetailsSchema().load(data, partial=partial)
@@ -138,7 +137,7 @@ def update_details(client: Client, data: dict[str, Any], *, user: User | None = 
         setattr(client, key, loaded[key])
     db.session.commit()
     if changed:
-        audit.record(client.firm_id, "client.details_changed", client, user=user, actor=actor,
+        audit.record(client.firm_id, "client.details_changed", client,
                      details={"changed_fields": changed})
     return changed
 
@@ -152,7 +151,7 @@ def same_code(firm_id: int, reg_code: str | None, *, exclude: int | None = None)
     return next((c for c in candidates if c.id != exclude and normalise_code(c.reg_code) == code), None)
 
 
-def create(firm_id: int, data: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> Client:
+def create(firm_id: int, data: dict[str, Any]) -> Client:
     """A new client of firm ``firm_id`` from ``data`` (:class:`ClientDetailsSchema`; a name is needed). Raises
     ``marshmallow.ValidationError`` with field messages, also when another client of the firm has the same
     registration code (a second record of one company would split its history)."""
@@ -176,6 +175,6 @@ def create(firm_id: int, data: dict[str, Any], *, user: User | None = None, acto
             setattr(client, key, value)
     db.session.add(client)
     db.session.commit()
-    audit.record(firm_id, "client.created", client, user=user, actor=actor,
+    audit.record(firm_id, "client.created", client,
                  details={"name": client.name, "fields": sorted(k for k, v in loaded.items() if v is not None)})
     return client

@@ -8,11 +8,26 @@ from decimal import Decimal
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, Numeric, String, Text, UniqueConstraint, text, true
+from sqlalchemy import (
+    JSON,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.types import MAX_ID, MAX_NAME, clip
+from hub.vault import TOKEN_PREFIX
 
 
 class Base(DeclarativeBase):
@@ -36,6 +51,27 @@ def utcnow() -> dt.datetime:
 NOT_CONFIGURED, UNTESTED, OK, NEEDS_ATTENTION, DISABLED = (
     "not_configured", "untested", "ok", "needs_attention", "disabled")
 CONNECTION_STATES = (NOT_CONFIGURED, UNTESTED, OK, NEEDS_ATTENTION, DISABLED)
+
+class Encrypted(TypeDecorator[str]):
+    """A column that holds vault output (a Fernet token of :meth:`hub.vault.Vault.encrypt`), stored as text.
+
+    Declaring the column with this type is the registry: ``flask hub rotate-keys`` re-encrypts every column of
+    this type (:func:`encrypted_columns`), and a test fails when vault output is found in any other column.
+    Anything but a token is refused on write (a plaintext secret never lands here by mistake)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and not value.startswith(TOKEN_PREFIX):
+            raise ValueError("An Encrypted column stores vault output only (hub.vault.Vault.encrypt).")
+        return value
+
+
+def encrypted_columns() -> list[Column]:
+    """Every column declared :class:`Encrypted`, table by table (what ``flask hub rotate-keys`` walks)."""
+    return [c for table in db.metadata.sorted_tables for c in table.columns if isinstance(c.type, Encrypted)]
+
 
 def fits(*names: str) -> Any:
     """A validator that cuts vendor-supplied display text to its column's length (with an ellipsis), so a
@@ -135,7 +171,7 @@ class ConnectionStateMixin:
 
     status: Mapped[str] = mapped_column(String(20), default=NOT_CONFIGURED)
     public_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    secret_credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token (hub.vault)
+    secret_credentials: Mapped[str | None] = mapped_column(Encrypted)
     account_name: Mapped[str | None] = mapped_column(String(MAX_NAME))  # what the vendor said on the last test
     expires_on: Mapped[dt.date | None] = mapped_column()
     last_checked_at: Mapped[dt.datetime | None] = mapped_column()
@@ -195,7 +231,7 @@ class CredentialDraft(db.Model):
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
     client_connection_id: Mapped[int | None] = mapped_column(ForeignKey("client_connection.id"))
     public_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    secret_credentials: Mapped[str | None] = mapped_column(Text)
+    secret_credentials: Mapped[str | None] = mapped_column(Encrypted)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # entered: typed, not tested (e.g. another field had an error) | testing: being tested |
     # tested: a test passed, not saved yet | rejected: Save tested it and the vendor refused (``error``)
@@ -523,7 +559,7 @@ class WebhookEndpoint(db.Model):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list[str] | None] = mapped_column(JSON)  # event types; empty = every event
-    secret: Mapped[str] = mapped_column(Text)  # Fernet token (hub.vault) of the signing secret
+    secret: Mapped[str] = mapped_column(Encrypted)  # the signing secret
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     consecutive_failures: Mapped[int] = mapped_column(default=0)

@@ -116,7 +116,7 @@ CLIENT_FIELDS = tuple(f for f in ClientSchema().fields if f != "active")
 
 
 # -- firms ------------------------------------------------------------------------------------
-def upsert_firm(external_id: str, data: dict[str, Any], *, actor: str = "system") -> tuple[Firm, bool]:
+def upsert_firm(external_id: str, data: dict[str, Any]) -> tuple[Firm, bool]:
     """Create or update the firm with the host's ``external_id``; returns ``(firm, created)``."""
     EXTERNAL_ID(external_id)
     loaded = FirmSchema().load(data)
@@ -128,32 +128,32 @@ def upsert_firm(external_id: str, data: dict[str, Any], *, actor: str = "system"
     changed = _apply(firm, {k: v for k, v in loaded.items() if v is not None and k != "active"})
     db.session.commit()
     if created or changed:
-        audit.record(firm.id, "firm.created" if created else "firm.updated", firm, actor=actor,
+        audit.record(firm.id, "firm.created" if created else "firm.updated", firm,
                      details={"changed_fields": changed})
     if loaded.get("active") is not None:
-        set_firm_active(firm, loaded["active"], actor=actor)
+        set_firm_active(firm, loaded["active"])
     return firm, created
 
 
-def create_firm(data: dict[str, Any], *, actor: str = "cli") -> Firm:
+def create_firm(data: dict[str, Any]) -> Firm:
     """A firm without a host product (an operator running the hub on its own)."""
     loaded = FirmSchema().load(data)
     firm = Firm(**{k: v for k, v in loaded.items() if v is not None and k != "active"})
     db.session.add(firm)
     db.session.commit()
-    audit.record(firm.id, "firm.created", firm, actor=actor)
+    audit.record(firm.id, "firm.created", firm)
     return firm
 
 
-def set_plan(firm: Firm, plan: str, *, actor: str = "system") -> None:
+def set_plan(firm: Firm, plan: str) -> None:
     if plan not in PLANS:
         raise marshmallow.ValidationError({"plan": [f"Use one of {', '.join(PLANS)}."]})
     old, firm.plan = firm.plan, plan
     db.session.commit()
-    audit.record(firm.id, "firm.plan_changed", firm, actor=actor, details={"from": old, "to": plan})
+    audit.record(firm.id, "firm.plan_changed", firm, details={"from": old, "to": plan})
 
 
-def set_firm_active(firm: Firm, active: bool, *, actor: str = "system") -> None:
+def set_firm_active(firm: Firm, active: bool) -> None:
     """Deactivating a firm disables its integrations (nothing is scheduled) and stops its users and tokens;
     reactivating leaves the integrations disabled (an admin enables them again)."""
     if firm.active == active:
@@ -163,7 +163,7 @@ def set_firm_active(firm: Firm, active: bool, *, actor: str = "system") -> None:
     if not active:
         for integration in Integration.query.filter_by(firm_id=firm.id, enabled=True):
             set_enabled(integration, False)
-    audit.record(firm.id, "firm.activated" if active else "firm.deactivated", firm, actor=actor)
+    audit.record(firm.id, "firm.activated" if active else "firm.deactivated", firm)
 
 
 def firm_out(firm: Firm) -> dict[str, Any]:
@@ -194,11 +194,10 @@ def _check_owner_change(user: User | None, *, role: str | None = None, active: b
         raise LastOwner({"active" if active is False else "role": [problem]})
 
 
-def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, actor: str = "system",
-                user: User | None = None, by: User | None = None) -> tuple[User, bool]:
+def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *,
+                user: User | None = None) -> tuple[User, bool]:
     """Create or update a user of ``firm`` (by the host's ``external_id``, or ``user`` itself); returns
-    ``(user, created)``. A new user has no password (send them :func:`invite_link`). ``by``: the signed-in user
-    who did it (the pages), for the audit trail."""
+    ``(user, created)``. A new user has no password (send them :func:`invite_link`)."""
     if external_id is not None:
         EXTERNAL_ID(external_id)
     loaded = UserSchema().load(data)
@@ -215,29 +214,29 @@ def upsert_user(firm: Firm, external_id: str | None, data: dict[str, Any], *, ac
     changed = _apply(user, {k: v for k, v in loaded.items() if v is not None})
     db.session.commit()
     if created or changed:
-        audit.record(firm.id, "user.created" if created else "user.updated", user, actor=actor, user=by,
+        audit.record(firm.id, "user.created" if created else "user.updated", user,
                      details={"changed_fields": changed, "email": user.email})
     return user, created
 
 
-def set_user_active(user: User, active: bool, *, actor: str = "system", by: User | None = None) -> None:
+def set_user_active(user: User, active: bool) -> None:
     """Deactivate (or activate again) a user; the firm's last active Company Owner is not deactivated."""
     _check_owner_change(user, active=active)
     if user.active != active:
         user.active = active
         db.session.commit()
-        audit.record(user.firm_id, "user.activated" if active else "user.deactivated", user, actor=actor, user=by,
+        audit.record(user.firm_id, "user.activated" if active else "user.deactivated", user,
                      details={"email": user.email})
 
 
-def set_role(user: User, role: str, *, actor: str = "system", by: User | None = None) -> None:
+def set_role(user: User, role: str) -> None:
     if role not in ROLES:
         raise marshmallow.ValidationError({"role": [f"Use one of {', '.join(ROLES)}."]})
     _check_owner_change(user, role=role)
     if user.role != role:
         old, user.role = user.role, role
         db.session.commit()
-        audit.record(user.firm_id, "user.role_changed", user, actor=actor, user=by,
+        audit.record(user.firm_id, "user.role_changed", user,
                      details={"email": user.email, "from": old, "to": role})
 
 
@@ -295,7 +294,7 @@ class Invite:
     expires_at: dt.datetime
 
 
-def invite_link(user: User, *, actor: str = "system", by: User | None = None) -> Invite:
+def invite_link(user: User) -> Invite:
     """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password)."""
     if not user.active or not user.firm.active:
         raise marshmallow.ValidationError({"user": ["This user (or their firm) is deactivated; activate them "
@@ -303,7 +302,7 @@ def invite_link(user: User, *, actor: str = "system", by: User | None = None) ->
     token = _serializer().dumps({"u": user.id, "p": _password_mark(user)})
     max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
     base = (_setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    audit.record(user.firm_id, "user.invited", user, actor=actor, user=by, details={"email": user.email})
+    audit.record(user.firm_id, "user.invited", user, details={"email": user.email})
     return Invite(url=f"{base}/set-password/{token}",
                   expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
                   + dt.timedelta(seconds=max_age))
@@ -330,7 +329,7 @@ def set_password(user: User, password: str) -> None:
         raise marshmallow.ValidationError({"password": [f"Use at least {MIN_PASSWORD} characters."]})
     user.set_password(password)
     db.session.commit()
-    audit.record(user.firm_id, "user.password_set", user, user=user)
+    audit.record(user.firm_id, "user.password_set", user)
 
 
 # -- clients ----------------------------------------------------------------------------------
@@ -346,12 +345,12 @@ def client_out(client: Client) -> dict[str, Any]:
             **{name: getattr(client, name) for name in CLIENT_FIELDS}, "created_at": client.created_at}
 
 
-def upsert_client(firm: Firm, external_id: str | None, data: dict[str, Any], *, actor: str = "system",
+def upsert_client(firm: Firm, external_id: str | None, data: dict[str, Any], *,
                   client: Client | None = None) -> tuple[Client, bool]:
     """Create or update one client (by the host's ``external_id``, or ``client`` itself)."""
     if external_id is not None:
         EXTERNAL_ID(external_id)
-    report = import_clients(firm, [{**data, "external_id": external_id}], actor=actor,
+    report = import_clients(firm, [{**data, "external_id": external_id}],
                             clients=[client] if client else None, audit_each=True)
     if report.refused:
         raise marshmallow.ValidationError(report.refused[0]["errors"])
@@ -382,8 +381,7 @@ def _key_errors(row: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = False, dry_run: bool = False,
-                   actor: str = "system", clients: list[Client] | None = None,
-                   audit_each: bool = False, by: User | None = None) -> ImportReport:
+                   clients: list[Client] | None = None, audit_each: bool = False) -> ImportReport:
     """Validate every row, then write the valid ones in one transaction (none if a row is refused, unless
     ``partial``). Row numbers in the report are 1-based positions in ``rows``. ``clients`` pins the target of
     each row (single updates by hub id). A report that was not applied (``dry_run``, or a refused row) still
@@ -482,10 +480,10 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
     if audit_each:
         for entry in report.created + report.updated:
             audit.record(firm.id, "client.created" if entry in report.created else "client.updated",
-                         db.session.get(Client, entry["id"]), actor=actor, user=by,
+                         db.session.get(Client, entry["id"]),
                          details={"changed_fields": entry.get("changed_fields", [])})
     elif report.created or report.updated:
-        audit.record(firm.id, "clients.imported", firm, actor=actor, user=by, details=counts)
+        audit.record(firm.id, "clients.imported", firm, details=counts)
     return report
 
 

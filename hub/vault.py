@@ -2,8 +2,8 @@
 
 Keys come from configuration (``HUB_SECRET_KEYS``: comma-separated Fernet keys, newest first). The
 embedded default generates one into the instance folder. To rotate: put a new key first, keep the
-old ones after it, run ``flask hub rotate-keys`` (re-encrypts every stored secret with the newest
-key), then drop the old keys.
+old ones after it, run ``flask hub rotate-keys`` (re-encrypts every column declared
+:class:`hub.models.Encrypted` with the newest key), then drop the old keys.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from hub import redaction
+
+#: How every Fernet token begins (version byte 0x80 and a 64-bit timestamp, base64url): what the vault's output
+#: looks like wherever it is stored.
+TOKEN_PREFIX = "gAAAAA"
 
 
 class VaultError(Exception):

@@ -87,3 +87,19 @@ def test_user_deactivate_keeps_the_last_owner(hub_app, hub_db, firm):
     assert done.exit_code == 0, done.output
     hub_db.session.expire_all()
     assert User.query.filter_by(email="member@test.example").one().active is False
+
+
+def test_commands_are_audited_as_the_command_line_and_only_while_they_run(hub_app, hub_db, firm):
+    """An operator's command is "cli" on the audit trail; the hub's own work afterwards is "system" again."""
+    from hub import audit
+    from hub.models import AuditEvent
+
+    result = hub_app.test_cli_runner().invoke(args=["hub", "user", "deactivate", "member@test.example"])
+    assert result.exit_code == 0, result.output
+    result = hub_app.test_cli_runner().invoke(args=["hub", "api-token", "create", "--firm", str(firm.id),
+                                                    "--name", "nightly"])
+    assert result.exit_code == 0, result.output
+    events = AuditEvent.query.filter(AuditEvent.action.in_(("user.deactivated", "api_token.created"))).all()
+    assert {(e.action, e.actor, e.user_id) for e in events} == {("user.deactivated", "cli", None),
+                                                                ("api_token.created", "cli", None)}
+    assert audit.current_actor() == audit.SYSTEM

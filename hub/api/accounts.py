@@ -137,7 +137,7 @@ def bulk_link(data: dict[str, Any], vendor: str) -> Any:
     run = owned(SyncRun, data["run_id"], what="No such suggestions run.")
     for client_id in data["client_ids"]:
         client_or_404(client_id)
-    linked = connections.link_suggested(integration, run, data["client_ids"], actor=auth.actor())
+    linked = connections.link_suggested(integration, run, data["client_ids"])
     return {"linked": [{"client_id": c.client_id, "vendor_client_id": c.vendor_client_id,
                         "vendor_client_name": c.vendor_client_name, "warnings": connections.link_warnings(c)}
                        for c in linked]}
@@ -168,7 +168,7 @@ def unlink(vendor: str, client_id: int) -> Any:
     connection = ClientConnection.query.filter_by(integration_id=integration.id, client_id=client_id).one_or_none()
     if connection is None:
         not_found("This client is not linked to the integration.")
-    connections.unlink_client(connection, actor=auth.actor())
+    connections.unlink_client(connection)
     return None
 
 
@@ -190,6 +190,6 @@ def get_client(client_id: int) -> Any:
 def patch_client(data: dict[str, Any], client_id: int) -> Any:
     """Change a client's details (registration code, e-mail, address, customer type); `null` or "" clears."""
     client = client_or_404(client_id)
-    clients.update_details(client, data, actor=auth.actor())
+    clients.update_details(client, data)
     return client
 

@@ -20,7 +20,7 @@ from flask import g, request
 from flask_smorest import abort
 
 from hub import audit
-from hub.models import ApiToken, Firm, User, db, utcnow
+from hub.models import ApiToken, Firm, db, utcnow
 
 TOKEN_PREFIX = "hub_"
 TOKEN_ROLES = ("admin", "member")
@@ -40,29 +40,29 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(firm_id: int, *, name: str, role: str = "member", created_by: User | None = None,
-                 actor: str | None = None) -> NewToken:
-    """Create an API token for ``firm_id``; the returned secret is shown once and never stored."""
+def create_token(firm_id: int, *, name: str, role: str = "member") -> NewToken:
+    """Create an API token for ``firm_id``; the returned secret is shown once and never stored. A person who
+    creates it (the current actor) is kept as its creator."""
     if role not in TOKEN_ROLES:
         raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
     if db.session.get(Firm, firm_id) is None:
         raise ValueError(f"no firm {firm_id}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(firm_id=firm_id, name=name.strip() or "API token", prefix=secret[:12],
-                     token_hash=hash_token(secret), role=role, created_by_id=created_by.id if created_by else None)
+                     token_hash=hash_token(secret), role=role, created_by_id=audit.current_actor().user_id)
     db.session.add(token)
     db.session.commit()
-    audit.record(firm_id, "api_token.created", token, user=created_by, actor=actor,
+    audit.record(firm_id, "api_token.created", token,
                  details={"name": token.name, "role": role, "prefix": token.prefix})
     return NewToken(token, secret)
 
 
-def revoke_token(token: ApiToken, *, user: User | None = None, actor: str | None = None) -> None:
+def revoke_token(token: ApiToken) -> None:
     """Revoke ``token`` (idempotent); it stops working at once."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()
-        audit.record(token.firm_id, "api_token.revoked", token, user=user, actor=actor,
+        audit.record(token.firm_id, "api_token.revoked", token,
                      details={"name": token.name, "prefix": token.prefix})
 
 
@@ -81,7 +81,8 @@ def _unauthorized(message: str) -> None:
 
 
 def authenticate() -> None:
-    """``before_request`` of every API blueprint: resolve the bearer token into ``g.api_token``."""
+    """``before_request`` of every API blueprint: resolve the bearer token into ``g.api_token``; the token is
+    who acts (:func:`hub.audit.act_as`)."""
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -96,6 +97,7 @@ def authenticate() -> None:
         token.last_used_at = now
         db.session.commit()
     g.api_token = token
+    audit.act_as(audit.api_token(token))
 
 
 def current_token() -> ApiToken:
@@ -105,10 +107,6 @@ def current_token() -> ApiToken:
 def firm_id() -> int:
     """The firm the request's token belongs to: every query is scoped to it."""
     return g.api_token.firm_id
-
-
-def actor() -> str:
-    return f"api-token:{g.api_token.id}"
 
 
 def admin_required(view: Callable) -> Callable:

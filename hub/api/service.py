@@ -16,7 +16,7 @@ from hub.api import auth
 from hub.api.accounts import ClientDetailsOutSchema
 from hub.api.common import doc_errors, not_found
 from hub.api.schemas import MAX_ID, JsonBoolean, NewTokenSchema, Schema, TokenSchema, UtcDateTime
-from hub.api.service_auth import actor, make_blueprint
+from hub.api.service_auth import make_blueprint
 from hub.models import Client, Firm, User, db
 
 blp = make_blueprint("api-service", "The host product's service API: firms, users, clients (service tokens only).")
@@ -152,7 +152,7 @@ def list_firms(args: dict[str, Any]) -> Any:
 def put_firm(data: dict[str, Any], external_id: str) -> Any:
     """Create or update the firm with this external id (replay-safe)."""
     _check_external_id(external_id)
-    firm, created = provisioning.upsert_firm(external_id, request.get_json(), actor=actor())
+    firm, created = provisioning.upsert_firm(external_id, request.get_json())
     return provisioning.firm_out(firm), 201 if created else 200
 
 
@@ -198,13 +198,13 @@ def put_user(data: dict[str, Any], firm_id: int, external_id: str) -> Any:
     _check_external_id(external_id)
     body = request.get_json()
     try:
-        user, created = provisioning.upsert_user(firm, external_id, body, actor=actor())
+        user, created = provisioning.upsert_user(firm, external_id, body)
     except provisioning.EmailTaken as exc:
         abort(409, message="Another user has this e-mail address already.", errors=exc.messages)
     except provisioning.LastOwner as exc:
         abort(409, message=" ".join(m for ms in exc.messages.values() for m in ms), errors=exc.messages)
     if data.get("active") is not None:
-        provisioning.set_user_active(user, data["active"], actor=actor())
+        provisioning.set_user_active(user, data["active"])
     return provisioning.user_out(user), 201 if created else 200
 
 
@@ -219,7 +219,7 @@ def invite_user(firm_id: int, user_id: int) -> Any:
     user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None or user.firm_id != firm.id:
         not_found("No such user in this firm.")
-    invite = provisioning.invite_link(user, actor=actor())
+    invite = provisioning.invite_link(user)
     return {"set_password_url": invite.url, "expires_at": invite.expires_at}
 
 
@@ -244,7 +244,7 @@ def put_client(data: dict[str, Any], firm_id: int, external_id: str) -> Any:
     """Create or update a client by external id (replay-safe); `active: false` deactivates."""
     firm = _firm(firm_id)
     _check_external_id(external_id)
-    client, created = provisioning.upsert_client(firm, external_id, request.get_json(), actor=actor())
+    client, created = provisioning.upsert_client(firm, external_id, request.get_json())
     return provisioning.client_out(client), 201 if created else 200
 
 
@@ -258,8 +258,7 @@ def bulk_clients(data: dict[str, Any], firm_id: int) -> Any:
     """Upsert many clients in one call (up to 5000), validated row by row: the report lists what was created,
     updated, unchanged and refused. Nothing is written if a row is refused, unless `partial`."""
     firm = _firm(firm_id)
-    report = provisioning.import_clients(firm, data["clients"], partial=data["partial"], dry_run=data["dry_run"],
-                                         actor=actor())
+    report = provisioning.import_clients(firm, data["clients"], partial=data["partial"], dry_run=data["dry_run"])
     return report.as_dict()
 
 
@@ -271,7 +270,7 @@ def bulk_clients(data: dict[str, Any], firm_id: int) -> Any:
 def create_firm_token(data: dict[str, Any], firm_id: int) -> Any:
     """An API token of the firm (for the firm API: integrations, links, reloads). Shown in this response only."""
     firm = _firm(firm_id)
-    new = auth.create_token(firm.id, name=data["name"], role=data["role"], actor=actor())
+    new = auth.create_token(firm.id, name=data["name"], role=data["role"])
     row = new.token
     return {"id": row.id, "name": row.name, "role": row.role, "prefix": row.prefix, "created_at": row.created_at,
             "last_used_at": row.last_used_at, "revoked_at": row.revoked_at, "token": new.secret}

@@ -17,6 +17,7 @@ import marshmallow
 from flask import g, request
 from flask_smorest import Blueprint, abort
 
+from hub import audit
 from hub.api import auth, common, errors
 from hub.errors import HubError
 from hub.models import ServiceToken, db, utcnow
@@ -66,6 +67,7 @@ def _use(token: ServiceToken) -> None:
         token.last_used_at = now
         db.session.commit()
     g.service_token = token
+    audit.act_as(audit.service_token(token))
 
 
 def authenticate_service() -> None:
@@ -107,10 +109,6 @@ def is_service() -> bool:
 def scope_firm_id() -> int | None:
     """``None`` for the host product (service token), else the firm of the API token."""
     return None if is_service() else auth.firm_id()
-
-
-def actor() -> str:
-    return f"service-token:{g.service_token.id}" if is_service() else auth.actor()
 
 
 def make_blueprint(name: str, description: str, *, either: bool = False) -> Blueprint:

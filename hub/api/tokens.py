@@ -28,7 +28,7 @@ def list_tokens() -> Any:
 @doc_errors(blp, 403)
 def create_token(data: dict[str, Any]) -> Any:
     """Create an API token. The token is in this response only: store it now."""
-    new = auth.create_token(auth.firm_id(), name=data["name"], role=data["role"], actor=auth.actor())
+    new = auth.create_token(auth.firm_id(), name=data["name"], role=data["role"])
     row = new.token
     return {"id": row.id, "name": row.name, "role": row.role, "prefix": row.prefix, "created_at": row.created_at,
             "last_used_at": row.last_used_at, "revoked_at": row.revoked_at, "token": new.secret}
@@ -42,5 +42,5 @@ def create_token(data: dict[str, Any]) -> Any:
 def revoke_token(token_id: int) -> Any:
     """Revoke an API token (it stops working at once; revoking twice is harmless)."""
     token = owned(ApiToken, token_id, what="No such API token.")
-    auth.revoke_token(token, actor=auth.actor())
+    auth.revoke_token(token)
     return None

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from hub import sessions
+from hub import audit, sessions
 from hub.models import Client, Firm, Integration, Notification, User, db
 from hub.services import services
 
@@ -33,9 +33,10 @@ def _init(state) -> None:  # noqa: ANN001
 @bp.before_app_request
 def _load_user() -> None:
     """The signed-in user, from the server-side session the cookie names (:mod:`hub.sessions`): a session
-    that was ended (sign-out, password change, "sign out everywhere") or expired signs the browser out."""
+    that was ended (sign-out, password change, "sign out everywhere") or expired signs the browser out.
+    Runs first for every request (the API's token checks come after it): the person, if any, is who acts."""
     token = session.get("sid")
-    g.user = sessions.resolve(token) if isinstance(token, str) and token else None
+    _set_user(sessions.resolve(token) if isinstance(token, str) and token else None)
     if g.user is not None and not (g.user.active and g.user.firm.active):  # deactivated since signing in
         sign_out()
     if g.user is None and ("sid" in session or "user_id" in session):
@@ -43,11 +44,21 @@ def _load_user() -> None:
         session.pop("user_id", None)  # a cookie from before server-side sessions: sign in again
 
 
+@bp.teardown_app_request
+def _forget_actor(_exc: BaseException | None) -> None:
+    audit.act_as(None)  # nothing after the request acts as its user or token
+
+
+def _set_user(user: User | None) -> None:
+    g.user = user
+    audit.act_as(audit.person(user) if user is not None else None)
+
+
 def sign_in(user: User) -> None:
     """Start a new session for ``user`` in this browser (a fresh cookie: no fixation)."""
     session.clear()
     session["sid"] = sessions.start(user)
-    g.user = user
+    _set_user(user)
 
 
 def sign_out() -> None:
@@ -56,7 +67,7 @@ def sign_out() -> None:
     if isinstance(token, str) and token:
         sessions.end(token)
     session.clear()
-    g.user = None
+    _set_user(None)
 
 
 @bp.app_context_processor

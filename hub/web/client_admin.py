@@ -63,7 +63,7 @@ def client_new():  # noqa: ANN201
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in client_details.DETAIL_FIELDS}
         try:
-            client = client_details.create(g.user.firm_id, values, user=g.user)
+            client = client_details.create(g.user.firm_id, values)
         except marshmallow.ValidationError as exc:
             errors = _errors(exc)
         else:
@@ -155,7 +155,7 @@ def client_import_confirm():  # noqa: ANN201
         flash("That preview has expired or is not yours: upload the file again.", "error")
         return redirect(url_for("web.client_import"))
     rows = provisioning.parse_csv(staged["text"])
-    report = provisioning.import_clients(g.user.firm, rows, actor=f"user:{g.user.id}", by=g.user)
+    report = provisioning.import_clients(g.user.firm, rows)
     services().redis.delete(key)
     return _report_page(report, rows, filename=staged["filename"], token=None)
 

@@ -145,7 +145,7 @@ def accept_value(client_id: int, value_id: int):  # noqa: ANN201
     value = db.session.get(SummaryValue, value_id)
     if value is None or value.task.client_id != client.id or value.task.firm_id != g.user.firm_id:
         abort(404)
-    statistics.accept_flagged(value, user=g.user)
+    statistics.accept_flagged(value)
     flash(f"Accepted: {value.task.period} is now {value.value}.", "success")
     return redirect(url_for("web.client_detail", client_id=client.id))
 
@@ -251,7 +251,7 @@ def client_link(client_id: int):  # noqa: ANN201
     relinked = previous is not None and previous.vendor_client_id not in (None, vendor_client_id)
     connection = connections.link_client(None, client_id=client.id, integration=integration,
                                          vendor_client_id=vendor_client_id, vendor_client_name=name,
-                                         vendor_client_reg_code=reg_code, user=g.user)
+                                         vendor_client_reg_code=reg_code)
     flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
           + ("Reload data for it to replace the months imported from the previous record (also by 0)."
              if relinked else "From the next import day its statistics are imported; Reload data back-fills "
@@ -274,7 +274,7 @@ def client_credentials(client_id: int):  # noqa: ANN201
     connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
     if connection is None:
         connection = connections.link_client(None, client_id=client.id, integration=integration,
-                                             vendor_client_id=None, user=g.user)
+                                             vendor_client_id=None)
     outcome, value = handle_credentials_post(integration, connection)
     if outcome == "errors":
         return link_page(client, integration, status=422, credentials=value)
@@ -324,7 +324,7 @@ def client_unlink(client_id: int):  # noqa: ANN201
     connection = linked_connection_or_404(client, integration)
     name = vendor_name(integration.vendor)
     try:
-        connections.unlink_client(connection, user=g.user)
+        connections.unlink_client(connection)
     except HubError as exc:
         flash(f"The link of {client.name} to {name} cannot be removed now: {exc.message} {exc.hint or ''}".strip(),
               "error")
@@ -394,7 +394,7 @@ def client_links_confirm():  # noqa: ANN201
         flash("Tick the suggestions to link.", "error")
         return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
     try:
-        linked = connections.link_suggested(integration, run, picked, user=g.user)
+        linked = connections.link_suggested(integration, run, picked)
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
@@ -415,7 +415,7 @@ def client_details_page(client_id: int):  # noqa: ANN201
             abort(403)
         submitted = {k: request.form.get(k, "") for k in client_details.DETAIL_FIELDS}
         try:
-            client_details.update_details(client, submitted, user=g.user)
+            client_details.update_details(client, submitted)
         except marshmallow.ValidationError as exc:
             errors = exc.normalized_messages() if isinstance(exc.messages, dict) else {"_schema": exc.messages}
             values = submitted

@@ -26,7 +26,7 @@ from typing import Any
 import marshmallow
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from hub import provisioning, sessions
+from hub import audit, provisioning, sessions
 from hub.models import ROLES, User, db
 from hub.web import forms
 from hub.web.base import admin_required, bp, login_required, sign_in
@@ -96,8 +96,8 @@ def invite_user():  # noqa: ANN201
         return users_page(invite=submitted, status=422, errors={"role": ["Pick Company Owner, Company Admin or "
                                                                          "Member."]})
     try:
-        user, _ = provisioning.upsert_user(g.user.firm, None, submitted, actor=f"user:{g.user.id}", by=g.user)
-        invite = provisioning.invite_link(user, actor=f"user:{g.user.id}", by=g.user)
+        user, _ = provisioning.upsert_user(g.user.firm, None, submitted)
+        invite = provisioning.invite_link(user)
     except marshmallow.ValidationError as exc:
         errors = forms.messages_in_words(provisioning.UserSchema, exc.normalized_messages(), submitted)
         return users_page(invite=submitted, errors=errors, status=422)
@@ -110,7 +110,7 @@ def reinvite_user(user_id: int):  # noqa: ANN201
     """A new set-password link (an invitation that was lost or expired, or a forgotten password)."""
     user = firm_user_or_404(user_id)
     try:
-        invite = provisioning.invite_link(user, actor=f"user:{g.user.id}", by=g.user)
+        invite = provisioning.invite_link(user)
     except marshmallow.ValidationError:
         flash(f"{user.email} is deactivated: reactivate them first, then make a new link.", "error")
         return redirect(url_for("web.users"))
@@ -139,7 +139,7 @@ def change_role(user_id: int):  # noqa: ANN201
         flash(f"{user.email} is a {ROLE_LABELS[role]} already.", "info")
         return redirect(url_for("web.users"))
     try:
-        provisioning.set_role(user, role, actor=f"user:{g.user.id}", by=g.user)
+        provisioning.set_role(user, role)
     except provisioning.LastOwner as exc:  # the firm's last active Owner
         return _refused(exc)
     flash(f"{user.email} is now a {ROLE_LABELS[role]}.", "success")
@@ -155,7 +155,7 @@ def deactivate_user(user_id: int):  # noqa: ANN201
         flash("You cannot deactivate yourself: another Company Owner can.", "error")
         return redirect(url_for("web.users"))
     try:
-        provisioning.set_user_active(user, False, actor=f"user:{g.user.id}", by=g.user)
+        provisioning.set_user_active(user, False)
     except provisioning.LastOwner as exc:
         return _refused(exc)
     ended = sessions.end_all(user)
@@ -168,7 +168,7 @@ def deactivate_user(user_id: int):  # noqa: ANN201
 @owner_required
 def reactivate_user(user_id: int):  # noqa: ANN201
     user = firm_user_or_404(user_id)
-    provisioning.set_user_active(user, True, actor=f"user:{g.user.id}", by=g.user)
+    provisioning.set_user_active(user, True)
     flash(f"{user.email} can sign in again"
           + ("." if provisioning.has_password(user) else ": they have no password yet, so make them a new "
              "set-password link."), "success")
@@ -181,6 +181,7 @@ def set_password(token: str):  # noqa: ANN201
     user = provisioning.user_for_link(token)
     if user is None or not user.firm.active:
         abort(404, "This link has expired or was used already; ask for a new one.")
+    audit.act_as(audit.person(user))  # the link signs them in for this request: they act
     if request.method == "POST":
         password = request.form.get("password", "")
         if password != request.form.get("confirm", ""):

@@ -136,7 +136,7 @@ def notifications_read_all():  # noqa: ANN201
     count = mine.update({Notification.read_at: utcnow()}, synchronize_session=False)
     db.session.commit()
     if count:
-        audit.record(g.user.firm_id, "notification.read_all", g.user, user=g.user, details={"count": count})
+        audit.record(g.user.firm_id, "notification.read_all", g.user, details={"count": count})
     flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "success")
     return redirect(url_for("web.notifications"))
 
@@ -149,5 +149,5 @@ def notification_read(note_id: int):  # noqa: ANN201
         abort(404)
     note.read_at = note.read_at or utcnow()
     db.session.commit()
-    audit.record(g.user.firm_id, "notification.read", note, user=g.user)
+    audit.record(g.user.firm_id, "notification.read", note)
     return redirect(url_for("web.notifications"))

@@ -44,7 +44,7 @@ def login():  # noqa: ANN201
         user = authenticate(request.form.get("email", ""), request.form.get("password", ""))
         if user is not None:
             sign_in(user)
-            audit.record(user.firm_id, "user.signed_in", user, user=user)
+            audit.record(user.firm_id, "user.signed_in", user)
             return redirect(safe_next(request.args.get("next"), url_for("web.apps")))
         flash("Wrong e-mail or password.", "error")
     return render_template("login.html")
@@ -73,7 +73,7 @@ def password():  # noqa: ANN201
         if not errors:
             user = g.user
             sessions.set_password(user, new)
-            audit.record(user.firm_id, "user.password_changed", user, user=user)
+            audit.record(user.firm_id, "user.password_changed", user)
             sign_in(user)
             flash("Password changed. Every other browser signed in as you has been signed out.", "success")
             return redirect(url_for("web.apps"))
@@ -88,7 +88,7 @@ def sign_out_user(user_id: int):  # noqa: ANN201
     if user is None or user.firm_id != g.user.firm_id:
         abort(404)
     ended = sessions.end_all(user)
-    audit.record(user.firm_id, "user.signed_out_everywhere", user, user=g.user, details={"sessions": ended})
+    audit.record(user.firm_id, "user.signed_out_everywhere", user, details={"sessions": ended})
     if user.id == g.user.id:
         return redirect(url_for("web.login"))
     flash(f"{user.email} is signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).", "success")

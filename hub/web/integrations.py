@@ -179,10 +179,10 @@ def handle_credentials_post(integration: Integration, connection: ClientConnecti
             flash("These new credentials are no longer kept: paste them again.", "error")
             return "redirect", None
         if action == "discard":
-            connections.discard_draft(draft, user=g.user)
+            connections.discard_draft(draft)
             flash("The new credentials were discarded; the saved ones are unchanged.", "success")
         else:
-            connections.replace_anyway(draft, user=g.user)
+            connections.replace_anyway(draft)
             flash(f"Replaced. {vendor.info.name} refused these credentials, so the connection needs attention "
                   "until they are fixed.", "warn")
         return "redirect", None
@@ -289,7 +289,7 @@ def integration_enable(slug: str):  # noqa: ANN201
     vendor_or_404(slug)
     require_plan()
     integration = connections.get_or_create_integration(g.user.firm_id, slug)
-    connections.set_enabled(integration, True, user=g.user)
+    connections.set_enabled(integration, True)
     flash(f"{connections.vendor_of(integration).info.name} is enabled. Next: paste the credentials on the "
           "Connect tab.", "success")
     return redirect(url_for("web.integration_overview", slug=slug))
@@ -301,7 +301,7 @@ def integration_disable(slug: str):  # noqa: ANN201
     vendor = vendor_or_404(slug)
     integration = integration_of(slug)
     if integration is not None:
-        connections.set_enabled(integration, False, user=g.user)
+        connections.set_enabled(integration, False)
     flash(f"{vendor.info.name} is disabled. Nothing already imported was removed.", "success")
     return redirect(url_for("web.integration_overview", slug=slug))
 
@@ -385,7 +385,7 @@ def integration_settings(slug: str):  # noqa: ANN201
                 errors[f"map_{f.key}"] = ["Give the new custom field a name."]
                 continue
             created = statistics.create_custom_field(g.user.firm_id, name)
-            audit.record(g.user.firm_id, "custom_field.created", created, user=g.user, details={"name": name})
+            audit.record(g.user.firm_id, "custom_field.created", created, details={"name": name})
             mapping[f.key] = created.id
         elif choice.isdigit():
             mapping[f.key] = int(choice)
@@ -398,7 +398,7 @@ def integration_settings(slug: str):  # noqa: ANN201
                 topic = Topic(firm_id=g.user.firm_id, name=name)
                 db.session.add(topic)
                 db.session.commit()
-                audit.record(g.user.firm_id, "topic.created", topic, user=g.user, details={"name": name})
+                audit.record(g.user.firm_id, "topic.created", topic, details={"name": name})
             topic_id = topic.id
         else:
             errors["topic_id"] = ["Give the new topic a name."]
@@ -409,7 +409,7 @@ def integration_settings(slug: str):  # noqa: ANN201
         try:
             changed = statistics.save_summary_settings(integration, {
                 "task_title": form.get("task_title", "").strip(), "topic_id": topic_id,
-                "import_day": form.get("import_day", "last_work_day"), "mapping": mapping}, user=g.user)
+                "import_day": form.get("import_day", "last_work_day"), "mapping": mapping})
         except marshmallow.ValidationError as exc:
             errors = forms.messages_in_words(statistics.SummarySettingsSchema, exc.normalized_messages(),
                                              {"task_title": form.get("task_title", "")})
@@ -504,7 +504,7 @@ def integration_invoices(slug: str):  # noqa: ANN201
     what = request.form.get("what")
     try:
         if what == "export_all" and vendor.can("invoice_export"):
-            exports.set_export_invoices(integration, request.form.get("export_invoices") == "on", user=g.user)
+            exports.set_export_invoices(integration, request.form.get("export_invoices") == "on")
             flash("Saved.", "success")
         elif what == "refresh" and request.form.get("kind") in ("tax_rate", "product"):
             run = catalog.refresh(integration, request.form["kind"], user=g.user,
@@ -519,12 +519,12 @@ def integration_invoices(slug: str):  # noqa: ANN201
             kind = request.form["kind"]
             for key in request.form.getlist("key"):
                 chosen = request.form.get(f"code_{key}", "")
-                catalog.set_mapping(integration, kind, key, chosen or None, user=g.user)
+                catalog.set_mapping(integration, kind, key, chosen or None)
             new_key = request.form.get("new_key", "").strip().rstrip("%").strip()
             if kind == "tax_rate" and new_key and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", new_key):
                 raise ConfigError("Enter a VAT rate as a number, e.g. 24 or 9.5.")
             if new_key and request.form.get("new_code"):
-                catalog.set_mapping(integration, kind, new_key, request.form["new_code"], user=g.user)
+                catalog.set_mapping(integration, kind, new_key, request.form["new_code"])
             flash("Saved.", "success")
         else:
             abort(400)

@@ -30,7 +30,7 @@ def invoice_create(client_id: int):  # noqa: ANN201
     if data is None:
         return client_page(client, status=422, invoice_form=state)
     try:
-        invoice = exports.create_invoice(g.user.firm_id, client.id, user=g.user, **data)
+        invoice = exports.create_invoice(g.user.firm_id, client.id, **data)
     except IntegrityError:  # the same number, at the same moment
         db.session.rollback()
         state["errors"]["number"] = ["Another invoice has this number."]

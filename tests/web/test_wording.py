@@ -22,6 +22,7 @@ def row_of(page: str, text: str) -> str:
 
 
 def test_audit_entries_are_sentences_with_the_persons_name(owner, sandbox, run_jobs, in_app):  # noqa: F811
+    from hub import audit
     from hub.api import auth
     from hub.models import Firm, User
 
@@ -30,7 +31,8 @@ def test_audit_entries_are_sentences_with_the_persons_name(owner, sandbox, run_j
     run_id = re.search(r"/history/runs/(\d+)", response.headers["Location"]).group(1)
     with in_app():
         firm_id = Firm.query.one().id
-        auth.create_token(firm_id, name="Nightly export", role="admin", actor="cli")
+        with audit.acting(audit.CLI):
+            auth.create_token(firm_id, name="Nightly export", role="admin")
         User.query.filter_by(email="owner@test.example").one()
     page = owner.text("/settings/audit")
     reload_row = row_of(page, "Reload started for Example Books (1 client)")
@@ -60,9 +62,11 @@ def test_audit_names_other_actors_and_role_changes(owner, in_app):
 
     with in_app():
         member = User.query.filter_by(email="member@test.example").one()
-        token = auth.create_token(member.firm_id, name="Books sync", role="admin", actor="cli")
-        provisioning.set_role(member, "admin", actor=f"api-token:{token.token.id}")
-        audit.record(member.firm_id, "user.deactivated", member, actor="system")
+        with audit.acting(audit.CLI):
+            token = auth.create_token(member.firm_id, name="Books sync", role="admin")
+        with audit.acting(audit.api_token(token.token)):
+            provisioning.set_role(member, "admin")
+        audit.record(member.firm_id, "user.deactivated", member)
     page = owner.text("/settings/audit")
     role_row = row_of(page, "Role of Member changed from Member to Company Admin")
     assert "API token “Books sync”" in role_row
