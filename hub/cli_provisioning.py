@@ -213,7 +213,7 @@ def webhook_add_cmd(url: str, firm_ref: str | None, events: tuple[str, ...]) -> 
     """Register an endpoint and print its signing secret (the only time it is shown)."""
     firm_id = _firm(firm_ref).id if firm_ref else None
     try:
-        endpoint, secret = webhooks.create_endpoint(firm_id, url, events=list(events), actor="cli")
+        endpoint, secret = webhooks.create_endpoint(firm_id, url, events=list(events))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"webhook endpoint {endpoint.id} -> {url}; signing secret (store it now):")

@@ -257,17 +257,17 @@ def _target(url: str) -> tuple[str | httpx.URL, dict[str, str], dict[str, Any]]:
     return parsed.copy_with(host=address), {"host": parsed.netloc.decode("ascii")}, extensions
 
 
-def create_endpoint(firm_id: int | None, url: str, *, events: list[str] | None = None, description: str = "",
-                    actor: str = "system") -> tuple[WebhookEndpoint, str]:
+def create_endpoint(firm_id: int | None, url: str, *, events: list[str] | None = None,
+                    description: str = "") -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it and its signing secret (the only time the secret is shown)."""
     secret = new_secret()
     endpoint = WebhookEndpoint(firm_id=firm_id, url=_check_url(url), events=_check_events(events),
                                description=description[:200], secret=services().vault.encrypt({"secret": secret}),
-                               enabled=True, created_by=actor[:200])
+                               enabled=True, created_by=audit.current_actor().code[:200])
     db.session.add(endpoint)
     db.session.commit()
     if firm_id is not None:
-        audit.record(firm_id, "webhook_endpoint.created", endpoint, actor=actor, details={"url": url})
+        audit.record(firm_id, "webhook_endpoint.created", endpoint, details={"url": url})
     return endpoint, secret
 
 
@@ -275,18 +275,18 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     return services().vault.decrypt(endpoint.secret)["secret"]
 
 
-def rotate_secret(endpoint: WebhookEndpoint, *, actor: str = "system") -> str:
+def rotate_secret(endpoint: WebhookEndpoint) -> str:
     """A new signing secret (shown once); the old one stops at once."""
     secret = new_secret()
     endpoint.secret = services().vault.encrypt({"secret": secret})
     db.session.commit()
     if endpoint.firm_id is not None:
-        audit.record(endpoint.firm_id, "webhook_endpoint.secret_rotated", endpoint, actor=actor)
+        audit.record(endpoint.firm_id, "webhook_endpoint.secret_rotated", endpoint)
     return secret
 
 
 def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None, events: list[str] | None = None,
-                    description: str | None = None, enabled: bool | None = None, actor: str = "system") -> None:
+                    description: str | None = None, enabled: bool | None = None) -> None:
     if url is not None:
         endpoint.url = _check_url(url)
     if events is not None:
@@ -302,21 +302,21 @@ def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None, events
         db.session.commit()
         kick(endpoint.id, now=True)
     elif enabled is False:
-        endpoint.enabled, endpoint.disabled_reason = False, "Disabled by " + actor
+        endpoint.enabled, endpoint.disabled_reason = False, "Disabled by " + audit.current_actor().code
     db.session.commit()
     if endpoint.firm_id is not None:
-        audit.record(endpoint.firm_id, "webhook_endpoint.updated", endpoint, actor=actor,
+        audit.record(endpoint.firm_id, "webhook_endpoint.updated", endpoint,
                      details={"url": endpoint.url, "enabled": endpoint.enabled})
 
 
-def delete_endpoint(endpoint: WebhookEndpoint, *, actor: str = "system") -> None:
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
     """Remove an endpoint and its delivery log."""
     firm_id = endpoint.firm_id
     WebhookDelivery.query.filter_by(endpoint_id=endpoint.id).delete()
     db.session.delete(endpoint)
     db.session.commit()
     if firm_id is not None:
-        audit.record(firm_id, "webhook_endpoint.deleted", endpoint, actor=actor, details={"url": endpoint.url})
+        audit.record(firm_id, "webhook_endpoint.deleted", endpoint, details={"url": endpoint.url})
 
 
 def redeliver(delivery: WebhookDelivery) -> None:

@@ -124,7 +124,7 @@ def test_rotate_keys_says_what_it_could_not_decrypt_and_fails(hub_app, hub_db, f
     from hub import connections
 
     connections.save_credentials(example_integration, GOOD)
-    endpoint, _ = webhooks.create_endpoint(firm.id, "https://93.184.216.34/hook", actor="test")
+    endpoint, _ = webhooks.create_endpoint(firm.id, "https://93.184.216.34/hook")
     endpoint.secret = Vault([Vault.generate_key()]).encrypt({"secret": "lost"})  # a key nobody has any more
     hub_db.session.commit()
     result = hub_app.test_cli_runner().invoke(args=["hub", "rotate-keys"])

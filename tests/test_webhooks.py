@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def endpoint_for(firm, url):
-    endpoint, secret = webhooks.create_endpoint(firm.id, url, actor="test")
+    endpoint, secret = webhooks.create_endpoint(firm.id, url)
     return endpoint, secret
 
 
@@ -158,9 +158,9 @@ def test_keyed_events_are_recorded_once_and_filters_apply(firm, hub_db):
     assert WebhookDelivery.query.filter_by(endpoint_id=only.id).count() == 1
     assert WebhookDelivery.query.filter_by(endpoint_id=service.id).count() == 2
     with pytest.raises(ValueError):
-        webhooks.create_endpoint(firm.id, "ftp://x", actor="t")
+        webhooks.create_endpoint(firm.id, "ftp://x")
     with pytest.raises(ValueError):
-        webhooks.create_endpoint(firm.id, "http://x", events=["nope"], actor="t")
+        webhooks.create_endpoint(firm.id, "http://x", events=["nope"])
     assert WebhookEndpoint.query.count() == 3
 
 
@@ -206,7 +206,7 @@ def names(monkeypatch, table):
 ])
 def test_private_addresses_are_refused_by_default(firm, hub_db, public_only, url, reason):
     with pytest.raises(webhooks.UnsafeDestination) as refused:
-        webhooks.create_endpoint(firm.id, url, actor="test")
+        webhooks.create_endpoint(firm.id, url)
     assert reason in str(refused.value)
     assert "HUB_WEBHOOKS_ALLOW_PRIVATE=1" in str(refused.value)
     assert WebhookEndpoint.query.count() == 0
@@ -216,10 +216,10 @@ def test_every_resolved_address_is_checked(firm, hub_db, public_only, monkeypatc
     names(monkeypatch, {"mixed.example": ["93.184.216.34", "10.1.2.3"], "public.example": ["93.184.216.34",
                                                                                           "2606:2800:220:1::1"]})
     with pytest.raises(webhooks.UnsafeDestination, match="mixed.example resolves to 10.1.2.3, a private-network"):
-        webhooks.create_endpoint(firm.id, "https://mixed.example/h", actor="test")
+        webhooks.create_endpoint(firm.id, "https://mixed.example/h")
     with pytest.raises(webhooks.UnsafeDestination, match="nowhere.example could not be resolved"):
-        webhooks.create_endpoint(firm.id, "https://nowhere.example/h", actor="test")
-    endpoint, _ = webhooks.create_endpoint(firm.id, "https://public.example/h", actor="test")
+        webhooks.create_endpoint(firm.id, "https://nowhere.example/h")
+    endpoint, _ = webhooks.create_endpoint(firm.id, "https://public.example/h")
     with pytest.raises(webhooks.UnsafeDestination, match="a loopback address"):  # a change of URL is checked too
         webhooks.update_endpoint(endpoint, url="http://127.0.0.1:8080/h")
     hub_db.session.refresh(endpoint)

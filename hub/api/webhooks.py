@@ -9,7 +9,7 @@ from typing import Any
 from flask_smorest import abort
 from marshmallow import fields, post_dump, validate
 
-from hub import audit, webhooks
+from hub import webhooks
 from hub.api.common import doc_errors, not_found, patch_body_required
 from hub.api.schemas import MAX_ID, JsonBoolean, Schema, UtcDateTime
 from hub.api.service_auth import make_blueprint, scope_firm_id
@@ -133,7 +133,7 @@ def create_endpoint(data: dict[str, Any]) -> Any:
     """Register an endpoint. The signing secret is in this response only."""
     try:
         endpoint, secret = webhooks.create_endpoint(scope_firm_id(), data["url"], events=data.get("events"),
-                                                    description=data["description"], actor=audit.current_actor().code)
+                                                    description=data["description"])
     except ValueError as exc:
         abort(422, message=str(exc), errors={"url": [str(exc)]})
     endpoint.secret_shown_once = secret  # dumped by NewEndpointSchema as `secret` (never stored in clear)
@@ -157,7 +157,7 @@ def patch_endpoint(data: dict[str, Any], endpoint_id: int) -> Any:
     """Change the URL, events or description; enable or disable."""
     endpoint = _endpoint(endpoint_id)
     try:
-        webhooks.update_endpoint(endpoint, actor=audit.current_actor().code, **data)
+        webhooks.update_endpoint(endpoint, **data)
     except ValueError as exc:
         abort(422, message=str(exc), errors={"url": [str(exc)]})
     return endpoint
@@ -168,7 +168,7 @@ def patch_endpoint(data: dict[str, Any], endpoint_id: int) -> Any:
 @doc_errors(blp, 403, 404)
 def delete_endpoint(endpoint_id: int) -> Any:
     """Remove an endpoint and its delivery log."""
-    webhooks.delete_endpoint(_endpoint(endpoint_id), actor=audit.current_actor().code)
+    webhooks.delete_endpoint(_endpoint(endpoint_id))
     return None
 
 
@@ -177,7 +177,7 @@ def delete_endpoint(endpoint_id: int) -> Any:
 @doc_errors(blp, 403, 404)
 def rotate_secret(endpoint_id: int) -> Any:
     """A new signing secret, shown in this response only; the old one stops at once."""
-    return {"secret": webhooks.rotate_secret(_endpoint(endpoint_id), actor=audit.current_actor().code)}
+    return {"secret": webhooks.rotate_secret(_endpoint(endpoint_id))}
 
 
 @blp.route("/webhook-endpoints/<int:endpoint_id>/deliveries", methods=["GET"], parameters=[ENDPOINT_ID_PARAM])
