@@ -88,7 +88,7 @@ def setup_firm(*, clients: int, origin: str, name: str = "Bench firm", company_o
     context). Returns the integration id and the client connection ids."""
     from hub_merit import sandbox as merit_sandbox
 
-    from hub import connections, credentials, statistics
+    from hub import connections, credentials, statistics, vendor_accounts
     from hub.models import OK, Client, ClientConnection, Firm, db, utcnow
     from hub.services import services
 
@@ -108,9 +108,9 @@ def setup_firm(*, clients: int, origin: str, name: str = "Bench firm", company_o
     db.session.commit()
     services().redis.delete("rq:queue:interactive")
     mapping = {f.key: statistics.create_custom_field(firm.id, f.label).id
-               for f in connections.vendor_of(integration).info.statistic_fields}
+               for f in vendor_accounts.vendor_of(integration).info.statistic_fields}
     statistics.save_summary_settings(integration, {"mapping": mapping})
-    schema = connections.vendor_of(integration).schema
+    schema = vendor_accounts.vendor_of(integration).schema
     vault = services().vault
     companies = company_credentials(max(company_offset + clients, 200))[company_offset:company_offset + clients]
     rows = [{"firm_id": firm.id, "name": f"Bench Client {company_offset + i:05d} OÜ"} for i in range(1, clients + 1)]

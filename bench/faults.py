@@ -115,7 +115,7 @@ def main() -> None:  # noqa: C901 - one scenario, told in order
     from hub_merit import sandbox as merit_sandbox
     from sqlalchemy import func, text
 
-    from hub import connections, statistics
+    from hub import connections, linking, statistics, vendor_accounts
     from hub.app import create_app
     from hub.models import Client, Firm, Notification, SummaryValue, SyncRun, SyncRunItem, db, utcnow
 
@@ -137,15 +137,15 @@ def main() -> None:  # noqa: C901 - one scenario, told in order
             db.session.commit()
             connections.set_enabled(integration, True)
             connections.save_credentials(integration, dict(merit_sandbox.DEMO_CREDENTIALS))
-            fields = connections.vendor_of(integration).info.statistic_fields
+            fields = vendor_accounts.vendor_of(integration).info.statistic_fields
             mapping = {f.key: statistics.create_custom_field(firm.id, f.label).id for f in fields}
             statistics.save_summary_settings(integration, {"mapping": mapping})
             for i, credentials in enumerate(merit_sandbox.extra_credentials(args.clients), start=1):
                 client = Client(firm_id=firm.id, name=f"Faults Client {i:03d} OÜ")
                 db.session.add(client)
                 db.session.commit()
-                link = connections.link_client(None, client_id=client.id, integration=integration,
-                                               vendor_client_id=None)
+                link = linking.link_client(None, client_id=client.id, integration=integration,
+                                           vendor_client_id=None)
                 connections.save_credentials(integration, credentials, connection=link)
             procs.append(subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker", "--processes",
                                            str(args.processes), "--queues", "interactive,imports"], env=env,

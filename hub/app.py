@@ -27,6 +27,7 @@ from sqlalchemy import event
 import hub.catalog
 import hub.connections
 import hub.exports
+import hub.linking
 import hub.schedule
 import hub.statistics  # noqa: F401
 from hub import api, embedded, jobs, metrics, redaction

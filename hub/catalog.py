@@ -4,7 +4,7 @@ mapped to the hub's product codes and VAT rates so that exports carry the vendor
 A vendor account is the firm integration's, or a client's own (a client connection with credentials): a
 Finnish client company has its own VAT codes, so its cache and mappings are its own. Every function takes
 the account as an :class:`~hub.models.Integration` (the firm's), a :class:`~hub.models.ClientConnection` with
-own credentials, or a :class:`hub.connections.VendorAccount` (what an export is routed to).
+own credentials, or a :class:`hub.vendor_accounts.VendorAccount` (what an export is routed to).
 
 Matching: an explicit mapping wins; otherwise a VAT rate matches the vendor's only tax rate with that
 percentage, and a product code matches the vendor's product with the same code. Anything else must be
@@ -17,21 +17,21 @@ import datetime as dt
 from decimal import Decimal
 
 from hub import audit
-from hub.connections import (
+from hub.errors import ConfigError, NotSupported
+from hub.health import record_failure
+from hub.jobs import Kind, register, wait_for
+from hub.models import OK, CatalogItem, CatalogMapping, ClientConnection, Integration, SyncRun, User, db, utcnow
+from hub.schedule import dispatcher
+from hub.services import services
+from hub.vendor_accounts import (
     VendorAccount,
     account_for,
     account_run,
     call_vendor,
     firm_account,
-    record_failure,
     run_account,
     vendor_of,
 )
-from hub.errors import ConfigError, NotSupported
-from hub.jobs import Kind, register, wait_for
-from hub.models import OK, CatalogItem, CatalogMapping, ClientConnection, Integration, SyncRun, User, db, utcnow
-from hub.schedule import dispatcher
-from hub.services import services
 
 KINDS = {"product": ("products", "hub_list_products"), "tax_rate": ("tax_rates", "hub_list_tax_rates")}
 REFRESH_EVERY = dt.timedelta(days=1)

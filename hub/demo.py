@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import current_app
 
-from hub import connections, jobs, statistics
+from hub import connections, jobs, linking, statistics
 from hub.models import Client, ClientConnection, Firm, Integration, User, db
 from hub.services import services
 from hub.vault import read_or_create
@@ -177,7 +177,7 @@ def _set_up_statistics(firm: Firm, integration: Integration, accounts: list[dict
     clients = _free_clients(firm)[:CLIENTS_PER_VENDOR]
     if vendor.info.per_client_credentials and accounts:
         for client, credentials in zip(clients, accounts, strict=False):
-            link = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
+            link = linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
             connections.save_credentials(integration, dict(credentials), connection=link, user=user)
     elif vendor.can("client_lookup"):
         run = jobs.start_run("list_clients", firm_id=firm.id, integration_id=integration.id,
@@ -186,7 +186,7 @@ def _set_up_statistics(firm: Firm, integration: Integration, accounts: list[dict
         db.session.refresh(run)
         found = (run.result or {}).get("clients", [])
         for client, record in zip(clients, found, strict=False):
-            connections.link_client(None, client_id=client.id, integration=integration,
-                                    vendor_client_id=record["id"], vendor_client_name=record["name"])
+            linking.link_client(None, client_id=client.id, integration=integration,
+                                vendor_client_id=record["id"], vendor_client_name=record["name"])
     if statistics.linked_connections(integration):
         statistics.reload(integration, user=user, trigger="cli")

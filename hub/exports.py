@@ -35,17 +35,8 @@ from typing import Any
 
 from hub import audit, catalog, redaction, webhooks
 from hub import types as t
-from hub.connections import (
-    VendorAccount,
-    account_for,
-    account_run,
-    call_vendor,
-    pin,
-    record_failure,
-    run_account,
-    vendor_of,
-)
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
+from hub.health import record_failure
 from hub.jobs import Kind, live_run, own_redis_failed, register
 from hub.models import (
     Client,
@@ -62,6 +53,7 @@ from hub.models import (
 from hub.notify import notify
 from hub.schedule import dispatcher
 from hub.services import services
+from hub.vendor_accounts import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
 
 log = logging.getLogger("hub.exports")
 CENT = Decimal("0.01")

@@ -21,7 +21,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from hub import jobs, statistics, webhooks
-from hub.connections import DRAFT_TTL, REJECTED_DRAFT_TTL, credentials_owner, notify_expiring
+from hub.drafts import DRAFT_TTL, REJECTED_DRAFT_TTL
+from hub.health import notify_expiring
 from hub.models import (
     OK,
     UNTESTED,
@@ -33,6 +34,7 @@ from hub.models import (
 )
 from hub.services import services
 from hub.types import Period
+from hub.vendor_accounts import credentials_owner
 
 log = logging.getLogger("hub.schedule")
 DISPATCHERS: dict[str, Callable[[], int]] = {}

@@ -31,8 +31,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from hub import audit, webhooks
-from hub.connections import account_for, account_run, call_vendor, record_failure, run_account, vendor_of
 from hub.errors import ConfigError, HubError, NotDone, NotSupported
+from hub.health import record_failure
 from hub.jobs import Kind, enqueue_errors_deferred, register, start_batch, start_runs
 from hub.models import (
     DISABLED,
@@ -53,6 +53,7 @@ from hub.models import (
 )
 from hub.notify import notify
 from hub.types import Period
+from hub.vendor_accounts import account_for, account_run, call_vendor, run_account, vendor_of
 
 log = logging.getLogger("hub.statistics")
 

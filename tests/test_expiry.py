@@ -3,7 +3,7 @@ notification before it passes."""
 
 import datetime as dt
 
-from hub import connections
+from hub import health
 from hub.models import Notification
 
 TODAY = dt.date(2026, 12, 2)
@@ -15,27 +15,27 @@ def test_expiry_state_warns_from_30_days_before_only(example_integration, hub_db
     for days, expected in ((120, None), (31, None), (30, "expiring"), (1, "expiring"), (0, "expiring"),
                            (-1, "expired")):
         integration.expires_on = TODAY + dt.timedelta(days=days)
-        assert connections.expiry_state(integration, TODAY) == expected, days
+        assert health.expiry_state(integration, TODAY) == expected, days
     integration.expires_on = None
-    assert connections.expiry_state(integration, TODAY) is None
+    assert health.expiry_state(integration, TODAY) is None
     integration.expires_on, integration.status = TODAY, "disabled"
-    assert connections.expiry_state(integration, TODAY) is None
+    assert health.expiry_state(integration, TODAY) is None
 
 
 def test_one_notification_before_the_expiry_passes(example_integration, hub_db):
     integration = example_integration
     integration.status, integration.expires_on = "ok", TODAY + dt.timedelta(days=45)
     hub_db.session.commit()
-    assert connections.notify_expiring(TODAY) == 0, "too early"
-    assert connections.notify_expiring(TODAY + dt.timedelta(days=15)) == 1
-    assert connections.notify_expiring(TODAY + dt.timedelta(days=16)) == 0, "once"
-    assert connections.notify_expiring(TODAY + dt.timedelta(days=46)) == 0, "not after it passed"
+    assert health.notify_expiring(TODAY) == 0, "too early"
+    assert health.notify_expiring(TODAY + dt.timedelta(days=15)) == 1
+    assert health.notify_expiring(TODAY + dt.timedelta(days=16)) == 0, "once"
+    assert health.notify_expiring(TODAY + dt.timedelta(days=46)) == 0, "not after it passed"
     [note] = Notification.query.all()
     assert note.title == f"Example Books credentials expire on {integration.expires_on.isoformat()}"
     assert note.link == "/settings/apps/example/connect" and note.level == "warning"
     integration.expires_on = TODAY + dt.timedelta(days=400)  # a new token: announced again when it nears
     hub_db.session.commit()
-    assert connections.notify_expiring(TODAY + dt.timedelta(days=380)) == 1
+    assert health.notify_expiring(TODAY + dt.timedelta(days=380)) == 1
 
 
 def test_the_scheduler_runs_the_expiry_warnings(example_integration, hub_db):

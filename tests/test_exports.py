@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub import catalog, connections, exports
+from hub import catalog, connections, exports, linking
 from hub.models import Client, Notification, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -33,7 +33,7 @@ def ready_to_export(integration, firm, hub_db, run_jobs, origin):
     hub_db.session.commit()
     connections.save_credentials(integration, GOOD)
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id="1")
+    linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id="1")
     catalog.refresh(integration, "tax_rate")
     run_jobs()
     return {"integration": integration, "client": client, "firm": firm}

@@ -8,7 +8,7 @@ from importlib import metadata
 
 import pytest
 
-from hub import catalog, connections, exports
+from hub import catalog, connections, exports, linking, vendor_accounts
 from hub.models import Client, InvoiceExport
 
 D = dt.date
@@ -57,8 +57,8 @@ def vendor_export(request, firm, hub_db, run_jobs, serve, monkeypatch, hub_regis
         vendor_client = run.result["clients"][0]
         client.name, client.reg_code = vendor_client["name"], vendor_client["reg_code"]
         hub_db.session.commit()
-    connections.link_client(None, client_id=client.id, integration=integration,
-                            vendor_client_id=vendor_client["id"] if vendor_client else None)
+    linking.link_client(None, client_id=client.id, integration=integration,
+                        vendor_client_id=vendor_client["id"] if vendor_client else None)
     rate, product, tax_id = Decimal("24"), None, None
     if vendor.can("tax_rates"):
         catalog.refresh(integration, "tax_rate")
@@ -120,7 +120,7 @@ def test_merit_paid_status_flows_back(vendor_export, run_jobs, hub_db):
     run_jobs()
     hub_db.session.refresh(export)
     state = vendor_export["app"].extensions["sandbox"]
-    api_id = connections.stored_credentials(vendor_export["integration"])["api_id"]
+    api_id = vendor_accounts.stored_credentials(vendor_export["integration"])["api_id"]
     total = vendor_export["invoice"].total
     state.pay_invoice(api_id, export.vendor_invoice_id, Decimal("100.00"), D(2026, 11, 21))
     exports.fetch_payments(vendor_export["integration"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import catalog, connections, exports, jobs
+from hub import catalog, connections, exports, jobs, linking
 from hub.models import Client, InvoiceExport, SyncRun, utcnow
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -35,7 +35,7 @@ def setup_export(firm, integration, hub_db, run_jobs, serve, **knobs):
     hub_db.session.commit()
     connections.save_credentials(integration, GOOD)
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id="1")
+    linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id="1")
     catalog.refresh(integration, "tax_rate")
     run_jobs()
     invoice = exports.create_invoice(firm.id, client.id, number="2026-100", issue_date=dt.date(2026, 11, 20),

@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from hub import connections, jobs
+from hub import connections, health, jobs, vendor_accounts
 from hub.errors import TransientError
 from hub.models import NEEDS_ATTENTION, OK, SyncRun
 
@@ -45,10 +45,10 @@ def test_config_error_is_not_retried(example_integration, run_jobs, hub_db):
 
 def _probe_action(run):
     """A background run that talks to the vendor (retried like an import)."""
-    return {"account_name": connections.call_vendor(run, "hub_test_connection").account_name}
+    return {"account_name": vendor_accounts.call_vendor(run, "hub_test_connection").account_name}
 
 
-jobs.register(jobs.Kind("probe", _probe_action, queue="imports", on_attention=connections.record_failure))
+jobs.register(jobs.Kind("probe", _probe_action, queue="imports", on_attention=health.record_failure))
 
 
 def _probe(integration):
@@ -124,14 +124,14 @@ def test_test_connection_on_unsaved_candidate_keeps_stored_values(example_integr
     hub_db.session.refresh(example_integration)
     assert run.status == "failed" and run.error["kind"] == "auth"
     assert example_integration.status == OK, "a failed test of unsaved values must not touch the saved ones"
-    stored = connections.stored_credentials(example_integration)
+    stored = vendor_accounts.stored_credentials(example_integration)
     assert stored["api_key"] == "ex-good-key-0001"
 
 
 def test_blank_secret_on_edit_keeps_stored(example_integration, run_jobs, hub_db):
     connections.save_credentials(example_integration, GOOD)
     connections.save_credentials(example_integration, {"api_key": "   ", "company": "acme"})
-    assert connections.stored_credentials(example_integration)["api_key"] == "ex-good-key-0001"
+    assert vendor_accounts.stored_credentials(example_integration)["api_key"] == "ex-good-key-0001"
 
 
 def test_saving_a_passing_candidate_marks_ok_without_new_test(example_integration, run_jobs, hub_db):

@@ -3,7 +3,7 @@ mismatch warning, unlink after imports, relink + Reload overwriting (also by 0).
 
 import pytest
 
-from hub import clients, connections, statistics
+from hub import clients, connections, linking, statistics
 from hub.errors import ConfigError
 from hub.models import Client, ClientConnection, InvoiceExport, SummaryTask, SummaryValue, SyncRun
 from hub.types import Period
@@ -22,14 +22,14 @@ def test_names_and_codes_are_normalised():
 def test_a_manual_link_that_looks_like_another_company_warns(example_integration, firm):
     client = Client.query.filter_by(firm_id=firm.id).first()
     client.name, client.reg_code = "Viljandi Veski OÜ", "12345678"
-    wrong = connections.link_client(None, client_id=client.id, integration=example_integration,
-                                    vendor_client_id="77", vendor_client_name="Saaremaa Seafood OÜ",
-                                    vendor_client_reg_code="87654321")
-    warnings = connections.link_warnings(wrong)
+    wrong = linking.link_client(None, client_id=client.id, integration=example_integration,
+                                vendor_client_id="77", vendor_client_name="Saaremaa Seafood OÜ",
+                                vendor_client_reg_code="87654321")
+    warnings = linking.link_warnings(wrong)
     assert len(warnings) == 2 and "Saaremaa Seafood OÜ" in warnings[0] and "87654321" in warnings[1]
-    right = connections.link_client(wrong, client_id=client.id, integration=example_integration,
-                                    vendor_client_id="78", vendor_client_name="VILJANDI VESKI oü")
-    assert connections.link_warnings(right) == [], "same company, other spelling; no reg. code to compare"
+    right = linking.link_client(wrong, client_id=client.id, integration=example_integration,
+                                vendor_client_id="78", vendor_client_name="VILJANDI VESKI oü")
+    assert linking.link_warnings(right) == [], "same company, other spelling; no reg. code to compare"
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_500_clients_get_suggestions_from_one_paged_lookup(big_vendor, example_i
     hub_db.session.commit()
     calls = example_sandbox[0].config["calls"]
     calls.clear()
-    run = connections.suggest_links(example_integration)
+    run = linking.suggest_links(example_integration)
     run_jobs()
     hub_db.session.refresh(run)
     assert run.status == "succeeded", run.error
@@ -75,11 +75,11 @@ def test_500_clients_get_suggestions_from_one_paged_lookup(big_vendor, example_i
     assert (pick["vendor_client_id"], pick["match"]) == ("7", "reg_code")
     assert pick["warnings"] and "Client 007" in pick["warnings"][0], "same reg. code, other name: shown"
     # the admin confirms all of them at once
-    linked = connections.link_suggested(example_integration, run, [s["client_id"] for s in result["suggestions"]])
+    linked = linking.link_suggested(example_integration, run, [s["client_id"] for s in result["suggestions"]])
     assert len(linked) == 480 and len(calls) == 50, "confirming calls the vendor no more"
-    assert {c.id for c in connections.unlinked_clients(example_integration)} == set(result["unmatched_client_ids"])
+    assert {c.id for c in linking.unlinked_clients(example_integration)} == set(result["unmatched_client_ids"])
     with pytest.raises(ConfigError, match="No suggestion"):
-        connections.link_suggested(example_integration, run, result["unmatched_client_ids"][:1])
+        linking.link_suggested(example_integration, run, result["unmatched_client_ids"][:1])
 
 
 def test_a_vendor_record_fitting_two_clients_is_no_suggestion(hub_db, firm):
@@ -89,8 +89,8 @@ def test_a_vendor_record_fitting_two_clients_is_no_suggestion(hub_db, firm):
     hub_db.session.commit()
     from hub.types import VendorClient
 
-    assert connections.match_clients([a, b], [VendorClient(id="1", name="Twin")]) == []
-    assert connections.match_clients([a], [VendorClient(id="1", name="Twin"), VendorClient(id="2", name="Twin Oy")]) \
+    assert linking.match_clients([a, b], [VendorClient(id="1", name="Twin")]) == []
+    assert linking.match_clients([a], [VendorClient(id="1", name="Twin"), VendorClient(id="2", name="Twin Oy")]) \
         == [], "ambiguous: two records with the same name"
 
 
@@ -100,8 +100,8 @@ def imported(example_integration, example_sandbox, firm, hub_db, run_jobs, serve
     run_jobs()
     docs = statistics.create_custom_field(firm.id, "Documents")
     statistics.save_summary_settings(example_integration, {"mapping": {"documents": docs.id}})
-    links = [connections.link_client(None, client_id=c.id, integration=example_integration, vendor_client_id=str(i),
-                                     vendor_client_name=f"Client {i:02d}")
+    links = [linking.link_client(None, client_id=c.id, integration=example_integration, vendor_client_id=str(i),
+                                 vendor_client_name=f"Client {i:02d}")
              for i, c in enumerate(Client.query.filter_by(firm_id=firm.id).order_by(Client.id), start=1)]
     statistics.reload(example_integration)
     run_jobs()
@@ -119,8 +119,8 @@ def docs_of(client_id):
 
 def test_relink_then_reload_overwrites_the_old_records_values_also_by_zero(imported, hub_db, run_jobs):
     integration, (first, second, _third) = imported["integration"], imported["links"]
-    connections.link_client(first, client_id=first.client_id, integration=integration, vendor_client_id="9",
-                            vendor_client_name="Client 09")
+    linking.link_client(first, client_id=first.client_id, integration=integration, vendor_client_id="9",
+                        vendor_client_name="Client 09")
     integration.settings = {**integration.settings, "origin": imported["zero_origin"]}
     hub_db.session.commit()
     statistics.reload(integration)
@@ -137,8 +137,8 @@ def test_relink_then_reload_overwrites_the_old_records_values_also_by_zero(impor
 
 def test_relinking_to_the_same_record_keeps_the_guard(imported, hub_db, run_jobs):
     integration, first = imported["integration"], imported["links"][0]
-    connections.link_client(first, client_id=first.client_id, integration=integration, vendor_client_id="1",
-                            vendor_client_name="Client 01 (renamed)")
+    linking.link_client(first, client_id=first.client_id, integration=integration, vendor_client_id="1",
+                        vendor_client_name="Client 01 (renamed)")
     integration.settings = {**integration.settings, "origin": imported["zero_origin"]}
     hub_db.session.commit()
     statistics.reload(integration, connection=first)
@@ -150,14 +150,14 @@ def test_unlink_after_imports_keeps_history_and_stops_syncing(imported, hub_db, 
     integration, first = imported["integration"], imported["links"][0]
     client_id, connection_id = first.client_id, first.id
     before = docs_of(client_id)
-    details = connections.unlink_client(first)
+    details = linking.unlink_client(first)
     assert details["vendor_client_id"] == "1"
     assert hub_db.session.get(ClientConnection, connection_id) is None
     assert docs_of(client_id) == before, "the imported months stay"
     assert {r.params.get("client_id") for r in SyncRun.query.filter_by(kind="import")} >= {client_id}
     parent = statistics.reload(integration)
     assert parent.progress_total == 2, "the unlinked client is no longer synced"
-    assert client_id in {c.id for c in connections.unlinked_clients(integration)}
+    assert client_id in {c.id for c in linking.unlinked_clients(integration)}
     run_jobs()
 
 
@@ -165,5 +165,5 @@ def test_unlink_is_refused_only_while_a_job_runs(imported, hub_db):
     first = imported["links"][0]
     statistics.import_client(first, [Period(2026, 1)])  # queued, not run
     with pytest.raises(ConfigError, match="still running"):
-        connections.unlink_client(first)
+        linking.unlink_client(first)
     assert InvoiceExport.query.count() == 0

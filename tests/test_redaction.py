@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from hub import connections, exports, redaction
+from hub import connections, exports, linking, redaction
 from hub.context import account_key
 from hub.models import Client, Notification, SyncRun
 
@@ -87,7 +87,7 @@ def echoing_vendor(example_integration, firm, hub_db, run_jobs, serve, monkeypat
     hub_db.session.commit()
     connections.save_credentials(example_integration, {"api_key": SECRET, "company": "acme"})
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
+    linking.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
     catalog.refresh(example_integration, "tax_rate")
     run_jobs()
     return {"integration": example_integration, "client": client, "firm": firm}

@@ -9,7 +9,7 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from hub import connections, jobs, schedule, statistics
+from hub import connections, health, jobs, linking, schedule, statistics, vendor_accounts
 from hub.api import auth
 from hub.models import Client, Notification, SyncRun, db, utcnow
 
@@ -18,10 +18,10 @@ LATER = dt.timedelta(minutes=5)
 
 
 def _probe_action(run):
-    return {"account_name": connections.call_vendor(run, "hub_test_connection").account_name}
+    return {"account_name": vendor_accounts.call_vendor(run, "hub_test_connection").account_name}
 
 
-jobs.register(jobs.Kind("reliability_probe", _probe_action, queue="imports", on_attention=connections.record_failure))
+jobs.register(jobs.Kind("reliability_probe", _probe_action, queue="imports", on_attention=health.record_failure))
 
 
 def probe(integration, **kw):
@@ -65,8 +65,8 @@ def linked(example_integration, firm, hub_db, run_jobs):
     docs = statistics.create_custom_field(firm.id, "Documents")
     statistics.save_summary_settings(example_integration, {"mapping": {"documents": docs.id}})
     for i, client in enumerate(Client.query.filter_by(firm_id=firm.id).order_by(Client.id), start=1):
-        connections.link_client(None, client_id=client.id, integration=example_integration,
-                                vendor_client_id=str(i), vendor_client_name=f"Client {i}")
+        linking.link_client(None, client_id=client.id, integration=example_integration,
+                            vendor_client_id=str(i), vendor_client_name=f"Client {i}")
     return example_integration
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from hub import catalog, connections, exports, statistics
+from hub import catalog, connections, exports, linking, statistics
 from hub.api import auth
 from hub.models import Client, InvoiceExport, Notification, SummaryValue, SyncRun
 
@@ -181,8 +181,8 @@ def linked(integration, firm, hub_db, origin, *, clients: int = 3):
         hub_db.session.add(Client(firm_id=firm.id, name=f"Client {i}"))
     hub_db.session.commit()
     for i, client in enumerate(Client.query.filter_by(firm_id=firm.id).order_by(Client.id), start=1):
-        connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i),
-                                vendor_client_name=f"Client {i}")
+        linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i),
+                            vendor_client_name=f"Client {i}")
     return docs
 
 

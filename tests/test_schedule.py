@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from hub import connections, statistics
+from hub import connections, linking, statistics
 from hub.models import MonthlyImport, SyncRun
 from hub.schedule import dispatch_imports, due_periods, import_date, work_day_calendar
 from hub.types import Period
@@ -56,8 +56,8 @@ def linked(example_integration, firm, hub_db, run_jobs):
     statistics.save_summary_settings(example_integration, {"task_title": "Summary", "import_day": "last_work_day",
                                                            "mapping": {"documents": docs.id}})
     client = firm_clients(firm)[0]
-    conn = connections.link_client(None, client_id=client.id, integration=example_integration,
-                                   vendor_client_id="3", vendor_client_name="Client 03")
+    conn = linking.link_client(None, client_id=client.id, integration=example_integration,
+                               vendor_client_id="3", vendor_client_name="Client 03")
     conn.created_at = dt.datetime(2026, 8, 15, 9, 0)
     hub_db.session.commit()
     return conn

@@ -3,7 +3,7 @@
 import marshmallow
 import pytest
 
-from hub import connections, statistics
+from hub import connections, linking, statistics, vendor_accounts
 from hub.models import Client, ClientConnection, Notification, SummaryTask, SummaryValue, SyncRun
 from hub.types import Period
 
@@ -21,8 +21,8 @@ def setup(example_integration, firm, hub_db, run_jobs):
                                                            "mapping": {"documents": docs.id, "entries": entries.id}})
     links = []
     for i, client in enumerate(Client.query.filter_by(firm_id=firm.id).order_by(Client.id), start=1):
-        links.append(connections.link_client(None, client_id=client.id, integration=example_integration,
-                                             vendor_client_id=str(i), vendor_client_name=f"Client {i:02d}"))
+        links.append(linking.link_client(None, client_id=client.id, integration=example_integration,
+                                         vendor_client_id=str(i), vendor_client_name=f"Client {i:02d}"))
     return {"integration": example_integration, "docs": docs, "entries": entries, "links": links}
 
 
@@ -88,7 +88,7 @@ def test_auth_failure_marks_integration_and_keeps_data(setup, run_jobs, hub_db):
     before = values(setup["links"][0].client_id, setup["docs"].id)
     # the key is revoked at the vendor: the stored one no longer works
     vault = hub_db.session.get(type(setup["integration"]), setup["integration"].id)
-    vault.secret_credentials = connections.services().vault.encrypt({"api_key": "ex-revoked-0000"})
+    vault.secret_credentials = vendor_accounts.services().vault.encrypt({"api_key": "ex-revoked-0000"})
     hub_db.session.commit()
     parent = statistics.reload(setup["integration"])
     run_jobs()
@@ -141,8 +141,8 @@ def test_wrong_link_is_fixed_and_reloaded(setup, run_jobs, hub_db):
     link = setup["links"][0]
     statistics.reload(setup["integration"], connection=link)
     run_jobs()
-    connections.link_client(link, client_id=link.client_id, integration=setup["integration"],
-                            vendor_client_id="3", vendor_client_name="Client 03")
+    linking.link_client(link, client_id=link.client_id, integration=setup["integration"],
+                        vendor_client_id="3", vendor_client_name="Client 03")
     statistics.reload(setup["integration"], connection=link)
     run_jobs()
     docs = values(link.client_id, setup["docs"].id)
@@ -190,10 +190,10 @@ def test_connection_state_of_per_client_credentials(setup, run_jobs, hub_db):
 
 
 def test_import_that_cannot_run_leaves_the_connection_state_alone(setup, run_jobs, hub_db):
-    from hub import connections as conns
+    from hub import connections
 
     statistics.import_client(setup["links"][0], [Period(2026, 10)])
-    conns.set_enabled(setup["integration"], False)
+    connections.set_enabled(setup["integration"], False)
     run_jobs()
     run = SyncRun.query.filter_by(kind="import").one()
     hub_db.session.refresh(setup["integration"])

@@ -9,7 +9,7 @@ import pytest
 import redis.connection
 from sqlalchemy import event
 
-from hub import connections, jobs, statistics
+from hub import connections, jobs, linking, statistics
 from hub.models import Client, SummaryValue, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -73,8 +73,8 @@ def linked(example_integration, firm, hub_db, run_jobs):
             client = Client(firm_id=firm.id, name=f"Extra {i}")
             hub_db.session.add(client)
             hub_db.session.commit()
-            connections.link_client(None, client_id=client.id, integration=example_integration,
-                                    vendor_client_id=str(i % 3 + 1))
+            linking.link_client(None, client_id=client.id, integration=example_integration,
+                                vendor_client_id=str(i % 3 + 1))
 
     return example_integration, link
 

@@ -11,7 +11,7 @@ from importlib import metadata
 
 import pytest
 
-from hub import catalog, clients, connections, exports, statistics
+from hub import catalog, clients, connections, exports, linking, statistics, vendor_accounts
 from hub.errors import UnexpectedError
 from hub.models import Client, InvoiceExport, SummaryValue
 from hub.services import services
@@ -32,7 +32,7 @@ VENDORS = [installed(s) for s in CLIENT_COMPANY]
 
 def call(integration, credentials, hook, **kwargs):
     """A hook called directly in the account of ``credentials`` (to ask a company what it holds)."""
-    ctx = connections.build_context(integration, credentials)
+    ctx = vendor_accounts.build_context(integration, credentials)
     try:
         return services().registry.call(integration.vendor, hook, ctx=ctx, credentials=credentials, **kwargs)
     finally:
@@ -57,7 +57,7 @@ def accounts(request, firm, hub_db, run_jobs, serve, monkeypatch, hub_registry):
     assert integration.status == "ok", integration.last_error
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
     own = dict(module.DEMO_CLIENT_CREDENTIALS[CLIENT_COMPANY[slug]])
-    connection = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
+    connection = linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
     connections.save_credentials(integration, own, connection=connection)
     run_jobs()
     hub_db.session.refresh(connection)
@@ -115,7 +115,7 @@ def test_invoice_lands_in_the_clients_own_company_only(accounts, run_jobs, hub_d
     hub_db.session.refresh(export)
     assert export.status == "confirmed", export.last_error
     assert (export.account, export.account_connection_id) == ("client", connection.id)
-    account = connections.account_for(integration, client_id=client.id)
+    account = vendor_accounts.account_for(integration, client_id=client.id)
     assert account.own and account.owner is connection
     contract = exports.contract_invoice(invoice, export, account)
     if tax_id:
@@ -189,24 +189,24 @@ def test_a_client_call_cannot_reach_the_firms_account(accounts, run_jobs, hub_db
     client that has its own."""
     setup = accounts
     integration, client = setup["integration"], setup["client"]
-    run = connections.account_run("list_clients", connections.firm_account(integration), enqueue=False)
+    run = vendor_accounts.account_run("list_clients", vendor_accounts.firm_account(integration), enqueue=False)
     with pytest.raises(UnexpectedError, match="names none"):
-        connections.call_vendor(run, "hub_fetch_statistics", client=None, periods=[Period(2026, 10)])
-    client_run = connections.account_run("list_clients", connections.account_for(integration, client_id=client.id),
-                                         enqueue=False)
-    firm_for_client = connections.VendorAccount(integration, None, client.id)
+        vendor_accounts.call_vendor(run, "hub_fetch_statistics", client=None, periods=[Period(2026, 10)])
+    client_run = vendor_accounts.account_run(
+        "list_clients", vendor_accounts.account_for(integration, client_id=client.id), enqueue=False)
+    firm_for_client = vendor_accounts.VendorAccount(integration, None, client.id)
     with pytest.raises(UnexpectedError, match="has its own account"):
-        connections.call_vendor(client_run, "hub_fetch_statistics", account=firm_for_client, client=None,
-                                periods=[Period(2026, 10)])
-    assert connections.run_account(client_run).own
+        vendor_accounts.call_vendor(client_run, "hub_fetch_statistics", account=firm_for_client, client=None,
+                                    periods=[Period(2026, 10)])
+    assert vendor_accounts.run_account(client_run).own
 
 
 def test_existing_exports_stay_in_the_account_they_were_booked_in(example_integration, firm, hub_db):
     """The migration pins exports that reached a vendor to the firm's account: a client that has its own
     account since then still gets find-invoice/paid status for those from the firm's, where they are."""
     client = Client.query.filter_by(firm_id=firm.id).first()
-    connection = connections.link_client(None, client_id=client.id, integration=example_integration,
-                                         vendor_client_id=None)
+    connection = linking.link_client(None, client_id=client.id, integration=example_integration,
+                                     vendor_client_id=None)
     connection.public_credentials = {"company": "beta"}
     hub_db.session.commit()
     invoice = exports.create_invoice(firm.id, client.id, number="OLD-1", issue_date=D(2026, 1, 1),
@@ -246,8 +246,8 @@ def test_the_api_reads_and_maps_a_clients_own_catalog(accounts, run_jobs, hub_ap
     assert catalog.mappings(connection, "tax_rate") == {catalog.rate_key(own[0].rate): own[0].vendor_id}
     assert catalog.mappings(integration, "tax_rate") == {}, "the firm's account is left alone"
     other = Client.query.filter(Client.firm_id == integration.firm_id, Client.id != client.id).first()
-    linked_without_account = connections.link_client(None, client_id=other.id, integration=integration,
-                                                     vendor_client_id="X1")
+    linked_without_account = linking.link_client(None, client_id=other.id, integration=integration,
+                                                 vendor_client_id="X1")
     refused = api.get(f"{base}?client_id={linked_without_account.client_id}", headers=headers)
     assert refused.status_code in (409, 422) and "no account of its own" in refused.json["detail"]
     assert api.get(f"{base}?client_id=999999", headers=headers).status_code == 404

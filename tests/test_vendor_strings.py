@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub import connections, statistics
+from hub import connections, linking, statistics
 from hub import types as t
 from hub.models import Client, ClientConnection, SummaryValue, SyncRun
 
@@ -53,8 +53,8 @@ def test_a_long_vendor_client_name_links_and_imports(example_integration, firm, 
     docs = statistics.create_custom_field(firm.id, "Documents")
     statistics.save_summary_settings(example_integration, {"mapping": {"documents": docs.id}})
     client = Client.query.filter_by(firm_id=firm.id).first()
-    link = connections.link_client(None, client_id=client.id, integration=example_integration,
-                                   vendor_client_id="1" + "0" * 199, vendor_client_name=LONG)
+    link = linking.link_client(None, client_id=client.id, integration=example_integration,
+                               vendor_client_id="1" + "0" * 199, vendor_client_name=LONG)
     hub_db.session.expire_all()
     link = hub_db.session.get(ClientConnection, link.id)
     assert len(link.vendor_client_name) == t.MAX_NAME and len(link.vendor_client_id) == t.MAX_ID

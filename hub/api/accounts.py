@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from hub import clients, connections
+from hub import clients, linking
 from hub.api import auth
 from hub.api.common import (
     accepted,
@@ -114,7 +114,7 @@ def suggest(vendor: str) -> Any:
     normalised name; a record fitting several clients is not suggested. Confirm with
     `POST /integrations/{vendor}/connections/bulk`."""
     _lookup_vendor(vendor)
-    run = connections.suggest_links(integration_or_404(vendor), wait=api_wait(), trigger="api")
+    run = linking.suggest_links(integration_or_404(vendor), wait=api_wait(), trigger="api")
     body = _suggestions_out(run)
     return accepted(run, body) if not run.finished else body
 
@@ -137,9 +137,9 @@ def bulk_link(data: dict[str, Any], vendor: str) -> Any:
     run = owned(SyncRun, data["run_id"], what="No such suggestions run.")
     for client_id in data["client_ids"]:
         client_or_404(client_id)
-    linked = connections.link_suggested(integration, run, data["client_ids"])
+    linked = linking.link_suggested(integration, run, data["client_ids"])
     return {"linked": [{"client_id": c.client_id, "vendor_client_id": c.vendor_client_id,
-                        "vendor_client_name": c.vendor_client_name, "warnings": connections.link_warnings(c)}
+                        "vendor_client_name": c.vendor_client_name, "warnings": linking.link_warnings(c)}
                        for c in linked]}
 
 
@@ -149,7 +149,7 @@ def bulk_link(data: dict[str, Any], vendor: str) -> Any:
 def unlinked(vendor: str) -> Any:
     """The firm's clients not linked to this integration (no vendor record, no own account)."""
     vendor_or_404(vendor)
-    return connections.unlinked_clients(integration_or_404(vendor))
+    return linking.unlinked_clients(integration_or_404(vendor))
 
 
 @blp.route("/integrations/<vendor:vendor>/connections/<int:client_id>", methods=["DELETE"],
@@ -168,7 +168,7 @@ def unlink(vendor: str, client_id: int) -> Any:
     connection = ClientConnection.query.filter_by(integration_id=integration.id, client_id=client_id).one_or_none()
     if connection is None:
         not_found("This client is not linked to the integration.")
-    connections.unlink_client(connection)
+    linking.unlink_client(connection)
     return None
 
 

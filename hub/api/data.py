@@ -25,7 +25,7 @@ from hub.api.schemas import (
     SummaryValueSchema,
     TopicSchema,
 )
-from hub.connections import CLIENT_STATUSES, client_query
+from hub.client_list import CLIENT_STATUSES, client_query
 from hub.models import CustomField, Integration, SummaryTask, SummaryValue, SyncRun, Topic, db
 
 blp = make_blueprint("api-data", "Clients, topics and custom task fields of the firm; imported summary tasks.")

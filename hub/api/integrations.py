@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow
 from flask_smorest import abort
 
-from hub import connections, exports, statistics
+from hub import connections, exports, linking, statistics, vendor_accounts
 from hub import credentials as creds
 from hub.api import auth
 from hub.api.common import (
@@ -77,7 +77,7 @@ def integration_out(vendor: Vendor, row: Integration | None) -> dict[str, Any]:
 def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
     return {"id": conn.id, "client_id": conn.client_id, "client_name": conn.client.name, "vendor": vendor.slug,
             "vendor_client_id": conn.vendor_client_id, "vendor_client_name": conn.vendor_client_name,
-            "vendor_client_reg_code": conn.vendor_client_reg_code, "warnings": connections.link_warnings(conn),
+            "vendor_client_reg_code": conn.vendor_client_reg_code, "warnings": linking.link_warnings(conn),
             "status": conn.status, "own_credentials": conn.has_credentials,
             "credentials": describe_credentials(vendor, conn) if conn.has_credentials else None,
             "account_name": conn.account_name, "last_checked_at": conn.last_checked_at,
@@ -118,7 +118,7 @@ def _missing_required(vendor: Vendor, owner: Integration | ClientConnection | No
                       submitted: dict[str, Any]) -> None:
     """Fields are optional (a field left out keeps the saved value), so a required one that is neither sent
     nor saved is a conflict with what is saved (``409``), not a malformed request."""
-    stored = connections.stored_credentials(owner) if owner is not None and owner.has_credentials else {}
+    stored = vendor_accounts.stored_credentials(owner) if owner is not None and owner.has_credentials else {}
     merged = creds.merge_for_edit(vendor.schema, submitted, stored)
     missing = [name for name, field in vendor.schema().fields.items()
                if field.required and field.load_default is marshmallow.missing and merged.get(name) is None]
@@ -273,10 +273,10 @@ def link_client(data: dict[str, Any], vendor: str, client_id: int) -> Any:
     v = vendor_or_404(vendor)
     client_or_404(client_id)
     row = integration_row(vendor, create=True)
-    conn = connections.link_client(_connection(row, client_id), client_id=client_id, integration=row,
-                                   vendor_client_id=data["vendor_client_id"],
-                                   vendor_client_name=data.get("vendor_client_name"),
-                                   vendor_client_reg_code=data.get("vendor_client_reg_code"))
+    conn = linking.link_client(_connection(row, client_id), client_id=client_id, integration=row,
+                               vendor_client_id=data["vendor_client_id"],
+                               vendor_client_name=data.get("vendor_client_name"),
+                               vendor_client_reg_code=data.get("vendor_client_reg_code"))
     return connection_out(v, conn)
 
 
@@ -292,7 +292,7 @@ def put_connection_credentials(data: dict[str, Any], vendor: str, client_id: int
     v = vendor_or_404(vendor)
     client_or_404(client_id)
     row = integration_row(vendor, create=True)
-    conn = _connection(row, client_id) or connections.link_client(
+    conn = _connection(row, client_id) or linking.link_client(
         None, client_id=client_id, integration=row, vendor_client_id=None)
     _missing_required(v, conn, data["credentials"])
     tested = owned(SyncRun, data["tested_run_id"], what="No such run.") if data.get("tested_run_id") else None

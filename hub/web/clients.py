@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from hub import clients as client_details
-from hub import connections, statistics
+from hub import connections, linking, statistics, vendor_accounts
 from hub import exports as invoice_exports
+from hub.client_list import CLIENT_STATUSES, attention_connection_ids, client_query, unlinked_counts
 from hub.errors import HubError
 from hub.models import (
     Client,
@@ -87,15 +88,15 @@ def client_list():  # noqa: ANN201
     q = (request.args.get("q") or "").strip()[:200]
     slug = request.args.get("integration") or ""
     status = request.args.get("status") or ""
-    status = status if status in connections.CLIENT_STATUSES else ""
+    status = status if status in CLIENT_STATUSES else ""
     integration = firm_integrations.get(slug)
-    unlinked = connections.unlinked_counts(g.user.firm_id, enabled)
+    unlinked = unlinked_counts(g.user.firm_id, enabled)
     only = request.args.get("unlinked")
     if only in unlinked:  # "N not linked to X": this integration's clients without a link
         integration, slug, status = firm_integrations[only], "", "not_linked"
     else:
         only = None
-    page = paginate(connections.client_query(g.user.firm_id, q=q, integration=integration, status=status))
+    page = paginate(client_query(g.user.firm_id, q=q, integration=integration, status=status))
     ids = [c.id for c in page.items]
     links: dict[int, list[ClientConnection]] = {cid: [] for cid in ids}
     attention: set[int] = set()
@@ -107,11 +108,11 @@ def client_list():  # noqa: ANN201
             links[row.client_id].append(row)
         attention = set(db.session.scalars(
             select(ClientConnection.id).where(ClientConnection.client_id.in_(ids), ClientConnection.id.in_(
-                connections.attention_connection_ids(g.user.firm_id)))))
+                attention_connection_ids(g.user.firm_id)))))
     filters = {k: v for k, v in (("q", q), ("integration", slug if integration else ""), ("status", status)) if v}
     return render_template("clients.html", clients=page.items, page=page, links=links, attention=attention,
                            enabled=enabled, integrations=sorted(firm_integrations.values(), key=lambda i: i.vendor),
-                           statuses=connections.CLIENT_STATUSES, filters=filters, q=q, slug=slug, status=status,
+                           statuses=CLIENT_STATUSES, filters=filters, q=q, slug=slug, status=status,
                            unlinked=unlinked, only=only)
 
 
@@ -176,7 +177,7 @@ def link_page(client: Client, integration: Integration | None, *, status: int = 
     connection = None
     context: dict[str, Any] = {"lookup": None, "credentials": None}
     if integration is not None:
-        vendor = connections.vendor_of(integration)
+        vendor = vendor_accounts.vendor_of(integration)
         connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id) \
             .one_or_none()
         lookup_id = request.args.get("lookup", type=int)
@@ -195,7 +196,7 @@ def link_page(client: Client, integration: Integration | None, *, status: int = 
     if connection is not None:
         context["blockers"] = unlink_blockers(connection)
         context["reloadable"] = can_reload(connection)
-        context["link_warnings"] = connections.link_warnings(connection)
+        context["link_warnings"] = linking.link_warnings(connection)
     return render_template("client_integration.html", client=client, integration=integration,
                            connection=connection, enabled=enabled_integrations(), **context), status
 
@@ -219,7 +220,7 @@ def client_lookup(client_id: int):  # noqa: ANN201
     client = client_or_404(client_id)
     require_plan()
     integration = enabled_integration_or_404(request.form.get("vendor"))
-    if not connections.vendor_of(integration).can("client_lookup"):
+    if not vendor_accounts.vendor_of(integration).can("client_lookup"):
         abort(404)
     run = connections.lookup_clients(integration, request.form.get("q", ""), user=g.user,
                                      wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
@@ -249,14 +250,14 @@ def client_link(client_id: int):  # noqa: ANN201
         return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor))
     previous = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
     relinked = previous is not None and previous.vendor_client_id not in (None, vendor_client_id)
-    connection = connections.link_client(None, client_id=client.id, integration=integration,
-                                         vendor_client_id=vendor_client_id, vendor_client_name=name,
-                                         vendor_client_reg_code=reg_code)
+    connection = linking.link_client(None, client_id=client.id, integration=integration,
+                                     vendor_client_id=vendor_client_id, vendor_client_name=name,
+                                     vendor_client_reg_code=reg_code)
     flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
           + ("Reload data for it to replace the months imported from the previous record (also by 0)."
              if relinked else "From the next import day its statistics are imported; Reload data back-fills "
                               "the last 12 months."), "success")
-    warnings = connections.link_warnings(connection)
+    warnings = linking.link_warnings(connection)
     if warnings:  # also shown on the client's Integration page for as long as the link disagrees
         flash(f"Check the link of {client.name}: {'; '.join(warnings)}. If this is another company, pick the "
               "right one.", "warning")
@@ -269,12 +270,12 @@ def client_credentials(client_id: int):  # noqa: ANN201
     client = client_or_404(client_id)
     require_plan()
     integration = enabled_integration_or_404(request.form.get("vendor"))
-    if not connections.vendor_of(integration).info.per_client_credentials:
+    if not vendor_accounts.vendor_of(integration).info.per_client_credentials:
         abort(404)
     connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
     if connection is None:
-        connection = connections.link_client(None, client_id=client.id, integration=integration,
-                                             vendor_client_id=None)
+        connection = linking.link_client(None, client_id=client.id, integration=integration,
+                                         vendor_client_id=None)
     outcome, value = handle_credentials_post(integration, connection)
     if outcome == "errors":
         return link_page(client, integration, status=422, credentials=value)
@@ -300,7 +301,7 @@ def client_reload(client_id: int):  # noqa: ANN201
     connection = linked_connection_or_404(client, integration)
     if not can_reload(connection):
         abort(404)
-    vendor = connections.vendor_of(integration)
+    vendor = vendor_accounts.vendor_of(integration)
     if request.method == "GET":
         return render_template("client_reload.html", client=client, integration=integration, vendor=vendor,
                                months=statistics.RELOAD_MONTHS)
@@ -324,7 +325,7 @@ def client_unlink(client_id: int):  # noqa: ANN201
     connection = linked_connection_or_404(client, integration)
     name = vendor_name(integration.vendor)
     try:
-        connections.unlink_client(connection)
+        linking.unlink_client(connection)
     except HubError as exc:
         flash(f"The link of {client.name} to {name} cannot be removed now: {exc.message} {exc.hint or ''}".strip(),
               "error")
@@ -355,14 +356,14 @@ def _unlink_reason_filter(blockers: dict[str, int]) -> str:
 def client_links():  # noqa: ANN201
     """Suggested matches for the unlinked clients of one integration, confirmed in bulk."""
     require_plan()
-    lookup_capable = [i for i in enabled_integrations() if connections.vendor_of(i).can("client_lookup")]
+    lookup_capable = [i for i in enabled_integrations() if vendor_accounts.vendor_of(i).can("client_lookup")]
     slug = request.args.get("vendor") or (lookup_capable[0].vendor if lookup_capable else None)
     integration = next((i for i in lookup_capable if i.vendor == slug), None)
     run = None
     if integration is not None and request.args.get("run", type=int):
         run = firm_run_or_404(request.args.get("run", type=int), kind="link_suggestions",
                               integration_id=integration.id)
-    unlinked = connections.unlinked_clients(integration) if integration else []
+    unlinked = linking.unlinked_clients(integration) if integration else []
     names = {c.id: c for c in unlinked}
     return render_template("client_links.html", integrations=lookup_capable, integration=integration, run=run,
                            unlinked=unlinked, names=names)
@@ -374,8 +375,8 @@ def client_links_suggest():  # noqa: ANN201
     require_plan()
     integration = enabled_integration_or_404(request.form.get("vendor"))
     try:
-        run = connections.suggest_links(integration, user=g.user,
-                                        wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+        run = linking.suggest_links(integration, user=g.user,
+                                    wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.client_links", vendor=integration.vendor))
@@ -394,7 +395,7 @@ def client_links_confirm():  # noqa: ANN201
         flash("Tick the suggestions to link.", "error")
         return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))
     try:
-        linked = connections.link_suggested(integration, run, picked)
+        linked = linking.link_suggested(integration, run, picked)
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.client_links", vendor=integration.vendor, run=run.id))

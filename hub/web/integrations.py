@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import audit, catalog, connections, exports, statistics
+from hub import audit, catalog, client_list, connections, drafts, exports, health, statistics, vendor_accounts
 from hub import credentials as creds
 from hub.errors import ConfigError, HubError
 from hub.models import (
@@ -68,13 +68,13 @@ def _clients_needing_attention(integration: Integration | None) -> int:
     if integration is None or g.user is None:
         return 0
     if "attention_by_integration" not in g:
-        g.attention_by_integration = connections.attention_by_integration(g.user.firm_id)
+        g.attention_by_integration = client_list.attention_by_integration(g.user.firm_id)
     return len(g.attention_by_integration.get(integration.id, []))
 
 
 @bp.app_template_global("expiry_state")
 def _expiry_state(owner: Integration | ClientConnection | None) -> str | None:
-    return connections.expiry_state(owner)
+    return health.expiry_state(owner)
 
 
 # -- test results -----------------------------------------------------------------------------------
@@ -105,9 +105,9 @@ def posted_int(name: str) -> int | None:
 def form_draft(integration: Integration, connection: ClientConnection | None, draft_id: int | None,
                run: SyncRun | None) -> CredentialDraft | None:
     """The draft the form is about: named by the form, else the one the shown test run tested."""
-    draft = connections.find_draft(integration, connection, draft_id)
+    draft = drafts.find_draft(integration, connection, draft_id)
     if draft is None and run is not None:
-        draft = connections.find_draft(integration, connection, (run.params or {}).get("draft_id"))
+        draft = drafts.find_draft(integration, connection, (run.params or {}).get("draft_id"))
     return draft
 
 
@@ -116,7 +116,7 @@ def credentials_state(schema: type[marshmallow.Schema], owner: Integration | Cli
                       errors: dict[str, Any] | None = None) -> dict[str, Any]:
     """Form fields: public values (the draft's when there is one), and per secret field whether a value is
     saved or newly entered (kept encrypted in the draft — never put into the page)."""
-    typed = connections.draft_credentials(draft)
+    typed = drafts.draft_credentials(draft)
     if values is None:
         values = dict(draft.public_credentials or {}) if draft is not None else \
             dict(owner.public_credentials or {}) if owner is not None else {}
@@ -138,14 +138,14 @@ def draft_rejection(draft: CredentialDraft | None, owner: Integration | ClientCo
 def credentials_page_state(integration: Integration, connection: ClientConnection | None,
                            run_id: int | None) -> dict[str, Any]:
     """Fields and test result for a credentials form after GET (optionally showing a test run)."""
-    vendor = connections.vendor_of(integration)
+    vendor = vendor_accounts.vendor_of(integration)
     owner = connection if connection is not None else integration
     run = None
     if run_id:
         run = firm_run_or_404(run_id, kind="test_connection", integration_id=integration.id,
                               client_connection_id=connection.id if connection else None)
     draft = form_draft(integration, connection, None, run) if run is not None else \
-        connections.rejected_draft(integration, connection)
+        drafts.rejected_draft(integration, connection)
     result = test_result(run)
     errors = {}
     if result and result["state"] == "failed" and result.get("field"):
@@ -163,7 +163,7 @@ def handle_credentials_post(integration: Integration, connection: ClientConnecti
 
     Save tests first: the values are stored only once the vendor accepts them (or the admin chose Replace
     anyway after a refusal). A secret typed into a form with an error elsewhere is kept in the draft."""
-    vendor = connections.vendor_of(integration)
+    vendor = vendor_accounts.vendor_of(integration)
     schema = vendor.schema
     owner = connection if connection is not None else integration
     data = forms.submitted(schema, request.form)
@@ -179,14 +179,14 @@ def handle_credentials_post(integration: Integration, connection: ClientConnecti
             flash("These new credentials are no longer kept: paste them again.", "error")
             return "redirect", None
         if action == "discard":
-            connections.discard_draft(draft)
+            drafts.discard_draft(draft)
             flash("The new credentials were discarded; the saved ones are unchanged.", "success")
         else:
-            connections.replace_anyway(draft)
+            drafts.replace_anyway(draft)
             flash(f"Replaced. {vendor.info.name} refused these credentials, so the connection needs attention "
                   "until they are fixed.", "warn")
         return "redirect", None
-    merged = connections.with_draft_secrets(schema, data, draft)
+    merged = drafts.with_draft_secrets(schema, data, draft)
     wait = current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0)
     try:
         if action == "test":
@@ -202,7 +202,7 @@ def handle_credentials_post(integration: Integration, connection: ClientConnecti
                                           draft=draft, save=True)
     except marshmallow.ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        draft = connections.keep_typed(integration, data, connection=connection, draft=draft, user=g.user)
+        draft = drafts.keep_typed(integration, data, connection=connection, draft=draft, user=g.user)
         public, _secrets = creds.split(schema, data)  # redisplay only the public values
         state = credentials_state(schema, owner, draft, values=public, errors=messages)
         return "errors", {**state, "general_errors": forms.general_errors(messages, schema), "result": None,
@@ -290,7 +290,7 @@ def integration_enable(slug: str):  # noqa: ANN201
     require_plan()
     integration = connections.get_or_create_integration(g.user.firm_id, slug)
     connections.set_enabled(integration, True)
-    flash(f"{connections.vendor_of(integration).info.name} is enabled. Next: paste the credentials on the "
+    flash(f"{vendor_accounts.vendor_of(integration).info.name} is enabled. Next: paste the credentials on the "
           "Connect tab.", "success")
     return redirect(url_for("web.integration_overview", slug=slug))
 

@@ -81,7 +81,7 @@ def other_api(hub_app, other_firm):
 @pytest.fixture
 def wait_runs_inline(hub_app, monkeypatch, run_jobs):
     """Requests that wait for a worker get their answer: the jobs run in-process while they wait."""
-    from hub import catalog, connections
+    from hub import catalog, connections, linking
     from hub.models import db
 
     def wait_for(run, timeout):
@@ -91,4 +91,5 @@ def wait_runs_inline(hub_app, monkeypatch, run_jobs):
 
     monkeypatch.setitem(hub_app.config, "HUB_API_WAIT", 5)
     monkeypatch.setattr(connections, "wait_for", wait_for)
+    monkeypatch.setattr(linking, "wait_for", wait_for)
     monkeypatch.setattr(catalog, "wait_for", wait_for)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub import catalog, connections
+from hub import catalog, connections, linking
 from hub.models import Client, IdempotencyKey, InvoiceExport, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -24,7 +24,7 @@ def exporter(api, example_integration, firm, hub_db, run_jobs, serve):
     hub_db.session.commit()
     connections.save_credentials(example_integration, GOOD)
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
+    linking.link_client(None, client_id=client.id, integration=example_integration, vendor_client_id="1")
     catalog.refresh(example_integration, "tax_rate")
     run_jobs()
     return {"app": app, "integration": example_integration, "client": client}

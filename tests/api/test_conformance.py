@@ -41,7 +41,7 @@ WHO = ("admin", "member", "anonymous", "service")
 def conformance_firm(hub_clean, run_jobs, monkeypatch):
     """A firm with an enabled example integration (credentials, mapping, linked clients, a draft invoice),
     its tokens, a service token and the ids of its objects; the API does not wait for workers."""
-    from hub import connections, exports, statistics
+    from hub import connections, exports, linking, statistics
     from hub.api import auth, service_auth
     from hub.models import Client, Topic, db
     from tests.conftest import make_firm
@@ -63,7 +63,7 @@ def conformance_firm(hub_clean, run_jobs, monkeypatch):
         statistics.save_summary_settings(integration, {"mapping": {"documents": fields[0].id}})
         clients = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).all()
         for i, client in enumerate(clients, start=1):
-            connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i))
+            linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i))
         exports.create_invoice(firm.id, clients[0].id, number="C-1", issue_date=dt.date(2026, 1, 5),
                                due_date=dt.date(2026, 1, 19), lines=[{"description": "Bookkeeping", "quantity": 1,
                                                                       "unit_price": 100, "vat_rate": 24}])

@@ -7,7 +7,7 @@ from importlib import metadata
 
 import pytest
 
-from hub import catalog, connections, exports
+from hub import catalog, connections, exports, linking, vendor_accounts
 from hub.models import AuditEvent, Client, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -162,7 +162,7 @@ def _export_to_merit(merit, firm, hub_db, run_jobs):
     connections.save_credentials(integration, dict(merit["module"].DEMO_CREDENTIALS))
     run_jobs()
     client = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).first()
-    connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
+    linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
     catalog.refresh(integration, "tax_rate")
     catalog.refresh(integration, "product")
     run_jobs()
@@ -184,7 +184,7 @@ def test_fetch_payments_202_then_paid_status_on_the_export(api, member_api, othe
                                                           run_jobs):
     invoice, export = _export_to_merit(merit, firm, hub_db, run_jobs)
     state = merit["app"].extensions["sandbox"]
-    api_id = connections.stored_credentials(merit["integration"])["api_id"]
+    api_id = vendor_accounts.stored_credentials(merit["integration"])["api_id"]
     state.pay_invoice(api_id, export.vendor_invoice_id, Decimal("100.00"), dt.date(2026, 11, 21))
 
     assert member_api.post("/integrations/merit/fetch-payments").status_code == 403

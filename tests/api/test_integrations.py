@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub import connections
+from hub import vendor_accounts
 from hub.models import Client, ClientConnection, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -91,7 +91,7 @@ def test_credentials_are_write_only(api, example_integration, hub_db):
     assert GOOD["api_key"] not in api.get("/integrations").get_data(as_text=True)
     # a blank secret keeps the saved one
     api.put("/integrations/example/credentials", json={"credentials": {"api_key": "", "company": "acme2"}})
-    assert connections.stored_credentials(example_integration) == {"api_key": GOOD["api_key"], "company": "acme2"}
+    assert vendor_accounts.stored_credentials(example_integration) == {"api_key": GOOD["api_key"], "company": "acme2"}
 
 
 def test_credentials_validation_is_field_level(api, example_integration):
@@ -180,7 +180,7 @@ def test_per_client_credentials(api, saved, firm, hub_db):
                                                                         "company": "client-co"}
     assert "client-key-1" not in response.get_data(as_text=True)
     conn = ClientConnection.query.filter_by(client_id=client.id).one()
-    assert connections.stored_credentials(conn)["api_key"] == "client-key-1"
+    assert vendor_accounts.stored_credentials(conn)["api_key"] == "client-key-1"
     response = api.put(f"/integrations/example/connections/{client.id}/credentials", json={"credentials": {}})
     assert response.status_code == 200, "blank secrets keep the stored ones"
     bad = api.put(f"/integrations/example/connections/{client.id}/credentials",

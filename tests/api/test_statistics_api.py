@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub import connections, statistics
+from hub import connections, linking, statistics
 from hub.models import Client, CustomField, SummaryTask, SummaryValue, Topic
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -15,8 +15,8 @@ def linked(api, example_integration, firm, hub_db, run_jobs):
     run_jobs()
     clients = Client.query.filter_by(firm_id=firm.id).order_by(Client.id).all()
     for i, client in enumerate(clients, start=1):
-        connections.link_client(None, client_id=client.id, integration=example_integration,
-                                vendor_client_id=str(i), vendor_client_name=f"Client {i:02d}")
+        linking.link_client(None, client_id=client.id, integration=example_integration,
+                            vendor_client_id=str(i), vendor_client_name=f"Client {i:02d}")
     return {"integration": example_integration, "clients": clients}
 
 

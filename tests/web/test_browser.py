@@ -357,16 +357,16 @@ def test_directo_admin_journey(page, live_hub, hub_app):
     # link to that client (15.6)
     from hub_directo import sandbox as directo
 
-    from hub import connections
+    from hub import linking, vendor_accounts
     from hub.models import Client, Integration, db
 
     with hub_app.app_context():
         integration = Integration.query.filter_by(firm_id=live_hub["firm_id"], vendor="directo").one()
         client_2 = Client.query.filter_by(firm_id=live_hub["firm_id"], name="Client 2").one()
-        link = connections.link_client(None, client_id=client_2.id, integration=integration, vendor_client_id="K0002",
-                                       vendor_client_name="Client 2 in Directo")
-        connections._store(link, connections.vendor_of(integration).schema,
-                           {"token": directo.REVOKED_CREDENTIALS["token"], "database": "uku_demo"})
+        link = linking.link_client(None, client_id=client_2.id, integration=integration, vendor_client_id="K0002",
+                                   vendor_client_name="Client 2 in Directo")
+        vendor_accounts.store_credentials(link, vendor_accounts.vendor_of(integration).schema,
+                                          {"token": directo.REVOKED_CREDENTIALS["token"], "database": "uku_demo"})
         link.status = "ok"
         db.session.commit()
         db.session.remove()

@@ -11,12 +11,12 @@ REVOKED = "ex-revoked-key-9999"
 
 
 def stored(in_app, vendor="example"):
-    from hub import connections
+    from hub import vendor_accounts
     from hub.models import Integration
 
     with in_app():
         row = Integration.query.filter_by(vendor=vendor).one()
-        return connections.stored_credentials(row)
+        return vendor_accounts.stored_credentials(row)
 
 
 def drafts(in_app):

@@ -13,17 +13,17 @@ from tests.web.test_pages import configure_and_link, sandbox  # noqa: F401  (the
 
 def add_bad_client(in_app, vendor="example"):
     """A second linked client whose own credentials the vendor refuses (its imports fail)."""
-    from hub import connections
+    from hub import linking, vendor_accounts
     from hub.models import Client, Integration
 
     with in_app() as db:
         integration = Integration.query.filter_by(vendor=vendor).one()
         client = Client.query.filter(Client.name == "Client 2").one_or_none() or \
             Client.query.order_by(Client.id).offset(1).first()
-        link = connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id="2",
-                                       vendor_client_name="Client 02")
-        schema = connections.vendor_of(integration).schema
-        connections._store(link, schema, {"api_key": "ex-wrong-key-9999", "company": "acme"})
+        link = linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id="2",
+                                   vendor_client_name="Client 02")
+        schema = vendor_accounts.vendor_of(integration).schema
+        vendor_accounts.store_credentials(link, schema, {"api_key": "ex-wrong-key-9999", "company": "acme"})
         link.status = "ok"
         db.session.commit()
         return client.id, client.name

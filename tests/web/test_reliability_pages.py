@@ -4,7 +4,7 @@ import socket
 
 import redis
 
-from hub import connections, statistics
+from hub import connections, linking, statistics
 from hub.models import Client, Integration, SyncRun
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -20,7 +20,7 @@ def test_reload_with_redis_down_answers_503_and_keeps_the_runs(owner, hub_app, i
         docs = statistics.create_custom_field(integration.firm_id, "Documents")
         statistics.save_summary_settings(integration, {"mapping": {"documents": docs.id}})
         for i, client in enumerate(Client.query.order_by(Client.id), start=1):
-            connections.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i))
+            linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=str(i))
     services = hub_app.extensions["hub"]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
