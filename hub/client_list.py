@@ -1,5 +1,5 @@
-"""The firm's clients at real sizes: search, filter by integration and status (attention, linked, not linked), and
-the counts the pages show ("N clients need attention", "N not linked to X") in a fixed number of queries."""
+"""The firm's clients at real sizes: search, filter by integration and status (attention — :mod:`hub.health` —,
+linked, not linked), and "N not linked to X", in a fixed number of queries."""
 
 from __future__ import annotations
 
@@ -7,33 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.models import NEEDS_ATTENTION, Client, ClientConnection, Integration, SyncRun, db
+from hub.health import attention_connection_ids
+from hub.models import Client, ClientConnection, Integration
 
 CLIENT_STATUSES = {"attention": "Needs attention", "linked": "Connected", "not_linked": "Not connected"}
-
-
-def attention_connection_ids(firm_id: int) -> Any:
-    """A select of the firm's client connections that need attention: their own credentials do, or their
-    latest finished import failed (a wrong client code, a missing permission…)."""
-    latest = (sa.select(SyncRun.client_connection_id.label("cid"), sa.func.max(SyncRun.id).label("rid"))
-              .where(SyncRun.firm_id == firm_id, SyncRun.kind == "import",
-                     SyncRun.status.in_(("succeeded", "failed")), SyncRun.client_connection_id.isnot(None))
-              .group_by(SyncRun.client_connection_id).subquery())
-    failed = sa.select(latest.c.cid).join(SyncRun, SyncRun.id == latest.c.rid).where(SyncRun.status == "failed")
-    own = (sa.select(ClientConnection.id).join(Integration, Integration.id == ClientConnection.integration_id)
-           .where(Integration.firm_id == firm_id, ClientConnection.status == NEEDS_ATTENTION))
-    return sa.union(own, failed)
-
-
-def attention_by_integration(firm_id: int) -> dict[int, list[int]]:
-    """integration id → ids of its clients that need attention (one query)."""
-    rows = db.session.execute(
-        sa.select(ClientConnection.integration_id, ClientConnection.client_id)
-        .where(ClientConnection.id.in_(attention_connection_ids(firm_id))))
-    out: dict[int, list[int]] = {}
-    for integration_id, client_id in rows:
-        out.setdefault(integration_id, []).append(client_id)
-    return out
 
 
 def client_query(firm_id: int, *, q: str = "", integration: Integration | None = None, status: str = "") -> Any:

@@ -2,13 +2,14 @@
 
 State machine (DESIGN §4)::
 
-    not_configured --save--> untested --test ok--> ok
-                                  \\--auth/config error--> needs_attention --fresh creds + test ok--> ok
+    not_configured --save--> untested --a call succeeds (Test connection or any other)--> ok
+                                  \\--AuthError/ConfigError--> needs_attention --a call succeeds--> ok
+    ok --AuthError/ConfigError--> needs_attention     any --save--> untested (unless the test of these values passed)
     any --disable--> disabled --enable--> untested (or not_configured without credentials)
 
-How ``ok``/``needs_attention`` follow from outcomes: :mod:`hub.health`. What the admin types before it is stored:
-:mod:`hub.drafts`. Which account a call goes to, and the call: :mod:`hub.vendor_accounts`. Linking clients:
-:mod:`hub.linking`.
+``ok``/``needs_attention`` are the outcome of the latest call through the account (:mod:`hub.health`). What the
+admin types before it is stored: :mod:`hub.drafts`. Which account a call goes to, and the call:
+:mod:`hub.vendor_accounts`. Linking clients: :mod:`hub.linking`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hub import audit
 from hub import credentials as creds
 from hub.drafts import DRAFT_TTL, apply_draft, draft_test_finished, with_draft_secrets
 from hub.errors import ConfigError
-from hub.health import record_failure, record_success, run_owner
+from hub.health import Owner, record_failure, record_test
 from hub.jobs import Kind, register, start_run, wait_for
 from hub.models import (
     DISABLED,
@@ -40,7 +41,7 @@ from hub.models import (
     utcnow,
 )
 from hub.services import services
-from hub.vendor_accounts import Owner, call_vendor, run_account, store_credentials, stored_credentials, vendor_of
+from hub.vendor_accounts import call_vendor, run_account, store_credentials, stored_credentials, vendor_of
 
 
 # -- credentials -------------------------------------------------------------------------------
@@ -70,7 +71,7 @@ def save_credentials(integration: Integration, submitted: dict[str, Any], *, con
     tested_ok = (tested_run is not None and tested_run.status == "succeeded"
                  and tested_run.kind == "test_connection" and _draft_matches(tested_run, data))
     if tested_ok:
-        record_success(owner, tested_run.result or {})
+        record_test(owner, tested_run.result or {})  # the latest outcome of exactly these credentials
         tested_draft = db.session.get(CredentialDraft, (tested_run.params or {}).get("draft_id") or 0)
         if tested_draft is not None:
             db.session.delete(tested_draft)  # stored now: nothing left to keep
@@ -173,6 +174,7 @@ def test_connection(integration: Integration, submitted: dict[str, Any] | None =
 def _test_connection_action(run: SyncRun) -> dict:
     draft_id = (run.params or {}).get("draft_id")
     draft = None
+    account = run_account(run)
     if draft_id:
         draft = db.session.get(CredentialDraft, draft_id)
         if draft is None:
@@ -180,23 +182,23 @@ def _test_connection_action(run: SyncRun) -> dict:
                               hint="Paste them again and click Test connection.")
         credentials = stored_credentials(draft)
     else:
-        credentials = run_account(run).credentials()
-    info = call_vendor(run, "hub_test_connection", credentials=credentials)
+        credentials = account.credentials()
+    stored = account.uses_stored(credentials)  # a test of typed values that equal the stored ones tests those
+    info = call_vendor(run, "hub_test_connection", account=account, credentials=credentials)
     missing = [str(m) for m in getattr(info, "missing", ()) or ()]
     result = {
         "account_name": info.account_name, "account_id": info.account_id,
         "expires_on": info.expires_on.isoformat() if info.expires_on else None,
         "details": dict(info.details), "missing": missing, "fingerprint": _fingerprint(credentials),
     }
-    if draft is not None:
-        if draft.run_id == run.id and draft.save_requested:
-            apply_draft(draft, run, result)
-            result["saved"] = True
-        elif draft.run_id == run.id:
-            draft.state, draft.error = "tested", None
-    else:
-        owner = run_owner(run)
-        record_success(owner, result)
+    if draft is not None and draft.run_id == run.id and draft.save_requested:
+        apply_draft(draft, run, result)
+        result["saved"] = True
+        return result
+    if draft is not None and draft.run_id == run.id:
+        draft.state, draft.error = "tested", None
+    if stored:
+        record_test(account.owner, result)
     return result
 
 

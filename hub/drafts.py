@@ -21,9 +21,8 @@ import marshmallow
 
 from hub import audit, redaction
 from hub import credentials as creds
-from hub.health import record_success
+from hub.health import Owner, record_outcome, record_test
 from hub.models import (
-    NEEDS_ATTENTION,
     ClientConnection,
     CredentialDraft,
     Integration,
@@ -31,10 +30,9 @@ from hub.models import (
     SyncRun,
     User,
     db,
-    utcnow,
 )
 from hub.services import services
-from hub.vendor_accounts import Owner, store_credentials, stored_credentials, vendor_of
+from hub.vendor_accounts import store_credentials, stored_credentials, vendor_of
 
 DRAFT_TTL = dt.timedelta(hours=1)  # a draft nobody saved (typed, or tested and left)
 REJECTED_DRAFT_TTL = dt.timedelta(days=7)  # a Save the vendor refused: kept for "Replace anyway"
@@ -118,9 +116,7 @@ def replace_anyway(draft: CredentialDraft, *, user: User | None = None) -> Owner
     """The admin chose to store credentials the vendor refused: they replace the stored ones and the
     owner needs attention with the vendor's error (nothing is tested again silently)."""
     integration, owner, changes = _store_draft(draft)
-    owner.status = NEEDS_ATTENTION
-    owner.last_checked_at = utcnow()
-    owner.last_error = draft.error or {"kind": "auth", "message": "The new credentials were not tested."}
+    record_outcome(owner, draft.error or {"kind": "auth", "message": "The new credentials were not tested."})
     db.session.delete(draft)
     db.session.commit()
     audit.record(integration.firm_id, "credentials.replaced_anyway", owner, user=user, details=changes)
@@ -144,7 +140,7 @@ def _store_draft(draft: CredentialDraft) -> tuple[Integration, Owner, dict[str, 
 def apply_draft(draft: CredentialDraft, run: SyncRun, result: dict[str, Any]) -> None:
     """A Save whose test passed: the draft becomes the owner's credentials."""
     integration, owner, changes = _store_draft(draft)
-    record_success(owner, result)
+    record_test(owner, result)
     user = db.session.get(User, draft.user_id) if draft.user_id else None
     db.session.delete(draft)
     db.session.commit()

@@ -38,8 +38,8 @@ def link_client(connection_or_none: ClientConnection | None, *, client_id: int, 
     connection = connection_or_none or ClientConnection.query.filter_by(
         client_id=client_id, integration_id=integration.id).one_or_none()
     if connection is None:
-        connection = ClientConnection(client_id=client_id, integration_id=integration.id, status=integration.status,
-                                      linked_at=utcnow())
+        # no status copied from the integration: a link without credentials of its own shows the firm's (hub.health)
+        connection = ClientConnection(client_id=client_id, integration_id=integration.id, linked_at=utcnow())
         db.session.add(connection)
     previous = connection.vendor_client_id
     if vendor_client_id != previous:
@@ -47,8 +47,6 @@ def link_client(connection_or_none: ClientConnection | None, *, client_id: int, 
     connection.vendor_client_id = vendor_client_id
     connection.vendor_client_name = vendor_client_name
     connection.vendor_client_reg_code = vendor_client_reg_code
-    if not connection.has_credentials:
-        connection.status = integration.status
     db.session.commit()
     audit.record(integration.firm_id, "client.linked", connection, user=user, actor=actor,
                  details={"vendor_client_id": vendor_client_id, "previous": previous,

@@ -3,7 +3,8 @@
 A call for a client goes to the client's **own** account when its connection has credentials, else to the firm's
 (:func:`account_for`, THE routing rule); a run records the client and its connection so the worker routes it the
 same way (:func:`account_run`, :func:`run_account`), and :func:`check_route` refuses a call that would go to the
-wrong books. Here too: reading and storing an owner's credentials (encrypted) and the ``ctx`` a hook gets.
+wrong books. The outcome of every call is its account's health (:mod:`hub.health`). Here too: reading and storing
+an owner's credentials (encrypted) and the ``ctx`` a hook gets.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from flask import current_app
 from hub import credentials as creds
 from hub import redaction
 from hub.context import RedisCache, VendorContext, account_key
-from hub.errors import ConfigError, UnexpectedError
+from hub.errors import ConfigError, HubError, UnexpectedError
+from hub.health import Owner, attribute_failure, record_outcome
 from hub.http import DEFAULT_TIMEOUT, VendorHttp, new_client
 from hub.jobs import start_run
 from hub.models import ClientConnection, CredentialDraft, Integration, SyncRun, User, db
@@ -28,8 +30,6 @@ from hub.plugins import Vendor
 from hub.ratelimit import RateBudget
 from hub.services import services
 from hub.types import RateLimit
-
-Owner = Integration | ClientConnection
 
 
 # -- credentials -------------------------------------------------------------------------------
@@ -45,10 +45,9 @@ def stored_credentials(owner: Owner | CredentialDraft) -> dict[str, Any]:
 
 
 def credentials_owner(integration: Integration, connection: ClientConnection | None) -> Owner:
-    """Per-client credentials override the firm's (the owner of :func:`account_for`)."""
-    if connection is not None and connection.has_credentials:
-        return connection
-    return integration
+    """Whose credentials — and health — a client's link uses: its own when it has credentials, else the firm's
+    integration (the owner of :func:`account_for`)."""
+    return account_for(integration, connection=connection).owner
 
 
 def store_credentials(owner: Owner | CredentialDraft, schema: type[marshmallow.Schema], data: dict[str, Any]) -> None:
@@ -140,6 +139,12 @@ class VendorAccount:
         if self.own or self.connection is None:
             return None
         return self.connection.vendor_client_id
+
+    def uses_stored(self, credentials: dict[str, Any] | None) -> bool:
+        """Whether a call with ``credentials`` (None: the stored ones) is a call of this account as stored, whose
+        outcome is then the owner's health (a Test connection of typed values that equal the stored ones is)."""
+        owner = self.owner
+        return credentials is None or (owner.has_credentials and stored_credentials(owner) == credentials)
 
     def credentials(self) -> dict[str, Any]:
         owner = self.owner
@@ -241,14 +246,26 @@ def call_vendor(run: SyncRun, hook: str, *, account: VendorAccount | None = None
                 credentials: dict | None = None, **kwargs: Any) -> Any:
     """Call ``hook`` in the vendor account of ``run`` (:func:`run_account`, or ``account`` when the flow
     pinned one, checked against the run) with its credentials and a fresh context. ``credentials`` only
-    for testing unsaved values (a draft)."""
+    for testing unsaved values (a draft).
+
+    The outcome is the account's health (:mod:`hub.health`) when the call used its stored credentials: a success
+    makes it ``ok`` (no statement when it already is), an ``AuthError``/``ConfigError`` is named for the kind's
+    ``on_attention`` (:func:`hub.health.record_failure`)."""
     account = account or run_account(run)
     check_route(run, hook, account)
+    counts = account.uses_stored(credentials)
     if credentials is None:
         credentials = account.credentials()
     ctx = build_context(account.integration, credentials)
     try:
-        return services().registry.call(account.integration.vendor, hook, ctx=ctx, credentials=credentials,
-                                        **kwargs)
+        result = services().registry.call(account.integration.vendor, hook, ctx=ctx, credentials=credentials,
+                                          **kwargs)
+    except HubError as exc:
+        if counts and exc.needs_attention:
+            attribute_failure(exc, account.owner)
+        raise
     finally:
         ctx.close()
+    if counts:
+        record_outcome(account.owner)
+    return result

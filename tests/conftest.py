@@ -50,6 +50,43 @@ def serve():
         server.shutdown()
 
 
+@pytest.fixture
+def vendor_keys(monkeypatch):
+    """``revoke(key)`` / ``restore(key, company)``: the example vendor revokes or restores an API key (its sandbox
+    serves in the test's process)."""
+    from hub_example import sandbox as example
+
+    return (lambda key: monkeypatch.delitem(example.KEYS, key),
+            lambda key, company: monkeypatch.setitem(example.KEYS, key, company))
+
+
+@pytest.fixture
+def connection_events(hub_app, serve, monkeypatch):
+    """``events = connection_events()``: a webhook endpoint of the (first) firm for ``connection.needs_attention`` and
+    ``connection.recovered``, answering 204 on loopback; ``events()`` lists the event types recorded, in order."""
+    from hub import webhooks
+    from hub.models import Firm, WebhookDelivery
+
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)
+
+    def receiver(environ, start_response):
+        start_response("204 No Content", [])
+        return [b""]
+
+    def listen():  # noqa: ANN202
+        with hub_app.app_context():
+            webhooks.create_endpoint(Firm.query.order_by(Firm.id).first().id, serve(receiver) + "/hooks",
+                                     events=["connection.needs_attention", "connection.recovered"])
+
+        def events() -> list[str]:
+            with hub_app.app_context():
+                return [row.event_type for row in WebhookDelivery.query.order_by(WebhookDelivery.id)]
+
+        return events
+
+    return listen
+
+
 def make_firm(db):
     from hub.models import Client, Firm, User
 

@@ -75,13 +75,14 @@ def integration_out(vendor: Vendor, row: Integration | None) -> dict[str, Any]:
 
 
 def connection_out(vendor: Vendor, conn: ClientConnection) -> dict[str, Any]:
+    account = vendor_accounts.credentials_owner(conn.integration, conn)  # its own account, else the firm's
     return {"id": conn.id, "client_id": conn.client_id, "client_name": conn.client.name, "vendor": vendor.slug,
             "vendor_client_id": conn.vendor_client_id, "vendor_client_name": conn.vendor_client_name,
             "vendor_client_reg_code": conn.vendor_client_reg_code, "warnings": linking.link_warnings(conn),
-            "status": conn.status, "own_credentials": conn.has_credentials,
+            "status": account.status, "own_credentials": conn.has_credentials,
             "credentials": describe_credentials(vendor, conn) if conn.has_credentials else None,
-            "account_name": conn.account_name, "last_checked_at": conn.last_checked_at,
-            "last_error": conn.last_error}
+            "account_name": account.account_name, "last_checked_at": account.last_checked_at,
+            "last_error": account.last_error}
 
 
 # -- the document: bodies that depend on the vendor, one path per vendor (see common.document_per_value) --

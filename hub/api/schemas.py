@@ -235,7 +235,10 @@ class ConnectionSchema(Schema):
     vendor_client_reg_code = fields.String(allow_none=True, metadata={"example": "12345678"})
     warnings = fields.List(fields.String(), metadata={
         "description": "Where the linked vendor record disagrees with the hub client (name, registration code)."})
-    status = fields.String(metadata={"example": "ok"})
+    status = fields.String(metadata={
+        "example": "ok", "enum": ["not_configured", "untested", "ok", "needs_attention", "disabled"],
+        "description": "The health of the vendor account this client's calls go to — its own when `own_credentials`, "
+                       "else the firm's integration's — as are `account_name`, `last_checked_at` and `last_error`."})
     own_credentials = fields.Boolean(metadata={"description": "The client connects with its own credentials."})
     credentials = fields.Dict(allow_none=True, metadata={"description": "The client's own credentials as "
                                                          "`IntegrationSchema.credentials` describes them."})

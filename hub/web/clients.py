@@ -7,13 +7,12 @@ from typing import Any
 
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from hub import clients as client_details
 from hub import connections, linking, statistics, vendor_accounts
 from hub import exports as invoice_exports
-from hub.client_list import CLIENT_STATUSES, attention_connection_ids, client_query, unlinked_counts
+from hub.client_list import CLIENT_STATUSES, client_query, unlinked_counts
 from hub.errors import HubError
 from hub.models import (
     Client,
@@ -82,7 +81,8 @@ def unlink_blockers(connection: ClientConnection) -> dict[str, int]:
 @login_required
 def client_list():  # noqa: ANN201
     """The client list at real firm sizes: search, filter by integration and status, ``PER_PAGE`` a page; a
-    fixed number of queries per page (the clients, their links with integrations, attention)."""
+    fixed number of queries per page (the clients, their links with integrations); a link shows the health of the
+    account it uses (:mod:`hub.health`: its own, else the firm's)."""
     enabled = enabled_integrations()
     firm_integrations = {i.vendor: i for i in Integration.query.filter_by(firm_id=g.user.firm_id)}
     q = (request.args.get("q") or "").strip()[:200]
@@ -99,18 +99,14 @@ def client_list():  # noqa: ANN201
     page = paginate(client_query(g.user.firm_id, q=q, integration=integration, status=status))
     ids = [c.id for c in page.items]
     links: dict[int, list[ClientConnection]] = {cid: [] for cid in ids}
-    attention: set[int] = set()
     if ids:
         rows = ClientConnection.query.join(Integration).options(contains_eager(ClientConnection.integration)) \
             .filter(Integration.firm_id == g.user.firm_id, ClientConnection.client_id.in_(ids)) \
             .order_by(Integration.vendor)
         for row in rows:
             links[row.client_id].append(row)
-        attention = set(db.session.scalars(
-            select(ClientConnection.id).where(ClientConnection.client_id.in_(ids), ClientConnection.id.in_(
-                attention_connection_ids(g.user.firm_id)))))
     filters = {k: v for k, v in (("q", q), ("integration", slug if integration else ""), ("status", status)) if v}
-    return render_template("clients.html", clients=page.items, page=page, links=links, attention=attention,
+    return render_template("clients.html", clients=page.items, page=page, links=links,
                            enabled=enabled, integrations=sorted(firm_integrations.values(), key=lambda i: i.vendor),
                            statuses=CLIENT_STATUSES, filters=filters, q=q, slug=slug, status=status,
                            unlinked=unlinked, only=only)

@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import audit, catalog, client_list, connections, drafts, exports, health, statistics, vendor_accounts
+from hub import audit, catalog, connections, drafts, exports, health, statistics, vendor_accounts
 from hub import credentials as creds
 from hub.errors import ConfigError, HubError
 from hub.models import (
@@ -68,8 +68,14 @@ def _clients_needing_attention(integration: Integration | None) -> int:
     if integration is None or g.user is None:
         return 0
     if "attention_by_integration" not in g:
-        g.attention_by_integration = client_list.attention_by_integration(g.user.firm_id)
+        g.attention_by_integration = health.attention_by_integration(g.user.firm_id)
     return len(g.attention_by_integration.get(integration.id, []))
+
+
+@bp.app_template_global("account_owner")
+def _account_owner(link: ClientConnection) -> Integration | ClientConnection:
+    """Whose health a client's link shows: its own account's, else the firm's integration's."""
+    return vendor_accounts.credentials_owner(link.integration, link)
 
 
 @bp.app_template_global("expiry_state")

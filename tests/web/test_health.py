@@ -138,9 +138,9 @@ def test_the_client_list_runs_a_fixed_number_of_queries_per_page(thousand, hub_a
             assert thousand.get(path).status_code == 200
         counts.append(len(statements))
     # the session, user, firm, unread count, enabled integrations, the firm's integrations, the clients' total and
-    # links for the "N not linked to X" counts, count, page, links, attention (an empty page — nobody needs
-    # attention — skips the last two); the same for every page: no N+1
-    assert counts == [12, 12, 12, 10, 12], counts
+    # links for the "N not linked to X" counts, count, page, links (an empty page — nobody needs attention — skips
+    # the last); each link's status is its account's (loaded with the links): the same for every page, no N+1
+    assert counts == [11, 11, 11, 10, 11], counts
 
 
 def test_api_lists_clients_with_filters_and_pages(thousand, hub_app):
