@@ -26,11 +26,11 @@ from hub.models import (
     ClientConnection,
     CredentialDraft,
     Integration,
-    Notification,
     SyncRun,
     User,
     db,
 )
+from hub.notify import notify
 from hub.services import services
 from hub.vendor_accounts import store_credentials, stored_credentials, vendor_of
 
@@ -165,10 +165,8 @@ def draft_test_finished(run: SyncRun) -> None:
             else "Nothing was saved."
         link = (f"/clients/{owner.client_id}/integration?vendor={integration.vendor}"
                 if isinstance(owner, ClientConnection) else f"/settings/apps/{integration.vendor}/connect")
-        db.session.add(Notification(
-            firm_id=run.firm_id, user_id=run.requested_by_id, level="error",
-            title=f"New {name} credentials were not saved",
-            body=f"{name} refused them: {(run.error or {}).get('message', 'the test failed')} {kept}",
-            link=link))
+        notify(run.firm_id, f"New {name} credentials were not saved", level="error", link=link,
+               user_id=run.requested_by_id,
+               body=f"{name} refused them: {(run.error or {}).get('message', 'the test failed')} {kept}")
     db.session.commit()
 

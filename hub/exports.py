@@ -19,7 +19,7 @@ State machine of an export (one ``InvoiceExport`` row per invoice × integration
 * ``pending``/``uncertain`` exports with no live run (the job layer gave up retrying a vendor that stayed
   away) are asked again by the ``exports`` dispatcher every :data:`RETRY_UNCERTAIN_AFTER`.
 * **Which books**: an export goes to the vendor account of the invoice's client — the client's own account
-  when its connection has credentials, else the firm's (``hub.connections.account_for``; the run records the
+  when its connection has credentials, else the firm's (``hub.vendor_accounts.account_for``; the run records the
   client and its connection). The account is pinned on the row at the first attempt (``account``,
   ``account_connection_id``): find-invoice, retries and paid status ask that account and no other; if a
   client's own account is unlinked, they stop instead of asking the firm's. VAT and product codes come from

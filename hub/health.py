@@ -32,6 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hub import redaction, webhooks
 from hub.errors import HubError
 from hub.models import DISABLED, NEEDS_ATTENTION, OK, ClientConnection, Integration, Notification, SyncRun, db, utcnow
+from hub.notify import notify
 from hub.services import services
 
 EXPIRY_WARNING = dt.timedelta(days=30)  # warn this long before a known credential expiry
@@ -142,10 +143,9 @@ def notify_expiring(today: dt.date | None = None) -> int:
                 link = f"/settings/apps/{integration.vendor}/connect"
             if Notification.query.filter_by(firm_id=integration.firm_id, title=title, link=link).first():
                 continue
-            db.session.add(Notification(
-                firm_id=integration.firm_id, level="warning", title=title, link=link,
-                body=f"Generate new credentials in {name} and paste them on the Connect tab before then; "
-                     "after that date imports and exports stop."))
+            notify(integration.firm_id, title, level="warning", link=link,
+                   body=f"Generate new credentials in {name} and paste them on the Connect tab before then; "
+                        "after that date imports and exports stop.")
             sent += 1
     db.session.commit()
     return sent

@@ -9,7 +9,7 @@
   it came from another vendor record or account than the current link (imported before
   ``ClientConnection.linked_at``): a re-linked client's months are overwritten, also by 0.
 * **Account**: every vendor call goes to the client's own account when it has one, else the firm's
-  (``hub.connections.account_for``).
+  (``hub.vendor_accounts.account_for``).
 * **Reload data** (run kind ``reload``): back-fills the last 12 months for every linked client (or one
   client), overwriting, as one ``import`` child run per client; the parent run counts progress
   (clients done / total) and notifies the admin when all children are final.

@@ -84,7 +84,7 @@ EVENT_TYPES: dict[str, str] = {
     "export.confirmed": "The vendor confirmed an exported invoice.",
     "export.failed": "An invoice export failed for good (the vendor refused it or it could not be sent).",
     "connection.needs_attention": "An integration or a client's own connection needs fresh credentials.",
-    "connection.recovered": "A connection that needed attention passed its test again.",
+    "connection.recovered": "A connection that needed attention works again (a test or a vendor call succeeded).",
     "credential.expiring": "Credentials expire within HUB_WEBHOOK_EXPIRY_DAYS (14) days.",
 }
 QUEUE = "webhooks"
