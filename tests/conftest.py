@@ -12,6 +12,43 @@ def hub_registry():
     return VendorRegistry.from_entry_points()
 
 
+#: The tests hash passwords with scrypt at 1/256 of the production work factor (N=2**15): every firm the tests make
+#: hashes two passwords and every sign-in checks one, which at the real cost was a third of the page tests' CPU.
+TEST_PASSWORD_HASH = "scrypt:128:8:1"
+
+
+def _use_password_hash(monkeypatch: pytest.MonkeyPatch, method: str | None) -> None:
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    from hub import models
+    from hub.web import home
+
+    generate = partial(generate_password_hash, method=method) if method else generate_password_hash
+    monkeypatch.setattr(models, "generate_password_hash", generate)
+    monkeypatch.setattr(home, "generate_password_hash", generate)
+    home._unknown_user_hash.cache_clear()  # made the way users' hashes are made now
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _use_password_hash(monkeypatch, TEST_PASSWORD_HASH)
+        yield
+
+
+@pytest.fixture
+def production_password_hashes(monkeypatch):
+    """Passwords hashed at the production cost for this test (ask for it before the fixtures that make users):
+    for a test about the time a password check takes."""
+    _use_password_hash(monkeypatch, None)
+    yield
+    from hub.web import home
+
+    home._unknown_user_hash.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_webhook_dns(monkeypatch):
     """Webhook endpoint hosts are resolved for the SSRF check (hub.webhooks); in tests only IP literals and
@@ -41,7 +78,8 @@ def serve():
 
     def start(app) -> str:
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # a short poll: shutting the server down at the end of the test waits for the loop to look (0.5 s by default)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 

@@ -7,6 +7,8 @@ import socket
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq.job import Job, JobStatus
 
 from hub import connections, health, jobs, linking, schedule, statistics, vendor_accounts
@@ -43,7 +45,9 @@ def redis_down(hub_app):
     @contextlib.contextmanager
     def down():
         real = services._redis
-        services._redis = redis.Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.2)
+        # no retries: redis-py's default backoff (three retries) would make every command here take seconds
+        services._redis = redis.Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.2,
+                                      retry=Retry(NoBackoff(), 0))
         try:
             yield
         finally:

@@ -3,6 +3,8 @@
 import socket
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from hub import connections, linking, statistics
 from hub.models import Client, Integration, SyncRun
@@ -25,7 +27,9 @@ def test_reload_with_redis_down_answers_503_and_keeps_the_runs(owner, hub_app, i
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    real, services._redis = services._redis, redis.Redis(port=port, socket_connect_timeout=0.2)
+    # no retries: redis-py's default backoff (three retries) would make every command here take seconds
+    real, services._redis = services._redis, redis.Redis(port=port, socket_connect_timeout=0.2,
+                                                         retry=Retry(NoBackoff(), 0))
     try:
         token_page = "/settings/apps/example/reload"
         response = owner.post("/settings/apps/example/reload", token_from=token_page)

@@ -65,7 +65,7 @@ def test_successful_sign_ins_are_not_counted(hub_app, web_firm):
         assert sign_in(client, OWNER, OWNER_PW).status_code == 302
 
 
-def test_unknown_e_mail_costs_a_password_check_too(hub_app, web_firm, monkeypatch):
+def test_unknown_e_mail_costs_a_password_check_too(production_password_hashes, hub_app, web_firm, monkeypatch):
     """No user enumeration by timing: an unknown e-mail is rejected after the same hash work."""
     from hub.web import home
 
