@@ -88,7 +88,8 @@ def schemathesis_run(origin: str, token: str | None, firm: dict, report_dir: Pat
     env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(ROOT),
            "HUB_CONFORMANCE_TOKEN_IDS": json.dumps(firm["token_ids"]), "HUB_CONFORMANCE_IDS": json.dumps(firm["ids"])}
     out = (report_dir / "schemathesis.txt").open("w")
-    return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    # run in the report folder: schemathesis keeps a cache of earlier runs (.schemathesis/) in its working directory
+    return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=env, cwd=report_dir)
 
 
 @pytest.mark.slow
