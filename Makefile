@@ -27,8 +27,11 @@ run: install
 	HUB_LOAD_PLUGINS="$(subst $(space),$(comma),$(PLUGIN_SLUGS))" HUB_INSECURE_COOKIES=1 \
 		FLASK_APP=hub.app:create_app $(BIN)/flask hub up --port $(PORT)
 
+# The suite in parallel (pytest-xdist): one process per core, `make test TEST_WORKERS=0` for one process. Tests that
+# build packages from the checkout share a group (`xdist_group`) and so one process.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check hub tests plugins bench

@@ -31,6 +31,7 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
 
 @pytest.mark.slow
 @pytest.mark.packaging
+@pytest.mark.xdist_group("builds_from_the_checkout")  # setuptools writes build/ into the checkout: one at a time
 def test_every_package_builds_and_passes_twine_check(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     for project in PROJECTS:
