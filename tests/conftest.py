@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +71,20 @@ def _hermetic_webhook_dns(monkeypatch):
     monkeypatch.setattr(webhooks, "_resolve", resolve)
 
 
+class _Unlogged(WSGIRequestHandler):
+    """No access log line per request (thousands in the conformance run, each through one locked stderr handler)."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
 @pytest.fixture
 def serve():
     """``serve(wsgi_app) -> origin``: serve an app on loopback for the test's duration."""
     servers = []
 
     def start(app) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Unlogged)
         # a short poll: shutting the server down at the end of the test waits for the loop to look (0.5 s by default)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
