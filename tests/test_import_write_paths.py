@@ -1,7 +1,8 @@
 """The import's write path has a PostgreSQL form (arrays in a few statements: 1.78× less worker CPU per client in
 ``bench/reload.py``) beside the SQLite one. Both must be tested by the default ``make test``: when this run is on
 SQLite and a PostgreSQL server answers on this machine, the import and Reload tests run again on it, in a pytest
-of their own (a database of their own, ``hub_write_paths``, made anew). CI's PostgreSQL pass runs them there anyway.
+of their own (a database of their own, ``hub_write_paths_<pid>``, made anew and dropped after). CI's PostgreSQL
+pass runs them there anyway.
 """
 
 import os
@@ -12,20 +13,25 @@ from pathlib import Path
 import pytest
 
 POSTGRES = os.environ.get("HUB_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATABASE = "hub_write_paths"
+DATABASE = f"hub_write_paths_{os.getpid()}"  # of this run: two runs on one machine do not drop each other's
 TESTS = ["tests/test_statistics.py", "tests/test_statistics_costs.py"]
 
 
-def _postgres_answers() -> bool:
+def _postgres(statement: str) -> bool:
     try:
         import psycopg
 
         with psycopg.connect(POSTGRES, connect_timeout=2, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+            if statement:
+                conn.execute(statement)
         return True
     except Exception:
         return False
+
+
+def _postgres_answers() -> bool:
+    return _postgres(f"CREATE DATABASE {DATABASE}")
 
 
 @pytest.mark.slow
@@ -38,7 +44,10 @@ def test_the_import_tests_pass_on_postgresql_too(hub_database_url):
     env = dict(os.environ, HUB_TEST_DATABASE_URL=POSTGRES.rsplit("/", 1)[0] + f"/{DATABASE}")
     env.pop("HUB_TEST_REDIS_URL", None)  # an embedded Redis of its own
     env.pop("PYTEST_ADDOPTS", None)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-x", *TESTS], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-x", *TESTS], cwd=root,
+                              env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        _postgres("")  # dropped
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout.splitlines()[-1]
