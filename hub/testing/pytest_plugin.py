@@ -238,8 +238,8 @@ def run_jobs(hub_app, hub_clock: TestClock) -> Callable[..., int]:  # noqa: ANN0
         ran = rounds = 0
         worker = jobs.make_worker(simple=True)
         # RQ subscribes every worker to a command channel (kill, stop) served by a thread; in-process nobody sends
-        # it commands, and ending that thread can block up to 60 s (RQ unsubscribes before it stops the thread,
-        # which then waits a minute for a subscription that never comes; redis-py 8 joins it)
+        # it commands, and ending that thread costs a wait (RQ unsubscribes before it stops the thread, which may
+        # then wait for a subscription that never comes: RQ joins it for up to 1 s, redis-py 8.2 for up to 60 s)
         worker.subscribe = lambda: None
         while True:
             queues = [jobs.get_queue(name) for name in jobs.QUEUES]
