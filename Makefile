@@ -28,10 +28,10 @@ run: install
 		FLASK_APP=hub.app:create_app $(BIN)/flask hub up --port $(PORT)
 
 # The suite in parallel (pytest-xdist): one process per core, `make test TEST_WORKERS=0` for one process. Tests that
-# build packages from the checkout share a group (`xdist_group`) and so one process.
+# build packages from the checkout take turns (the checkout_builds fixture of tests/conftest.py).
 TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check hub tests plugins bench

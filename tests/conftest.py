@@ -49,6 +49,23 @@ def production_password_hashes(monkeypatch):
     home._unknown_user_hash.cache_clear()
 
 
+@pytest.fixture
+def checkout_builds():
+    """For a test that builds packages from this checkout (setuptools writes build/ into it): such tests take turns,
+    whichever test processes run them (a lock on a file named after the checkout; waiting on it, not on a clock)."""
+    import fcntl
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    lock = Path(tempfile.gettempdir()) / f"hub-checkout-builds-{hashlib.sha256(root.encode()).hexdigest()[:12]}.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_webhook_dns(monkeypatch):
     """Webhook endpoint hosts are resolved for the SSRF check (hub.webhooks); in tests only IP literals and

@@ -39,8 +39,7 @@ def make_broken_plugin(folder: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.packaging
-@pytest.mark.xdist_group("builds_from_the_checkout")  # setuptools writes build/ into the checkout: one at a time
-def test_fresh_install_lists_exactly_what_is_installed(tmp_path):
+def test_fresh_install_lists_exactly_what_is_installed(checkout_builds, tmp_path):
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]

@@ -31,8 +31,7 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
 
 @pytest.mark.slow
 @pytest.mark.packaging
-@pytest.mark.xdist_group("builds_from_the_checkout")  # setuptools writes build/ into the checkout: one at a time
-def test_every_package_builds_and_passes_twine_check(tmp_path: Path) -> None:
+def test_every_package_builds_and_passes_twine_check(checkout_builds, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     for project in PROJECTS:
         leftover = not (project / "build").exists()  # setuptools writes build/ into the project: remove ours

@@ -105,8 +105,7 @@ def test_template_ships_as_package_data():
 
 @pytest.mark.slow
 @pytest.mark.packaging
-@pytest.mark.xdist_group("builds_from_the_checkout")  # setuptools writes build/ into the checkout: one at a time
-def test_generated_plugin_installs_from_wheels_alone_and_passes_in_a_fresh_venv(tmp_path):
+def test_generated_plugin_installs_from_wheels_alone_and_passes_in_a_fresh_venv(checkout_builds, tmp_path):
     """As an author outside this repository: the hub's built wheel (and its dependencies' wheels) in a local
     folder, nothing else — `pip install --no-index --find-links`; the scaffold made by the `hub-plugin`
     console script (no instance folder appears), its tests pass, `flask hub plugins` lists it and

@@ -23,7 +23,6 @@ TIMEOUT_MS = 60_000  # a generous ceiling for the worker's answers; never a timi
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("browser"),  # one process of the parallel run drives them all: one Chromium, not two
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
                                                      "(run scripts/install-browser.sh)"),
 ]
