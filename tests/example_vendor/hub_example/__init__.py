@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import marshmallow
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from hub import hookimpl
 from hub.errors import AuthError, ConfigError, TransientError, VendorRejected
@@ -28,7 +28,9 @@ API = "https://api.example-vendor.test/v1"
 class Credentials(marshmallow.Schema):
     api_key = fields.String(required=True, metadata={"label": "API key", "secret": True,
                                                      "help": "Settings → API in Example."})
-    company = fields.String(required=True, metadata={"label": "Company code", "placeholder": "acme"})
+    company = fields.String(required=True, validate=validate.Regexp(
+        r"^[!-~]+$", error="The company code has no spaces: copy it again from Example."),
+        metadata={"label": "Company code", "placeholder": "acme"})
 
 
 @hookimpl
