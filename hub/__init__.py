@@ -13,6 +13,6 @@ imports only the contract, so importing ``hub`` stays cheap for plugins.
 from hub import errors, types
 from hub.hookspecs import HUB_API_VERSION, hookimpl
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 __all__ = ["HUB_API_VERSION", "__version__", "errors", "hookimpl", "types"]

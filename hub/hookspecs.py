@@ -56,7 +56,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Version of this contract. Plugins may require a range (see ``hub.plugins``); bumped in the minor
 #: part when hooks or optional arguments are added, in the major part when anything is removed.
-HUB_API_VERSION = "1.1"
+HUB_API_VERSION = "1.2"
 
 
 @hookspec(firstresult=True)
@@ -143,7 +143,11 @@ def hub_export_invoice(ctx: "Context", credentials: dict, invoice: "Invoice") ->
 def hub_find_invoice(ctx: "Context", credentials: dict, invoice: "Invoice") -> "ExportReceipt | None":
     """Look the invoice up in the vendor (by ``invoice.reference`` or number); ``None`` if absent.
 
-    Called before retrying an export whose outcome is uncertain (timeout, crash).
+    Called before retrying an export whose outcome is uncertain (timeout, crash), and after every export the
+    vendor accepted, to read back what it booked. Since 1.2: fill ``ExportReceipt.booked`` with the vendor's
+    own figures (:class:`hub.types.BookedInvoice`: currency, totals, lines with their VAT, buyer). The core
+    says "Confirmed" only when they equal what was issued; a receipt without ``booked`` is shown as
+    "Confirmed (totals not verified)".
     """
 
 

@@ -406,6 +406,50 @@ class Invoice:
 
 
 @dataclass(frozen=True)
+class BookedLine:
+    """One line as the vendor booked it (read back after an export; contract 1.2).
+
+    Attributes:
+        net: The line's net amount as the vendor holds it, in the invoice currency.
+        vat: The line's VAT as the vendor holds it, ``None`` when the vendor keeps VAT only per invoice.
+        vat_rate: The VAT percent the vendor applied (e.g. ``Decimal("22")``), ``None`` when it does not say.
+        description: The line's text, when the vendor returns it.
+    """
+
+    net: Decimal
+    vat: Decimal | None = None
+    vat_rate: Decimal | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class BookedInvoice:
+    """What the vendor booked, read back from the vendor after an export (contract 1.2).
+
+    Report the vendor's own figures, never the hub's: the core compares them with what was issued (lines, net, VAT
+    and gross per VAT rate and in total, currency, buyer) and says "Confirmed" only when they agree. A vendor that
+    adds a rounding line reports it as a line like any other.
+
+    Attributes:
+        currency: ISO 4217 code of the booked invoice.
+        total_net: The vendor's net total.
+        total_vat: The vendor's VAT total.
+        total: The vendor's gross total (what the buyer owes).
+        lines: The booked lines (empty when the vendor does not return them).
+        buyer_code: The buyer's registration code as booked, when the vendor returns it.
+        buyer_name: The buyer's name as booked, when the vendor returns it.
+    """
+
+    currency: str
+    total_net: Decimal
+    total_vat: Decimal
+    total: Decimal
+    lines: tuple[BookedLine, ...] = ()
+    buyer_code: str | None = None
+    buyer_name: str | None = None
+
+
+@dataclass(frozen=True)
 class ExportReceipt:
     """The vendor's record of an exported invoice.
 
@@ -414,12 +458,15 @@ class ExportReceipt:
         number: The number the vendor gave it, if not the hub's.
         url: Where the admin can open it in the vendor.
         already_existed: The invoice was found, not created (an earlier attempt had reached the vendor).
+        booked: What the vendor booked, read back (contract 1.2; ``hub_find_invoice`` fills it). ``None``: the
+            plugin does not read totals back, and the hub shows "Confirmed (totals not verified)".
     """
 
     vendor_invoice_id: str
     number: str | None = None
     url: str | None = None
     already_existed: bool = False
+    booked: BookedInvoice | None = None
 
     def __post_init__(self) -> None:
         _fit(self, ("number",), ("vendor_invoice_id",), limit=MAX_ID)
