@@ -170,6 +170,10 @@ class VendorInfo:
             account is the client's alone). Client lookup runs against the firm's account when there is one.
         docs_url: The vendor's API documentation.
         requires_api: The plugin-contract version (``hub.hookspecs.HUB_API_VERSION``) the plugin was written for.
+        vat_rounding: How the vendor computes an invoice's VAT (contract 1.2): ``"rate"`` (default) once per VAT
+            rate on the sum of that rate's line nets, rounded half-up; ``"line"`` per line, each rounded half-up,
+            then summed (Merit Aktiva). The hub totals an invoice the way the vendor it goes to books it, so what
+            is issued and what is booked agree to the cent.
     """
 
     slug: str
@@ -185,6 +189,7 @@ class VendorInfo:
     per_client_credentials: bool = False
     docs_url: str = ""
     requires_api: str = "1.1"
+    vat_rounding: str = "rate"
 
 
 @dataclass(frozen=True)
