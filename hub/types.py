@@ -188,7 +188,7 @@ class VendorInfo:
     rate_limits: tuple[RateLimit, ...] = ()
     per_client_credentials: bool = False
     docs_url: str = ""
-    requires_api: str = "1.1"
+    requires_api: str = "1.2"
     vat_rounding: str = "rate"
 
 
