@@ -8,8 +8,8 @@ Rules (docs/exports.md tells the admin the same):
   ``"rate"`` — once per VAT rate on the sum of that rate's nets, rounded half-up; ``"line"`` — per line, each
   rounded half-up, then summed (Merit Aktiva). Gross = net + VAT.
 * **Comparison to the cent**, no tolerance: the number of lines (when the vendor returns lines), net and VAT per
-  VAT rate (when the vendor's lines say their rate; VAT per rate only when every booked line of that rate carries
-  its VAT), net, VAT and gross in total, the currency, the buyer's registration code and name (when the vendor
+  VAT rate (when the vendor's lines say their rate; VAT per rate when every booked line of that rate carries its
+  VAT, or when the vendor booked a single rate — its VAT is then the invoice's), net, VAT and gross in total, the currency, the buyer's registration code and name (when the vendor
   returns them). Gross per rate is net + VAT per rate, so a gross difference always shows as a net or VAT one.
 * **Buyer.** Codes and names compare without case and runs of spaces; a booked name that is the start of the
   issued one (a vendor's field limit cut it) is accepted.
@@ -166,10 +166,15 @@ def _compare_figures(issued: Issued, booked: t.BookedInvoice, lines: Sequence[t.
                 net = sum((Decimal(b.net) for b in booked_lines), ZERO)
                 if money(net) != money(ours.net):
                     out.append(Difference("net", _amount(ours.net), _amount(net), rate=rate_text(rate)))
-                if all(b.vat is not None for b in booked_lines):
+                vat = None
+                if booked_lines and all(b.vat is not None for b in booked_lines):
                     vat = sum((Decimal(b.vat) for b in booked_lines), ZERO)
-                    if money(vat) != money(ours.vat):
-                        out.append(Difference("vat", _amount(ours.vat), _amount(vat), rate=rate_text(rate)))
+                elif len(theirs) == 1 and booked_lines:  # one rate booked: its VAT is the invoice's
+                    vat = Decimal(booked.total_vat)
+                elif not booked_lines:
+                    vat = ZERO
+                if vat is not None and money(vat) != money(ours.vat):
+                    out.append(Difference("vat", _amount(ours.vat), _amount(vat), rate=rate_text(rate)))
     for what, mine_total, theirs_total in (("net", issued.total_net, booked.total_net),
                                            ("vat", issued.total_vat, booked.total_vat),
                                            ("total", issued.total, booked.total)):

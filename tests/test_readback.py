@@ -123,3 +123,16 @@ def test_stored_form_of_booked_and_differences():
                                                         "description": None}]
     difference = readback.Difference("vat", "88.00", "96.00", rate="22")
     assert difference.as_dict()["text"] == "VAT at 22 %: issued 88.00, booked 96.00"
+
+
+def test_vat_per_rate_without_line_vat():
+    """A vendor whose lines carry no VAT: one booked rate's VAT is the invoice's; a rate not booked has none."""
+    issue = issued(lines(("1", "400", "22")))
+    one_rate = booked_as(issue, per_line_vat=False, total_vat=D("96.00"), total=D("496.00"),
+                         lines=(t.BookedLine(net=D("400.00"), vat_rate=D("24")),))
+    assert "VAT at 24 %: issued 0.00, booked 96.00" in texts(readback.compare(issue, one_rate))
+    assert "VAT at 22 %: issued 88.00, booked 0.00" in texts(readback.compare(issue, one_rate))
+    mixed = issued(lines(("1", "100", "22"), ("1", "100", "9")))
+    two_rates = booked_as(mixed, per_line_vat=False, total_vat=D("30.00"), total=D("230.00"))
+    assert texts(readback.compare(mixed, two_rates)) == ["Total VAT: issued 31.00, booked 30.00",
+                                                         "Total (gross): issued 231.00, booked 230.00"]
