@@ -9,8 +9,9 @@ Rules (docs/exports.md tells the admin the same):
   rounded half-up, then summed (Merit Aktiva). Gross = net + VAT.
 * **Comparison to the cent**, no tolerance: the number of lines (when the vendor returns lines), net and VAT per
   VAT rate (when the vendor's lines say their rate; VAT per rate when every booked line of that rate carries its
-  VAT, or when the vendor booked a single rate — its VAT is then the invoice's), net, VAT and gross in total, the currency, the buyer's registration code and name (when the vendor
-  returns them). Gross per rate is net + VAT per rate, so a gross difference always shows as a net or VAT one.
+  VAT, or when the vendor booked a single rate — its VAT is then the invoice's), net, VAT and gross in total, the
+  currency, the buyer's registration code and name (when the vendor returns them). Gross per rate is net + VAT per
+  rate, so a gross difference always shows as a net or VAT one.
 * **Buyer.** Codes and names compare without case and runs of spaces; a booked name that is the start of the
   issued one (a vendor's field limit cut it) is accepted.
 * **A vendor's rounding line** (a booked line without VAT, of at most :data:`ROUNDING_LINE_MAX` either way,
