@@ -303,8 +303,8 @@ def client_catalog(client_id: int):  # noqa: ANN201
     client = client_or_404(client_id)
     require_plan()
     integration = enabled_integration_or_404(request.form.get("vendor"))
-    connection = ClientConnection.query.filter_by(client_id=client.id, integration_id=integration.id).one_or_none()
-    if connection is None or not connection.has_credentials:
+    connection = linked_connection_or_404(client, integration)
+    if not connection.has_credentials:  # no account of its own: the firm's is mapped on the Invoices tab
         abort(404)
     try:
         catalog_form(connection, vendor_accounts.vendor_of(integration))
