@@ -57,3 +57,17 @@ def test_an_ordinary_rate_limit_still_counts(example_integration, hub_db, hub_ap
     hub_db.session.commit()
     assert jobs._record_failure(run.id, RateLimited("Slow down.", retry_after=30)) == "failed"
     assert hub_db.session.get(SyncRun, run.id).quota_waits == 0
+
+
+def test_the_api_says_what_a_run_waits_for(example_integration, hub_db, hub_app):
+    from hub.api.common import run_out
+
+    run = jobs.start_run("quota_probe", firm_id=example_integration.firm_id, integration_id=example_integration.id,
+                         enqueue=False)
+    run.attempts, run.status = 1, "running"
+    hub_db.session.commit()
+    jobs._record_failure(run.id, RateLimited("Quota used up.", until=next_midnight(), quota="daily"))
+    with hub_app.test_request_context():
+        out = run_out(hub_db.session.get(SyncRun, run.id))
+    assert out["waiting"] == "waiting for Example Books's daily quota until 00:00 UTC"
+    assert out["next_attempt_at"] == next_midnight().replace(tzinfo=None) and out["error"]["quota"] == "daily"
