@@ -74,8 +74,9 @@ class RateLimited(HubError):
 
     A quota that resets at a known time (contract 1.2, e.g. Scoro's daily requests, reset at midnight UTC): give
     ``until`` (when it resets, an aware datetime or naive UTC) and ``quota`` (which one, in words: ``"daily"``).
-    The work then waits until that time — however far, and without counting the attempt (it would otherwise fail
-    after the kind's attempts) — and the run shows "waiting for <Vendor>'s daily quota until 00:00 UTC".
+    The work then waits until that time (up to a month), without counting the attempt (it would otherwise fail after
+    the kind's attempts), and the run shows "waiting for <Vendor>'s daily quota until 00:00 UTC". A reset already
+    past is an ordinary, counted retry.
     """
 
     retryable = True

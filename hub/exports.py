@@ -14,7 +14,7 @@ State machine of an export (one ``InvoiceExport`` row per invoice × integration
   is live at a time, on any number of workers (the job layer's one claim; no lease of our own). A retry asked
   for while one is live joins it; a worker killed with ``kill -9`` is settled by the job layer, which runs the
   attempt again (it asks the vendor first). A run ends ``succeeded`` only when the invoice is in the vendor's
-  system (``sent`` or ``confirmed``).
+  system (:data:`IN_VENDOR`: ``sent``, ``confirmed`` or ``booked_with_differences``).
 * **Read-back** (``hub.readback``): once the vendor has the invoice, ``hub_find_invoice`` reads it back and what
   it booked (``ExportReceipt.booked``) is compared with what was issued, to the cent. Equal → ``confirmed``;
   different → ``booked_with_differences``, each difference stored in words (``differences``), one notification and
@@ -88,10 +88,8 @@ def compute_totals(lines: list[InvoiceLine], rule: str = "rate") -> tuple[Decima
 def vat_rounding(invoice: Invoice) -> str:
     """The VAT rounding rule of the vendor the invoice is exported to (the first of :func:`export_targets`;
     ``"rate"`` when none receives it yet)."""
-    registry = services().registry
-    for integration in export_targets(invoice):
-        return registry.vendors[integration.vendor].info.vat_rounding
-    return "rate"
+    first = next(iter(export_targets(invoice)), None)
+    return services().registry.vendors[first.vendor].info.vat_rounding if first is not None else "rate"
 
 
 def total(invoice: Invoice) -> None:

@@ -74,6 +74,7 @@ MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0
 RETRY_AFTER_MAX = 86400.0  # a vendor's Retry-After is honoured up to a day
+QUOTA_WAIT_MAX = dt.timedelta(days=31)  # a quota's reset (RateLimited.until) is waited for up to a month
 
 Action = Callable[[SyncRun], dict | None]
 
@@ -718,6 +719,8 @@ def _record_failure(run_id: int, exc: HubError) -> str:
     if isinstance(exc, UnexpectedError):
         run.error_detail = redaction.mask(traceback.format_exc())
     until = getattr(exc, "until", None)
+    if until is not None and until <= run.updated_at:  # a reset already past: an ordinary, counted retry
+        until = None
     if exc.retryable and kind.fail_fast:
         run.error["hint"] = " ".join(filter(None, [exc.hint if exc.hint != "The hub will try again later." else None,
                                                    FAIL_FAST_HINT]))
@@ -727,7 +730,7 @@ def _record_failure(run_id: int, exc: HubError) -> str:
         log.info("run %s (%s) waits for the vendor's %s quota until %s UTC", run.id, run.kind,
                  getattr(exc, "quota", None) or "", until)
         try:
-            enqueue_run(run, at=max(until, utcnow()))
+            enqueue_run(run, at=min(until, run.updated_at + QUOTA_WAIT_MAX))
         except redis.RedisError:
             log.warning("run %s: retry not enqueued (Redis unreachable); the reconciler will", run.id)
         return "retrying"

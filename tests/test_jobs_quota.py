@@ -71,3 +71,14 @@ def test_the_api_says_what_a_run_waits_for(example_integration, hub_db, hub_app)
         out = run_out(hub_db.session.get(SyncRun, run.id))
     assert out["waiting"] == "waiting for Example Books's daily quota until 00:00 UTC"
     assert out["next_attempt_at"] == next_midnight().replace(tzinfo=None) and out["error"]["quota"] == "daily"
+
+
+def test_a_reset_already_past_is_an_ordinary_counted_retry(example_integration, hub_db, hub_app):
+    run = jobs.start_run("quota_probe", firm_id=example_integration.firm_id, integration_id=example_integration.id,
+                         enqueue=False)
+    run.attempts, run.status = 1, "running"
+    hub_db.session.commit()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    assert jobs._record_failure(run.id, RateLimited("Quota.", until=past, quota="daily")) == "retrying"
+    run = hub_db.session.get(SyncRun, run.id)
+    assert (run.status, run.quota_waits) == ("retrying", 0), "counted: a vendor always saying 'now' cannot loop"
