@@ -4,7 +4,9 @@
 |------------------|-------------------------------|------------------------------------------|
 | AuthError        | never                         | needs attention (fresh credentials)      |
 | ConfigError      | never                         | needs attention (fix a setting)          |
-| RateLimited      | yes, after ``retry_after``    | unchanged                                |
+| RateLimited      | yes, after ``retry_after``;   | unchanged                                |
+|                  | a quota (``until``): waits    |                                          |
+|                  | for its reset, uncounted      |                                          |
 | TransientError   | yes, with backoff             | unchanged                                |
 | VendorRejected   | never (the data must change)  | unchanged; field messages shown          |
 | NotSupported     | never                         | unchanged                                |
@@ -19,6 +21,7 @@ credential value (the core masks known secrets anyway).
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 
@@ -67,15 +70,32 @@ class ConfigError(HubError):
 
 
 class RateLimited(HubError):
-    """The vendor said "too many requests". Retried after ``retry_after`` seconds (when known)."""
+    """The vendor said "too many requests". Retried after ``retry_after`` seconds (when known).
+
+    A quota that resets at a known time (contract 1.2, e.g. Scoro's daily requests, reset at midnight UTC): give
+    ``until`` (when it resets, an aware datetime or naive UTC) and ``quota`` (which one, in words: ``"daily"``).
+    The work then waits until that time (up to a month), without counting the attempt (it would otherwise fail after
+    the kind's attempts), and the run shows "waiting for <Vendor>'s daily quota until 00:00 UTC". A reset already
+    past is an ordinary, counted retry.
+    """
 
     retryable = True
     kind = "rate_limited"
 
     def __init__(self, message: str = "The vendor's rate limit was reached.", *,
-                 retry_after: float | None = None, hint: str | None = None) -> None:
+                 retry_after: float | None = None, hint: str | None = None, until: dt.datetime | None = None,
+                 quota: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        if until is not None and until.tzinfo is not None:
+            until = until.astimezone(dt.UTC).replace(tzinfo=None)
+        self.until = until
+        self.quota = quota
+
+    def as_dict(self) -> dict:
+        if self.until is None:
+            return super().as_dict()
+        return {**super().as_dict(), "until": self.until.isoformat(timespec="seconds") + "Z", "quota": self.quota}
 
 
 class TransientError(HubError):
@@ -116,9 +136,17 @@ class NotDone(HubError):
     """Raised by the core when a run cannot do its work for a reason that is not the vendor's or the
     credentials' (nothing mapped yet, integration disabled, credentials already known to be broken). Not
     retried; the connection's state is left as it is. Plugins do not raise it; it shows in run records and the
-    API as the error kind ``not_done``."""
+    API as the error kind ``not_done``. ``link``: the hub page where the cause is fixed (e.g. where a VAT rate is
+    mapped)."""
 
     kind = "not_done"
+
+    def __init__(self, message: str, *, hint: str | None = None, link: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.link = link
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), **({"link": self.link} if self.link else {})}
 
 
 class UnexpectedError(HubError):

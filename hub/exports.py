@@ -2,8 +2,9 @@
 
 State machine of an export (one ``InvoiceExport`` row per invoice × integration)::
 
-    pending --attempt starts--> uncertain --vendor answered--> sent --found by hub_find_invoice--> confirmed
+    pending --attempt starts--> uncertain --vendor answered--> sent --read back by hub_find_invoice--> confirmed
                                     |  \\--vendor refused (VendorRejected / AuthError / ConfigError)--> failed
+                                    |                                                     \\--> booked_with_differences
                                     \\--timeout, crash, 5xx: stays uncertain; the next attempt asks the vendor first
 
 * The row is marked ``uncertain`` and committed **before** the vendor is called, so a crash between the
@@ -13,7 +14,17 @@ State machine of an export (one ``InvoiceExport`` row per invoice × integration
   is live at a time, on any number of workers (the job layer's one claim; no lease of our own). A retry asked
   for while one is live joins it; a worker killed with ``kill -9`` is settled by the job layer, which runs the
   attempt again (it asks the vendor first). A run ends ``succeeded`` only when the invoice is in the vendor's
-  system (``sent`` or ``confirmed``).
+  system (:data:`IN_VENDOR`: ``sent``, ``confirmed`` or ``booked_with_differences``).
+* **Read-back** (``hub.readback``): once the vendor has the invoice, ``hub_find_invoice`` reads it back and what
+  it booked (``ExportReceipt.booked``) is compared with what was issued, to the cent. Equal → ``confirmed``;
+  different → ``booked_with_differences``, each difference stored in words (``differences``), one notification and
+  the ``export.mismatch`` event. A plugin that reports no booked figures → ``confirmed`` with ``booked`` NULL, shown
+  "Confirmed (totals not verified)". A read-back that fails transiently leaves the row ``sent``; the job layer
+  retries the run, which only asks.
+* **Totals** are computed the way the vendor the invoice goes to books them (``VendorInfo.vat_rounding`` of the
+  first of :func:`export_targets`): when the draft is created, and again when it is issued (the client's route may
+  have changed since); the rule is stored on the invoice (``vat_rounding``). An invoice exported to two vendors
+  with different rules is totalled with the first one's: the other's read-back may then show differences.
 * Before anything is sent, every line's VAT rate (and product, where the vendor has products) must map
   to the vendor's own code (``hub.catalog``); a missing mapping fails the export with what to map.
 * ``pending``/``uncertain`` exports with no live run (the job layer gave up retrying a vendor that stayed
@@ -30,10 +41,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from hub import audit, catalog, redaction, webhooks
+from hub import audit, catalog, readback, redaction, webhooks
 from hub import types as t
 from hub.errors import ConfigError, HubError, NotDone, UnexpectedError, VendorRejected
 from hub.health import record_failure
@@ -56,25 +67,35 @@ from hub.services import services
 from hub.vendor_accounts import VendorAccount, account_for, account_run, call_vendor, pin, run_account, vendor_of
 
 log = logging.getLogger("hub.exports")
-CENT = Decimal("0.01")
 RETRY_UNCERTAIN_AFTER = dt.timedelta(minutes=15)
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+#: Export states in which the vendor has the invoice (nothing is ever sent again).
+IN_VENDOR = ("sent", "confirmed", "booked_with_differences")
+#: Export states after the read-back (final).
+READ_BACK = ("confirmed", "booked_with_differences")
+money = readback.money
 
 
 # -- invoices ----------------------------------------------------------------------------------
-def compute_totals(lines: list[InvoiceLine]) -> tuple[Decimal, Decimal, Decimal]:
-    """``(net, vat, total)``: line nets rounded to cents; VAT computed once per rate on the sum of
-    that rate's nets and rounded half-up (the rule the Baltic and Nordic vendors apply to totals)."""
-    net_by_rate: dict[Decimal, Decimal] = {}
-    for line in lines:
-        net_by_rate[Decimal(line.vat_rate)] = net_by_rate.get(Decimal(line.vat_rate), Decimal("0")) + \
-            money(Decimal(line.quantity) * Decimal(line.unit_price))
-    net = sum(net_by_rate.values(), Decimal("0"))
-    vat = sum((money(n * rate / 100) for rate, n in net_by_rate.items()), Decimal("0"))
-    return money(net), money(vat), money(net + vat)
+def compute_totals(lines: list[InvoiceLine], rule: str = "rate") -> tuple[Decimal, Decimal, Decimal]:
+    """``(net, vat, total)``: line nets rounded to cents; VAT by the vendor's rounding ``rule``
+    (``VendorInfo.vat_rounding``): ``"rate"`` once per rate on the sum of that rate's nets, rounded half-up (the
+    rule most Baltic and Nordic vendors apply), ``"line"`` per line rounded, then summed (Merit Aktiva)."""
+    return readback.totals(lines, rule)
+
+
+def vat_rounding(invoice: Invoice) -> str:
+    """The VAT rounding rule of the vendor the invoice is exported to (the first of :func:`export_targets`;
+    ``"rate"`` when none receives it yet)."""
+    first = next(iter(export_targets(invoice)), None)
+    return services().registry.vendors[first.vendor].info.vat_rounding if first is not None else "rate"
+
+
+def total(invoice: Invoice) -> None:
+    """(Re)compute the invoice's totals with the rounding rule of the vendor it goes to (a draft only)."""
+    invoice.vat_rounding = vat_rounding(invoice)
+    invoice.total_net, invoice.total_vat, invoice.total = compute_totals(invoice.lines, invoice.vat_rounding)
 
 
 def create_invoice(firm_id: int, client_id: int, *, number: str, issue_date: dt.date, due_date: dt.date,
@@ -96,7 +117,7 @@ def create_invoice(firm_id: int, client_id: int, *, number: str, issue_date: dt.
             position=i, description=line["description"], product_code=line.get("product_code") or None,
             quantity=Decimal(str(line["quantity"])), unit_price=Decimal(str(line["unit_price"])),
             vat_rate=Decimal(str(line["vat_rate"]))))
-    invoice.total_net, invoice.total_vat, invoice.total = compute_totals(invoice.lines)
+    total(invoice)
     db.session.add(invoice)
     db.session.commit()
     audit.record(firm_id, "invoice.created", invoice, user=user, details={"number": invoice.number})
@@ -125,7 +146,10 @@ def set_export_invoices(integration: Integration, enabled: bool, *, user: User |
 
 def issue_invoice(invoice: Invoice, *, user: User | None = None) -> list[InvoiceExport]:
     """Issue the invoice and enqueue one export per target integration (idempotent: an invoice is
-    exported once per integration however often this is called)."""
+    exported once per integration however often this is called). A draft is totalled again first, with the rule
+    of the vendor it goes to now."""
+    if invoice.status == "draft":
+        total(invoice)
     invoice.status = "issued"
     db.session.commit()
     exports = []
@@ -147,7 +171,7 @@ def retry_export(export: InvoiceExport, *, user: User | None = None) -> SyncRun:
     """Try again after the cause was fixed (a failed, pending or uncertain export; sent/confirmed are done).
     While an attempt is live (queued, running or waiting to retry) no second one starts: that run is returned
     (its id is the one already shown), and the caller can say so."""
-    if export.status in ("sent", "confirmed"):
+    if export.status in IN_VENDOR:
         raise ConfigError("This invoice is already in the vendor's system.")
     live = live_attempt(export)
     if live is not None:
@@ -210,9 +234,14 @@ def contract_invoice(invoice: Invoice, export: InvoiceExport, account: VendorAcc
     if missing:
         where = (f"the client's own {vendor.info.name} account ({account.owner.account_name or client.name})"
                  if account.own else vendor.info.name)
-        hint = ("Open the client's Integration page, refresh its products and tax rates and set the mapping."
-                if account.own else "Open the integration's products and tax rates, refresh them and set the mapping.")
-        raise NotDone(f"Map {', '.join(sorted(set(missing)))} to {where}'s codes before exporting.", hint=hint)
+        if account.own:
+            hint = (f"Open {client.name}'s Integration page ({vendor.info.name} section \"Products and tax rates of "
+                    "its own account\"), refresh them and set the mapping; then retry the export.")
+        else:
+            hint = (f"Open Settings & Apps → {vendor.info.name} → Invoices, refresh the products and tax rates and "
+                    "set the mapping; then retry the export.")
+        raise NotDone(f"Map {', '.join(sorted(set(missing)))} to {where}'s codes before exporting.", hint=hint,
+                      link=mapping_link(account))
     address = None
     if any((client.address_street, client.address_city, client.address_postal_code, client.address_country)):
         address = t.Address(street=client.address_street, city=client.address_city,
@@ -226,6 +255,15 @@ def contract_invoice(invoice: Invoice, export: InvoiceExport, account: VendorAcc
                      total=Decimal(invoice.total), notes=invoice.notes)
 
 
+def mapping_link(account: VendorAccount) -> str:
+    """Where the account's products and tax rates are mapped: the client's Integration page for a client's own
+    account, else the integration's Invoices tab (Settings & Apps)."""
+    slug = account.integration.vendor
+    if account.own:
+        return f"/clients/{account.connection.client_id}/integration?vendor={slug}#catalog"
+    return f"/settings/apps/{slug}/invoices"
+
+
 def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> None:
     export.status = status
     export.vendor_invoice_id = receipt.vendor_invoice_id
@@ -233,12 +271,49 @@ def _record(export: InvoiceExport, receipt: t.ExportReceipt, status: str) -> Non
     export.last_error = None
     export.updated_at = utcnow()
     db.session.commit()
-    if status == "confirmed":
+
+
+def _read_back(export: InvoiceExport, found: t.ExportReceipt, invoice: t.Invoice) -> None:
+    """Record what ``hub_find_invoice`` found: compared with what was issued (``hub.readback``), ``confirmed`` or
+    ``booked_with_differences`` (notification and ``export.mismatch``); ``confirmed`` without ``booked`` when the
+    plugin reports no figures."""
+    differences: list[dict[str, Any]] | None = None
+    if found.booked is not None:
+        issued = readback.issued_from(invoice, export.invoice.vat_rounding or "rate")
+        differences = [d.as_dict() for d in readback.compare(issued, found.booked)]
+    export.booked = readback.booked_as_dict(found.booked) if found.booked is not None else None
+    export.differences = differences or None
+    mismatch = readback.mismatched(differences)
+    _record(export, found, "booked_with_differences" if mismatch else "confirmed")
+    if not mismatch:
         webhooks.export_confirmed(export)
+        return
+    integration = db.session.get(Integration, export.integration_id)
+    name = vendor_of(integration).info.name
+    notify(integration.firm_id, f"Invoice {export.invoice.number} was booked in {name} with differences",
+           level="error", link=f"/clients/{export.invoice.client_id}#invoices",
+           body="; ".join(d["text"] for d in differences or () if not d.get("accepted")) + ". Correct it in "
+           f"{name} (or credit it and issue it again); the hub does not send it again.")
+    webhooks.export_mismatch(export)
+
+
+def state_label(export: InvoiceExport) -> str:
+    """The export's state in words, derived from what was recorded (``booked``: were totals read back?)."""
+    if export.status == "confirmed":
+        if export.booked is None:
+            return "Confirmed (totals not verified)"
+        if export.differences:  # only an accepted rounding line is kept on a confirmed export
+            return "Confirmed (with the vendor's rounding line)"
+        return "Confirmed"
+    return STATE_LABELS.get(export.status, export.status.capitalize())
+
+
+STATE_LABELS = {"pending": "Waiting to be exported", "uncertain": "Not yet confirmed", "sent": "Sent",
+                "booked_with_differences": "Booked with differences", "failed": "Failed"}
 
 
 def _confirm(run: SyncRun, export: InvoiceExport, account: VendorAccount, invoice: t.Invoice | None = None) -> None:
-    """Ask the vendor whether a sent invoice is there (``hub_find_invoice``) and record it ``confirmed``.
+    """Ask the vendor for a sent invoice (``hub_find_invoice``) and record the read-back (:func:`_read_back`).
 
     The vendor has the invoice, so a failed confirmation leaves the row ``sent``, never ``failed``, and nothing
     is sent again. A transient failure (timeout, 5xx, 429, the hub's own Redis away) is raised: the job layer
@@ -254,14 +329,14 @@ def _confirm(run: SyncRun, export: InvoiceExport, account: VendorAccount, invoic
         log.warning("export %s sent but not confirmed: %s", export.id, exc)
         return
     if found is not None:
-        _record(export, found, "confirmed")
+        _read_back(export, found, invoice)
 
 
 def _export_action(run: SyncRun) -> dict:
     """One attempt. The job layer runs at most one attempt per export at a time (the run's subject), so no lock."""
     export = db.session.get(InvoiceExport, run.params["export_id"])
     try:
-        if export.status == "confirmed":
+        if export.status in READ_BACK:
             return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id}
         if export.status == "sent":  # a retry after the vendor took it: only ask whether it is there, never send
             _confirm(run, export, export_account(export))
@@ -273,8 +348,8 @@ def _export_action(run: SyncRun) -> dict:
         if export.status != "pending":  # an earlier attempt may have reached the vendor: ask first
             found = call_vendor(run, "hub_find_invoice", account=account, invoice=invoice)
             if found is not None:
-                _record(export, found, "confirmed")
-                return {"export_id": export.id, "status": "confirmed", "found_before_retry": True,
+                _read_back(export, found, invoice)
+                return {"export_id": export.id, "status": export.status, "found_before_retry": True,
                         "vendor_invoice_id": found.vendor_invoice_id}
         export.status, export.attempts, export.updated_at = "uncertain", export.attempts + 1, utcnow()
         export.account = account.kind  # from now on this export lives in this account
@@ -282,16 +357,15 @@ def _export_action(run: SyncRun) -> dict:
         run.params = {**run.params, "account": account.kind}
         db.session.commit()
         receipt = call_vendor(run, "hub_export_invoice", account=account, invoice=invoice)
-        _record(export, receipt, "confirmed" if receipt.already_existed else "sent")
-        if export.status == "sent":
-            _confirm(run, export, account, invoice)
+        _record(export, receipt, "sent")  # already there or new: the vendor has it, now read it back
+        _confirm(run, export, account, invoice)
         return {"export_id": export.id, "status": export.status, "vendor_invoice_id": export.vendor_invoice_id,
                 "vendor_number": export.vendor_number}
     except HubError as exc:
         db.session.rollback()
         export = db.session.get(InvoiceExport, run.params["export_id"])
         export.last_error = redaction.mask_structure(exc.as_dict())
-        if not exc.retryable and not isinstance(exc, UnexpectedError) and export.status not in ("sent", "confirmed"):
+        if not exc.retryable and not isinstance(exc, UnexpectedError) and export.status not in IN_VENDOR:
             export.status = "failed"  # the vendor refused (or we could not even ask): nothing was created
         # retryable or a plugin bug: the vendor may have it, so the row stays "uncertain" and the next attempt
         # (the job layer's retry, or the exports dispatcher) asks the vendor first
@@ -353,7 +427,7 @@ def dispatch_exports(now: dt.datetime | None = None) -> int:
 def _open_exports(account: VendorAccount):  # noqa: ANN202
     """Exported, not yet paid invoices booked in ``account``."""
     query = InvoiceExport.query.filter(InvoiceExport.integration_id == account.integration.id,
-                                       InvoiceExport.status.in_(("sent", "confirmed")), InvoiceExport.paid_on.is_(None))
+                                       InvoiceExport.status.in_(IN_VENDOR), InvoiceExport.paid_on.is_(None))
     if account.own:
         return query.filter(InvoiceExport.account == "client",
                             InvoiceExport.account_connection_id == account.connection.id)
@@ -416,7 +490,7 @@ def dispatch_payments(now: dt.datetime | None = None) -> int:
         recent = SyncRun.query.filter(SyncRun.integration_id == integration.id, SyncRun.kind == "payments",
                                       SyncRun.created_at > day_ago).count()
         unpaid = InvoiceExport.query.filter(InvoiceExport.integration_id == integration.id,
-                                            InvoiceExport.status.in_(("sent", "confirmed")),
+                                            InvoiceExport.status.in_(IN_VENDOR),
                                             InvoiceExport.paid_on.is_(None)).count()
         if unpaid and not recent:
             fetch_payments(integration, trigger="schedule")

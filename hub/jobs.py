@@ -15,6 +15,10 @@
   ``RateLimited``/``TransientError`` with the kind's :class:`Retry` policy — exponential backoff that honours
   the vendor's ``Retry-After``, capped — due at a time recorded on the run (``next_attempt_at``), so a Redis
   restart does not bring it forward. The run row records every attempt and the outcome.
+* A vendor quota that resets at a known time (``RateLimited(until=..., quota="daily")``) parks the run until then
+  (``next_attempt_at``, however far): the attempt is not counted against the kind's attempts (``quota_waits``), and
+  the run shows "waiting for <Vendor>'s daily quota until 00:00 UTC" (:func:`quota_wait`, from the stored due time
+  and the stored error).
 * Batches (:func:`start_batch`): a parent run and its children (``parent_run_id``); the parent is final when
   every child is, counts failures, and its kind's ``on_finish`` runs once.
 
@@ -55,7 +59,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from hub import redaction
 from hub.errors import HubError, TransientError, UnexpectedError
 from hub.http import shared_ssl_context, shared_transport
-from hub.models import LIVE, SyncRun, db, utcnow
+from hub.models import LIVE, Integration, SyncRun, db, utcnow
 from hub.services import services
 
 log = logging.getLogger("hub.jobs")
@@ -70,6 +74,7 @@ MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 900.0
 RETRY_AFTER_MAX = 86400.0  # a vendor's Retry-After is honoured up to a day
+QUOTA_WAIT_MAX = dt.timedelta(days=31)  # a quota's reset (RateLimited.until) is waited for up to a month
 
 Action = Callable[[SyncRun], dict | None]
 
@@ -96,6 +101,12 @@ class Retry:
             return None
         return int(self._setting("MAX_ATTEMPTS", self.attempts))
 
+    def attempts_left(self, run: SyncRun) -> bool:
+        """Whether ``run`` may be tried again: its attempts, less those that waited for a quota's reset, are fewer
+        than :meth:`max_attempts`."""
+        max_attempts = self.max_attempts()
+        return max_attempts is None or counted_attempts(run) < max_attempts
+
     def delay(self, failures: int, retry_after: float | None = None) -> float:
         """Seconds before the next attempt after ``failures`` failures in a row: the hub's own backoff, capped — or
         the vendor's ``Retry-After`` when that is later (the vendor knows when it takes work again; kept within
@@ -108,6 +119,25 @@ class Retry:
 
 
 DEFAULT_RETRY = Retry()
+
+
+def counted_attempts(run: SyncRun) -> int:
+    """The run's attempts that count against its kind's limit (not those that met a quota and waited for it)."""
+    return run.attempts - (run.quota_waits or 0)
+
+
+def quota_wait(run: SyncRun) -> str | None:
+    """"waiting for Scoro's daily quota until 00:00 UTC" while the run waits for a vendor quota's reset (derived
+    from its stored due time and error), else ``None``."""
+    error = run.error or {}
+    if run.status != "retrying" or not error.get("quota") or run.next_attempt_at is None:
+        return None
+    integration = db.session.get(Integration, run.integration_id) if run.integration_id else None
+    vendor = services().registry.vendors.get(integration.vendor) if integration else None
+    whose = f"{vendor.info.name}'s" if vendor else "the vendor's"
+    when = run.next_attempt_at
+    at = when.strftime("%H:%M") if when - utcnow() < dt.timedelta(hours=24) else when.strftime("%Y-%m-%d %H:%M")
+    return f"waiting for {whose} {error['quota']} quota until {at} UTC"
 
 
 @dataclass(frozen=True)
@@ -688,13 +718,25 @@ def _record_failure(run_id: int, exc: HubError) -> str:
     run.updated_at = utcnow()
     if isinstance(exc, UnexpectedError):
         run.error_detail = redaction.mask(traceback.format_exc())
-    max_attempts = kind.retry.max_attempts()
+    until = getattr(exc, "until", None)
+    if until is not None and until <= run.updated_at:  # a reset already past: an ordinary, counted retry
+        until = None
     if exc.retryable and kind.fail_fast:
         run.error["hint"] = " ".join(filter(None, [exc.hint if exc.hint != "The hub will try again later." else None,
                                                    FAIL_FAST_HINT]))
-    elif exc.retryable and (max_attempts is None or run.attempts < max_attempts):
+    elif exc.retryable and until is not None:  # a quota with a known reset: wait for it, uncounted
         run.status = "retrying"
-        failures = kind.failures(run) if kind.failures else run.attempts
+        run.quota_waits = (run.quota_waits or 0) + 1
+        log.info("run %s (%s) waits for the vendor's %s quota until %s UTC", run.id, run.kind,
+                 getattr(exc, "quota", None) or "", until)
+        try:
+            enqueue_run(run, at=min(until, run.updated_at + QUOTA_WAIT_MAX))
+        except redis.RedisError:
+            log.warning("run %s: retry not enqueued (Redis unreachable); the reconciler will", run.id)
+        return "retrying"
+    elif exc.retryable and kind.retry.attempts_left(run):
+        run.status = "retrying"
+        failures = kind.failures(run) if kind.failures else counted_attempts(run)
         delay = kind.retry.delay(failures, getattr(exc, "retry_after", None))
         log.info("run %s (%s) attempt %s failed (%s); retrying in %.1f s", run.id, run.kind,
                  run.attempts, exc.kind, delay)
@@ -720,8 +762,7 @@ def abandon(run: SyncRun, reason: str, *, rule: str) -> str:
     an admin is waiting), otherwise failed with the reason, and the finish hooks run (a Reload parent
     counts it and notifies). Returns the run's new status, or ``"skipped"`` if someone else settled it."""
     kind = kind_of(run)
-    max_attempts = kind.retry.max_attempts()
-    retry = not kind.fail_fast and not kind.batch and (max_attempts is None or run.attempts < max_attempts)
+    retry = not kind.fail_fast and not kind.batch and kind.retry.attempts_left(run)
     status = "retrying" if retry else "failed"
     now = utcnow()
     claimed = db.session.execute(update(SyncRun).where(

@@ -350,6 +350,9 @@ class SyncRun(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)  # last change of status (reconciler)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column()  # a retry is due then (Retry-After), not sooner
+    # Attempts that met a vendor quota resetting at a known time (RateLimited(until=...)): the run waited for the
+    # reset; they do not count against the kind's attempts (hub.jobs).
+    quota_waits: Mapped[int] = mapped_column(default=0, server_default="0")
     items: Mapped[list["SyncRunItem"]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
     @property
@@ -395,6 +398,9 @@ class Invoice(db.Model):
     due_date: Mapped[dt.date] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft issued
+    # The VAT rounding rule the totals were computed with (VendorInfo.vat_rounding of the vendor the invoice is
+    # exported to: "rate" or "line"), set when created and again when issued (hub.exports).
+    vat_rounding: Mapped[str] = mapped_column(String(10), default="rate", server_default="rate")
     notes: Mapped[str] = mapped_column(Text, default="")
     total_net: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     total_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
@@ -427,7 +433,8 @@ class InvoiceExport(db.Model):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id"), index=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending sent confirmed failed uncertain
+    # pending uncertain sent confirmed booked_with_differences failed (hub.exports)
+    status: Mapped[str] = mapped_column(String(30), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     vendor_invoice_id: Mapped[str | None] = mapped_column(String(MAX_ID))
     vendor_number: Mapped[str | None] = mapped_column(String(MAX_ID))
@@ -439,6 +446,12 @@ class InvoiceExport(db.Model):
     account: Mapped[str | None] = mapped_column(String(10))
     account_connection_id: Mapped[int | None] = mapped_column(
         ForeignKey("client_connection.id", ondelete="SET NULL"), index=True)
+    # What the vendor booked, read back after the export (hub.readback.booked_as_dict); NULL: not read back (the
+    # plugin does not report totals) -- "Confirmed (totals not verified)".
+    booked: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # How the booked invoice differs from the issued one (hub.readback.Difference.as_dict, in words); NULL or empty:
+    # booked as issued.
+    differences: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     invoice: Mapped[Invoice] = relationship()

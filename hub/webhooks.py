@@ -82,6 +82,8 @@ EVENT_TYPES: dict[str, str] = {
     "statistics.imported": "Summary values were imported for a client's month.",
     "reload.finished": "Reload data finished (with the clients that failed, if any).",
     "export.confirmed": "The vendor confirmed an exported invoice.",
+    "export.mismatch": "The vendor booked an exported invoice differently from how it was issued (the differences "
+                       "in words).",
     "export.failed": "An invoice export failed for good (the vendor refused it or it could not be sent).",
     "connection.needs_attention": "An integration or a client's own connection needs fresh credentials.",
     "connection.recovered": "A connection that needed attention works again (a test or a vendor call succeeded).",
@@ -604,6 +606,14 @@ def export_confirmed(export: InvoiceExport) -> None:
     """``export.confirmed`` (once per export)."""
     firm_id = db.session.get(Integration, export.integration_id).firm_id
     emit(firm_id, "export.confirmed", _export_data(export), key=f"export.confirmed:{export.id}")
+
+
+@_never_raises
+def export_mismatch(export: InvoiceExport) -> None:
+    """``export.mismatch`` (once per export): the vendor booked it differently; ``differences`` lists how."""
+    firm_id = db.session.get(Integration, export.integration_id).firm_id
+    emit(firm_id, "export.mismatch", {**_export_data(export), "booked": export.booked,
+                                      "differences": export.differences}, key=f"export.mismatch:{export.id}")
 
 
 @_never_raises

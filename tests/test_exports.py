@@ -99,8 +99,10 @@ def test_missing_mapping_blocks_before_anything_is_sent(exporter, run_jobs, hub_
     exports.retry_export(export)
     run_jobs()
     hub_db.session.refresh(export)
-    assert export.status == "confirmed"
     assert exporter["app"].config["invoices"][0]["lines"][0]["tax"] == "T9"
+    # the vendor books T9 at 9 %: the read-back says so instead of "Confirmed"
+    assert export.status == "booked_with_differences"
+    assert "Total VAT: issued 13.00, booked 9.00" in [d["text"] for d in export.differences]
 
 
 def test_mapping_must_name_a_vendor_code(exporter, hub_db):

@@ -61,6 +61,7 @@ def export_out(export: InvoiceExport, vendors: dict[int, str] | None = None) -> 
             "invoice_id": export.invoice_id, "vendor": vendor, "reference": export.reference, "status": export.status,
             "attempts": export.attempts, "vendor_invoice_id": export.vendor_invoice_id,
             "vendor_number": export.vendor_number, "last_error": export.last_error,
+            "state": exports.state_label(export), "booked": export.booked, "differences": export.differences,
             "paid_amount": export.paid_amount, "paid_on": export.paid_on, "created_at": export.created_at,
             "updated_at": export.updated_at}
 
@@ -177,8 +178,10 @@ def list_exports(args: dict[str, Any]) -> Any:
 def get_export(export_id: int) -> Any:
     """The status of one export.
 
-    pending, sent, confirmed, failed (with the vendor's field messages) or uncertain (the hub asks the
-    vendor again before any retry)."""
+    pending, sent, confirmed (read back: what the vendor booked equals what was issued — or, without `booked`,
+    "Confirmed (totals not verified)"), booked_with_differences (each difference in words in `differences`),
+    failed (with the vendor's field messages; a missing mapping links to where it is mapped) or uncertain (the hub
+    asks the vendor again before any retry)."""
     return export_out(_export(export_id))
 
 

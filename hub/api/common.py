@@ -16,6 +16,7 @@ from hub import credentials as creds
 from hub.api import auth, errors
 from hub.connections import get_or_create_integration
 from hub.errors import HubError
+from hub.jobs import quota_wait
 from hub.models import Client, ClientConnection, Integration, SyncRun, db
 from hub.plugins import Vendor
 from hub.services import services
@@ -238,7 +239,8 @@ def run_out(run: SyncRun) -> dict[str, Any]:
         "client_connection_id": run.client_connection_id, "attempts": run.attempts,
         "progress_done": run.progress_done, "progress_total": run.progress_total,
         "result": result if run.result is not None else None, "error": run.error, "created_at": run.created_at,
-        "started_at": run.started_at, "finished_at": run.finished_at,
+        "started_at": run.started_at, "finished_at": run.finished_at, "next_attempt_at": run.next_attempt_at,
+        "waiting": quota_wait(run),
     }
 
 

@@ -55,6 +55,12 @@ class ErrorInfoSchema(Schema):
     hint = fields.String(allow_none=True, metadata={"example": "Generate a new key in Example and paste it."})
     field = fields.String(allow_none=True)
     field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    link = fields.String(metadata={"example": "/settings/apps/merit/invoices",
+                                   "description": "The hub page where the cause is fixed (e.g. where a VAT rate is "
+                                                  "mapped)."})
+    until = fields.String(metadata={"example": "2026-12-08T00:00:00Z",
+                                    "description": "A vendor quota's reset (UTC): the run waits until then."})
+    quota = fields.String(allow_none=True, metadata={"example": "daily"})
 
 
 class PageArgsSchema(Schema):
@@ -202,6 +208,10 @@ class RunSchema(Schema):
     created_at = UtcDateTime()
     started_at = UtcDateTime(allow_none=True)
     finished_at = UtcDateTime(allow_none=True)
+    next_attempt_at = UtcDateTime(allow_none=True, metadata={"description": "When a waiting retry is due."})
+    waiting = fields.String(allow_none=True, metadata={
+        "example": "waiting for Scoro's daily quota until 00:00 UTC",
+        "description": "While the run waits for a vendor quota's reset: what for and until when; else `null`."})
 
 
 class RunDetailSchema(RunSchema):
@@ -395,6 +405,18 @@ class InvoiceLineSchema(Schema):
                                  metadata={"example": "BK-01"})
 
 
+class DifferenceSchema(Schema):
+    """One way the vendor booked an invoice differently from how it was issued."""
+
+    what = fields.String(metadata={"example": "vat", "description": "lines net vat total currency buyer_code "
+                                                                    "buyer_name rounding_line"})
+    rate = fields.String(allow_none=True, metadata={"example": "22", "description": "The VAT rate, per-rate figures."})
+    issued = fields.String(metadata={"example": "88.00"})
+    booked = fields.String(metadata={"example": "96.00"})
+    accepted = fields.Boolean(metadata={"description": "A vendor rounding line that was the only difference."})
+    text = fields.String(metadata={"example": "VAT at 22 %: issued 88.00, booked 96.00"})
+
+
 class ExportSchema(Schema):
     """One invoice's export to one vendor (the outbox row)."""
 
@@ -403,8 +425,18 @@ class ExportSchema(Schema):
     invoice_id = fields.Integer(metadata={"example": 12})
     vendor = fields.String(metadata={"example": "merit"})
     reference = fields.String(metadata={"example": "HUB-12-3"})
-    status = fields.String(metadata={"enum": ["pending", "sent", "confirmed", "failed", "uncertain"],
+    status = fields.String(metadata={"enum": ["pending", "uncertain", "sent", "confirmed", "booked_with_differences",
+                                              "failed"],
                                      "example": "confirmed"})
+    state = fields.String(metadata={"example": "Confirmed", "description": "The status in words, e.g. \"Booked with "
+                                    "differences\", \"Confirmed (totals not verified)\" (the plugin does not read "
+                                    "back what the vendor booked)."})
+    booked = fields.Dict(allow_none=True, metadata={
+        "description": "What the vendor booked, read back after the export (amounts as strings: `currency`, "
+                       "`total_net`, `total_vat`, `total`, `buyer_code`, `buyer_name`, `lines`); `null` when not "
+                       "read back."})
+    differences = fields.List(fields.Nested(DifferenceSchema), allow_none=True, metadata={
+        "description": "How the booked invoice differs from the issued one; `null` when booked as issued."})
     attempts = fields.Integer()
     vendor_invoice_id = fields.String(allow_none=True, metadata={"example": "INV-1001"})
     vendor_number = fields.String(allow_none=True, metadata={"example": "2026-0012"})
@@ -451,7 +483,8 @@ InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePageSchema")
 
 class ExportArgsSchema(PageArgsSchema):
     vendor = fields.String(validate=validate.Length(max=50), metadata={"example": "merit"})
-    status = fields.String(validate=validate.OneOf(("pending", "sent", "confirmed", "failed", "uncertain")),
+    status = fields.String(validate=validate.OneOf(("pending", "sent", "confirmed", "booked_with_differences",
+                                                    "failed", "uncertain")),
                            metadata={"example": "failed"})
     paid = fields.Boolean(metadata={"example": False, "description": "Only paid (`true`) or unpaid (`false`) "
                                                                      "exports; paid status flows back from vendors "

@@ -29,7 +29,14 @@ from hub.models import (
 from hub.services import services
 from hub.web import forms
 from hub.web.base import admin_required, bp, client_or_404, login_required, paginate, require_plan, vendor_name
-from hub.web.integrations import credentials_page_state, firm_run_or_404, handle_credentials_post
+from hub.web.integrations import (
+    catalog_form,
+    catalog_sections,
+    credentials_page_state,
+    firm_run_or_404,
+    handle_credentials_post,
+    invoice_tab_available,
+)
 from hub.web.invoice_form import invoice_context
 
 
@@ -193,6 +200,8 @@ def link_page(client: Client, integration: Integration | None, *, status: int = 
         context["blockers"] = unlink_blockers(connection)
         context["reloadable"] = can_reload(connection)
         context["link_warnings"] = linking.link_warnings(connection)
+        if connection.has_credentials and invoice_tab_available(context["vendor"]):  # the client's own account
+            context["sections"] = catalog_sections(connection, context["vendor"], client_id=client.id)
     return render_template("client_integration.html", client=client, integration=integration,
                            connection=connection, enabled=enabled_integrations(), **context), status
 
@@ -285,6 +294,24 @@ def linked_connection_or_404(client: Client, integration: Integration) -> Client
     if connection is None:
         abort(404)
     return connection
+
+
+@bp.route("/clients/<int:client_id>/integration/catalog", methods=["POST"])
+@admin_required
+def client_catalog(client_id: int):  # noqa: ANN201
+    """The products and tax rates of the client's own vendor account: refresh them, map them."""
+    client = client_or_404(client_id)
+    require_plan()
+    integration = enabled_integration_or_404(request.form.get("vendor"))
+    connection = linked_connection_or_404(client, integration)
+    if not connection.has_credentials:  # no account of its own: the firm's is mapped on the Invoices tab
+        abort(404)
+    try:
+        catalog_form(connection, vendor_accounts.vendor_of(integration))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+    return redirect(url_for("web.client_integration", client_id=client.id, vendor=integration.vendor,
+                            _anchor="catalog"))
 
 
 @bp.route("/clients/<int:client_id>/integration/reload", methods=["GET", "POST"])

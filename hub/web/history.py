@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from hub import audit
+from hub.exports import STATE_LABELS
+from hub.jobs import quota_wait
 from hub.models import (
     Client,
     ClientConnection,
@@ -36,9 +38,14 @@ def _run_status(status: str) -> str:
     return RUN_STATUSES.get(status, status.capitalize())
 
 
-EXPORT_STATUSES = {"pending": "Waiting to be exported", "sent": "Sent", "confirmed": "Confirmed", "failed": "Failed",
-                   "uncertain": "Not yet confirmed"}
+EXPORT_STATUSES = {**STATE_LABELS, "confirmed": "Confirmed"}  # by status alone; the pages use ``export_state``
 ITEM_OUTCOMES = {"imported": "Imported", "failed": "Failed"}
+
+
+@bp.app_template_filter("quota_wait")
+def _quota_wait(run: SyncRun) -> str | None:
+    """"waiting for Scoro's daily quota until 00:00 UTC" while the run waits for a vendor quota's reset."""
+    return quota_wait(run)
 
 
 @bp.app_template_filter("export_status")

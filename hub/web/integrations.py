@@ -468,7 +468,10 @@ def invoice_tab_available(vendor: Vendor) -> bool:
     return any(vendor.can(c) for c in ("invoice_export", "tax_rates", "products"))
 
 
-def catalog_sections(integration: Integration | None, vendor: Vendor) -> list[dict[str, Any]]:
+def catalog_sections(integration: catalog.Scope | None, vendor: Vendor, *,
+                     client_id: int | None = None) -> list[dict[str, Any]]:
+    """The products and tax rates of a vendor account (the firm integration's, or a client's own connection) with
+    the hub's codes to map: those the firm's invoices use (``client_id``: that client's)."""
     sections = []
     for kind, capability, title in CATALOG_KINDS:
         if not vendor.can(capability):
@@ -476,6 +479,8 @@ def catalog_sections(integration: Integration | None, vendor: Vendor) -> list[di
         items = catalog.items(integration, kind) if integration else []
         mapped = catalog.mappings(integration, kind) if integration else {}
         lines = InvoiceLine.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id)
+        if client_id is not None:
+            lines = lines.filter(Invoice.client_id == client_id)
         if kind == "tax_rate":
             used = {catalog.rate_key(r) for (r,) in lines.with_entities(InvoiceLine.vat_rate).distinct()}
         else:
@@ -507,33 +512,39 @@ def integration_invoices(slug: str):  # noqa: ANN201
     if integration is None or not integration.enabled:
         flash("Enable the integration on the Overview tab first.", "error")
         return redirect(url_for("web.integration_overview", slug=slug))
-    what = request.form.get("what")
     try:
-        if what == "export_all" and vendor.can("invoice_export"):
+        if request.form.get("what") == "export_all" and vendor.can("invoice_export"):
             exports.set_export_invoices(integration, request.form.get("export_invoices") == "on")
             flash("Saved.", "success")
-        elif what == "refresh" and request.form.get("kind") in ("tax_rate", "product"):
-            run = catalog.refresh(integration, request.form["kind"], user=g.user,
-                                  wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
-            if run.status == "succeeded":
-                flash(f"Read {run.result.get('count', 0)} from {vendor.info.name}.", "success")
-            elif run.status == "failed":
-                flash(f"{vendor.info.name} could not be read: {(run.error or {}).get('message', '')}", "error")
-            else:
-                flash(f"Reading from {vendor.info.name}… reload this page in a moment.", "info")
-        elif what == "mapping" and request.form.get("kind") in ("tax_rate", "product"):
-            kind = request.form["kind"]
-            for key in request.form.getlist("key"):
-                chosen = request.form.get(f"code_{key}", "")
-                catalog.set_mapping(integration, kind, key, chosen or None)
-            new_key = request.form.get("new_key", "").strip().rstrip("%").strip()
-            if kind == "tax_rate" and new_key and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", new_key):
-                raise ConfigError("Enter a VAT rate as a number, e.g. 24 or 9.5.")
-            if new_key and request.form.get("new_code"):
-                catalog.set_mapping(integration, kind, new_key, request.form["new_code"])
-            flash("Saved.", "success")
         else:
-            abort(400)
+            catalog_form(integration, vendor)
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
     return redirect(url_for("web.integration_invoices", slug=slug))
+
+
+def catalog_form(scope: catalog.Scope, vendor: Vendor) -> None:
+    """A posted catalog form of a vendor account (the firm's Invoices tab, a client's own account on its
+    Integration page): ``what=refresh`` reads the products or tax rates again, ``what=mapping`` saves the mapping.
+    Flashes the outcome; raises ``HubError`` for a wrong choice, 400 for a form it does not know."""
+    what, kind = request.form.get("what"), request.form.get("kind")
+    if kind not in ("tax_rate", "product") or what not in ("refresh", "mapping"):
+        abort(400)
+    if what == "refresh":
+        run = catalog.refresh(scope, kind, user=g.user, wait=current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0))
+        if run.status == "succeeded":
+            flash(f"Read {run.result.get('count', 0)} from {vendor.info.name}.", "success")
+        elif run.status == "failed":
+            flash(f"{vendor.info.name} could not be read: {(run.error or {}).get('message', '')}", "error")
+        else:
+            flash(f"Reading from {vendor.info.name}… reload this page in a moment.", "info")
+        return
+    for key in request.form.getlist("key"):
+        chosen = request.form.get(f"code_{key}", "")
+        catalog.set_mapping(scope, kind, key, chosen or None)
+    new_key = request.form.get("new_key", "").strip().rstrip("%").strip()
+    if kind == "tax_rate" and new_key and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", new_key):
+        raise ConfigError("Enter a VAT rate as a number, e.g. 24 or 9.5.")
+    if new_key and request.form.get("new_code"):
+        catalog.set_mapping(scope, kind, new_key, request.form["new_code"])
+    flash("Saved.", "success")

@@ -15,6 +15,12 @@ from hub.web.clients import client_page
 from hub.web.invoice_form import LINE_FIELDS, MAX_ROWS, MORE_ROWS, money, posted_form, validate
 
 
+@bp.app_template_filter("export_state")
+def _export_state(export: InvoiceExport) -> str:
+    """The export's state in words ("Booked with differences", "Confirmed (totals not verified)")."""
+    return exports.state_label(export)
+
+
 # -- routes --------------------------------------------------------------------------------------------
 @bp.route("/clients/<int:client_id>/invoices", methods=["POST"])
 @admin_required

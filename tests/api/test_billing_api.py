@@ -124,6 +124,7 @@ def test_failed_export_is_retried_idempotently(api, exporter, run_jobs, hub_db):
     run_jobs()
     failed = api.get(f"/exports/{exported['id']}").get_json()
     assert failed["status"] == "failed" and "VAT 13 %" in failed["last_error"]["message"]
+    assert failed["last_error"]["link"] == "/settings/apps/example/invoices", "where it is mapped"
 
     response = api.put("/integrations/example/tax-rates/mappings", json={"hub_key": "13", "vendor_code": "T9"})
     assert response.status_code == 200 and response.get_json()["mappings"] == {"13": "T9"}
@@ -134,7 +135,10 @@ def test_failed_export_is_retried_idempotently(api, exporter, run_jobs, hub_db):
     assert second.get_json() == first.get_json() and second.headers["Location"] == first.headers["Location"]
     assert SyncRun.query.filter_by(kind="export").count() == 2
     run_jobs()
-    assert api.get(f"/exports/{exported['id']}").get_json()["status"] in ("sent", "confirmed")
+    booked = api.get(f"/exports/{exported['id']}").get_json()  # 13 % mapped to the vendor's 9 %: booked at 9 %
+    assert (booked["status"], booked["state"]) == ("booked_with_differences", "Booked with differences")
+    assert "Total VAT: issued 0.65, booked 0.45" in [d["text"] for d in booked["differences"]]
+    assert booked["booked"]["total_vat"] == "0.45"
     response = api.post(f"/exports/{exported['id']}/retry")
     assert response.status_code == 409 and "already" in response.get_json()["detail"]
 

@@ -11,6 +11,8 @@ from marshmallow import fields, validate
 from hub import hookimpl
 from hub.errors import AuthError, ConfigError, TransientError, VendorRejected
 from hub.types import (
+    BookedInvoice,
+    BookedLine,
     ConnectionInfo,
     ExportReceipt,
     Invoice,
@@ -42,7 +44,7 @@ def hub_vendor() -> VendorInfo:
         statistic_fields=(StatisticField("documents", "Documents"),
                           StatisticField("entries", "Entries"),
                           StatisticField("payments", "Payments", advanced=True)),
-        rate_limits=(RateLimit(600, 60),),
+        rate_limits=(RateLimit(600, 60),), requires_api="1.2",
     )
 
 
@@ -98,7 +100,19 @@ def hub_list_tax_rates(ctx, credentials: dict) -> list[TaxRate]:  # noqa: ANN001
 
 
 def _receipt(body: dict, existed: bool) -> ExportReceipt:
-    return ExportReceipt(vendor_invoice_id=str(body["id"]), number=body["number"], already_existed=existed)
+    return ExportReceipt(vendor_invoice_id=str(body["id"]), number=body["number"], already_existed=existed,
+                         booked=_booked(body.get("booked")))
+
+
+def _booked(booked: dict | None) -> BookedInvoice | None:
+    """What Example booked, from its own answer (contract 1.2): its figures, never the hub's."""
+    if booked is None:
+        return None
+    return BookedInvoice(currency=booked["currency"], total_net=Decimal(booked["net"]),
+                         total_vat=Decimal(booked["vat"]), total=Decimal(booked["total"]),
+                         buyer_name=booked["customer"],
+                         lines=tuple(BookedLine(net=Decimal(x["net"]), vat_rate=Decimal(x["rate"]))
+                                     for x in booked["lines"]))
 
 
 @hookimpl

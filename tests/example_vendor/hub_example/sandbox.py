@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, jsonify, request
 
@@ -23,11 +24,15 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: boo
     0), ``hold_after_create_s`` (store a new invoice, then wait before answering: a crash window),
     ``dedupe`` (answer 409 for a reference seen before; off by default, like a vendor that does not protect
     against duplicates, so the hub's own exactly-once mechanism is what the tests see). While it runs, a test may
-    set ``app.config["hold_find_s"]`` (wait before answering an invoice lookup: another crash window)."""
+    set ``app.config["hold_find_s"]`` (wait before answering an invoice lookup: another crash window),
+    ``app.config["book_rates"]`` (``{"T0": "24"}``: book a tax code at another rate — a vendor that books VAT its
+    own way) and ``app.config["report_booked"] = False`` (an invoice lookup without the booked figures)."""
     app = Flask("example-sandbox")
     app.config["calls"] = []
     app.config["invoices"] = []
     app.config["hold_find_s"] = 0.0
+    app.config["book_rates"] = {}
+    app.config["report_booked"] = True
 
     @app.before_request
     def faults():  # noqa: ANN202
@@ -101,6 +106,27 @@ def create_app(*, fail_with: int | None = None, garbage: bool = False, zero: boo
         ref = request.args.get("reference")
         if app.config["hold_find_s"]:
             time.sleep(app.config["hold_find_s"])
-        return jsonify(items=[i for i in app.config["invoices"] if i["reference"] == ref and i["company"] == company])
+        found = [i for i in app.config["invoices"] if i["reference"] == ref and i["company"] == company]
+        if app.config["report_booked"]:
+            found = [{**i, "booked": booked(i)} for i in found]
+        return jsonify(items=found)
+
+    def booked(invoice: dict) -> dict:
+        """The invoice as Example books it: each line's net rounded, VAT once per tax code's rate on the sum of its
+        nets (from the code, not from what the hub sent)."""
+        rates = {t["id"]: app.config["book_rates"].get(t["id"], t["rate"]) for t in TAXES}
+        lines = [{"net": cents(Decimal(line["qty"]) * Decimal(line["price"])), "rate": rates[line["tax"]]}
+                 for line in invoice["lines"]]
+        nets: dict[str, Decimal] = {}
+        for line in lines:
+            nets[line["rate"]] = nets.get(line["rate"], Decimal("0")) + line["net"]
+        net = sum(nets.values(), Decimal("0"))
+        vat = sum((cents(n * Decimal(r) / 100) for r, n in nets.items()), Decimal("0"))
+        return {"currency": "EUR", "net": str(net), "vat": str(vat), "total": str(net + vat),
+                "customer": invoice["customer"], "lines": [{"net": str(x["net"]), "rate": x["rate"]} for x in lines]}
 
     return app
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
