@@ -30,7 +30,7 @@ import hub.exports
 import hub.linking
 import hub.schedule
 import hub.statistics  # noqa: F401
-from hub import api, embedded, jobs, metrics, redaction
+from hub import api, embedded, jobs, metrics, redaction, schema
 from hub.cli import hub_cli
 from hub.models import db
 from hub.plugins import VendorRegistry
@@ -39,7 +39,7 @@ from hub.vault import Vault, load_or_create_keys, read_or_create
 from hub.web import bp as web_bp
 from hub.web import security as web_security
 
-MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+MIGRATIONS_DIR = schema.MIGRATIONS_DIR
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
 
 

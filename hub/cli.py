@@ -19,11 +19,22 @@ import click
 import redis
 from flask import current_app
 from flask.cli import AppGroup
-from flask_migrate import upgrade
 from sqlalchemy import Column, select, update
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import audit, author, cli_provisioning, demo, embedded, jobs, metrics, schedule, sessions, statistics
+from hub import (
+    audit,
+    author,
+    cli_provisioning,
+    demo,
+    embedded,
+    jobs,
+    metrics,
+    schedule,
+    schema,
+    sessions,
+    statistics,
+)
 from hub.api import auth
 from hub.models import ApiToken, Client, Firm, Integration, User, db, encrypted_columns
 from hub.services import services
@@ -67,9 +78,19 @@ def plugins_cmd(as_json: bool) -> None:
 
 @hub_cli.command("init-db")
 def init_db_cmd() -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
-    upgrade()
+    """Create or upgrade the database schema (Alembic migrations). On SQLite the file is copied first and put back
+    if a revision fails; on PostgreSQL the pending revisions run in one transaction."""
+    _upgrade_schema()
     click.echo(f"database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+
+
+def _upgrade_schema() -> None:
+    """:func:`hub.schema.upgrade`, a failure told in one line (what happened to the data) and exit status 1."""
+    try:
+        schema.upgrade(say=lambda line: click.echo(line, err=True))
+    except schema.UpgradeFailed as exc:
+        log.error("%s", exc, exc_info=exc.__cause__)
+        raise click.ClickException(str(exc)) from exc
 
 
 @hub_cli.command("rotate-keys")
@@ -447,7 +468,7 @@ def up_cmd(port: int, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        upgrade()
+        _upgrade_schema()
         origins = start_sandboxes()
         for vendor, origin in origins.items():
             click.echo(f"sandbox {vendor:<14} {origin}")

