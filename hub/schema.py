@@ -35,7 +35,12 @@ def _config(directory: str):  # noqa: ANN202  (alembic's Config)
 
 def head_revisions(directory: str = MIGRATIONS_DIR) -> set[str]:
     """The revisions this code expects the database at (one head; several only between a merge and its re-chain)."""
-    return set(ScriptDirectory.from_config(_config(directory)).get_heads())
+    if directory not in _heads:  # read once per process and folder: /readyz asks on every probe
+        _heads[directory] = frozenset(ScriptDirectory.from_config(_config(directory)).get_heads())
+    return set(_heads[directory])
+
+
+_heads: dict[str, frozenset[str]] = {}
 
 
 def current_revisions() -> set[str]:
