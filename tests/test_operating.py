@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -196,3 +197,28 @@ def test_the_version_is_shown_everywhere(hub_app, hub_db):
     printed = hub_app.test_cli_runner().invoke(args=["hub", "--version"]).output
     assert printed.startswith(f"hub {hub.__version__} (plugin contract {hub.HUB_API_VERSION})\n")
     assert "  hub-merit 0.1.0\n" in printed
+
+
+@pytest.mark.slow
+def test_sandbox_prints_its_credentials_and_route_and_stops_cleanly(tmp_path: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "hub", "sandbox", "merit"], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        lines = []
+        while not any(line.startswith("  api_key: ") for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        origin = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("  HUB_MERIT_ORIGIN="))
+        assert lines[0] == f"merit sandbox on {origin}\n"
+        assert any(line.startswith("  api_id: ") for line in lines)
+        with pytest.raises(urllib.error.HTTPError):  # the sandbox answers (a request without credentials: 4xx)
+            urllib.request.urlopen(origin + "/api/v1/getcustomers", timeout=5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "Traceback" not in proc.stdout.read()
+    wait_until(lambda: not _redis_servers_of(tmp_path), 10, "the embedded redis-server to stop")
+    assert not list((tmp_path / "tmp").iterdir())
