@@ -10,8 +10,9 @@ Read from the record at scrape time (correct whichever process asks):
 Counted where the work happens (in worker and scheduler processes): ``hub_vendor_requests_total{vendor,outcome}``,
 ``hub_vendor_request_seconds{vendor}``, ``hub_run_duration_seconds{kind,state}`` and
 ``hub_reconciled_runs_total{rule}``. Each process counts its own; to see every process's counts on one
-endpoint set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder shared by the processes of one machine
-(``flask hub up`` does); otherwise ``/metrics`` shows the web process's own.
+endpoint set ``PROMETHEUS_MULTIPROC_DIR`` to a folder shared by the processes of one machine (``flask hub up``
+does); otherwise ``/metrics`` shows the web process's own. Every process removes the files of processes that are no
+longer running when it starts (:func:`clean_multiprocess_dir`), so the folder does not grow with every restart.
 
 ``/metrics`` answers loopback clients, or anyone sending ``Authorization: Bearer $HUB_METRICS_TOKEN`` when that
 variable is set. It never fails for what is down: ``hub_database_up`` and ``hub_redis_up`` say what answered, and
@@ -30,6 +31,7 @@ import datetime as dt
 import hmac
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -168,7 +170,34 @@ def _readyz_view() -> tuple[Response, int]:
     return jsonify(state), 200 if state["ready"] else 503
 
 
+def clean_multiprocess_dir(folder: str | None = None) -> list[str]:
+    """Remove the files ``prometheus-client`` left in ``PROMETHEUS_MULTIPROC_DIR`` for processes that no longer
+    run (``<kind>_<pid>.db``); what they counted is gone from the totals (Prometheus reads that as a counter
+    reset). Returns the names removed."""
+    folder = folder or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder or not os.path.isdir(folder):
+        return []
+    removed = []
+    for path in Path(folder).glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def init_app(app: Flask) -> None:
+    clean_multiprocess_dir()
     app.add_url_rule("/metrics", "metrics", _metrics_view)
     app.add_url_rule("/healthz", "healthz", _healthz_view)
     app.add_url_rule("/readyz", "readyz", _readyz_view)

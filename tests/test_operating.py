@@ -222,3 +222,15 @@ def test_sandbox_prints_its_credentials_and_route_and_stops_cleanly(tmp_path: Pa
     assert "Traceback" not in proc.stdout.read()
     wait_until(lambda: not _redis_servers_of(tmp_path), 10, "the embedded redis-server to stop")
     assert not list((tmp_path / "tmp").iterdir())
+
+
+def test_the_metrics_folder_loses_the_files_of_dead_processes(tmp_path: Path):
+    from hub import metrics
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for name in (f"counter_{dead.pid}.db", f"histogram_{dead.pid}.db", f"counter_{os.getpid()}.db"):
+        (tmp_path / name).write_bytes(b"")
+    assert sorted(metrics.clean_multiprocess_dir(str(tmp_path))) == [f"counter_{dead.pid}.db",
+                                                                      f"histogram_{dead.pid}.db"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"counter_{os.getpid()}.db"]
