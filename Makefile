@@ -21,10 +21,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml $(addsuffix /setup.cfg,$(PLUGIN_DIR
 install: $(VENV)/.installed
 
 # The demo loads exactly the vendor plugins under plugins/ (not the example vendor of the tests).
-# `make run PORT=5101` serves on another port.
+# `make run PORT=5101` serves on another port. `exec`: the hub is make's own child, so it stops (cleanly) when make
+# is signalled too, not only on Ctrl-C (flask hub up asks for SIGTERM when its parent dies).
 PORT ?= 5000
 run: install
-	HUB_LOAD_PLUGINS="$(subst $(space),$(comma),$(PLUGIN_SLUGS))" HUB_INSECURE_COOKIES=1 \
+	exec env HUB_LOAD_PLUGINS="$(subst $(space),$(comma),$(PLUGIN_SLUGS))" HUB_INSECURE_COOKIES=1 \
 		FLASK_APP=hub.app:create_app $(BIN)/flask hub up --port $(PORT)
 
 # The suite in parallel (pytest-xdist): one process per core, `make test TEST_WORKERS=0` for one process. Tests that

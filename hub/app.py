@@ -13,7 +13,6 @@ Configuration comes from the environment (production) or falls back to embedded 
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -23,6 +22,8 @@ from flask import Flask
 from flask_migrate import Migrate
 from sqlalchemy import event
 
+import hub
+
 # The flows register their run actions, dispatchers and finish hooks with the job layer when imported.
 import hub.catalog
 import hub.connections
@@ -30,7 +31,8 @@ import hub.exports
 import hub.linking
 import hub.schedule
 import hub.statistics  # noqa: F401
-from hub import api, embedded, jobs, metrics, redaction
+from hub import api, embedded, jobs, logs, metrics, redaction, schema
+from hub import config as hub_config
 from hub.cli import hub_cli
 from hub.models import db
 from hub.plugins import VendorRegistry
@@ -39,7 +41,7 @@ from hub.vault import Vault, load_or_create_keys, read_or_create
 from hub.web import bp as web_bp
 from hub.web import security as web_security
 
-MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+MIGRATIONS_DIR = schema.MIGRATIONS_DIR
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
 
 
@@ -55,14 +57,16 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
     config = dict(config or {})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    db_url = config.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL") or \
-        f"sqlite:///{Path(app.instance_path) / 'hub.db'}"
-    if db_url.startswith("postgres://"):
-        db_url = "postgresql://" + db_url[len("postgres://"):]
+    settings = hub_config.read(config, f"sqlite:///{Path(app.instance_path) / 'hub.db'}")
+    config.pop("DATABASE_URL", None)
+    found = hub_config.problems(settings)
+    if found and not hub_config.checking():
+        hub_config.refuse(found)
     app.config.update(
-        SQLALCHEMY_DATABASE_URI=db_url,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        SECRET_KEY=os.environ.get("SECRET_KEY") or _instance_secret(app.instance_path, "flask.key"),
+        SECRET_KEY=settings.secret_key or (secrets.token_hex(32) if settings.production
+                                           else _instance_secret(app.instance_path, "flask.key")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("HUB_INSECURE_COOKIES", "") == "",
@@ -72,11 +76,28 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
         HUB_RECONCILE_INTERVAL=float(os.environ.get("HUB_RECONCILE_INTERVAL", "30")),
         HUB_RECONCILE_GRACE=float(os.environ.get("HUB_RECONCILE_GRACE", "30")),
     )
+    app.config.setdefault("API_VERSION", hub.__version__)  # OpenAPI info.version: the hub's own
     app.config.update(config)
+    app.extensions["hub_settings"] = settings
+    app.extensions["hub_config_problems"] = found  # what `flask hub check` reports (empty unless it runs)
 
-    keys_env = app.config.get("HUB_SECRET_KEYS") or os.environ.get("HUB_SECRET_KEYS")
-    keys = [k for k in keys_env.split(",")] if keys_env else load_or_create_keys(app.instance_path)
-    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or embedded.redis_url(app.instance_path)
+    # The embedded fallbacks exist in embedded mode only (in production the check above refused the start; under
+    # `flask hub check` a placeholder stands in, so that the check itself never starts anything).
+    def usable(name: str) -> bool:
+        return not any(problem.startswith(name) for problem in found)
+
+    if settings.secret_keys and usable("HUB_SECRET_KEYS"):
+        keys = settings.secret_keys.split(",")
+    elif settings.production or settings.secret_keys:
+        keys = [Vault.generate_key()]
+    else:
+        keys = load_or_create_keys(app.instance_path)
+    if settings.redis_url and usable("REDIS_URL"):
+        redis_url = settings.redis_url
+    elif settings.production or settings.redis_url:
+        redis_url = "redis://redis-url-not-usable.invalid:6379/0"
+    else:
+        redis_url = embedded.redis_url(app.instance_path)
     app.extensions["hub"] = HubServices(registry=registry or process_registry(), vault=Vault(keys),
                                         redis_url=redis_url)
 
@@ -92,6 +113,7 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
 
+    app.jinja_env.globals["hub_version"] = hub.__version__  # the pages' footer
     app.cli.add_command(hub_cli)
     app.register_blueprint(web_bp)
     web_security.init_app(app)  # headers, cookie flags, body limit, sign-in throttling (pages and API)
@@ -99,25 +121,9 @@ def create_app(config: dict[str, Any] | None = None, *, registry: VendorRegistry
     jobs.init_app(app)  # 503 with a message when Redis is away
     metrics.init_app(app)  # /metrics (Prometheus)
 
-    _configure_logging()
+    logs.configure()  # one format for every process (hub.logs)
+    logs.init_request_log(app)
     return app
-
-
-def _configure_logging() -> None:
-    """One handler on the ``hub`` logger, in every process (web, workers, the children of ``flask hub up``):
-    ``LEVEL logger: message`` lines on standard error at ``HUB_LOG_LEVEL`` — ``hub.vendor.<slug>`` included.
-    Secrets are masked by the log-record factory of :mod:`hub.redaction`, whatever the handler."""
-    logger = logging.getLogger("hub")
-    logger.setLevel(os.environ.get("HUB_LOG_LEVEL", "INFO"))
-    if not any(isinstance(h, _HubLogHandler) for h in logger.handlers):
-        handler = _HubLogHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-
-
-class _HubLogHandler(logging.StreamHandler):
-    """The hub's own stderr handler (a class of its own, so building several apps adds it once)."""
-
 
 
 class StandaloneJob(jobs.AppJob):

@@ -19,11 +19,24 @@ import click
 import redis
 from flask import current_app
 from flask.cli import AppGroup
-from flask_migrate import upgrade
 from sqlalchemy import Column, select, update
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
-from hub import audit, author, cli_provisioning, demo, embedded, jobs, metrics, schedule, sessions, statistics
+import hub
+from hub import (
+    audit,
+    author,
+    cli_provisioning,
+    demo,
+    embedded,
+    jobs,
+    logs,
+    metrics,
+    schedule,
+    schema,
+    sessions,
+    statistics,
+)
 from hub.api import auth
 from hub.models import ApiToken, Client, Firm, Integration, User, db, encrypted_columns
 from hub.services import services
@@ -37,11 +50,32 @@ RUNS_THE_HUB = ("worker", "schedule", "up")
 def _operator_acts() -> None:
     """The command line is where an operator authenticates: for the command's duration they are who acts."""
     ctx = click.get_current_context()
+    logs.set_kind({"worker": "worker", "schedule": "scheduler", "up": "up"}.get(ctx.invoked_subcommand or "", "cli"))
     if ctx.invoked_subcommand not in RUNS_THE_HUB:
         ctx.with_resource(audit.acting(audit.CLI))
 
 
-hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts)
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"hub {hub.__version__} (plugin contract {hub.HUB_API_VERSION})")
+    for dist, version in sorted(_plugin_versions().items()):
+        click.echo(f"  {dist} {version}")
+    ctx.exit()
+
+
+def _plugin_versions() -> dict[str, str]:
+    """The installed distributions that provide vendor plugins, and their versions (read without loading them)."""
+    found = {}
+    for ep in metadata.entry_points(group="hub.vendors"):
+        if ep.dist is not None:
+            found[ep.dist.name] = ep.dist.version
+    return found
+
+
+hub_cli = AppGroup("hub", help="Integration Hub operations.", callback=_operator_acts, params=[
+    click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+                 help="The hub's version, its plugin contract's and each installed plugin's.")])
 for _command in cli_provisioning.COMMANDS: hub_cli.add_command(_command)  # noqa: E701  firm, user, client, …
 SANDBOX_GROUP = "hub.sandboxes"
 log = logging.getLogger("hub.cli")
@@ -67,9 +101,19 @@ def plugins_cmd(as_json: bool) -> None:
 
 @hub_cli.command("init-db")
 def init_db_cmd() -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
-    upgrade()
+    """Create or upgrade the database schema (Alembic migrations). On SQLite the file is copied first and put back
+    if a revision fails; on PostgreSQL the pending revisions run in one transaction."""
+    _upgrade_schema()
     click.echo(f"database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+
+
+def _upgrade_schema() -> None:
+    """:func:`hub.schema.upgrade`, a failure told in one line (what happened to the data) and exit status 1."""
+    try:
+        schema.upgrade(say=lambda line: click.echo(line, err=True))
+    except schema.UpgradeFailed as exc:
+        log.error("%s", exc, exc_info=exc.__cause__)
+        raise click.ClickException(str(exc)) from exc
 
 
 @hub_cli.command("rotate-keys")
@@ -191,15 +235,15 @@ def _reap_child(slot: str, pid: int, code: int) -> None:
         db.session.remove()
 
 
-def die_with_parent() -> None:
-    """Linux: this process gets SIGKILL when its parent dies (a supervisor killed with ``kill -9`` leaves no
-    job process behind, nor one of theirs). Elsewhere a no-op."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets ``sig`` (SIGKILL unless told) when its parent dies (a supervisor killed with
+    ``kill -9`` leaves no job process behind, nor one of theirs). Elsewhere a no-op."""
     try:
         import ctypes  # only for prctl(2)
 
         libc = ctypes.CDLL(None, use_errno=True)
         parent = os.getppid()
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before we asked
             os._exit(1)
     except (OSError, AttributeError):
@@ -376,15 +420,34 @@ def _sandbox_entry_points() -> dict[str, metadata.EntryPoint]:
 @click.option("--port", default=0, type=int, help="0 picks a free port.")
 @click.option("--option", "options", multiple=True, help="Sandbox knob as key=value (e.g. latency_ms=20).")
 def sandbox_cmd(vendor: str, host: str, port: int, options: tuple[str, ...]) -> None:
-    """Serve a vendor's sandbox (its API emulator) over HTTP on loopback."""
+    """Serve a vendor's sandbox (its API emulator) over HTTP on loopback, and print its demo credentials and the
+    environment line that routes the hub's traffic for that vendor to it."""
     eps = _sandbox_entry_points()
     if vendor not in eps:
         raise click.UsageError(f"no sandbox for {vendor!r}; installed: {', '.join(sorted(eps)) or 'none'}")
     kwargs = dict(_parse_option(o) for o in options)
-    app = eps[vendor].load().create_app(**kwargs)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    click.echo(f"{vendor} sandbox on http://{host}:{server.server_port}", err=True)
+    module = eps[vendor].load()
+    server = make_server(host, port, module.create_app(**kwargs), threaded=True, request_handler=QuietRequestHandler)
+    origin = f"http://{host}:{server.server_port}"
+    click.echo(f"{vendor} sandbox on {origin}")
+    for line in _sandbox_instructions(vendor, module, origin):
+        click.echo(line)
     server.serve_forever()
+
+
+def _sandbox_instructions(vendor: str, module: object, origin: str) -> list[str]:
+    """What an operator needs to use a sandbox: the settings that route to it and the credentials it accepts."""
+    data = demo.demo_data(vendor, module)
+    prefix = f"HUB_{vendor.upper()}_"
+    lines = ["route the hub's requests for this vendor here (every firm; set it on the web, worker and scheduler "
+             "processes, then restart them):", f"  {prefix}ORIGIN={origin}"]
+    lines += [f"  {prefix}{key.upper()}={value}" for key, value in data["settings"].items()]
+    if data["credentials"]:
+        lines += ["credentials it accepts (enter them on the integration's Connect page, or with the API):",
+                  *(f"  {key}: {value}" for key, value in data["credentials"].items())]
+    for number, account in enumerate(data["client_credentials"][:2], start=1):
+        lines.append(f"client account {number}: " + ", ".join(f"{k}: {v}" for k, v in account.items()))
+    return lines
 
 
 def _parse_option(text: str) -> tuple[str, object]:
@@ -446,8 +509,9 @@ def up_cmd(port: int, workers: int) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_signal)
+    die_with_parent(signal.SIGTERM)  # `make run` signalled: make dies, this process stops as on SIGTERM
     try:
-        upgrade()
+        _upgrade_schema()
         origins = start_sandboxes()
         for vendor, origin in origins.items():
             click.echo(f"sandbox {vendor:<14} {origin}")
@@ -471,12 +535,40 @@ def up_cmd(port: int, workers: int) -> None:
                    f"  also {login['member_email']} (a Member) and {login['basic_email']} (Owner of a Basic-plan "
                    "firm), same password\n")
         current_app.config["SESSION_COOKIE_SECURE"] = False  # plain HTTP on loopback
-        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True,
+                   request_handler=QuietRequestHandler)  # the request lines are the hub's own (hub.logs)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
         if supervisor is not None:
             supervisor.stop()
         embedded.shutdown()
+
+
+@hub_cli.command("check")
+def check_cmd() -> None:
+    """The whole start-up check: the mode, each setting, the database (reachable, at head), Redis, workers and
+    plugins. Exit status 1 when something would stop or hamper the hub (`/readyz` checks the same at run time)."""
+    settings = current_app.extensions["hub_settings"]
+    problems = list(current_app.extensions["hub_config_problems"])
+    click.echo(f"mode: {settings.mode}")
+    for name, value, fallback in (("HUB_SECRET_KEYS", settings.secret_keys, "instance/secret.keys"),
+                                  ("REDIS_URL", settings.redis_url, "an embedded redis-server"),
+                                  ("SECRET_KEY", settings.secret_key, "instance/flask.key")):
+        shown = "set" if value else ("NOT SET" if settings.production else f"not set: {fallback} (embedded mode)")
+        click.echo(f"{name}: {shown}")
+    state = metrics.readiness() if not problems else {"checks": {}}
+    for name, verdict in state["checks"].items():
+        click.echo(f"{name}: {verdict}")
+        if verdict != "ok" and name != "workers":  # no worker yet is normal before `flask hub worker` starts
+            problems.append(f"{name}: {verdict}")
+    for row in services().registry.listing():
+        click.echo(f"plugin {row['slug']} {row['version'] or ''}".rstrip()
+                   + (f": NOT LOADED: {row['error']}" if row["error"] else ": loaded"))
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    click.echo(f"hub {hub.__version__}: {'ready to start' if not problems else f'{len(problems)} problem(s)'}")
+    if problems:
+        raise SystemExit(1)
 
 
 @hub_cli.command("status")
@@ -485,9 +577,12 @@ def status_cmd(as_json: bool) -> None:
     """Runs by kind and state, queue depths, live workers and stuck-run candidates (what /metrics reports)."""
     state = metrics.snapshot()
     if as_json:
-        click.echo(json.dumps({**state, "runs": [{"kind": k, "state": s, "count": n}
-                                                  for (k, s), n in sorted(state["runs"].items())]}, indent=2))
+        runs = None if state["runs"] is None else [{"kind": k, "state": s, "count": n}
+                                                   for (k, s), n in sorted(state["runs"].items())]
+        click.echo(json.dumps({**state, "runs": runs}, indent=2))
         return
+    if state["runs"] is None:
+        raise click.ClickException("the database does not answer (`flask hub check` says more)")
     click.echo("runs (non-final, and final ones of the last 24 h):")
     for (kind, status), count in sorted(state["runs"].items()):
         click.echo(f"  {kind:<18} {status:<10} {count:>7}")
@@ -552,7 +647,7 @@ def schedule_cmd(loop: bool) -> None:
     while not stop.is_set():
         try:
             if time.monotonic() >= next_dispatch:
-                click.echo(f"dispatched: {schedule.dispatch()}")  # includes the reconciler
+                log.info("dispatched: %s", schedule.dispatch())  # includes the reconciler
                 next_dispatch = time.monotonic() + interval
             else:
                 schedule.reconcile()

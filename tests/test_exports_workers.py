@@ -24,7 +24,7 @@ LINES = [{"description": "Bookkeeping", "quantity": "1", "unit_price": "100.00",
 def worker_env(hub_app, hub_database_url, hub_redis_url, tmp_path):
     return dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
                 HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
-                HUB_WORKER_HEARTBEAT="0.2")
+                HUB_WORKER_HEARTBEAT="0.2", SECRET_KEY="test")
 
 
 def setup_export(firm, integration, hub_db, run_jobs, serve, **knobs):

@@ -18,7 +18,7 @@ def test_worker_writes_vendor_log_lines_at_debug(example_integration, hub_app, h
     assert SyncRun.query.filter_by(kind="test_connection").one().status == "queued"
     env = dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
                HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
-               HUB_LOG_LEVEL="DEBUG")
+               HUB_LOG_LEVEL="DEBUG", SECRET_KEY="test")
     done = subprocess.run([sys.executable, "-m", "flask", "hub", "worker", "--burst"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -18,7 +18,8 @@ def test_forking_worker_process_runs_jobs_into_the_database(example_integration,
     run = SyncRun.query.filter_by(kind="test_connection").one()
     assert run.status == "queued"
     env = dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
-               HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path))
+               HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
+               SECRET_KEY="test")
     done = subprocess.run([sys.executable, "-m", "flask", "hub", "worker", "--burst"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

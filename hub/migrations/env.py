@@ -4,14 +4,18 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from hub import logs
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the hub's loggers (and the secret-masking record factory) alive when migrations run in-process.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Keep the hub's loggers (and the secret-masking record factory) alive when migrations run in-process; where the hub
+# has set up its log format (hub.logs: every process it starts), Alembic's lines use it too.
+if not logs.configured():
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
