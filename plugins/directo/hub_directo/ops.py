@@ -33,10 +33,10 @@ from .client import (
     AUTH_HINT,
     BUYER_TYPE_FIELD,
     BUYER_TYPES,
-    VAT_CODES,
     MAX_DOC_NUMBER,
     PROBE_CODE,
     RETRY_AFTER,
+    VAT_CODES,
     DirectoClient,
     PutResult,
     attr,
@@ -281,7 +281,8 @@ def booked(el: Element) -> BookedInvoice | None:
     for row in rows(el):
         quantity, price = parse_decimal(attr(row, "quantity")), parse_decimal(attr(row, "price"))
         code = attr(row, "vatcode")
-        lines.append(BookedLine(net=((quantity or Decimal(0)) * (price or Decimal(0))).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        net = ((quantity or Decimal(0)) * (price or Decimal(0))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        lines.append(BookedLine(net=net,
                                 vat_rate=VAT_CODES[code][1] if code in VAT_CODES else None,
                                 description=attr(row, "description")))
     return BookedInvoice(currency=attr(el, "currency") or "", total_net=net, total_vat=vat, total=total,

@@ -615,7 +615,8 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
                "RoundingAmount": Decimal(0), "TotalAmount": money(total), "TotalSum": money(total) + vat,
                "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
                "EInvSent": False, "EmailSent": False, "Paid": False,
-               "_rows": rows, "_row_vats": row_vats, "_hcomment": payload.get("Hcomment"), "_fcomment": payload.get("Fcomment")}
+               "_rows": rows, "_row_vats": row_vats, "_hcomment": payload.get("Hcomment"),
+               "_fcomment": payload.get("Fcomment")}
     company.invoices.append(invoice)
     state.created.append(invoice)
     return _json({"CustomerId": customer["CustomerId"], "InvoiceId": invoice["SIHId"], "InvoiceNo": number,

@@ -14,9 +14,10 @@
 * Limits: 500 authenticated requests per account per UTC day (knob ``daily_limit``); every answer says how many
   are left in ``x-daily-requests-remaining``, and the one over the limit is 429 + the envelope +
   ``x-daily-requests-remaining: 0`` + ``Retry-After`` (seconds to midnight UTC) [INF: issue 27 names the header;
-  Scoro documents the limit, not the whole answer].
+  Scoro documents the limit, not the whole answer]. Knob ``rate_limit="N/S"`` adds a sliding window per API
+  key, answered the same way.
 * Invoices are booked with Scoro's own ``sum`` / ``vat_sum`` from the lines (VAT once per percent, knob
-  ``book_vat_rounding="line"`` per line); a contact is a ``person`` or a ``company`` (``contact_type``). Knob ``rate_limit="N/S"`` adds a sliding window per API key, answered the same way.
+  ``book_vat_rounding="line"`` per line); a contact is a ``person`` or a ``company`` (``contact_type``).
 
 Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_path``, ``timeout_s``,
 ``retry_after``, …), the ``/_sandbox/`` control endpoints and serving come from the hub's sandbox kit

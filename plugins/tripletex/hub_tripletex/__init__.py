@@ -18,9 +18,9 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates_s
 from hub import hookimpl
 from hub.errors import TransientError, VendorRejected
 from hub.types import (
+    Address,
     BookedInvoice,
     BookedLine,
-    Address,
     ConnectionInfo,
     Context,
     ExportReceipt,
