@@ -281,8 +281,8 @@ def booked(el: Element) -> BookedInvoice | None:
     for row in rows(el):
         quantity, price = parse_decimal(attr(row, "quantity")), parse_decimal(attr(row, "price"))
         code = attr(row, "vatcode")
-        net = ((quantity or Decimal(0)) * (price or Decimal(0))).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        lines.append(BookedLine(net=net,
+        line_net = ((quantity or Decimal(0)) * (price or Decimal(0))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        lines.append(BookedLine(net=line_net,
                                 vat_rate=VAT_CODES[code][1] if code in VAT_CODES else None,
                                 description=attr(row, "description")))
     return BookedInvoice(currency=attr(el, "currency") or "", total_net=net, total_vat=vat, total=total,
