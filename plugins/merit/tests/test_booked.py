@@ -175,3 +175,20 @@ def test_gl_batches_fall_back_to_the_other_method_on_405():
     finally:
         ctx.close()
     assert (seen, rows) == (["GET", "POST"], [{"BatchDate": "2026-01-05T00:00:00"}])
+
+
+def test_the_sandbox_refuses_a_new_customer_field_over_its_limit(call):
+    """What Merit enforces (wire fact ``new_customer_max``): a longer field fails as a "would be truncated" page."""
+    ids = {t["TaxPct"]: t["Id"] for t in sandbox.seed_companies()[0].taxes if t["Code"] != "-"}
+    payload = {"Customer": {"Name": "Pikk OÜ", "CountryCode": "EE", "NotTDCustomer": False, "City": "x" * 31},
+               "DocDate": "20261120000000", "DueDate": "20261204000000", "InvoiceNo": "R-CITY",
+               "InvoiceRow": [{"Item": {"Code": "TEENUS", "Description": "x", "Type": 2}, "Quantity": 1, "Price": 1,
+                               "TaxId": ids[Decimal(22)]}],
+               "TaxAmount": [{"TaxId": ids[Decimal(22)], "Amount": 0.22}], "TotalAmount": 1}
+    ctx = make_context("merit", httpx.WSGITransport(app=sandbox.create_app()))
+    try:
+        with pytest.raises(VendorRejected) as refused:
+            MeritClient(ctx, DEMO).call("v1/sendinvoice", payload)
+    finally:
+        ctx.close()
+    assert "would be truncated" in refused.value.message

@@ -10,8 +10,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import hub_smartaccounts
 import pytest
 from hub_smartaccounts import sandbox
+from hub_smartaccounts.client import SmartAccountsApi
 from hub_smartaccounts.service import address_lines
 
+from hub.errors import VendorRejected
 from hub.testing import make_context, vendor_registry
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
@@ -95,3 +97,12 @@ def test_a_sandbox_booking_vat_once_per_rate_shows_in_the_booked_totals(serve):
     inv = invoice(0, *CASES["three-dimes"])
     booked = export_and_read_back(serve(sandbox.create_app(book_vat_rounding="rate")), inv)
     assert (inv.total_vat, booked.total_vat, booked.total) == (Decimal("0.06"), Decimal("0.07"), Decimal("0.37"))
+
+
+
+def test_the_sandbox_refuses_an_address_line_over_64(make_ctx):
+    """What SmartAccounts enforces (wire fact ``address_line_max``): the sandbox refuses a longer line."""
+    api = SmartAccountsApi(make_ctx(), DEMO)
+    with pytest.raises(VendorRejected) as refused:
+        api.write("purchasesales/clients:add", {"name": "Pikk Aadress OÜ", "address": {"address1": "x" * 65}})
+    assert "at most 64" in refused.value.message + str(refused.value.field_messages)
