@@ -177,7 +177,7 @@ def test_gl_batches_fall_back_to_the_other_method_on_405():
     assert (seen, rows) == (["GET", "POST"], [{"BatchDate": "2026-01-05T00:00:00"}])
 
 
-def test_the_sandbox_refuses_a_new_customer_field_over_its_limit(call):
+def test_the_sandbox_refuses_a_new_customer_field_over_its_limit():
     """What Merit enforces (wire fact ``new_customer_max``): a longer field fails as a "would be truncated" page."""
     ids = {t["TaxPct"]: t["Id"] for t in sandbox.seed_companies()[0].taxes if t["Code"] != "-"}
     payload = {"Customer": {"Name": "Pikk OÜ", "CountryCode": "EE", "NotTDCustomer": False, "City": "x" * 31},
