@@ -185,9 +185,10 @@ class ScoroClient:
         return self._data(response, module)
 
     def _note_daily_reading(self, response: "httpx.Response") -> None:
-        reading = response.headers.get(DAILY_HEADER)
-        if reading is not None and reading.strip().isdigit():
-            self.ctx.cache.set(DAILY_READING, reading.strip(), max(1.0, seconds_to_reset(self.ctx.now())))
+        """Remember (until 00:00 UTC) that an answer said none of the day's requests are left. Only that reading
+        is kept, so an ordinary answer costs no cache write."""
+        if (response.headers.get(DAILY_HEADER) or "").strip() == "0":
+            self.ctx.cache.set(DAILY_READING, "0", max(1.0, seconds_to_reset(self.ctx.now())))
 
     def daily_quota_spent(self) -> RateLimited:
         """The daily quota is used up: wait until it resets at 00:00 UTC (wire fact ``daily_limit_resets``)."""
