@@ -25,6 +25,7 @@ from hub.types import (
     Product,
     StatisticField,
     Statistics,
+    TaxRate,
     VendorClient,
     VendorInfo,
 )
@@ -215,6 +216,7 @@ def hub_vendor() -> VendorInfo:
         rate_limits=(),  # none published (public-apis.md §5); failures are retried after ≥ 60 s
         per_client_credentials=True,
         docs_url=DOCS_URL,
+        requires_api="1.2",
     )
 
 
@@ -242,6 +244,11 @@ def hub_list_clients(ctx: "Context", credentials: dict, query: str) -> list[Vend
 @hookimpl
 def hub_list_products(ctx: "Context", credentials: dict) -> list[Product]:
     return ops.list_products(ctx, credentials)
+
+
+@hookimpl
+def hub_list_tax_rates() -> list[TaxRate]:
+    return ops.list_tax_rates()
 
 
 @hookimpl

@@ -56,6 +56,24 @@ COMPONENTS = {
     "transaction": "financial transactions",
 }
 
+#: Directo's VAT codes (``vatcode`` on an invoice row): code → (name, percent). XML Direct has no component that
+#: lists them (public-apis.md §5 "[gap]") and no published artifact names the values: the XSDs only type them
+#: (``vatcode`` xsd:int in xml_IN_kliendid/xml_IN_laekumised, xsd:string in xml_IN_artiklid). These are the Estonian
+#: standard codes of a Directo database as this project assumes them (wire fact ``vat_codes``, **assumed**); a
+#: database with other codes needs this table extended.
+VAT_CODES: dict[str, tuple[str, Decimal]] = {
+    "1": ("Käibemaks 24%", Decimal("24")),
+    "2": ("Käibemaks 9%", Decimal("9")),
+    "3": ("Käibemaks 0%", Decimal("0")),
+    "4": ("Käibemaks 13%", Decimal("13")),
+    "22": ("Käibemaks 22%", Decimal("22")),
+}
+#: The buyer's type on an invoice with the buyer put inline (``customer_type``; values of xml_IN_kliendid.xsd
+#: ``type``: company = 0, private citizen = 1). The invoice attribute's name is assumed (wire fact
+#: ``invoice_buyer_type_field``).
+BUYER_TYPE_FIELD = "customer_type"
+BUYER_TYPES = {"company": "0", "private": "1"}
+
 AUTH_HINT = ("Check that the access token was copied whole (no spaces), that it has not expired or been revoked, "
              "and that it belongs to this company database; if in doubt, generate a new token in Directo "
              "(Settings → System settings → API access) and paste it here.")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from hub.errors import AuthError, TransientError, VendorRejected
 from hub.types import (
     Address,
+    BookedInvoice,
+    BookedLine,
     ConnectionInfo,
     Contact,
     ExportReceipt,
@@ -23,14 +25,18 @@ from hub.types import (
     Period,
     Product,
     Statistics,
+    TaxRate,
     VendorClient,
 )
 
 from .client import (
     AUTH_HINT,
+    BUYER_TYPE_FIELD,
+    BUYER_TYPES,
     MAX_DOC_NUMBER,
     PROBE_CODE,
     RETRY_AFTER,
+    VAT_CODES,
     DirectoClient,
     PutResult,
     attr,
@@ -80,6 +86,11 @@ def list_clients(ctx: "Context", credentials: dict, query: str) -> list[VendorCl
         out.append(VendorClient(id=code, name=name, reg_code=regno, vat_no=vatno, email=email,
                                 contacts=contacts, addresses=addresses))
     return out
+
+
+def list_tax_rates() -> list[TaxRate]:
+    """Directo's VAT codes (no API lists them: :data:`hub_directo.client.VAT_CODES`), for the hub's mapping."""
+    return [TaxRate(id=code, code=code, name=name, rate=rate) for code, (name, rate) in VAT_CODES.items()]
 
 
 def list_products(ctx: "Context", credentials: dict) -> list[Product]:
@@ -205,6 +216,11 @@ def invoice_xml(invoice: Invoice, *, number: str, default_item: str | None = Non
     reference go into the header ``comment`` so the invoice can be found again; the invoice is left
     unconfirmed and nothing asks Directo to send it to anyone.
     """
+    unmapped = [f"Line {n}: map VAT {line.vat_rate} % to a Directo VAT code." for n, line in
+                enumerate(invoice.lines, 1) if not line.tax_id]
+    if unmapped:  # Directo would book its default VAT instead (the hub maps before sending; this is the backstop)
+        raise VendorRejected("Some lines have no Directo VAT code, and Directo would book its default VAT on them.",
+                             field_messages={"lines": unmapped})
     root = Element("invoices")
     head = SubElement(root, "invoice")
     party = invoice.client
@@ -222,6 +238,8 @@ def invoice_xml(invoice: Invoice, *, number: str, default_item: str | None = Non
         "language": (invoice.language or "").upper()[:2] or None,
         "comment": hub_comment(invoice),
     }
+    if not party.vendor_client_id:  # a buyer put inline: say whether it is a company or a private person
+        values[BUYER_TYPE_FIELD] = BUYER_TYPES["private" if party.private_person else "company"]
     if party.address is not None:
         a = party.address
         values["address1"] = a.street
@@ -239,8 +257,7 @@ def invoice_xml(invoice: Invoice, *, number: str, default_item: str | None = Non
         row.set("description", line.description)
         row.set("quantity", format_decimal(line.quantity))
         row.set("price", format_decimal(line.unit_price))
-        if line.tax_id:
-            row.set("vatcode", line.tax_id)
+        row.set("vatcode", str(line.tax_id))
         if line.unit:
             row.set("unit", line.unit)
     return tostring(root, encoding="unicode")
@@ -248,7 +265,29 @@ def invoice_xml(invoice: Invoice, *, number: str, default_item: str | None = Non
 
 def _receipt(el: Element, *, already: bool) -> ExportReceipt:
     number = attr(el, "number") or ""
-    return ExportReceipt(vendor_invoice_id=number, number=number, already_existed=already)
+    return ExportReceipt(vendor_invoice_id=number, number=number, already_existed=already, booked=booked(el))
+
+
+def booked(el: Element) -> BookedInvoice | None:
+    """What Directo booked, from its own ``get`` answer for the invoice: the header's ``sum`` (net), ``vat`` and
+    ``total``, its currency and buyer, and per row ``quantity`` × ``price`` with the percent of the row's
+    ``vatcode`` (the output names mirror the put names: wire fact ``invoice_output_fields``, inferred; no
+    ws_arved.xsd is at hand). Directo keeps no VAT per row in that answer, so a row's ``vat`` is ``None``.
+    ``None`` when the answer has no totals."""
+    net, vat, total = (parse_decimal(attr(el, name)) for name in ("sum", "vat", "total"))
+    if net is None or vat is None or total is None:
+        return None
+    lines = []
+    for row in rows(el):
+        quantity, price = parse_decimal(attr(row, "quantity")), parse_decimal(attr(row, "price"))
+        code = attr(row, "vatcode")
+        line_net = ((quantity or Decimal(0)) * (price or Decimal(0))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        lines.append(BookedLine(net=line_net,
+                                vat_rate=VAT_CODES[code][1] if code in VAT_CODES else None,
+                                description=attr(row, "description")))
+    return BookedInvoice(currency=attr(el, "currency") or "", total_net=net, total_vat=vat, total=total,
+                         lines=tuple(lines), buyer_code=attr(el, "customer_regno", "regno"),
+                         buyer_name=attr(el, "customername"))
 
 
 def find_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt | None:

@@ -50,6 +50,7 @@ MAX_POST = 19 * 1024 * 1024  # "the whole post must be ≤ 19 MB" (D1)
 MAX_DOC_NUMBER = 2147483647
 COMPONENTS = ("customer", "item", "invoice", "purchase", "receipt", "transaction")
 VAT_CODES = {"1": Decimal("24"), "2": Decimal("9"), "3": Decimal("0"), "4": Decimal("13"), "22": Decimal("22")}
+BUYER_TYPE_FIELD = "customer_type"  # wire fact invoice_buyer_type_field (assumed)
 
 # -- seeded accounts ---------------------------------------------------------------------------------
 #: The demo accounts carry the range of invoice numbers their bookkeeper reserved for the hub.
@@ -255,7 +256,7 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
     name = "directo"
-    vendor_knobs = {"retry_after": 60, "hostile": None, "database_attr": True}
+    vendor_knobs = {"retry_after": 60, "hostile": None, "database_attr": True, "book_vat_rounding": "rate"}
     knobs_reply_key = "knobs"
 
     def __init__(self, **knobs: Any) -> None:
@@ -442,7 +443,8 @@ def create_app(**knobs: Any) -> Flask:
             SubElement(results, "Result", {"Type": "99", "Desc": "No processable XML"})
             return _xml(results)
         for el in invoices:
-            code, desc, docid = _put_invoice(db, el, update=form.get("xd_update") == "1")
+            code, desc, docid = _put_invoice(db, el, update=form.get("xd_update") == "1",
+                                             vat_rounding=state.knobs["book_vat_rounding"])
             attrs = {"Type": str(code), "Desc": desc}
             if docid:
                 attrs.update(docid=docid, doctype="INVOICE", submit="Invoices")
@@ -452,8 +454,13 @@ def create_app(**knobs: Any) -> Flask:
     return app
 
 
-def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, str | None]:
-    """One ``<invoice>`` of a put: ``(Type, Desc, docid)``."""
+def _put_invoice(db: Database, el: Element, *, update: bool, vat_rounding: str = "rate") -> tuple[int, str, str | None]:
+    """One ``<invoice>`` of a put: ``(Type, Desc, docid)``.
+
+    A row without ``vatcode`` is booked at the item's code, else Directo's default ``1`` (wire fact
+    ``default_vat_without_vatcode``). VAT is counted once per VAT code on the sum of its rows' nets, rounded
+    half-up (wire fact ``vat_per_rate``, assumed); the ``book_vat_rounding="line"`` knob books it per row instead.
+    An inline buyer that is a private person (``customer_type="1"``) needs no registration code."""
     a = el.attrib
     number = a.get("number", "").strip()
     if not number:  # the number is mandatory (D1 input pages; Type 12 "missing document id")
@@ -469,7 +476,8 @@ def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, 
     customer = db.customer(a.get("customercode"))
     if a.get("customercode") and customer is None and not a.get("customer_regno"):
         return 13, f"Customer {a['customercode'][:20]} not found", None
-    if customer is None and not a.get("customer_regno"):
+    private = a.get(BUYER_TYPE_FIELD) == "1"
+    if customer is None and not a.get("customer_regno") and not (private and a.get("customername")):
         return 13, "Missing customer code or regno", None
     if not ((customer or {}).get("email") or a.get("email")):
         return 13, "Missing customer e-mail", None
@@ -480,6 +488,7 @@ def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, 
     if not rows_el:
         return 9, "Document has no rows", None
     lines, net, vat = [], Decimal("0"), Decimal("0")
+    net_by_code: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows_el:
         r = row.attrib
         if r.get("item") and db.item(r["item"]) is None:
@@ -491,11 +500,18 @@ def _put_invoice(db: Database, el: Element, *, update: bool) -> tuple[int, str, 
             qty, price = Decimal(r.get("quantity", "")), Decimal(r.get("price", ""))
         except InvalidOperation:
             return 9, "Invalid number in quantity or price (use . as the decimal separator)", None
-        net += qty * price
-        vat += (qty * price * VAT_CODES[vatcode] / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        lines.append({k: v for k, v in r.items()})
+        row_net = (qty * price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        net += row_net
+        net_by_code[vatcode] += row_net
+        vat += (row_net * VAT_CODES[vatcode] / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        lines.append({**r, "vatcode": vatcode})
+    if vat_rounding != "line":
+        vat = sum(((n * VAT_CODES[c] / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                   for c, n in net_by_code.items()), Decimal("0"))
     record = {"number": number, "customer": (customer or {}).get("code", a.get("customercode", "")),
               "customername": a.get("customername") or (customer or {}).get("name", ""),
+              "customer_regno": a.get("customer_regno") or (customer or {}).get("regno", ""),
+              BUYER_TYPE_FIELD: a.get(BUYER_TYPE_FIELD, ""),
               "date": day.isoformat(), "duedate": a.get("duedate", ""), "currency": a.get("currency", "EUR"),
               "sum": _money(net), "vat": _money(vat), "total": _money(net + vat),
               "confirmed": "1" if a.get("confirm") == "1" else "0", "comment": a.get("comment", ""),

@@ -82,14 +82,26 @@ FACTS: dict[str, WireFact] = {
         ("number", "customercode", "customername", "customer_regno", "vatregno", "email", "date", "duedate",
          "paymentterm", "currency", "language", "comment", "address1", "address2", "address3"),
         "independent client", D3),
+    "invoice_buyer_type_field": WireFact("customer_type", "assumed"),
+    "buyer_type_values": WireFact({"company": "0", "private": "1"}, "vendor schema",
+                                  "xml_IN_kliendid.xsd customer type (klient_tyyp): company = 0, private citizen = 1, "
+                                  "government institution = 2"),
+    "vat_codes": WireFact({"1": 24, "2": 9, "3": 0, "4": 13, "22": 22}, "assumed"),
+    "vatcode_type": WireFact("int", "vendor schema",
+                             "xml_IN_kliendid.xsd / xml_IN_laekumised.xsd vatcode xsd:int (KM kood); "
+                             "xml_IN_artiklid.xsd vatcode xsd:string"),
+    "default_vat_without_vatcode": WireFact(True, "inferred",
+                                            "issue 27: a row put without vatcode was booked at the database's default "
+                                            "VAT (24 %) in Directo; the sandbox applies the item's code, else 1"),
+    "vat_per_rate": WireFact(True, "assumed"),
     "invoice_put_row_fields": WireFact(("item", "description", "quantity", "price", "vatcode", "unit"),
                                        "independent client", D3),
     "invoice_reference_field": WireFact("comment", "independent client",
                                         f"{D3} Comment (the only free-text header field there)"),
     "inline_customer_avoids_type_13": WireFact(True, "independent client", f"{D3} struct comment"),
     # -- documents without an XSD at hand (ws_arved, purchase, transaction) --------------------------------
-    "invoice_output_fields": WireFact(("number", "customer", "customercode", "date", "total", "sum", "confirmed",
-                                       "comment"), "inferred",
+    "invoice_output_fields": WireFact(("number", "customer", "customercode", "customername", "customer_regno",
+                                       "date", "currency", "total", "sum", "vat", "confirmed", "comment"), "inferred",
                                       "public-apis.md §5 [INF]: the get side mirrors the put names; no ws_arved.xsd"),
     "purchase_output_fields": WireFact(("number", "supplier", "suppliercode", "date", "confirmed"), "inferred",
                                        "public-apis.md §5 [INF]"),

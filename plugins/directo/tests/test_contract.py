@@ -1,10 +1,22 @@
 """The hub's shared contract suite, for a firm-level database and for a client's own database."""
 
+import dataclasses
+
 import httpx
 import hub_directo
 from hub_directo import sandbox
+from hub_directo.client import VAT_CODES
 
-from hub.testing import VendorContractTests
+from hub.testing import VendorContractTests, sample_invoice
+from hub.types import Invoice
+
+
+def mapped_sample_invoice() -> Invoice:
+    """The contract's sample invoice with each line's VAT mapped to a Directo code, as the hub sends it."""
+    codes = {rate: code for code, (_, rate) in VAT_CODES.items()}
+    invoice = sample_invoice()
+    return dataclasses.replace(invoice, lines=tuple(dataclasses.replace(line, tax_id=codes[line.vat_rate])
+                                                    for line in invoice.lines))
 
 
 class TestContract(VendorContractTests):
@@ -16,6 +28,9 @@ class TestContract(VendorContractTests):
 
     def make_transport(self):
         return httpx.WSGITransport(app=sandbox.create_app())
+
+    def make_export_invoice(self) -> Invoice:
+        return mapped_sample_invoice()
 
 
 class TestClientDatabaseContract(VendorContractTests):
@@ -29,3 +44,6 @@ class TestClientDatabaseContract(VendorContractTests):
 
     def make_transport(self):
         return httpx.WSGITransport(app=sandbox.create_app())
+
+    def make_export_invoice(self) -> Invoice:
+        return mapped_sample_invoice()

@@ -483,7 +483,8 @@ def make_invoice(number: str = "2026000123", reference: str = "uku-inv-42-direct
                                                country="EE"), **client_kw})
     lines = (InvoiceLine("Raamatupidamisteenus november", Decimal("1"), Decimal("250.00"), Decimal("24"),
                          product_code="RAAM", tax_id="1", unit="kuu"),
-             InvoiceLine("Palgaarvestus", Decimal("3"), Decimal("12.50"), Decimal("24"), product_code="PALK"))
+             InvoiceLine("Palgaarvestus", Decimal("3"), Decimal("12.50"), Decimal("24"), product_code="PALK",
+                         tax_id="1"))
     return Invoice(reference=reference, number=number, client=party, issue_date=dt.date(2026, 11, 20),
                    due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines, total_net=Decimal("287.50"),
                    total_vat=Decimal("69.00"), total=Decimal("356.50"), language="et")
@@ -511,7 +512,7 @@ def test_export_sends_the_documented_invoice_xml(call, state):
     rows = [r.attrib for r in head.iter("row")]
     assert rows == [{"item": "RAAM", "description": "Raamatupidamisteenus november", "quantity": "1",
                      "price": "250", "vatcode": "1", "unit": "kuu"},
-                    {"item": "PALK", "description": "Palgaarvestus", "quantity": "3", "price": "12.5"}]
+                    {"item": "PALK", "description": "Palgaarvestus", "quantity": "3", "price": "12.5", "vatcode": "1"}]
     created = state.data["uku_demo"].invoice("2026000123")
     assert created["comment"] == "2026000123 [uku-inv-42-directo]" and created["total"] == "356.50"
 
@@ -560,7 +561,7 @@ def test_unlinked_client_with_inline_details_is_accepted(call, state):
 def test_unknown_article_is_rejected_with_directos_words(call):
     invoice = make_invoice()
     invoice = Invoice(**{**invoice.__dict__, "lines": (InvoiceLine("x", Decimal(1), Decimal(1), Decimal(24),
-                                                                   product_code="NOPE"),)})
+                                                                   product_code="NOPE", tax_id="1"),)})
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", credentials=DEMO, invoice=invoice)
     assert "Type 9" in caught.value.message
@@ -573,11 +574,11 @@ def test_line_without_product_code_uses_the_operator_default_item(registry, app,
     ctx = make_context("directo", httpx.WSGITransport(app=app), settings={"default_item": "MUU"})
     invoice = make_invoice()
     invoice = Invoice(**{**invoice.__dict__, "lines": (InvoiceLine("Free text", Decimal(2), Decimal("9.99"),
-                                                                   Decimal(24)),)})
+                                                                   Decimal(24), tax_id="1"),)})
     registry.call("directo", "hub_export_invoice", ctx=ctx, credentials=DEMO, invoice=invoice)
     put = [form_of(r) for r in state.api_requests() if form_of(r).get("put") == "1"][0]
     assert [r.attrib for r in SafeET.fromstring(put["xmldata"]).iter("row")] == [
-        {"item": "MUU", "description": "Free text", "quantity": "2", "price": "9.99"}]
+        {"item": "MUU", "description": "Free text", "quantity": "2", "price": "9.99", "vatcode": "1"}]
 
 
 # -- document numbers: mandatory and numeric (issue 13, defect 4) --------------------------------------------

@@ -17,6 +17,8 @@ from marshmallow import fields, pre_load, validate
 from hub import hookimpl
 from hub.errors import TransientError, VendorRejected
 from hub.types import (
+    BookedInvoice,
+    BookedLine,
     ConnectionInfo,
     ExportReceipt,
     Invoice,
@@ -29,7 +31,7 @@ from hub.types import (
     TaxRate,
     VendorInfo,
 )
-from hub_merit.client import COUNTRY_NAMES, MeritClient, bucket, decimal, ymdhms
+from hub_merit.client import COUNTRY_NAMES, MeritClient, bucket, decimal, tax_percent, ymdhms
 from hub_merit.wire import fact
 
 SLUG = "merit"
@@ -140,6 +142,8 @@ def hub_vendor() -> VendorInfo:
         rate_limits=(RateLimit(*fact("rate_limit")),),
         per_client_credentials=True,
         docs_url="https://api.merit.ee/connecting-robots/reference-manual/",
+        requires_api="1.2",
+        vat_rounding="line",  # wire fact vat_per_row: Merit counts VAT per row, each rounded
     )
 
 
@@ -160,7 +164,7 @@ def hub_test_connection(ctx: Any, credentials: dict) -> ConnectionInfo:
 @hookimpl
 def hub_list_tax_rates(ctx: Any, credentials: dict) -> list[TaxRate]:
     return [TaxRate(id=str(t["Id"]), code=str(t.get("Code") or ""), name=str(t.get("NameEN") or t.get("Name") or ""),
-                    rate=decimal(t.get("TaxPct"))) for t in MeritClient(ctx, credentials).taxes()]
+                    rate=tax_percent(t)) for t in MeritClient(ctx, credentials).taxes()]
 
 
 @hookimpl
@@ -267,8 +271,35 @@ def short_description(text: str) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+#: New-customer fields Merit keeps shorter than the hub (wire fact ``new_customer_max``) that are cut to fit: free
+#: text the buyer still recognises. The others (``PostalCode``, ``Email``) are refused instead: a cut postal code or
+#: e-mail address is a different, wrong one.
+CUT_CUSTOMER_FIELDS = ("Address", "City")
+_CUSTOMER_FIELD_NAMES = {"Address": "street address", "City": "city", "PostalCode": "postal code",
+                         "Email": "e-mail address"}
+
+
+def fit_customer_field(key: str, value: str) -> str:
+    """``value`` for the new customer's ``key``, cut to Merit's limit (free text) or refused (codes, e-mail)."""
+    limit = fact("new_customer_max").get(key)
+    if limit is None or len(value) <= limit:
+        return value
+    if key in CUT_CUSTOMER_FIELDS:
+        return value[:limit].rstrip()
+    name = _CUSTOMER_FIELD_NAMES[key]
+    raise VendorRejected(
+        f"The client's {name} is too long for Merit Aktiva.",
+        field_messages={"client": [f"Merit Aktiva keeps at most {limit} characters of a new customer's {name}; "
+                                   f"this one has {len(value)}. Correct it on the client's page, or link the client "
+                                   "to its Merit customer, then export again."]})
+
+
 def build_invoice_payload(invoice: Invoice, tax_ids: list[str], country: str) -> dict:
     """The v1 ``sendinvoice`` body: rows, ``TaxAmount`` summed per ``TaxId``, ``TotalAmount`` without VAT.
+
+    Merit counts VAT per row, each row rounded half-up, and recomputes it (wire fact ``vat_per_row``): so
+    ``TaxAmount`` is the sum of the row-rounded VATs of a ``TaxId`` and ``TotalAmount`` the sum of the
+    row-rounded nets (three rows of 0.10 at 22 % give 0.06, not 0.07; two rows of 10.004 give 20.00).
 
     A row description longer than Merit's 100 characters is shortened on the row and written out in full in the
     invoice's footer comment (``Fcomment``, after the notes): Merit's rows have no longer text field."""
@@ -283,8 +314,9 @@ def build_invoice_payload(invoice: Invoice, tax_ids: list[str], country: str) ->
             item["UOMName"] = line.unit
         rows.append({"Item": item, "Quantity": _plain(line.quantity), "Price": _plain(line.unit_price),
                      "TaxId": tax_id})
-        tax_by_id[tax_id] = tax_by_id.get(tax_id, Decimal(0)) + line.net * line.vat_rate / 100
-        total += line.net
+        net = _money(line.net)
+        tax_by_id[tax_id] = tax_by_id.get(tax_id, Decimal(0)) + _money(net * line.vat_rate / 100)
+        total += net
     party = invoice.client
     home = home_country(country)
     if party.vendor_client_id:
@@ -298,7 +330,7 @@ def build_invoice_payload(invoice: Invoice, tax_ids: list[str], country: str) ->
                            ("City", address.city if address else None),
                            ("PostalCode", address.postal_code if address else None)):
             if value:
-                customer[key] = value
+                customer[key] = fit_customer_field(key, value.strip())
     payload: dict[str, Any] = {
         "Customer": customer,
         "DocDate": ymdhms(invoice.issue_date),
@@ -333,7 +365,7 @@ def _tax_ids(merit: MeritClient, invoice: Invoice) -> list[str]:
         if line.tax_id:
             out.append(str(line.tax_id))
             continue
-        match = next((t for t in taxes if decimal(t.get("TaxPct")) == line.vat_rate), None)
+        match = next((t for t in taxes if tax_percent(t) == line.vat_rate), None)
         if match is None:
             missing.append(f"Line {n}: Merit has no tax rate of {line.vat_rate}%; map a Merit tax code for it.")
         else:
@@ -350,8 +382,35 @@ def hub_find_invoice(ctx: Any, credentials: dict, invoice: Invoice) -> ExportRec
     for row in merit.list_rows(fact("endpoint_invoices"), invoice.issue_date, invoice.issue_date):
         if str(row.get(number_field)) == invoice.number:
             return ExportReceipt(vendor_invoice_id=str(row[id_field]), number=str(row[number_field]),
-                                 already_existed=True)
+                                 already_existed=True, booked=booked_invoice(merit, str(row[id_field])))
     return None
+
+
+def booked_invoice(merit: MeritClient, invoice_id: str) -> BookedInvoice | None:
+    """What Merit booked, from its own ``getinvoice`` answer (wire facts ``endpoint_invoice_details``,
+    ``invoice_details_header``; the row fields ``invoice_details_line`` are assumed): the header's totals,
+    currency and customer, and per row its net (``Quantity`` × ``Price``), its VAT (``TaxAmount`` when Merit
+    gives it) and the percent of its ``TaxId`` (``gettaxes``). ``None`` when Merit does not answer with a header."""
+    answer = merit.call(fact("endpoint_invoice_details"), {"Id": invoice_id})
+    header = answer.get("Header") if isinstance(answer, dict) else None
+    if not isinstance(header, dict):
+        return None
+    net_key, vat_key, total_key, currency_key, name_key, code_key, _ = fact("invoice_details_header")
+    text_key, quantity_key, price_key, tax_key, line_vat_key = fact("invoice_details_line")
+    percents = {str(t.get("Id")): tax_percent(t) for t in merit.taxes()}
+    lines = []
+    for row in answer.get("Lines") or []:
+        if not isinstance(row, dict):
+            continue
+        vat = row.get(line_vat_key)
+        lines.append(BookedLine(net=_money(decimal(row.get(quantity_key)) * decimal(row.get(price_key))),
+                                vat=decimal(vat) if vat is not None else None,
+                                vat_rate=percents.get(str(row.get(tax_key))),
+                                description=str(row.get(text_key) or "") or None))
+    return BookedInvoice(currency=str(header.get(currency_key) or ""), total_net=decimal(header.get(net_key)),
+                         total_vat=decimal(header.get(vat_key)), total=decimal(header.get(total_key)),
+                         lines=tuple(lines), buyer_code=str(header.get(code_key) or "") or None,
+                         buyer_name=str(header.get(name_key) or "") or None)
 
 
 @hookimpl

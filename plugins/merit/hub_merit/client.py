@@ -104,6 +104,14 @@ def _json_answer(content: bytes) -> Any:
     return data
 
 
+def tax_percent(row: dict) -> Decimal:
+    """A ``gettaxes`` row's percentage: ``TaxPct`` (Estonian docs), or ``Percent`` (one Finnish table)."""
+    for name in fact("tax_percent_fields"):
+        if row.get(name) is not None:
+            return decimal(row[name])
+    return Decimal(0)
+
+
 def parse_date(value: Any) -> dt.date | None:
     """Merit output dates: ``YYYY-mm-DDTHH:mm:ss`` (also tolerates ``yyyyMMdd``)."""
     if not value or not isinstance(value, str):
@@ -160,17 +168,27 @@ class MeritClient:
         self.base = BASES[self.country]
         self.auth = MeritAuth(credentials["api_id"], credentials["api_key"], ctx.now)
 
-    def call(self, endpoint: str, payload: dict | None = None, *, version: str = "v1") -> Any:
-        """POST ``payload`` to ``/api/<version>/<endpoint>``; return the parsed JSON answer.
+    def call(self, endpoint: str, payload: dict | None = None, *, version: str = "v1", method: str = "POST") -> Any:
+        """POST (or ``method``) ``payload`` to ``/api/<version>/<endpoint>``; return the parsed JSON answer.
 
         ``endpoint`` may carry its version (``"v2/getpayments"``, as the wire facts spell endpoints)."""
         if "/" in endpoint:
             version, endpoint = endpoint.split("/", 1)
-        body = dumps(payload or {})
-        response = self.ctx.http.post(f"{self.base}/{version}/{endpoint}", content=body, auth=self.auth,
-                                      headers={"Content-Type": "application/json; charset=utf-8",
-                                               "Accept": "application/json"})
+        response = self._send(method, f"{version}/{endpoint}", payload)
         return self.parse(response, f"{version}/{endpoint}")
+
+    def _send(self, method: str, path: str, payload: dict | None) -> httpx.Response:
+        return self.ctx.http.request(method, f"{self.base}/{path}", content=dumps(payload or {}), auth=self.auth,
+                                     headers={"Content-Type": "application/json; charset=utf-8",
+                                              "Accept": "application/json"})
+
+    def call_either_method(self, endpoint: str, payload: dict, first: str) -> Any:
+        """``endpoint`` with ``first`` (``"GET"`` or ``"POST"``), and with the other method when Merit answers 405:
+        the sources disagree on which one a service takes (wire fact ``gl_batches_method``)."""
+        response = self._send(first, endpoint, payload)
+        if response.status_code == 405:
+            response = self._send("POST" if first == "GET" else "GET", endpoint, payload)
+        return self.parse(response, endpoint)
 
     def mask(self, text: str) -> str:
         """``text`` (something Merit sent back) without the API key or the signature. (The hub masks every other
@@ -236,8 +254,11 @@ class MeritClient:
         """Every row of a period list endpoint over ``first..last``, one call per 3-month window."""
         rows: list[dict] = []
         start_field, end_field = fact("period_fields")
+        methods: dict[str, str] = fact("gl_batches_method") if endpoint == fact("endpoint_gl_batches") else {}
         for start, end in windows(first, last):
-            data = self.call(endpoint, {start_field: ymd(start), end_field: ymd(end), **extra})
+            window = {start_field: ymd(start), end_field: ymd(end), **extra}
+            data = self.call_either_method(endpoint, window, methods[self.country]) if methods else \
+                self.call(endpoint, window)
             rows.extend(as_rows(data, endpoint))
         return rows
 

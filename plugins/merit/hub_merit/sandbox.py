@@ -298,7 +298,7 @@ class SandboxState(Sandbox):
 
     name = "merit"
     vendor_knobs = {"rate_limit": "60/60", "max_skew_s": 300, "revoked_api_ids": [], "lapsed_api_ids": [],
-                    "extra_companies": 0}
+                    "extra_companies": 0, "book_vat_rounding": "line"}
 
     def seed(self) -> None:
         companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
@@ -432,9 +432,10 @@ def endpoint(path: str, *, get: bool = False):  # noqa: ANN201
 @endpoint(fact("endpoint_taxes"), get=True)
 def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = [dict(t) for t in company.taxes]
-    if company.country == "FI":
+    if company.country == "FI":  # the Finnish table names the percentage Percent (wire fact tax_percent_fields)
         for row in rows:
             row["TaxType"] = 1 if row["TaxPct"] > 0 else 2
+            row[fact("tax_percent_fields")[1]] = row.pop("TaxPct")
     return _json(rows)
 
 
@@ -472,6 +473,20 @@ def _getinvoices(state: SandboxState, company: Company, payload: dict) -> Respon
     if payload.get("UnPaid") in (True, "true", 1):
         rows = [i for i in rows if not i["Paid"]]
     return _json([_public(r) for r in rows])
+
+
+@endpoint(fact("endpoint_invoice_details"))
+def _getinvoice(state: SandboxState, company: Company, payload: dict) -> Response:
+    """One invoice: ``Header`` (the list row's fields), ``Lines`` (wire fact ``invoice_details_line``), ``Payments``."""
+    invoice = next((i for i in company.invoices if i["SIHId"] == payload.get("Id")), None)
+    if invoice is None:
+        return _text("Invoice not found", 400)
+    text, quantity, price, tax, vat = fact("invoice_details_line")
+    rows = invoice.get("_rows") or []
+    row_vats = invoice.get("_row_vats") or [None] * len(rows)
+    lines = [{text: r["Item"]["Description"], quantity: r["Quantity"], price: r["Price"], tax: r["TaxId"],
+              vat: row_vat} for r, row_vat in zip(rows, row_vats, strict=True)]
+    return _json({"Header": _public(invoice), "Lines": lines, "Payments": []})
 
 
 @endpoint(fact("endpoint_purchases"))
@@ -523,6 +538,8 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         return _text(f"Arve number {number} on juba kasutusel. / Invoice number {number} already exists.", 400)
     taxes = {t["Id"]: t for t in company.taxes}
     net_by_tax: dict[str, Decimal] = {}
+    vat_by_tax: dict[str, Decimal] = {}  # Merit's own figure: per row, each rounded (wire fact vat_per_row)
+    row_vats: list[Decimal] = []
     total = Decimal(0)
     for n, row in enumerate(rows, 1):
         item = row.get("Item") or {}
@@ -531,18 +548,19 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if row.get("TaxId") not in taxes:
             return _text(f"Row {n}: unknown TaxId", 400)
         try:
-            net = Decimal(str(row["Quantity"])) * Decimal(str(row["Price"]))
+            net = money(Decimal(str(row["Quantity"])) * Decimal(str(row["Price"])))
         except (KeyError, ArithmeticError):
             return _stack_trace()
+        row_vats.append(money(net * taxes[row["TaxId"]]["TaxPct"] / 100))
         net_by_tax[row["TaxId"]] = net_by_tax.get(row["TaxId"], Decimal(0)) + net
+        vat_by_tax[row["TaxId"]] = vat_by_tax.get(row["TaxId"], Decimal(0)) + row_vats[-1]
         total += net
     sent_tax = {}
     for entry in payload.get("TaxAmount") or []:
         if entry.get("TaxId") in sent_tax:
             return _text("TaxAmount must have one entry per TaxId", 400)
         sent_tax[entry.get("TaxId")] = Decimal(str(entry.get("Amount")))
-    for tax_id, net in net_by_tax.items():
-        expected = money(net * taxes[tax_id]["TaxPct"] / 100)
+    for tax_id, expected in vat_by_tax.items():
         if tax_id not in sent_tax or abs(sent_tax[tax_id] - expected) > Decimal("0.01"):
             return _text(f"TaxAmount for {taxes[tax_id]['Code']} does not match the rows ({expected})", 400)
     if set(sent_tax) - set(net_by_tax):
@@ -567,6 +585,8 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
     else:
         if any(not cust.get(name) and cust.get(name) is not False for name in fact("new_customer_required")):
             return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
+        if any(len(str(cust.get(name) or "")) > limit for name, limit in fact("new_customer_max").items()):
+            return _stack_trace(TRUNCATED)  # wire fact customer_field_too_long_answer
         customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
         if customer is None:
             if not isinstance(cust["NotTDCustomer"], bool):
@@ -580,10 +600,13 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
                         "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",
                         "Email": cust.get("Email") or "", "CurrencyCode": CURRENCY[company.country],
+                        **{name: cust.get(name) or "" for name in ("Address", "City", "PostalCode")},
                         "NotTDCustomer": bool(cust["NotTDCustomer"])}
             company.customers.append(customer)
     doc_day = _day(payload["DocDate"], "DocDate")
-    vat = sum(sent_tax.values(), Decimal(0))
+    if state.knobs["book_vat_rounding"] == "rate":  # a knob: book VAT once per rate, as Merit does not
+        vat_by_tax = {t: money(n * taxes[t]["TaxPct"] / 100) for t, n in net_by_tax.items()}
+    vat = sum(vat_by_tax.values(), Decimal(0))  # Merit books its own VAT, whatever TaxAmount said
     invoice = {"SIHId": str(uuid.uuid4()), "InvoiceNo": number, "DocumentDate": _iso(doc_day),
                "TransactionDate": _iso(doc_day), "CustomerId": customer["CustomerId"],
                "CustomerName": customer["Name"], "CustomerRegNo": customer["RegNo"],
@@ -592,7 +615,8 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
                "RoundingAmount": Decimal(0), "TotalAmount": money(total), "TotalSum": money(total) + vat,
                "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
                "EInvSent": False, "EmailSent": False, "Paid": False,
-               "_rows": rows, "_hcomment": payload.get("Hcomment"), "_fcomment": payload.get("Fcomment")}
+               "_rows": rows, "_row_vats": row_vats, "_hcomment": payload.get("Hcomment"),
+               "_fcomment": payload.get("Fcomment")}
     company.invoices.append(invoice)
     state.created.append(invoice)
     return _json({"CustomerId": customer["CustomerId"], "InvoiceId": invoice["SIHId"], "InvoiceNo": number,
@@ -631,7 +655,10 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
     if route is None:
         return _text("Not found", 404)
     func, get_ok = route
-    if request.method == "GET" and not get_ok:
+    if endpoint_path.lower() == fact("endpoint_gl_batches"):  # one method per service (wire fact gl_batches_method)
+        if request.method != fact("gl_batches_method")[country]:
+            return _text("Method Not Allowed", 405)
+    elif request.method == "GET" and not get_ok:
         return _text("Not found", 404)
     # parse_qsl decodes '+' as a space, exactly like ASP.NET: an unencoded '+' in the signature breaks it.
     query = {k.lower(): v for k, v in parse_qsl(record.query_string, keep_blank_values=True)}

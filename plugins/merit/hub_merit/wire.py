@@ -97,6 +97,26 @@ FACTS: dict[str, WireFact] = {
     "not_td_customer_fi": WireFact(("private", "foreign"), "inferred",
                                    "Merit's older create-sales-invoice page gives 'True for physical persons and "
                                    "foreign companies' without a country; the newer one names only EE and PL"),
+    "new_customer_max": WireFact({"Address": 100, "City": 30, "PostalCode": 15, "Email": 80}, "vendor page",
+                                 _SALES_INVOICE + ": CustomerObject Address Str 100, City Str 30, PostalCode Str 15, "
+                                 "Email Str 80 (issue 27; an independent Merit client cuts to the same)"),
+    "vat_per_row": WireFact(True, "vendor page",
+                            _SALES_INVOICE + ": VAT is counted per row, each rounded, and recomputed by Merit "
+                            "(an independent Merit client fixed its TaxAmount/TotalAmount to row-rounded sums)"),
+    "tax_percent_fields": WireFact(("TaxPct", "Percent"), "vendor page",
+                                   "M1 gettaxes result TaxPct; M2 (Finnish docs) names it Percent in one table: "
+                                   "the sources disagree, the client reads either"),
+    "gl_batches_method": WireFact({"EE": "POST", "PL": "POST", "FI": "GET", "FI-LEGACY": "GET"}, "vendor page",
+                                  "M2 (Finnish docs): getglbatches accepts only GET; M1 and M3/M4 POST. The client "
+                                  "tries the country's method first and the other on 405"),
+    "endpoint_invoice_details": WireFact("v1/getinvoice", "vendor page",
+                                         "M1 sales-invoices/get-invoice: payload {\"Id\": SIHId}, answer Header, "
+                                         "Lines, Payments"),
+    "invoice_details_header": WireFact(("TotalAmount", "TaxAmount", "TotalSum", "CurrencyCode", "CustomerName",
+                                        "CustomerRegNo", "RoundingAmount"), "vendor page",
+                                       "M1 get-invoice / get-list-of-invoices Header fields (TotalAmount = without "
+                                       "VAT, TotalSum = with VAT)"),
+    "invoice_details_line": WireFact(("Description", "Quantity", "Price", "TaxId", "TaxAmount"), "assumed"),
     "send_invoice_answer": WireFact(("CustomerId", "InvoiceId", "InvoiceNo", "RefNo", "NewCustomer"), "vendor page",
                                     "M1 responses; " + _SALES_INVOICE),
     # -- errors -----------------------------------------------------------------------------------------
@@ -113,6 +133,8 @@ FACTS: dict[str, WireFact] = {
                                   "of a failed sendinvoice (public-apis.md §7)"),
     "duplicate_invoice_words": WireFact(("already", "juba"), "assumed"),
     # -- what the sandbox answers where nobody published Merit's reply ---------------------------------
+    "customer_field_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated",
+                                               "assumed"),
     "description_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated", "assumed"),
     "foreign_not_td_answer": WireFact("400 {\"Message\": …}", "assumed"),
     "timestamp_skew_s": WireFact(300, "inferred", "public-apis.md §3: stale timestamps are refused; the tolerance is "

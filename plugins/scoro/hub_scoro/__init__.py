@@ -106,6 +106,7 @@ def hub_vendor() -> VendorInfo:
         ),
         rate_limits=(RateLimit(500, 86400),),
         docs_url="https://api.scoro.com/api",
+        requires_api="1.2",
     )
 
 

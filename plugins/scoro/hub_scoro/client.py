@@ -20,6 +20,7 @@ Every fact relied on here is in :mod:`hub_scoro.wire` with its source.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
@@ -30,7 +31,16 @@ import pycountry
 from hub_scoro.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected, parse_retry_after
-from hub.types import ConnectionInfo, Context, ExportReceipt, Invoice, InvoiceParty, TaxRate
+from hub.types import (
+    BookedInvoice,
+    BookedLine,
+    ConnectionInfo,
+    Context,
+    ExportReceipt,
+    Invoice,
+    InvoiceParty,
+    TaxRate,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +54,11 @@ DEFAULT_DOMAIN = DOMAINS[0]
 API_PATH: str = fact("api_path")
 API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
 DATE_FORMAT: str = fact("date_format")
+#: How many of the day's requests are left (wire fact ``daily_remaining_header``); ``0`` on a 429 means the daily
+#: quota is used up until 00:00 UTC, not a short burst limit.
+DAILY_HEADER: str = fact("daily_remaining_header")
+DAILY_READING = "daily-requests-remaining"
+CONTACT_TYPES: dict[str, str] = fact("contact_types")
 COUNTRY_LENGTH: int = fact("address_country_length")
 LANGUAGES = dict(zip(fact("languages"), ("English", "Estonian"), strict=True))
 
@@ -157,9 +172,33 @@ class ScoroClient:
             body["per_page"] = per_page
         if detailed:
             body["detailed_response"] = True
-        response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
-                                      headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
+                                          headers={"Content-Type": "application/json", "Accept": "application/json"})
+        except RateLimited:
+            # ctx.http answers a 429 itself, without its headers: the last answer's reading tells whether it is
+            # the daily quota (0 left) rather than a short burst
+            if str(self.ctx.cache.get(DAILY_READING)) == "0":
+                raise self.daily_quota_spent() from None
+            raise
+        self._note_daily_reading(response)
         return self._data(response, module)
+
+    def _note_daily_reading(self, response: "httpx.Response") -> None:
+        """Remember (until 00:00 UTC) that an answer said none of the day's requests are left. Only that reading
+        is kept, so an ordinary answer costs no cache write."""
+        if (response.headers.get(DAILY_HEADER) or "").strip() == "0":
+            self.ctx.cache.set(DAILY_READING, "0", max(1.0, seconds_to_reset(self.ctx.now())))
+
+    def daily_quota_spent(self) -> RateLimited:
+        """The daily quota is used up: wait until it resets at 00:00 UTC (wire fact ``daily_limit_resets``)."""
+        now = self.ctx.now()
+        # With the hub's parking of known-reset quotas, pass until=next_reset(now), quota="daily" here as well.
+        return RateLimited(
+            f"Scoro's daily API request quota for {self.host} is used up ({DAILY_HEADER}: 0); it resets at "
+            "00:00 UTC.", retry_after=seconds_to_reset(now),
+            hint="The hub waits for Scoro's daily quota until 00:00 UTC and then carries on. Scoro allows 500 API "
+                 "requests per day per account by default; ask Scoro for a higher quota if this happens often.")
 
     def _data(self, response: "httpx.Response", module: str) -> Any:
         http_status = response.status_code
@@ -198,6 +237,8 @@ class ScoroClient:
             raise NotFound(f"Scoro could not find what the hub asked for in '{module}' ({self._said(messages)}).",
                            hint="Check that your Scoro plan and the API key's role include this module.")
         if code == 429:
+            if (response.headers.get(DAILY_HEADER) or "").strip() == "0":
+                raise self.daily_quota_spent()
             raise RateLimited(f"Scoro's API request limit for {self.host} was reached ({self._said(messages)}).",
                               retry_after=parse_retry_after(response.headers.get("Retry-After")),
                               hint="Scoro allows 500 API requests per day per account by default; the hub "
@@ -322,16 +363,36 @@ class ScoroClient:
             if number is None and str(item.get("date", "")) != filters["date"]:
                 continue
             invoice_id = item.get("id") or item.get("invoice_id")
-            description = item.get("description")
+            description, viewed = item.get("description"), None
             if description is None and invoice_id is not None:  # a slim list answer: read the invoice
                 try:
-                    description = (self.call("invoices", "view", invoice_id) or {}).get("description")
+                    viewed = self.call("invoices", "view", invoice_id) or {}
                 except NotFound:
                     continue
+                description = viewed.get("description")
             if marker in str(description or ""):
                 return ExportReceipt(vendor_invoice_id=str(invoice_id), number=str(item.get("no")),
-                                     already_existed=True)
+                                     already_existed=True, booked=self.booked(invoice_id, viewed))
         return None
+
+    def booked(self, invoice_id: Any, viewed: dict | None = None) -> BookedInvoice | None:
+        """What Scoro booked, from its own ``invoices/view/{id}`` answer (``viewed`` when already read): ``sum``
+        (net), ``vat_sum``, ``currency`` and per line its ``sum`` and ``vat`` (a percent; Scoro keeps no VAT amount
+        per line). ``None`` when the answer has no totals. The buyer is a contact id only, so none is reported."""
+        data = viewed
+        if data is None:
+            try:
+                data = self.call("invoices", "view", invoice_id)
+            except NotFound:
+                return None
+        net, vat = to_decimal((data or {}).get("sum")), to_decimal((data or {}).get("vat_sum"))
+        if not isinstance(data, dict) or net is None or vat is None:
+            return None
+        lines = tuple(BookedLine(net=to_decimal(line.get("sum")) or Decimal(0), vat_rate=to_decimal(line.get("vat")),
+                                 description=str(line.get("comment") or "") or None)
+                      for line in data.get("lines") or [] if isinstance(line, dict))
+        return BookedInvoice(currency=str(data.get("currency") or ""), total_net=net, total_vat=vat,
+                             total=net + vat, lines=lines)
 
     # -- invoice building ----------------------------------------------------------------------
     def company_id(self, party: InvoiceParty, address: dict | None = None) -> int | str:
@@ -418,6 +479,12 @@ NUMBER_PREFIX = "Hub invoice number: "
 MAX_NUMBER_DIGITS = 18
 
 
+def seconds_to_reset(now: dt.datetime) -> float:
+    """Seconds from ``now`` to the next 00:00 UTC, when Scoro's daily quota resets."""
+    now = now.astimezone(dt.UTC)
+    return (dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) - now).total_seconds()
+
+
 def reference_marker(reference: str) -> str:
     return f"{MARKER_PREFIX}{reference}"
 
@@ -471,7 +538,9 @@ def scoro_address(party: InvoiceParty) -> dict | None:
 
 
 def contact_request(party: InvoiceParty, address: dict | None = None) -> dict:
-    request: dict[str, Any] = {"contact_type": "company", "name": party.name, "is_client": 1}
+    # a private person is a Scoro "person" contact (wire fact contact_types); the hub has one name, sent whole
+    kind = CONTACT_TYPES["private" if party.private_person else "company"]
+    request: dict[str, Any] = {"contact_type": kind, "name": party.name, "is_client": 1}
     if party.reg_code:
         request["id_code"] = party.reg_code
     if party.vat_no:

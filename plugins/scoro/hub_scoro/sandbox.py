@@ -11,9 +11,13 @@
 * Shapes come from :mod:`hub_scoro.wire` (the facts the client relies on, with their sources): an
   invoice's ``no`` is a number (an invoice sent without one gets the next number), an address's
   ``country`` is ISO 3166-1 alpha-3 and only the documented address fields are taken.
-* Limits: 500 authenticated requests per account per UTC day (knob ``daily_limit``), answered with
-  429 + the envelope + ``Retry-After`` (seconds to midnight UTC) [INF: Scoro documents the limit, not
-  the answer]. Knob ``rate_limit="N/S"`` adds a sliding window per API key, answered the same way.
+* Limits: 500 authenticated requests per account per UTC day (knob ``daily_limit``); every answer says how many
+  are left in ``x-daily-requests-remaining``, and the one over the limit is 429 + the envelope +
+  ``x-daily-requests-remaining: 0`` + ``Retry-After`` (seconds to midnight UTC) [INF: issue 27 names the header;
+  Scoro documents the limit, not the whole answer]. Knob ``rate_limit="N/S"`` adds a sliding window per API
+  key, answered the same way.
+* Invoices are booked with Scoro's own ``sum`` / ``vat_sum`` from the lines (VAT once per percent, knob
+  ``book_vat_rounding="line"`` per line); a contact is a ``person`` or a ``company`` (``contact_type``).
 
 Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_path``, ``timeout_s``,
 ``retry_after``, …), the ``/_sandbox/`` control endpoints and serving come from the hub's sandbox kit
@@ -112,7 +116,10 @@ HOME_COUNTRY = {"EE": "EST", "GB": "GBR", "OSS": "EST"}
 #: Scoro's own knobs and their defaults (the kit's are ``hub.testing.sandbox.BASE_KNOBS``).
 DEFAULT_KNOBS: dict[str, Any] = {
     "daily_limit": fact("daily_request_limit"), "error_http_status": "mirror", "slim_lists": False,
+    "book_vat_rounding": "rate",
 }
+#: The header that tells how many of the day's requests are left (wire fact ``daily_remaining_header``).
+DAILY_HEADER: str = fact("daily_remaining_header")
 NOT_FOUND_PAGE = ("<!DOCTYPE html><html><head><title>Scoro</title></head><body><h1>Page not found</h1>"
                   "<p>This Scoro account does not exist.</p></body></html>")
 
@@ -206,9 +213,20 @@ def _seed_account(spec: dict, rng: random.Random) -> Account:
                    next_contact_id=len(contacts) + 1, next_invoice_id=len(invoices) + 1)
 
 
-def _invoice_record(invoice_id: int, header: dict, lines: list[dict], lang: str) -> dict:
+def _invoice_record(invoice_id: int, header: dict, lines: list[dict], lang: str, vat_rounding: str = "rate") -> dict:
+    """An invoice as Scoro books it: its own ``sum`` and ``vat_sum`` from the lines, VAT once per percent on the
+    sum of its lines, rounded half-up (wire fact ``vat_per_rate``, assumed); ``vat_rounding="line"`` (knob
+    ``book_vat_rounding``) rounds per line instead."""
     net = sum((Decimal(line["sum"]) for line in lines), Decimal(0))
-    vat = sum((Decimal(line["sum"]) * Decimal(str(line["vat"])) / 100 for line in lines), Decimal(0))
+    if vat_rounding == "line":
+        vat = sum((Decimal(_money(Decimal(line["sum"]) * Decimal(str(line["vat"])) / 100)) for line in lines),
+                  Decimal(0))
+    else:
+        by_rate: dict[Decimal, Decimal] = {}
+        for line in lines:
+            by_rate[Decimal(str(line["vat"]))] = by_rate.get(Decimal(str(line["vat"])), Decimal(0)) + \
+                Decimal(line["sum"])
+        vat = sum((Decimal(_money(n * rate / 100)) for rate, n in by_rate.items()), Decimal(0))
     stamp = f"{header['date']} 10:00:00"
     return {"id": invoice_id, **header, "sum": _money(net), "vat_sum": _money(vat), "lang": lang,
             "created_date": stamp, "modified_date": stamp, "is_deleted": 0, "lines": lines}
@@ -379,7 +397,8 @@ def _handle(state: SandboxState, knobs: dict, host: str, module: str, action: st
         with state.lock:
             _authenticate(state, knobs, account, body)
             result = _dispatch(state, knobs, account, module, action, object_id, body)
-        return state.answer(200, result)
+            left = max(0, int(knobs["daily_limit"]) - account.requests_today[state.now().date()])
+        return state.answer(200, result, headers={DAILY_HEADER: str(left)})
     except ApiError as exc:
         return state.answer(exc.code, messages={"error": [exc.message]}, errors=exc.errors, headers=exc.headers)
 
@@ -397,7 +416,8 @@ def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict
     if account.requests_today[day] >= int(knobs["daily_limit"]):
         midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         wait = max(1, int((midnight - now).total_seconds()))
-        raise ApiError(429, "Daily API request limit exceeded.", headers={"Retry-After": str(wait)})
+        raise ApiError(429, "Daily API request limit exceeded.",
+                       headers={"Retry-After": str(wait), DAILY_HEADER: "0"})
     verdict = state.take_rate(key)  # knob rate_limit, a sliding window per API key
     if verdict is not None and not verdict.allowed:
         raise ApiError(429, "Too many requests.", headers={"Retry-After": str(verdict.retry_after)})
@@ -447,7 +467,7 @@ def _dispatch(state: SandboxState, knobs: dict, account: Account, module: str, a
     if action == "modify" and object_id is None and module == "contacts":
         return _create_contact(account, body.get("request"))
     if action == "modify" and object_id is None and module == "invoices":
-        return _create_invoice(account, body.get("request"), lang or "eng")
+        return _create_invoice(account, body.get("request"), lang or "eng", knobs["book_vat_rounding"])
     raise ApiError(404, f"Action '{action}' not found for module '{module}'.")
 
 
@@ -473,7 +493,7 @@ def _create_contact(account: Account, req: Any) -> dict:
     return _public(contact)
 
 
-def _create_invoice(account: Account, req: Any, lang: str) -> dict:
+def _create_invoice(account: Account, req: Any, lang: str, vat_rounding: str = "rate") -> dict:
     if not isinstance(req, dict):
         raise ApiError(400, "request must be an object.")
     errors: dict[str, list[str]] = {}
@@ -540,7 +560,7 @@ def _create_invoice(account: Account, req: Any, lang: str) -> dict:
               "currency": currency, "company_id": company_id, "person_id": req.get("person_id"),
               "description": str(req.get("description") or ""), "status": req.get("status") or "unpaid",
               "is_sent": 0}
-    invoice = _invoice_record(account.next_invoice_id, header, lines, lang)
+    invoice = _invoice_record(account.next_invoice_id, header, lines, lang, vat_rounding)
     invoice["_api"] = True
     account.next_invoice_id += 1
     account.invoices.append(invoice)

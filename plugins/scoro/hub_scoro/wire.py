@@ -39,7 +39,17 @@ FACTS: dict[str, WireFact] = {
     "list_filters_exact": WireFact(("no", "date", "id_code", "vatno", "name"), "assumed"),
     "detailed_response_field": WireFact("detailed_response", "independent client", f"{C2} base.ts / notes"),
     "daily_request_limit": WireFact(500, "vendor page", f"{C1}: 500 API requests per day per account"),
-    "daily_limit_answer": WireFact("429 with Retry-After (seconds to midnight UTC)", "assumed"),
+    "daily_limit_answer": WireFact("429 with x-daily-requests-remaining: 0 (and Retry-After, seconds to midnight "
+                                   "UTC)", "assumed"),
+    "daily_remaining_header": WireFact("x-daily-requests-remaining", "inferred",
+                                       "issue 27 (checked there against Scoro's documentation and independent "
+                                       "clients; not in public-apis.md): 429 with x-daily-requests-remaining: 0"),
+    "daily_limit_resets": WireFact("00:00 UTC", "inferred", "issue 27: the daily quota resets at midnight UTC"),
+    "contact_types": WireFact({"company": "company", "private": "person"}, "independent client",
+                              f"{C2} contact.type.ts contact_type (person/company); public-apis.md §2"),
+    "vat_per_rate": WireFact(True, "assumed"),
+    "invoice_view_call": WireFact("invoices/view/{id}", "independent client",
+                                  f"{C2} services/invoice/* (view fills lines[]); public-apis.md §2"),
     # -- modules ----------------------------------------------------------------------------------------------
     "modules": WireFact(("companyAccount", "users", "vatCodes", "contacts", "invoices"), "independent client",
                         f"{C2} src/resources/services/*; {C3} execute/routingMap.ts"),

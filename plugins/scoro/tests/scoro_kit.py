@@ -34,11 +34,11 @@ def account_credentials(host: str, **changes) -> dict:
 class Harness:
     """A sandbox app, a ctx whose HTTP reaches it in-process, and a registry holding the plugin."""
 
-    def __init__(self, **knobs) -> None:
-        self.app = sandbox.create_app(**knobs)
+    def __init__(self, now=None, **knobs) -> None:
+        self.app = sandbox.create_app(now=now, **knobs)
         self.state = self.app.extensions["sandbox"]
         self.registry = vendor_registry(SLUG, hub_scoro)
-        self.ctx = make_context(SLUG, httpx.WSGITransport(app=self.app))
+        self.ctx = make_context(SLUG, httpx.WSGITransport(app=self.app), **({"now": now} if now else {}))
 
     def call(self, hook: str, **kwargs):
         kwargs.setdefault("credentials", credentials())

@@ -240,10 +240,11 @@ def test_export_twice_leaves_one_invoice():
     first = h.call("hub_export_invoice", invoice=make_invoice())
     second = h.call("hub_export_invoice", invoice=make_invoice())
     assert len(h.state.created_invoices(ACME)) == 1
-    assert second == ExportReceipt(vendor_invoice_id=first.vendor_invoice_id, number=first.number,
-                                   already_existed=True)
-    assert paths(h)[-2:] == ["/api/v2/invoices/modify", "/api/v2/invoices/list"]
-    assert h.requests[-2].status == 400
+    assert (second.vendor_invoice_id, second.number, second.already_existed) == (first.vendor_invoice_id,
+                                                                                  first.number, True)
+    assert paths(h)[-3:] == ["/api/v2/invoices/modify", "/api/v2/invoices/list",
+                             f"/api/v2/invoices/view/{first.vendor_invoice_id}"]  # + the read-back (contract 1.2)
+    assert h.requests[-3].status == 400
 
 
 def test_find_invoice_by_number_and_reference():
@@ -252,9 +253,10 @@ def test_find_invoice_by_number_and_reference():
     assert h.call("hub_find_invoice", invoice=invoice) is None
     receipt = h.call("hub_export_invoice", invoice=invoice)
     found = h.call("hub_find_invoice", invoice=invoice)
-    assert found == ExportReceipt(vendor_invoice_id=receipt.vendor_invoice_id, number="20260042",
-                                  already_existed=True)
-    assert bodies(h)[-1] == {"apiKey": API_KEY, "company_account_id": "acme", "request": {},
+    assert (found.vendor_invoice_id, found.number, found.already_existed) == (receipt.vendor_invoice_id,
+                                                                              "20260042", True)
+    assert found.booked.total == invoice.total
+    assert bodies(h)[-2] == {"apiKey": API_KEY, "company_account_id": "acme", "request": {},
                              "filter": {"no": 20260042}, "page": 1, "per_page": 100}
 
 
@@ -490,10 +492,11 @@ def test_an_invoice_scoro_numbered_is_found_by_date_and_reference_and_never_doub
     h.call("hub_export_invoice", invoice=other)  # the same day, another invoice: not taken for the first
     found = h.call("hub_find_invoice", invoice=invoice)
     again = h.call("hub_export_invoice", invoice=invoice)
-    assert found == again == ExportReceipt(vendor_invoice_id=first.vendor_invoice_id, number=first.number,
-                                           already_existed=True)
+    assert found == again
+    assert (found.vendor_invoice_id, found.number, found.already_existed) == (first.vendor_invoice_id,
+                                                                              first.number, True)
     assert len(h.state.created_invoices(ACME)) == 2
-    assert paths(h)[-1] == "/api/v2/invoices/list"
+    assert paths(h)[-2:] == ["/api/v2/invoices/list", f"/api/v2/invoices/view/{first.vendor_invoice_id}"]
 
 
 def test_a_scoro_numbered_invoice_is_found_in_slim_lists_too():

@@ -99,6 +99,8 @@ def hub_vendor() -> VendorInfo:
         rate_limits=tuple(RateLimit(n, seconds) for n, seconds in fact("rate_limits")),
         per_client_credentials=True,
         docs_url="https://www.smartaccounts.eu/",
+        requires_api="1.2",
+        vat_rounding="line",  # wire fact vat_per_row (assumed): VAT per row, each rounded (taxCents per row)
     )
 
 

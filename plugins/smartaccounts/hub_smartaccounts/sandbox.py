@@ -52,6 +52,7 @@ TALLINN = ZoneInfo(fact("timestamp_zone"))
 PAGE_SIZE: int = fact("page_size")
 DATE_FORMAT: str = fact("date_format")
 TIMESTAMP_FORMAT: str = fact("timestamp_format")
+ADDRESS_LINE_MAX: int = fact("address_line_max")
 PAGE_PARAM: str = fact("page_param")
 MORE_KEY: str = fact("more_key")
 DELETED_KEY: str = fact("deleted_key")
@@ -158,7 +159,7 @@ class SandboxState(Sandbox):
 
     name = "smartaccounts"
     vendor_knobs = {"rate_limit": "60/60", "daily_limit": 1000, "max_skew_s": 300, "read_method": "both",
-                    "vat_percent_field": "pc", "seed": 20261122}
+                    "vat_percent_field": "pc", "seed": 20261122, "book_vat_rounding": "line"}
     faults = (*FAULTS, "503")  # SmartAccounts throttles with 503 + Retry-After (wire fact throttle_status)
 
     def seed(self) -> None:
@@ -284,8 +285,11 @@ def seed(value: int = 20261122) -> dict[str, Company]:
 
 
 def _build_invoice(company: Company, client: dict, date: str, invoice_number: str, due: str | None,
-                   comment: str, rows: list[dict], note: str = "") -> dict:
+                   comment: str, rows: list[dict], note: str = "", vat_rounding: str = "line") -> dict:
+    """An invoice as SmartAccounts books it: VAT per row, each rounded (wire fact ``vat_per_row``, assumed); with
+    ``vat_rounding="rate"`` (knob ``book_vat_rounding``) the header's VAT is once per VAT pc instead."""
     amount = vat = Decimal(0)
+    net_by_pc: dict[str, Decimal] = {}
     out_rows = []
     rates = {v["vatPc"]: Decimal(v["pc"]) for v in company.vat_pcs}
     for row in rows:
@@ -293,9 +297,12 @@ def _build_invoice(company: Company, client: dict, date: str, invoice_number: st
         row_vat = money(net * rates[row["vatPc"]] / 100)
         amount += net
         vat += row_vat
+        net_by_pc[row["vatPc"]] = net_by_pc.get(row["vatPc"], Decimal(0)) + net
         out_rows.append({"code": row.get("code"), "description": row.get("description"),
                          "quantity": _num(row["quantity"]), "price": _num(row["price"]), "vatPc": row["vatPc"],
                          "unit": row.get("unit"), "totalCents": int(net * 100), "taxCents": int(row_vat * 100)})
+    if vat_rounding == "rate":
+        vat = sum((money(n * rates[pc] / 100) for pc, n in net_by_pc.items()), Decimal(0))
     invoice_date = dt.datetime.strptime(date, DATE_FORMAT).date()
     due = due or _fmt(invoice_date + dt.timedelta(days=int(client.get("invoiceDueDate") or 14)))
     invoice_id = company.new_id()
@@ -503,6 +510,11 @@ def _clients_add(state: SandboxState, company: Company, args: Any, body: dict) -
     if reg and any(c.get("regCode") == reg for c in company.clients):
         errors.append({"code": "CLIENT_EXISTS", "field": "regCode",
                        "message": f"regCode: a client with registry code {reg} already exists"})
+    address = body.get("address") if isinstance(body.get("address"), dict) else {}
+    for key in ("address1", "address2"):  # wire fact address_line_max
+        if len(str(address.get(key) or "")) > ADDRESS_LINE_MAX:
+            errors.append({"code": "INVALID_LENGTH", "field": f"address.{key}",
+                           "message": f"address.{key}: at most {ADDRESS_LINE_MAX} characters"})
     contacts = body.get("contacts") or []
     for i, contact in enumerate(contacts if isinstance(contacts, list) else []):
         if contact.get("type") not in ("EMAIL", "PHONE", "FAX", "WWW", "MOBILE", "SKYPE"):
@@ -602,7 +614,7 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
         raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
     invoice = _build_invoice(company, client, body["date"], number or f"{len(company.client_invoices) + 1:05d}",
                              body.get("dueDate"), str(body.get("comment") or ""), clean_rows,
-                             str(body.get("invoiceNote") or ""))
+                             str(body.get("invoiceNote") or ""), state.knobs["book_vat_rounding"])
     invoice["currency"] = currency
     company.client_invoices.append(invoice)
     return json_response({key: invoice[key] for key in ("clientId", "number", "invoiceNumber", "referenceNumber",

@@ -6,7 +6,18 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from hub.errors import ConfigError, TransientError, VendorRejected
-from hub.types import ExportReceipt, Invoice, InvoiceParty, Period, Product, StatisticField, Statistics, TaxRate
+from hub.types import (
+    BookedInvoice,
+    BookedLine,
+    ExportReceipt,
+    Invoice,
+    InvoiceParty,
+    Period,
+    Product,
+    StatisticField,
+    Statistics,
+    TaxRate,
+)
 
 from .client import SmartAccountsApi, format_date, list_of, parse_date, vendor_errors
 from .wire import fact, list_key
@@ -165,6 +176,19 @@ def _same_reg(a: str | None, b: str | None) -> bool:
     return bool(a and b) and a.replace(" ", "").upper() == b.replace(" ", "").upper()
 
 
+def address_lines(street: str | None) -> tuple[str | None, str | None]:
+    """``address1`` and ``address2`` of a street, each at most 64 characters (wire fact ``address_line_max``): what
+    does not fit the first line goes on the second (at a space when there is one), and the rest is cut, as
+    SmartAccounts' own shop plugin cuts it. The full address stays in the hub."""
+    limit = fact("address_line_max")
+    street = " ".join((street or "").split())
+    if len(street) <= limit:
+        return street or None, None
+    cut = street.rfind(" ", 0, limit + 1)
+    cut = cut if cut > 0 else limit
+    return street[:cut].rstrip(), street[cut:].strip()[:limit].rstrip() or None
+
+
 def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
     """The SmartAccounts client id of the buyer: the linked id, else a client with the same registry code (or,
     without one, the same name), else a new client."""
@@ -182,8 +206,9 @@ def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
     if party.vat_no:
         payload["vatNumber"] = party.vat_no
     if party.address:
+        line1, line2 = address_lines(party.address.street)
         address = {"country": party.address.country, "city": party.address.city,
-                   "address1": party.address.street, "postalCode": party.address.postal_code}
+                   "address1": line1, "address2": line2, "postalCode": party.address.postal_code}
         payload["address"] = {k: v for k, v in address.items() if v}
     if party.email:
         payload["contacts"] = [{"type": "EMAIL", "value": party.email}]
@@ -232,11 +257,45 @@ def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
     return rows
 
 
-def _receipt(item: dict, already_existed: bool) -> ExportReceipt:
+def _receipt(item: dict, already_existed: bool, booked: BookedInvoice | None = None) -> ExportReceipt:
     invoice_id = item.get("invoiceId", item.get("id"))
     number = item.get("invoiceNumber") or item.get("number")
     return ExportReceipt(vendor_invoice_id=str(invoice_id), number=str(number) if number else None,
-                         already_existed=already_existed)
+                         already_existed=already_existed, booked=booked)
+
+
+CENT = Decimal("0.01")
+
+
+def booked_invoice(item: dict, rates: dict[str, Decimal]) -> BookedInvoice | None:
+    """What SmartAccounts booked, from its own ``clientinvoices:get`` row (with its rows): ``amount`` (net),
+    ``vatAmount``, ``totalAmount``, ``currency``, the client's name and registry code, and per row its net and VAT
+    in cents (``totalCents``, ``taxCents``) with the percent of its ``vatPc``. ``None`` without totals. The field
+    names are assumed (wire facts ``invoice_list_totals``, ``invoice_list_row_cents``)."""
+    net_key, vat_key, total_key, currency_key = fact("invoice_list_totals")
+    net, vat, total = (_money(item.get(key)) for key in (net_key, vat_key, total_key))
+    if net is None or vat is None or total is None:
+        return None
+    net, vat, total = (value.quantize(CENT) for value in (net, vat, total))
+    net_cents, vat_cents = fact("invoice_list_row_cents")
+    lines = []
+    for row in item.get("rows") or []:
+        if not isinstance(row, dict) or row.get(net_cents) is None:
+            continue
+        lines.append(BookedLine(net=Decimal(int(row[net_cents])) / 100,
+                                vat=Decimal(int(row[vat_cents])) / 100 if row.get(vat_cents) is not None else None,
+                                vat_rate=rates.get(str(row.get("vatPc"))), description=row.get("description")))
+    client = item.get("client") if isinstance(item.get("client"), dict) else {}
+    return BookedInvoice(currency=str(item.get(currency_key) or ""), total_net=net, total_vat=vat, total=total,
+                         lines=tuple(lines), buyer_code=client.get("regCode") or None,
+                         buyer_name=client.get("name") or None)
+
+
+def _booked(api: SmartAccountsApi, item: dict) -> BookedInvoice | None:
+    if any(_money(item.get(key)) is None for key in fact("invoice_list_totals")[:3]):
+        return None  # no totals in the answer: nothing to read back (and no VAT pcs to ask for)
+    rates = {str(c.get("vatPc")): pc for c in vat_pcs(api) if (pc := vat_percent(c)) is not None}
+    return booked_invoice(item, rates)
 
 
 def find_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt | None:
@@ -244,13 +303,13 @@ def find_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt | Non
     the hub's reference in its comment (or, if SmartAccounts does not return comments, the same number)."""
     day = format_date(invoice.issue_date)
     marker = reference_comment(invoice)
-    for item in api.pages(SALES, dateFrom=day, dateTo=day,
-                          invoiceNumber=invoice.number):
+    rows = {fact("invoice_list_rows_param"): "true"}  # the rows too, for the read-back of what was booked
+    for item in api.pages(SALES, dateFrom=day, dateTo=day, invoiceNumber=invoice.number, **rows):
         if "comment" in item:
             if marker in str(item.get("comment") or ""):
-                return _receipt(item, True)
+                return _receipt(item, True, _booked(api, item))
         elif str(item.get("invoiceNumber")) == invoice.number:
-            return _receipt(item, True)
+            return _receipt(item, True, _booked(api, item))
     return None
 
 

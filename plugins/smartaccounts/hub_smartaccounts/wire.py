@@ -82,6 +82,19 @@ FACTS: dict[str, WireFact] = {
     "invoice_add_answer": WireFact(("invoiceId", "invoiceNumber"), "independent client",
                                    f"{KONEKT} create_invoice (invoiceId, invoiceNumber, clientId); {A3}"),
     "invoice_list_filter_number": WireFact("invoiceNumber", "assumed"),
+    "invoice_list_rows_param": WireFact("fetchRows", "independent client",
+                                        "public-apis.md §4 sales invoices list parameters (fetchRows)"),
+    "invoice_list_totals": WireFact(("amount", "vatAmount", "totalAmount", "currency"), "independent client",
+                                    f"{A3} InvoiceItem (amount, vatAmount, totalAmount, currency); public-apis.md §4"),
+    "invoice_list_row_cents": WireFact(("totalCents", "taxCents"), "independent client",
+                                       f"{A1} sends totalCents and taxCents per row (public-apis.md §4); that the "
+                                       "list's rows carry them back is this plugin's reading"),
+    "vat_per_row": WireFact(True, "inferred",
+                            "public-apis.md §4: VAT is given per row (A1's taxCents); the header's vatAmount is read "
+                            "as their sum"),
+    "address_line_max": WireFact(64, "independent client",
+                                 f"{KONEKT} (the vendor developer's WooCommerce plugin cuts address lines at 64); "
+                                 "issue 27"),
     "invoice_list_has_comment": WireFact(True, "assumed"),
     # -- errors and limits --------------------------------------------------------------------------------------
     "error_body": WireFact("errors[].message", "independent client", f"{KONEKT} create_invoice ($response->errors)"),

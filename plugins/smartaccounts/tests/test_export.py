@@ -94,11 +94,14 @@ def test_find_invoice_after_a_lost_answer(call, state):
     assert call("hub_find_invoice", credentials=DEMO, invoice=make_invoice()) is None
     receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     found = call("hub_find_invoice", credentials=DEMO, invoice=make_invoice())
-    assert found == ExportReceipt(vendor_invoice_id=receipt.vendor_invoice_id, number="UKU-1001",
-                                  already_existed=True)
-    last = state.requests[-1]
-    assert last.method == "GET" and last.path == "/api/purchasesales/clientinvoices:get"
-    assert "&dateFrom=20.11.2026&dateTo=20.11.2026&invoiceNumber=UKU-1001&pageNumber=1&" in last.query_string
+    assert (found.vendor_invoice_id, found.number, found.already_existed) == (receipt.vendor_invoice_id,
+                                                                              "UKU-1001", True)
+    assert found.booked.total == Decimal("706.80")  # read back from SmartAccounts' own answer (contract 1.2)
+    lookup, rates = state.requests[-2:]
+    assert lookup.method == "GET" and lookup.path == "/api/purchasesales/clientinvoices:get"
+    assert rates.path == "/api/settings/vatpcs:get"
+    assert "&dateFrom=20.11.2026&dateTo=20.11.2026&invoiceNumber=UKU-1001&fetchRows=true&pageNumber=1&" in \
+        lookup.query_string
 
 
 def test_same_number_different_invoice_is_rejected(call):

@@ -19,6 +19,8 @@ from hub import hookimpl
 from hub.errors import TransientError, VendorRejected
 from hub.types import (
     Address,
+    BookedInvoice,
+    BookedLine,
     ConnectionInfo,
     Context,
     ExportReceipt,
@@ -126,6 +128,7 @@ def hub_vendor() -> VendorInfo:
         ),
         rate_limits=(),  # Tripletex counts per employee and API consumer but publishes no number
         docs_url="https://tripletex.no/v2-docs/",
+        requires_api="1.2",
     )
 
 
@@ -219,16 +222,57 @@ def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
 
 
 # -- invoices ---------------------------------------------------------------------------------------
+#: What the lookup reads (fields of the spec's ``Invoice``, ``Order``, ``OrderLine``, ``VatType``, ``Customer`` and
+#: ``Currency``): the order's reference to find the invoice, and what Tripletex booked, for the read-back.
+FIND_FIELDS = ("id,invoiceNumber,invoiceDate,amountExcludingVatCurrency,amountCurrency,currency(code),"
+               "customer(name,organizationNumber),orders(id,reference,orderLines(description,"
+               "amountExcludingVatCurrency,amountIncludingVatCurrency,vatType(percentage)))")
+
+
 def _find(client: TripletexClient, invoice: Invoice) -> ExportReceipt | None:
-    """The invoice whose order carries ``invoice.reference`` (``Order.reference``), dated on its issue date."""
+    """The invoice whose order carries ``invoice.reference`` (``Order.reference``), dated on its issue date, with
+    what Tripletex booked (one request)."""
     params = {"invoiceDateFrom": invoice.issue_date.isoformat(),
               "invoiceDateTo": (invoice.issue_date + dt.timedelta(days=1)).isoformat(),  # "to" is exclusive
-              "fields": "id,invoiceNumber,invoiceDate,orders(id,reference)"}
+              "fields": FIND_FIELDS}
     for row in client.iter_list("/invoice", params, what="looking up the invoice"):
         if any((order or {}).get("reference") == invoice.reference for order in row.get("orders") or []):
             return ExportReceipt(vendor_invoice_id=str(row["id"]), number=str(row.get("invoiceNumber") or "") or None,
-                                 already_existed=True)
+                                 already_existed=True, booked=_booked(row))
     return None
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+def _booked(row: dict) -> BookedInvoice | None:
+    """What Tripletex booked (its own ``Invoice`` answer): ``amountExcludingVatCurrency`` (net), ``amountCurrency``
+    (gross; VAT = gross − net), the currency's ``code``, the customer's ``name`` and ``organizationNumber``, and per
+    order line its net and gross in the invoice currency and its VAT type's ``percentage``. ``None`` without
+    totals. Field names per the OpenAPI spec (2.74); that ``amountCurrency`` holds no øre rounding
+    (``amountRoundoffCurrency``) in the sandbox is the sandbox's choice."""
+    net, gross = _amount(row.get("amountExcludingVatCurrency")), _amount(row.get("amountCurrency"))
+    if net is None or gross is None:
+        return None
+    lines = []
+    for order in row.get("orders") or []:
+        for line in (order or {}).get("orderLines") or []:
+            line_net, line_gross = _amount(line.get("amountExcludingVatCurrency")), \
+                _amount(line.get("amountIncludingVatCurrency"))
+            if line_net is None:
+                continue
+            percentage = (line.get("vatType") or {}).get("percentage")
+            lines.append(BookedLine(net=line_net, vat=line_gross - line_net if line_gross is not None else None,
+                                    vat_rate=Decimal(str(percentage)) if percentage is not None else None,
+                                    description=line.get("description") or None))
+    customer = row.get("customer") or {}
+    return BookedInvoice(currency=str((row.get("currency") or {}).get("code") or ""), total_net=net,
+                         total_vat=gross - net, total=gross, lines=tuple(lines),
+                         buyer_code=customer.get("organizationNumber") or None, buyer_name=customer.get("name") or None)
 
 
 @hookimpl

@@ -13,11 +13,13 @@ client companies through the Basic username, the ``{"value": …}`` / ``{"fullRe
 
 Recording, the knobs and the ``/_sandbox/`` control endpoints come from the hub's sandbox kit
 (:mod:`hub.testing.sandbox`); this module is Tripletex. Knobs (``create_app(**knobs)`` or
-``POST /_sandbox/knobs``), all the kit's: ``latency_ms``, ``rate_limit`` ("N/S" per employee token per
+``POST /_sandbox/knobs``), the kit's: ``latency_ms``, ``rate_limit`` ("N/S" per employee token per
 consumer, a fixed window), ``fault`` (None | "429" | "500" | "timeout" | "garbage", answered Tripletex's way),
 ``fault_every`` (every Nth request), ``fault_path`` / ``fault_method`` (only requests whose path contains it /
 with that method), ``timeout_s`` (how long "timeout" sleeps, after the request was processed), ``today`` (ISO
-date the sandbox treats as today, Europe/Oslo; default: the real date). Tripletex's own control endpoint:
+date the sandbox treats as today, Europe/Oslo; default: the real date); Tripletex's own: ``book_vat_rounding``
+("rate", default: an invoice's VAT once per VAT type on the sum of its lines' nets, each line net rounded to
+øre — an assumption, nothing published says per line or per rate; "line": per line). Control endpoint:
 ``POST /_sandbox/expire-sessions``.
 """
 
@@ -28,7 +30,7 @@ import datetime as dt
 import json
 import random
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -177,6 +179,11 @@ def _vat(vid: int) -> dict[str, Any]:
     return dict(next(v for v in VAT_TYPES if v["id"] == vid))
 
 
+def _ore(value: Decimal) -> Decimal:
+    """``value`` rounded half-up to øre (cents)."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _ref(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: obj[k] for k in ("id", "url") if k in obj} | {"_full": obj}
 
@@ -258,6 +265,7 @@ class SandboxState(Sandbox):
     name = "tripletex"
     timezone = "Europe/Oslo"
     late_timeout = True  # "timeout" answers after the request was processed
+    vendor_knobs = {"book_vat_rounding": "rate"}
 
     def __init__(self, **knobs: Any) -> None:
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -728,6 +736,8 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             if not lines:
                 problems.append(vmsg(f"{prefix}.orderLines", "Ordren må ha minst én ordrelinje."))
             made_lines, net_total, gross_total = [], Decimal(0), Decimal(0)
+            vat_by_rate: dict[Decimal, Decimal] = {}
+            line_vats: list[Decimal] = []
             for li, line in enumerate(lines):
                 lp = f"{prefix}.orderLines[{li}]"
                 count = _decimal(line.get("count"), f"{lp}.count", problems, required=True)
@@ -750,14 +760,22 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
                 else:
                     incl_line = incl
                 rate = Decimal(str(vat["percentage"])) / 100
-                net = count * price / (1 + rate) if incl_line else count * price
+                net = _ore(count * price / (1 + rate) if incl_line else count * price)
+                line_vat = _ore(net * rate)
                 net_total += net
-                gross_total += net * (1 + rate)
+                vat_by_rate[rate] = vat_by_rate.get(rate, Decimal(0)) + net
+                line_vats.append(line_vat)
                 made_lines.append({"id": state.new_id(), "description": str(line.get("description") or ""),
                                    "count": float(count), "unitPriceExcludingVatCurrency":
                                    float((price / (1 + rate)) if incl_line else price),
-                                   "vatType": {"id": vat["id"], "url": _url(g.env, "ledger/vatType", vat["id"])},
+                                   "amountExcludingVatCurrency": float(net),
+                                   "amountIncludingVatCurrency": float(net + line_vat),
+                                   "vatType": _ref(dict(vat, url=_url(g.env, "ledger/vatType", vat["id"]))),
                                    "product": _ref(product) if product else None})
+            if state.knobs["book_vat_rounding"] == "line":
+                gross_total = net_total + sum(line_vats, Decimal(0))
+            else:
+                gross_total = net_total + sum((_ore(n * r) for r, n in vat_by_rate.items()), Decimal(0))
             oid = state.new_id()
             made_orders.append({"id": oid, "url": _url(g.env, "order", oid), "reference": order.get("reference"),
                                 "invoiceComment": order.get("invoiceComment") or "", "customer": cust,

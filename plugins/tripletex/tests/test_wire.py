@@ -171,8 +171,7 @@ def test_export_invoice_body_and_query(call, state):
     lookup, post = [r for r in state.requests if r["path"] == "/v2/invoice"]
     assert lookup["method"] == "GET"
     assert query(lookup) == {"invoiceDateFrom": "2026-11-20", "invoiceDateTo": "2026-11-21",
-                             "fields": "id,invoiceNumber,invoiceDate,orders(id,reference)",
-                             "from": "0", "count": "1000"}
+                             "fields": hub_tripletex.FIND_FIELDS, "from": "0", "count": "1000"}
     assert post["method"] == "POST"
     assert query(post) == {"sendToCustomer": "false"}
     assert post["headers"]["Content-Type"] == "application/json; charset=utf-8"

@@ -1,0 +1,87 @@
+"""Booked as issued (issue 27): invoices with rounding-sensitive lines go to the sandbox over real HTTP, are read
+back with ``hub_find_invoice`` (Tripletex's own ``Invoice`` answer, in the lookup's one request), and the booked
+totals equal the hub's to the cent; a sandbox made to book otherwise shows it in ``booked``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import hub_tripletex
+import pytest
+from hub_tripletex import sandbox
+
+from hub.testing import make_context
+from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
+
+from .kit import GOOD, SLUG
+
+CENT = Decimal("0.01")
+VAT_TYPE = {Decimal("25"): "3", Decimal("15"): "31", Decimal("12"): "32", Decimal("0"): "5"}
+
+
+def hub_totals(lines: tuple[InvoiceLine, ...], rule: str) -> tuple[Decimal, Decimal, Decimal]:
+    """The hub's totals under the vendor's ``vat_rounding`` (``hub.exports.compute_totals`` takes no rule on this
+    branch yet: the same figures, spelled out)."""
+    def money(value: Decimal) -> Decimal:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    nets = [(money(line.net), line.vat_rate) for line in lines]
+    if rule == "line":
+        vat = sum((money(net * rate / 100) for net, rate in nets), Decimal(0))
+    else:
+        by_rate: dict[Decimal, Decimal] = {}
+        for net, rate in nets:
+            by_rate[rate] = by_rate.get(rate, Decimal(0)) + net
+        vat = sum((money(net * rate / 100) for rate, net in by_rate.items()), Decimal(0))
+    net = sum((n for n, _ in nets), Decimal(0))
+    return net, vat, net + vat
+
+
+COMPANY = InvoiceParty(name="Brygge Data 002 AS", vendor_client_id="10002")  # the seeded customer 10002
+PERSON = InvoiceParty(name="Kari Nordmann", email="kari@example.test", private_person=True,
+                      address=Address(street="Veldig lang gatenavn " * 8, city="Bergen", postal_code="5003",
+                                      country="NO"))
+CASES = {
+    "three-dimes": ([("Penn", "1", "0.10", "25")] * 3, COMPANY),
+    "zero": ([("Eksport", "1", "400.00", "0")], COMPANY),
+    "many-small": ([(f"Linje {n}", "3", "0.333", r) for n in range(25) for r in ("25", "15", "12", "0")], COMPANY),
+    "person": ([("Rådgivning", "1.5", "600.00", "25"), ("Bok", "2", "99.99", "15")], PERSON),
+}
+
+
+def invoice(n: int, lines, client) -> Invoice:
+    lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=VAT_TYPE[Decimal(r)])
+                  for text, q, p, r in lines)
+    net, vat, total = hub_totals(lines, hub_tripletex.hub_vendor().vat_rounding)
+    return Invoice(reference=f"hub-booked-{n}-tripletex", number=f"2026-B{n}", client=client,
+                   issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency="NOK", lines=lines,
+                   total_net=net, total_vat=vat, total=total)
+
+
+def export_and_read_back(registry, origin, inv):
+    ctx = make_context(SLUG, origin=origin, settings=dict(sandbox.DEMO_SETTINGS))
+    try:
+        receipt = registry.call(SLUG, "hub_export_invoice", ctx=ctx, credentials=GOOD, invoice=inv)
+        found = registry.call(SLUG, "hub_find_invoice", ctx=ctx, credentials=GOOD, invoice=inv)
+    finally:
+        ctx.close()
+    assert found.vendor_invoice_id == receipt.vendor_invoice_id
+    return found.booked
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_booked_totals_equal_the_hubs_to_the_cent(registry, live_server, case):
+    lines, client = CASES[case]
+    inv = invoice(list(CASES).index(case), lines, client)
+    booked = export_and_read_back(registry, live_server, inv)
+    assert (booked.total_net, booked.total_vat, booked.total) == (inv.total_net, inv.total_vat, inv.total)
+    assert (booked.currency, booked.buyer_name) == ("NOK", client.name)
+    assert [(b.net, b.vat_rate) for b in booked.lines] == [(line.net.quantize(CENT, ROUND_HALF_UP), line.vat_rate)
+                                                           for line in inv.lines]
+
+
+def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals(registry, live_server, state):
+    state.knobs.update(book_vat_rounding="line")
+    inv = invoice(0, *CASES["three-dimes"])
+    booked = export_and_read_back(registry, live_server, inv)
+    assert (inv.total_vat, booked.total_vat, booked.total) == (Decimal("0.08"), Decimal("0.09"), Decimal("0.39"))
