@@ -193,10 +193,9 @@ class ScoroClient:
     def daily_quota_spent(self) -> RateLimited:
         """The daily quota is used up: wait until it resets at 00:00 UTC (wire fact ``daily_limit_resets``)."""
         now = self.ctx.now()
-        # With the hub's parking of known-reset quotas, pass until=next_reset(now), quota="daily" here as well.
         return RateLimited(
             f"Scoro's daily API request quota for {self.host} is used up ({DAILY_HEADER}: 0); it resets at "
-            "00:00 UTC.", retry_after=seconds_to_reset(now),
+            "00:00 UTC.", retry_after=seconds_to_reset(now), until=next_reset(now), quota="daily",
             hint="The hub waits for Scoro's daily quota until 00:00 UTC and then carries on. Scoro allows 500 API "
                  "requests per day per account by default; ask Scoro for a higher quota if this happens often.")
 
@@ -479,10 +478,15 @@ NUMBER_PREFIX = "Hub invoice number: "
 MAX_NUMBER_DIGITS = 18
 
 
+def next_reset(now: dt.datetime) -> dt.datetime:
+    """The next 00:00 UTC after ``now``, when Scoro's daily quota resets."""
+    now = now.astimezone(dt.UTC)
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
 def seconds_to_reset(now: dt.datetime) -> float:
     """Seconds from ``now`` to the next 00:00 UTC, when Scoro's daily quota resets."""
-    now = now.astimezone(dt.UTC)
-    return (dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) - now).total_seconds()
+    return (next_reset(now) - now.astimezone(dt.UTC)).total_seconds()
 
 
 def reference_marker(reference: str) -> str:

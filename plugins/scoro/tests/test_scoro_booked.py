@@ -107,6 +107,7 @@ def test_the_daily_quota_waits_until_midnight_utc(error_http_status):
     with pytest.raises(RateLimited) as caught:
         h.call("hub_list_tax_rates")
     assert caught.value.retry_after == 9000  # 2 h 30 min to 00:00 UTC
+    assert (caught.value.until, caught.value.quota) == (dt.datetime(2026, 11, 23, 0, 0), "daily")  # parked, uncounted
     assert "daily API request quota" in caught.value.message
     assert "x-daily-requests-remaining: 0" in caught.value.message and "00:00 UTC" in caught.value.message
     assert h.requests[-1].status == (429 if error_http_status == "mirror" else 200)
@@ -118,3 +119,4 @@ def test_a_short_rate_limit_is_not_taken_for_the_daily_quota():
     with pytest.raises(RateLimited) as caught:
         h.call("hub_test_connection")
     assert "daily" not in caught.value.message and caught.value.retry_after <= 60
+    assert caught.value.until is None and caught.value.quota is None
