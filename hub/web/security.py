@@ -17,6 +17,7 @@ until the window has moved on.
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Any
 
@@ -65,6 +66,39 @@ def _refuse_big_bodies() -> None:
         abort(413, f"The request body is larger than {limit} bytes; send less.")
 
 
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count); counted without
+    parsing it, so a body nested too deep for the parser is measured, not a ``RecursionError``."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if match.group() in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _refuse_unstorable_input() -> None:
+    """Input no part of the hub can hold is a ``400`` in words before a view sees it: a JSON body nested deeper
+    than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the API's documents nest a few levels), and
+    the NUL character (PostgreSQL's text cannot store it) in a query, a form or a JSON body."""
+    where = next((name for name, values in (("query", request.args), ("form", request.form))
+                  for value in values.listvalues() for v in value if "\x00" in v), None)
+    if where is None and request.is_json:
+        body = request.get_data(cache=True)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            abort(400, f"The JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; send a "
+                       "flatter document.")
+        if b"\x00" in body or _JSON_NUL.search(body):
+            where = "JSON body"
+    if where is not None:
+        abort(400, f"The {where} contains the NUL character (\\u0000), which no text field can hold; remove it.")
+
+
 def storage_uri(redis_url: str) -> str:
     """The hub's Redis URL in the form the ``limits`` library takes (a unix socket is ``redis+unix``)."""
     return "redis+unix" + redis_url[len("unix"):] if redis_url.startswith("unix://") else redis_url
@@ -94,7 +128,8 @@ def init_app(app: Flask) -> Limiter:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.session_interface = SchemeSessionInterface()
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_big_bodies)  # first, before the CSRF check
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unstorable_input)
+    app.before_request_funcs[None].insert(0, _refuse_big_bodies)  # first, before the CSRF check
     app.after_request(_security_headers)
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.extensions["hub"].redis_url))

@@ -466,3 +466,18 @@ def test_a_preview_is_confirmed_only_by_its_uploader_and_is_judged_again(owner, 
     assert "Written: 0 created, 1 updated, 0 unchanged." in done.get_data(as_text=True)  # ...by its external id
     with in_app():
         assert Client.query.filter_by(external_id="c-1").one().reg_code == "77777777"
+
+
+def test_the_import_page_reads_quotes_and_refuses_codes_new_client_refuses(owner, in_app):
+    """RFC 4180 quotes are read as written; a registration code another client (or row) has is refused, as on
+    New client."""
+    text = upload(owner, '\ufeffexternal_id;name;reg_code\nx-1;"Kask ""ja"", Kuusk OÜ";30000001\n'
+                         "x-2;Other OÜ;30000001\nx-3;Copy OÜ;10000001\n").get_data(as_text=True)
+    refused = re.search(r'<table class="import-refused">.*?</table>', text, re.S).group(0)
+    assert "Row 1 has this registration code too" in refused
+    assert "Client 1 has this registration code already; edit that client instead." in refused
+    assert client_names(in_app) == ["Client 1", "Client 2", "Client 3"]
+    text = upload(owner, 'name;reg_code\n"Kask ""ja"", Kuusk OÜ";30000001\n').get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', text).group(1)
+    assert owner.post("/clients/import/confirm", {"token": token}, token_from="/clients/import").status_code == 200
+    assert 'Kask "ja", Kuusk OÜ' in client_names(in_app)
