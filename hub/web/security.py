@@ -1,5 +1,7 @@
-"""What every response of the hub gets, pages and API alike: security headers, a session cookie whose
-``Secure`` flag follows the scheme, a request-body limit, the reverse-proxy setting, and sign-in throttling.
+"""What every response of the hub gets, pages and API alike: security headers (``Cache-Control: no-store``
+except on static files: a new API token, a webhook secret, a set-password link is never kept by a cache), a
+session cookie whose ``Secure`` flag follows the scheme, a request-body limit, input no part of the hub can hold
+refused in words, the reverse-proxy setting, and sign-in throttling.
 
 | setting (config or environment) | default                                                               |
 |---------------------------------|-----------------------------------------------------------------------|
@@ -55,6 +57,8 @@ def _security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)  # a view may set a narrower policy of its own
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if not (request.endpoint or "").endswith("static"):  # pages and API answers are a firm's own, some carry a
+        response.headers.setdefault("Cache-Control", "no-store")  # secret or a one-time link: never cached
     return response
 
 
@@ -69,7 +73,7 @@ def _refuse_big_bodies() -> None:
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+API_PATHS = "/api/"
 
 
 def json_depth(body: bytes) -> int:
@@ -84,19 +88,17 @@ def json_depth(body: bytes) -> int:
 
 def _refuse_unstorable_input() -> None:
     """Input no part of the hub can hold is a ``400`` in words before a view sees it: a JSON body nested deeper
-    than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the API's documents nest a few levels), and
-    the NUL character (PostgreSQL's text cannot store it) in a query, a form or a JSON body."""
-    where = next((name for name, values in (("query", request.args), ("form", request.form))
-                  for value in values.listvalues() for v in value if "\x00" in v), None)
-    if where is None and request.is_json:
-        body = request.get_data(cache=True)
-        if json_depth(body) > MAX_JSON_DEPTH:
-            abort(400, f"The JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; send a "
-                       "flatter document.")
-        if b"\x00" in body or _JSON_NUL.search(body):
-            where = "JSON body"
-    if where is not None:
-        abort(400, f"The {where} contains the NUL character (\\u0000), which no text field can hold; remove it.")
+    than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the hub's documents nest a few levels), and on
+    the pages the NUL character in a query or a form (PostgreSQL's text cannot store it; the API answers it with
+    its own ``422``, :mod:`hub.api.common`)."""
+    if request.is_json and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+        abort(400, f"The JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; send a flatter "
+                   "document.")
+    if request.path.startswith(API_PATHS):
+        return
+    for where, values in (("address", request.args), ("form", request.form)):
+        if any("\x00" in value for value in values.values()):
+            abort(400, f"The {where} contains the NUL character, which no text can hold; remove it and try again.")
 
 
 def storage_uri(redis_url: str) -> str:

@@ -1,0 +1,98 @@
+"""Bad input named in issue 29, each a 4xx in words, never a 500 or wrong data (run on PostgreSQL in CI: the
+invoice amounts overflow ``numeric(14,2)`` there only)."""
+
+import pytest
+
+from hub import webhooks
+from hub.api import service_auth
+from hub.models import Client, Invoice
+from tests.api.conftest import ApiClient
+
+
+def deep(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+@pytest.fixture
+def svc(hub_app, hub_db):
+    _token, secret = service_auth.create_service_token("host product")
+    return ApiClient(hub_app, secret)
+
+
+# -- invoice amounts beyond numeric(14,2) ------------------------------------------------------------------
+def invoice(client_id, quantity, unit_price, lines=1, vat_rate="24"):
+    return {"client_id": client_id, "number": "BIG-1", "issue_date": "2026-11-20", "due_date": "2026-12-04",
+            "lines": [{"description": "Big", "quantity": quantity, "unit_price": unit_price, "vat_rate": vat_rate}]
+            * lines}
+
+
+@pytest.mark.parametrize(("quantity", "unit_price", "lines"), [
+    ("1000000", "1000000", 1),  # the issue's case: one line of 10^12
+    ("1000000000", "-1000000000", 1),  # negative too
+    ("1000000000", "1000", 1),
+    ("1000", "1000000000", 1),
+    ("1000000", "2000", 500),  # each line fits, the invoice does not
+    ("806452", "1000000", 1),  # the net fits, net + 24 % VAT does not
+])
+def test_an_invoice_beyond_what_the_hub_stores_is_a_422_in_words(api, firm, quantity, unit_price, lines):
+    client = Client.query.filter_by(firm_id=firm.id).first()
+    response = api.post("/invoices", json=invoice(client.id, quantity, unit_price, lines))
+    assert response.status_code == 422, response.get_data(as_text=True)
+    message = response.get_json()["errors"]["lines"][0]
+    assert "beyond the 999,999,999,999.99 a line or an invoice can hold" in message
+    assert Invoice.query.count() == 0
+
+
+def test_the_largest_storable_invoice_is_stored(api, firm):
+    client = Client.query.filter_by(firm_id=firm.id).first()
+    response = api.post("/invoices", json=invoice(client.id, "806451", "1000000"))  # 999,999,240,000.00 with VAT
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["total"] == "999999240000.00"
+
+
+def test_the_document_states_the_amount_rule(api):
+    spec = api.get("/openapi.json").get_json()
+    assert "999,999,999,999.99" in spec["components"]["schemas"]["Invoice"]["properties"]["lines"]["description"]
+
+
+# -- deeply nested JSON -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body", [deep(200_000), b'{"name": ' + deep(100) + b"}"])
+def test_deeply_nested_json_is_a_400_for_the_admin_api(api, body):
+    response = api.post("/custom-fields", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nests arrays and objects deeper than 64 levels" in response.get_json()["detail"]
+
+
+def test_deeply_nested_json_is_a_400_for_the_service_api(svc):
+    response = svc.put("/firms/by-external-id/f-1", data=deep(200_000), content_type="application/json")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_brackets_inside_strings_do_not_count(api):
+    response = api.post("/custom-fields", json={"name": "[" * 500})
+    assert response.status_code != 400
+
+
+# -- webhook URLs with numbers in other forms ----------------------------------------------------------------
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/", "http://127.000.000.001/", "http://0x7f.0.0.1/",
+                                 "http://2130706433/", "http://127.1/", "http://10.0.0.1./"])
+def test_a_webhook_url_with_a_numeric_host_in_another_form_is_a_422(api, url, hub_app, monkeypatch):
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)  # refused by its form, not address
+    response = api.post("/webhook-endpoints", json={"url": url})
+    assert response.status_code == 422
+    assert "four decimal numbers without leading zeros" in response.get_json()["errors"]["url"][0]
+    with pytest.raises(ValueError, match="four decimal numbers without leading zeros"):
+        webhooks.create_endpoint(None, url)
+
+
+# -- no-store on secrets ------------------------------------------------------------------------------------
+def test_secrets_and_one_time_links_are_never_cached(api, svc, hub_app, monkeypatch):
+    monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)
+    token = api.post("/tokens", json={"name": "script", "role": "member"})
+    assert token.status_code == 201 and token.headers["Cache-Control"] == "no-store"
+    endpoint = api.post("/webhook-endpoints", json={"url": "https://host.example/hooks"})
+    assert endpoint.status_code == 201 and endpoint.headers["Cache-Control"] == "no-store"
+    firm = svc.put("/firms/by-external-id/f-1", json={"name": "F OÜ", "country": "EE"})
+    assert firm.status_code in (200, 201)
+    user = svc.put(f"/firms/{firm.get_json()['id']}/users/by-external-id/u-1", json={"email": "u@f.example"})
+    assert user.headers["Cache-Control"] == "no-store"
