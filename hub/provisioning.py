@@ -39,6 +39,7 @@ from marshmallow import fields, validate
 from hub import audit
 from hub.clients import ClientDetailsSchema, code_taken, normalise_code
 from hub.connections import set_enabled
+from hub.errors import HubError
 from hub.models import PLANS, ROLES, Client, Firm, Integration, User, db
 
 UNUSABLE_PASSWORD = "!"  # no password yet: werkzeug never matches it
@@ -151,6 +152,25 @@ def create_firm(data: dict[str, Any]) -> Firm:
     db.session.commit()
     audit.record(firm.id, "firm.created", firm)
     return firm
+
+
+# -- plans ------------------------------------------------------------------------------------
+PLAN_NOTICE = "Integrations are available on the Team plan and above."
+
+
+class PlanRequired(HubError):
+    """The firm's plan does not include integrations: the pages answer ``403`` with their notice, the API a
+    ``403`` problem, the CLI an error — from this one rule (:func:`require_integrations`)."""
+
+    kind = "plan"
+
+
+def require_integrations(firm: Firm) -> None:
+    """The plan gate of every door (pages, API, CLI): anything that configures or runs an integration, links
+    clients or issues invoices needs a plan with integrations (:attr:`hub.models.Firm.integrations_allowed`)."""
+    if not firm.integrations_allowed:
+        raise PlanRequired(PLAN_NOTICE, hint="The Company Owner upgrades the firm to the Team plan in its "
+                                             "subscription.")
 
 
 def set_plan(firm: Firm, plan: str) -> None:

@@ -106,3 +106,13 @@ def test_the_cli_dry_run_counts_duplicate_codes_as_refused(hub_app, firm, tmp_pa
     assert "created 1, updated 0, unchanged 0, refused 2" in result.output, result.output
     assert "row 3 (line 4): reg_code: " + TAKEN in result.output
     assert names(firm) == ["Client 1", "Client 2", "Client 3"]
+
+
+def test_the_cli_holds_the_plan_gate(hub_app, firm, hub_db):
+    from hub import connections
+
+    connections.get_or_create_integration(firm.id, "example")
+    firm.plan = "basic"
+    hub_db.session.commit()
+    result = hub_app.test_cli_runner().invoke(args=["hub", "reload", "example", "--firm", str(firm.id)])
+    assert result.exit_code != 0 and "Integrations are available on the Team plan and above." in result.output

@@ -96,3 +96,40 @@ def test_secrets_and_one_time_links_are_never_cached(api, svc, hub_app, monkeypa
     assert firm.status_code in (200, 201)
     user = svc.put(f"/firms/{firm.get_json()['id']}/users/by-external-id/u-1", json={"email": "u@f.example"})
     assert user.headers["Cache-Control"] == "no-store"
+
+
+# -- plan gating, one rule for every door --------------------------------------------------------------------
+@pytest.fixture
+def basic_api(hub_app, firm, hub_db):
+    from hub.api import auth
+
+    firm.plan = "basic"
+    hub_db.session.commit()
+    return ApiClient(hub_app, auth.create_token(firm.id, name="basic admin", role="admin").secret)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PUT", "/integrations/{vendor}/credentials", {"credentials": {"api_key": "k" * 20, "company": "acme"}}),
+    ("POST", "/integrations/{vendor}/test-connection", {}),
+    ("PATCH", "/integrations/{vendor}", {"enabled": True}),
+    ("POST", "/integrations/{vendor}/reload", {}),
+    ("POST", "/invoices", {"client_id": 1, "number": "B-1", "issue_date": "2026-11-20", "due_date": "2026-11-20",
+                           "lines": [{"description": "x", "quantity": "1", "unit_price": "1", "vat_rate": "0"}]}),
+])
+@pytest.mark.parametrize("vendor", ["example", "directo", "smartaccounts"])
+def test_a_basic_plan_firm_cannot_configure_or_run_integrations_by_api(basic_api, method, path, body, vendor,
+                                                                       hub_registry):
+    from hub.models import Integration, SyncRun
+
+    if vendor not in hub_registry.vendors:
+        pytest.skip(f"{vendor} is not installed")
+    response = basic_api.request(method, path.format(vendor=vendor), json=body)
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert "Integrations are available on the Team plan and above." in response.get_json()["detail"]
+    assert not any(i.has_credentials for i in Integration.query)
+    assert SyncRun.query.count() == 0 and Invoice.query.count() == 0
+
+
+def test_a_basic_plan_firm_still_reads_and_disables(basic_api):
+    assert basic_api.get("/integrations").status_code == 200
+    assert basic_api.patch("/integrations/example", json={"enabled": False}).status_code != 403
