@@ -152,6 +152,17 @@ def test_settings_mapping_creates_custom_fields_and_show_more(owner, sandbox, ru
     assert response.status_code == 422 and "Give the new custom field a name." in response.get_data(as_text=True)
     response = owner.post("/settings/apps/example/settings", {"task_title": "X", "import_day": "31"})
     assert response.status_code == 422 and "between 1 and 28" in response.get_data(as_text=True)
+    # a refused save writes nothing: the new custom field and the new topic typed on it are not created, and
+    # stay typed on the form
+    response = owner.post("/settings/apps/example/settings", {
+        "task_title": "", "import_day": "5", "topic_id": "__new__", "new_topic": "Payroll",
+        "map_documents": "__new__", "new_documents": "Invoices sent", "map_entries": str(fields["Entries"])})
+    assert response.status_code == 422
+    assert 'value="Invoices sent"' in response.get_data(as_text=True)
+    with in_app():
+        assert sorted(f.name for f in CustomField.query) == ["Documents", "Entries"]
+        assert [t.name for t in Topic.query] == ["Bookkeeping"]
+    assert state(in_app)["settings"]["summary"] == settings
 
 
 def test_link_reload_progress_notification_and_client_page(owner, sandbox, run_jobs, in_app):
