@@ -14,7 +14,7 @@ endpoint set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder shared by the proce
 (``flask hub up`` does); otherwise ``/metrics`` shows the web process's own.
 
 ``/metrics`` answers loopback clients, or anyone sending ``Authorization: Bearer $HUB_METRICS_TOKEN`` when that
-variable is set.
+variable is set; behind a trusted proxy (``HUB_PROXY_HOPS``) only the token opens it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -114,8 +114,9 @@ def _metrics_view() -> Response:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             abort(401, "Send Authorization: Bearer <HUB_METRICS_TOKEN>.")
-    elif request.remote_addr not in LOOPBACK:
-        abort(403, "/metrics answers loopback only; set HUB_METRICS_TOKEN to scrape it from elsewhere.")
+    elif current_app.config.get("HUB_PROXY_HOPS") or request.remote_addr not in LOOPBACK:  # behind a proxy the
+        abort(403, "/metrics answers loopback only, and behind a proxy (HUB_PROXY_HOPS) nobody without a token; "
+                   "set HUB_METRICS_TOKEN to scrape it.")  # address comes from a header a client may forge
     return Response(exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 

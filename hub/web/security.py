@@ -7,13 +7,16 @@ refused in words, the reverse-proxy setting, and sign-in throttling.
 |---------------------------------|-----------------------------------------------------------------------|
 | ``HUB_MAX_CONTENT_LENGTH``      | 1 MiB (``MAX_CONTENT_LENGTH``): a larger body is a ``413`` unread     |
 | ``HUB_PROXY_HOPS``              | 0; behind N trusted proxies, N (``X-Forwarded-For``/``-Proto``)       |
-| ``HUB_LOGIN_LIMIT_ACCOUNT``     | ``5 per minute; 20 per hour`` failed sign-ins per e-mail              |
+| ``HUB_LOGIN_LIMIT_ACCOUNT``     | ``5 per minute; 20 per hour`` failed sign-ins per e-mail *from one    |
+|                                 | address*                                                              |
 | ``HUB_LOGIN_LIMIT_ADDRESS``     | ``20 per minute; 100 per hour`` failed sign-ins per client address    |
 
 Throttling counts **failed** sign-ins only (a wrong password, a missing CSRF token), in the hub's Redis
 (Flask-Limiter, moving window), so every web process shares the counts; once a limit is reached every
-attempt for that account or from that address is a ``429`` with ``Retry-After`` — the right password too —
-until the window has moved on.
+attempt for that account from that address, or from that address at all, is a ``429`` with ``Retry-After`` —
+the right password too — until the window has moved on. An account is never locked as such: wrong guesses
+from elsewhere do not keep its owner out. The client address is the socket's peer, or with
+``HUB_PROXY_HOPS`` the one the trusted proxy saw (:func:`proxy_hops`).
 """
 
 from __future__ import annotations
@@ -101,13 +104,32 @@ def _refuse_unstorable_input() -> None:
             abort(400, f"The {where} contains the NUL character, which no text can hold; remove it and try again.")
 
 
+def proxy_hops(config: Any = None) -> int:
+    """``HUB_PROXY_HOPS``: how many reverse proxies in front of the hub are trusted to set ``X-Forwarded-For`` and
+    ``-Proto`` (the app's config, else the environment; 0 — trust no header — when unset). The app's
+    ``ProxyFix`` is the only place these headers are read: ``gunicorn.conf.py`` reads this same setting and
+    makes gunicorn trust none of them itself."""
+    value = (config or {}).get("HUB_PROXY_HOPS")
+    value = os.environ.get("HUB_PROXY_HOPS", "0") if value in (None, "") else value
+    try:
+        hops = int(value or 0)
+    except ValueError:
+        raise RuntimeError(f"HUB_PROXY_HOPS must be a whole number of proxies (0, 1, 2 ...), not {value!r}.") \
+            from None
+    if hops < 0:
+        raise RuntimeError(f"HUB_PROXY_HOPS must be 0 or more, not {hops}.")
+    return hops
+
+
 def storage_uri(redis_url: str) -> str:
     """The hub's Redis URL in the form the ``limits`` library takes (a unix socket is ``redis+unix``)."""
     return "redis+unix" + redis_url[len("unix"):] if redis_url.startswith("unix://") else redis_url
 
 
 def _sign_in_account() -> str:
-    return "account:" + request.form.get("email", "").strip().lower()
+    """The account *and* the address together: guesses from one place slow down that place only, so nobody
+    elsewhere can keep an account's owner signed out by guessing wrong on purpose."""
+    return "account:" + request.form.get("email", "").strip().lower() + "@" + get_remote_address()
 
 
 def _failed(response: Response) -> bool:
@@ -126,7 +148,8 @@ def init_app(app: Flask) -> Limiter:
     """Register all of it on ``app`` (after the pages' blueprint: throttling wraps the sign-in view)."""
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("HUB_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH))
-    hops = int(app.config.get("HUB_PROXY_HOPS", os.environ.get("HUB_PROXY_HOPS", "0")) or 0)
+    hops = proxy_hops(app.config)
+    app.config["HUB_PROXY_HOPS"] = hops  # what /metrics and the sign-in throttle read: one setting
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.session_interface = SchemeSessionInterface()
