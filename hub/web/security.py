@@ -21,6 +21,7 @@ from elsewhere do not keep its owner out. The client address is the socket's pee
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -91,12 +92,21 @@ def json_depth(body: bytes) -> int:
 
 def _refuse_unstorable_input() -> None:
     """Input no part of the hub can hold is a ``400`` in words before a view sees it: a JSON body nested deeper
-    than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the hub's documents nest a few levels), and on
+    than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the hub's documents nest a few levels) or with a
+    number longer than Python reads (4300 digits), and on
     the pages the NUL character in a query or a form (PostgreSQL's text cannot store it; the API answers it with
     its own ``422``, :mod:`hub.api.common`)."""
-    if request.is_json and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
-        abort(400, f"The JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; send a flatter "
-                   "document.")
+    if request.is_json:
+        body = request.get_data(cache=True)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            abort(400, f"The JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; send a "
+                       "flatter document.")
+        try:
+            json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass  # not JSON: the view's parser says so in its own words
+        except ValueError:  # Python's limit on integer digits (4300): no parser of the hub could read it
+            abort(400, "A number in the JSON body has more digits than any field takes; send a shorter one.")
     if request.path.startswith(API_PATHS):
         return
     for where, values in (("address", request.args), ("form", request.form)):

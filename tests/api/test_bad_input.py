@@ -133,3 +133,10 @@ def test_a_basic_plan_firm_cannot_configure_or_run_integrations_by_api(basic_api
 def test_a_basic_plan_firm_still_reads_and_disables(basic_api):
     assert basic_api.get("/integrations").status_code == 200
     assert basic_api.patch("/integrations/example", json={"enabled": False}).status_code != 403
+
+
+def test_a_number_longer_than_python_reads_is_a_400(api, svc):
+    body = b'{"name": ' + b"9" * 5000 + b"}"
+    for caller, path in ((api, "/custom-fields"), (svc, "/firms/by-external-id/f-1")):
+        response = caller.request("POST" if caller is api else "PUT", path, data=body, content_type="application/json")
+        assert response.status_code == 400 and "more digits than any field takes" in response.get_json()["detail"]
