@@ -90,6 +90,18 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+#: The longest request target (path and query) the hub reads: gunicorn's default request-line limit, so the app —
+#: not gunicorn's own HTML page — answers a longer one (``gunicorn.conf.py`` lets lines up to 8190 bytes through).
+MAX_URI = 4094
+
+
+def _refuse_long_uri() -> None:
+    """A request target longer than ``MAX_URI`` is a ``414`` in words (a problem document on the API)."""
+    path, query = request.environ.get("PATH_INFO", ""), request.environ.get("QUERY_STRING", "")
+    if len(path) + len(query) + 1 > MAX_URI:
+        abort(414, f"The address is longer than {MAX_URI} bytes; send fewer or shorter query values.")
+
+
 def _refuse_unstorable_input() -> None:
     """Input no part of the hub can hold is a ``400`` in words before a view sees it: a JSON body nested deeper
     than ``MAX_JSON_DEPTH`` (the parser would overflow the stack; the hub's documents nest a few levels) or with a
@@ -165,6 +177,7 @@ def init_app(app: Flask) -> Limiter:
     app.session_interface = SchemeSessionInterface()
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unstorable_input)
     app.before_request_funcs[None].insert(0, _refuse_big_bodies)  # first, before the CSRF check
+    app.before_request_funcs[None].insert(0, _refuse_long_uri)
     app.after_request(_security_headers)
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.extensions["hub"].redis_url))

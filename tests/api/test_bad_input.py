@@ -140,3 +140,16 @@ def test_a_number_longer_than_python_reads_is_a_400(api, svc):
     for caller, path in ((api, "/custom-fields"), (svc, "/firms/by-external-id/f-1")):
         response = caller.request("POST" if caller is api else "PUT", path, data=body, content_type="application/json")
         assert response.status_code == 400 and "more digits than any field takes" in response.get_json()["detail"]
+
+
+# -- a request target too long ------------------------------------------------------------------------------
+def test_a_long_address_is_a_414_problem_and_documented(api):
+    response = api.get("/runs", query_string={"status": "x" * 5000})
+    assert response.status_code == 414 and response.mimetype == "application/problem+json"
+    assert "longer than 4094 bytes" in response.get_json()["detail"]
+    spec = api.get("/openapi.json").get_json()
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method != "parameters":
+                assert "414" in operation["responses"]
+                assert "400" in operation["responses"] or "requestBody" not in operation

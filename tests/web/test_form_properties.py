@@ -16,6 +16,9 @@ FORM_TEXT = st.one_of(st.text(max_size=60), SPICY, st.just("x" * 300))
 @given(values=st.fixed_dictionaries({}, optional={k: FORM_TEXT for k in clients.DETAIL_FIELDS}))
 def test_any_new_client_form_is_saved_as_typed_or_refused_in_words(owner, in_app, values):
     response = owner.post("/clients/new", values, token_from="/clients/new")
+    if any("\x00" in v for v in values.values()):  # no text can hold it (PostgreSQL): refused before the form
+        assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+        return
     assert response.status_code in (302, 422), response.status_code
     if response.status_code == 302:
         with in_app():
@@ -43,7 +46,7 @@ def test_a_refused_settings_form_creates_nothing(owner, in_app, values, hub_regi
             connections.set_enabled(integration, True)
         before = (CustomField.query.count(), Topic.query.count())
     response = owner.post("/settings/apps/example/settings", values, token_from="/settings/apps/example/settings")
-    assert response.status_code in (302, 422), response.status_code
+    assert response.status_code in (302, 400, 422), response.status_code
     if response.status_code == 422:
         with in_app():
             assert (CustomField.query.count(), Topic.query.count()) == before
