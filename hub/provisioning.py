@@ -322,14 +322,15 @@ class Invite:
     expires_at: dt.datetime
 
 
-def invite_link(user: User) -> Invite:
-    """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password)."""
+def invite_link(user: User, *, base_url: str | None = None) -> Invite:
+    """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password), on
+    ``base_url``, else ``HUB_BASE_URL``, else :data:`DEFAULT_BASE_URL`."""
     if not user.active or not user.firm.active:
         raise marshmallow.ValidationError({"user": ["This user (or their firm) is deactivated; activate them "
                                                     "first."]})
     token = _serializer().dumps({"u": user.id, "p": _password_mark(user)})
     max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
-    base = (_setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    base = (base_url or _setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     audit.record(user.firm_id, "user.invited", user, details={"email": user.email})
     return Invite(url=f"{base}/set-password/{token}",
                   expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -116,3 +116,16 @@ def test_the_cli_holds_the_plan_gate(hub_app, firm, hub_db):
     hub_db.session.commit()
     result = hub_app.test_cli_runner().invoke(args=["hub", "reload", "example", "--firm", str(firm.id)])
     assert result.exit_code != 0 and "Integrations are available on the Team plan and above." in result.output
+
+
+def test_the_cli_link_names_the_hub_it_is_given_and_warns_when_it_guesses(hub_app, firm, monkeypatch):
+    monkeypatch.delenv("HUB_BASE_URL", raising=False)
+    runner = hub_app.test_cli_runner()
+    guessed = runner.invoke(args=["hub", "user", "invite", "member@test.example"])
+    assert guessed.exit_code == 0 and "http://127.0.0.1:5000/set-password/" in guessed.stdout
+    assert "HUB_BASE_URL is not set" in guessed.stderr and "--base-url" in guessed.stderr
+    given = runner.invoke(args=["hub", "user", "invite", "member@test.example", "--base-url", "https://hub.example/"])
+    assert given.stdout.strip().splitlines()[-1].startswith("https://hub.example/set-password/")
+    assert "HUB_BASE_URL" not in given.stderr
+    bad = runner.invoke(args=["hub", "user", "invite", "member@test.example", "--base-url", "hub.example/x"])
+    assert bad.exit_code != 0 and "give the hub's address only" in bad.output

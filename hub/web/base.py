@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from hub import audit, provisioning, sessions
 from hub.models import Client, Firm, Integration, Notification, User, db
@@ -85,7 +85,7 @@ def _page_globals() -> dict:
 def _error_page(exc: HTTPException):  # noqa: ANN202
     if request.blueprint != "web":
         return exc
-    return render_template("error.html", error=exc), exc.code
+    return render_template("error.html", error=exc, default_404=NotFound.description), exc.code
 
 
 def login_required(view: Callable) -> Callable:

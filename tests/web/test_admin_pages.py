@@ -130,6 +130,11 @@ def test_the_owner_invites_a_user_who_sets_a_password_from_the_link(owner, hub_a
     assert browser.get("/settings/users").status_code == 200  # as an Admin: the list, without the Owner's controls
     assert "Invite a user" not in browser.text("/settings/users")
     assert sign_in_as(hub_app, "anna@test.example", "anna-password-1").get("/settings/apps").status_code == 200
+    used = Pages(hub_app.test_client()).get(path)  # a used link says so, to someone not signed in
+    assert used.status_code == 404
+    text = used.get_data(as_text=True)
+    assert "This link has expired or was used already; ask for a new one." in text
+    assert "no such page in your firm" not in text and 'href="/login"' in text
 
 
 @pytest.mark.parametrize(("form", "field", "message"), [

@@ -280,3 +280,9 @@ def test_gunicorn_trusts_no_forwarded_header_itself(monkeypatch):
     monkeypatch.setenv("HUB_PROXY_HOPS", "one")
     with pytest.raises(RuntimeError, match="HUB_PROXY_HOPS must be a whole number"):
         runpy.run_path(conf)
+
+
+def test_the_icon_is_served(hub_app):
+    client = hub_app.test_client()
+    assert client.get("/favicon.ico", follow_redirects=True).status_code == 200
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
