@@ -497,3 +497,22 @@ def test_a_basic_plan_owner_is_told_about_the_plan_not_to_enable_an_integration(
     text = owner.text("/clients")
     assert "upgrade the firm to the Team plan in its subscription to connect clients" in text
     assert "enable one in" not in text
+
+
+def test_remove_link_is_offered_only_for_a_linked_client(owner, in_app):
+    from hub import connections
+    from hub.models import Client, ClientConnection
+
+    with in_app() as db:
+        client = Client.query.filter_by(name="Client 1").one()
+        integration = connections.get_or_create_integration(client.firm_id, "example")
+        connections.set_enabled(integration, True)
+        db.session.add(ClientConnection(client_id=client.id, integration_id=integration.id))  # looked up, not linked
+        db.session.commit()
+        client_id = client.id
+    text = owner.text(f"/clients/{client_id}/integration?vendor=example")
+    assert "Remove link to" not in text
+    with in_app() as db:
+        ClientConnection.query.one().vendor_client_id = "7"
+        db.session.commit()
+    assert "Remove link to" in owner.text(f"/clients/{client_id}/integration?vendor=example")
