@@ -3,6 +3,7 @@ invoices), and linking a client to its vendor record (lookup, manual code, per-c
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import marshmallow
@@ -28,7 +29,17 @@ from hub.models import (
 )
 from hub.services import services
 from hub.web import forms
-from hub.web.base import admin_required, bp, client_or_404, login_required, paginate, require_plan, vendor_name
+from hub.web.base import (
+    PER_PAGE,
+    Page,
+    admin_required,
+    bp,
+    client_or_404,
+    login_required,
+    paginate,
+    require_plan,
+    vendor_name,
+)
 from hub.web.integrations import credentials_page_state, firm_run_or_404, handle_credentials_post
 from hub.web.invoice_form import invoice_context
 
@@ -361,8 +372,15 @@ def client_links():  # noqa: ANN201
                               integration_id=integration.id)
     unlinked = linking.unlinked_clients(integration) if integration else []
     names = {c.id: c for c in unlinked}
+    # the clients the suggestions found nothing for, still unlinked, in pages (a firm may have a thousand)
+    unmatched = [names[cid] for cid in ((run.result or {}).get("unmatched_client_ids") or []) if cid in names] \
+        if run is not None and run.finished else []
+    pages = max(1, math.ceil(len(unmatched) / PER_PAGE))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = Page(items=unmatched[(number - 1) * PER_PAGE:number * PER_PAGE], page=number, pages=pages,
+                total=len(unmatched))
     return render_template("client_links.html", integrations=lookup_capable, integration=integration, run=run,
-                           unlinked=unlinked, names=names)
+                           unlinked=unlinked, unmatched=page)
 
 
 @bp.route("/clients/links/suggest", methods=["POST"])

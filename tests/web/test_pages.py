@@ -741,3 +741,27 @@ def test_history_runs_are_paginated_and_keep_the_filter(owner, in_app):
     third = owner.text("/history?kind=import&page=3")
     assert third.count('href="/history/runs/') == 20 and 'rel="prev" href="/history?page=2&amp;kind=import"' in third
     assert "Invoice export" not in third.split("<h2>Invoice exports</h2>")[0].split("</thead>")[1]
+
+
+def test_the_bulk_link_page_pages_its_unmatched_clients_and_names_the_vendor_it_searches(owner, sandbox, run_jobs,
+                                                                                          in_app):
+    from hub.models import Client, Firm
+
+    target = connect(owner, run_jobs, in_app)
+    run_id = re.search(r"test_run=(\d+)", target).group(1)
+    owner.post("/settings/apps/example/connect", {"company": "acme", "action": "save", "test_run_id": run_id})
+    with in_app() as db:
+        firm_id = Firm.query.one().id
+        db.session.add_all([Client(firm_id=firm_id, name=f"Nobody {i:03d} OÜ") for i in range(120)])
+        db.session.commit()
+    page = owner.text("/clients/links?vendor=example")
+    assert "Find suggested matches in Example Books" in page and "data-autosubmit" in page
+    response = owner.post("/clients/links/suggest", {"vendor": "example"}, token_from="/clients/links")
+    run_jobs()
+    location = response.headers["Location"]
+    first = owner.text(location)
+    listed = re.findall(r'<li><a href="/clients/\d+/integration\?vendor=example">([^<]+)</a></li>', first)
+    assert len(listed) == 50 and "page 1 of 3" in first and 'rel="next"' in first
+    last = owner.text(location + "&page=3")
+    assert len(re.findall(r'<li><a href="/clients/\d+/integration', last)) >= 20 and "page 3 of 3" in last
+    assert owner.get(location + "&page=99").status_code == 200  # past the end: the last page
