@@ -260,10 +260,15 @@ def client_link(client_id: int):  # noqa: ANN201
     connection = linking.link_client(None, client_id=client.id, integration=integration,
                                      vendor_client_id=vendor_client_id, vendor_client_name=name,
                                      vendor_client_reg_code=reg_code)
-    flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
-          + ("Reload data for it to replace the months imported from the previous record (also by 0)."
-             if relinked else "From the next import day its statistics are imported; Reload data back-fills "
-                              "the last 12 months."), "success")
+    vendor = vendor_accounts.vendor_of(integration)
+    if not vendor.can("statistics"):  # say only what this vendor does through a link
+        then = f"Its issued invoices are exported to {vendor.info.name}." if vendor.can("invoice_export") else ""
+    elif relinked:
+        then = "Reload data for it to replace the months imported from the previous record (also by 0)."
+    else:
+        then = "From the next import day its statistics are imported; Reload data back-fills the last 12 months."
+    flash(f"{client.name} is linked to {vendor.info.name} client {name or vendor_client_id}. {then}".strip(),
+          "success")
     warnings = linking.link_warnings(connection)
     if warnings:  # also shown on the client's Integration page for as long as the link disagrees
         flash(f"Check the link of {client.name}: {'; '.join(warnings)}. If this is another company, pick the "

@@ -516,3 +516,19 @@ def test_remove_link_is_offered_only_for_a_linked_client(owner, in_app):
         ClientConnection.query.one().vendor_client_id = "7"
         db.session.commit()
     assert "Remove link to" in owner.text(f"/clients/{client_id}/integration?vendor=example")
+
+
+def test_linking_to_a_vendor_without_statistics_promises_none(owner, in_app, hub_registry):
+    from hub import connections
+    from hub.models import Client
+
+    if "tripletex" not in hub_registry.vendors:
+        pytest.skip("tripletex is not installed")
+    with in_app():
+        client = Client.query.filter_by(name="Client 1").one()
+        connections.set_enabled(connections.get_or_create_integration(client.firm_id, "tripletex"), True)
+        client_id = client.id
+    owner.post(f"/clients/{client_id}/integration/link", {"vendor": "tripletex", "vendor_client_id": "42"})
+    text = flashes(owner.text("/clients"))
+    assert "Client 1 is linked to Tripletex client 42. Its issued invoices are exported to Tripletex." in text
+    assert "statistics" not in text
