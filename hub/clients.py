@@ -134,7 +134,7 @@ def update_details(client: Client, data: dict[str, Any], *, partial: bool = True
                                                       "customer a company."]})
     other = same_code(client.firm_id, loaded.get("reg_code"), exclude=client.id)
     if other is not None:
-        raise marshmallow.ValidationError(code_taken(other))
+        raise CodeTaken(code_taken(other))
     changed = sorted(k for k, v in loaded.items() if getattr(client, k) != v)
     for key in changed:
         setattr(client, key, loaded[key])
@@ -143,6 +143,11 @@ def update_details(client: Client, data: dict[str, Any], *, partial: bool = True
         audit.record(client.firm_id, "client.details_changed", client,
                      details={"changed_fields": changed})
     return changed
+
+
+class CodeTaken(marshmallow.ValidationError):
+    """Another client of the firm has the registration code: the request is fine, the firm's state refuses it
+    (the API answers ``409 Conflict`` with the field message; the pages show it on the field)."""
 
 
 def code_taken(existing: Client) -> dict[str, list[str]]:
@@ -177,7 +182,7 @@ def create(firm_id: int, data: dict[str, Any]) -> Client:
         raise marshmallow.ValidationError({"name": ["A new client needs a name."]})
     existing = same_code(firm_id, loaded.get("reg_code"))
     if existing is not None:
-        raise marshmallow.ValidationError(code_taken(existing))
+        raise CodeTaken(code_taken(existing))
     client = Client(firm_id=firm_id, customer_type="company", active=True)
     for key, value in loaded.items():
         if value is not None:

@@ -37,7 +37,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import fields, validate
 
 from hub import audit
-from hub.clients import ClientDetailsSchema, code_taken, normalise_code
+from hub.clients import ClientDetailsSchema, CodeTaken, code_taken, normalise_code
 from hub.connections import set_enabled
 from hub.errors import HubError
 from hub.models import PLANS, ROLES, Client, Firm, Integration, User, db
@@ -382,7 +382,8 @@ def upsert_client(firm: Firm, external_id: str | None, data: dict[str, Any], *,
     report = import_clients(firm, [{**data, "external_id": external_id}],
                             clients=[client] if client else None, audit_each=True)
     if report.refused:
-        raise marshmallow.ValidationError(report.refused[0]["errors"])
+        refused = report.refused[0]
+        raise (CodeTaken if refused["row"] in report.conflicts else marshmallow.ValidationError)(refused["errors"])
     return db.session.get(Client, report.ids[0]), bool(report.created)
 
 
@@ -396,6 +397,8 @@ class ImportReport:
     unchanged: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
+    #: rows refused because another client (or row) has their registration code: the firm's state, not the row
+    conflicts: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {"applied": self.applied, "counts": {k: len(getattr(self, k)) for k in
@@ -471,6 +474,8 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
             elif earlier is not None:
                 problem = {"reg_code": [f"Row {earlier[0]} has this registration code too; one company is one "
                                         "client: keep one of the rows."]}
+            if problem:
+                report.conflicts.add(number)
         if problem:
             report.refused.append({"row": number, "external_id": external_id, "errors": problem})
             continue

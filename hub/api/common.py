@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 from hub import credentials as creds
 from hub import provisioning
 from hub.api import auth, errors
+from hub.clients import CodeTaken
 from hub.connections import get_or_create_integration
 from hub.errors import HubError
 from hub.models import Client, ClientConnection, Firm, Integration, SyncRun, db
@@ -32,6 +33,7 @@ def make_blueprint(name: str, description: str) -> Blueprint:
     blp.before_request(_reject_unstorable_text)
     blp.before_request(_plan_gate)
     blp.register_error_handler(marshmallow.ValidationError, errors.handle_validation_error)
+    blp.register_error_handler(CodeTaken, errors.handle_conflict)
     blp.register_error_handler(HubError, errors.handle_hub_error)
     return blp
 

@@ -153,3 +153,18 @@ def test_a_long_address_is_a_414_problem_and_documented(api):
             if method != "parameters":
                 assert "414" in operation["responses"]
                 assert "400" in operation["responses"] or "requestBody" not in operation
+
+
+# -- one company, one client: a registration code another client has is a 409 -------------------------------
+def test_a_registration_code_another_client_has_is_a_409_on_every_api_door(api, svc, firm):
+    second = Client.query.filter_by(firm_id=firm.id, name="Client 2").one()
+    patched = api.patch(f"/clients/{second.id}", json={"reg_code": "1000 0001"})
+    assert patched.status_code == 409
+    assert patched.get_json()["errors"] == {"reg_code": ["Client 1 has this registration code already; edit that "
+                                                         "client instead."]}
+    put = svc.put(f"/firms/{firm.id}/clients/by-external-id/c-9", json={"name": "Copy OÜ", "reg_code": "10000001"})
+    assert put.status_code == 409 and "Client 1 has this registration code" in put.get_json()["detail"]
+    bulk = svc.post(f"/firms/{firm.id}/clients/bulk", json={"clients": [{"external_id": "c-9", "name": "Copy OÜ",
+                                                                           "reg_code": "10000001"}]})
+    assert bulk.get_json()["counts"]["refused"] == 1
+    assert Client.query.filter_by(firm_id=firm.id).count() == 3
