@@ -488,17 +488,6 @@ def test_the_import_page_reads_quotes_and_refuses_codes_new_client_refuses(owner
     assert 'Kask "ja", Kuusk OÜ' in client_names(in_app)
 
 
-def test_a_basic_plan_owner_is_told_about_the_plan_not_to_enable_an_integration(owner, in_app):
-    from hub.models import Firm
-
-    with in_app() as db:
-        Firm.query.one().plan = "basic"
-        db.session.commit()
-    text = owner.text("/clients")
-    assert "upgrade the firm to the Team plan in its subscription to connect clients" in text
-    assert "enable one in" not in text
-
-
 def test_remove_link_is_offered_only_for_a_linked_client(owner, in_app):
     from hub import connections
     from hub.models import Client, ClientConnection

@@ -233,6 +233,9 @@ def test_free_plan_sees_the_offer_and_cannot_enable(owner, in_app):
         db.session.commit()
     apps = owner.text("/settings/apps")
     assert "Integrations are available on the Team plan and above." in apps
+    clients = owner.text("/clients")  # the plan is named, not "enable one in Settings & Apps"
+    assert "upgrade the firm to the Team plan in its subscription to connect clients" in clients
+    assert "enable one in" not in clients
     page = owner.text("/settings/apps/example")
     assert re.search(r"<button type=\"submit\" disabled[^>]*>Enable</button>", page)
     assert owner.post("/settings/apps/example/enable").status_code == 403
