@@ -39,7 +39,7 @@ from marshmallow import fields, validate
 from hub import audit
 from hub.clients import ClientDetailsSchema, CodeTaken, code_taken, normalise_code
 from hub.connections import set_enabled
-from hub.errors import HubError
+from hub.errors import ConfigError
 from hub.models import PLANS, ROLES, Client, Firm, Integration, User, db
 
 UNUSABLE_PASSWORD = "!"  # no password yet: werkzeug never matches it
@@ -158,11 +158,10 @@ def create_firm(data: dict[str, Any]) -> Firm:
 PLAN_NOTICE = "Integrations are available on the Team plan and above."
 
 
-class PlanRequired(HubError):
+class PlanRequired(ConfigError):
     """The firm's plan does not include integrations: the pages answer ``403`` with their notice, the API a
-    ``403`` problem, the CLI an error — from this one rule (:func:`require_integrations`)."""
-
-    kind = "plan"
+    ``409`` problem (kind ``config``, as enabling always did), the CLI an error — from this one rule
+    (:func:`require_integrations`)."""
 
 
 def require_integrations(firm: Firm) -> None:

@@ -45,16 +45,13 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _plan_gate() -> None:
-    """A ``403`` problem when the firm's plan has no integrations (only disabling one stays possible)."""
+    """A ``409`` problem (kind ``config``, with the hint) when the firm's plan has no integrations. ``PATCH
+    /integrations/{vendor}`` checks it itself: disabling, or not exporting, stays possible."""
     if request.method in SAFE_METHODS or not request.path.startswith(PLAN_GATED):
         return
-    if request.method == "PATCH" and request.get_json(silent=True) == {"enabled": False}:
-        return
-    firm = db.session.get(Firm, auth.firm_id())
-    try:
-        provisioning.require_integrations(firm)
-    except provisioning.PlanRequired as exc:
-        abort(403, message=f"{exc.message} {exc.hint}")
+    if request.method == "PATCH" and request.url_rule is not None and request.url_rule.rule.endswith("<vendor:vendor>"):
+        return  # enabling is refused by the flow itself (hub.connections.set_enabled, the same plan rule)
+    provisioning.require_integrations(db.session.get(Firm, auth.firm_id()))  # the blueprint answers its error
 
 
 def _bad_text(value: Any) -> bool:
