@@ -390,12 +390,16 @@ def integration_settings(slug: str):  # noqa: ANN201
             new_fields[f.key] = form.get(f"new_{f.key}", "").strip()
             if not new_fields[f.key]:
                 errors[f"map_{f.key}"] = ["Give the new custom field a name."]
+            elif len(new_fields[f.key]) > CustomField.name.type.length:
+                errors[f"map_{f.key}"] = [f"Use at most {CustomField.name.type.length} characters for its name."]
         elif choice.isdigit():
             mapping[f.key] = int(choice)
     topic_id: int | None = None
     new_topic = form.get("new_topic", "").strip() if form.get("topic_id") == NEW_FIELD else None
     if new_topic == "":
         errors["topic_id"] = ["Give the new topic a name."]
+    elif new_topic and len(new_topic) > Topic.name.type.length:
+        errors["topic_id"] = [f"Use at most {Topic.name.type.length} characters for the topic's name."]
     elif new_topic is None and form.get("topic_id", "").isdigit():
         topic_id = int(form["topic_id"])
     changed = False

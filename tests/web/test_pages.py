@@ -163,6 +163,12 @@ def test_settings_mapping_creates_custom_fields_and_show_more(owner, sandbox, ru
         assert sorted(f.name for f in CustomField.query) == ["Documents", "Entries"]
         assert [t.name for t in Topic.query] == ["Bookkeeping"]
     assert state(in_app)["settings"]["summary"] == settings
+    response = owner.post("/settings/apps/example/settings", {  # names longer than the hub stores: in words
+        "task_title": "X", "import_day": "5", "topic_id": "__new__", "new_topic": "t" * 101,
+        "map_documents": "__new__", "new_documents": "d" * 101})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Use at most 100 characters for the topic" in text
+    assert "Use at most 100 characters for its name." in text
 
 
 def test_link_reload_progress_notification_and_client_page(owner, sandbox, run_jobs, in_app):
