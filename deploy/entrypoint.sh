@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entry point (deploy/Dockerfile); also usable outside a container with the hub's venv on PATH.
-#   web        gunicorn with deploy/gunicorn.conf.py (HUB_BIND, WEB_CONCURRENCY)
+#   web        gunicorn with the checkout's gunicorn.conf.py (HUB_BIND, WEB_CONCURRENCY)
 #   worker     flask hub worker (arguments follow: -n 4 --max-jobs 500)
 #   scheduler  flask hub schedule --loop
 #   migrate    flask hub init-db (once per release, before the other roles start)

@@ -39,6 +39,7 @@ from hub import (
 )
 from hub.api import auth
 from hub.models import ApiToken, Client, Firm, Integration, User, db, encrypted_columns
+from hub.provisioning import PlanRequired, require_integrations
 from hub.services import services
 from hub.vault import Vault, VaultError
 
@@ -625,6 +626,10 @@ def reload_cmd(vendor: str, firm_id: int | None) -> None:
     integration = Integration.query.filter_by(firm_id=firm.id, vendor=vendor).one_or_none() if firm else None
     if integration is None:
         raise click.UsageError(f"no {vendor} integration")
+    try:
+        require_integrations(firm)  # the plan's gate, as on the pages and the API
+    except PlanRequired as exc:
+        raise click.UsageError(str(exc)) from None
     run = statistics.reload(integration, trigger="cli")
     click.echo(f"reload run {run.id}: {run.progress_total} clients queued")
 

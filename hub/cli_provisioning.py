@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -115,15 +116,22 @@ def user_create_cmd(firm_ref: str, email: str, name: str, role: str, external_id
 
 @user_cli.command("invite")
 @click.argument("user")
-def user_invite_cmd(user: str) -> None:
-    """Print a set-password link for USER (id or e-mail); it works once (HUB_BASE_URL sets the host)."""
+@click.option("--base-url", help="The hub's address as the user reaches it, e.g. https://hub.example.com "
+              "(default: HUB_BASE_URL).")
+def user_invite_cmd(user: str, base_url: str | None) -> None:
+    """Print a set-password link for USER (id or e-mail); it works once."""
     found = _user(user)
+    if base_url is not None and not re.match(r"^https?://[^/\s]+/?$", base_url):
+        raise click.BadParameter("give the hub's address only, e.g. https://hub.example.com", param_hint="--base-url")
     try:
-        invite = provisioning.invite_link(found)
+        invite = provisioning.invite_link(found, base_url=base_url)
     except marshmallow.ValidationError as exc:
         _fail(exc)
     click.echo(f"set-password link for {found.email} (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC):")
     click.echo(invite.url)
+    if base_url is None and not provisioning.base_url_set():
+        click.echo(f"note: HUB_BASE_URL is not set, so the link assumes the hub at {provisioning.DEFAULT_BASE_URL}; "
+                   "if it runs elsewhere, give --base-url (or set HUB_BASE_URL) and print the link again.", err=True)
 
 
 @user_cli.command("deactivate")

@@ -132,6 +132,9 @@ def update_details(client: Client, data: dict[str, Any], *, partial: bool = True
     if merged.get("customer_type") == "private" and merged.get("vat_no"):
         raise marshmallow.ValidationError({"vat_no": ["A private person has no VAT number; clear it or make the "
                                                       "customer a company."]})
+    other = same_code(client.firm_id, loaded.get("reg_code"), exclude=client.id)
+    if other is not None:
+        raise CodeTaken(code_taken(other))
     changed = sorted(k for k, v in loaded.items() if getattr(client, k) != v)
     for key in changed:
         setattr(client, key, loaded[key])
@@ -140,6 +143,18 @@ def update_details(client: Client, data: dict[str, Any], *, partial: bool = True
         audit.record(client.firm_id, "client.details_changed", client,
                      details={"changed_fields": changed})
     return changed
+
+
+class CodeTaken(marshmallow.ValidationError):
+    """Another client of the firm has the registration code: the request is fine, the firm's state refuses it
+    (the API answers ``409 Conflict`` with the field message; the pages show it on the field)."""
+
+
+def code_taken(existing: Client) -> dict[str, list[str]]:
+    """The field message when ``existing`` already has the registration code a new or changed client would have:
+    one company is one client (a second record would split its history) — New client, the Details page, the
+    API, the CSV import (pages, CLI) and the service API all refuse it in these words."""
+    return {"reg_code": [f"{existing.name} has this registration code already; edit that client instead."]}
 
 
 def same_code(firm_id: int, reg_code: str | None, *, exclude: int | None = None) -> Client | None:
@@ -167,8 +182,7 @@ def create(firm_id: int, data: dict[str, Any]) -> Client:
         raise marshmallow.ValidationError({"name": ["A new client needs a name."]})
     existing = same_code(firm_id, loaded.get("reg_code"))
     if existing is not None:
-        raise marshmallow.ValidationError({"reg_code": [f"{existing.name} has this registration code already; "
-                                                        "edit that client instead."]})
+        raise CodeTaken(code_taken(existing))
     client = Client(firm_id=firm_id, customer_type="company", active=True)
     for key, value in loaded.items():
         if value is not None:

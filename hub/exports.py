@@ -98,6 +98,23 @@ def total(invoice: Invoice) -> None:
     invoice.total_net, invoice.total_vat, invoice.total = compute_totals(invoice.lines, invoice.vat_rounding)
 
 
+#: The most an amount column holds (``Numeric(14, 2)``): each line's net and the invoice's totals stay within it.
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def amount_problem(lines: list[dict[str, Any]]) -> str | None:
+    """Why these invoice lines (``quantity``, ``unit_price``, ``vat_rate``) make an amount the hub cannot store, in
+    words (``None`` when they do not): a line's net or the invoice's net, VAT or total beyond :data:`MAX_AMOUNT`."""
+    rows = [InvoiceLine(quantity=Decimal(str(r["quantity"])), unit_price=Decimal(str(r["unit_price"])),
+                        vat_rate=Decimal(str(r["vat_rate"]))) for r in lines]
+    amounts = [money(r.quantity * r.unit_price) for r in rows] + list(compute_totals(rows))
+    worst = max(amounts, key=abs, default=Decimal(0))
+    if abs(worst) <= MAX_AMOUNT:
+        return None
+    return (f"The amounts come to {worst:,.2f}, beyond the {MAX_AMOUNT:,} a line or an invoice can hold; lower "
+            "the quantities or prices, or split the invoice in several.")
+
+
 def create_invoice(firm_id: int, client_id: int, *, number: str, issue_date: dt.date, due_date: dt.date,
                    currency: str = "EUR", lines: list[dict[str, Any]], notes: str = "",
                    user: User | None = None) -> Invoice:
@@ -110,6 +127,8 @@ def create_invoice(firm_id: int, client_id: int, *, number: str, issue_date: dt.
     if due_date < issue_date:
         raise VendorRejected("The due date is before the issue date.",
                              field_messages={"due_date": ["Must be on or after the issue date."]})
+    if (too_big := amount_problem(lines)) is not None:
+        raise VendorRejected(too_big, field_messages={"lines": [too_big]})
     invoice = Invoice(firm_id=firm_id, client_id=client_id, number=number.strip(), issue_date=issue_date,
                       due_date=due_date, currency=currency.upper(), notes=notes, status="draft")
     for i, line in enumerate(lines):

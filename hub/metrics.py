@@ -15,8 +15,8 @@ does); otherwise ``/metrics`` shows the web process's own. Every process removes
 longer running when it starts (:func:`clean_multiprocess_dir`), so the folder does not grow with every restart.
 
 ``/metrics`` answers loopback clients, or anyone sending ``Authorization: Bearer $HUB_METRICS_TOKEN`` when that
-variable is set. It never fails for what is down: ``hub_database_up`` and ``hub_redis_up`` say what answered, and
-the figures of what did not are left out.
+variable is set; behind a trusted proxy (``HUB_PROXY_HOPS``) only the token opens it. It never fails for what is
+down: ``hub_database_up`` and ``hub_redis_up`` say what answered, and the figures of what did not are left out.
 
 For load balancers and orchestrators (open to every client, no secrets in them):
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, current_app, jsonify, request
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -132,8 +132,9 @@ def _metrics_view() -> Response:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             abort(401, "Send Authorization: Bearer <HUB_METRICS_TOKEN>.")
-    elif request.remote_addr not in LOOPBACK:
-        abort(403, "/metrics answers loopback only; set HUB_METRICS_TOKEN to scrape it from elsewhere.")
+    elif current_app.config.get("HUB_PROXY_HOPS") or request.remote_addr not in LOOPBACK:  # behind a proxy the
+        abort(403, "/metrics answers loopback only, and behind a proxy (HUB_PROXY_HOPS) nobody without a token; "
+                   "set HUB_METRICS_TOKEN to scrape it.")  # address comes from a header a client may forge
     return Response(exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 

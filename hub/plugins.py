@@ -24,7 +24,7 @@ import pluggy
 
 from hub import __version__, hookspecs, redaction
 from hub import credentials as creds
-from hub.errors import ConfigError, HubError, NotSupported, UnexpectedError
+from hub.errors import ConfigError, HubError, NotSupported, TransientError, UnexpectedError
 from hub.types import VendorInfo
 
 ENTRY_POINT_GROUP = "hub.vendors"
@@ -86,6 +86,11 @@ def _core_wrapper(hook_name: str):
             exc.hint = redaction.mask(exc.hint) if exc.hint else exc.hint
             exc.args = (exc.message,)
             raise
+        except RecursionError:  # an answer nested too deep for the parser: the vendor's format, not a plugin bug
+            outcome = "transient"
+            raise TransientError(f"{ctx.vendor} sent an answer nested too deeply to read.",
+                                 hint="The hub will try again later; if it keeps happening, tell the vendor their "
+                                      "answer is malformed.") from None
         except Exception as exc:
             outcome = "unexpected"
             raise UnexpectedError(

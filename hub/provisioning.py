@@ -8,7 +8,8 @@
   password is ever generated, stored in clear or returned.
 * **Clients** (name, registration code, VAT number, e-mail, address, customer type, active) by
   ``(firm, external_id)``; rows without an external id match by registration code, then by an unambiguous name,
-  so re-importing a CSV updates instead of duplicating.
+  so re-importing a CSV updates instead of duplicating. A registration code another client (or another row of
+  the batch) has is refused, in New client's words (:func:`hub.clients.code_taken`): one company, one client.
 * **Bulk** (:func:`import_clients`): every row validated on its own; the report lists what is created, updated,
   unchanged and refused (with the row number and field messages). The valid rows are written in one
   transaction; by default nothing at all is written when a row is refused (``partial=True`` writes the valid
@@ -36,8 +37,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import fields, validate
 
 from hub import audit
-from hub.clients import ClientDetailsSchema
+from hub.clients import ClientDetailsSchema, CodeTaken, code_taken, normalise_code
 from hub.connections import set_enabled
+from hub.errors import ConfigError
 from hub.models import PLANS, ROLES, Client, Firm, Integration, User, db
 
 UNUSABLE_PASSWORD = "!"  # no password yet: werkzeug never matches it
@@ -150,6 +152,24 @@ def create_firm(data: dict[str, Any]) -> Firm:
     db.session.commit()
     audit.record(firm.id, "firm.created", firm)
     return firm
+
+
+# -- plans ------------------------------------------------------------------------------------
+PLAN_NOTICE = "Integrations are available on the Team plan and above."
+
+
+class PlanRequired(ConfigError):
+    """The firm's plan does not include integrations: the pages answer ``403`` with their notice, the API a
+    ``409`` problem (kind ``config``, as enabling always did), the CLI an error — from this one rule
+    (:func:`require_integrations`)."""
+
+
+def require_integrations(firm: Firm) -> None:
+    """The plan gate of every door (pages, API, CLI): anything that configures or runs an integration, links
+    clients or issues invoices needs a plan with integrations (:attr:`hub.models.Firm.integrations_allowed`)."""
+    if not firm.integrations_allowed:
+        raise PlanRequired(PLAN_NOTICE, hint="The Company Owner upgrades the firm to the Team plan in its "
+                                             "subscription.")
 
 
 def set_plan(firm: Firm, plan: str) -> None:
@@ -301,14 +321,15 @@ class Invite:
     expires_at: dt.datetime
 
 
-def invite_link(user: User) -> Invite:
-    """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password)."""
+def invite_link(user: User, *, base_url: str | None = None) -> Invite:
+    """A set-password link for ``user`` (an invitation for a new user, a reset for one with a password), on
+    ``base_url``, else ``HUB_BASE_URL``, else :data:`DEFAULT_BASE_URL`."""
     if not user.active or not user.firm.active:
         raise marshmallow.ValidationError({"user": ["This user (or their firm) is deactivated; activate them "
                                                     "first."]})
     token = _serializer().dumps({"u": user.id, "p": _password_mark(user)})
     max_age = int(_setting("HUB_INVITE_MAX_AGE") or DEFAULT_INVITE_MAX_AGE)
-    base = (_setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    base = (base_url or _setting("HUB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     audit.record(user.firm_id, "user.invited", user, details={"email": user.email})
     return Invite(url=f"{base}/set-password/{token}",
                   expires_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -360,7 +381,8 @@ def upsert_client(firm: Firm, external_id: str | None, data: dict[str, Any], *,
     report = import_clients(firm, [{**data, "external_id": external_id}],
                             clients=[client] if client else None, audit_each=True)
     if report.refused:
-        raise marshmallow.ValidationError(report.refused[0]["errors"])
+        refused = report.refused[0]
+        raise (CodeTaken if refused["row"] in report.conflicts else marshmallow.ValidationError)(refused["errors"])
     return db.session.get(Client, report.ids[0]), bool(report.created)
 
 
@@ -374,6 +396,8 @@ class ImportReport:
     unchanged: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
+    #: rows refused because another client (or row) has their registration code: the firm's state, not the row
+    conflicts: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {"applied": self.applied, "counts": {k: len(getattr(self, k)) for k in
@@ -400,18 +424,23 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
         return report
     existing = Client.query.filter_by(firm_id=firm.id).all()
     by_external = {c.external_id: c for c in existing if c.external_id}
-    by_code = {}
+    by_code: dict[str, list[Client]] = {}
     for c in existing:
-        if c.reg_code:
-            by_code.setdefault(c.reg_code.upper(), []).append(c)
-    by_name = {}
+        if normalise_code(c.reg_code):
+            by_code.setdefault(normalise_code(c.reg_code), []).append(c)
+    by_name: dict[str, list[Client]] = {}
     for c in existing:
         by_name.setdefault(c.name.casefold(), []).append(c)
     schema = ClientRowSchema()
     seen: dict[str, int] = {}
+    codes: dict[str, tuple[int, Client | None]] = {}  # registration code → the row (and client) that has it
     plan: list[tuple[int, Client | None, dict[str, Any]]] = []
     for number, raw in enumerate(rows, start=1):
         ref = raw.get("external_id") if isinstance(raw, dict) else None
+        if isinstance(raw, dict) and None in raw:  # a CSV row with more values than the header has columns
+            report.refused.append({"row": number, "external_id": ref if isinstance(ref, str) else None,
+                                   "errors": {"_row": [CSV_EXTRA_VALUES]}})
+            continue
         try:
             loaded = schema.load(raw if isinstance(raw, dict) else {"_row": raw})
         except marshmallow.ValidationError as exc:
@@ -421,26 +450,36 @@ def import_clients(firm: Firm, rows: list[dict[str, Any]], *, partial: bool = Fa
         external_id = loaded.pop("external_id", None)
         pinned = clients[number - 1] if clients else None
         target, problem = pinned, None
+        code = normalise_code(loaded.get("reg_code"))
         if target is None and external_id:
             target = by_external.get(external_id)
         if target is None and not external_id:
-            if loaded.get("reg_code"):
-                matches = by_code.get(loaded["reg_code"].upper(), [])
-            else:
-                matches = by_name.get((loaded.get("name") or "").casefold(), [])
+            matches = by_code.get(code, []) if code else by_name.get((loaded.get("name") or "").casefold(), [])
             if len(matches) > 1:
-                problem = {"reg_code" if loaded.get("reg_code") else "name":
+                problem = {"reg_code" if code else "name":
                            [f"{len(matches)} clients match this row; give an external_id to tell them apart."]}
             target = matches[0] if len(matches) == 1 else None
         if target is None and not problem:
             problem = {} if loaded.get("name") else {"name": ["A new client needs a name."]}
-        key = f"id:{target.id}" if target is not None else f"new:{external_id or loaded.get('reg_code') or ''}" \
-            f":{'' if external_id or loaded.get('reg_code') else (loaded.get('name') or '').casefold()}"
+        key = f"id:{target.id}" if target is not None else f"new:{external_id or code}" \
+            f":{'' if external_id or code else (loaded.get('name') or '').casefold()}"
         if not problem and key in seen:
             problem = {"_row": [f"Row {seen[key]} is the same client; send each client once."]}
+        if not problem and code:  # one company, one client: the rule of New client (hub.clients.code_taken)
+            other = next((c for c in by_code.get(code, []) if c is not target), None)
+            earlier = codes.get(code)
+            if other is not None:
+                problem = code_taken(other)
+            elif earlier is not None:
+                problem = {"reg_code": [f"Row {earlier[0]} has this registration code too; one company is one "
+                                        "client: keep one of the rows."]}
+            if problem:
+                report.conflicts.add(number)
         if problem:
             report.refused.append({"row": number, "external_id": external_id, "errors": problem})
             continue
+        if code:
+            codes[code] = (number, target)
         seen[key] = number
         if external_id and target is not None and target.external_id is None:
             loaded["external_id"] = external_id  # a client matched by hub id or code learns the host's id
@@ -510,28 +549,50 @@ CSV_ALIASES = {
 }
 
 
+CSV_DELIMITERS = ",;\t"
+CSV_EXTRA_VALUES = ("This row has more values than the header has columns: put double quotes around a value that "
+                    "contains the separator, e.g. \"Kask, Kuusk OÜ\".")
+
+
+def _csv_delimiter(text: str) -> str:
+    """The separator of a CSV file: the one of comma, semicolon and tab that splits its header row into the most
+    columns (a comma when none does). The header names columns, so it has no separators inside values; the rows
+    are then read by the :mod:`csv` module's RFC 4180 rules (doubled quotes, separators and line breaks inside
+    quoted values)."""
+    header = text.splitlines()[0] if text else ""
+    widths = {d: len(next(csv.reader([header], delimiter=d), [])) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: widths[d])
+    return best if widths[best] > 1 else ","
+
+
 def parse_csv(text: str) -> list[dict[str, Any]]:
-    """Rows of a CSV file (comma or semicolon separated; a header row naming the fields, see
-    :data:`CSV_ALIASES`). Unknown columns are refused row by row by the schema, so a typo is not silently
-    dropped."""
+    """Rows of a CSV file (RFC 4180; comma, semicolon or tab separated, see :func:`_csv_delimiter`; a leading
+    byte-order mark is dropped; a header row naming the fields, see :data:`CSV_ALIASES`). Unknown columns are
+    refused row by row by the schema, so a typo is not silently dropped; a row with more values than the header
+    has columns is refused by :func:`import_clients` (its values would land in the wrong fields)."""
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise marshmallow.ValidationError({"file": ["The file contains NUL characters, so it is not CSV text: save "
+                                                    "it from the spreadsheet as CSV UTF-8."]})
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=csv.excel, delimiter=_csv_delimiter(text))
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    if not reader.fieldnames:
+        fieldnames = reader.fieldnames
+        raw_rows = list(reader)
+    except csv.Error as exc:
+        raise marshmallow.ValidationError({"file": [f"The file is not readable as CSV (line {reader.line_num}: "
+                                                    f"{exc}); save it from the spreadsheet as CSV UTF-8."]}) from None
+    if not fieldnames:
         raise marshmallow.ValidationError({"file": ["The file is empty: the first row must name the columns, "
                                                     "e.g. external_id,name,reg_code,vat_no,email."]})
     names = {}
-    for header in reader.fieldnames:
+    for header in fieldnames:
         key = (header or "").strip().lower()
         names[header] = CSV_ALIASES.get(key, key.replace(" ", "_"))
     rows = []
-    for raw in reader:
-        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+    for raw in raw_rows:
+        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)) and not raw.get(None):
             continue
-        rows.append({names[k]: v for k, v in raw.items() if k is not None})
+        rows.append({(names[k] if k is not None else None): v for k, v in raw.items()})
     return rows
 
 

@@ -100,6 +100,18 @@ def summary_settings(integration: Integration) -> dict[str, Any]:
 def save_summary_settings(integration: Integration, data: dict[str, Any], *, user: User | None = None) -> bool:
     """Validate and store the summary settings; returns True when the field mapping changed (the page
     then offers Reload data)."""
+    summary = check_summary_settings(integration, data)
+    before = summary_settings(integration)
+    integration.settings = {**(integration.settings or {}), "summary": summary}
+    db.session.commit()
+    audit.record(integration.firm_id, "summary_settings.saved", integration, user=user, details=summary)
+    return before.get("mapping", {}) != summary["mapping"]
+
+
+def check_summary_settings(integration: Integration, data: dict[str, Any]) -> dict[str, Any]:
+    """The summary settings ``data`` as they would be stored; raises ``marshmallow.ValidationError`` (field
+    messages) and writes nothing — a form that creates things on the way (a new custom field, a new topic)
+    checks first, so a refused save creates nothing."""
     vendor = vendor_of(integration)
     if not vendor.can("statistics"):
         raise NotSupported(f"{vendor.info.name} has no statistics to import.")
@@ -120,12 +132,7 @@ def save_summary_settings(integration: Integration, data: dict[str, Any], *, use
         errors["topic_id"] = ["Pick one of the firm's topics."]
     if errors:
         raise marshmallow.ValidationError(errors)
-    before = summary_settings(integration)
-    summary = {**loaded, "mapping": mapping}
-    integration.settings = {**(integration.settings or {}), "summary": summary}
-    db.session.commit()
-    audit.record(integration.firm_id, "summary_settings.saved", integration, user=user, details=summary)
-    return before.get("mapping", {}) != mapping
+    return {**loaded, "mapping": mapping}
 
 
 def create_custom_field(firm_id: int, name: str) -> CustomField:

@@ -40,6 +40,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import time
@@ -239,8 +240,19 @@ def check_destination(url: str) -> list[str]:
     return addresses
 
 
+#: A host of numbers only (octal, hex or fewer than four parts: ``0177.0.0.1``, ``0x7f.1``, ``2130706433``) that
+#: is not a plain IPv4 address: resolvers read such hosts differently, so they are refused.
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?$", re.IGNORECASE)
+_HOST_FORM = "write an IP address as four decimal numbers without leading zeros, e.g. 203.0.113.5"
+
+
 def _check_url(url: str) -> str:
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"the URL is not valid ({exc}); {_HOST_FORM}, or use a host name") from None
+    if _NUMERIC_HOST.match(parsed.host) and not _is_ip(parsed.host):
+        raise ValueError(f"the host {parsed.host} is not a valid IP address; {_HOST_FORM}")
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("the URL must be absolute http:// or https:// (https in production)")
     if not allow_private():

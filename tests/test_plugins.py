@@ -168,3 +168,20 @@ def test_core_wrapper_normalises_unexpected_errors_and_masks_secrets():
 def test_unknown_vendor_is_a_clear_config_error():
     with pytest.raises(ConfigError, match="No vendor plugin named 'nope'"):
         VendorRegistry().get("nope")
+
+
+@pytest.mark.parametrize("body", [b"[" * 200_000 + b"]" * 200_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000])
+def test_a_vendor_answer_nested_too_deep_is_a_vendor_format_error(body, serve):
+    """A 400 KB answer of nested arrays breaks the JSON parser with RecursionError: the vendor's format (an
+    unreadable answer, retried), not "the plugin failed unexpectedly"."""
+    from hub.errors import TransientError
+
+    origin = serve(lambda environ, start: (start("200 OK", [("Content-Type", "application/json")]), [body])[1])
+
+    def hub_test_connection(ctx, credentials):
+        ctx.http.get(origin + "/account").json()
+
+    registry = VendorRegistry()
+    registry.register("deep", make_plugin("deep", hub_test_connection=hub_test_connection))
+    with pytest.raises(TransientError, match="deep sent an answer nested too deeply to read"):
+        registry.call("deep", "hub_test_connection", ctx=make_context("deep"), credentials={})

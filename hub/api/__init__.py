@@ -55,7 +55,7 @@ from werkzeug.routing import BaseConverter
 
 from hub.api import accounts, billing, data, errors, integrations, service, tokens, vendors
 from hub.api import webhooks as webhook_api
-from hub.api.common import examples_within_enums, expand_per_value
+from hub.api.common import PLAN_GATED, examples_within_enums, expand_per_value
 from hub.api.vendors import credentials_component_name, credentials_json_schema
 from hub.statistics import IMPORT_DAYS, ImportDay
 
@@ -171,9 +171,42 @@ def init_app(app: Flask) -> Api:
     with app.app_context():  # bodies that depend on the vendor (or another path value): one path per value
         expand_per_value(api.spec._paths, api.spec.components.schemas)
     examples_within_enums(api.spec._paths)
+    _document_request_limits(api.spec._paths)
     _exempt_from_csrf(app, blueprints)
     app.add_url_rule(f"{errors.API_PREFIX}/docs", "api_docs", lambda: _docs_page(api))
     return api
+
+
+URI_TOO_LONG = {
+    "description": "The request target (path and query) is longer than 4094 bytes: send fewer or shorter query "
+                   "values. Past 8190 bytes the web server (gunicorn) answers with its own plain page.",
+    "content": {errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}},
+                "text/html": {"schema": {"type": "string"}}}}
+BAD_JSON = {
+    "description": "The JSON body cannot be read by any parser of the hub: arrays and objects nested deeper than "
+                   "64 levels, or a number longer than 4300 digits.",
+    "content": {errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+PLAN_CONFLICT = {
+    "description": "The firm's plan has no integrations (Team plan and above): nothing was changed or run.",
+    "content": {errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _document_request_limits(paths: dict[str, Any]) -> None:
+    """Every operation may answer ``414`` (a request target too long) and, with a body, ``400`` (a JSON body no
+    parser reads): :mod:`hub.web.security` answers them before any view. Changes under the plan's gate
+    (:data:`hub.api.common.PLAN_GATED`) may answer ``409``."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("414", URI_TOO_LONG)
+            if method in ("post", "put", "patch", "delete") and path.startswith(PLAN_GATED):
+                responses.setdefault("409", PLAN_CONFLICT)
+            if "requestBody" in operation:
+                responses.setdefault("400", BAD_JSON)
 
 
 def _register_credential_components(api: Api) -> None:

@@ -186,9 +186,10 @@ def get_client(client_id: int) -> Any:
 @blp.arguments(clients.ClientDetailsSchema(partial=True),
                example={"reg_code": "12345678", "email": "books@acme.example", "customer_type": "company"})
 @blp.response(200, ClientDetailsOutSchema)
-@doc_errors(blp, 403, 404, 422)
+@doc_errors(blp, 403, 404, 409, 422)
 def patch_client(data: dict[str, Any], client_id: int) -> Any:
-    """Change a client's details (registration code, e-mail, address, customer type); `null` or "" clears."""
+    """Change a client's details (registration code, e-mail, address, customer type); `null` or "" clears. A
+    registration code another client of the firm has is a `409` (one company, one client)."""
     client = client_or_404(client_id)
     clients.update_details(client, data)
     return client

@@ -13,11 +13,13 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint, abort
 
 from hub import credentials as creds
+from hub import provisioning
 from hub.api import auth, errors
+from hub.clients import CodeTaken
 from hub.connections import get_or_create_integration
 from hub.errors import HubError
 from hub.jobs import quota_wait
-from hub.models import Client, ClientConnection, Integration, SyncRun, db
+from hub.models import Client, ClientConnection, Firm, Integration, SyncRun, db
 from hub.plugins import Vendor
 from hub.services import services
 
@@ -30,9 +32,27 @@ def make_blueprint(name: str, description: str) -> Blueprint:
     blp = Blueprint(name, __name__, url_prefix=errors.API_PREFIX, description=description)
     blp.before_request(auth.authenticate)
     blp.before_request(_reject_unstorable_text)
+    blp.before_request(_plan_gate)
     blp.register_error_handler(marshmallow.ValidationError, errors.handle_validation_error)
+    blp.register_error_handler(CodeTaken, errors.handle_conflict)
     blp.register_error_handler(HubError, errors.handle_hub_error)
     return blp
+
+
+#: Paths whose changes configure or run an integration, link clients or issue invoices: the plan's gate
+#: (:func:`hub.provisioning.require_integrations`, the pages' and the CLI's rule too). Reading is not gated.
+PLAN_GATED = (errors.API_PREFIX + "/integrations/", errors.API_PREFIX + "/invoices", errors.API_PREFIX + "/exports/")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _plan_gate() -> None:
+    """A ``409`` problem (kind ``config``, with the hint) when the firm's plan has no integrations. ``PATCH
+    /integrations/{vendor}`` checks it itself: disabling, or not exporting, stays possible."""
+    if request.method in SAFE_METHODS or not request.path.startswith(PLAN_GATED):
+        return
+    if request.method == "PATCH" and request.url_rule is not None and request.url_rule.rule.endswith("<vendor:vendor>"):
+        return  # enabling is refused by the flow itself (hub.connections.set_enabled, the same plan rule)
+    provisioning.require_integrations(db.session.get(Firm, auth.firm_id()))  # the blueprint answers its error
 
 
 def _bad_text(value: Any) -> bool:

@@ -105,6 +105,14 @@ def handle_validation_error(error: marshmallow.ValidationError) -> Response:
     return problem(422, "The request has invalid fields.", type_="urn:hub:problem:validation", errors=messages)
 
 
+def handle_conflict(error: marshmallow.ValidationError) -> Response:
+    """Valid fields the firm's current state refuses (another client has the registration code): ``409``."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    detail = next((m for ms in messages.values() for m in (ms if isinstance(ms, list) else [ms])), None)
+    return problem(409, str(detail or "The request conflicts with the firm's data."),
+                   type_="urn:hub:problem:conflict", errors=messages)
+
+
 def handle_hub_error(error: HubError) -> Response:
     """An error raised by a flow: a conflict with the resource's state (``409``)."""
     extra: dict[str, Any] = {"kind": error.kind, "hint": error.hint}

@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow
 from marshmallow import fields, validate
 
+from hub import exports
 from hub.clients import NOT_WHITESPACE, WHITESPACE
 from hub.statistics import SummarySettingsSchema
 
@@ -460,7 +461,10 @@ class InvoiceSchema(Schema):
     currency = fields.String(load_default="EUR", validate=validate.Regexp(r"^[A-Za-z]{3}$"),
                              metadata={"example": "EUR"})
     notes = fields.String(load_default="", validate=validate.Length(max=5000))
-    lines = fields.List(fields.Nested(InvoiceLineSchema), required=True, validate=validate.Length(min=1, max=500))
+    lines = fields.List(fields.Nested(InvoiceLineSchema), required=True, validate=validate.Length(min=1, max=500),
+                        metadata={"description": "Each line's net (quantity × unit price) and the invoice's net, VAT "
+                                                 "and total stay within ±999,999,999,999.99, what the hub stores "
+                                                 "(`numeric(14,2)`); more is a `422` naming `lines`."})
     status = fields.String(dump_only=True, metadata={"enum": ["draft", "issued"], "example": "draft"})
     total_net = MoneyField(dump_only=True, metadata={"example": "150.00"})
     total_vat = MoneyField(dump_only=True, metadata={"example": "33.00"})
@@ -471,6 +475,12 @@ class InvoiceSchema(Schema):
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("issue_date") and data.get("due_date") and data["due_date"] < data["issue_date"]:
             raise marshmallow.ValidationError("Must be on or after the issue date.", "due_date")
+
+    @marshmallow.validates_schema(skip_on_field_errors=True)
+    def _amounts(self, data: dict[str, Any], **kwargs: Any) -> None:
+        problem = exports.amount_problem(data.get("lines") or [])
+        if problem is not None:
+            raise marshmallow.ValidationError(problem, "lines")
 
 
 class InvoiceArgsSchema(PageArgsSchema):

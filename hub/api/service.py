@@ -239,9 +239,10 @@ def list_firm_clients(firm_id: int) -> Any:
                                         "vat_no": "EE101234567", "customer_type": "company"})
 @blp.response(200, ClientOutSchema)
 @blp.alt_response(201, schema=ClientOutSchema, description="Created")
-@doc_errors(blp, 403, 404, 422)
+@doc_errors(blp, 403, 404, 409, 422)
 def put_client(data: dict[str, Any], firm_id: int, external_id: str) -> Any:
-    """Create or update a client by external id (replay-safe); `active: false` deactivates."""
+    """Create or update a client by external id (replay-safe); `active: false` deactivates. A registration code
+    another client of the firm has is a `409` (one company, one client: update that client instead)."""
     firm = _firm(firm_id)
     _check_external_id(external_id)
     client, created = provisioning.upsert_client(firm, external_id, request.get_json())

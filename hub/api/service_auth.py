@@ -19,6 +19,7 @@ from flask_smorest import Blueprint, abort
 
 from hub import audit
 from hub.api import auth, common, errors
+from hub.clients import CodeTaken
 from hub.errors import HubError
 from hub.models import ServiceToken, db, utcnow
 
@@ -117,6 +118,7 @@ def make_blueprint(name: str, description: str, *, either: bool = False) -> Blue
     blp.before_request(authenticate_either if either else authenticate_service)
     blp.before_request(common._reject_unstorable_text)
     blp.register_error_handler(marshmallow.ValidationError, errors.handle_validation_error)
+    blp.register_error_handler(CodeTaken, errors.handle_conflict)
     blp.register_error_handler(HubError, errors.handle_hub_error)
     return blp
 

@@ -22,10 +22,18 @@ ENDPOINT_ID_PARAM = {"in": "path", "name": "endpoint_id", "example": 1, "schema"
 DELIVERY_ID_PARAM = {"in": "path", "name": "delivery_id", "example": 1, "schema": {"type": "integer", "minimum": 0}}
 #: An absolute http(s) URL of visible ASCII with a host name or IPv4 address (IDN hosts in their xn-- form).
 #: A pattern rather than ``validate.URL``: the document states exactly the rule the API applies.
-URL_PATTERN = (r"^https?://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?[A-Za-z0-9._~-]+(?::[0-9]{1,5})?"
-               r"(?:[/?#][!-~]*)?$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_NUMBERS = r"(?:0[xX][0-9A-Fa-f]*|[0-9]+)"
+#: An absolute http(s) URL whose host is a name or a plain IPv4 address (four decimal numbers without leading
+#: zeros): a host of numbers in another form (``0177.0.0.1``, ``0x7f.1``, ``2130706433``) is refused, as
+#: :func:`hub.webhooks._check_url` does.
+URL_PATTERN = (r"^https?://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?"
+               rf"(?:(?:{_OCTET}\.){{3}}{_OCTET}(?=[:/?#]|$)"
+               rf"|(?!{_NUMBERS}(?:\.{_NUMBERS})*\.?(?:[:/?#]|$))[A-Za-z0-9._~-]+)"
+               r"(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$")
 URL_RULES = [validate.Length(max=2000), validate.Regexp(
-    URL_PATTERN, error="Enter an absolute http:// or https:// URL, e.g. https://host.example/hooks/hub.")]
+    URL_PATTERN, error="Enter an absolute http:// or https:// URL whose host is a name or an IPv4 address of four "
+    "decimal numbers without leading zeros, e.g. https://host.example/hooks/hub.")]
 EVENTS = fields.List(fields.String(validate=validate.OneOf(list(webhooks.EVENT_TYPES))),
                      validate=validate.Length(max=len(webhooks.EVENT_TYPES)),
                      metadata={"example": ["reload.finished", "export.failed"],

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
-from hub import audit, sessions
+from hub import audit, provisioning, sessions
 from hub.models import Client, Firm, Integration, Notification, User, db
 from hub.services import services
 
@@ -22,7 +22,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 csrf = CSRFProtect()
 
 READ_ONLY_NOTICE = "Only a Company Owner or Company Admin can change integrations."
-PLAN_NOTICE = "Integrations are available on the Team plan and above."
+PLAN_NOTICE = provisioning.PLAN_NOTICE
 
 
 @bp.record_once
@@ -85,7 +85,7 @@ def _page_globals() -> dict:
 def _error_page(exc: HTTPException):  # noqa: ANN202
     if request.blueprint != "web":
         return exc
-    return render_template("error.html", error=exc), exc.code
+    return render_template("error.html", error=exc, default_404=NotFound.description), exc.code
 
 
 def login_required(view: Callable) -> Callable:
@@ -116,8 +116,10 @@ def current_firm() -> Firm:
 
 
 def require_plan() -> None:
-    """Integrations need the Team plan or above."""
-    if not current_firm().integrations_allowed:
+    """Integrations need the Team plan or above (every door's rule: :func:`hub.provisioning.require_integrations`)."""
+    try:
+        provisioning.require_integrations(current_firm())
+    except provisioning.PlanRequired:
         abort(403, f"{PLAN_NOTICE} " + ("As the Company Owner, you can upgrade the firm to the Team plan in its "
                                         "subscription." if g.user.role == "owner" else
                                         "Ask your Company Owner to upgrade the firm to the Team plan."))

@@ -3,6 +3,7 @@ invoices), and linking a client to its vendor record (lookup, manual code, per-c
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import marshmallow
@@ -28,7 +29,17 @@ from hub.models import (
 )
 from hub.services import services
 from hub.web import forms
-from hub.web.base import admin_required, bp, client_or_404, login_required, paginate, require_plan, vendor_name
+from hub.web.base import (
+    PER_PAGE,
+    Page,
+    admin_required,
+    bp,
+    client_or_404,
+    login_required,
+    paginate,
+    require_plan,
+    vendor_name,
+)
 from hub.web.integrations import (
     catalog_form,
     catalog_sections,
@@ -258,10 +269,15 @@ def client_link(client_id: int):  # noqa: ANN201
     connection = linking.link_client(None, client_id=client.id, integration=integration,
                                      vendor_client_id=vendor_client_id, vendor_client_name=name,
                                      vendor_client_reg_code=reg_code)
-    flash(f"{client.name} is linked to {vendor_name(integration.vendor)} client {name or vendor_client_id}. "
-          + ("Reload data for it to replace the months imported from the previous record (also by 0)."
-             if relinked else "From the next import day its statistics are imported; Reload data back-fills "
-                              "the last 12 months."), "success")
+    vendor = vendor_accounts.vendor_of(integration)
+    if not vendor.can("statistics"):  # say only what this vendor does through a link
+        then = f"Its issued invoices are exported to {vendor.info.name}." if vendor.can("invoice_export") else ""
+    elif relinked:
+        then = "Reload data for it to replace the months imported from the previous record (also by 0)."
+    else:
+        then = "From the next import day its statistics are imported; Reload data back-fills the last 12 months."
+    flash(f"{client.name} is linked to {vendor.info.name} client {name or vendor_client_id}. {then}".strip(),
+          "success")
     warnings = linking.link_warnings(connection)
     if warnings:  # also shown on the client's Integration page for as long as the link disagrees
         flash(f"Check the link of {client.name}: {'; '.join(warnings)}. If this is another company, pick the "
@@ -388,8 +404,15 @@ def client_links():  # noqa: ANN201
                               integration_id=integration.id)
     unlinked = linking.unlinked_clients(integration) if integration else []
     names = {c.id: c for c in unlinked}
+    # the clients the suggestions found nothing for, still unlinked, in pages (a firm may have a thousand)
+    unmatched = [names[cid] for cid in ((run.result or {}).get("unmatched_client_ids") or []) if cid in names] \
+        if run is not None and run.finished else []
+    pages = max(1, math.ceil(len(unmatched) / PER_PAGE))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = Page(items=unmatched[(number - 1) * PER_PAGE:number * PER_PAGE], page=number, pages=pages,
+                total=len(unmatched))
     return render_template("client_links.html", integrations=lookup_capable, integration=integration, run=run,
-                           unlinked=unlinked, names=names)
+                           unlinked=unlinked, unmatched=page)
 
 
 @bp.route("/clients/links/suggest", methods=["POST"])

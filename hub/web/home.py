@@ -101,6 +101,12 @@ def index():  # noqa: ANN201
     return redirect(url_for("web.apps"))
 
 
+@bp.route("/favicon.ico")
+def favicon():  # noqa: ANN201
+    """Browsers ask for it whatever the page says: the hub's icon (the pages link it as ``favicon.svg``)."""
+    return redirect(url_for("web.static", filename="favicon.svg"), 301)
+
+
 @bp.route("/settings/apps")
 @login_required
 def apps():  # noqa: ANN201

@@ -383,39 +383,44 @@ def integration_settings(slug: str):  # noqa: ANN201
     form = request.form
     errors: dict[str, list[str]] = {}
     mapping: dict[str, int | None] = {}
+    new_fields: dict[str, str] = {}  # created only once the whole form is valid: a refused save creates nothing
     for f in vendor.info.statistic_fields:
         choice = form.get(f"map_{f.key}", "")
         if choice == NEW_FIELD:
-            name = form.get(f"new_{f.key}", "").strip()
-            if not name:
+            new_fields[f.key] = form.get(f"new_{f.key}", "").strip()
+            if not new_fields[f.key]:
                 errors[f"map_{f.key}"] = ["Give the new custom field a name."]
-                continue
-            created = statistics.create_custom_field(g.user.firm_id, name)
-            audit.record(g.user.firm_id, "custom_field.created", created, details={"name": name})
-            mapping[f.key] = created.id
+            elif len(new_fields[f.key]) > CustomField.name.type.length:
+                errors[f"map_{f.key}"] = [f"Use at most {CustomField.name.type.length} characters for its name."]
         elif choice.isdigit():
             mapping[f.key] = int(choice)
     topic_id: int | None = None
-    if form.get("topic_id") == NEW_FIELD:
-        name = form.get("new_topic", "").strip()
-        if name:
-            topic = Topic.query.filter_by(firm_id=g.user.firm_id, name=name).one_or_none()
-            if topic is None:
-                topic = Topic(firm_id=g.user.firm_id, name=name)
-                db.session.add(topic)
-                db.session.commit()
-                audit.record(g.user.firm_id, "topic.created", topic, details={"name": name})
-            topic_id = topic.id
-        else:
-            errors["topic_id"] = ["Give the new topic a name."]
-    elif form.get("topic_id", "").isdigit():
+    new_topic = form.get("new_topic", "").strip() if form.get("topic_id") == NEW_FIELD else None
+    if new_topic == "":
+        errors["topic_id"] = ["Give the new topic a name."]
+    elif new_topic and len(new_topic) > Topic.name.type.length:
+        errors["topic_id"] = [f"Use at most {Topic.name.type.length} characters for the topic's name."]
+    elif new_topic is None and form.get("topic_id", "").isdigit():
         topic_id = int(form["topic_id"])
     changed = False
     if not errors:
+        settings = {"task_title": form.get("task_title", "").strip(), "topic_id": topic_id,
+                    "import_day": form.get("import_day", "last_work_day"), "mapping": mapping}
         try:
-            changed = statistics.save_summary_settings(integration, {
-                "task_title": form.get("task_title", "").strip(), "topic_id": topic_id,
-                "import_day": form.get("import_day", "last_work_day"), "mapping": mapping})
+            statistics.check_summary_settings(integration, settings)  # before anything is created
+            for key, name in new_fields.items():
+                created = statistics.create_custom_field(g.user.firm_id, name)
+                audit.record(g.user.firm_id, "custom_field.created", created, details={"name": name})
+                mapping[key] = created.id
+            if new_topic:
+                topic = Topic.query.filter_by(firm_id=g.user.firm_id, name=new_topic).one_or_none()
+                if topic is None:
+                    topic = Topic(firm_id=g.user.firm_id, name=new_topic)
+                    db.session.add(topic)
+                    db.session.commit()
+                    audit.record(g.user.firm_id, "topic.created", topic, details={"name": new_topic})
+                settings["topic_id"] = topic_id = topic.id
+            changed = statistics.save_summary_settings(integration, settings)
         except marshmallow.ValidationError as exc:
             errors = forms.messages_in_words(statistics.SummarySettingsSchema, exc.normalized_messages(),
                                              {"task_title": form.get("task_title", "")})

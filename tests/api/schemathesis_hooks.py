@@ -17,8 +17,9 @@ test that the API refuses a request breaking it.
   (``HUB_CONFORMANCE_IDS``, as schemathesis advises: "supply the identifiers"). An id of no object of the firm
   is a documented 422 naming the field (tests/api/test_billing_api.py, test_statistics_api.py).
 * Rules across fields, stated in the descriptions and not expressible in JSON Schema: an invoice's due date is
-  not before its issue date; a summary mapping names each custom field at most once; a private person (a
-  client's ``customer_type``) has no VAT number. In vendor credentials
+  not before its issue date; its lines' amounts (quantity × unit price, and the totals) fit what the hub
+  stores; a summary mapping names each custom field at most once; a private person (a client's
+  ``customer_type``) has no VAT number. In vendor credentials
   (the plugins' own cross-field checks, each with its plugin test): Trigon's ID token and API key, and
   SmartAccounts' API key and secret, are two different values; a Directo invoice number range has the smaller
   number first; a Tripletex token starting with ``test-`` belongs to the test environment.
@@ -27,8 +28,11 @@ test that the API refuses a request breaking it.
 import json
 import os
 import re
+from decimal import Decimal
 
 import schemathesis
+
+MAX_AMOUNT = Decimal("999999999999.99")  # hub.exports.MAX_AMOUNT, numeric(14,2)
 
 RUN_TOKEN_IDS = {str(i) for i in json.loads(os.environ.get("HUB_CONFORMANCE_TOKEN_IDS") or "[]")}
 IDS: dict[str, list[int]] = json.loads(os.environ.get("HUB_CONFORMANCE_IDS") or "{}")
@@ -62,6 +66,7 @@ def _firm_ids(case) -> None:
         issue, due = body.get("issue_date"), body.get("due_date")
         if isinstance(issue, str) and isinstance(due, str) and due < issue:
             body["issue_date"], body["due_date"] = due, issue
+        _storable_amounts(body.get("lines"))
     if body.get("customer_type") == "private" and isinstance(body.get("vat_no"), str) and body["vat_no"].strip():
         body["vat_no"] = None
     if case.method.upper() == "PUT" and case.path.endswith("/summary-settings"):
@@ -73,6 +78,19 @@ def _firm_ids(case) -> None:
             for key, value in mapping.items():
                 if isinstance(value, int):
                     mapping[key] = fields.pop(0) if fields else None
+
+
+def _storable_amounts(lines) -> None:  # noqa: ANN001
+    """Unit prices scaled down until every line's net and the invoice's totals fit ``numeric(14,2)``."""
+    if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+        return
+    try:
+        nets = [abs(Decimal(str(line["quantity"])) * Decimal(str(line["unit_price"]))) for line in lines]
+    except (KeyError, ArithmeticError, ValueError):
+        return
+    if sum(nets) * 2 > MAX_AMOUNT:  # VAT is at most 100%
+        for line in lines:
+            line["unit_price"] = "0.01" if isinstance(line.get("unit_price"), str) else 0.01
 
 
 #: Credentials whose two secrets must differ (vendor slug in the path → the two fields).

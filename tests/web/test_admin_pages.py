@@ -130,6 +130,11 @@ def test_the_owner_invites_a_user_who_sets_a_password_from_the_link(owner, hub_a
     assert browser.get("/settings/users").status_code == 200  # as an Admin: the list, without the Owner's controls
     assert "Invite a user" not in browser.text("/settings/users")
     assert sign_in_as(hub_app, "anna@test.example", "anna-password-1").get("/settings/apps").status_code == 200
+    used = Pages(hub_app.test_client()).get(path)  # a used link says so, to someone not signed in
+    assert used.status_code == 404
+    text = used.get_data(as_text=True)
+    assert "This link has expired or was used already; ask for a new one." in text
+    assert "no such page in your firm" not in text and 'href="/login"' in text
 
 
 @pytest.mark.parametrize(("form", "field", "message"), [
@@ -466,3 +471,53 @@ def test_a_preview_is_confirmed_only_by_its_uploader_and_is_judged_again(owner, 
     assert "Written: 0 created, 1 updated, 0 unchanged." in done.get_data(as_text=True)  # ...by its external id
     with in_app():
         assert Client.query.filter_by(external_id="c-1").one().reg_code == "77777777"
+
+
+def test_the_import_page_reads_quotes_and_refuses_codes_new_client_refuses(owner, in_app):
+    """RFC 4180 quotes are read as written; a registration code another client (or row) has is refused, as on
+    New client."""
+    text = upload(owner, '\ufeffexternal_id;name;reg_code\nx-1;"Kask ""ja"", Kuusk OÜ";30000001\n'
+                         "x-2;Other OÜ;30000001\nx-3;Copy OÜ;10000001\n").get_data(as_text=True)
+    refused = re.search(r'<table class="import-refused">.*?</table>', text, re.S).group(0)
+    assert "Row 1 has this registration code too" in refused
+    assert "Client 1 has this registration code already; edit that client instead." in refused
+    assert client_names(in_app) == ["Client 1", "Client 2", "Client 3"]
+    text = upload(owner, 'name;reg_code\n"Kask ""ja"", Kuusk OÜ";30000001\n').get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', text).group(1)
+    assert owner.post("/clients/import/confirm", {"token": token}, token_from="/clients/import").status_code == 200
+    assert 'Kask "ja", Kuusk OÜ' in client_names(in_app)
+
+
+def test_remove_link_is_offered_only_for_a_linked_client(owner, in_app):
+    from hub import connections
+    from hub.models import Client, ClientConnection
+
+    with in_app() as db:
+        client = Client.query.filter_by(name="Client 1").one()
+        integration = connections.get_or_create_integration(client.firm_id, "example")
+        connections.set_enabled(integration, True)
+        db.session.add(ClientConnection(client_id=client.id, integration_id=integration.id))  # looked up, not linked
+        db.session.commit()
+        client_id = client.id
+    text = owner.text(f"/clients/{client_id}/integration?vendor=example")
+    assert "Remove link to" not in text
+    with in_app() as db:
+        ClientConnection.query.one().vendor_client_id = "7"
+        db.session.commit()
+    assert "Remove link to" in owner.text(f"/clients/{client_id}/integration?vendor=example")
+
+
+def test_linking_to_a_vendor_without_statistics_promises_none(owner, in_app, hub_registry):
+    from hub import connections
+    from hub.models import Client
+
+    if "tripletex" not in hub_registry.vendors:
+        pytest.skip("tripletex is not installed")
+    with in_app():
+        client = Client.query.filter_by(name="Client 1").one()
+        connections.set_enabled(connections.get_or_create_integration(client.firm_id, "tripletex"), True)
+        client_id = client.id
+    owner.post(f"/clients/{client_id}/integration/link", {"vendor": "tripletex", "vendor_client_id": "42"})
+    text = flashes(owner.text("/clients"))
+    assert "Client 1 is linked to Tripletex client 42. Its issued invoices are exported to Tripletex." in text
+    assert "statistics" not in text

@@ -630,3 +630,51 @@ def test_linking_lifecycle_mismatch_relink_reload_unlink_and_bulk(page, live_hub
     expect(page.get_by_text(re.compile(r"\d+ client\(s\) linked to Directo"))).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(r"[12] not linked to Directo"))).to_be_visible()
     expect(page.locator("tr", has_text="Viljandi Veski OÜ")).to_have_count(0)  # the unlinked filter
+
+
+def test_bulk_link_page_with_1000_clients_and_a_refused_settings_save(quiet_page, quiet_hub, hub_app):
+    """Issue 29: the bulk-link page pages the clients without a suggestion and acts on the integration shown;
+    a refused Settings save creates nothing (the new custom field typed on it stays typed, not created)."""
+    page, live_hub = quiet_page, quiet_hub  # the suggestions run is arranged as finished: no worker needed
+    from playwright.sync_api import expect
+
+    from hub import connections
+    from hub.models import Client, CustomField, SyncRun, db
+
+    with hub_app.app_context():
+        firm_id = live_hub["firm_id"]
+        directo = connections.get_or_create_integration(firm_id, "directo")
+        connections.set_enabled(directo, True)
+        connections.set_enabled(connections.get_or_create_integration(firm_id, "trigon"), True)
+        db.session.add_all([Client(firm_id=firm_id, name=f"Unmatched client {i:04d}") for i in range(1000)])
+        db.session.commit()
+        ids = [c.id for c in Client.query.filter_by(firm_id=firm_id).order_by(Client.id)]
+        run = SyncRun(firm_id=firm_id, integration_id=directo.id, kind="link_suggestions", status="succeeded",
+                      result={"vendor_records": 0, "clients": len(ids), "suggestions": [],
+                              "unmatched_client_ids": ids})
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+    sign_in(page, "owner@test.example", "owner-pass")
+    page.goto(f"/clients/links?vendor=directo&run={run_id}")
+    expect(page.locator("ul.unmatched li")).to_have_count(50)
+    expect(page.locator(".pager")).to_contain_text("of 1003 clients without a suggestion · page 1 of 21")
+    assert page.evaluate("document.documentElement.scrollHeight") < 6000, "one page of 50, not a thousand"
+    page.get_by_role("link", name="Next →").click()
+    expect(page.locator(".pager")).to_contain_text("page 2 of 21")
+    accessible(page)
+    shot(page, "19b-bulk-link-pages")
+    # another integration chosen: the page shows it at once, and the search names it
+    page.get_by_label("Integration").select_option(label="Trigon")
+    expect(page.get_by_role("button", name="Find suggested matches in Trigon")).to_be_visible()
+
+    # a refused Settings save: nothing created
+    open_dialog(page, "Directo")
+    tab(page, "Settings")
+    page.get_by_label("Task title").fill("   ")  # blank once trimmed: refused by the hub, not the browser
+    map_to_new_field(page, "Documents", "Never created")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Task title is required.")).to_be_visible()
+    expect(page.get_by_label("New custom field name for Documents")).to_have_value("Never created")
+    with hub_app.app_context():
+        assert CustomField.query.filter_by(name="Never created").count() == 0

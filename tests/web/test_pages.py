@@ -152,6 +152,23 @@ def test_settings_mapping_creates_custom_fields_and_show_more(owner, sandbox, ru
     assert response.status_code == 422 and "Give the new custom field a name." in response.get_data(as_text=True)
     response = owner.post("/settings/apps/example/settings", {"task_title": "X", "import_day": "31"})
     assert response.status_code == 422 and "between 1 and 28" in response.get_data(as_text=True)
+    # a refused save writes nothing: the new custom field and the new topic typed on it are not created, and
+    # stay typed on the form
+    response = owner.post("/settings/apps/example/settings", {
+        "task_title": "", "import_day": "5", "topic_id": "__new__", "new_topic": "Payroll",
+        "map_documents": "__new__", "new_documents": "Invoices sent", "map_entries": str(fields["Entries"])})
+    assert response.status_code == 422
+    assert 'value="Invoices sent"' in response.get_data(as_text=True)
+    with in_app():
+        assert sorted(f.name for f in CustomField.query) == ["Documents", "Entries"]
+        assert [t.name for t in Topic.query] == ["Bookkeeping"]
+    assert state(in_app)["settings"]["summary"] == settings
+    response = owner.post("/settings/apps/example/settings", {  # names longer than the hub stores: in words
+        "task_title": "X", "import_day": "5", "topic_id": "__new__", "new_topic": "t" * 101,
+        "map_documents": "__new__", "new_documents": "d" * 101})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Use at most 100 characters for the topic" in text
+    assert "Use at most 100 characters for its name." in text
 
 
 def test_link_reload_progress_notification_and_client_page(owner, sandbox, run_jobs, in_app):
@@ -222,6 +239,9 @@ def test_free_plan_sees_the_offer_and_cannot_enable(owner, in_app):
         db.session.commit()
     apps = owner.text("/settings/apps")
     assert "Integrations are available on the Team plan and above." in apps
+    clients = owner.text("/clients")  # the plan is named, not "enable one in Settings & Apps"
+    assert "upgrade the firm to the Team plan in its subscription to connect clients" in clients
+    assert "enable one in" not in clients
     page = owner.text("/settings/apps/example")
     assert re.search(r"<button type=\"submit\" disabled[^>]*>Enable</button>", page)
     assert owner.post("/settings/apps/example/enable").status_code == 403
@@ -730,3 +750,27 @@ def test_history_runs_are_paginated_and_keep_the_filter(owner, in_app):
     third = owner.text("/history?kind=import&page=3")
     assert third.count('href="/history/runs/') == 20 and 'rel="prev" href="/history?page=2&amp;kind=import"' in third
     assert "Invoice export" not in third.split("<h2>Invoice exports</h2>")[0].split("</thead>")[1]
+
+
+def test_the_bulk_link_page_pages_its_unmatched_clients_and_names_the_vendor_it_searches(owner, sandbox, run_jobs,
+                                                                                          in_app):
+    from hub.models import Client, Firm
+
+    target = connect(owner, run_jobs, in_app)
+    run_id = re.search(r"test_run=(\d+)", target).group(1)
+    owner.post("/settings/apps/example/connect", {"company": "acme", "action": "save", "test_run_id": run_id})
+    with in_app() as db:
+        firm_id = Firm.query.one().id
+        db.session.add_all([Client(firm_id=firm_id, name=f"Nobody {i:03d} OÜ") for i in range(120)])
+        db.session.commit()
+    page = owner.text("/clients/links?vendor=example")
+    assert "Find suggested matches in Example Books" in page and "data-autosubmit" in page
+    response = owner.post("/clients/links/suggest", {"vendor": "example"}, token_from="/clients/links")
+    run_jobs()
+    location = response.headers["Location"]
+    first = owner.text(location)
+    listed = re.findall(r'<li><a href="/clients/\d+/integration\?vendor=example">([^<]+)</a></li>', first)
+    assert len(listed) == 50 and "page 1 of 3" in first and 'rel="next"' in first
+    last = owner.text(location + "&page=3")
+    assert len(re.findall(r'<li><a href="/clients/\d+/integration', last)) >= 20 and "page 3 of 3" in last
+    assert owner.get(location + "&page=99").status_code == 200  # past the end: the last page

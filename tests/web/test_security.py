@@ -36,7 +36,9 @@ def test_next_on_site_is_kept(hub_app, web_firm):
 
 
 # -- throttling -------------------------------------------------------------------------------------
-def test_wrong_passwords_lock_the_account_even_for_the_right_one(hub_app, web_firm):
+def test_wrong_passwords_slow_their_address_and_never_lock_the_owner_out(hub_app, web_firm):
+    """Five wrong guesses from one address stop that address for the account (the right password too, from
+    there); the owner signing in from elsewhere is not kept out."""
     client = hub_app.test_client()
     for _ in range(5):
         assert sign_in(client, OWNER, "guess").status_code == 200
@@ -44,10 +46,8 @@ def test_wrong_passwords_lock_the_account_even_for_the_right_one(hub_app, web_fi
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many failed sign-ins" in response.get_data(as_text=True)
-    # another account from another address is not affected
-    other = hub_app.test_client()
-    response = other.post("/login", data={"email": "member@test.example", "password": "member-pass",
-                                          "csrf_token": Pages(other).token()},
+    owner = hub_app.test_client()  # the owner, at another address
+    response = owner.post("/login", data={"email": OWNER, "password": OWNER_PW, "csrf_token": Pages(owner).token()},
                           environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert response.status_code == 302
 
@@ -212,3 +212,77 @@ def test_big_bodies_are_refused_before_they_are_read(hub_app, path):
     response = hub_app.test_client().post(path, data=b"x" * (2 * 1024 * 1024),
                                           content_type="application/x-www-form-urlencoded")
     assert response.status_code == 413
+
+
+# -- proxy trust: one setting, HUB_PROXY_HOPS ---------------------------------------------------------------------
+@pytest.fixture
+def proxied_app(hub_app, hub_registry, web_firm):
+    """The hub behind one trusted proxy (HUB_PROXY_HOPS=1), on the test's database and Redis."""
+    from hub.app import create_app
+
+    return create_app({"TESTING": True, "DATABASE_URL": hub_app.config["SQLALCHEMY_DATABASE_URI"],
+                       "REDIS_URL": hub_app.extensions["hub"].redis_url, "SECRET_KEY": "test",
+                       "HUB_SECRET_KEYS": hub_app.config["HUB_SECRET_KEYS"], "SESSION_COOKIE_SECURE": False,
+                       "HUB_PROXY_HOPS": 1}, registry=hub_registry)
+
+
+def test_behind_a_proxy_metrics_needs_its_token_whatever_the_address(proxied_app, monkeypatch):
+    monkeypatch.delenv("HUB_METRICS_TOKEN", raising=False)
+    client = proxied_app.test_client()
+    forged = {"REMOTE_ADDR": "127.0.0.1"}
+    response = client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, environ_base=forged)
+    assert response.status_code == 403 and b"HUB_METRICS_TOKEN" in response.data
+    monkeypatch.setenv("HUB_METRICS_TOKEN", "scrape-token-123")
+    assert client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, environ_base=forged).status_code == 401
+    ok = client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1", "Authorization": "Bearer scrape-token-123"})
+    assert ok.status_code == 200
+
+
+def test_behind_a_proxy_the_throttle_counts_the_address_the_proxy_saw(proxied_app):
+    client = proxied_app.test_client()
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(5):
+        assert client.post("/login", headers=guesser, data={"email": OWNER, "password": "guess",
+                                                            "csrf_token": Pages(client).token()}).status_code == 200
+    assert client.post("/login", headers=guesser, data={"email": OWNER, "password": OWNER_PW,
+                                                        "csrf_token": Pages(client).token()}).status_code == 429
+    owner = proxied_app.test_client()
+    response = owner.post("/login", headers={"X-Forwarded-For": "198.51.100.1"},
+                          data={"email": OWNER, "password": OWNER_PW, "csrf_token": Pages(owner).token()})
+    assert response.status_code == 302
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(hub_app, web_firm):
+    client = hub_app.test_client()
+    for _ in range(5):
+        sign_in(client, OWNER, "guess")
+    response = client.post("/login", headers={"X-Forwarded-For": "198.51.100.1"},
+                           data={"email": OWNER, "password": OWNER_PW, "csrf_token": Pages(client).token()})
+    assert response.status_code == 429, "a forged X-Forwarded-For does not give a fresh address"
+    page = hub_app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in page.headers
+
+
+def test_gunicorn_trusts_no_forwarded_header_itself(monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    from gunicorn.config import Config
+
+    conf = str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py")
+    for hops in ("0", "2"):
+        monkeypatch.setenv("HUB_PROXY_HOPS", hops)
+        settings = runpy.run_path(conf)
+        config = Config()
+        for name in ("forwarded_allow_ips", "secure_scheme_headers"):
+            config.set(name, settings[name])
+        assert config.forwarded_allow_ips == [] and config.secure_scheme_headers == {}
+    monkeypatch.setenv("HUB_PROXY_HOPS", "one")
+    with pytest.raises(RuntimeError, match="HUB_PROXY_HOPS must be a whole number"):
+        runpy.run_path(conf)
+
+
+def test_the_icon_is_served(hub_app):
+    client = hub_app.test_client()
+    assert client.get("/favicon.ico", follow_redirects=True).status_code == 200
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)

@@ -9,6 +9,12 @@
     select.addEventListener("change", function () { sync(); if (!box.hidden) box.querySelector("input").focus(); });
     sync();
   });
+  // A choice that changes what the page is about (the bulk-link page's integration): show it at once, so the
+  // buttons below act on what is shown; without JavaScript the form's own button does it, and every action
+  // names the integration it acts on.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   // "More line rows" on the invoice form: add empty rows in place (what was typed stays); without JavaScript
   // the button posts the form and the page comes back with the same values and more rows.
   document.querySelectorAll("button[data-more-rows]").forEach(function (button) {
