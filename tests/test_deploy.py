@@ -70,7 +70,8 @@ def test_the_roles_run_outside_a_container_until_ready(tmp_path: Path):
     env.update(PATH=f"{Path(sys.executable).parent}:{env['PATH']}", FLASK_APP="hub.app:create_app",
                HUB_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}", REDIS_URL=redis_server.url,
                HUB_SECRET_KEYS=Vault.generate_key(), SECRET_KEY="deploy-test", HUB_INSTANCE_PATH=str(tmp_path),
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), HUB_GUNICORN_CONFIG=str(DEPLOY.parent / "gunicorn.conf.py"),
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+               HUB_GUNICORN_CONFIG=str(DEPLOY.parent / "gunicorn.conf.py"),
                HUB_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", HUB_LOAD_PLUGINS="merit", HUB_LOG_FORMAT="json")
     entry = str(DEPLOY / "entrypoint.sh")
     migrate = subprocess.run([entry, "migrate"], env=env, capture_output=True, text=True, timeout=180)
