@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from hub import audit, catalog, connections, drafts, exports, health, statistics, vendor_accounts
+from hub import audit, catalog, connections, drafts, exports, health, oauth, statistics, vendor_accounts
 from hub import credentials as creds
 from hub.errors import ConfigError, HubError
 from hub.models import (
@@ -326,14 +326,74 @@ def integration_connect(slug: str):  # noqa: ANN201
             return redirect(url_for("web.integration_overview", slug=slug))
         outcome, value = handle_credentials_post(integration, None)
         if outcome == "errors":
-            return dialog(slug, "connect", status=422, **value)
+            return dialog(slug, "connect", status=422, oauth=oauth_state(vendor_or_404(slug), integration), **value)
         return redirect(url_for("web.integration_connect", slug=slug, test_run=value) if value
                         else url_for("web.integration_connect", slug=slug))
     if integration is None:
         state = {"fields": forms.form_fields(vendor_or_404(slug).schema), "result": None, "test_run_id": None}
     else:
         state = credentials_page_state(integration, None, request.args.get("test_run", type=int))
-    return dialog(slug, "connect", **state)
+    vendor = vendor_or_404(slug)
+    return dialog(slug, "connect", oauth=oauth_state(vendor, integration), **state)
+
+
+def oauth_state(vendor: Vendor, integration: Integration | None) -> dict[str, Any] | None:
+    """What the Connect tab shows of an OAuth vendor: whether the operator configured the app, whether a grant is
+    held (and live), and who connected it when."""
+    if vendor.info.oauth is None:
+        return None
+    grant = oauth.grant_of(integration) if integration is not None else None
+    return {"configured": oauth.configured(vendor.info), "grant": grant,
+            "live": grant is not None and grant.revoked_at is None}
+
+
+def _origin(integration: Integration) -> str | None:
+    """Where this integration's vendor traffic goes (a sandbox's origin in a demo or test), as build_context."""
+    return (integration.settings or {}).get("origin") or \
+        vendor_accounts.operator_settings(integration.vendor).get("origin")
+
+
+@bp.route("/settings/apps/<slug>/oauth/start", methods=["POST"])
+@admin_required
+def integration_oauth_start(slug: str):  # noqa: ANN201
+    """Connect with <vendor> (or Reconnect): off to the vendor's authorisation page."""
+    vendor = vendor_or_404(slug)
+    require_plan()
+    integration = integration_of(slug)
+    if integration is None or not integration.enabled:
+        flash("Enable the integration on the Overview tab first.", "error")
+        return redirect(url_for("web.integration_overview", slug=slug))
+    try:
+        url = oauth.begin(integration, vendor.info, g.user,
+                          url_for("web.integration_oauth_callback", slug=slug, _external=True), _origin(integration))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.integration_connect", slug=slug))
+    audit.record(integration.firm_id, "integration.oauth_started", integration)
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/settings/apps/<slug>/oauth/callback")
+@admin_required
+def integration_oauth_callback(slug: str):  # noqa: ANN201
+    """The vendor sends the admin back here: the grant is stored, then tested like saved credentials."""
+    vendor = vendor_or_404(slug)
+    integration = integration_of(slug)
+    try:
+        if integration is None:
+            raise ConfigError("This integration is not enabled.", hint="Enable it on the Overview tab first.")
+        oauth.complete(vendor.info, g.user, request.args.to_dict(), _origin(integration))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.integration_connect", slug=slug))
+    audit.record(integration.firm_id, "integration.oauth_connected", integration)
+    db.session.commit()
+    wait = current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0)
+    run = connections.test_connection(integration, user=g.user, wait=wait)
+    if run.status == "succeeded":
+        flash(f"Connected to {(run.result or {}).get('account_name') or vendor.info.name}.", "success")
+    return redirect(url_for("web.integration_connect", slug=slug, test_run=run.id))
 
 
 def settings_context(vendor: Vendor, integration: Integration | None, form: dict | None = None,
