@@ -63,7 +63,7 @@ def everything(hub_app, firm, example_integration, hub_db, run_jobs, serve, monk
     assert receiver.requests, "a delivery was signed with the stored secret"
     assert CredentialDraft.query.count() == 1
     for name, value in oauth_sandbox.DEMO_SETTINGS.items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(f"HUB_OAUTHEXAMPLE_{name.upper()}", value)
     origin = serve(oauth_sandbox.create_app())
     connected = connections.get_or_create_integration(firm.id, "oauthexample")
     connected.settings = {"origin": origin}

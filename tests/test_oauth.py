@@ -22,7 +22,7 @@ REDIRECT = "https://hub.test/settings/apps/oauthexample/oauth/callback"
 @pytest.fixture
 def oauth_sandbox(serve, monkeypatch):
     for name, value in sandbox.DEMO_SETTINGS.items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(f"HUB_OAUTHEXAMPLE_{name.upper()}", value)
     app = sandbox.create_app()
     return app, serve(app)
 

@@ -1,7 +1,7 @@
 """OAuth Example's sandbox: the kit's OAuth 2.0 authorisation server and a small bearer-token API.
 
-Demo settings: the hub's app at the vendor is ``demo-client`` / ``demo-secret`` — set
-``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_ID`` and ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_SECRET`` to these.
+Demo settings (``DEMO_SETTINGS``, exported as ``HUB_OAUTHEXAMPLE_<NAME>``): the hub's app at the vendor is
+``demo-client`` / ``demo-secret``, i.e. ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_ID`` and ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_SECRET``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from hub.testing.oauth_server import OAUTH_KNOBS, OAuthProvider
 from hub.testing.sandbox import Sandbox
 
 DEMO_CLIENT = {"client_id": "demo-client", "client_secret": "demo-secret"}
-#: The operator settings that point the hub at the demo app (``HUB_<SLUG>_…`` variables).
-DEMO_SETTINGS = {"HUB_OAUTHEXAMPLE_OAUTH_CLIENT_ID": "demo-client",
-                 "HUB_OAUTHEXAMPLE_OAUTH_CLIENT_SECRET": "demo-secret"}
+#: The operator settings that point the hub at the demo app (``HUB_OAUTHEXAMPLE_<NAME>`` variables).
+DEMO_SETTINGS = {"oauth_client_id": DEMO_CLIENT["client_id"], "oauth_client_secret": DEMO_CLIENT["client_secret"]}
 CLIENTS = [{"id": i, "name": f"Client {i:02d}"} for i in range(1, 6)]
 
 
