@@ -19,8 +19,8 @@ from hub.models import (
     db,
     encrypted_columns,
 )
-from hub.vendor_accounts import vendor_of
 from hub.vault import TOKEN_PREFIX, Vault, VaultError
+from hub.vendor_accounts import vendor_of
 from tests.api.conftest import ApiClient
 from tests.api.test_service_api import Receiver, independent_verify
 from tests.test_oauth import authorise
@@ -137,7 +137,8 @@ def test_rotate_keys_covers_every_registered_column(hub_app, hub_db, everything,
         assert len(receiver.requests) == before + 1
         last = receiver.requests[-1]
         assert independent_verify(everything["secret"], last["headers"], last["body"])
-        assert Integration.query.filter_by(vendor="example").one().secret_credentials and ClientConnection.query.one().secret_credentials
+        assert Integration.query.filter_by(vendor="example").one().secret_credentials
+        assert ClientConnection.query.one().secret_credentials
     finally:
         services.vault = old_vault
 

@@ -1,7 +1,8 @@
 """OAuth Example's sandbox: the kit's OAuth 2.0 authorisation server and a small bearer-token API.
 
 Demo settings (``DEMO_SETTINGS``, exported as ``HUB_OAUTHEXAMPLE_<NAME>``): the hub's app at the vendor is
-``demo-client`` / ``demo-secret``, i.e. ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_ID`` and ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_SECRET``.
+``demo-client`` / ``demo-secret``, i.e. ``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_ID`` and
+``HUB_OAUTHEXAMPLE_OAUTH_CLIENT_SECRET``.
 """
 
 from __future__ import annotations
