@@ -7,8 +7,9 @@ import datetime as dt
 import re
 from typing import Any
 
+import httpx
 import marshmallow
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 
 from hub import audit, catalog, connections, drafts, exports, health, oauth, statistics, vendor_accounts
 from hub import credentials as creds
@@ -30,7 +31,7 @@ from hub.plugins import Vendor
 from hub.schedule import import_date
 from hub.services import services
 from hub.types import Period
-from hub.web import forms
+from hub.web import forms, security
 from hub.web.base import admin_required, bp, current_firm, login_required, require_plan
 
 NEW_FIELD = "__new__"
@@ -334,7 +335,14 @@ def integration_connect(slug: str):  # noqa: ANN201
     else:
         state = credentials_page_state(integration, None, request.args.get("test_run", type=int))
     vendor = vendor_or_404(slug)
-    return dialog(slug, "connect", oauth=oauth_state(vendor, integration), **state)
+    page, status = dialog(slug, "connect", oauth=oauth_state(vendor, integration), **state)
+    response = make_response(page, status)
+    if vendor.info.oauth is not None and integration is not None:
+        # Connect with … posts here and is redirected to the vendor: the page's form-action must allow it
+        target = httpx.URL(oauth.to_origin(vendor.info.oauth.authorize_url, _origin(integration)))
+        response.headers["Content-Security-Policy"] = security.CSP.replace(
+            "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc.decode('ascii')}")
+    return response
 
 
 def oauth_state(vendor: Vendor, integration: Integration | None) -> dict[str, Any] | None:

@@ -630,3 +630,43 @@ def test_linking_lifecycle_mismatch_relink_reload_unlink_and_bulk(page, live_hub
     expect(page.get_by_text(re.compile(r"\d+ client\(s\) linked to Directo"))).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(r"[12] not linked to Directo"))).to_be_visible()
     expect(page.locator("tr", has_text="Viljandi Veski OÜ")).to_have_count(0)  # the unlinked filter
+
+
+@pytest.fixture
+def oauth_vendor(serve, monkeypatch):
+    """The OAuth example vendor's sandbox (the kit's authorisation server) on loopback, and the operator settings
+    that point the hub and its worker at it; ask for it before ``page`` (the worker reads the environment)."""
+    from hub_oauthexample import sandbox
+
+    app = sandbox.create_app()
+    monkeypatch.setenv("HUB_OAUTHEXAMPLE_ORIGIN", serve(app))
+    for name, value in sandbox.DEMO_SETTINGS.items():
+        monkeypatch.setenv(f"HUB_OAUTHEXAMPLE_{name.upper()}", value)
+    return app
+
+
+def test_oauth_connect_journey_and_reconnect(oauth_vendor, page, live_hub, hub_app):
+    """Connect with OAuth Example → the kit's authorisation server → back connected (issue 30); a revoked grant
+    shows "needs attention" with Reconnect, and Reconnect restores it."""
+    from playwright.sync_api import expect
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    open_dialog(page, "OAuth Example")
+    page.get_by_role("button", name="Enable").click()
+    tab(page, "Connect")
+    page.get_by_role("button", name="Connect with OAuth Example").click()
+    # the browser went to the vendor's page, which approved and sent it back; the worker tested the connection
+    expect(page.locator("#oauth")).to_contain_text("Connected with OAuth Example to Demo Books OÜ", timeout=60_000)
+    accessible(page)
+    shot(page, "oauth-connected")
+    oauth_vendor.extensions["oauth"].revoke_all()
+    with hub_app.app_context():
+        from hub import connections, jobs
+        from hub.models import Integration
+
+        run = connections.lookup_clients(Integration.query.filter_by(vendor="oauthexample").one(), "Client")
+        assert jobs.wait_for(run, TIMEOUT_MS / 1000).status == "failed"  # the worker's answer (it wakes the wait)
+    page.reload()
+    expect(page.locator("#oauth")).to_contain_text("needs attention")
+    page.get_by_role("button", name="Reconnect", exact=True).click()
+    expect(page.locator("#oauth")).to_contain_text("Connected with OAuth Example to Demo Books OÜ", timeout=60_000)
