@@ -81,13 +81,20 @@ def rate_limits(published: tuple[RateLimit, ...], override: str | None) -> tuple
     return tuple(out)
 
 
+def vendor_origin(integration: Integration, settings: dict[str, str] | None = None) -> str | None:
+    """Where the integration's vendor traffic goes instead of the vendor's real host (a sandbox in the demo and
+    the tests): its ``origin`` setting, else the operator's ``HUB_<SLUG>_ORIGIN``; None: the real host."""
+    settings = operator_settings(integration.vendor) if settings is None else settings
+    return (integration.settings or {}).get("origin") or settings.get("origin")
+
+
 def build_context(integration: Integration, credentials: dict[str, Any], *,
                   client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
     svc = services()
     key = account_key(vendor.slug, credentials, current_app.config["SECRET_KEY"])
     settings = operator_settings(vendor.slug)
-    origin = (integration.settings or {}).get("origin") or settings.get("origin")
+    origin = vendor_origin(integration, settings)
     limits = rate_limits(vendor.info.rate_limits, settings.get("rate_limits"))
     budget = RateBudget(svc.redis, key, limits) if limits else None
     logger = logging.getLogger(f"hub.vendor.{vendor.slug}")

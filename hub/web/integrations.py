@@ -237,7 +237,9 @@ def checklist(vendor: Vendor, integration: Integration | None) -> list[dict[str,
 
     enabled = bool(integration and integration.enabled)
     add(enabled, "Integration enabled", "" if enabled else "Click Enable on the Overview tab.")
-    if integration is None or not integration.has_credentials:
+    if vendor.info.oauth is not None and (integration is None or oauth.grant_of(integration) is None):
+        add(False, "Credentials saved and tested", f"Click Connect with {vendor.info.name} on the Connect tab.")
+    elif integration is None or not (integration.has_credentials or vendor.info.oauth is not None):
         add(False, "Credentials saved and tested", "Paste the credentials on the Connect tab, Test connection, Save.")
     elif integration.status == OK:
         when = integration.last_success_at.strftime("%Y-%m-%d %H:%M") if integration.last_success_at else ""
@@ -338,8 +340,9 @@ def integration_connect(slug: str):  # noqa: ANN201
     page, status = dialog(slug, "connect", oauth=oauth_state(vendor, integration), **state)
     response = make_response(page, status)
     if vendor.info.oauth is not None and integration is not None:
-        # Connect with … posts here and is redirected to the vendor: the page's form-action must allow it
-        target = httpx.URL(oauth.to_origin(vendor.info.oauth.authorize_url, _origin(integration)))
+        # Connect with … posts to oauth/start, which redirects to the vendor: the form-action must allow it
+        origin = vendor_accounts.vendor_origin(integration)
+        target = httpx.URL(oauth.to_origin(vendor.info.oauth.authorize_url, origin))
         response.headers["Content-Security-Policy"] = security.CSP.replace(
             "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc.decode('ascii')}")
     return response
@@ -355,12 +358,6 @@ def oauth_state(vendor: Vendor, integration: Integration | None) -> dict[str, An
             "live": grant is not None and grant.revoked_at is None}
 
 
-def _origin(integration: Integration) -> str | None:
-    """Where this integration's vendor traffic goes (a sandbox's origin in a demo or test), as build_context."""
-    return (integration.settings or {}).get("origin") or \
-        vendor_accounts.operator_settings(integration.vendor).get("origin")
-
-
 @bp.route("/settings/apps/<slug>/oauth/start", methods=["POST"])
 @admin_required
 def integration_oauth_start(slug: str):  # noqa: ANN201
@@ -373,7 +370,8 @@ def integration_oauth_start(slug: str):  # noqa: ANN201
         return redirect(url_for("web.integration_overview", slug=slug))
     try:
         url = oauth.begin(integration, vendor.info, g.user,
-                          url_for("web.integration_oauth_callback", slug=slug, _external=True), _origin(integration))
+                          url_for("web.integration_oauth_callback", slug=slug, _external=True),
+                          vendor_accounts.vendor_origin(integration))
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.integration_connect", slug=slug))
@@ -391,7 +389,7 @@ def integration_oauth_callback(slug: str):  # noqa: ANN201
     try:
         if integration is None:
             raise ConfigError("This integration is not enabled.", hint="Enable it on the Overview tab first.")
-        oauth.complete(vendor.info, g.user, request.args.to_dict(), _origin(integration))
+        oauth.complete(vendor.info, g.user, request.args.to_dict(), vendor_accounts.vendor_origin(integration))
     except HubError as exc:
         flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
         return redirect(url_for("web.integration_connect", slug=slug))

@@ -1,6 +1,7 @@
 """The Connect tab of an OAuth 2.0 vendor (issue 30): "Connect with …" → the vendor's authorisation page (the kit's
 authorisation server) → back connected; a revoked grant shows "needs attention" and Reconnect restores it."""
 
+import os
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,6 +41,8 @@ def test_connect_with_the_vendor_and_back_connected_then_reconnect_after_a_revoc
     owner.post("/settings/apps/oauthexample/enable")
     page = owner.text(CONNECT)
     assert "Connect with OAuth Example" in page and "Paste each credential" not in page
+    policy = owner.get(CONNECT).headers["Content-Security-Policy"]
+    assert f"form-action 'self' {os.environ['HUB_OAUTHEXAMPLE_ORIGIN']}" in policy, "the form may go to the vendor"
     page = connect_with_vendor(owner, run_jobs)
     assert "Connected with OAuth Example to Demo Books OÜ" in page
     oauth_vendor.extensions["oauth"].revoke_all()
