@@ -63,7 +63,7 @@ AUTHORIZE_PATH, TOKEN_PATH = "/oauth/authorize", "/oauth/token"
 @dataclasses.dataclass
 class _Client:
     client_id: str
-    secret: str
+    secret: str = dataclasses.field(repr=False)  # Authlib logs the client at DEBUG
 
     def get_client_id(self) -> str:
         return self.client_id
