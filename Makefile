@@ -39,8 +39,15 @@ lint: install
 	$(BIN)/lint-imports  # the layers and the plugins' public surface (.importlinter)
 
 # The documentation site (Sphinx + MyST); warnings are errors. Open docs/_build/html/index.html.
-docs: install
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+# The documentation site needs the hub and its docs extra only (not the test tools or the plugins): its own venv.
+DOCS_VENV ?= .venv-docs
+$(DOCS_VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install -q -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python bench/reload.py

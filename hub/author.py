@@ -6,20 +6,23 @@ them without building the app (no ``instance/`` folder, no keys, no embedded Red
 
 ``check`` is a light version of Home Assistant's integration quality scale: it loads and validates the plugin
 exactly as the hub does, reads its package metadata and README, checks what its ``hub_vendor()`` and
-credentials schema declare, and runs the shared contract suite against its sandbox. Every finding says what
-to fix; the exit status is non-zero when something must be fixed.
+credentials schema declare, fails on what the scaffold wrote and nobody replaced (naming each placeholder), and
+runs the plugin's **own** ``tests/test_contract.py`` as its author does (its fixtures, its demo client),
+reporting every check: passed, failed with pytest's own message, or skipped with the reason (advice: a check
+that did not run proves nothing). Every finding says what to fix; the exit status is non-zero when something
+must be fixed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
-import tempfile
-import textwrap
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,7 +30,6 @@ from hub import credentials as creds
 from hub import scaffold
 from hub.plugins import ENTRY_POINT_GROUP, VendorRegistry
 
-SANDBOX_GROUP = "hub.sandboxes"
 #: README sections a published plugin should have (a heading containing any of the words).
 README_SECTIONS = {
     "credentials": ("credential", "connect", "setup", "set up"),
@@ -109,70 +111,119 @@ def check_declarations(registry: VendorRegistry, slug: str, report: Report) -> N
         if missing:
             report.problems.append(f"credentials field {name!r} has no {' or '.join(missing)} in its metadata: "
                                    "the admin form shows them")
-    if not creds.secret_fields(vendor.schema):
+    if not creds.secret_fields(vendor.schema) and info.oauth is None:
         report.advice.append("no credentials field is marked secret: mark API keys and tokens "
                              "`metadata={'secret': True}` so they are encrypted and never shown back")
 
 
-def contract_test_source(slug: str, plugin_module: str, sandbox_module: str) -> str:
-    """A test module running the shared contract suite against the sandbox with its demo credentials."""
-    return textwrap.dedent(f'''\
-        import importlib
-
-        import httpx
-        import marshmallow
-
-        from hub import credentials as creds
-        from hub.testing import VendorContractTests
-
-        plugin = importlib.import_module({plugin_module!r})
-        sandbox = importlib.import_module({sandbox_module!r})
-        schema = plugin.hub_credentials_schema() if hasattr(plugin, "hub_credentials_schema") else None
-        secrets = creds.secret_fields(schema) if isinstance(schema, type) and issubclass(schema, marshmallow.Schema) \\
-            else set()
+#: One test's line in ``pytest -v`` output: its node id, outcome and (for a skip) the reason.
+TEST_LINE = re.compile(r"^(?P<id>\S+::\S+) (?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)"
+                       r"(?: \((?P<reason>.*)\))?", re.MULTILINE)
+#: A failure's message in pytest's short summary (``-rA``): ``FAILED <id> - <message>``.
+FAILURE_LINE = re.compile(r"^(?:FAILED|ERROR) (?P<id>\S+::\S+) - (?P<message>.*)$", re.MULTILINE)
+CONTRACT_TESTS = Path("tests") / "test_contract.py"
+#: The suite's skip reasons for a capability the vendor does not have (not a check left undone).
+NOT_APPLICABLE = re.compile(r"^\S+ (?:has no statistics|does not export invoices)")
 
 
-        class TestContract(VendorContractTests):
-            slug = {slug!r}
-            plugin = plugin
-            good_credentials = dict(sandbox.DEMO_CREDENTIALS)
-            bad_credentials = {{k: ("wrong" + str(v)) if k in secrets else v
-                               for k, v in sandbox.DEMO_CREDENTIALS.items()}}
-            settings = dict(getattr(sandbox, "DEMO_SETTINGS", None) or {{}})
-
-            def make_transport(self):
-                return httpx.WSGITransport(app=sandbox.create_app())
-        ''')
+def plugin_folder(plugin: object, given: str | Path | None = None) -> Path | None:
+    """The plugin's source folder (the one holding ``tests/test_contract.py``): ``given``, else the folder above an
+    editable install's package, else the current directory."""
+    candidates = [Path(given)] if given else []
+    module_file = getattr(plugin, "__file__", None)
+    if module_file:
+        candidates.append(Path(module_file).resolve().parent.parent)
+    candidates.append(Path.cwd())
+    return next((folder for folder in candidates if (folder / CONTRACT_TESTS).is_file()), None)
 
 
-def run_contract_suite(slug: str, plugin_ep: metadata.EntryPoint, sandbox_ep: metadata.EntryPoint | None,
-                       report: Report, *, timeout: float = 300) -> None:
-    if sandbox_ep is None:
-        report.problems.append(f"no sandbox: register `{SANDBOX_GROUP} = {slug} = <package>.sandbox` (a WSGI "
-                               "emulator of the vendor's API with DEMO_CREDENTIALS) so the contract suite can run")
+def run_contract_suite(slug: str, folder: Path | None, report: Report, *, timeout: float = 600) -> None:
+    """Run the plugin's own ``tests/test_contract.py`` (its fixtures, its demo client) as its author does, and report
+    every check: passed, failed with pytest's own message, or skipped with the reason."""
+    if folder is None:
+        report.problems.append(f"{slug}: no {CONTRACT_TESTS} found (looked next to the installed package and in the "
+                               "current directory): run `hub-plugin check DIST --path <the plugin's folder>`, or add "
+                               "the contract suite there (`hub-plugin new` writes one)")
         return
-    sandbox = sandbox_ep.load()
-    if not isinstance(getattr(sandbox, "DEMO_CREDENTIALS", None), dict) or not hasattr(sandbox, "create_app"):
-        report.problems.append(f"the sandbox module {sandbox_ep.value} needs `create_app()` and a "
-                               "`DEMO_CREDENTIALS` dict the sandbox accepts")
+    command = [sys.executable, "-m", "pytest", "-v", "-rA", "-p", "no:cacheprovider", str(CONTRACT_TESTS)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=folder,
+                              env={**os.environ, "COLUMNS": "1000"})  # wide: pytest cuts skip reasons to fit
+    except subprocess.TimeoutExpired:
+        report.problems.append(f"{slug}: the contract suite did not finish within {timeout:g} s (in {folder})")
         return
-    with tempfile.TemporaryDirectory(prefix="hub-check-") as folder:
-        test_file = Path(folder) / f"test_contract_{slug}.py"
-        test_file.write_text(contract_test_source(slug, plugin_ep.value.split(":")[0], sandbox_ep.value))
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-                              capture_output=True, text=True, timeout=timeout, cwd=folder)
-    summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    if done.returncode == 0:
-        report.ok.append(f"contract suite against the sandbox: {summary}")
-    else:
-        failed = re.findall(r"^FAILED \S+::(\S+)", done.stdout, re.MULTILINE)
-        report.problems.append(f"contract suite against the sandbox: {summary}"
-                               + (f" — failing: {', '.join(failed)}" if failed else "")
-                               + "; run it in your tests with VendorContractTests to see the details")
+    messages = {m["id"]: m["message"] for m in FAILURE_LINE.finditer(done.stdout)}
+    seen = 0
+    for line in TEST_LINE.finditer(done.stdout):
+        seen += 1
+        name, outcome = line["id"].split("::")[-1], line["outcome"]
+        if outcome in ("PASSED", "XFAIL"):
+            report.ok.append(f"contract: {name}")
+        elif outcome == "SKIPPED" and NOT_APPLICABLE.search(line["reason"] or ""):
+            report.ok.append(f"contract: {name} — not applicable ({line['reason']})")
+        elif outcome == "SKIPPED":
+            report.advice.append(f"contract: {name} SKIPPED ({line['reason'] or 'no reason given'}): unless the "
+                                 "vendor cannot do it, give the suite what it needs (see the reason) so it runs")
+        else:
+            report.problems.append(f"contract: {name} {outcome}: {messages.get(line['id'], '(see pytest output)')} — "
+                                   f"to see it whole: cd {folder} && pytest {CONTRACT_TESTS} -k {name}")
+    summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1].strip("= ")
+    if not seen:
+        report.problems.append(f"{slug}: the contract suite ran no check ({summary}): "
+                               f"cd {folder} && pytest {CONTRACT_TESTS} shows why\n{done.stdout[-2000:]}")
+    elif done.returncode == 0:
+        report.ok.append(f"contract suite ({folder / CONTRACT_TESTS}): {summary}")
 
 
-def check(distribution: str, *, run_tests: bool = True) -> Report:
-    """The quality report for the installed distribution ``distribution`` (e.g. ``hub-acme``)."""
+def scaffold_defaults(slug: str) -> Any:
+    """``hub_vendor()`` of an untouched scaffold for ``slug`` (what ``hub-plugin new`` wrote), or None."""
+    try:
+        values = scaffold.placeholders(slug)
+    except scaffold.ScaffoldError:
+        return None
+    source = scaffold.render((scaffold.TEMPLATE / "__package__" / "__init__.py.tmpl").read_text(encoding="utf-8"),
+                             values)
+    namespace: dict[str, Any] = {"__name__": f"_scaffold_{slug}"}
+    exec(compile(source, "<scaffold>", "exec"), namespace)  # noqa: S102 — the hub's own template
+    return namespace["hub_vendor"]()
+
+
+def check_placeholders(dist: metadata.Distribution, registry: VendorRegistry, slug: str, report: Report) -> None:
+    """Fail on what ``hub-plugin new`` wrote and the author has not replaced, naming each placeholder."""
+    template = scaffold_defaults(slug)
+    if template is not None:
+        info = registry.vendors[slug].info
+        for attribute in ("summary", "setup_steps", "gotchas", "docs_url"):
+            value = getattr(info, attribute)
+            if value and value == getattr(template, attribute):
+                report.problems.append(f"VendorInfo.{attribute} is still the scaffold's placeholder ({value!r}): "
+                                       "write the vendor's own")
+        if info.regions == template.regions and info.setup_steps == template.setup_steps:
+            report.problems.append(f"VendorInfo.regions is still the scaffold's default {info.regions!r}: give the "
+                                   "countries the vendor serves")
+    if re.search(r"https?://[^/\s\"']+\.example(?:[/\"'\s]|$)", registry.vendors[slug].info.docs_url + " "):
+        report.problems.append(f"VendorInfo.docs_url {registry.vendors[slug].info.docs_url!r} is a made-up "
+                               "address (.example): link the vendor's API documentation")
+    readme = dist.metadata.get_payload() or ""  # type: ignore[attr-defined]
+    try:
+        values = scaffold.placeholders(slug)
+    except scaffold.ScaffoldError:
+        return
+    rendered = scaffold.render((scaffold.TEMPLATE / "README.md.tmpl").read_text(encoding="utf-8"), values)
+    section = None
+    for block in re.split(r"\n\s*\n", rendered):
+        heading = re.match(r"^#{2,4}\s+(.+)$", block.strip())
+        if heading:
+            section = heading.group(1)
+            continue
+        if section in ("Credentials", "What syncs", "How faithful is the sandbox") and block.strip() in readme:
+            report.problems.append(f"README section '{section}' still has the scaffold's placeholder text "
+                                   f"({block.strip().splitlines()[0][:70]}…): write it for the vendor")
+
+
+def check(distribution: str, *, run_tests: bool = True, path: str | Path | None = None) -> Report:
+    """The quality report for the installed distribution ``distribution`` (e.g. ``hub-acme``); ``path``: the
+    plugin's source folder (found by itself for an editable install or when run in that folder)."""
     report = Report()
     try:
         dist = metadata.distribution(distribution)
@@ -186,11 +237,11 @@ def check(distribution: str, *, run_tests: bool = True) -> Report:
         return report
     check_metadata(dist, report)
     check_readme(dist, report)
-    sandboxes = {ep.name: ep for ep in _entry_points(dist, SANDBOX_GROUP)}
     for ep in vendors:
         registry = VendorRegistry()
         try:
-            registry.register(ep.name, ep.load(), strict=False, distribution=dist.metadata["Name"],
+            plugin = ep.load()
+            registry.register(ep.name, plugin, strict=False, distribution=dist.metadata["Name"],
                               version=dist.version)
         except Exception as exc:  # an import error is itself the finding
             report.problems.append(f"{ep.name}: the plugin does not import: {type(exc).__name__}: {exc}")
@@ -202,8 +253,9 @@ def check(distribution: str, *, run_tests: bool = True) -> Report:
         report.ok.append(f"{ep.name}: loads and validates (capabilities: "
                          f"{', '.join(sorted(registry.vendors[ep.name].capabilities))})")
         check_declarations(registry, ep.name, report)
+        check_placeholders(dist, registry, ep.name, report)
         if run_tests:
-            run_contract_suite(ep.name, ep, sandboxes.get(ep.name), report)
+            run_contract_suite(ep.name, plugin_folder(plugin, path), report)
     return report
 
 
@@ -229,10 +281,13 @@ def new_command(name: str, dest: str, display_name: str | None) -> None:
 
 @main.command("check")
 @click.argument("distribution")
-@click.option("--no-tests", is_flag=True, help="Skip running the contract suite against the sandbox.")
-def check_command(distribution: str, no_tests: bool) -> None:
+@click.option("--no-tests", is_flag=True, help="Skip running the plugin's contract suite.")
+@click.option("--path", default=None, type=click.Path(file_okay=False, exists=True),
+              help="The plugin's source folder, holding tests/test_contract.py (default: found next to an editable "
+                   "install, or the current directory).")
+def check_command(distribution: str, no_tests: bool, path: str | None) -> None:
     """A quality report on the installed plugin DISTRIBUTION (e.g. hub-acme): what to fix before publishing."""
-    report = check(distribution, run_tests=not no_tests)
+    report = check(distribution, run_tests=not no_tests, path=path)
     click.echo(f"{distribution}:\n{report.render()}")
     if report.problems:
         raise SystemExit(1)

@@ -12,6 +12,8 @@
 * Every request first takes a slot from the vendor account's request budget (:mod:`hub.ratelimit`).
 * Log lines carry method, host, path, status and time only — never the query string, headers or
   bodies, which is where credentials travel.
+* ``bearer`` (OAuth 2.0 vendors, contract 1.2): every request carries ``Authorization: Bearer <token>`` unless the
+  plugin sets ``Authorization`` itself; the token comes from :mod:`hub.oauth`, refreshed before it expires.
 * ``origin`` (sandboxes, tests): requests for the vendor's real URL are sent to another origin
   with the real host kept in the ``Host`` header, so a plugin always writes the vendor's real URLs.
 
@@ -140,8 +142,9 @@ class VendorHttp:
     def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
-                 max_bytes: int | None = None) -> None:
+                 max_bytes: int | None = None, bearer: Callable[[], str] | None = None) -> None:
         self.vendor = vendor
+        self.bearer = bearer
         default_deadline, default_max = env_limits()
         self.deadline = deadline if deadline is not None else default_deadline
         self.max_bytes = max_bytes if max_bytes is not None else default_max
@@ -176,6 +179,8 @@ class VendorHttp:
         throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
         target, where = self._route(url, headers)
+        if self.bearer is not None and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {self.bearer()}"
         send_options = {k: kwargs.pop(k) for k in SEND_OPTIONS if k in kwargs}
         for attempt in range(1, MAX_INLINE_RETRIES + 1):
             if self.budget is not None:

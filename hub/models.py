@@ -242,6 +242,25 @@ class CredentialDraft(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
+class OAuthGrant(db.Model):
+    """A firm integration's OAuth 2.0 grant (:mod:`hub.oauth`): the tokens the vendor issued, encrypted.
+
+    One row per integration, replaced by Reconnect. ``revoked_at``: the vendor refused the refresh token
+    (``invalid_grant``); the connection needs attention until the admin reconnects. A refresh locks the row
+    (``SELECT … FOR UPDATE``) so two workers never both spend a rotating refresh token."""
+
+    __tablename__ = "oauth_grant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"), unique=True)
+    tokens: Mapped[str] = mapped_column(Encrypted)  # {"access_token", "refresh_token", "token_type"}
+    scope: Mapped[str | None] = mapped_column(String(1000))
+    expires_at: Mapped[dt.datetime | None] = mapped_column()  # the access token's expiry (UTC); None: not said
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    connected_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
 class CustomField(db.Model):
     """A firm's custom task field (a column on summary tasks)."""
 

@@ -25,7 +25,7 @@ import pluggy
 from hub import __version__, hookspecs, redaction
 from hub import credentials as creds
 from hub.errors import ConfigError, HubError, NotSupported, TransientError, UnexpectedError
-from hub.types import VendorInfo
+from hub.types import OAuthSpec, VendorInfo
 
 ENTRY_POINT_GROUP = "hub.vendors"
 log = logging.getLogger("hub.plugins")
@@ -228,6 +228,10 @@ class VendorRegistry:
         api = info.requires_api
         if not _api_compatible(api):
             raise ValueError(_api_incompatibility(api))
+        if info.oauth is not None and not isinstance(info.oauth, OAuthSpec):
+            raise ValueError(f"VendorInfo.oauth must be a hub.types.OAuthSpec, got {type(info.oauth).__name__}")
+        if info.oauth is not None and tuple(int(x) for x in api.split(".")[:2]) < (1, 2):
+            raise ValueError("VendorInfo.oauth is contract 1.2: set requires_api='1.2'")
         schema = self._only(plugin, "hub_credentials_schema")()
         if not (isinstance(schema, type) and issubclass(schema, marshmallow.Schema)):
             raise ValueError("hub_credentials_schema must return a marshmallow.Schema subclass")

@@ -149,6 +149,43 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class OAuthSpec:
+    """How a vendor authorises with OAuth 2.0 (contract 1.2): the authorisation-code flow, run by the hub.
+
+    The admin clicks "Connect with <vendor>" on the Connect tab, signs in at the vendor and is sent back; the hub
+    keeps the tokens (encrypted), refreshes them before they expire and hands every hook a ``ctx.http`` that sends
+    ``Authorization: Bearer <access token>``. The client id and secret of the hub's app at the vendor are operator
+    settings: ``HUB_<SLUG>_OAUTH_CLIENT_ID`` and ``HUB_<SLUG>_OAUTH_CLIENT_SECRET``.
+
+    Attributes:
+        authorize_url: The vendor's authorisation endpoint (where the admin's browser is sent).
+        token_url: The vendor's token endpoint (code exchange and refresh).
+        scopes: The scopes the plugin needs (sent space-separated).
+        pkce: Send a PKCE challenge (S256) with the authorisation request (default on; RFC 7636).
+        client_auth: How the hub authenticates at the token endpoint: ``"client_secret_basic"`` (default),
+            ``"client_secret_post"`` or ``"none"`` (a public client: PKCE only).
+        extra_params: Further query parameters of the authorisation request the vendor documents (e.g.
+            ``{"access_type": "offline"}``).
+    """
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...] = ()
+    pkce: bool = True
+    client_auth: str = "client_secret_basic"
+    extra_params: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.client_auth not in OAUTH_CLIENT_AUTH:
+            raise ValueError(f"OAuthSpec.client_auth must be one of {', '.join(OAUTH_CLIENT_AUTH)}, "
+                             f"got {self.client_auth!r}")
+
+
+#: The token-endpoint client authentication methods :class:`OAuthSpec` accepts (RFC 6749 §2.3, as Authlib names them).
+OAUTH_CLIENT_AUTH = ("client_secret_basic", "client_secret_post", "none")
+
+
+@dataclass(frozen=True)
 class VendorInfo:
     """What the hub shows about a vendor before anything is connected. Cheap to build: no network.
 
@@ -174,6 +211,9 @@ class VendorInfo:
             rate on the sum of that rate's line nets, rounded half-up; ``"line"`` per line, each rounded half-up,
             then summed (Merit Aktiva). The hub totals an invoice the way the vendor it goes to books it, so what
             is issued and what is booked agree to the cent.
+        oauth: The vendor authorises with OAuth 2.0 (contract 1.2): an :class:`OAuthSpec`. The Connect tab then
+            offers "Connect with <name>"; pasted credentials (``hub_credentials_schema``) may be declared beside
+            it (e.g. a company id) or be an empty schema.
     """
 
     slug: str
@@ -190,6 +230,7 @@ class VendorInfo:
     docs_url: str = ""
     requires_api: str = "1.2"
     vat_rounding: str = "rate"
+    oauth: OAuthSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import marshmallow
 from flask import current_app
 
 from hub import credentials as creds
-from hub import redaction
+from hub import oauth, redaction
 from hub.context import RedisCache, VendorContext, account_key
 from hub.errors import ConfigError, HubError, UnexpectedError
 from hub.health import Owner, attribute_failure, record_outcome
@@ -81,18 +81,27 @@ def rate_limits(published: tuple[RateLimit, ...], override: str | None) -> tuple
     return tuple(out)
 
 
+def vendor_origin(integration: Integration, settings: dict[str, str] | None = None) -> str | None:
+    """Where the integration's vendor traffic goes instead of the vendor's real host (a sandbox in the demo and
+    the tests): its ``origin`` setting, else the operator's ``HUB_<SLUG>_ORIGIN``; None: the real host."""
+    settings = operator_settings(integration.vendor) if settings is None else settings
+    return (integration.settings or {}).get("origin") or settings.get("origin")
+
+
 def build_context(integration: Integration, credentials: dict[str, Any], *,
                   client: httpx.Client | None = None) -> VendorContext:
     vendor = vendor_of(integration)
     svc = services()
     key = account_key(vendor.slug, credentials, current_app.config["SECRET_KEY"])
     settings = operator_settings(vendor.slug)
-    origin = (integration.settings or {}).get("origin") or settings.get("origin")
+    origin = vendor_origin(integration, settings)
     limits = rate_limits(vendor.info.rate_limits, settings.get("rate_limits"))
     budget = RateBudget(svc.redis, key, limits) if limits else None
     logger = logging.getLogger(f"hub.vendor.{vendor.slug}")
     timeout = httpx.Timeout(current_app.config.get("HUB_VENDOR_TIMEOUT", DEFAULT_TIMEOUT.read), connect=10.0)
-    http = VendorHttp(vendor.slug, client or new_client(timeout), budget=budget, origin=origin, log=logger)
+    bearer = oauth.bearer(integration.id, vendor.info, origin) if vendor.info.oauth is not None else None
+    http = VendorHttp(vendor.slug, client or new_client(timeout), budget=budget, origin=origin, log=logger,
+                      bearer=bearer)
     return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 
@@ -144,11 +153,19 @@ class VendorAccount:
         """Whether a call with ``credentials`` (None: the stored ones) is a call of this account as stored, whose
         outcome is then the owner's health (a Test connection of typed values that equal the stored ones is)."""
         owner = self.owner
-        return credentials is None or (owner.has_credentials and stored_credentials(owner) == credentials)
+        return credentials is None or (owner.has_credentials and stored_credentials(owner) == credentials) \
+            or (credentials == {} and self.by_grant())
+
+    def by_grant(self) -> bool:
+        """An OAuth vendor's firm account with nothing pasted: its grant (:mod:`hub.oauth`) is the credential."""
+        return not self.own and not self.owner.has_credentials and \
+            vendor_of(self.integration).info.oauth is not None and oauth.grant_of(self.integration) is not None
 
     def credentials(self) -> dict[str, Any]:
         owner = self.owner
         if not owner.has_credentials:
+            if self.by_grant():
+                return {}  # the grant is the credential: ctx.http carries its bearer token
             raise ConfigError("No credentials are saved yet.", hint="Paste them on the Connect tab and save.")
         return stored_credentials(owner)
 

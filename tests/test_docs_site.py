@@ -17,7 +17,8 @@ import pytest
 from hub import errors, hookspecs, types
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_TYPES = [types.Period, types.StatisticField, types.RateLimit, types.VendorInfo, types.ConnectionInfo,
+PUBLIC_TYPES = [types.Period, types.StatisticField, types.RateLimit, types.VendorInfo, types.OAuthSpec,
+                types.ConnectionInfo,
                 types.Contact, types.Address, types.VendorClient, types.Product, types.TaxRate, types.InvoiceParty,
                 types.InvoiceLine, types.Invoice, types.ExportReceipt, types.Payment]
 PUBLIC_ERRORS = [errors.HubError, errors.AuthError, errors.ConfigError, errors.RateLimited, errors.TransientError,

@@ -7,12 +7,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
-from hub import webhooks
+from hub import connections, oauth, webhooks
 from hub.api import auth, service_auth
-from hub.models import Client, ClientConnection, CredentialDraft, Integration, WebhookEndpoint, db, encrypted_columns
+from hub.models import (
+    Client,
+    ClientConnection,
+    CredentialDraft,
+    Integration,
+    User,
+    WebhookEndpoint,
+    db,
+    encrypted_columns,
+)
 from hub.vault import TOKEN_PREFIX, Vault, VaultError
+from hub.vendor_accounts import vendor_of
 from tests.api.conftest import ApiClient
 from tests.api.test_service_api import Receiver, independent_verify
+from tests.test_oauth import authorise
 from tests.web.conftest import Pages
 
 GOOD = {"api_key": "ex-good-key-0001", "company": "acme"}
@@ -27,7 +38,8 @@ def registered() -> set[str]:
 def everything(hub_app, firm, example_integration, hub_db, run_jobs, serve, monkeypatch):
     """One of everything that may hold a secret, made through the real flows: firm credentials, a client's own
     credentials, a draft (a test of unsaved values), a webhook endpoint and a delivery to it, API and service
-    tokens, a signed-in browser session."""
+    tokens, a signed-in browser session, an OAuth grant."""
+    from hub_oauthexample import sandbox as oauth_sandbox
     monkeypatch.setitem(hub_app.config, "HUB_API_WAIT", 0)
     monkeypatch.setitem(hub_app.config, "HUB_WEBHOOKS_ALLOW_PRIVATE", True)
     api = ApiClient(hub_app, auth.create_token(firm.id, name="setup", role="admin").secret)
@@ -50,6 +62,15 @@ def everything(hub_app, firm, example_integration, hub_db, run_jobs, serve, monk
     run_jobs()
     assert receiver.requests, "a delivery was signed with the stored secret"
     assert CredentialDraft.query.count() == 1
+    for name, value in oauth_sandbox.DEMO_SETTINGS.items():
+        monkeypatch.setenv(f"HUB_OAUTHEXAMPLE_{name.upper()}", value)
+    origin = serve(oauth_sandbox.create_app())
+    connected = connections.get_or_create_integration(firm.id, "oauthexample")
+    connected.settings = {"origin": origin}
+    hub_db.session.commit()
+    connections.set_enabled(connected, True)
+    owner = User.query.filter_by(firm_id=firm.id, role="owner").one()
+    oauth.complete(vendor_of(connected).info, owner, authorise(connected, owner), origin)
     return {"endpoint": WebhookEndpoint.query.one(), "secret": created.get_json()["secret"], "receiver": receiver}
 
 
@@ -83,7 +104,7 @@ def test_vault_output_is_stored_only_in_registered_columns(hub_app, everything):
     assert found - registered() == set(), "vault output stored in a column not declared Encrypted (hub.models)"
     assert registered() - found == set(), "a registered column the set-up did not fill: extend `everything`"
     assert registered() == {"integration.secret_credentials", "client_connection.secret_credentials",
-                            "credential_draft.secret_credentials", "webhook_endpoint.secret"}
+                            "credential_draft.secret_credentials", "webhook_endpoint.secret", "oauth_grant.tokens"}
 
 
 def test_rotate_keys_covers_every_registered_column(hub_app, hub_db, everything, run_jobs):
@@ -97,8 +118,9 @@ def test_rotate_keys_covers_every_registered_column(hub_app, hub_db, everything,
         assert sorted(per_column) == ["client_connection.secret_credentials: 1 re-encrypted",
                                       "credential_draft.secret_credentials: 1 re-encrypted",
                                       "integration.secret_credentials: 1 re-encrypted",
+                                      "oauth_grant.tokens: 1 re-encrypted",
                                       "webhook_endpoint.secret: 1 re-encrypted"]
-        assert total == "re-encrypted 4 stored secrets in 4 columns"
+        assert total == "re-encrypted 5 stored secrets in 5 columns"
         services.vault = Vault([new_key])  # the old key dropped, as the README says
         hub_db.session.expire_all()
         for column in encrypted_columns():
@@ -115,7 +137,8 @@ def test_rotate_keys_covers_every_registered_column(hub_app, hub_db, everything,
         assert len(receiver.requests) == before + 1
         last = receiver.requests[-1]
         assert independent_verify(everything["secret"], last["headers"], last["body"])
-        assert Integration.query.one().secret_credentials and ClientConnection.query.one().secret_credentials
+        assert Integration.query.filter_by(vendor="example").one().secret_credentials
+        assert ClientConnection.query.one().secret_credentials
     finally:
         services.vault = old_vault
 
@@ -132,7 +155,7 @@ def test_rotate_keys_says_what_it_could_not_decrypt_and_fails(hub_app, hub_db, f
     assert "integration.secret_credentials: 1 re-encrypted" in result.output
     assert (f"webhook_endpoint.secret: 0 re-encrypted; 1 NOT re-encrypted, cannot be decrypted with the "
             f"configured keys (id {endpoint.id})") in result.output
-    assert "re-encrypted 1 stored secrets in 4 columns" in result.output
+    assert "re-encrypted 1 stored secrets in 5 columns" in result.output
     assert "1 stored secret(s) NOT re-encrypted: keep the old keys" in result.output
 
 

@@ -56,10 +56,10 @@ def test_fresh_install_lists_exactly_what_is_installed(checkout_builds, tmp_path
 
     assert listed() == {}
     run(*pip, "--no-deps", ROOT / "tests" / "example_vendor")
-    assert list(listed()) == ["example"]
+    assert list(listed()) == ["example", "oauthexample"]  # the example distribution holds both (issue 30)
     run(*pip, "--no-deps", make_broken_plugin(tmp_path / "broken"))
     rows = listed()
-    assert sorted(rows) == ["broken", "example"]
+    assert sorted(rows) == ["broken", "example", "oauthexample"]
     assert rows["example"]["error"] is None and rows["example"]["version"] == "0.1.0"
     assert "this plugin is broken on purpose" in rows["broken"]["error"]
     strict = subprocess.run([venv / "bin" / "flask", "hub", "plugins"], env=dict(env, HUB_STRICT_PLUGINS="1"),

@@ -109,7 +109,7 @@ def test_generated_plugin_installs_from_wheels_alone_and_passes_in_a_fresh_venv(
     """As an author outside this repository: the hub's built wheel (and its dependencies' wheels) in a local
     folder, nothing else — `pip install --no-index --find-links`; the scaffold made by the `hub-plugin`
     console script (no instance folder appears), its tests pass, `flask hub plugins` lists it and
-    `hub-plugin check` finds nothing to fix but the README sections a real plugin must write."""
+    `hub-plugin check` runs its contract suite (every check passes) and names the placeholders left to replace."""
     dist, wheels = tmp_path / "dist", tmp_path / "wheels"
     run(sys.executable, "-m", "build", "--wheel", "--sdist", "--outdir", dist, ROOT)
     hub_wheel = next(dist.glob("integration_hub-*.whl"))
@@ -141,8 +141,10 @@ def test_generated_plugin_installs_from_wheels_alone_and_passes_in_a_fresh_venv(
     assert rows["acme"]["version"] == "0.1.0"
     assert rows["acme"]["capabilities"] == ["test_connection", "client_lookup", "statistics", "invoice_export",
                                             "find_invoice"]
-    checked = subprocess.run([venv / "bin" / "hub-plugin", "check", "hub-acme"], capture_output=True, text=True,
-                             env=env, cwd=tmp_path, timeout=600)
-    assert "loads and validates" in checked.stdout and "contract suite against the sandbox:" in checked.stdout
-    assert "passed" in checked.stdout and "failed" not in checked.stdout, checked.stdout
-    assert checked.returncode == 0 and "ready to publish" in checked.stdout, checked.stdout
+    checked = subprocess.run([venv / "bin" / "hub-plugin", "check", "hub-acme", "--path", plugin],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert "loads and validates" in checked.stdout and "contract: test_export_idempotency" in checked.stdout
+    assert "passed" in checked.stdout and "FAILED" not in checked.stdout, checked.stdout
+    # an untouched scaffold is not ready: each placeholder is named
+    assert checked.returncode == 1 and "VendorInfo.docs_url" in checked.stdout, checked.stdout
+    assert "README section 'Credentials' still has the scaffold's placeholder" in checked.stdout

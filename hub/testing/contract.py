@@ -11,16 +11,22 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from authlib.common.security import generate_token
+from authlib.integrations.httpx_client import OAuth2Client
 
 from hub import credentials as creds
 from hub.context import MemoryCache, VendorContext
 from hub.errors import AuthError, HubError, TransientError, VendorRejected
 from hub.http import VendorHttp
 from hub.plugins import VendorRegistry
-from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceLine, InvoiceParty, Period
+from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceLine, InvoiceParty, Period, VendorInfo
 
 #: Version of the contract suite (see the module docstring and docs/plugins/testing.md).
-CONTRACT_SUITE_VERSION = "1.1"
+CONTRACT_SUITE_VERSION = "1.2"
+#: Where the suite's OAuth flow says the hub is (the sandbox sends the code there; nothing listens).
+OAUTH_REDIRECT = "https://hub.test/oauth/callback"
+#: An access token no vendor issued (the refused-token check).
+REFUSED_TOKEN = "hub-contract-refused-token"
 __version__ = CONTRACT_SUITE_VERSION
 
 __all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "make_context", "sample_invoice", "vendor_registry"]
@@ -43,6 +49,32 @@ def make_context(slug: str, transport: httpx.BaseTransport | None = None, *, set
     if now is not None:
         ctx.now = now
     return ctx
+
+
+def oauth_token(info: VendorInfo, transport: httpx.BaseTransport, settings: dict) -> dict[str, Any]:
+    """Tokens from the sandbox behind ``transport`` by the authorisation-code flow, as the hub runs it (Authlib,
+    ``state``, PKCE when declared), with the client id and secret of ``settings`` (``oauth_client_id``,
+    ``oauth_client_secret``: the sandbox's ``DEMO_SETTINGS``). The sandbox's authorisation page must approve at
+    once (the kit's :mod:`hub.testing.oauth_server` does)."""
+    spec = info.oauth
+    assert spec is not None, f"{info.slug} does not declare VendorInfo.oauth"
+    client = OAuth2Client(client_id=settings.get("oauth_client_id"), client_secret=settings.get("oauth_client_secret"),
+                          token_endpoint_auth_method=spec.client_auth, scope=" ".join(spec.scopes) or None,
+                          redirect_uri=OAUTH_REDIRECT, code_challenge_method="S256" if spec.pkce else None,
+                          transport=transport)
+    try:
+        verifier = generate_token(64) if spec.pkce else None
+        url, state = client.create_authorization_url(spec.authorize_url, code_verifier=verifier)
+        with httpx.Client(transport=transport) as browser:  # the admin's browser at the authorisation page
+            answer = browser.get(url)
+        location = answer.headers.get("Location", "")
+        assert answer.status_code in (302, 303) and location.startswith(OAUTH_REDIRECT), (
+            f"the sandbox's authorisation page should send the browser back to the redirect URI, answered "
+            f"{answer.status_code} {location or answer.text[:200]}")
+        assert f"state={state}" in location, "the authorisation answer must carry the state back"
+        return dict(client.fetch_token(spec.token_url, authorization_response=location, code_verifier=verifier))
+    finally:
+        client.close()
 
 
 def vendor_registry(slug: str, plugin: Any) -> VendorRegistry:
@@ -102,6 +134,18 @@ class VendorContractTests:
 
     slug: ClassVar[str]
     plugin: ClassVar[Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The OAuth checks belong to a suite whose plugin declares ``VendorInfo.oauth``: for any other plugin they
+        are not collected at all (a 1.1 plugin's suite runs exactly its checks, nothing skipped)."""
+        super().__init_subclass__(**kwargs)
+        describe = getattr(getattr(cls, "plugin", None), "hub_vendor", None)
+        try:
+            oauth = describe is None or describe().oauth is not None
+        except Exception:  # the suite's own checks report a plugin that cannot describe itself
+            oauth = True
+        if not oauth:
+            cls.test_oauth_connect_and_refresh = None  # type: ignore[assignment]
     good_credentials: ClassVar[dict]
     bad_credentials: ClassVar[dict]
     settings: ClassVar[dict] = {}
@@ -128,12 +172,27 @@ class VendorContractTests:
         return vendor_registry(self.slug, self.plugin)
 
     def call(self, registry: VendorRegistry, hook: str, *, transport: httpx.BaseTransport | None = None,
-             **kwargs: Any) -> Any:
-        ctx = make_context(self.slug, transport or self.make_transport(), settings=dict(self.settings))
+             bearer: str | None = None, **kwargs: Any) -> Any:
+        """Call ``hook`` as the hub does. For an OAuth vendor ``ctx.http`` carries a token of the sandbox behind
+        ``transport`` (or ``bearer``), as the hub's does."""
+        transport = transport or self.make_transport()
+        ctx = make_context(self.slug, transport, settings=dict(self.settings))
+        info = registry.get(self.slug).info
+        if info.oauth is not None:
+            ctx.http.bearer = (lambda: bearer) if bearer else self._bearer(info, transport)
         try:
             return registry.call(self.slug, hook, ctx=ctx, **kwargs)
         finally:
             ctx.close()
+
+    def _bearer(self, info: VendorInfo, transport: httpx.BaseTransport) -> Any:
+        def token() -> str:
+            try:
+                return oauth_token(info, transport, dict(self.settings))["access_token"]
+            except httpx.TransportError:  # the network is down: the hook's own request fails the same way
+                return "unreachable"
+
+        return token
 
     def secret_values(self, registry: VendorRegistry) -> list[str]:
         schema = registry.get(self.slug).schema
@@ -159,11 +218,12 @@ class VendorContractTests:
         schema = registry.get(self.slug).schema
         assert registry.call(self.slug, "hub_credentials_schema") is schema, "return the same Schema class every call"
         fields = schema().fields
-        assert fields, "the credentials schema has no fields"
+        oauth = registry.get(self.slug).info.oauth is not None
+        assert fields or oauth, "the credentials schema has no fields"
         for name, field in fields.items():
             assert field.metadata.get("label"), f"field {name!r} needs metadata label"
         assert not creds.unmarked_secret_looking(schema)
-        assert creds.secret_fields(schema), "at least one credential should be secret"
+        assert creds.secret_fields(schema) or oauth, "at least one credential should be secret"
         loaded = creds.validate(schema, self.good_credentials)
         padded = {k: f"  {v}\t " if isinstance(v, str) else v for k, v in self.good_credentials.items()}
         assert creds.validate(schema, padded) == loaded, "pasted whitespace must be stripped"
@@ -182,10 +242,37 @@ class VendorContractTests:
         assert info.account_name.strip(), "say which account/company/database this is"
 
     def test_connection_with_bad_credentials(self, registry: VendorRegistry) -> None:
-        schema = registry.get(self.slug).schema
+        vendor = registry.get(self.slug)
+        bearer = REFUSED_TOKEN if vendor.info.oauth is not None else None  # an OAuth vendor's credential
         with pytest.raises(AuthError) as caught:
-            self.call(registry, "hub_test_connection", credentials=creds.validate(schema, self.bad_credentials))
+            self.call(registry, "hub_test_connection", bearer=bearer,
+                      credentials=creds.validate(vendor.schema, self.bad_credentials))
         assert caught.value.message.strip()
+
+    def test_oauth_connect_and_refresh(self, registry: VendorRegistry) -> None:
+        """(1.2; collected only for a plugin with ``VendorInfo.oauth``) The sandbox runs the authorisation-code
+        flow (state, PKCE when declared) and issues a refresh token; the refreshed access token works; a refused
+        access token is an ``AuthError`` (the hub then shows "needs attention" and Reconnect)."""
+        vendor = registry.get(self.slug)
+        credentials = creds.validate(vendor.schema, self.good_credentials)
+        transport = self.make_transport()  # one sandbox: it knows the tokens it issued
+        token = oauth_token(vendor.info, transport, dict(self.settings))
+        assert token.get("access_token") and token.get("refresh_token"), "issue an access and a refresh token"
+        spec = vendor.info.oauth
+        client = OAuth2Client(client_id=self.settings.get("oauth_client_id"),
+                              client_secret=self.settings.get("oauth_client_secret"),
+                              token_endpoint_auth_method=spec.client_auth, transport=transport)
+        try:
+            refreshed = client.refresh_token(spec.token_url, refresh_token=token["refresh_token"])
+        finally:
+            client.close()
+        assert refreshed.get("access_token"), "a refresh gives a new access token"
+        info = self.call(registry, "hub_test_connection", transport=transport, bearer=refreshed["access_token"],
+                         credentials=credentials)
+        assert isinstance(info, ConnectionInfo) and info.account_name.strip()
+        with pytest.raises(AuthError):
+            self.call(registry, "hub_test_connection", transport=transport, bearer=REFUSED_TOKEN,
+                      credentials=credentials)
 
     def test_connection_network_failure(self, registry: VendorRegistry) -> None:
         def refuse(request: httpx.Request) -> httpx.Response:

@@ -67,8 +67,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from hub.types import Period
 
-__all__ = ["BASE_KNOBS", "CONTROL_PREFIX", "FAULTS", "GARBAGE_PAGE", "RateVerdict", "Recorded", "Sandbox",
-           "Served", "StatusCounts", "ascii_fold", "cached_seed", "json_response", "money", "parse_rate",
+__all__ = ["BASE_KNOBS", "CONTROL_PREFIX", "FAULTS", "GARBAGE_PAGE", "RateVerdict", "Recorded", "RecordedHeaders",
+           "Sandbox", "Served", "StatusCounts", "ascii_fold", "cached_seed", "json_response", "money", "parse_rate",
            "pick_name", "random_day", "rng", "seeded_uuid", "serve", "transport"]
 
 #: Paths under this prefix are the kit's control endpoints: never recorded, never faulted.
@@ -96,6 +96,26 @@ _OFF = (None, "", "none", "null", "off", False)
 T = TypeVar("T")
 
 
+class RecordedHeaders(dict[str, str]):
+    """A request's headers as the sandbox received them, looked up in any case (HTTP header names are
+    case-insensitive): ``headers["X-AppSecretToken"]`` finds ``X-Appsecrettoken``."""
+
+    def _key(self, name: object) -> object:
+        if not isinstance(name, str) or dict.__contains__(self, name):
+            return name
+        lower = name.lower()
+        return next((key for key in self if key.lower() == lower), name)
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, self._key(name))
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, self._key(name), default)
+
+
 @dataclasses.dataclass
 class Recorded:
     """One API request as the sandbox received it, and the status it was answered with."""
@@ -104,7 +124,7 @@ class Recorded:
     host: str  #: the ``Host`` header's name, lower case, without the port
     path: str
     query: str  #: the raw query string, exactly as sent
-    headers: dict[str, str]
+    headers: dict[str, str]  #: a :class:`RecordedHeaders`: looked up in any case
     body: bytes
     status: int = 0  #: 0 while the request is being answered
     at: float = dataclasses.field(default_factory=time.time)  #: when it arrived (epoch seconds)
@@ -423,7 +443,7 @@ class Sandbox:
             g._sandbox_control = True
             return None
         record = Recorded(request.method, _hostname(request.headers.get("Host") or request.host), request.path,
-                          request.query_string.decode("latin-1"), dict(request.headers), b"")
+                          request.query_string.decode("latin-1"), RecordedHeaders(request.headers), b"")
         g._sandbox_record = record
         with self.lock:
             self.requests.append(record)

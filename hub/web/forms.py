@@ -91,7 +91,8 @@ def form_fields(schema_cls: type[marshmallow.Schema], values: dict[str, Any] | N
 
 
 def submitted(schema_cls: type[marshmallow.Schema], form: Any) -> dict[str, Any]:
-    """The schema's fields as posted (checkboxes become booleans; absent fields are left out)."""
+    """The schema's fields as posted (checkboxes become booleans; absent fields are left out, and so is a blank
+    optional field that is not text — or it is None where the field allows none)."""
     out: dict[str, Any] = {}
     for name, f in schema_cls().fields.items():
         if f.dump_only:
@@ -99,7 +100,12 @@ def submitted(schema_cls: type[marshmallow.Schema], form: Any) -> dict[str, Any]
         if isinstance(f, fields.Boolean):
             out[name] = name in form
         elif name in form:
-            out[name] = form.get(name)
+            value = form.get(name)
+            if not f.required and not isinstance(f, fields.String) and not (value or "").strip():
+                if f.allow_none:  # a blank optional number, date, …: "none", as the API's null (issue 30)
+                    out[name] = None
+                continue  # otherwise left out, as the API's absent field
+            out[name] = value
     return out
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 import re
 from typing import Any
 
+import httpx
 import marshmallow
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 
-from hub import audit, catalog, connections, drafts, exports, health, statistics, vendor_accounts
+from hub import audit, catalog, connections, drafts, exports, health, oauth, statistics, vendor_accounts
 from hub import credentials as creds
 from hub.errors import ConfigError, HubError
 from hub.models import (
@@ -30,7 +31,7 @@ from hub.plugins import Vendor
 from hub.schedule import import_date
 from hub.services import services
 from hub.types import Period
-from hub.web import forms
+from hub.web import forms, security
 from hub.web.base import admin_required, bp, current_firm, login_required, require_plan
 
 NEW_FIELD = "__new__"
@@ -236,7 +237,9 @@ def checklist(vendor: Vendor, integration: Integration | None) -> list[dict[str,
 
     enabled = bool(integration and integration.enabled)
     add(enabled, "Integration enabled", "" if enabled else "Click Enable on the Overview tab.")
-    if integration is None or not integration.has_credentials:
+    if vendor.info.oauth is not None and (integration is None or oauth.grant_of(integration) is None):
+        add(False, "Credentials saved and tested", f"Click Connect with {vendor.info.name} on the Connect tab.")
+    elif integration is None or not (integration.has_credentials or vendor.info.oauth is not None):
         add(False, "Credentials saved and tested", "Paste the credentials on the Connect tab, Test connection, Save.")
     elif integration.status == OK:
         when = integration.last_success_at.strftime("%Y-%m-%d %H:%M") if integration.last_success_at else ""
@@ -326,14 +329,77 @@ def integration_connect(slug: str):  # noqa: ANN201
             return redirect(url_for("web.integration_overview", slug=slug))
         outcome, value = handle_credentials_post(integration, None)
         if outcome == "errors":
-            return dialog(slug, "connect", status=422, **value)
+            return dialog(slug, "connect", status=422, oauth=oauth_state(vendor_or_404(slug), integration), **value)
         return redirect(url_for("web.integration_connect", slug=slug, test_run=value) if value
                         else url_for("web.integration_connect", slug=slug))
     if integration is None:
         state = {"fields": forms.form_fields(vendor_or_404(slug).schema), "result": None, "test_run_id": None}
     else:
         state = credentials_page_state(integration, None, request.args.get("test_run", type=int))
-    return dialog(slug, "connect", **state)
+    vendor = vendor_or_404(slug)
+    page, status = dialog(slug, "connect", oauth=oauth_state(vendor, integration), **state)
+    response = make_response(page, status)
+    if vendor.info.oauth is not None and integration is not None:
+        # Connect with … posts to oauth/start, which redirects to the vendor: the form-action must allow it
+        origin = vendor_accounts.vendor_origin(integration)
+        target = httpx.URL(oauth.to_origin(vendor.info.oauth.authorize_url, origin))
+        response.headers["Content-Security-Policy"] = security.CSP.replace(
+            "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc.decode('ascii')}")
+    return response
+
+
+def oauth_state(vendor: Vendor, integration: Integration | None) -> dict[str, Any] | None:
+    """What the Connect tab shows of an OAuth vendor: whether the operator configured the app, whether a grant is
+    held (and live), and who connected it when."""
+    if vendor.info.oauth is None:
+        return None
+    grant = oauth.grant_of(integration) if integration is not None else None
+    return {"configured": oauth.configured(vendor.info), "grant": grant,
+            "live": grant is not None and grant.revoked_at is None}
+
+
+@bp.route("/settings/apps/<slug>/oauth/start", methods=["POST"])
+@admin_required
+def integration_oauth_start(slug: str):  # noqa: ANN201
+    """Connect with <vendor> (or Reconnect): off to the vendor's authorisation page."""
+    vendor = vendor_or_404(slug)
+    require_plan()
+    integration = integration_of(slug)
+    if integration is None or not integration.enabled:
+        flash("Enable the integration on the Overview tab first.", "error")
+        return redirect(url_for("web.integration_overview", slug=slug))
+    try:
+        url = oauth.begin(integration, vendor.info, g.user,
+                          url_for("web.integration_oauth_callback", slug=slug, _external=True),
+                          vendor_accounts.vendor_origin(integration))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.integration_connect", slug=slug))
+    audit.record(integration.firm_id, "integration.oauth_started", integration)
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/settings/apps/<slug>/oauth/callback")
+@admin_required
+def integration_oauth_callback(slug: str):  # noqa: ANN201
+    """The vendor sends the admin back here: the grant is stored, then tested like saved credentials."""
+    vendor = vendor_or_404(slug)
+    integration = integration_of(slug)
+    try:
+        if integration is None:
+            raise ConfigError("This integration is not enabled.", hint="Enable it on the Overview tab first.")
+        oauth.complete(vendor.info, g.user, request.args.to_dict(), vendor_accounts.vendor_origin(integration))
+    except HubError as exc:
+        flash(f"{exc.message} {exc.hint or ''}".strip(), "error")
+        return redirect(url_for("web.integration_connect", slug=slug))
+    audit.record(integration.firm_id, "integration.oauth_connected", integration)
+    db.session.commit()
+    wait = current_app.config.get("HUB_TEST_CONNECTION_WAIT", 8.0)
+    run = connections.test_connection(integration, user=g.user, wait=wait)
+    if run.status == "succeeded":
+        flash(f"Connected to {(run.result or {}).get('account_name') or vendor.info.name}.", "success")
+    return redirect(url_for("web.integration_connect", slug=slug, test_run=run.id))
 
 
 def settings_context(vendor: Vendor, integration: Integration | None, form: dict | None = None,

@@ -678,3 +678,43 @@ def test_bulk_link_page_with_1000_clients_and_a_refused_settings_save(quiet_page
     expect(page.get_by_label("New custom field name for Documents")).to_have_value("Never created")
     with hub_app.app_context():
         assert CustomField.query.filter_by(name="Never created").count() == 0
+
+
+@pytest.fixture
+def oauth_vendor(serve, monkeypatch):
+    """The OAuth example vendor's sandbox (the kit's authorisation server) on loopback, and the operator settings
+    that point the hub and its worker at it; ask for it before ``page`` (the worker reads the environment)."""
+    from hub_oauthexample import sandbox
+
+    app = sandbox.create_app()
+    monkeypatch.setenv("HUB_OAUTHEXAMPLE_ORIGIN", serve(app))
+    for name, value in sandbox.DEMO_SETTINGS.items():
+        monkeypatch.setenv(f"HUB_OAUTHEXAMPLE_{name.upper()}", value)
+    return app
+
+
+def test_oauth_connect_journey_and_reconnect(oauth_vendor, page, live_hub, hub_app):
+    """Connect with OAuth Example → the kit's authorisation server → back connected (issue 30); a revoked grant
+    shows "needs attention" with Reconnect, and Reconnect restores it."""
+    from playwright.sync_api import expect
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    open_dialog(page, "OAuth Example")
+    page.get_by_role("button", name="Enable").click()
+    tab(page, "Connect")
+    page.get_by_role("button", name="Connect with OAuth Example").click()
+    # the browser went to the vendor's page, which approved and sent it back; the worker tested the connection
+    expect(page.locator("#oauth")).to_contain_text("Connected with OAuth Example to Demo Books OÜ", timeout=60_000)
+    accessible(page)
+    shot(page, "oauth-connected")
+    oauth_vendor.extensions["oauth"].revoke_all()
+    with hub_app.app_context():
+        from hub import connections, jobs
+        from hub.models import Integration
+
+        run = connections.lookup_clients(Integration.query.filter_by(vendor="oauthexample").one(), "Client")
+        assert jobs.wait_for(run, TIMEOUT_MS / 1000).status == "failed"  # the worker's answer (it wakes the wait)
+    page.reload()
+    expect(page.locator("#oauth")).to_contain_text("needs attention")
+    page.get_by_role("button", name="Reconnect", exact=True).click()
+    expect(page.locator("#oauth")).to_contain_text("Connected with OAuth Example to Demo Books OÜ", timeout=60_000)
