@@ -31,7 +31,8 @@ from __future__ import annotations
 from typing import Any
 
 #: Names of :mod:`hub.testing.contract` offered here.
-__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "make_context", "sample_invoice", "vendor_registry"]
+__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "invoice_totals", "make_context", "sample_invoice",
+           "vendor_registry"]
 
 
 def __getattr__(name: str) -> Any:

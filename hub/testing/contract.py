@@ -15,6 +15,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
 
 from hub import credentials as creds
+from hub import readback
 from hub.context import MemoryCache, VendorContext
 from hub.errors import AuthError, HubError, TransientError, VendorRejected
 from hub.http import VendorHttp
@@ -84,10 +85,18 @@ def vendor_registry(slug: str, plugin: Any) -> VendorRegistry:
     return registry
 
 
+def invoice_totals(lines: tuple[InvoiceLine, ...], vat_rounding: str = "rate") -> tuple[Decimal, Decimal, Decimal]:
+    """``(net, vat, total)`` of ``lines`` exactly as the hub totals an invoice for a vendor whose
+    ``VendorInfo.vat_rounding`` is ``vat_rounding`` — what a read-back (``ExportReceipt.booked``) must equal for the
+    export to be "Confirmed"."""
+    return readback.totals(lines, vat_rounding)
+
+
 def sample_invoice(*, number: str = "HUB-CONTRACT-0001", reference: str = "hub-contract-0001",
                    client: InvoiceParty | None = None, lines: tuple[InvoiceLine, ...] | None = None,
-                   currency: str = "EUR") -> Invoice:
-    """A small, valid invoice for export tests, totals computed from its lines.
+                   currency: str = "EUR", vat_rounding: str = "rate") -> Invoice:
+    """A small, valid invoice for export tests, totals computed from its lines as the hub computes them for a
+    vendor with this ``vat_rounding`` (:func:`invoice_totals`).
 
     By default: number ``HUB-CONTRACT-0001``, reference ``hub-contract-0001``, client "Contract Test Client OÜ"
     (reg. code 16000001, invoices@client.test, not linked: no ``vendor_client_id``), issued 2026-11-20, due
@@ -97,13 +106,12 @@ def sample_invoice(*, number: str = "HUB-CONTRACT-0001", reference: str = "hub-c
     """
     lines = lines or (InvoiceLine("Bookkeeping, November", Decimal("1"), Decimal("100.00"), Decimal("22")),
                       InvoiceLine("Payroll, 3 employees", Decimal("3"), Decimal("12.50"), Decimal("22")))
-    net = sum((line.net for line in lines), Decimal("0")).quantize(Decimal("0.01"))
-    vat = sum((line.net * line.vat_rate / 100 for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+    net, vat, total = invoice_totals(lines, vat_rounding)
     return Invoice(reference=reference, number=number,
                    client=client or InvoiceParty(name="Contract Test Client OÜ", reg_code="16000001",
                                                  email="invoices@client.test"),
                    issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency=currency,
-                   lines=lines, total_net=net, total_vat=vat, total=net + vat)
+                   lines=lines, total_net=net, total_vat=vat, total=total)
 
 
 class VendorContractTests:

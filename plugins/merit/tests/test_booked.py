@@ -4,7 +4,7 @@ cent when the hub totals them Merit's way (``vat_rounding="line"``); a sandbox m
 
 import datetime as dt
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import httpx
 import hub_merit
@@ -13,30 +13,13 @@ from hub_merit import sandbox
 from hub_merit.client import MeritClient
 
 from hub.errors import VendorRejected
-from hub.testing import make_context, vendor_registry
+from hub.testing import invoice_totals, make_context, vendor_registry
 from hub.testing.sandbox import serve
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
 FINLAND = sandbox.DEMO_CLIENT_CREDENTIALS[1]
 CENT = Decimal("0.01")
-
-
-def hub_totals(lines: tuple[InvoiceLine, ...], rule: str) -> tuple[Decimal, Decimal, Decimal]:
-    """The hub's totals under the vendor's ``vat_rounding`` (``hub.exports.compute_totals`` takes no rule on this
-    branch yet: the same figures, spelled out)."""
-    def money(value: Decimal) -> Decimal:
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
-    nets = [(money(line.net), line.vat_rate) for line in lines]
-    if rule == "line":
-        vat = sum((money(net * rate / 100) for net, rate in nets), Decimal(0))
-    else:
-        by_rate: dict[Decimal, Decimal] = {}
-        for net, rate in nets:
-            by_rate[rate] = by_rate.get(rate, Decimal(0)) + net
-        vat = sum((money(net * rate / 100) for rate, net in by_rate.items()), Decimal(0))
-    net = sum((n for n, _ in nets), Decimal(0))
-    return net, vat, net + vat
 
 
 def tax_ids(app, creds):
@@ -48,7 +31,7 @@ def invoice(app, number, lines, creds=DEMO, client=None):
     ids = tax_ids(app, creds)
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=ids[Decimal(r)])
                   for text, q, p, r in lines)
-    net, vat, total = hub_totals(lines, hub_merit.hub_vendor().vat_rounding)
+    net, vat, total = invoice_totals(lines, hub_merit.hub_vendor().vat_rounding)
     return Invoice(reference=f"ref-{number}", number=number,
                    client=client or InvoiceParty(name="Väike Klient OÜ", reg_code="16000009", email="a@b.test"),
                    issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines,

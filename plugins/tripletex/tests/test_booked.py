@@ -11,30 +11,13 @@ import hub_tripletex
 import pytest
 from hub_tripletex import sandbox
 
-from hub.testing import make_context
+from hub.testing import invoice_totals, make_context
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 from .kit import GOOD, SLUG
 
 CENT = Decimal("0.01")
 VAT_TYPE = {Decimal("25"): "3", Decimal("15"): "31", Decimal("12"): "32", Decimal("0"): "5"}
-
-
-def hub_totals(lines: tuple[InvoiceLine, ...], rule: str) -> tuple[Decimal, Decimal, Decimal]:
-    """The hub's totals under the vendor's ``vat_rounding`` (``hub.exports.compute_totals`` takes no rule on this
-    branch yet: the same figures, spelled out)."""
-    def money(value: Decimal) -> Decimal:
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
-    nets = [(money(line.net), line.vat_rate) for line in lines]
-    if rule == "line":
-        vat = sum((money(net * rate / 100) for net, rate in nets), Decimal(0))
-    else:
-        by_rate: dict[Decimal, Decimal] = {}
-        for net, rate in nets:
-            by_rate[rate] = by_rate.get(rate, Decimal(0)) + net
-        vat = sum((money(net * rate / 100) for rate, net in by_rate.items()), Decimal(0))
-    net = sum((n for n, _ in nets), Decimal(0))
-    return net, vat, net + vat
 
 
 COMPANY = InvoiceParty(name="Brygge Data 002 AS", vendor_client_id="10002")  # the seeded customer 10002
@@ -52,7 +35,7 @@ CASES = {
 def invoice(n: int, lines, client) -> Invoice:
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=VAT_TYPE[Decimal(r)])
                   for text, q, p, r in lines)
-    net, vat, total = hub_totals(lines, hub_tripletex.hub_vendor().vat_rounding)
+    net, vat, total = invoice_totals(lines, hub_tripletex.hub_vendor().vat_rounding)
     return Invoice(reference=f"hub-booked-{n}-tripletex", number=f"2026-B{n}", client=client,
                    issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency="NOK", lines=lines,
                    total_net=net, total_vat=vat, total=total)
