@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
+from collections.abc import Mapping
 
 
 class HubError(Exception):
@@ -76,7 +77,8 @@ class RateLimited(HubError):
     ``until`` (when it resets, an aware datetime or naive UTC) and ``quota`` (which one, in words: ``"daily"``).
     The work then waits until that time (up to a month), without counting the attempt (it would otherwise fail after
     the kind's attempts), and the run shows "waiting for <Vendor>'s daily quota until 00:00 UTC". A reset already
-    past is an ordinary, counted retry.
+    past is an ordinary, counted retry. When ``ctx.http`` raises it for a 429, ``headers`` holds the vendor's answer
+    headers (e.g. a daily-quota header), so the plugin can tell a burst limit from a used-up quota.
     """
 
     retryable = True
@@ -84,9 +86,12 @@ class RateLimited(HubError):
 
     def __init__(self, message: str = "The vendor's rate limit was reached.", *,
                  retry_after: float | None = None, hint: str | None = None, until: dt.datetime | None = None,
-                 quota: str | None = None) -> None:
+                 quota: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        #: The vendor's answer headers when ``ctx.http`` raised it for a 429 (an ``httpx.Headers``: names in any
+        #: case), so a plugin can read the vendor's own quota headers; ``None`` otherwise.
+        self.headers = headers
         if until is not None and until.tzinfo is not None:
             until = until.astimezone(dt.UTC).replace(tzinfo=None)
         self.until = until

@@ -215,7 +215,8 @@ class VendorHttp:
                     self.sleep(retry_after)
                     continue
                 said = f"{response.status_code} with Retry-After (throttled)" if throttled else "429 Too Many Requests"
-                raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after)
+                raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after,
+                                  headers=response.headers)
             if response.status_code >= 500:
                 self._count("server_error", started)
                 raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "

@@ -175,10 +175,11 @@ class ScoroClient:
         try:
             response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
                                           headers={"Content-Type": "application/json", "Accept": "application/json"})
-        except RateLimited:
-            # ctx.http answers a 429 itself, without its headers: the last answer's reading tells whether it is
-            # the daily quota (0 left) rather than a short burst
-            if str(self.ctx.cache.get(DAILY_READING)) == "0":
+        except RateLimited as exc:
+            # ctx.http answers a 429 itself: the 429's own daily reading (contract 1.2 passes its headers) or,
+            # from an older hub, the last answer's reading tells the daily quota (0 left) from a short burst
+            said = exc.headers.get(DAILY_HEADER) if getattr(exc, "headers", None) is not None else None
+            if (said if said is not None else str(self.ctx.cache.get(DAILY_READING))).strip() == "0":
                 raise self.daily_quota_spent() from None
             raise
         self._note_daily_reading(response)
