@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def live_hub(hub_app, web_firm, serve, hub_database_url, hub_redis_url, tmp_path
     from hub_directo import sandbox as directo
     from hub_scoro import sandbox as scoro
 
-    origins = {"directo": serve(directo.create_app()), "scoro": serve(scoro.create_app())}
+    sandboxes = {"directo": directo.create_app(), "scoro": scoro.create_app()}
+    origins = {slug: serve(app) for slug, app in sandboxes.items()}
     env = dict(os.environ, FLASK_APP="hub.app:create_app", DATABASE_URL=hub_database_url, REDIS_URL=hub_redis_url,
                HUB_SECRET_KEYS=",".join(hub_app.extensions["hub"].vault._keys), HUB_INSTANCE_PATH=str(tmp_path),
                SECRET_KEY=hub_app.secret_key,  # tested credentials are fingerprinted with it (web and worker)
@@ -69,7 +71,8 @@ def live_hub(hub_app, web_firm, serve, hub_database_url, hub_redis_url, tmp_path
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while not redis_conn.scard("rq:workers") and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield {"origin": serve(hub_app), "firm_id": web_firm, "worker_log": tmp_path / "worker.log"}
+        yield {"origin": serve(hub_app), "firm_id": web_firm, "worker_log": tmp_path / "worker.log",
+               "sandboxes": sandboxes}
     finally:
         worker.terminate()
         try:
@@ -718,3 +721,137 @@ def test_oauth_connect_journey_and_reconnect(oauth_vendor, page, live_hub, hub_a
     expect(page.locator("#oauth")).to_contain_text("needs attention")
     page.get_by_role("button", name="Reconnect", exact=True).click()
     expect(page.locator("#oauth")).to_contain_text("Connected with OAuth Example to Demo Books OÜ", timeout=60_000)
+
+
+@pytest.fixture
+def merit_vendor(serve, monkeypatch):
+    """Merit's sandbox on loopback, its rate limits off, for the hub and its worker; ask for it before ``page``
+    (the worker reads the environment when it starts)."""
+    from hub_merit import sandbox
+
+    app = sandbox.create_app()
+    monkeypatch.setenv("HUB_MERIT_ORIGIN", serve(app))
+    monkeypatch.setenv("HUB_MERIT_RATE_LIMITS", "off")
+    return app
+
+
+def _own_account(hub_app, firm_id: int, client_name: str, vendor: str, firm_credentials: dict,
+                 own_credentials: dict) -> int:
+    """Links the client to ``vendor`` with its own account (credentials of its own), as other browser tests arrange
+    links in the app context; returns the client's id."""
+    from hub import connections, linking
+    from hub.models import Client, db
+
+    with hub_app.app_context():
+        client = Client.query.filter_by(firm_id=firm_id, name=client_name).one()
+        client.email, client.reg_code, client.address_country = "books@client.example", "10000018", "EE"
+        integration = connections.get_or_create_integration(firm_id, vendor)
+        connections.set_enabled(integration, True)
+        connections.save_credentials(integration, dict(firm_credentials))
+        connection = linking.link_client(None, client_id=client.id, integration=integration, vendor_client_id=None)
+        connections.save_credentials(integration, dict(own_credentials), connection=connection)
+        db.session.commit()
+        client_id = client.id
+        db.session.remove()
+    return client_id
+
+
+def _wait_for_export(hub_app, number: str) -> None:
+    """Wait (an event: the job's result wakes the wait) for the export run of invoice ``number`` to finish."""
+    from hub import jobs
+    from hub.models import Invoice, InvoiceExport, SyncRun, db
+
+    with hub_app.app_context():
+        invoice = Invoice.query.filter_by(number=number).one()
+        export = InvoiceExport.query.filter_by(invoice_id=invoice.id).one()
+        run = SyncRun.query.filter_by(kind="export", subject=f"export:{export.id}").order_by(SyncRun.id.desc()).first()
+        assert run is not None, f"no export run for {number}"
+        run = jobs.wait_for(run, TIMEOUT_MS / 1000)
+        assert run.finished, f"the export of {number} is still {run.status}"
+        db.session.remove()
+
+
+def _issue_with_own_mapping(page, hub_app, client_id: int, vendor: str, vendor_name: str, number: str, rate: str,
+                            option: str) -> None:
+    """On the client's page a draft with three rows of 0.10 at ``rate`` %; on its Integration page the tax rates of
+    its own account refreshed and ``rate`` mapped to the option matching ``option``; then Issue → "Confirmed"."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/clients/{client_id}")
+    page.get_by_label("Number", exact=True).fill(number)
+    for n in (1, 2, 3):
+        page.get_by_label(f"Line {n} description").fill(f"Receipt copy {n}")
+        page.get_by_label(f"Line {n} quantity").fill("1")
+        page.get_by_label(f"Line {n} unit price").fill("0,10")
+        page.get_by_label(f"Line {n} VAT rate %").fill(rate)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("button", name=f"Issue invoice {number}")).to_be_visible()
+
+    page.goto(f"/clients/{client_id}/integration?vendor={vendor}")
+    section = page.locator("#catalog")
+    expect(section.get_by_role("heading", name="Products and tax rates of its own account")).to_be_visible()
+    section.get_by_role("button", name=re.compile(f"^Refresh tax rates from {vendor_name}$", re.I)).click()
+    expect(page.get_by_text(re.compile(rf"Read \d+ from {vendor_name}"))).to_be_visible()
+    section = page.locator("#catalog")
+    select = section.get_by_label(f"{rate} %", exact=True)
+    choice = select.locator("option", has_text=re.compile(option))
+    expect(choice).to_have_count(1)
+    select.select_option(choice.get_attribute("value"))
+    accessible(page)
+    shot(page, f"20-own-account-mapping-{vendor}")
+    select.locator("xpath=ancestor::form").get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.locator("#catalog").get_by_label(f"{rate} %", exact=True)).to_have_value(
+        choice.get_attribute("value") or "")
+
+    page.goto(f"/clients/{client_id}")
+    page.get_by_role("button", name=f"Issue invoice {number}").click()
+    _wait_for_export(hub_app, number)  # the client page does not poll: wait for the worker's answer, then look
+    page.goto(f"/clients/{client_id}")
+    state = page.locator("tr", has_text=number).locator(".export-row", has_text=vendor_name).locator(".export")
+    # read back and equal: "Confirmed", not "(totals not verified)" nor "Booked with differences"
+    expect(state).to_have_text(re.compile(r"^\s*Confirmed\s*$"), timeout=TIMEOUT_MS)
+    shot(page, f"21-own-account-confirmed-{vendor}")
+
+
+def test_own_merit_and_directo_accounts_mapped_issued_and_booked_as_issued(merit_vendor, page, live_hub, hub_app,
+                                                                        monkeypatch):
+    """Issue 27's journey: a client with its own Merit company (Finland) and a client with its own Directo database
+    map their VAT rates on their own Integration pages, issue rounding-sensitive invoices (3 × 0.10), the worker
+    exports them ("Confirmed"), and what each sandbox booked equals the hub's totals to the cent."""
+    from hub_directo import sandbox as directo
+    from hub_merit import sandbox as merit
+
+    from hub.models import Invoice, InvoiceExport
+
+    monkeypatch.setitem(hub_app.config, "HUB_TEST_CONNECTION_WAIT", TIMEOUT_MS / 1000)  # a refresh waits for the worker
+    firm_id = live_hub["firm_id"]
+    own_merit, own_directo = merit.DEMO_CLIENT_CREDENTIALS[1], directo.DEMO_CLIENT_CREDENTIALS[0]
+    assert own_merit["country"] == "FI"
+    merit_client = _own_account(hub_app, firm_id, "Client 1", "merit", merit.DEMO_CREDENTIALS, own_merit)
+    directo_client = _own_account(hub_app, firm_id, "Client 2", "directo", directo.DEMO_CREDENTIALS, own_directo)
+
+    sign_in(page, "owner@test.example", "owner-pass")
+    _issue_with_own_mapping(page, hub_app, merit_client, "merit", "Merit Aktiva", "J-2701", "25.5", r"^\s*25,5% ·")
+    _issue_with_own_mapping(page, hub_app, directo_client, "directo", "Directo", "J-2702", "24", r"\(24 %\)")
+
+    with hub_app.app_context():
+        booked = {}
+        for number in ("J-2701", "J-2702"):
+            invoice = Invoice.query.filter_by(firm_id=firm_id, number=number).one()
+            export = InvoiceExport.query.filter_by(invoice_id=invoice.id).one()
+            assert export.status == "confirmed" and export.account == "client", export.last_error
+            booked[number] = ((invoice.total_net, invoice.total_vat, invoice.total), export.vendor_invoice_id,
+                              export.vendor_number)
+    # rounding-sensitive: Merit rounds VAT per row (3 × 0.03), Directo once per VAT code (0.30 × 24 % = 0.07)
+    assert booked["J-2701"][0] == (Decimal("0.30"), Decimal("0.09"), Decimal("0.39")), booked
+    assert booked["J-2702"][0] == (Decimal("0.30"), Decimal("0.07"), Decimal("0.37")), booked
+    hub_totals, merit_id, _ = booked["J-2701"]
+    company = merit_vendor.extensions["sandbox"].companies[own_merit["api_id"]]
+    [m] = [i for i in company.invoices if i["SIHId"] == merit_id]
+    assert (m["TotalAmount"], m["TaxAmount"], m["TotalSum"]) == hub_totals, (m, hub_totals)
+    hub_totals, _, directo_number = booked["J-2702"]
+    database = live_hub["sandboxes"]["directo"].extensions["sandbox"].data[own_directo["database"]]
+    d = database.invoice(directo_number)
+    assert tuple(Decimal(d[k]) for k in ("sum", "vat", "total")) == hub_totals, (d, hub_totals)
+    assert all(row["vatcode"] == "1" for row in d["rows"]), d["rows"]  # the mapped code, not Directo's default
