@@ -127,11 +127,21 @@ def credentials_state(schema: type[marshmallow.Schema], owner: Integration | Cli
     if values is None:
         values = dict(draft.public_credentials or {}) if draft is not None else \
             dict(owner.public_credentials or {}) if owner is not None else {}
-    saved = "saved" if owner is not None and owner.secret_credentials else ""
-    states = {name: "entered" if typed.get(name) else saved for name in creds.secret_fields(schema)}
+    saved = vendor_accounts.stored_credentials(owner) if owner is not None and owner.secret_credentials else {}
+    states = {name: secret_state(typed.get(name), saved.get(name)) for name in creds.secret_fields(schema)}
     return {"fields": forms.form_fields(schema, values, errors=errors, secret_states=states),
             "draft_id": draft.id if draft is not None else None,
             "rejected": draft_rejection(draft, owner)}
+
+
+def secret_state(typed: Any, saved: Any) -> str:
+    """How the form describes one secret field: "entered" only for a new value the admin typed; "kept" when the
+    draft holds the saved value (the field was left blank, which means "keep the saved one"); "saved"; or ""."""
+    if typed and typed != saved:
+        return "entered"
+    if typed:
+        return "kept"
+    return "saved" if saved else ""
 
 
 def draft_rejection(draft: CredentialDraft | None, owner: Integration | ClientConnection | None) -> dict | None:

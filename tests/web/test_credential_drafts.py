@@ -172,3 +172,20 @@ def test_expiry_badge_only_within_30_days(owner, sandbox, run_jobs, in_app):  # 
         db.session.commit()
         soon = row.expires_on.isoformat()
     assert f"Credentials expire on {soon}" in owner.text("/settings/apps")
+
+
+def test_testing_with_blank_secrets_says_the_saved_ones_are_kept(owner, sandbox, run_jobs, in_app):  # noqa: F811
+    """Issue 29: a blank secret field means "keep the saved one" — never labelled "New … entered"."""
+    connected(owner, run_jobs)
+    response = owner.post("/settings/apps/example/connect", {"api_key": "", "company": "acme", "action": "test"})
+    run_jobs()
+    page = owner.text(response.headers["Location"])
+    assert "Connection works." in page and GOOD_KEY not in page
+    assert "Saved API key kept (not shown)" in page
+    assert "New API key entered" not in page and "new value entered" not in page
+    # a typed value is still "new", even in a test of otherwise saved credentials
+    response = owner.post("/settings/apps/example/connect", {"api_key": "ex-other-key-0002", "company": "acme",
+                                                             "action": "test"})
+    run_jobs()
+    page = owner.text(response.headers["Location"])
+    assert "New API key entered (not shown)" in page and "Saved API key kept" not in page
