@@ -96,8 +96,11 @@ def test_result(run: SyncRun | None) -> dict[str, Any] | None:
         return {"state": "pending", "run_id": run.id, "message": message, "saving": saving}
     if run.status == "succeeded":
         result = run.result or {}
+        expires_on = result.get("expires_on")
         return {"state": "ok", "run_id": run.id, "account_name": result.get("account_name"),
-                "expires_on": result.get("expires_on"), "details": result.get("details") or {},
+                "expires_on": expires_on, "details": result.get("details") or {},
+                "expiry_past": bool(expires_on and run.finished_at
+                                    and dt.date.fromisoformat(expires_on) < run.finished_at.date()),
                 "missing": result.get("missing") or [], "saved": bool(result.get("saved"))}
     error = run.error or {}
     return {"state": "failed", "run_id": run.id, "message": error.get("message") or "The test failed.",
