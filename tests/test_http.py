@@ -108,7 +108,8 @@ def test_rate_limit_reset_header_is_used_without_retry_after():
 
 @pytest.mark.parametrize(("error", "words"), [
     (httpx.ConnectError("[Errno 111] Connection refused"), "Could not reach Acme Books: the connection was refused."),
-    (httpx.ConnectError("[Errno -2] Name or service not known"), "Could not reach Acme Books: the name did not resolve"),
+    (httpx.ConnectError("[Errno -2] Name or service not known"),
+     "Could not reach Acme Books: the name did not resolve"),
     (httpx.RemoteProtocolError("Server disconnected without sending a response."),
      "Could not reach Acme Books: the connection dropped before a complete answer."),
     (httpx.ReadError("[Errno 104] Connection reset by peer"), "Could not reach Acme Books: the connection dropped."),
