@@ -136,39 +136,37 @@ def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
 _ROUTES: dict[tuple[str | None, str], tuple[str, str | None, str]] = {}
 
 
-def transport_words(exc: httpx.TransportError) -> str:
-    """What went wrong with the connection, in words for people (the exception class stays in the log)."""
-    text = str(exc).lower()
+#: What a transport failure or a timeout was, in words for people (first match; the class stays in the log).
+_CONNECT_WORDS = (
+    (("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution",
+      "no address associated", "name does not resolve"), "the name did not resolve (check the address, or the DNS)"),
+    (("refused",), "the connection was refused"),
+    (("certificate", "ssl", "tls"), "the secure connection could not be set up (a certificate or TLS problem)"),
+    (("unreachable",), "the network is unreachable"),
+)
+_FAILURE_WORDS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectTimeout, "no connection could be opened in time"),
+    (httpx.WriteTimeout, "the request could not be sent in time"),
+    (httpx.PoolTimeout, "the hub had no free connection in time"),
+    (httpx.TimeoutException, "no answer arrived in time"),
+    (httpx.ConnectError, "the connection could not be opened"),
+    (httpx.ProxyError, "the proxy did not pass the connection on"),
+    (httpx.UnsupportedProtocol, "the address is not an http or https address"),
+    (httpx.RemoteProtocolError, "the connection dropped before a complete answer"),
+    (httpx.ReadError, "the connection dropped"),
+    (httpx.WriteError, "the connection dropped"),
+    (httpx.CloseError, "the connection dropped"),
+)
+
+
+def failure_words(exc: httpx.TransportError) -> str:
+    """What went wrong with the connection (or which wait ran out), in words for people."""
     if isinstance(exc, httpx.ConnectError):
-        if any(s in text for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
-                                   "name resolution", "no address associated", "name does not resolve")):
-            return "the name did not resolve (check the address, or the network's DNS)"
-        if "refused" in text:
-            return "the connection was refused"
-        if "certificate" in text or "ssl" in text or "tls" in text:
-            return "the secure connection could not be set up (a certificate or TLS problem)"
-        if "unreachable" in text:
-            return "the network is unreachable"
-        return "the connection could not be opened"
-    if isinstance(exc, httpx.ProxyError):
-        return "the proxy did not pass the connection on"
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return "the address is not an http or https address"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "the connection dropped before a complete answer"
-    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        return "the connection dropped"
-    return "the connection failed"
-
-
-def timeout_words(exc: httpx.TimeoutException) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "no connection could be opened in time"
-    if isinstance(exc, httpx.WriteTimeout):
-        return "the request could not be sent in time"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "the hub had no free connection in time"
-    return "no answer arrived in time"
+        text = str(exc).lower()
+        said = next((words for needles, words in _CONNECT_WORDS if any(n in text for n in needles)), None)
+        if said:
+            return said
+    return next((words for kind, words in _FAILURE_WORDS if isinstance(exc, kind)), "the connection failed")
 
 
 class VendorHttp:
@@ -229,12 +227,12 @@ class VendorHttp:
             except httpx.TimeoutException as exc:
                 self._count("timeout", started)
                 self.log.warning("%s %s timed out (%s)", method, where, type(exc).__name__)
-                raise TransientError(f"{self.name} did not answer in time: {timeout_words(exc)}.",
+                raise TransientError(f"{self.name} did not answer in time: {failure_words(exc)}.",
                                      hint="The hub will try again later.") from None
             except httpx.TransportError as exc:
                 self._count("transport", started)
                 self.log.warning("%s %s failed: %s", method, where, type(exc).__name__)
-                raise TransientError(f"Could not reach {self.name}: {transport_words(exc)}.",
+                raise TransientError(f"Could not reach {self.name}: {failure_words(exc)}.",
                                      hint="The hub will try again later.") from None
             except HubError as exc:
                 self._count("deadline" if isinstance(exc, TransientError) else "too_large", started)
