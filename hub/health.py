@@ -112,12 +112,17 @@ def attention_by_integration(firm_id: int) -> dict[int, list[int]]:
 
 
 def expiry_state(owner: Owner | None, today: dt.date | None = None) -> str | None:
-    """``"expired"``, ``"expiring"`` (within ``EXPIRY_WARNING``) or ``None`` for a known credential expiry."""
+    """``"expired"``, ``"expiring"`` (within ``EXPIRY_WARNING``) or ``None`` for a known credential expiry — or
+    ``"reported_past"``: the vendor reported an expiry date in the past yet accepted the credentials after that
+    date (derived from what happened: an ``ok`` status whose last success is later than the date). The page then
+    says the vendor reports an expiry date in the past, never "expired" beside "Connected" (nor a day count)."""
     if owner is None or owner.expires_on is None or owner.status == DISABLED:
         return None
     today = today or utcnow().date()
     if owner.expires_on < today:
-        return "expired"
+        accepted_after = owner.status == OK and owner.last_success_at is not None and \
+            owner.last_success_at.date() > owner.expires_on
+        return "reported_past" if accepted_after else "expired"
     return "expiring" if owner.expires_on <= today + EXPIRY_WARNING else None
 
 

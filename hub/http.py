@@ -136,14 +136,49 @@ def new_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
 _ROUTES: dict[tuple[str | None, str], tuple[str, str | None, str]] = {}
 
 
+#: What a transport failure or a timeout was, in words for people (first match; the class stays in the log).
+_CONNECT_WORDS = (
+    (("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution",
+      "no address associated", "name does not resolve"), "the name did not resolve (check the address, or the DNS)"),
+    (("refused",), "the connection was refused"),
+    (("certificate", "ssl", "tls"), "the secure connection could not be set up (a certificate or TLS problem)"),
+    (("unreachable",), "the network is unreachable"),
+)
+_FAILURE_WORDS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectTimeout, "no connection could be opened in time"),
+    (httpx.WriteTimeout, "the request could not be sent in time"),
+    (httpx.PoolTimeout, "the hub had no free connection in time"),
+    (httpx.TimeoutException, "no answer arrived in time"),
+    (httpx.ConnectError, "the connection could not be opened"),
+    (httpx.ProxyError, "the proxy did not pass the connection on"),
+    (httpx.UnsupportedProtocol, "the address is not an http or https address"),
+    (httpx.RemoteProtocolError, "the connection dropped before a complete answer"),
+    (httpx.ReadError, "the connection dropped"),
+    (httpx.WriteError, "the connection dropped"),
+    (httpx.CloseError, "the connection dropped"),
+)
+
+
+def failure_words(exc: httpx.TransportError) -> str:
+    """What went wrong with the connection (or which wait ran out), in words for people."""
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        said = next((words for needles, words in _CONNECT_WORDS if any(n in text for n in needles)), None)
+        if said:
+            return said
+    return next((words for kind, words in _FAILURE_WORDS if isinstance(exc, kind)), "the connection failed")
+
+
 class VendorHttp:
     """A thin wrapper around ``httpx.Client`` (use ``get``/``post``/``put``/``delete``/``request``)."""
 
     def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
-                 max_bytes: int | None = None, bearer: Callable[[], str] | None = None) -> None:
-        self.vendor = vendor
+                 max_bytes: int | None = None, bearer: Callable[[], str] | None = None,
+                 name: str | None = None) -> None:
+        self.vendor = vendor  # the slug: metrics and log names
+        self.name = name or vendor  # the display name (VendorInfo.name): what messages to people say
         self.bearer = bearer
         default_deadline, default_max = env_limits()
         self.deadline = deadline if deadline is not None else default_deadline
@@ -191,13 +226,13 @@ class VendorHttp:
                 response = self._send(method, target, headers, kwargs, send_options, started)
             except httpx.TimeoutException as exc:
                 self._count("timeout", started)
-                self.log.warning("%s %s timed out", method, where)
-                raise TransientError(f"{self.vendor} did not answer in time ({type(exc).__name__}).",
+                self.log.warning("%s %s timed out (%s)", method, where, type(exc).__name__)
+                raise TransientError(f"{self.name} did not answer in time: {failure_words(exc)}.",
                                      hint="The hub will try again later.") from None
             except httpx.TransportError as exc:
                 self._count("transport", started)
                 self.log.warning("%s %s failed: %s", method, where, type(exc).__name__)
-                raise TransientError(f"Could not reach {self.vendor} ({type(exc).__name__}).",
+                raise TransientError(f"Could not reach {self.name}: {failure_words(exc)}.",
                                      hint="The hub will try again later.") from None
             except HubError as exc:
                 self._count("deadline" if isinstance(exc, TransientError) else "too_large", started)
@@ -215,11 +250,11 @@ class VendorHttp:
                     self.sleep(retry_after)
                     continue
                 said = f"{response.status_code} with Retry-After (throttled)" if throttled else "429 Too Many Requests"
-                raise RateLimited(f"{self.vendor} answered {said}.", retry_after=retry_after,
+                raise RateLimited(f"{self.name} answered {said}.", retry_after=retry_after,
                                   headers=response.headers)
             if response.status_code >= 500:
                 self._count("server_error", started)
-                raise TransientError(f"{self.vendor} answered HTTP {response.status_code} (a server error on "
+                raise TransientError(f"{self.name} answered HTTP {response.status_code} (a server error on "
                                      "their side).", hint="The hub will try again later.")
             self._count("client_error" if response.status_code >= 400 else "ok", started)
             return response
@@ -248,7 +283,7 @@ class VendorHttp:
                     raise self._too_large()
                 if time.monotonic() > ends:
                     raise TransientError(
-                        f"{self.vendor} did not finish answering within {self.deadline:g} s (HUB_VENDOR_DEADLINE).",
+                        f"{self.name} did not finish answering within {self.deadline:g} s (HUB_VENDOR_DEADLINE).",
                         hint="The hub will try again later; raise HUB_VENDOR_DEADLINE if this vendor is slow.")
                 chunks.append(chunk)
             response._content = b"".join(chunks)  # what httpx's own read() sets: the body is now loaded
@@ -258,7 +293,7 @@ class VendorHttp:
 
     def _too_large(self) -> VendorRejected:
         return VendorRejected(
-            f"{self.vendor} sent a response larger than {self.max_bytes:,} bytes (HUB_VENDOR_MAX_BYTES); "
+            f"{self.name} sent a response larger than {self.max_bytes:,} bytes (HUB_VENDOR_MAX_BYTES); "
             "it was not read.",
             hint="Ask for less at once (a shorter period), or raise HUB_VENDOR_MAX_BYTES if this is expected.")
 

@@ -101,7 +101,7 @@ def build_context(integration: Integration, credentials: dict[str, Any], *,
     timeout = httpx.Timeout(current_app.config.get("HUB_VENDOR_TIMEOUT", DEFAULT_TIMEOUT.read), connect=10.0)
     bearer = oauth.bearer(integration.id, vendor.info, origin) if vendor.info.oauth is not None else None
     http = VendorHttp(vendor.slug, client or new_client(timeout), budget=budget, origin=origin, log=logger,
-                      bearer=bearer)
+                      bearer=bearer, name=vendor.info.name)
     return VendorContext(vendor=vendor.slug, http=http, log=logger, settings=settings,
                          cache=RedisCache(svc.redis, svc.vault, key), account=key)
 

@@ -46,3 +46,15 @@ def test_the_scheduler_runs_the_expiry_warnings(example_integration, hub_db):
     hub_db.session.commit()
     assert schedule.dispatch()["expiry_warnings"] == 1
     assert schedule.dispatch()["expiry_warnings"] == 0
+
+
+def test_a_past_expiry_the_vendor_still_accepted_is_not_called_expired(example_integration, hub_db):
+    """Issue 29: derived from what happened — a success after the expiry date means the vendor still accepts it."""
+    integration = example_integration
+    integration.status, integration.expires_on = "ok", TODAY - dt.timedelta(days=6)
+    integration.last_success_at = dt.datetime(2026, 11, 25, 9, 0)  # before the date: it has simply expired
+    assert health.expiry_state(integration, TODAY) == "expired"
+    integration.last_success_at = dt.datetime(2026, 12, 1, 9, 0)  # accepted after the date
+    assert health.expiry_state(integration, TODAY) == "reported_past"
+    integration.status = "needs_attention"  # refused since: expired
+    assert health.expiry_state(integration, TODAY) == "expired"

@@ -104,3 +104,31 @@ def test_rate_limit_reset_header_is_used_without_retry_after():
     with pytest.raises(RateLimited) as caught:
         http.get("https://api.acme.test/x")
     assert caught.value.retry_after == 42
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (httpx.ConnectError("[Errno 111] Connection refused"), "Could not reach Acme Books: the connection was refused."),
+    (httpx.ConnectError("[Errno -2] Name or service not known"),
+     "Could not reach Acme Books: the name did not resolve"),
+    (httpx.RemoteProtocolError("Server disconnected without sending a response."),
+     "Could not reach Acme Books: the connection dropped before a complete answer."),
+    (httpx.ReadError("[Errno 104] Connection reset by peer"), "Could not reach Acme Books: the connection dropped."),
+    (httpx.ConnectTimeout("timed out"), "Acme Books did not answer in time: no connection could be opened in time."),
+    (httpx.ReadTimeout("timed out"), "Acme Books did not answer in time: no answer arrived in time."),
+])
+def test_transport_failures_are_said_in_words_with_the_display_name(error, words, caplog):
+    """Issue 29: "Could not reach directo (ConnectError)" — the display name and words, the class only in the log."""
+    def fail(request):
+        error.request = request
+        raise error
+
+    with pytest.raises(TransientError) as caught:
+        http_with(fail, name="Acme Books").get("https://api.acme.test/x")
+    assert caught.value.message.startswith(words)
+    assert type(error).__name__ not in caught.value.message and "acme " not in caught.value.message
+    assert type(error).__name__ in caplog.text, "the class stays in the log"
+
+
+def test_answers_name_the_vendor_by_its_display_name():
+    with pytest.raises(TransientError, match="^Acme Books answered HTTP 502"):
+        http_with(lambda request: httpx.Response(502), name="Acme Books").get("https://api.acme.test/x")

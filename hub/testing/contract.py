@@ -184,8 +184,9 @@ class VendorContractTests:
         """Call ``hook`` as the hub does. For an OAuth vendor ``ctx.http`` carries a token of the sandbox behind
         ``transport`` (or ``bearer``), as the hub's does."""
         transport = transport or self.make_transport()
-        ctx = make_context(self.slug, transport, settings=dict(self.settings))
         info = registry.get(self.slug).info
+        ctx = make_context(self.slug, transport, settings=dict(self.settings))
+        ctx.http.name = info.name  # messages name the vendor as the hub's ctx.http does
         if info.oauth is not None:
             ctx.http.bearer = (lambda: bearer) if bearer else self._bearer(info, transport)
         try:

@@ -26,7 +26,8 @@ class FormField:
     placeholder: str = ""
     value: Any = None  # never set for secrets
     choices: list[tuple[str, str]] = field(default_factory=list)
-    secret_state: str = ""  # secrets only: "" (nothing stored) | "saved" | "entered" (typed, kept in a draft)
+    secret_state: str = ""  # secrets only: "" (nothing stored) | "saved" | "entered" (new, typed, kept in a draft)
+    # | "kept" (the field was left blank: the draft holds the saved value)
     errors: list[str] = field(default_factory=list)
 
 

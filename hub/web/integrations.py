@@ -96,8 +96,11 @@ def test_result(run: SyncRun | None) -> dict[str, Any] | None:
         return {"state": "pending", "run_id": run.id, "message": message, "saving": saving}
     if run.status == "succeeded":
         result = run.result or {}
+        expires_on = result.get("expires_on")
         return {"state": "ok", "run_id": run.id, "account_name": result.get("account_name"),
-                "expires_on": result.get("expires_on"), "details": result.get("details") or {},
+                "expires_on": expires_on, "details": result.get("details") or {},
+                "expiry_past": bool(expires_on and run.finished_at
+                                    and dt.date.fromisoformat(expires_on) < run.finished_at.date()),
                 "missing": result.get("missing") or [], "saved": bool(result.get("saved"))}
     error = run.error or {}
     return {"state": "failed", "run_id": run.id, "message": error.get("message") or "The test failed.",
@@ -127,11 +130,21 @@ def credentials_state(schema: type[marshmallow.Schema], owner: Integration | Cli
     if values is None:
         values = dict(draft.public_credentials or {}) if draft is not None else \
             dict(owner.public_credentials or {}) if owner is not None else {}
-    saved = "saved" if owner is not None and owner.secret_credentials else ""
-    states = {name: "entered" if typed.get(name) else saved for name in creds.secret_fields(schema)}
+    saved = vendor_accounts.stored_credentials(owner) if owner is not None and owner.secret_credentials else {}
+    states = {name: secret_state(typed.get(name), saved.get(name)) for name in creds.secret_fields(schema)}
     return {"fields": forms.form_fields(schema, values, errors=errors, secret_states=states),
             "draft_id": draft.id if draft is not None else None,
             "rejected": draft_rejection(draft, owner)}
+
+
+def secret_state(typed: Any, saved: Any) -> str:
+    """How the form describes one secret field: "entered" only for a new value the admin typed; "kept" when the
+    draft holds the saved value (the field was left blank, which means "keep the saved one"); "saved"; or ""."""
+    if typed and typed != saved:
+        return "entered"
+    if typed:
+        return "kept"
+    return "saved" if saved else ""
 
 
 def draft_rejection(draft: CredentialDraft | None, owner: Integration | ClientConnection | None) -> dict | None:

@@ -172,3 +172,51 @@ def test_expiry_badge_only_within_30_days(owner, sandbox, run_jobs, in_app):  # 
         db.session.commit()
         soon = row.expires_on.isoformat()
     assert f"Credentials expire on {soon}" in owner.text("/settings/apps")
+
+
+def test_testing_with_blank_secrets_says_the_saved_ones_are_kept(owner, sandbox, run_jobs, in_app):  # noqa: F811
+    """Issue 29: a blank secret field means "keep the saved one" — never labelled "New … entered"."""
+    connected(owner, run_jobs)
+    response = owner.post("/settings/apps/example/connect", {"api_key": "", "company": "acme", "action": "test"})
+    run_jobs()
+    page = owner.text(response.headers["Location"])
+    assert "Connection works." in page and GOOD_KEY not in page
+    assert "Saved API key kept (not shown)" in page
+    assert "New API key entered" not in page and "new value entered" not in page
+    # a typed value is still "new", even in a test of otherwise saved credentials
+    response = owner.post("/settings/apps/example/connect", {"api_key": "ex-other-key-0002", "company": "acme",
+                                                             "action": "test"})
+    run_jobs()
+    page = owner.text(response.headers["Location"])
+    assert "New API key entered (not shown)" in page and "Saved API key kept" not in page
+
+
+def test_an_accepted_credential_with_a_past_expiry_shows_no_negative_count(owner, sandbox, run_jobs, in_app):  # noqa: F811
+    """Issue 29: a Trigon credential "expires in days: -6" beside "Connection works". The page derives its words
+    from the expiry date: the vendor accepted it after that date, so it reports an expiry date in the past."""
+    import datetime as dt
+
+    from hub.models import Integration, SyncRun
+
+    target = connected(owner, run_jobs)
+    past = dt.date.today() - dt.timedelta(days=6)
+    with in_app() as db:  # what a vendor answering with a past expiry date leaves behind
+        run = SyncRun.query.filter_by(kind="test_connection").one()
+        run.result = {**run.result, "expires_on": past.isoformat()}
+        row = Integration.query.filter_by(vendor="example").one()
+        row.expires_on = past
+        db.session.commit()
+    page = owner.text(target)
+    assert "Saved. Connection works." in page and "-6" not in page
+    assert f"The vendor reports that these credentials expired on {past.isoformat()}, yet it accepted them now" \
+        in page
+    assert "The token expires on" not in page
+    apps = owner.text("/settings/apps")
+    assert f"The vendor reports an expiry date in the past ({past.isoformat()}) yet still accepts these " \
+        "credentials" in apps
+    assert "Credentials expired on" not in apps
+    with in_app() as db:  # no success since the date: it has simply expired
+        row = Integration.query.filter_by(vendor="example").one()
+        row.last_success_at = dt.datetime.combine(past, dt.time(8))
+        db.session.commit()
+    assert f"Credentials expired on {past.isoformat()}: paste new ones" in owner.text("/settings/apps")

@@ -215,6 +215,7 @@ def hub_vendor() -> VendorInfo:
         statistic_fields=STATISTIC_FIELDS,
         rate_limits=(),  # none published (public-apis.md §5); failures are retried after ≥ 60 s
         per_client_credentials=True,
+        account_kind="database",
         docs_url=DOCS_URL,
         requires_api="1.2",
     )

@@ -141,6 +141,7 @@ def hub_vendor() -> VendorInfo:
         statistic_fields=STATISTIC_FIELDS,
         rate_limits=(RateLimit(*fact("rate_limit")),),
         per_client_credentials=True,
+        account_kind="company",  # a Merit Aktiva company: its own API id and key
         docs_url="https://api.merit.ee/connecting-robots/reference-manual/",
         requires_api="1.2",
         vat_rounding="line",  # wire fact vat_per_row: Merit counts VAT per row, each rounded

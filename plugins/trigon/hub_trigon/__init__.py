@@ -162,11 +162,14 @@ def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
         details["organisation_id"] = str(org["id"])
     if org.get("regCode"):
         details["reg_code"] = str(org["regCode"])
-    if expires_on is not None:
+    if expires_on is not None:  # the hub shows ConnectionInfo.expires_on itself; no day count (it goes stale)
         days = (expires_on - _today(ctx)).days
-        details["token_expires_on"] = expires_on.isoformat()
-        details["token_expires_in_days"] = str(days)
-        if days <= EXPIRY_WARNING_DAYS:
+        if days < 0:  # Trigon answered, yet reports an expiry date in the past
+            details["warning"] = (f"Trigon reports that the ID token expired on {expires_on.isoformat()}, yet it "
+                                  "still accepted it: generate a new one in Trigon's API access section and paste "
+                                  "it now, before Trigon stops accepting it.")
+            ctx.log.warning("trigon ID token accepted although it expired on %s", expires_on.isoformat())
+        elif days <= EXPIRY_WARNING_DAYS:
             details["warning"] = (f"The Trigon ID token expires on {expires_on.isoformat()}: generate a new one in "
                                   "Trigon's API access section and paste it before then.")
             ctx.log.warning("trigon ID token expires on %s (in %d days)", expires_on.isoformat(), days)

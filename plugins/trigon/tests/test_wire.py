@@ -39,17 +39,26 @@ def test_connection_request_on_the_wire(call, state):
 def test_expiry_date_is_exposed(call):
     info = call("hub_test_connection")
     assert info.expires_on == dt.date(2027, 5, 31)
-    assert info.details["token_expires_on"] == "2027-05-31"
-    assert info.details["token_expires_in_days"] == "190"
+    assert not any("expires" in key for key in info.details), "the date is expires_on; no day count that goes stale"
     assert "warning" not in info.details
 
 
 def test_expiry_warning_before_it_passes(call, caplog):
     info = call("hub_test_connection", credentials=dict(sandbox.EXPIRING_SOON_CREDENTIALS))
     assert info.expires_on == dt.date(2026, 12, 1)
-    assert info.details["token_expires_in_days"] == "9"
-    assert "2026-12-01" in info.details["warning"]
+    assert "token_expires_in_days" not in info.details
+    assert "expires on 2026-12-01" in info.details["warning"]
     assert "expires on 2026-12-01" in caplog.text
+
+
+def test_an_accepted_token_with_a_past_expiry_never_shows_a_negative_count(call, ctx, caplog):
+    """Issue 29: "expires in days: -6" beside "Connection works"."""
+    ctx.now = lambda: dt.datetime(2027, 6, 6, 9, 30, tzinfo=dt.UTC)  # Trigon still answers for the demo token
+    info = call("hub_test_connection")
+    assert info.expires_on == dt.date(2027, 5, 31)
+    assert not any("-6" in str(value) for value in info.details.values())
+    assert "Trigon reports that the ID token expired on 2027-05-31, yet it still accepted it" in info.details["warning"]
+    assert "accepted although it expired on 2027-05-31" in caplog.text
 
 
 def test_test_environment_uses_the_test_host(call, state):
