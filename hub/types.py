@@ -205,8 +205,6 @@ class VendorInfo:
             own account for every call (statistics, export, find-invoice, catalog, payments), and the ``client``
             argument of such calls is that client's linked record in its own account (or ``None`` when the
             account is the client's alone). Client lookup runs against the firm's account when there is one.
-        account_kind: What one vendor account is called, in the vendor's words ("company" for Merit, "database"
-            for Directo): the per-client credentials help says "a separate <name> <account_kind>".
         docs_url: The vendor's API documentation.
         requires_api: The plugin-contract version (``hub.hookspecs.HUB_API_VERSION``) the plugin was written for.
         vat_rounding: How the vendor computes an invoice's VAT (contract 1.2): ``"rate"`` (default) once per VAT
@@ -216,6 +214,8 @@ class VendorInfo:
         oauth: The vendor authorises with OAuth 2.0 (contract 1.2): an :class:`OAuthSpec`. The Connect tab then
             offers "Connect with <name>"; pasted credentials (``hub_credentials_schema``) may be declared beside
             it (e.g. a company id) or be an empty schema.
+        account_kind: (Contract 1.2) What one vendor account is called, in the vendor's words ("company" for Merit, "database"
+            for Directo): the per-client credentials help says "a separate <name> <account_kind>".
     """
 
     slug: str
@@ -229,11 +229,11 @@ class VendorInfo:
     statistic_fields: tuple[StatisticField, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
     per_client_credentials: bool = False
-    account_kind: str = "account"
     docs_url: str = ""
     requires_api: str = "1.2"
     vat_rounding: str = "rate"
     oauth: OAuthSpec | None = None
+    account_kind: str = "account"
 
 
 @dataclass(frozen=True)
