@@ -33,3 +33,14 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook)
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook)
+    """The start-up check (``hub.config``) in the master, before any web process is forked: a broken production
+    configuration stops gunicorn with one line per problem and exit status 4 — every time, not only when the
+    first failing web process is reaped before the second (gunicorn then halts with a traceback and status 1)."""
+    from hub import config
+
+    found = config.problems(config.read({}, "sqlite://"))  # no DATABASE_URL: embedded, where nothing is required
+    if found:
+        config.refuse(found)

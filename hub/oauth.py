@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +30,20 @@ import httpx
 import sqlalchemy as sa
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 
 from hub import redaction
 from hub.errors import AuthError, ConfigError, TransientError
 from hub.models import Integration, OAuthGrant, User, db, utcnow
 from hub.services import services
 from hub.types import OAuthSpec, VendorInfo
+
+with warnings.catch_warnings():  # Authlib 1.9 announces a move of its httpx client (AuthlibDeprecationWarning) on
+    # import, on standard error of every process that loads this module: not the operator's concern (it would
+    # also break the one log format); the client works as documented.
+    import authlib.deprecate  # noqa: F401  (importing it puts an "always" filter first: ours goes after it)
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import OAuth2Client
 
 #: How long an authorisation started on the Connect tab may take (seconds).
 FLOW_TTL = 600

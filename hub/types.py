@@ -214,8 +214,8 @@ class VendorInfo:
         oauth: The vendor authorises with OAuth 2.0 (contract 1.2): an :class:`OAuthSpec`. The Connect tab then
             offers "Connect with <name>"; pasted credentials (``hub_credentials_schema``) may be declared beside
             it (e.g. a company id) or be an empty schema.
-        account_kind: (Contract 1.2) What one vendor account is called, in the vendor's words ("company" for Merit, "database"
-            for Directo): the per-client credentials help says "a separate <name> <account_kind>".
+        account_kind: (Contract 1.2) What one vendor account is called, in the vendor's words ("company" for Merit,
+            "database" for Directo): the per-client credentials help says "a separate <name> <account_kind>".
     """
 
     slug: str
