@@ -65,14 +65,15 @@ def live_exports(exports: list[InvoiceExport]) -> dict[int, SyncRun]:
 
 @bp.app_template_filter("live_export_state")
 def live_export_state(run: SyncRun) -> str:
-    """A live export attempt in words: "Exporting…", or "Waiting to retry at 2026-12-07 16:05 UTC"."""
+    """A live export attempt in words: "Waiting to be exported" (queued), "Exporting…" (running), or "Waiting to
+    retry at 2026-12-07 16:05 UTC"."""
     if run.status == "retrying":
         wait = quota_wait(run)
         if wait:
             return wait[0].upper() + wait[1:]
         at = run.next_attempt_at
         return f"Waiting to retry at {at:%Y-%m-%d %H:%M} UTC" if at else "Waiting to retry"
-    return "Exporting…"
+    return "Waiting to be exported" if run.status == "queued" else "Exporting…"
 
 
 @bp.app_template_filter("error_texts")
