@@ -29,7 +29,6 @@ from hub.models import (
 )
 from hub.services import services
 from hub.web import forms
-from hub.web.history import live_exports
 from hub.web.base import (
     PER_PAGE,
     Page,
@@ -41,6 +40,7 @@ from hub.web.base import (
     require_plan,
     vendor_name,
 )
+from hub.web.history import live_exports
 from hub.web.integrations import (
     catalog_form,
     catalog_sections,

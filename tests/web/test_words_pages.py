@@ -4,7 +4,9 @@ shows each distinct text once."""
 import datetime as dt
 import html
 
-from tests.web.test_pages import configure_and_link, sandbox  # noqa: F401  (a fixture)
+import pytest
+
+from tests.web.test_pages import configure_and_link, sandbox  # noqa: F401  (a fixture, used by name)
 
 
 def failed_export(owner, run_jobs, in_app) -> tuple[int, int]:
@@ -26,7 +28,8 @@ def failed_export(owner, run_jobs, in_app) -> tuple[int, int]:
         return client_id, export.id
 
 
-def test_a_live_export_attempt_says_so_and_offers_no_retry(owner, sandbox, run_jobs, in_app):
+@pytest.mark.usefixtures("sandbox")
+def test_a_live_export_attempt_says_so_and_offers_no_retry(owner, run_jobs, in_app):
     from hub import exports
     from hub.models import InvoiceExport, SyncRun, db
 
@@ -56,7 +59,8 @@ def test_a_live_export_attempt_says_so_and_offers_no_retry(owner, sandbox, run_j
     assert "Exporting…" not in page and "Waiting to" not in page and "Retry export" in page
 
 
-def test_an_export_error_shows_each_distinct_text_once(owner, sandbox, run_jobs, in_app):
+@pytest.mark.usefixtures("sandbox")
+def test_an_export_error_shows_each_distinct_text_once(owner, run_jobs, in_app):
     from hub.models import InvoiceExport, db
 
     client_id, export_id = failed_export(owner, run_jobs, in_app)
@@ -72,8 +76,9 @@ def test_an_export_error_shows_each_distinct_text_once(owner, sandbox, run_jobs,
         assert "customer: Directo says: no such customer" in page, path
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_an_automatic_tax_rate_is_named_and_one_save_is_one_audit_entry_naming_the_changes(
-        owner, sandbox, run_jobs, in_app):
+        owner, run_jobs, in_app):
     from hub.models import AuditEvent
 
     failed_export(owner, run_jobs, in_app)  # the firm's invoices use VAT 24 %
