@@ -116,26 +116,59 @@ def mappings(scope: Scope, kind: str) -> dict[str, str]:
 def set_mapping(scope: Scope, kind: str, hub_key: str, vendor_code: str | None, *,
                 user: User | None = None) -> None:
     """Map a hub product code or VAT rate to the account's code (``None`` removes the mapping)."""
+    set_mappings(scope, kind, {hub_key: vendor_code}, user=user)
+
+
+def item_label(item: CatalogItem) -> str:
+    """A cached product or tax rate in words: ``"3 · Utgående mva, høy sats (25 %)"``."""
+    rate = f" ({rate_key(item.rate)} %)" if item.rate is not None else ""
+    return " · ".join(x for x in (item.code, item.name) if x) + rate
+
+
+def set_mappings(scope: Scope, kind: str, chosen: dict[str, str | None], *, user: User | None = None) -> list[str]:
+    """Save one form of mappings (hub key → the account's code, ``None``: no mapping) at once: all are checked
+    before any is written, and one audit entry names what changed (none when nothing did). Returns the changes
+    in words (``"VAT 22 % → 3 · Utgående mva (25 %)"``)."""
     account = account_of(scope)
     integration = account.integration
     _check(integration, kind)
-    hub_key = rate_key(hub_key) if kind == "tax_rate" else hub_key.strip()
-    row = _rows(CatalogMapping, account, kind).filter_by(hub_key=hub_key).one_or_none()
-    if vendor_code is None:
-        if row is not None:
-            db.session.delete(row)
-    else:
-        known = {c.vendor_id if kind == "tax_rate" else c.code for c in items(account, kind)}
-        if vendor_code not in known:
-            raise ConfigError(f"{vendor_of(integration).info.name} has no {kind.replace('_', ' ')} {vendor_code!r}.",
+    name = vendor_of(integration).info.name
+    cached = {c.vendor_id if kind == "tax_rate" else c.code: c for c in items(account, kind)}
+    rows = {m.hub_key: m for m in _rows(CatalogMapping, account, kind)}
+    wanted: dict[str, str | None] = {}
+    for hub_key, vendor_code in chosen.items():
+        key = rate_key(hub_key) if kind == "tax_rate" else hub_key.strip()
+        if vendor_code is not None and vendor_code not in cached:
+            raise ConfigError(f"{name} has no {kind.replace('_', ' ')} {vendor_code!r}.",
                               hint="Refresh the list from the vendor and pick one of its codes.")
-        row = row or CatalogMapping(integration_id=integration.id, kind=kind, hub_key=hub_key,
-                                    client_connection_id=account.catalog_key)
-        row.vendor_code = vendor_code
-        db.session.add(row)
+        wanted[key] = vendor_code
+
+    def words(code: str | None) -> str:
+        if code is None:
+            return "not mapped"
+        item = cached.get(code)
+        return f"{name} {item_label(item) if item else code}"
+
+    changes = []
+    for key, vendor_code in wanted.items():
+        row = rows.get(key)
+        before = row.vendor_code if row is not None else None
+        if before == vendor_code:
+            continue
+        if vendor_code is None:
+            db.session.delete(row)
+        else:
+            row = row or CatalogMapping(integration_id=integration.id, kind=kind, hub_key=key,
+                                        client_connection_id=account.catalog_key)
+            row.vendor_code = vendor_code
+            db.session.add(row)
+        what = f"VAT {key} %" if kind == "tax_rate" else f"product {key}"
+        changes.append(f"{what}: {words(before)} → {words(vendor_code)}")
     db.session.commit()
-    audit.record(integration.firm_id, "catalog.mapped", account.owner, user=user,
-                 details={"kind": kind, "hub_key": hub_key, "vendor_code": vendor_code, "account": account.kind})
+    if changes:
+        audit.record(integration.firm_id, "catalog.mapped", account.owner, user=user,
+                     details={"kind": kind, "account": account.kind, "changes": "; ".join(changes)})
+    return changes
 
 
 def vendor_code(scope: Scope, kind: str, hub_value: Decimal | str) -> str | None:

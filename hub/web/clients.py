@@ -40,6 +40,7 @@ from hub.web.base import (
     require_plan,
     vendor_name,
 )
+from hub.web.history import live_exports
 from hub.web.integrations import (
     catalog_form,
     catalog_sections,
@@ -143,6 +144,7 @@ def client_page(client: Client, *, status: int = 200, invoice_form: dict[str, An
     links = connections_by_client([client.id])[client.id]
     return render_template("client.html", client=client, tasks=tasks, names=names, columns=columns,
                            integrations=integrations, exports=exports, retry_available=True,
+                           live=live_exports(exports),
                            links=links, reloadable={link.id for link in links if can_reload(link)},
                            **invoice_context(client, exports, invoice_form)), status
 

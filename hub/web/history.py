@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from hub import audit
+from hub import exports as invoice_exports
 from hub.exports import STATE_LABELS
 from hub.jobs import quota_wait
 from hub.models import (
+    LIVE,
     Client,
     ClientConnection,
     Integration,
@@ -53,6 +55,50 @@ def _export_status(status: str) -> str:
     return EXPORT_STATUSES.get(status, status.capitalize())
 
 
+def live_exports(exports: list[InvoiceExport]) -> dict[int, SyncRun]:
+    """Each export's live attempt (queued, running or waiting to retry), by export id, in one query."""
+    subjects = {invoice_exports.subject(e): e.id for e in exports}
+    runs = SyncRun.query.filter(SyncRun.kind == "export", SyncRun.subject.in_(list(subjects) or [""]),
+                                SyncRun.status.in_(LIVE))
+    return {subjects[r.subject]: r for r in runs}
+
+
+@bp.app_template_filter("live_export_state")
+def live_export_state(run: SyncRun) -> str:
+    """A live export attempt in words: "Waiting to be exported" (queued), "Exporting…" (running), or "Waiting to
+    retry at 2026-12-07 16:05 UTC"."""
+    if run.status == "retrying":
+        wait = quota_wait(run)
+        if wait:
+            return wait[0].upper() + wait[1:]
+        at = run.next_attempt_at
+        return f"Waiting to retry at {at:%Y-%m-%d %H:%M} UTC" if at else "Waiting to retry"
+    return "Waiting to be exported" if run.status == "queued" else "Exporting…"
+
+
+@bp.app_template_filter("error_texts")
+def error_texts(error: dict | None) -> list[tuple[str, str]]:
+    """An export's recorded error as ``(label, text)`` rows, each distinct text once: the message, then the
+    field messages (labelled with their field) and the hint, leaving out texts already shown."""
+    if not error:
+        return []
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(label: str, text: str | None) -> None:
+        text = (text or "").strip()
+        if text and text not in seen:
+            seen.add(text)
+            rows.append((label, text))
+
+    add("message", error.get("message"))
+    for field, messages in (error.get("field_messages") or {}).items():
+        for text in messages if isinstance(messages, list) else [messages]:
+            add(field or "invoice", str(text))
+    add("hint", error.get("hint"))
+    return rows
+
+
 @bp.app_template_filter("item_outcome")
 def _item_outcome(outcome: str) -> str:
     return ITEM_OUTCOMES.get(outcome, outcome.capitalize())
@@ -96,6 +142,7 @@ def history():  # noqa: ANN201
     exports = InvoiceExport.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id) \
         .order_by(InvoiceExport.updated_at.desc(), InvoiceExport.id.desc()).limit(100).all()
     return render_template("history.html", runs=runs, integrations=integrations, clients=clients,
+                           live=live_exports(exports),
                            started_by=started_by(runs), statuses=RUN_STATUSES,
                            connection_clients=connection_clients, notifications=notes, kinds=RUN_KINDS,
                            exports=exports, page=page, filters={k: v for k, v in (("kind", kind), ("status", status))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from hub import credentials as creds
 from hub.errors import ConfigError, HubError
 from hub.models import (
     OK,
+    CatalogItem,
     Client,
     ClientConnection,
     CredentialDraft,
@@ -561,6 +563,7 @@ def catalog_sections(integration: catalog.Scope | None, vendor: Vendor, *,
         if not vendor.can(capability):
             continue
         items = catalog.items(integration, kind) if integration else []
+        value_of = catalog_value(kind)
         mapped = catalog.mappings(integration, kind) if integration else {}
         lines = InvoiceLine.query.join(Invoice).filter(Invoice.firm_id == g.user.firm_id)
         if client_id is not None:
@@ -573,11 +576,19 @@ def catalog_sections(integration: catalog.Scope | None, vendor: Vendor, *,
         rows = []
         for key in keys:
             automatic = catalog.vendor_code(integration, kind, key) if integration and key not in mapped else None
+            if automatic is not None:  # the vendor's rate or product in words, never its id
+                item = next((i for i in items if value_of(i) == automatic), None)
+                automatic = catalog.item_label(item) if item is not None else automatic
             rows.append({"key": key, "chosen": mapped.get(key, ""), "automatic": automatic})
         fetched = max((i.fetched_at for i in items), default=None)
         sections.append({"kind": kind, "title": title, "entries": items, "rows": rows, "fetched": fetched,
-                         "value_of": (lambda i: i.vendor_id) if kind == "tax_rate" else (lambda i: i.code)})
+                         "value_of": value_of})
     return sections
+
+
+def catalog_value(kind: str) -> Callable[[CatalogItem], str]:
+    """What a mapping stores of a cached item: a tax rate's vendor id, a product's code."""
+    return (lambda i: i.vendor_id) if kind == "tax_rate" else (lambda i: i.code)
 
 
 @bp.route("/settings/apps/<slug>/invoices", methods=["GET", "POST"])
@@ -623,12 +634,12 @@ def catalog_form(scope: catalog.Scope, vendor: Vendor) -> None:
         else:
             flash(f"Reading from {vendor.info.name}… reload this page in a moment.", "info")
         return
-    for key in request.form.getlist("key"):
-        chosen = request.form.get(f"code_{key}", "")
-        catalog.set_mapping(scope, kind, key, chosen or None)
+    chosen: dict[str, str | None] = {key: request.form.get(f"code_{key}", "") or None
+                                     for key in request.form.getlist("key")}
     new_key = request.form.get("new_key", "").strip().rstrip("%").strip()
     if kind == "tax_rate" and new_key and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", new_key):
         raise ConfigError("Enter a VAT rate as a number, e.g. 24 or 9.5.")
     if new_key and request.form.get("new_code"):
-        catalog.set_mapping(scope, kind, new_key, request.form["new_code"])
-    flash("Saved.", "success")
+        chosen[new_key] = request.form["new_code"]
+    changes = catalog.set_mappings(scope, kind, chosen, user=g.user)
+    flash(f"Saved: {'; '.join(changes)}." if changes else "Saved (nothing changed).", "success")

@@ -2,6 +2,7 @@
 plan gate, CSRF and firm isolation. The example vendor's sandbox answers over loopback; jobs run
 in-process with ``run_jobs``."""
 
+import html
 import re
 
 import pytest
@@ -324,7 +325,7 @@ def test_exported_invoices_on_the_client_page_with_retry_and_history(owner, sand
     owner.post("/settings/apps/example/invoices", {"what": "refresh", "kind": "tax_rate"})
     run_jobs()
     tab = owner.text("/settings/apps/example/invoices")
-    assert "3 read from Example Books" in tab and "automatic: T24" in tab
+    assert "3 read from Example Books" in tab and "automatic: 24% · Standard (24 %)" in html.unescape(tab)
     response = owner.post("/settings/apps/example/invoices", {"what": "mapping", "kind": "tax_rate", "key": "24",
                                                               "code_24": "T24", "new_key": "9 %", "new_code": "T9"})
     assert response.status_code == 302

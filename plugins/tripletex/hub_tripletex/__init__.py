@@ -214,10 +214,13 @@ def hub_list_products(ctx: Context, credentials: dict) -> list[Product]:
 
 @hookimpl
 def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
+    """The VAT types an outgoing (sales) invoice may carry: the spec's ``typeOfVat=OUTGOING`` filter of
+    ``GET /ledger/vatType`` leaves out the purchase (input VAT deduction) types, valid today."""
     client = TripletexClient(ctx, credentials)
     return [TaxRate(id=str(row["id"]), code=str(row.get("number") or row["id"]), name=str(row.get("name") or ""),
                     rate=Decimal(str(row.get("percentage") or 0)))
-            for row in client.iter_list("/ledger/vatType", {"fields": "id,number,name,percentage"},
+            for row in client.iter_list("/ledger/vatType", {"typeOfVat": "OUTGOING",
+                                                            "fields": "id,number,name,percentage"},
                                         what="listing VAT types")]
 
 

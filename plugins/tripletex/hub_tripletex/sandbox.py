@@ -90,6 +90,9 @@ VAT_TYPES = [
     {"id": 32, "number": "32", "name": "Utgående avgift, lav sats", "percentage": 12.0},
     {"id": 52, "number": "52", "name": "Utførsel av varer og tjenester, fritatt", "percentage": 0.0},
 ]
+#: ``typeOfVat`` of ``GET /ledger/vatType``: the types valid on an outgoing (sales) invoice, and on an incoming one
+#: (purchases: input VAT deduction); the other kinds of the spec's enum list every type here.
+VAT_USES = {"OUTGOING": {0, 3, 5, 6, 31, 32, 52}, "INCOMING": {0, 1, 11, 13}, "INCOMING_INVOICE": {0, 1, 11, 13}}
 CURRENCIES = [{"id": 1, "code": "NOK"}, {"id": 2, "code": "EUR"}, {"id": 3, "code": "SEK"},
               {"id": 4, "code": "USD"}, {"id": 5, "code": "DKK"}]
 NORWAY = {"id": 161, "name": "Norge", "isoAlpha2Code": "NO", "isoAlpha3Code": "NOR"}
@@ -652,6 +655,8 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             items = [v for v in items if str(v["id"]) in ids]
         if request.args.get("number"):
             items = [v for v in items if v["number"] == request.args["number"]]
+        if request.args.get("typeOfVat") in VAT_USES:
+            items = [v for v in items if v["id"] in VAT_USES[request.args["typeOfVat"]]]
         return _list(items, "VatTypeDTO")
 
     @app.get("/v2/ledger/vatType/<int:vid>")

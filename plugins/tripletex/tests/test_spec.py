@@ -92,6 +92,9 @@ def test_fields_selectors_name_real_fields_of_the_response_model(tripletex_spec)
     assert "selects inside name" in scalar
     [sorting] = spec.check_request("GET", "/v2/ledger/vatType", "sorting=-rate", None, b"")
     assert "sorting names 'rate'" in sorting
+    assert spec.check_request("GET", "/v2/ledger/vatType", "typeOfVat=OUTGOING&fields=id,number,name,percentage",
+                              None, b"") == []  # the sales VAT types the plugin offers for mapping
+    assert spec.check_request("GET", "/v2/ledger/vatType", "typeOfVat=SALES", None, b"") != []
 
 
 def test_answers_are_closed_and_typed_but_may_carry_null(tripletex_spec):

@@ -162,7 +162,15 @@ def test_products_and_vat_types(call, state):
     assert by_id["3"].rate == Decimal("25") and by_id["3"].code == "3"
     assert by_id["31"].rate == Decimal("15") and by_id["32"].rate == Decimal("12")
     record = [r for r in state.requests if r["path"] == "/v2/ledger/vatType"][0]
-    assert query(record) == {"fields": "id,number,name,percentage", "from": "0", "count": "1000"}
+    assert query(record) == {"typeOfVat": "OUTGOING", "fields": "id,number,name,percentage", "from": "0",
+                             "count": "1000"}
+
+
+def test_only_vat_types_for_sales_invoices_are_offered(call, state):
+    """A sales invoice cannot carry a purchase (input VAT deduction) type: they are not offered for mapping."""
+    rates = call("hub_list_tax_rates")
+    assert {r.id for r in rates} == {"0", "3", "5", "6", "31", "32", "52"}
+    assert not [r for r in rates if "inngående" in r.name], "no purchase VAT type"
 
 
 def test_export_invoice_body_and_query(call, state):
