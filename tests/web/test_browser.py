@@ -833,7 +833,8 @@ def test_own_merit_and_directo_accounts_mapped_issued_and_booked_as_issued(merit
 
     sign_in(page, "owner@test.example", "owner-pass")
     _issue_with_own_mapping(page, hub_app, merit_client, "merit", "Merit Aktiva", "J-2701", "25.5", r"^\s*25,5% ·")
-    _issue_with_own_mapping(page, hub_app, directo_client, "directo", "Directo", "J-2702", "24", r"^(?!automatic).*\(24 %\)")
+    _issue_with_own_mapping(page, hub_app, directo_client, "directo", "Directo", "J-2702", "24",
+                            r"^(?!automatic).*\(24 %\)")  # the code itself, not the automatic choice
 
     with hub_app.app_context():
         booked = {}
