@@ -2,7 +2,6 @@
 row's VAT code, are read back with ``hub_find_invoice`` (Directo's own ``get`` answer), and Directo's booked totals
 equal the hub's to the cent; a sandbox made to book otherwise shows it in ``booked``."""
 
-import datetime as dt
 import urllib.parse
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -14,8 +13,8 @@ from hub_directo import sandbox
 from hub_directo.client import VAT_CODES
 
 from hub.errors import VendorRejected
-from hub.testing import invoice_totals, make_context, vendor_registry
-from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
+from hub.testing import make_context, sample_invoice, vendor_registry
+from hub.types import Address, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
 CENT = Decimal("0.01")
@@ -32,10 +31,8 @@ PERSON = InvoiceParty(name="Mari Maasikas", email="mari@example.test", private_p
 def invoice(reference, lines, client=COMPANY, mapped=True):
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=CODES[Decimal(r)] if mapped else None)
                   for text, q, p, r in lines)
-    net, vat, total = invoice_totals(lines, hub_directo.hub_vendor().vat_rounding)
-    return Invoice(reference=reference, number=f"INV-{reference}", client=client, issue_date=dt.date(2026, 11, 20),
-                   due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines, total_net=net, total_vat=vat,
-                   total=total)
+    return sample_invoice(reference=reference, number=f"INV-{reference}", client=client, lines=lines,
+                          vat_rounding=hub_directo.hub_vendor().vat_rounding)
 
 
 MANY_SMALL = [(f"Rida {n}", "3", "0.333", r) for n in range(25) for r in ("24", "9", "0", "13")]

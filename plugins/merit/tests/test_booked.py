@@ -13,9 +13,9 @@ from hub_merit import sandbox
 from hub_merit.client import MeritClient
 
 from hub.errors import VendorRejected
-from hub.testing import invoice_totals, make_context, vendor_registry
+from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.testing.sandbox import serve
-from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
+from hub.types import Address, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
 FINLAND = sandbox.DEMO_CLIENT_CREDENTIALS[1]
@@ -31,11 +31,9 @@ def invoice(app, number, lines, creds=DEMO, client=None):
     ids = tax_ids(app, creds)
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=ids[Decimal(r)])
                   for text, q, p, r in lines)
-    net, vat, total = invoice_totals(lines, hub_merit.hub_vendor().vat_rounding)
-    return Invoice(reference=f"ref-{number}", number=number,
-                   client=client or InvoiceParty(name="Väike Klient OÜ", reg_code="16000009", email="a@b.test"),
-                   issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines,
-                   total_net=net, total_vat=vat, total=total)
+    return sample_invoice(reference=f"ref-{number}", number=number, lines=lines,
+                          client=client or InvoiceParty(name="Väike Klient OÜ", reg_code="16000009", email="a@b.test"),
+                          vat_rounding=hub_merit.hub_vendor().vat_rounding)
 
 
 THREE_DIMES = [("Pastakas", "1", "0.10", "22")] * 3  # rows give 0.06 VAT; one sum per rate would give 0.07

@@ -13,7 +13,7 @@ from hub_scoro import sandbox
 from hub_scoro.client import DAILY_READING
 
 from hub.errors import RateLimited
-from hub.testing import invoice_totals, make_context, vendor_registry
+from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.testing.sandbox import serve
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
@@ -37,10 +37,8 @@ CASES = {
 
 def invoice(n: int, lines, client) -> Invoice:
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r)) for text, q, p, r in lines)
-    net, vat, total = invoice_totals(lines, hub_scoro.hub_vendor().vat_rounding)
-    return Invoice(reference=f"hub-booked-{n}", number=f"2026099{n}", client=client, issue_date=dt.date(2026, 11, 20),
-                   due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines, total_net=net, total_vat=vat,
-                   total=total)
+    return sample_invoice(reference=f"hub-booked-{n}", number=f"2026099{n}", client=client, lines=lines,
+                          vat_rounding=hub_scoro.hub_vendor().vat_rounding)
 
 
 def export_and_read_back(origin, inv):

@@ -3,7 +3,6 @@ back with ``hub_find_invoice`` (SmartAccounts' own ``clientinvoices:get`` row), 
 hub's to the cent when the hub totals them SmartAccounts' way (``vat_rounding="line"``); a sandbox made to book
 otherwise shows it; address lines fit SmartAccounts' 64 characters."""
 
-import datetime as dt
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -14,7 +13,7 @@ from hub_smartaccounts.client import SmartAccountsApi
 from hub_smartaccounts.service import address_lines
 
 from hub.errors import VendorRejected
-from hub.testing import invoice_totals, make_context, vendor_registry
+from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
@@ -36,10 +35,8 @@ CASES = {
 
 def invoice(n: int, lines, client) -> Invoice:
     lines = tuple(InvoiceLine(text, Decimal(q), Decimal(p), Decimal(r), tax_id=r) for text, q, p, r in lines)
-    net, vat, total = invoice_totals(lines, hub_smartaccounts.hub_vendor().vat_rounding)
-    return Invoice(reference=f"hub-booked-{n}", number=f"B-{n}", client=client, issue_date=dt.date(2026, 11, 20),
-                   due_date=dt.date(2026, 12, 4), currency="EUR", lines=lines, total_net=net, total_vat=vat,
-                   total=total)
+    return sample_invoice(reference=f"hub-booked-{n}", number=f"B-{n}", client=client, lines=lines,
+                          vat_rounding=hub_smartaccounts.hub_vendor().vat_rounding)
 
 
 def export_and_read_back(origin, inv):
