@@ -57,7 +57,6 @@ DATE_FORMAT: str = fact("date_format")
 #: How many of the day's requests are left (wire fact ``daily_remaining_header``); ``0`` on a 429 means the daily
 #: quota is used up until 00:00 UTC, not a short burst limit.
 DAILY_HEADER: str = fact("daily_remaining_header")
-DAILY_READING = "daily-requests-remaining"
 CONTACT_TYPES: dict[str, str] = fact("contact_types")
 COUNTRY_LENGTH: int = fact("address_country_length")
 LANGUAGES = dict(zip(fact("languages"), ("English", "Estonian"), strict=True))
@@ -176,20 +175,12 @@ class ScoroClient:
             response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
                                           headers={"Content-Type": "application/json", "Accept": "application/json"})
         except RateLimited as exc:
-            # ctx.http answers a 429 itself: the 429's own daily reading (contract 1.2 passes its headers) or,
-            # from an older hub, the last answer's reading tells the daily quota (0 left) from a short burst
-            said = exc.headers.get(DAILY_HEADER) if getattr(exc, "headers", None) is not None else None
-            if (said if said is not None else str(self.ctx.cache.get(DAILY_READING))).strip() == "0":
+            # ctx.http answers a 429 itself, with its headers (contract 1.2): the 429's own daily reading tells the
+            # daily quota (0 left) from a short burst
+            if ((exc.headers or {}).get(DAILY_HEADER) or "").strip() == "0":
                 raise self.daily_quota_spent() from None
             raise
-        self._note_daily_reading(response)
         return self._data(response, module)
-
-    def _note_daily_reading(self, response: "httpx.Response") -> None:
-        """Remember (until 00:00 UTC) that an answer said none of the day's requests are left. Only that reading
-        is kept, so an ordinary answer costs no cache write."""
-        if (response.headers.get(DAILY_HEADER) or "").strip() == "0":
-            self.ctx.cache.set(DAILY_READING, "0", max(1.0, seconds_to_reset(self.ctx.now())))
 
     def daily_quota_spent(self) -> RateLimited:
         """The daily quota is used up: wait until it resets at 00:00 UTC (wire fact ``daily_limit_resets``)."""

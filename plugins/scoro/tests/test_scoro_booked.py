@@ -10,7 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import hub_scoro
 import pytest
 from hub_scoro import sandbox
-from hub_scoro.client import DAILY_READING
 
 from hub.errors import RateLimited
 from hub.testing import make_context, sample_invoice, vendor_registry
@@ -103,16 +102,3 @@ def test_a_short_rate_limit_is_not_taken_for_the_daily_quota():
     assert "daily" not in caught.value.message and caught.value.retry_after <= 60
     assert caught.value.until is None and caught.value.quota is None
 
-
-def test_the_429_itself_says_the_daily_quota_is_spent():
-    """ctx.http passes the 429's headers (contract 1.2): the quota is read from the refusal itself, with no
-    earlier answer's reading remembered (a new job process, another worker)."""
-    now = dt.datetime(2026, 11, 22, 21, 30, tzinfo=dt.UTC)
-    h = Harness(now=lambda: now, daily_limit=2)
-    h.call("hub_test_connection")
-    h.call("hub_list_tax_rates")
-    h.ctx.cache.delete(DAILY_READING)  # what another process would see: nothing remembered
-    with pytest.raises(RateLimited) as caught:
-        h.call("hub_list_tax_rates")
-    assert h.requests[-1].status == 429
-    assert (caught.value.until, caught.value.quota) == (dt.datetime(2026, 11, 23, 0, 0), "daily")
