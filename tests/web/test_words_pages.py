@@ -7,20 +7,15 @@ import html
 import pytest
 
 from tests.web.test_pages import configure_and_link, sandbox  # noqa: F401  (a fixture, used by name)
+from tests.web.test_readback_pages import issue
 
 
 def failed_export(owner, run_jobs, in_app) -> tuple[int, int]:
     """An invoice whose export failed (its VAT rate is not mapped): (client id, export id)."""
-    from hub import exports
-    from hub.models import Integration, InvoiceExport
+    from hub.models import InvoiceExport
 
     client_id = configure_and_link(owner, run_jobs, in_app)
-    with in_app():
-        invoice = exports.create_invoice(
-            Integration.query.one().firm_id, client_id, number="2026-001", issue_date=dt.date(2026, 11, 1),
-            due_date=dt.date(2026, 11, 15), lines=[{"description": "Bookkeeping", "quantity": 1,
-                                                    "unit_price": "100", "vat_rate": "24"}])
-        exports.issue_invoice(invoice)
+    issue(in_app, client_id, "2026-001", [("Bookkeeping", 1, "100", "24")])
     run_jobs()
     with in_app():
         export = InvoiceExport.query.one()
