@@ -78,13 +78,6 @@ money = readback.money
 
 
 # -- invoices ----------------------------------------------------------------------------------
-def compute_totals(lines: list[InvoiceLine], rule: str = "rate") -> tuple[Decimal, Decimal, Decimal]:
-    """``(net, vat, total)``: line nets rounded to cents; VAT by the vendor's rounding ``rule``
-    (``VendorInfo.vat_rounding``): ``"rate"`` once per rate on the sum of that rate's nets, rounded half-up (the
-    rule most Baltic and Nordic vendors apply), ``"line"`` per line rounded, then summed (Merit Aktiva)."""
-    return readback.totals(lines, rule)
-
-
 def vat_rounding(invoice: Invoice) -> str:
     """The VAT rounding rule of the vendor the invoice is exported to (the first of :func:`export_targets`;
     ``"rate"`` when none receives it yet)."""
@@ -95,7 +88,7 @@ def vat_rounding(invoice: Invoice) -> str:
 def total(invoice: Invoice) -> None:
     """(Re)compute the invoice's totals with the rounding rule of the vendor it goes to (a draft only)."""
     invoice.vat_rounding = vat_rounding(invoice)
-    invoice.total_net, invoice.total_vat, invoice.total = compute_totals(invoice.lines, invoice.vat_rounding)
+    invoice.total_net, invoice.total_vat, invoice.total = readback.totals(invoice.lines, invoice.vat_rounding)
 
 
 #: The most an amount column holds (``Numeric(14, 2)``): each line's net and the invoice's totals stay within it.
@@ -107,7 +100,7 @@ def amount_problem(lines: list[dict[str, Any]]) -> str | None:
     words (``None`` when they do not): a line's net or the invoice's net, VAT or total beyond :data:`MAX_AMOUNT`."""
     rows = [InvoiceLine(quantity=Decimal(str(r["quantity"])), unit_price=Decimal(str(r["unit_price"])),
                         vat_rate=Decimal(str(r["vat_rate"]))) for r in lines]
-    amounts = [money(r.quantity * r.unit_price) for r in rows] + list(compute_totals(rows))
+    amounts = [money(r.quantity * r.unit_price) for r in rows] + list(readback.totals(rows))
     worst = max(amounts, key=abs, default=Decimal(0))
     if abs(worst) <= MAX_AMOUNT:
         return None

@@ -85,7 +85,10 @@ def totals_by_rate(lines: Iterable[Line], rule: str = "rate") -> dict[Decimal, R
 
 
 def totals(lines: Iterable[Line], rule: str = "rate") -> tuple[Decimal, Decimal, Decimal]:
-    """``(net, vat, gross)`` of an invoice's lines, VAT rounded by ``rule``."""
+    """``(net, vat, gross)`` of an invoice's lines, the way the hub totals an invoice: line nets rounded to cents;
+    VAT by the vendor's rounding ``rule`` (``VendorInfo.vat_rounding``): ``"rate"`` once per rate on the sum of that
+    rate's nets, rounded half-up (the rule most Baltic and Nordic vendors apply), ``"line"`` per line rounded, then
+    summed (Merit Aktiva)."""
     by_rate = totals_by_rate(lines, rule)
     net = sum((r.net for r in by_rate.values()), ZERO)
     vat = sum((r.vat for r in by_rate.values()), ZERO)
