@@ -1,44 +1,19 @@
-"""Wire facts: what a plugin relies on about its vendor's API, as data, each with where it comes from.
+"""The check a plugin's tests run over its table of wire facts (:mod:`hub.wire`), and where the vendors' published
+artifacts are found.
 
-A sandbox written from the same understanding as its client can share the client's mistakes; only a source
-the project did not write catches them. Where a vendor publishes no schema, a plugin keeps the facts it
-relies on (field names, date fields, list keys, lengths, codes) in one table that both its client and its
-sandbox read, and its tests call :func:`check_wire_facts` so that an unverified fact is either sourced or
-owned up to in the plugin's README::
-
-    # hub_acme/wire.py
-    from hub.testing.wire import WireFact
-
-    FACTS = {
-        "invoice_list_key": WireFact("clientInvoices", "independent client", "github.com/x/acme-go, invoices.go"),
-        "description_max": WireFact(100, "vendor page", "api.acme.example/create-invoice"),
-        "paging_size": WireFact(50, "assumed"),
-    }
+``WireFact`` and ``SOURCE_KINDS`` live in :mod:`hub.wire` (a plugin reads its facts at run time, and nothing of
+``hub.testing`` is imported at run time); they are offered here too, as in contract 1.1.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-#: Where a fact may come from, strongest first. ``assumed`` means nobody outside this project confirmed it.
-SOURCE_KINDS = ("vendor schema", "vendor page", "independent client", "inferred", "assumed")
+from hub.wire import SOURCE_KINDS, WireFact
 
-
-@dataclass(frozen=True)
-class WireFact:
-    """One fact about a vendor's wire format: its ``value``, the ``source`` kind and a reference to it."""
-
-    value: Any
-    source: str
-    ref: str = ""
-
-    def __post_init__(self) -> None:
-        if self.source not in SOURCE_KINDS:
-            raise ValueError(f"unknown source kind {self.source!r}; use one of {', '.join(SOURCE_KINDS)}")
+__all__ = ["SOURCE_KINDS", "WireFact", "check_wire_facts", "vendor_specs"]
 
 
 def check_wire_facts(facts: Mapping[str, WireFact], readme: str) -> None:
