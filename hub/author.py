@@ -6,7 +6,8 @@ them without building the app (no ``instance/`` folder, no keys, no embedded Red
 
 ``check`` is a light version of Home Assistant's integration quality scale: it loads and validates the plugin
 exactly as the hub does, reads its package metadata and README, checks what its ``hub_vendor()`` and
-credentials schema declare, fails on what the scaffold wrote and nobody replaced (naming each placeholder), and
+credentials schema declare, fails on what the scaffold wrote and nobody replaced (naming each placeholder), advises
+where the plugin's folder departs from the standard layout (:mod:`hub.layout`), and
 runs the plugin's **own** ``tests/test_contract.py`` as its author does (its fixtures, its demo client),
 reporting every check: passed, failed with pytest's own message, or skipped with the reason (advice: a check
 that did not run proves nothing). Every finding says what to fix; the exit status is non-zero when something
@@ -15,6 +16,7 @@ must be fixed.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -27,7 +29,7 @@ from typing import Any
 import click
 
 from hub import credentials as creds
-from hub import scaffold
+from hub import layout, scaffold
 from hub.plugins import ENTRY_POINT_GROUP, VendorRegistry
 
 #: README sections a published plugin should have (a heading containing any of the words).
@@ -175,6 +177,16 @@ def run_contract_suite(slug: str, folder: Path | None, report: Report, *, timeou
         report.ok.append(f"contract suite ({folder / CONTRACT_TESTS}): {summary}")
 
 
+def check_plugin_layout(folder: Path, report: Report) -> None:
+    """Where the plugin departs from the standard layout (:mod:`hub.layout`): advice, not a failure — the hub loads
+    any layout; the standard one is what other authors and the hub's own plugins read."""
+    departures = layout.check_layout(folder)
+    if departures:
+        report.advice += [f"layout: {departure}" for departure in departures]
+    else:
+        report.ok.append("follows the standard plugin layout (hooks, client, wire facts, sandbox; tests)")
+
+
 def scaffold_defaults(slug: str) -> Any:
     """``hub_vendor()`` of an untouched scaffold for ``slug`` (what ``hub-plugin new`` wrote), or None."""
     try:
@@ -183,8 +195,12 @@ def scaffold_defaults(slug: str) -> Any:
         return None
     source = scaffold.render((scaffold.TEMPLATE / "__package__" / "__init__.py.tmpl").read_text(encoding="utf-8"),
                              values)
+    tree = ast.parse(source)
+    # The package's own modules (client, wire) are not there: hub_vendor() needs none of them.
+    tree.body = [node for node in tree.body if not (isinstance(node, ast.ImportFrom) and node.level)
+                 and not (isinstance(node, ast.Assign) and "fact(" in ast.unparse(node.value))]
     namespace: dict[str, Any] = {"__name__": f"_scaffold_{slug}"}
-    exec(compile(source, "<scaffold>", "exec"), namespace)  # noqa: S102 — the hub's own template
+    exec(compile(tree, "<scaffold>", "exec"), namespace)  # noqa: S102 — the hub's own template
     return namespace["hub_vendor"]()
 
 
@@ -254,8 +270,11 @@ def check(distribution: str, *, run_tests: bool = True, path: str | Path | None 
                          f"{', '.join(sorted(registry.vendors[ep.name].capabilities))})")
         check_declarations(registry, ep.name, report)
         check_placeholders(dist, registry, ep.name, report)
+        folder = plugin_folder(plugin, path)
+        if folder is not None:
+            check_plugin_layout(folder, report)
         if run_tests:
-            run_contract_suite(ep.name, plugin_folder(plugin, path), report)
+            run_contract_suite(ep.name, folder, report)
     return report
 
 

@@ -80,7 +80,20 @@ def test_a_finished_plugin_passes_with_no_skipped_check(tmp_path, monkeypatch):
     report = author.check(values["distribution"], path=folder)
     assert report.problems == [], report.render()
     assert not [a for a in report.advice if "SKIPPED" in a]
+    assert "follows the standard plugin layout (hooks, client, wire facts, sandbox; tests)" in report.ok
     assert "ready to publish" in report.render().splitlines()[-1]
+
+
+def test_a_departure_from_the_layout_is_advice_naming_it(tmp_path, monkeypatch):
+    folder, values, write_metadata = installed_scaffold(tmp_path, monkeypatch, "acmefive")
+    finish(folder, values["package"])
+    write_metadata()
+    (folder / values["package"] / "helpers.py").write_text("X = 1\n")
+    report = author.check(values["distribution"], path=folder, run_tests=False)
+    assert report.problems == [], report.render()
+    assert [a for a in report.advice if a.startswith("layout: ")] == [
+        "layout: hub_acmefive/helpers.py: not part of the layout; move its code to __init__.py (hooks) or client.py "
+        "(the vendor's wire)"]
 
 
 def test_a_failing_suite_fails_the_check_with_the_same_message(tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
 """One plugin layout (issue 30, item 3): every plugin under ``plugins/`` follows the layout ``hub-plugin new``
-generates (:mod:`hub.testing.layout`), and importing a plugin the way the hub does loads neither its sandbox nor
+generates (:mod:`hub.layout`), and importing a plugin the way the hub does loads neither its sandbox nor
 the test kit."""
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub import scaffold
-from hub.testing.layout import check_layout
+from hub.layout import check_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "setup.cfg").exists())

@@ -39,8 +39,9 @@ def test_new_plugin_generates_a_complete_plugin(tmp_path):
     folder = tmp_path / "acme_books"
     assert f"created {folder}" in output
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert files == ["LICENSE", "README.md", "hub_acme_books/__init__.py", "hub_acme_books/sandbox.py",
-                     "pyproject.toml", "setup.cfg", "tests/test_contract.py", "tests/test_hooks.py"]
+    assert files == ["LICENSE", "README.md", "hub_acme_books/__init__.py", "hub_acme_books/client.py",
+                     "hub_acme_books/sandbox.py", "hub_acme_books/wire.py", "pyproject.toml", "setup.cfg",
+                     "tests/test_client.py", "tests/test_contract.py"]
     assert not [f for f in folder.rglob("*") if f.is_file() and "{{" in f.read_text()], "a placeholder was left"
     cfg = configparser.ConfigParser()
     cfg.read(folder / "setup.cfg")
