@@ -13,7 +13,8 @@
 * Log lines carry method, host, path, status and time only — never the query string, headers or
   bodies, which is where credentials travel.
 * ``bearer`` (OAuth 2.0 vendors, contract 1.2): every request carries ``Authorization: Bearer <token>`` unless the
-  plugin sets ``Authorization`` itself; the token comes from :mod:`hub.oauth`, refreshed before it expires.
+  plugin sets ``Authorization`` itself; the token comes from :mod:`hub.oauth`, refreshed before it expires, and
+  refreshed once more when the vendor answers 401 to it (the request is then sent again, once).
 * ``origin`` (sandboxes, tests): requests for the vendor's real URL are sent to another origin
   with the real host kept in the ``Host`` header, so a plugin always writes the vendor's real URLs.
 
@@ -175,7 +176,7 @@ class VendorHttp:
     def __init__(self, vendor: str, client: httpx.Client | None = None, *, budget: RateBudget | None = None,
                  origin: str | None = None, log: logging.Logger | logging.LoggerAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
-                 max_bytes: int | None = None, bearer: Callable[[], str] | None = None,
+                 max_bytes: int | None = None, bearer: Callable[..., str] | None = None,
                  name: str | None = None) -> None:
         self.vendor = vendor  # the slug: metrics and log names
         self.name = name or vendor  # the display name (VendorInfo.name): what messages to people say
@@ -214,8 +215,10 @@ class VendorHttp:
         throttle_statuses = tuple(kwargs.pop("throttle_statuses", ()))
         headers = dict(kwargs.pop("headers", None) or {})
         target, where = self._route(url, headers)
+        sent_token = None
         if self.bearer is not None and not any(k.lower() == "authorization" for k in headers):
-            headers["Authorization"] = f"Bearer {self.bearer()}"
+            sent_token = self.bearer()
+            headers["Authorization"] = f"Bearer {sent_token}"
         send_options = {k: kwargs.pop(k) for k in SEND_OPTIONS if k in kwargs}
         for attempt in range(1, MAX_INLINE_RETRIES + 1):
             if self.budget is not None:
@@ -257,6 +260,15 @@ class VendorHttp:
                 raise TransientError(f"{self.name} answered HTTP {response.status_code} (a server error on "
                                      "their side).", hint="The hub will try again later.")
             self._count("client_error" if response.status_code >= 400 else "ok", started)
+            if response.status_code == 401 and sent_token is not None and attempt < MAX_INLINE_RETRIES:
+                # The vendor refused the hub's own bearer token before its expiry: refreshed once (or revoked:
+                # hub.oauth raises AuthError) and the request sent again; a second 401 goes to the plugin.
+                fresh = self.bearer(rejected=sent_token)
+                if fresh != sent_token:
+                    self.log.info("%s %s: the access token was refused; sent again with a refreshed one", method, where)
+                    headers["Authorization"] = f"Bearer {fresh}"
+                    sent_token = None
+                    continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

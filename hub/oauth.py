@@ -33,6 +33,7 @@ from authlib.integrations.base_client import OAuthError
 
 from hub import redaction
 from hub.errors import AuthError, ConfigError, TransientError
+from hub.http import failure_words
 from hub.models import Integration, OAuthGrant, User, db, utcnow
 from hub.services import services
 from hub.types import OAuthSpec, VendorInfo
@@ -155,9 +156,8 @@ def complete(info: VendorInfo, user: User, args: dict[str, str], origin: str | N
     except OAuthError as exc:
         raise ConfigError(f"{info.name} refused the sign-in code ({exc.error}).",
                           hint=f"Click Connect with {info.name} again.") from None
-    except httpx.HTTPError as exc:
-        raise TransientError(f"Could not reach {info.name}'s token endpoint ({type(exc).__name__}).",
-                             hint="Try again in a moment.") from None
+    except (httpx.HTTPError, ValueError) as exc:
+        raise TransientError(_token_endpoint_failed(info, exc), hint="Try again in a moment.") from None
     finally:
         client.close()
     grant = OAuthGrant.query.filter_by(integration_id=integration.id).one_or_none()
@@ -169,6 +169,13 @@ def complete(info: VendorInfo, user: User, args: dict[str, str], origin: str | N
     grant.connected_by, grant.connected_at = user.id, utcnow()
     db.session.commit()
     return integration
+
+
+def _token_endpoint_failed(info: VendorInfo, exc: Exception) -> str:
+    """In words: the token endpoint could not be reached, or answered something that is not a token."""
+    if isinstance(exc, httpx.TransportError):
+        return f"Could not reach {info.name}'s token endpoint: {failure_words(exc)}."
+    return f"{info.name}'s token endpoint answered with something that is not a token (a fault on its side)."
 
 
 def _expiry(token: dict[str, Any]) -> dt.datetime | None:
@@ -207,9 +214,18 @@ def _fresh(row: Any, now: dt.datetime) -> bool:
     return row.expires_at is None or row.expires_at - LEEWAY > now
 
 
-def access_token(integration_id: int, info: VendorInfo, origin: str | None) -> tuple[str, dt.datetime | None]:
+def _is(tokens: dict[str, Any], rejected: str | None) -> bool:
+    return rejected is not None and tokens.get("access_token") == rejected
+
+
+def access_token(integration_id: int, info: VendorInfo, origin: str | None, *,
+                 rejected: str | None = None) -> tuple[str, dt.datetime | None]:
     """A valid access token of the integration's grant and its expiry, refreshed first when it expires within
-    ``LEEWAY`` (under the grant's row lock, in a transaction of its own, committed at once)."""
+    ``LEEWAY`` (under the grant's row lock, in a transaction of its own, committed at once).
+
+    ``rejected``: an access token the vendor has just refused (401) before its expiry — revoked on its side, or
+    a clock apart. If it is still the stored one, it is refreshed now; if another worker has replaced it
+    meanwhile, that one is returned (one refresh, however many requests were refused)."""
     table = OAuthGrant.__table__
     vault = services().vault
     revoked = False
@@ -219,7 +235,7 @@ def access_token(integration_id: int, info: VendorInfo, origin: str | None) -> t
             raise ConfigError(f"{info.name} is not connected.", hint=f"Click Connect with {info.name}.")
         if row.revoked_at is not None:
             raise _revoked(info)
-        if _fresh(row, utcnow()):
+        if _fresh(row, utcnow()) and not _is(vault.decrypt(row.tokens), rejected):
             return vault.decrypt(row.tokens)["access_token"], row.expires_at
         conn.rollback()
         with conn.begin():  # the lock: a second worker waits here, then finds the token the first one stored
@@ -228,7 +244,7 @@ def access_token(integration_id: int, info: VendorInfo, origin: str | None) -> t
             tokens = vault.decrypt(row.tokens)
             if row.revoked_at is not None:
                 raise _revoked(info)
-            if _fresh(row, utcnow()):
+            if _fresh(row, utcnow()) and not _is(tokens, rejected):
                 return tokens["access_token"], row.expires_at
             values = _refresh(info, origin, tokens)
             conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
@@ -252,9 +268,8 @@ def _refresh(info: VendorInfo, origin: str | None, tokens: dict[str, Any]) -> di
             return {"revoked_at": utcnow()}
         raise TransientError(f"{info.name}'s token endpoint refused a refresh ({exc.error}).",
                              hint="The hub will try again later.") from None
-    except httpx.HTTPError as exc:
-        raise TransientError(f"Could not refresh the {info.name} access token ({type(exc).__name__}).",
-                             hint="The hub will try again later.") from None
+    except (httpx.HTTPError, ValueError) as exc:
+        raise TransientError(_token_endpoint_failed(info, exc), hint="The hub will try again later.") from None
     finally:
         client.close()
     grant = OAuthGrant()
@@ -262,15 +277,16 @@ def _refresh(info: VendorInfo, origin: str | None, tokens: dict[str, Any]) -> di
     return {"tokens": grant.tokens, "expires_at": grant.expires_at, "scope": grant.scope, "refreshed_at": utcnow()}
 
 
-def bearer(integration_id: int, info: VendorInfo, origin: str | None) -> Callable[[], str]:
+def bearer(integration_id: int, info: VendorInfo, origin: str | None) -> Callable[..., str]:
     """What :class:`hub.http.VendorHttp` asks for each request's ``Authorization: Bearer`` token: read once, and
-    again (refreshed if needed) only when the one it has expires within ``LEEWAY``."""
+    again (refreshed if needed) only when the one it has expires within ``LEEWAY`` — or when the vendor refused it
+    (``token(rejected=<it>)``, after a 401)."""
     held: dict[str, Any] = {}
 
-    def token() -> str:
+    def token(rejected: str | None = None) -> str:
         expires = held.get("expires")
-        if "token" not in held or (expires is not None and expires - LEEWAY <= utcnow()):
-            held["token"], held["expires"] = access_token(integration_id, info, origin)
+        if "token" not in held or rejected is not None or (expires is not None and expires - LEEWAY <= utcnow()):
+            held["token"], held["expires"] = access_token(integration_id, info, origin, rejected=rejected)
         return held["token"]
 
     return token

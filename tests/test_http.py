@@ -132,3 +132,33 @@ def test_transport_failures_are_said_in_words_with_the_display_name(error, words
 def test_answers_name_the_vendor_by_its_display_name():
     with pytest.raises(TransientError, match="^Acme Books answered HTTP 502"):
         http_with(lambda request: httpx.Response(502), name="Acme Books").get("https://api.acme.test/x")
+
+
+def test_a_refused_bearer_token_is_refreshed_once_and_the_request_sent_again():
+    sent, asked = [], []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Authorization"])
+        return httpx.Response(200 if request.headers["Authorization"] == "Bearer new" else 401)
+
+    def bearer(rejected: str | None = None) -> str:
+        asked.append(rejected)
+        return "new" if rejected == "old" else "old"
+
+    assert http_with(handler, bearer=bearer).get("https://api.acme.test/x").status_code == 200
+    assert sent == ["Bearer old", "Bearer new"] and asked == [None, "old"]
+
+
+def test_a_second_401_goes_to_the_plugin_and_its_own_authorization_is_never_replaced():
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Authorization"])
+        return httpx.Response(401)
+
+    tokens = iter(["one", "two", "three"])
+    http = http_with(handler, bearer=lambda rejected=None: next(tokens))
+    assert http.get("https://api.acme.test/x").status_code == 401
+    assert sent == ["Bearer one", "Bearer two"]
+    assert http.get("https://api.acme.test/x", headers={"Authorization": "Basic mine"}).status_code == 401
+    assert sent[2:] == ["Basic mine"]

@@ -11,7 +11,7 @@ import pytest
 from hub_oauthexample import sandbox
 
 from hub import connections, oauth
-from hub.errors import AuthError, ConfigError
+from hub.errors import AuthError, ConfigError, TransientError
 from hub.models import OAuthGrant, User, db
 from hub.services import services
 from hub.vendor_accounts import account_run, call_vendor, firm_account, vendor_of
@@ -160,8 +160,31 @@ def test_a_revoked_grant_needs_attention(integration, admin, knobs, run_jobs, hu
     knobs({"oauth_revoked": True})
     run = lookup(integration, run_jobs, hub_db)
     assert run.status == "failed" and integration.status == "needs_attention"
+    # the 401 made the hub try a refresh, which the provider refused: the grant is recorded as revoked at once
+    assert "Reconnect" in integration.last_error["hint"] and not oauth.connected(integration)
     knobs({"oauth_revoked": False})
     assert connect(integration, admin, run_jobs, hub_db).status == "succeeded" and integration.status == "ok"
+
+
+def test_a_token_the_vendor_refuses_before_its_expiry_is_refreshed_once_and_the_work_goes_on(
+        integration, admin, provider, run_jobs, hub_db):
+    connect(integration, admin, run_jobs, hub_db)
+    before, stored = provider.refreshes, services().vault.decrypt(OAuthGrant.query.one().tokens)
+    for token in provider.tokens:  # revoked on the vendor's side (or its clock runs ahead): the hub still trusts it
+        token.expires_in = 0
+    assert lookup(integration, run_jobs, hub_db).status == "succeeded"
+    assert provider.refreshes == before + 1 and integration.status == "ok"
+    hub_db.session.expire_all()
+    assert services().vault.decrypt(OAuthGrant.query.one().tokens)["access_token"] != stored["access_token"]
+
+
+def test_a_token_endpoint_out_of_reach_is_said_in_words(integration, admin, run_jobs, hub_db):
+    connect(integration, admin, run_jobs, hub_db)
+    tokens = services().vault.decrypt(OAuthGrant.query.one().tokens)
+    with pytest.raises(TransientError) as caught:
+        oauth._refresh(vendor_of(integration).info, "http://127.0.0.1:9", tokens)
+    assert caught.value.message.startswith("Could not reach OAuth Example's token endpoint: ")
+    assert "Error" not in caught.value.message  # words, not an exception's class name
 
 
 def test_an_auth_error_from_the_refresh_is_recorded_by_call_vendor(integration, admin, knobs, run_jobs, hub_db):

@@ -196,14 +196,14 @@ class VendorContractTests:
         ctx = make_context(self.slug, transport, settings=dict(self.settings))
         ctx.http.name = info.name  # messages name the vendor as the hub's ctx.http does
         if info.oauth is not None:
-            ctx.http.bearer = (lambda: bearer) if bearer else self._bearer(info, transport)
+            ctx.http.bearer = (lambda rejected=None: bearer) if bearer else self._bearer(info, transport)
         try:
             return registry.call(self.slug, hook, ctx=ctx, **kwargs)
         finally:
             ctx.close()
 
     def _bearer(self, info: VendorInfo, transport: httpx.BaseTransport) -> Any:
-        def token() -> str:
+        def token(rejected: str | None = None) -> str:  # a refused token: a fresh authorisation, as the hub refreshes
             try:
                 return oauth_token(info, transport, dict(self.settings))["access_token"]
             except httpx.TransportError:  # the network is down: the hook's own request fails the same way
