@@ -6,6 +6,8 @@
 * :func:`make_context` — a ``ctx`` for calling your hooks directly, over any httpx transport
   (``httpx.WSGITransport(app=your_sandbox)`` or ``httpx.MockTransport(handler)``).
 * :func:`vendor_registry` — a registry holding only your plugin, to call hooks the way the hub does.
+* :func:`export_and_read_back` — export an invoice and read it back as the hub does: what the vendor booked, to
+  compare with :func:`invoice_totals`.
 * Fixtures (see :mod:`hub.testing.pytest_plugin`): ``hub_app``, ``hub_db``, ``run_jobs``,
   ``hub_redis_url``, ``hub_database_url``.
 
@@ -31,8 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 #: Names of :mod:`hub.testing.contract` offered here.
-__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "invoice_totals", "make_context", "sample_invoice",
-           "vendor_registry"]
+__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "export_and_read_back", "invoice_totals", "make_context",
+           "sample_invoice", "vendor_registry"]
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,16 @@ from hub.context import MemoryCache, VendorContext
 from hub.errors import AuthError, HubError, TransientError, VendorRejected
 from hub.http import VendorHttp
 from hub.plugins import VendorRegistry
-from hub.types import ConnectionInfo, ExportReceipt, Invoice, InvoiceLine, InvoiceParty, Period, VendorInfo
+from hub.types import (
+    BookedInvoice,
+    ConnectionInfo,
+    ExportReceipt,
+    Invoice,
+    InvoiceLine,
+    InvoiceParty,
+    Period,
+    VendorInfo,
+)
 
 with warnings.catch_warnings():  # Authlib 1.9 announces a move of its httpx client (AuthlibDeprecationWarning) on
     # import, on standard error of every process that loads this module: not the operator's concern (it would
@@ -38,7 +47,8 @@ OAUTH_REDIRECT = "https://hub.test/oauth/callback"
 REFUSED_TOKEN = "hub-contract-refused-token"
 __version__ = CONTRACT_SUITE_VERSION
 
-__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "make_context", "sample_invoice", "vendor_registry"]
+__all__ = ["CONTRACT_SUITE_VERSION", "VendorContractTests", "export_and_read_back", "invoice_totals", "make_context",
+           "sample_invoice", "vendor_registry"]
 
 
 def make_context(slug: str, transport: httpx.BaseTransport | None = None, *, settings: dict | None = None,
@@ -91,6 +101,26 @@ def vendor_registry(slug: str, plugin: Any) -> VendorRegistry:
     registry = VendorRegistry()
     registry.register(slug, plugin, strict=True)
     return registry
+
+
+def export_and_read_back(slug: str, plugin: Any, credentials: dict, invoice: Invoice, *,
+                         transport: httpx.BaseTransport | None = None, origin: str | None = None,
+                         settings: dict | None = None) -> BookedInvoice | None:
+    """Export ``invoice`` and read it back as the hub does (``hub_export_invoice``, then ``hub_find_invoice``), over
+    ``transport`` or to ``origin`` (a served sandbox); fails unless the read-back finds the exported invoice.
+    Returns what the vendor booked (``ExportReceipt.booked``; None when the plugin reports no figures) — compare it
+    with :func:`invoice_totals` of the invoice."""
+    registry = vendor_registry(slug, plugin)
+    ctx = make_context(slug, transport, origin=origin, settings=settings)
+    try:
+        receipt = registry.call(slug, "hub_export_invoice", ctx=ctx, credentials=credentials, invoice=invoice)
+        found = registry.call(slug, "hub_find_invoice", ctx=ctx, credentials=credentials, invoice=invoice)
+    finally:
+        ctx.close()
+    assert found is not None, f"hub_find_invoice did not find invoice {invoice.number} just exported"
+    assert found.vendor_invoice_id == receipt.vendor_invoice_id, (
+        f"hub_find_invoice found {found.vendor_invoice_id}, the export made {receipt.vendor_invoice_id}")
+    return found.booked
 
 
 def invoice_totals(lines: tuple[InvoiceLine, ...], vat_rounding: str = "rate") -> tuple[Decimal, Decimal, Decimal]:
