@@ -9,7 +9,9 @@ every fact names its source and that every ``assumed`` one is owned up to in the
 
 from __future__ import annotations
 
-from hub.testing.wire import WireFact
+from typing import Any
+
+from hub.wire import WireFact
 
 C1 = "api.scoro.com/api (Scoro API v2 overview; api.scoro.ee/api for .scoro.ee accounts)"
 C2 = "github.com/veljo-meltsas/Scoro-API-v2-SDK (independent TypeScript SDK, HEAD ef9057e)"
@@ -80,6 +82,6 @@ FACTS: dict[str, WireFact] = {
 }
 
 
-def fact(name: str) -> object:
+def fact(name: str) -> Any:
     """The value of one fact (``fact("list_page_max")`` → ``100``)."""
     return FACTS[name].value
