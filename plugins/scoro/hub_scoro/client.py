@@ -28,7 +28,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import pycountry
-from hub_scoro.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected, parse_retry_after
 from hub.types import (
@@ -41,6 +40,7 @@ from hub.types import (
     InvoiceParty,
     TaxRate,
 )
+from hub_scoro.wire import fact
 
 if TYPE_CHECKING:
     import httpx

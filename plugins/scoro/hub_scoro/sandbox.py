@@ -40,9 +40,9 @@ from typing import Any
 
 import pycountry
 from flask import Flask, Response, request
-from hub_scoro.wire import fact
 
 from hub.testing.sandbox import Recorded, Sandbox
+from hub_scoro.wire import fact
 
 #: The seeded demo account the hub's demo firm connects to (``make run``).
 DEMO_CREDENTIALS: dict = {
