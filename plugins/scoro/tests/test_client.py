@@ -90,6 +90,7 @@ def test_an_unknown_subdomain_is_a_config_error_on_the_subdomain(credentials, ha
     assert caught.value.field == "subdomain"
     assert "no Scoro account at acne.scoro.com" in caught.value.message
     assert "scoro.ee" in caught.value.hint
+    assert h.requests[0].status in FACTS["unknown_account_answer"].value  # the sandbox answers as Scoro is assumed to
 
 
 def test_the_wrong_domain_is_a_config_error_too(account_credentials, harness):
@@ -99,13 +100,17 @@ def test_the_wrong_domain_is_a_config_error_too(account_credentials, harness):
     assert caught.value.field == "subdomain"
 
 
-def test_a_redirect_to_the_login_page_means_no_such_account(credentials):
+@pytest.mark.parametrize("status", FACTS["unknown_account_answer"].value)
+def test_a_404_page_or_a_redirect_to_the_login_page_means_no_such_account(status, credentials):
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(302, headers={"Location": "https://www.scoro.com/login"})
+        if 300 <= status < 400:
+            return httpx.Response(status, headers={"Location": "https://www.scoro.com/login"})
+        return httpx.Response(status, html=sandbox.NOT_FOUND_PAGE)
 
     ctx = make_context("scoro", httpx.MockTransport(handler))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as caught:
         api.ScoroClient(ctx, credentials()).connection_info()
+    assert caught.value.field == "subdomain"
 
 
 def test_without_company_account_access_the_test_falls_back_to_users_list(credentials):
@@ -268,6 +273,15 @@ def test_find_invoice_by_number_and_reference(harness, make_invoice):
     assert found.booked.total == invoice.total
     assert bodies(h)[-2] == {"apiKey": API_KEY, "company_account_id": "acme", "request": {},
                              "filter": {"no": 20260042}, "page": 1, "per_page": 100}
+
+
+def test_a_detailed_list_has_the_descriptions_a_slim_list_leaves_out(credentials, harness):
+    h = harness(slim_lists=True)
+    scoro = api.ScoroClient(h.ctx, credentials())
+    slim = next(scoro.iter_list("invoices"))
+    detailed = next(scoro.iter_list("invoices", detailed=True))
+    assert "description" not in slim and "description" in detailed
+    assert [b.get(FACTS["detailed_response_field"].value) for b in bodies(h)] == [None, True]
 
 
 def test_find_invoice_reads_the_invoice_when_the_list_is_slim(harness, make_invoice):
