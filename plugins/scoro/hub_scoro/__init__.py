@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 
 import marshmallow
-from hub_scoro.client import DEFAULT_DOMAIN, DOMAINS, LANGUAGES, ScoroClient
 from marshmallow import fields, validate, validates
 
 from hub import hookimpl
 from hub.types import ConnectionInfo, Context, ExportReceipt, Invoice, RateLimit, TaxRate, VendorInfo
+from hub_scoro.client import DEFAULT_DOMAIN, DOMAINS, LANGUAGES, ScoroClient
 
 __version__ = "0.1.0"
 

@@ -28,7 +28,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import pycountry
-from hub_scoro.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected, parse_retry_after
 from hub.types import (
@@ -41,6 +40,7 @@ from hub.types import (
     InvoiceParty,
     TaxRate,
 )
+from hub_scoro.wire import fact
 
 if TYPE_CHECKING:
     import httpx
@@ -52,14 +52,33 @@ MAX_PAGES = 1000
 DOMAINS: tuple[str, ...] = fact("domains")
 DEFAULT_DOMAIN = DOMAINS[0]
 API_PATH: str = fact("api_path")
+#: Every call is this method (POST), its body carries these fields.
+METHOD: str = fact("http_method")
 API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
+LANG_FIELD: str = fact("lang_field")
+FILTER_FIELD: str = fact("list_filter_field")
+PAGE_FIELD, PER_PAGE_FIELD = fact("list_paging_fields")
+DETAILED_FIELD: str = fact("detailed_response_field")
+#: The answer's envelope, and when it says the call failed: an ``errors`` member, or a ``statusCode`` not 200.
+STATUS, STATUS_CODE, MESSAGES, DATA = fact("envelope_fields")
+ERRORS: str = fact("failed_when")["member_present"]
+OK_CODE: int = fact("failed_when")["statusCode_other_than"]
+#: The general messages of an error answer (``messages: {"error": [...]}``, wire fact ``error_shape``).
+(ERROR_KEY,) = fact("error_shape")[MESSAGES]
+COMPANY_ACCOUNT, USERS, VAT_CODES, CONTACTS, INVOICES = fact("modules")
 DATE_FORMAT: str = fact("date_format")
-#: How many of the day's requests are left (wire fact ``daily_remaining_header``); ``0`` on a 429 means the daily
-#: quota is used up until 00:00 UTC, not a short burst limit.
+#: How many of the day's requests are left (wire fact ``daily_remaining_header``); the daily limit's answer
+#: (``daily_limit_answer``) says ``0`` on a 429: the daily quota is used up until it resets, not a short burst limit.
 DAILY_HEADER: str = fact("daily_remaining_header")
+DAILY_SPENT: str = fact("daily_limit_answer")["remaining"]
+DAILY_LIMIT: int = fact("daily_request_limit")
+DAILY_RESET: str = fact("daily_limit_resets")
 CONTACT_TYPES: dict[str, str] = fact("contact_types")
 COUNTRY_LENGTH: int = fact("address_country_length")
 LANGUAGES = dict(zip(fact("languages"), ("English", "Estonian"), strict=True))
+PAID, UNPAID = fact("invoice_statuses")
+#: The field a duplicate invoice number is reported on (wire fact ``duplicate_no_answer``).
+DUPLICATE_FIELD: str = fact("duplicate_no_answer")["field"]
 
 SETTINGS_HINT = "In Scoro open Settings → API (an administrator's view)"
 
@@ -110,15 +129,15 @@ def _messages(body: dict) -> list[str]:
         else:
             out.append(str(value))
 
-    walk(body.get("messages"))
-    walk(body.get("errors"))
+    walk(body.get(MESSAGES))
+    walk(body.get(ERRORS))
     return out
 
 
 def _field_messages(body: dict) -> dict[str, list[str]]:
     """``errors`` as ``{field: [messages]}`` (``""`` for messages that name no field)."""
     fields: dict[str, list[str]] = {}
-    errors = body.get("errors")
+    errors = body.get(ERRORS)
     if isinstance(errors, dict):
         for name, value in errors.items():
             items = value if isinstance(value, list) else [value]
@@ -131,9 +150,9 @@ def _field_messages(body: dict) -> dict[str, list[str]]:
                 fields.setdefault("", []).append(str(item))
     elif isinstance(errors, str) and errors:
         fields[""] = [errors]
-    messages = body.get("messages")
+    messages = body.get(MESSAGES)
     if isinstance(messages, dict):
-        general = messages.get("error") or messages.get("errors") or []
+        general = messages.get(ERROR_KEY) or messages.get("errors") or []
         general = general if isinstance(general, list) else [general]
         if general and not fields:
             fields[""] = [str(m) for m in general]
@@ -162,22 +181,23 @@ class ScoroClient:
             "request": request if request is not None else {},
         }
         if lang:
-            body["lang"] = lang
+            body[LANG_FIELD] = lang
         if filters:
-            body["filter"] = filters
+            body[FILTER_FIELD] = filters
         if page is not None:
-            body["page"] = page
+            body[PAGE_FIELD] = page
         if per_page is not None:
-            body["per_page"] = per_page
+            body[PER_PAGE_FIELD] = per_page
         if detailed:
-            body["detailed_response"] = True
+            body[DETAILED_FIELD] = True
         try:
-            response = self.ctx.http.post(url, content=json.dumps(body, separators=(",", ":")).encode(),
-                                          headers={"Content-Type": "application/json", "Accept": "application/json"})
+            response = self.ctx.http.request(METHOD, url, content=json.dumps(body, separators=(",", ":")).encode(),
+                                             headers={"Content-Type": "application/json",
+                                                      "Accept": "application/json"})
         except RateLimited as exc:
             # ctx.http answers a 429 itself, with its headers (contract 1.2): the 429's own daily reading tells the
             # daily quota (0 left) from a short burst
-            if ((exc.headers or {}).get(DAILY_HEADER) or "").strip() == "0":
+            if ((exc.headers or {}).get(DAILY_HEADER) or "").strip() == DAILY_SPENT:
                 raise self.daily_quota_spent() from None
             raise
         return self._data(response, module)
@@ -186,10 +206,11 @@ class ScoroClient:
         """The daily quota is used up: wait until it resets at 00:00 UTC (wire fact ``daily_limit_resets``)."""
         now = self.ctx.now()
         return RateLimited(
-            f"Scoro's daily API request quota for {self.host} is used up ({DAILY_HEADER}: 0); it resets at "
-            "00:00 UTC.", retry_after=seconds_to_reset(now), until=next_reset(now), quota="daily",
-            hint="The hub waits for Scoro's daily quota until 00:00 UTC and then carries on. Scoro allows 500 API "
-                 "requests per day per account by default; ask Scoro for a higher quota if this happens often.")
+            f"Scoro's daily API request quota for {self.host} is used up ({DAILY_HEADER}: {DAILY_SPENT}); it resets "
+            f"at {DAILY_RESET}.", retry_after=seconds_to_reset(now), until=next_reset(now), quota="daily",
+            hint=f"The hub waits for Scoro's daily quota until {DAILY_RESET} and then carries on. Scoro allows "
+                 f"{DAILY_LIMIT} API requests per day per account by default; ask Scoro for a higher quota if this "
+                 "happens often.")
 
     def _data(self, response: "httpx.Response", module: str) -> Any:
         http_status = response.status_code
@@ -200,7 +221,7 @@ class ScoroClient:
             body = json.loads(response.content, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             body = None
-        if not isinstance(body, dict) or not ({"status", "statusCode", "data"} & set(body)):
+        if not isinstance(body, dict) or not ({STATUS, STATUS_CODE, DATA} & set(body)):
             if http_status == 404:
                 raise self._no_such_account()
             if http_status in (401, 403):
@@ -208,13 +229,13 @@ class ScoroClient:
             raise TransientError(f"Scoro ({self.host}) answered HTTP {http_status} with something that is not "
                                  "its JSON API envelope.", hint="The hub will try again later.")
         try:
-            code = int(body.get("statusCode") or http_status)
+            code = int(body.get(STATUS_CODE) or http_status)
         except (TypeError, ValueError):
             code = http_status
-        status = str(body.get("status") or "").upper()
-        if code == 200 and not body.get("errors") and status in ("OK", ""):
-            return body.get("data")
-        if code == 200:
+        status = str(body.get(STATUS) or "").upper()
+        if code == OK_CODE and not body.get(ERRORS) and status in ("OK", ""):
+            return body.get(DATA)
+        if code == OK_CODE:
             code = 400  # "status": "ERROR" or an ``errors`` member under a 200 statusCode
         messages = _messages(body)
         if code == 401:
@@ -228,12 +249,12 @@ class ScoroClient:
             raise NotFound(f"Scoro could not find what the hub asked for in '{module}' ({self._said(messages)}).",
                            hint="Check that your Scoro plan and the API key's role include this module.")
         if code == 429:
-            if (response.headers.get(DAILY_HEADER) or "").strip() == "0":
+            if (response.headers.get(DAILY_HEADER) or "").strip() == DAILY_SPENT:
                 raise self.daily_quota_spent()
             raise RateLimited(f"Scoro's API request limit for {self.host} was reached ({self._said(messages)}).",
                               retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                              hint="Scoro allows 500 API requests per day per account by default; the hub "
-                                   "will try again later.")
+                              hint=f"Scoro allows {DAILY_LIMIT} API requests per day per account by default; "
+                                   "the hub will try again later.")
         if code >= 500:
             raise TransientError(f"Scoro answered with a server error ({code}).", hint="The hub will try again later.")
         raise VendorRejected(f"Scoro refused the request: {self._said(messages)}.",
@@ -276,11 +297,13 @@ class ScoroClient:
     # -- capabilities --------------------------------------------------------------------------
     def connection_info(self) -> ConnectionInfo:
         """``companyAccount/list`` (the business entities: names the admin recognises); when the key may
-        not read that module, ``users/list`` (the credential test third-party clients use, C3)."""
+        not read that module, ``users/list`` (the credential test third-party clients use, C3: wire fact
+        ``connection_test_call``)."""
         try:
-            data = self.call("companyAccount", "list", page=1, per_page=PAGE_SIZE)
+            data = self.call(COMPANY_ACCOUNT, "list", page=1, per_page=PAGE_SIZE)
         except (Forbidden, NotFound):
-            self.call("users", "list", page=1, per_page=1)
+            module, action = fact("connection_test_call").split("/")
+            self.call(module, action, page=1, per_page=1)
             data = None
         entities = list(data.values()) if isinstance(data, dict) else (data or [])
         names = [name for entity in entities if isinstance(entity, dict) and (name := _entity_name(entity))]
@@ -292,7 +315,7 @@ class ScoroClient:
                               details={k: v for k, v in details.items() if v})
 
     def vat_codes(self) -> list[dict]:
-        return list(self.iter_list("vatCodes"))
+        return list(self.iter_list(VAT_CODES))
 
     def tax_rates(self) -> list[TaxRate]:
         """Active sales VAT codes (purchase-only and inactive codes cannot go on a sales invoice)."""
@@ -319,7 +342,7 @@ class ScoroClient:
                 return found
         request = self.invoice_request(invoice, self.company_id(invoice.client, address))
         try:
-            data = self.call("invoices", "modify", request=request, lang=self.credentials.get("language"))
+            data = self.call(INVOICES, "modify", request=request, lang=self.credentials.get("language"))
         except VendorRejected as exc:
             if not _is_duplicate_number(exc.field_messages):
                 raise
@@ -346,7 +369,7 @@ class ScoroClient:
             filters: dict[str, Any] = {"no": number}
         else:
             filters = {"date": invoice.issue_date.strftime(DATE_FORMAT)}
-        for item in self.iter_list("invoices", filters=filters):
+        for item in self.iter_list(INVOICES, filters=filters):
             if _flag(item.get("is_deleted"), False):
                 continue
             if number is not None and scoro_number(str(item.get("no", ""))) != number:
@@ -357,7 +380,7 @@ class ScoroClient:
             description, viewed = item.get("description"), None
             if description is None and invoice_id is not None:  # a slim list answer: read the invoice
                 try:
-                    viewed = self.call("invoices", "view", invoice_id) or {}
+                    viewed = self.view_invoice(invoice_id) or {}
                 except NotFound:
                     continue
                 description = viewed.get("description")
@@ -373,7 +396,7 @@ class ScoroClient:
         data = viewed
         if data is None:
             try:
-                data = self.call("invoices", "view", invoice_id)
+                data = self.view_invoice(invoice_id)
             except NotFound:
                 return None
         net, vat = to_decimal((data or {}).get("sum")), to_decimal((data or {}).get("vat_sum"))
@@ -384,6 +407,11 @@ class ScoroClient:
                       for line in data.get("lines") or [] if isinstance(line, dict))
         return BookedInvoice(currency=str(data.get("currency") or ""), total_net=net, total_vat=vat,
                              total=net + vat, lines=lines)
+
+    def view_invoice(self, invoice_id: Any) -> Any:
+        """One invoice with its lines (wire fact ``invoice_view_call``: ``invoices/view/{id}``)."""
+        module, action, _ = fact("invoice_view_call").split("/")
+        return self.call(module, action, invoice_id)
 
     # -- invoice building ----------------------------------------------------------------------
     def company_id(self, party: InvoiceParty, address: dict | None = None) -> int | str:
@@ -404,10 +432,10 @@ class ScoroClient:
         else:
             filters = {"name": party.name}
             match = lambda c: str(c.get("name") or "").casefold() == party.name.casefold()  # noqa: E731
-        found = next((c.get("contact_id") for c in self.iter_list("contacts", filters=filters)
+        found = next((c.get("contact_id") for c in self.iter_list(CONTACTS, filters=filters)
                       if match(c) and not _flag(c.get("is_deleted"), False)), None)
         if found is None:
-            created = self.call("contacts", "modify", request=contact_request(party, address))
+            created = self.call(CONTACTS, "modify", request=contact_request(party, address))
             found = created.get("contact_id") if isinstance(created, dict) else None
             if found is None:
                 raise TransientError("Scoro created the client contact but its answer has no contact id.",
@@ -455,7 +483,7 @@ class ScoroClient:
             "deadline": invoice.due_date.strftime(DATE_FORMAT),
             "currency": invoice.currency,
             "company_id": company_id,
-            "status": "unpaid",
+            "status": UNPAID,
             "sum": _num(invoice.total_net),
             "vat_sum": _num(invoice.total_vat),
             "description": description(invoice),
@@ -579,4 +607,4 @@ def _entity_name(entity: dict) -> str:
 
 def _is_duplicate_number(field_messages: dict[str, list[str]]) -> bool:
     words = ("exist", "duplicate", "already", "unique", "in use")
-    return any(any(w in message.lower() for w in words) for message in field_messages.get("no", []))
+    return any(any(w in message.lower() for w in words) for message in field_messages.get(DUPLICATE_FIELD, []))

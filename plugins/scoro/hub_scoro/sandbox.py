@@ -23,9 +23,9 @@ Recording, the fault knobs (``latency_ms``, ``fault``, ``fault_every``, ``fault_
 ``retry_after``, …), the ``/_sandbox/`` control endpoints and serving come from the hub's sandbox kit
 (:mod:`hub.testing.sandbox`); the faults answer Scoro's way (a 429 envelope, an HTML 500, a maintenance page
 with 200), and a "timeout" does the work before the answer is lost. Scoro's own knobs (``create_app(**knobs)``,
-``POST /_sandbox/knobs``): ``daily_limit``, ``error_http_status`` ("mirror" | "200"), ``slim_lists`` (list
-answers without ``description``, as without ``detailed_response``); ``create_app(now=...)`` (in-process only)
-sets the clock of the daily limit.
+``POST /_sandbox/knobs``): ``daily_limit``, ``error_http_status`` ("mirror" | "200"), ``slim_lists`` (invoice
+list answers without ``description``, as without ``detailed_response``; a call that sends it gets them);
+``create_app(now=...)`` (in-process only) sets the clock of the daily limit.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from typing import Any
 
 import pycountry
 from flask import Flask, Response, request
-from hub_scoro.wire import fact
 
 from hub.testing.sandbox import Recorded, Sandbox
+from hub_scoro.wire import fact
 
 #: The seeded demo account the hub's demo firm connects to (``make run``).
 DEMO_CREDENTIALS: dict = {
@@ -108,6 +108,25 @@ ITEMS = ["Consulting hours", "Monthly retainer", "Design work", "Software licenc
 
 MAX_PER_PAGE: int = fact("list_page_max")
 DEFAULT_PER_PAGE = 50
+API_PATH: str = fact("api_path")
+METHOD: str = fact("http_method")
+API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
+LANG_FIELD: str = fact("lang_field")
+FILTER_FIELD: str = fact("list_filter_field")
+PAGE_FIELD, PER_PAGE_FIELD = fact("list_paging_fields")
+DETAILED_FIELD: str = fact("detailed_response_field")
+STATUS, STATUS_CODE, MESSAGES, DATA = fact("envelope_fields")
+#: An error answer: ``statusCode`` other than 200, field errors in an ``errors`` member, the general message in
+#: ``messages: {"error": [...]}`` (wire facts ``failed_when``, ``error_shape``).
+ERRORS: str = fact("failed_when")["member_present"]
+OK_CODE: int = fact("failed_when")["statusCode_other_than"]
+(ERROR_KEY,) = fact("error_shape")[MESSAGES]
+MODULES: tuple[str, ...] = fact("modules")
+COMPANY_ACCOUNT, USERS, VAT_CODES, CONTACTS, INVOICES = MODULES
+PAID, UNPAID = fact("invoice_statuses")
+DUPLICATE_FIELD: str = fact("duplicate_no_answer")["field"]
+#: The answer over the daily limit (wire fact ``daily_limit_answer``): its status and the remaining count it reports.
+DAILY_ANSWER: dict[str, Any] = fact("daily_limit_answer")
 DATE_FORMAT: str = fact("date_format")
 COUNTRY_LENGTH: int = fact("address_country_length")
 ADDRESS_FIELDS: tuple[str, ...] = fact("address_fields")
@@ -116,7 +135,7 @@ HOME_COUNTRY = {"EE": "EST", "GB": "GBR", "OSS": "EST"}
 #: Scoro's own knobs and their defaults (the kit's are ``hub.testing.sandbox.BASE_KNOBS``).
 DEFAULT_KNOBS: dict[str, Any] = {
     "daily_limit": fact("daily_request_limit"), "error_http_status": "mirror", "slim_lists": False,
-    "book_vat_rounding": "rate",
+    "book_vat_rounding": "rate" if fact("vat_per_rate") else "line",
 }
 #: The header that tells how many of the day's requests are left (wire fact ``daily_remaining_header``).
 DAILY_HEADER: str = fact("daily_remaining_header")
@@ -201,7 +220,7 @@ def _seed_account(spec: dict, rng: random.Random) -> Account:
                 "no": int(f"{day.year}{number:04d}"), "date": day.isoformat(),
                 "deadline": (day + dt.timedelta(days=14)).isoformat(), "currency": "EUR",
                 "company_id": rng.choice(clients)["contact_id"], "description": "",
-                "status": "paid" if day < TODAY - dt.timedelta(days=30) else "unpaid", "is_sent": 1,
+                "status": PAID if day < TODAY - dt.timedelta(days=30) else UNPAID, "is_sent": 1,
             }, lines, "eng"))
         month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     users = [{"id": 1, "username": "admin", "firstname": "Admin", "lastname": "User", "is_active": 1},
@@ -260,7 +279,7 @@ class SandboxState(Sandbox):
 
     def fault_response(self, fault: str) -> Response:
         if fault == "429":
-            return self.answer(429, messages={"error": ["Too many requests"]},
+            return self.answer(429, messages=_said("Too many requests"),
                                headers={"Retry-After": str(self.knobs["retry_after"] or 1)})
         if fault == "500":
             return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", status=500,
@@ -275,7 +294,7 @@ class SandboxState(Sandbox):
             body = record.json()
         except ValueError:
             return None
-        return body.get("apiKey") if isinstance(body, dict) else None
+        return body.get(API_KEY_FIELD) if isinstance(body, dict) else None
 
     def account(self, host: str) -> Account | None:
         return self.accounts.get(host)
@@ -289,10 +308,15 @@ class SandboxState(Sandbox):
 
 
 def _envelope(code: int, data: Any = None, *, messages: Any = None, errors: Any = None) -> dict:
-    body = {"status": "OK" if code == 200 else "ERROR", "statusCode": code, "messages": messages, "data": data}
+    body = {STATUS: "OK" if code == OK_CODE else "ERROR", STATUS_CODE: code, MESSAGES: messages, DATA: data}
     if errors is not None:
-        body["errors"] = errors
+        body[ERRORS] = errors
     return body
+
+
+def _said(message: str) -> dict:
+    """An error answer's ``messages`` (wire fact ``error_shape``)."""
+    return {ERROR_KEY: [message]}
 
 
 class ApiError(Exception):
@@ -370,9 +394,9 @@ def create_app(**knobs: Any) -> Flask:
     state = SandboxState(**knobs)
     app = state.create_app()
 
-    @app.route("/api/v2/<module>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-    @app.route("/api/v2/<module>/<action>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-    @app.route("/api/v2/<module>/<action>/<object_id>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    @app.route(f"{API_PATH}/<module>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    @app.route(f"{API_PATH}/<module>/<action>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    @app.route(f"{API_PATH}/<module>/<action>/<object_id>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def api(module: str, action: str = "list", object_id: str | None = None) -> Response:
         return _handle(state, dict(state.knobs), state.current_record().host, module, action, object_id)
 
@@ -388,26 +412,26 @@ def _handle(state: SandboxState, knobs: dict, host: str, module: str, action: st
     account = state.account(host)
     if account is None:
         return Response(NOT_FOUND_PAGE, status=404, mimetype="text/html")
-    if request.method != "POST":
-        return state.answer(405, messages={"error": ["Only POST requests are accepted by the API."]})
+    if request.method != METHOD:
+        return state.answer(405, messages=_said(f"Only {METHOD} requests are accepted by the API."))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return state.answer(400, messages={"error": ["Request body must be a JSON object."]})
+        return state.answer(400, messages=_said("Request body must be a JSON object."))
     try:
         with state.lock:
             _authenticate(state, knobs, account, body)
             result = _dispatch(state, knobs, account, module, action, object_id, body)
             left = max(0, int(knobs["daily_limit"]) - account.requests_today[state.now().date()])
-        return state.answer(200, result, headers={DAILY_HEADER: str(left)})
+        return state.answer(OK_CODE, result, headers={DAILY_HEADER: str(left)})
     except ApiError as exc:
-        return state.answer(exc.code, messages={"error": [exc.message]}, errors=exc.errors, headers=exc.headers)
+        return state.answer(exc.code, messages=_said(exc.message), errors=exc.errors, headers=exc.headers)
 
 
 def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict) -> None:
-    key = body.get("apiKey")
+    key = body.get(API_KEY_FIELD)
     if not key and body.get("user_token"):
         raise ApiError(401, "User token is invalid or expired.")
-    if key != account.api_key or str(body.get("company_account_id", "")) != account.company_account_id:
+    if key != account.api_key or str(body.get(ACCOUNT_FIELD, "")) != account.company_account_id:
         raise ApiError(401, "Authentication failed: invalid API key or company account ID.")
     if not account.active:
         raise ApiError(403, "This Scoro account is not active. Please contact your account administrator.")
@@ -416,8 +440,8 @@ def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict
     if account.requests_today[day] >= int(knobs["daily_limit"]):
         midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         wait = max(1, int((midnight - now).total_seconds()))
-        raise ApiError(429, "Daily API request limit exceeded.",
-                       headers={"Retry-After": str(wait), DAILY_HEADER: "0"})
+        raise ApiError(DAILY_ANSWER["status"], "Daily API request limit exceeded.",
+                       headers={"Retry-After": str(wait), DAILY_HEADER: DAILY_ANSWER["remaining"]})
     verdict = state.take_rate(key)  # knob rate_limit, a sliding window per API key
     if verdict is not None and not verdict.allowed:
         raise ApiError(429, "Too many requests.", headers={"Retry-After": str(verdict.retry_after)})
@@ -425,38 +449,39 @@ def _authenticate(state: SandboxState, knobs: dict, account: Account, body: dict
 
 
 def _page(body: dict, items: list[dict]) -> list[dict]:
-    filters = body.get("filter") or {}
+    filters = body.get(FILTER_FIELD) or {}
     if not isinstance(filters, dict):
-        raise ApiError(400, "filter must be an object.")
+        raise ApiError(400, f"{FILTER_FIELD} must be an object.")
     if not body.get("include_deleted"):
         items = [i for i in items if not i.get("is_deleted")]
     items = [i for i in items if _filter_match(i, filters)]
     try:
-        page = int(body.get("page") or 1)
-        per_page = int(body.get("per_page") or DEFAULT_PER_PAGE)
+        page = int(body.get(PAGE_FIELD) or 1)
+        per_page = int(body.get(PER_PAGE_FIELD) or DEFAULT_PER_PAGE)
     except (TypeError, ValueError):
-        raise ApiError(400, "page and per_page must be numbers.") from None
+        raise ApiError(400, f"{PAGE_FIELD} and {PER_PAGE_FIELD} must be numbers.") from None
     if page < 1 or per_page < 1:
-        raise ApiError(400, "page and per_page must be positive.")
+        raise ApiError(400, f"{PAGE_FIELD} and {PER_PAGE_FIELD} must be positive.")
     per_page = min(per_page, MAX_PER_PAGE)
     return items[(page - 1) * per_page: page * per_page]
 
 
 def _dispatch(state: SandboxState, knobs: dict, account: Account, module: str, action: str,
               object_id: str | None, body: dict) -> Any:
-    lang = body.get("lang")
+    lang = body.get(LANG_FIELD)
     if lang is not None and lang not in ("eng", "est", "rus", "fin", "lav", "lit", "pol", "ger", "fre", "spa"):
         raise ApiError(400, f"Unknown language: {lang}.")
-    tables = {"companyAccount": (account.entities, "id"), "users": (account.users, "id"),
-              "vatCodes": (account.vat_codes, "vat_code_id"), "contacts": (account.contacts, "contact_id"),
-              "invoices": (account.invoices, "id")}
+    tables = {COMPANY_ACCOUNT: (account.entities, "id"), USERS: (account.users, "id"),
+              VAT_CODES: (account.vat_codes, "vat_code_id"), CONTACTS: (account.contacts, "contact_id"),
+              INVOICES: (account.invoices, "id")}
     if module not in tables:
         raise ApiError(404, f"Module '{module}' not found.")
     items, id_key = tables[module]
     if action == "list" and object_id is None:
         rows = [_public(row) for row in _page(body, items)]
-        if module == "invoices":
-            drop = {"lines", "description"} if knobs["slim_lists"] else {"lines"}
+        if module == INVOICES:  # slim_lists: the list without descriptions, unless detailed_response asks for them
+            slim = knobs["slim_lists"] and not body.get(DETAILED_FIELD)
+            drop = {"lines", "description"} if slim else {"lines"}
             rows = [{k: v for k, v in row.items() if k not in drop} for row in rows]
         return rows
     if action == "view":
@@ -464,9 +489,9 @@ def _dispatch(state: SandboxState, knobs: dict, account: Account, module: str, a
         if found is None:
             raise ApiError(404, f"Object {object_id} not found.")
         return _public(found)
-    if action == "modify" and object_id is None and module == "contacts":
+    if action == "modify" and object_id is None and module == CONTACTS:
         return _create_contact(account, body.get("request"))
-    if action == "modify" and object_id is None and module == "invoices":
+    if action == "modify" and object_id is None and module == INVOICES:
         return _create_invoice(account, body.get("request"), lang or "eng", knobs["book_vat_rounding"])
     raise ApiError(404, f"Action '{action}' not found for module '{module}'.")
 
@@ -501,7 +526,9 @@ def _create_invoice(account: Account, req: Any, lang: str, vat_rounding: str = "
     if req.get("no") not in (None, "") and number is None:
         errors["no"] = [f"no must be a positive number, not {req['no']!r}."]
     if number is not None and any(i["no"] == number and not i.get("is_deleted") for i in account.invoices):
-        errors["no"] = [f"Invoice with number {number} already exists."]
+        errors[DUPLICATE_FIELD] = [f"Invoice with number {number} already exists."]
+    if req.get("no") in (None, "") and not fact("invoice_no_assigned_when_omitted"):
+        errors["no"] = ["no is required."]
     for name in ("date", "deadline"):
         if name in req and not _date(req[name]):
             errors[name] = [f"{name} must be a date in format YYYY-mm-dd."]
@@ -554,11 +581,11 @@ def _create_invoice(account: Account, req: Any, lang: str, vat_rounding: str = "
                           "unit": line.get("unit") or ""})
     if errors:
         raise ApiError(400, "Validation failed.", errors)
-    if number is None:  # Scoro gives the invoice the next number of its series
+    if number is None:  # Scoro gives the invoice the next number of its series (invoice_no_assigned_when_omitted)
         number = max((i["no"] for i in account.invoices), default=0) + 1
     header = {"no": number, "date": req["date"], "deadline": req.get("deadline") or req["date"],
               "currency": currency, "company_id": company_id, "person_id": req.get("person_id"),
-              "description": str(req.get("description") or ""), "status": req.get("status") or "unpaid",
+              "description": str(req.get("description") or ""), "status": req.get("status") or UNPAID,
               "is_sent": 0}
     invoice = _invoice_record(account.next_invoice_id, header, lines, lang, vat_rounding)
     invoice["_api"] = True

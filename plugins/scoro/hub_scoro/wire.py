@@ -1,15 +1,19 @@
 """Every fact the Scoro plugin relies on about Scoro's API v2, as data, each with where it comes from.
 
 The client (:mod:`hub_scoro.client`) and the sandbox (:mod:`hub_scoro.sandbox`) both read their shapes
-from here (page size, hosts, auth fields, the country code's length, the numeric invoice number, date
-format), so a fact corrected here corrects both. Sources: ``shared/vendors/public-apis.md`` §2 and §7
-(C1 is Scoro's own API page, C2 and C3 independent clients). ``tests/test_wire_facts.py`` checks that
-every fact names its source and that every ``assumed`` one is owned up to in the README.
+from here (page size, hosts, the request body's fields, the envelope, module names, the daily limit's answer,
+the country code's length, date format) with ``fact(name)``, so a fact corrected here corrects both; the
+tests hold the rest (object fields, exact-match filters, the numeric invoice number) against the client and
+the sandbox. Sources: ``shared/vendors/public-apis.md`` §2 and §7 (C1 is Scoro's own API page, C2 and C3
+independent clients). ``tests/test_client.py`` checks that every fact names its source and that every
+``assumed`` one is owned up to in the README.
 """
 
 from __future__ import annotations
 
-from hub.testing.wire import WireFact
+from typing import Any
+
+from hub.wire import WireFact
 
 C1 = "api.scoro.com/api (Scoro API v2 overview; api.scoro.ee/api for .scoro.ee accounts)"
 C2 = "github.com/veljo-meltsas/Scoro-API-v2-SDK (independent TypeScript SDK, HEAD ef9057e)"
@@ -28,10 +32,13 @@ FACTS: dict[str, WireFact] = {
     # -- answers ----------------------------------------------------------------------------------------------
     "envelope_fields": WireFact(("status", "statusCode", "messages", "data"), "independent client",
                                 f"{C2} src/resources/types/response.type.ts"),
-    "failed_when": WireFact("errors present or statusCode != 200", "independent client",
-                            f"{C2} src/resources/base.ts validateResponse"),
+    # failed: an ``errors`` member is present, or ``statusCode`` is not 200
+    "failed_when": WireFact({"member_present": "errors", "statusCode_other_than": 200}, "independent client",
+                            f"{C2} src/resources/base.ts validateResponse (errors present or statusCode != 200)"),
     "error_shape": WireFact({"messages": {"error": ["…"]}, "errors": {"field": ["…"]}}, "assumed"),
-    "unknown_account_answer": WireFact("HTTP 404 page or a 3xx to the login page", "assumed"),
+    # an unknown subdomain: HTTP status → what Scoro answers with it
+    "unknown_account_answer": WireFact({404: "an HTML page", 302: "a redirect (any 3xx) to the login page"},
+                                       "assumed"),
     # -- lists and limits -------------------------------------------------------------------------------------
     "list_page_max": WireFact(100, "vendor page", f"{C1}: at most 100 results per list call; {C3} pages on 100"),
     "list_paging_fields": WireFact(("page", "per_page"), "vendor page", f"{C1}; {C2} base.ts list()"),
@@ -39,8 +46,9 @@ FACTS: dict[str, WireFact] = {
     "list_filters_exact": WireFact(("no", "date", "id_code", "vatno", "name"), "assumed"),
     "detailed_response_field": WireFact("detailed_response", "independent client", f"{C2} base.ts / notes"),
     "daily_request_limit": WireFact(500, "vendor page", f"{C1}: 500 API requests per day per account"),
-    "daily_limit_answer": WireFact("429 with x-daily-requests-remaining: 0 (and Retry-After, seconds to midnight "
-                                   "UTC)", "assumed"),
+    # the answer over the daily limit: 429, x-daily-requests-remaining: 0, Retry-After: seconds to the reset
+    "daily_limit_answer": WireFact({"status": 429, "remaining": "0", "retry_after": "seconds to the reset"},
+                                   "assumed"),
     "daily_remaining_header": WireFact("x-daily-requests-remaining", "inferred",
                                        "issue 27 (checked there against Scoro's documentation and independent "
                                        "clients; not in public-apis.md): 429 with x-daily-requests-remaining: 0"),
@@ -76,10 +84,10 @@ FACTS: dict[str, WireFact] = {
     "invoice_line_fields": WireFact(("product_id", "comment", "price", "amount", "sum", "vat", "vat_code_id",
                                      "unit"), "independent client", f"{C2} invoice.type.ts IInvoiceLine"),
     "invoice_statuses": WireFact(("paid", "unpaid"), "independent client", f"{C2} invoice.type.ts status"),
-    "duplicate_no_answer": WireFact("a field error on `no` that says the number exists", "assumed"),
+    "duplicate_no_answer": WireFact({"field": "no", "says": "the number exists"}, "assumed"),
 }
 
 
-def fact(name: str) -> object:
+def fact(name: str) -> Any:
     """The value of one fact (``fact("list_page_max")`` → ``100``)."""
     return FACTS[name].value

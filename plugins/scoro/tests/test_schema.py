@@ -3,11 +3,12 @@
 import hub_scoro
 import marshmallow
 import pytest
+from hub_scoro import sandbox
 
 from hub import credentials as creds
 from hub.testing import vendor_registry
 
-from .scoro_kit import GOOD
+GOOD = sandbox.DEMO_CREDENTIALS
 
 
 def load(**changes) -> dict:

@@ -16,8 +16,6 @@ from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.testing.sandbox import serve
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
-from .scoro_kit import Harness, credentials
-
 CENT = Decimal("0.01")
 
 
@@ -40,20 +38,27 @@ def invoice(n: int, lines, client) -> Invoice:
                           vat_rounding=hub_scoro.hub_vendor().vat_rounding)
 
 
-def export_and_read_back(origin, inv):
-    registry = vendor_registry("scoro", hub_scoro)
-    ctx = make_context("scoro", origin=origin)
-    try:
-        receipt = registry.call("scoro", "hub_export_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
-        found = registry.call("scoro", "hub_find_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
-    finally:
-        ctx.close()
-    assert found.vendor_invoice_id == receipt.vendor_invoice_id
-    return found.booked
+@pytest.fixture
+def export_and_read_back(credentials):
+    """``export_and_read_back(origin, invoice)``: export over HTTP to the sandbox at ``origin``, find it again and
+    return what Scoro booked."""
+
+    def run(origin, inv):
+        registry = vendor_registry("scoro", hub_scoro)
+        ctx = make_context("scoro", origin=origin)
+        try:
+            receipt = registry.call("scoro", "hub_export_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
+            found = registry.call("scoro", "hub_find_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
+        finally:
+            ctx.close()
+        assert found.vendor_invoice_id == receipt.vendor_invoice_id
+        return found.booked
+
+    return run
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_booked_totals_equal_the_hubs_to_the_cent(case):
+def test_booked_totals_equal_the_hubs_to_the_cent(case, export_and_read_back):
     lines, client = CASES[case]
     inv = invoice(list(CASES).index(case), lines, client)
     with serve(sandbox.create_app()) as served:
@@ -64,7 +69,7 @@ def test_booked_totals_equal_the_hubs_to_the_cent(case):
                                                            for line in inv.lines]
 
 
-def test_a_private_person_is_created_as_a_person_contact():
+def test_a_private_person_is_created_as_a_person_contact(export_and_read_back):
     with serve(sandbox.create_app()) as served:
         export_and_read_back(served.origin, invoice(3, *CASES["person"]))
         created = [json.loads(r.body)["request"] for r in served.app.extensions["sandbox"].requests
@@ -72,7 +77,7 @@ def test_a_private_person_is_created_as_a_person_contact():
     assert [(c["contact_type"], c["name"]) for c in created] == [("person", "Mari Maasikas")]
 
 
-def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals():
+def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals(export_and_read_back):
     inv = invoice(0, *CASES["three-dimes"])
     with serve(sandbox.create_app(book_vat_rounding="line")) as served:
         booked = export_and_read_back(served.origin, inv)
@@ -80,9 +85,9 @@ def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals():
 
 
 @pytest.mark.parametrize("error_http_status", ["mirror", "200"])
-def test_the_daily_quota_waits_until_midnight_utc(error_http_status):
+def test_the_daily_quota_waits_until_midnight_utc(error_http_status, harness):
     now = dt.datetime(2026, 11, 22, 21, 30, tzinfo=dt.UTC)
-    h = Harness(now=lambda: now, daily_limit=2, error_http_status=error_http_status)
+    h = harness(now=lambda: now, daily_limit=2, error_http_status=error_http_status)
     h.call("hub_test_connection")
     h.call("hub_list_tax_rates")
     with pytest.raises(RateLimited) as caught:
@@ -94,8 +99,8 @@ def test_the_daily_quota_waits_until_midnight_utc(error_http_status):
     assert h.requests[-1].status == (429 if error_http_status == "mirror" else 200)
 
 
-def test_a_short_rate_limit_is_not_taken_for_the_daily_quota():
-    h = Harness(rate_limit="1/60")
+def test_a_short_rate_limit_is_not_taken_for_the_daily_quota(harness):
+    h = harness(rate_limit="1/60")
     h.call("hub_test_connection")
     with pytest.raises(RateLimited) as caught:
         h.call("hub_test_connection")

@@ -11,7 +11,7 @@ from hub.errors import AuthError, TransientError
 from hub.testing import make_context, vendor_registry
 from hub.testing.sandbox import serve
 
-from .scoro_kit import ACME, GOOD, credentials, make_invoice
+ACME = "acme.scoro.com"
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def registry():
     return vendor_registry("scoro", hub_scoro)
 
 
-def test_connection_tax_rates_and_export_over_http(server, registry):
+def test_connection_tax_rates_and_export_over_http(server, registry, credentials, make_invoice):
     app, origin = server
     ctx = make_context("scoro", origin=origin)
     try:
@@ -50,12 +50,12 @@ def test_connection_tax_rates_and_export_over_http(server, registry):
 
 def test_a_pasted_full_url_gets_the_prefix_to_use():
     with pytest.raises(marshmallow.ValidationError) as caught:
-        creds.validate(hub_scoro.Credentials, {**GOOD, "subdomain": "https://acme.scoro.com/dashboard"})
+        creds.validate(hub_scoro.Credentials, {**sandbox.DEMO_CREDENTIALS, "subdomain": "https://acme.scoro.com/dashboard"})
     assert caught.value.messages["subdomain"] == [
         "Enter only the prefix of your Scoro address, not the full address: use acme."]
 
 
-def test_an_export_whose_answer_timed_out_is_found_and_not_duplicated(server, registry):
+def test_an_export_whose_answer_timed_out_is_found_and_not_duplicated(server, registry, credentials, make_invoice):
     app, origin = server
     httpx.post(f"{origin}/_sandbox/knobs", json={"fault": "timeout", "timeout_s": 1.0})
     ctx = make_context("scoro", timeout=0.3, origin=origin)

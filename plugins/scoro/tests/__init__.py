@@ -1,1 +1,0 @@
-"""Tests of the Scoro plugin (imported as ``scoro.tests.*``)."""
