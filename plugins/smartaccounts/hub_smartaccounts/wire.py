@@ -1,16 +1,18 @@
 """Every fact the SmartAccounts plugin relies on about the SmartAccounts API, as data, each with its source.
 
 SmartAccounts publishes no API documentation and no schema: the facts come from public clients written by
-others (``shared/vendors/public-apis.md`` §4 and §7). The client (:mod:`hub_smartaccounts.client`,
-:mod:`hub_smartaccounts.service`) and the sandbox (:mod:`hub_smartaccounts.sandbox`) both read their shapes
-from here — list keys, the ``deleted`` array, page size, date and timestamp formats, the article code on
-every invoice row, the throttling answer — so a fact corrected here corrects both. ``tests/test_wire_facts.py``
-checks that every fact names its source and every ``assumed`` one is owned up to in the README.
+others (``shared/vendors/public-apis.md`` §4 and §7). The client (:mod:`hub_smartaccounts.client`) and the
+sandbox (:mod:`hub_smartaccounts.sandbox`) both read their shapes from here with :func:`fact` — list keys, the
+``deleted`` array, page size, date and timestamp formats, the article code on every invoice row, the throttling
+answer — so a fact corrected here corrects both. ``tests/test_wire_facts.py`` checks that every fact names its
+source and every ``assumed`` one is owned up to in the README.
 """
 
 from __future__ import annotations
 
-from hub.testing.wire import WireFact
+from typing import Any
+
+from hub.wire import WireFact
 
 A1 = "github.com/smartman/woocommerce_smartaccounts (WooCommerce plugin by SmartAccounts' developer, HEAD 09073f7)"
 A2 = "github.com/mobitrek/smartaccounts-api (independent Java client, HEAD 147a7ed)"
@@ -106,7 +108,7 @@ FACTS: dict[str, WireFact] = {
 }
 
 
-def fact(name: str) -> object:
+def fact(name: str) -> Any:
     """The value of one fact (``fact("page_size")`` → ``100``)."""
     return FACTS[name].value
 
@@ -115,4 +117,4 @@ def list_key(endpoint: str) -> str:
     """The key a ``:get`` endpoint's rows come under (``clientInvoices`` for ``purchasesales/clientinvoices:get``)."""
     if endpoint == "purchasesales/payments:get":
         return str(fact("payments_list_key"))
-    return str(fact("list_keys")[endpoint])  # type: ignore[index]
+    return str(fact("list_keys")[endpoint])

@@ -2,7 +2,8 @@
 
 import httpx
 import pytest
-from hub_smartaccounts import sandbox, service
+from hub_smartaccounts import client as sa_client
+from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
 
 from hub.errors import AuthError, NotSupported, RateLimited, TransientError, VendorRejected
@@ -102,7 +103,7 @@ def test_garbage_200_is_transient(call, state):
 def test_unexpected_json_shape_is_transient(make_ctx):
     ctx = make_context("smartaccounts", httpx.MockTransport(lambda r: httpx.Response(200, json={"a": 1, "b": 2})))
     with pytest.raises(TransientError, match="expected list"):
-        service.tax_rates(SmartAccountsApi(ctx, DEMO))
+        sa_client.tax_rates(SmartAccountsApi(ctx, DEMO))
     ctx = make_context("smartaccounts", httpx.MockTransport(lambda r: httpx.Response(200, json=[1, 2])))
     with pytest.raises(TransientError, match="unexpected JSON"):
         SmartAccountsApi(ctx, DEMO).read("settings/vatpcs:get")

@@ -8,7 +8,8 @@ from decimal import Decimal
 import httpx
 import hub_smartaccounts
 import pytest
-from hub_smartaccounts import sandbox, service
+from hub_smartaccounts import client as sa_client
+from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
 
 from hub.errors import ConfigError, RateLimited, TransientError, VendorRejected
@@ -115,7 +116,7 @@ def test_a_default_article_smartaccounts_refuses_is_a_config_error():
 
     ctx = make_context("smartaccounts", httpx.MockTransport(handler), settings={"default_article": "X" * 80})
     with pytest.raises(ConfigError) as caught:
-        service.default_article(SmartAccountsApi(ctx, DEMO))
+        sa_client.default_article(SmartAccountsApi(ctx, DEMO))
     assert "code: too long" in caught.value.message and "Create an article with code" in caught.value.hint
 
 
@@ -169,4 +170,4 @@ def test_a_default_article_created_meanwhile_by_another_export_is_used():
                                                      "message": "code: article UKU already exists"}]})
 
     ctx = make_context("smartaccounts", httpx.MockTransport(handler))
-    assert service.default_article(SmartAccountsApi(ctx, DEMO)) == "UKU" and len(gets) == 2
+    assert sa_client.default_article(SmartAccountsApi(ctx, DEMO)) == "UKU" and len(gets) == 2

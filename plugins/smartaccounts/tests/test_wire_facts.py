@@ -4,7 +4,7 @@ client and the sandbox reading their shapes from the same table, and every field
 import json
 from pathlib import Path
 
-from hub_smartaccounts import client, sandbox, service
+from hub_smartaccounts import client, sandbox
 from hub_smartaccounts.wire import FACTS, list_key
 
 from hub.testing.wire import check_wire_facts
@@ -36,7 +36,7 @@ def test_client_and_sandbox_read_their_shapes_from_the_facts():
     assert sandbox.THROTTLE_STATUS == FACTS["throttle_status"].value == 503
     assert list_key("purchasesales/clientinvoices:get") == "clientInvoices"
     assert list_key("purchasesales/payments:get") == FACTS["payments_list_key"].value
-    assert set(service.STATISTIC_LISTS) <= set(FACTS["list_keys"].value) | {"purchasesales/payments:get"}
+    assert set(client.STATISTIC_LISTS) <= set(FACTS["list_keys"].value) | {"purchasesales/payments:get"}
 
 
 def test_every_field_the_client_sends_is_a_known_field(call, state):
