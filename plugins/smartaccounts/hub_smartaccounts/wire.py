@@ -4,7 +4,7 @@ SmartAccounts publishes no API documentation and no schema: the facts come from 
 others (``shared/vendors/public-apis.md`` §4 and §7). The client (:mod:`hub_smartaccounts.client`) and the
 sandbox (:mod:`hub_smartaccounts.sandbox`) both read their shapes from here with :func:`fact` — list keys, the
 ``deleted`` array, page size, date and timestamp formats, the article code on every invoice row, the throttling
-answer — so a fact corrected here corrects both. ``tests/test_wire_facts.py`` checks that every fact names its
+answer — so a fact corrected here corrects both. ``tests/test_client.py`` checks that every fact names its
 source and every ``assumed`` one is owned up to in the README.
 """
 

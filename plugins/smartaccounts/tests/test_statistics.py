@@ -110,3 +110,18 @@ def test_created_invoice_is_counted(call, state):
     after = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=[Period(2026, 11)])
     assert after[Period(2026, 11)]["sale_entries"] == before[Period(2026, 11)]["sale_entries"] + 1
     assert after[Period(2026, 11)]["documents"] == before[Period(2026, 11)]["documents"] + 1
+
+
+def test_statistics_read_the_go_clients_shape(call):
+    """The answer shape of the independent Go client: rows under `clientInvoices`, a `deleted` array beside."""
+    def handler(request):
+        key = {"/api/purchasesales/clientinvoices:get": "clientInvoices",
+               "/api/purchasesales/vendorinvoices:get": "vendorInvoices",
+               "/api/purchasesales/payments:get": "payments", "/api/general/entries:get": "entries"}[request.url.path]
+        rows = [{"id": n, "date": f"{n:02d}.02.2026", "accountType": "BANK"} for n in range(1, 4)]
+        return httpx.Response(200, json={key: rows, "deleted": [{"id": 99}], "hasMoreEntries": False})
+
+    stats = call("hub_fetch_statistics", ctx=make_context("smartaccounts", httpx.MockTransport(handler)),
+                 credentials=DEMO, client=None, periods=[Period(2026, 2)])
+    assert stats[Period(2026, 2)] == {"sale_entries": 3, "purchase_entries": 3, "bank_entries": 3, "documents": 3,
+                                      "cash_entries": 0, "manual_entries": 0}
