@@ -107,7 +107,7 @@ def hub_vendor() -> VendorInfo:
         per_client_credentials=True,
         docs_url="https://www.smartaccounts.eu/",
         requires_api="1.2",
-        vat_rounding="line",  # wire fact vat_per_row (assumed): VAT per row, each rounded (taxCents per row)
+        vat_rounding="line" if fact("vat_per_row") else "rate",  # VAT per row, each rounded (taxCents per row)
     )
 
 

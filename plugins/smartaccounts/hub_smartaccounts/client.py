@@ -22,7 +22,6 @@ Every fact relied on here is in :mod:`hub_smartaccounts.wire`, with its source.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Iterator
@@ -91,18 +90,20 @@ def dumps(payload: Any) -> str:
 
 def vendor_errors(response: httpx.Response) -> list[dict]:
     """The error list of an error answer, as ``[{"code", "message", "field"}]`` (tolerant: the error body is not
-    documented; Konekt reads ``errors[].message``)."""
+    documented; Konekt reads ``errors[].message``, wire facts ``error_body`` and ``error_codes_and_fields``)."""
+    errors_key, message_key = fact("error_body")
+    code_key, field_key = fact("error_codes_and_fields")
     try:
         body = response.json()
     except ValueError:
         text = response.text.strip()
         return [{"code": "", "message": text[:200], "field": ""}] if text and "<" not in text[:1] else []
     items: list[Any]
-    if isinstance(body, dict) and isinstance(body.get("errors"), list):
-        items = body["errors"]
-    elif isinstance(body, dict) and isinstance(body.get("errors"), dict):
-        items = [{"field": k, "message": m} for k, v in body["errors"].items() for m in (v if isinstance(v, list)
-                                                                                          else [v])]
+    if isinstance(body, dict) and isinstance(body.get(errors_key), list):
+        items = body[errors_key]
+    elif isinstance(body, dict) and isinstance(body.get(errors_key), dict):
+        items = [{field_key: k, message_key: m} for k, v in body[errors_key].items()
+                 for m in (v if isinstance(v, list) else [v])]
     elif isinstance(body, dict):
         items = [body]
     elif isinstance(body, list):
@@ -112,9 +113,10 @@ def vendor_errors(response: httpx.Response) -> list[dict]:
     out = []
     for item in items:
         if isinstance(item, dict):
-            message = item.get("message") or item.get("error") or item.get("description") or item.get("code") or ""
-            out.append({"code": str(item.get("code") or item.get("errorCode") or ""), "message": str(message),
-                        "field": str(item.get("field") or item.get("property") or "")})
+            message = (item.get(message_key) or item.get("error") or item.get("description") or item.get(code_key)
+                       or "")
+            out.append({"code": str(item.get(code_key) or item.get("errorCode") or ""), "message": str(message),
+                        "field": str(item.get(field_key) or item.get("property") or "")})
         else:
             out.append({"code": "", "message": str(item), "field": ""})
     return [e for e in out if e["message"] or e["code"]]
@@ -133,13 +135,16 @@ class SmartAccountsApi:
         return self.ctx.now().astimezone(TALLINN).strftime(TIMESTAMP_FORMAT)
 
     def signed_url(self, endpoint: str, params: dict[str, Any] | None, body: str) -> str:
-        """The full URL: ``apikey``, ``timestamp``, the other parameters in order, then ``signature``."""
-        pairs = [("apikey", self.api_key), ("timestamp", self.timestamp())]
+        """The full URL: ``apikey``, ``timestamp`` (wire fact ``query_auth_order``), the other parameters in order,
+        then ``signature``: the HMAC of the query string and the body (wire fact ``signature``)."""
+        key_param, time_param = fact("query_auth_order")
+        pairs = [(key_param, self.api_key), (time_param, self.timestamp())]
         pairs += [(k, _param(v)) for k, v in (params or {}).items() if v is not None]
         query = urlencode(pairs, quote_via=quote, safe="")
+        signing = fact("signature")
         signature = hmac.new(self.api_secret.encode("utf-8"), (query + body).encode("utf-8"),
-                             hashlib.sha256).hexdigest()
-        return f"{BASE_URL}{endpoint}?{query}&signature={signature}"
+                             signing["hmac"]).hexdigest()
+        return f"{BASE_URL}{endpoint}?{query}&{signing['param']}={signature}"
 
     # -- requests ------------------------------------------------------------------------------------------
     def _send(self, method: str, endpoint: str, params: dict[str, Any] | None, payload: Any) -> httpx.Response:
@@ -154,11 +159,13 @@ class SmartAccountsApi:
                                      throttle_statuses=throttled)
 
     def read(self, endpoint: str, **params: Any) -> dict:
-        """A ``:get`` call. GET without a body; POST with ``{}`` if the API refuses GET (405)."""
-        method = self.ctx.cache.get(READ_METHOD_CACHE_KEY) or "GET"
+        """A ``:get`` call. GET without a body; POST with ``{}`` if the API refuses GET (405) (wire fact
+        ``read_method``: the first choice, then the fallback)."""
+        first, fallback = fact("read_method")
+        method = self.ctx.cache.get(READ_METHOD_CACHE_KEY) or first
         response = self._send(method, endpoint, params, None if method == "GET" else {})
         if response.status_code == 405:
-            method = "POST" if method == "GET" else "GET"
+            method = fallback if method == first else first
             response = self._send(method, endpoint, params, None if method == "GET" else {})
             if response.status_code != 405:
                 self.ctx.cache.set(READ_METHOD_CACHE_KEY, method, 86400)
@@ -266,8 +273,16 @@ STATISTIC_KEYS = tuple(f.key for f in STATISTIC_FIELDS)
 SALES, PURCHASES, PAYMENTS, ENTRIES = ("purchasesales/clientinvoices:get", "purchasesales/vendorinvoices:get",
                                        "purchasesales/payments:get", "general/entries:get")
 STATISTIC_LISTS = (SALES, PURCHASES, PAYMENTS, ENTRIES)
-ACCOUNT_TYPE: str = fact("payment_account_type_field")
-MANUAL_ENTRY: str = fact("manual_entry_doc_type")
+
+
+def date_window(endpoint: str, first: dt.date, last: dt.date) -> dict[str, str]:
+    """The date filter of a list read from ``first`` to ``last`` (wire fact ``date_filters``). It is sourced on the
+    ledger entries; on the document lists it is assumed (``date_filters_on_document_lists``): where it is not
+    there the whole list is read, and the rows are still taken by their own date."""
+    if endpoint != ENTRIES and not fact("date_filters_on_document_lists"):
+        return {}
+    date_from, date_to = fact("date_filters")
+    return {date_from: format_date(first), date_to: format_date(last)}
 
 
 def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics:
@@ -276,9 +291,9 @@ def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics
     result: Statistics = {p: dict.fromkeys(STATISTIC_KEYS, 0) for p in periods}
     if not periods:
         return result
-    window = {"dateFrom": format_date(min(periods).first_day), "dateTo": format_date(max(periods).last_day)}
+    first, last = min(periods).first_day, max(periods).last_day
     for endpoint in STATISTIC_LISTS:
-        for item in api.pages(endpoint, **window):
+        for item in api.pages(endpoint, **date_window(endpoint, first, last)):
             day = parse_date(item.get("date", ""))
             if day is None:
                 raise TransientError(f"SmartAccounts answered {endpoint} with an unreadable date.",
@@ -291,14 +306,14 @@ def fetch_statistics(api: SmartAccountsApi, periods: list[Period]) -> Statistics
             elif endpoint == PURCHASES:
                 bucket["purchase_entries"] += 1
             elif endpoint == PAYMENTS:
-                account_type = str(item.get(ACCOUNT_TYPE) or "").upper()
+                account_type = str(item.get(fact("payment_account_type_field")) or "").upper()
                 if account_type == "BANK":
                     bucket["bank_entries"] += 1
                 elif account_type == "CASH":
                     bucket["cash_entries"] += 1
             else:
                 bucket["documents"] += 1
-                if item.get("docType") == MANUAL_ENTRY:
+                if item.get("docType") == fact("manual_entry_doc_type"):
                     bucket["manual_entries"] += 1
     return result
 
@@ -370,7 +385,8 @@ def default_article(api: SmartAccountsApi) -> str:
     if api.ctx.cache.get(key):
         return code
     def exists() -> bool:
-        return any(str(a.get("code")) == code for a in api.pages(ARTICLES_GET, code=code))
+        found = api.pages(ARTICLES_GET, **{fact("article_search_param"): code})
+        return any(str(a.get("code")) == code for a in found)
 
     if not exists():
         try:
@@ -416,7 +432,7 @@ def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
     if party.vendor_client_id:
         return str(party.vendor_client_id)
     needle = party.reg_code or party.name
-    for item in api.pages("purchasesales/clients:get", nameOrRegCode=needle):
+    for item in api.pages("purchasesales/clients:get", **{fact("client_search_param"): needle}):
         if party.reg_code and _same_reg(item.get("regCode"), party.reg_code):
             return str(item["id"])
         if not party.reg_code and str(item.get("name", "")).strip().casefold() == party.name.strip().casefold():
@@ -434,10 +450,11 @@ def find_or_create_client(api: SmartAccountsApi, party: InvoiceParty) -> str:
     if party.email:
         payload["contacts"] = [{"type": "EMAIL", "value": party.email}]
     body = api.write("purchasesales/clients:add", payload)
-    if body.get("clientId") is None:
+    client_id = body.get(fact("client_add_answer"))
+    if client_id is None:
         raise TransientError("SmartAccounts created the client but did not say its id.",
                              hint="The hub will try again later.")
-    return str(body["clientId"])
+    return str(client_id)
 
 
 def _vat_code_for(rate: Decimal, codes: Iterable[dict]) -> str | None:
@@ -449,8 +466,9 @@ def _vat_code_for(rate: Decimal, codes: Iterable[dict]) -> str | None:
 
 
 def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
-    """The ``rows`` of ``clientinvoices:add``. Every row carries an article ``code``: the line's mapped
-    product code (a SmartAccounts article, via the hub's product mapping), else :func:`default_article`."""
+    """The ``rows`` of ``clientinvoices:add``. Every row carries an article ``code`` (wire fact
+    ``row_article_code_required``): the line's mapped product code (a SmartAccounts article, via the hub's product
+    mapping), else :func:`default_article`."""
     codes: list[dict] | None = None
     rows = []
     problems: dict[str, list[str]] = {}
@@ -471,7 +489,7 @@ def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
         rows.append(row)
     if problems:
         raise VendorRejected("The invoice cannot be sent to SmartAccounts.", field_messages=problems)
-    if any(row["code"] is None for row in rows):
+    if fact("row_article_code_required") and any(row["code"] is None for row in rows):
         default = default_article(api)
         for row in rows:
             row["code"] = row["code"] or default
@@ -479,8 +497,10 @@ def invoice_rows(api: SmartAccountsApi, invoice: Invoice) -> list[dict]:
 
 
 def _receipt(item: dict, already_existed: bool, booked: BookedInvoice | None = None) -> ExportReceipt:
-    invoice_id = item.get("invoiceId", item.get("id"))
-    number = item.get("invoiceNumber") or item.get("number")
+    """The receipt of ``clientinvoices:add``'s answer (wire fact ``invoice_add_answer``) or of a listed invoice."""
+    id_key, number_key = fact("invoice_add_answer")
+    invoice_id = item.get(id_key, item.get("id"))
+    number = item.get(number_key) or item.get("number")
     return ExportReceipt(vendor_invoice_id=str(invoice_id), number=str(number) if number else None,
                          already_existed=already_existed, booked=booked)
 
@@ -522,10 +542,11 @@ def _booked(api: SmartAccountsApi, item: dict) -> BookedInvoice | None:
 def find_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt | None:
     """The sales invoice created for ``invoice`` by an earlier attempt: same issue date and invoice number, with
     the hub's reference in its comment (or, if SmartAccounts does not return comments, the same number)."""
-    day = format_date(invoice.issue_date)
     marker = reference_comment(invoice)
-    rows = {fact("invoice_list_rows_param"): "true"}  # the rows too, for the read-back of what was booked
-    for item in api.pages(SALES, dateFrom=day, dateTo=day, invoiceNumber=invoice.number, **rows):
+    params = {**date_window(SALES, invoice.issue_date, invoice.issue_date),
+              fact("invoice_list_filter_number"): invoice.number,
+              fact("invoice_list_rows_param"): "true"}  # the rows too, for the read-back of what was booked
+    for item in api.pages(SALES, **params):
         if "comment" in item:
             if marker in str(item.get("comment") or ""):
                 return _receipt(item, True, _booked(api, item))
@@ -565,7 +586,7 @@ def export_invoice(api: SmartAccountsApi, invoice: Invoice) -> ExportReceipt:
                            "Change the invoice number series in Uku or in SmartAccounts.")
             exc.args = (exc.message,)
         raise
-    if body.get("invoiceId") is None:
+    if body.get(fact("invoice_add_answer")[0]) is None:
         raise TransientError("SmartAccounts accepted the invoice but did not say its id.",
                              hint="The hub will look it up before trying again.")
     return _receipt(body, False)

@@ -28,8 +28,11 @@ FACTS: dict[str, WireFact] = {
     "query_auth_order": WireFact(("apikey", "timestamp"), "independent client", f"{A1} SmartAccountsApi.php; {A2}"),
     "timestamp_format": WireFact("%d%m%Y%H%M%S", "independent client", f"{A1} date('dmYHis'); {A2}"),
     "timestamp_zone": WireFact("Europe/Tallinn", "independent client", f"{A1}; {A2}; {A4}"),
-    "signature": WireFact("lowercase hex HMAC-SHA256(secret, query without signature + raw body)",
+    # the query parameter last on the URL, and the digest: lowercase hex HMAC-SHA256 keyed with the secret over the
+    # query string as sent without `signature`, followed by the raw body
+    "signature": WireFact({"param": "signature", "hmac": "sha256"},
                           "independent client", f"{A2} HmacSha1Signature.java (uses HmacSHA256); {A1}"),
+    # the method of a `:get` read, first choice and fallback (on 405)
     "read_method": WireFact(("GET", "POST"), "independent client",
                             f"GET without a body: {A2}, {A4}, {KONEKT}; POST with {{}}: {A1}"),
     "clock_skew_seconds": WireFact(300, "assumed"),
@@ -99,8 +102,11 @@ FACTS: dict[str, WireFact] = {
                                  "issue 27"),
     "invoice_list_has_comment": WireFact(True, "assumed"),
     # -- errors and limits --------------------------------------------------------------------------------------
-    "error_body": WireFact("errors[].message", "independent client", f"{KONEKT} create_invoice ($response->errors)"),
-    "error_codes_and_fields": WireFact("errors[].code, errors[].field", "assumed"),
+    # errors[].message: the list of errors and each one's message
+    "error_body": WireFact(("errors", "message"), "independent client",
+                           f"{KONEKT} create_invoice ($response->errors)"),
+    # errors[].code, errors[].field
+    "error_codes_and_fields": WireFact(("code", "field"), "assumed"),
     "throttle_status": WireFact(503, "independent client", f"{A3}: throttling is a 503 with Retry-After; §7"),
     "throttle_retry_after": WireFact("Retry-After", "independent client", f"{A3}; §7"),
     "rate_limits": WireFact(((60, 60), (1000, 86400)), "independent client",

@@ -9,6 +9,7 @@ import pytest
 from hub_smartaccounts import client as sa_client
 from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
+from hub_smartaccounts.wire import FACTS
 
 from hub.errors import ConfigError, VendorRejected
 from hub.testing import make_context, vendor_registry
@@ -27,6 +28,13 @@ def test_articles_are_the_products_the_hub_maps_to(call, state):
                                   unit="h", tax_id="24")
     assert [p.code for p in products] == ["SERV", "CONS", "GOODS", "SHIP", "RENT"]  # not the inactive one
     assert [r.path for r in state.requests] == ["/api/purchasesales/articles:get"]
+
+
+def test_the_sandbox_answers_articles_with_the_fields_the_client_maps(make_ctx):
+    """Wire fact ``article_fields``: every article of ``articles:get`` carries them (the client maps code,
+    description, unit, vatPc, activeSales and priceSales onto the hub's products)."""
+    rows = list(SmartAccountsApi(make_ctx(), DEMO).pages("purchasesales/articles:get"))
+    assert rows and all(set(FACTS["article_fields"].value) <= set(row) for row in rows)
 
 
 def test_the_sandbox_refuses_a_row_without_an_article_code(make_ctx, state):
