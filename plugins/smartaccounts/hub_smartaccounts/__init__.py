@@ -1,8 +1,8 @@
 """SmartAccounts (Estonia): VAT types, monthly statistics and invoice export over the signed SmartAccounts API.
 
 Each firm client is its own SmartAccounts company with its own API key pair (per-client credentials).
-The wire protocol lives in :mod:`hub_smartaccounts.client`, the work in :mod:`hub_smartaccounts.service`,
-the emulator in :mod:`hub_smartaccounts.sandbox`. See README.md.
+The wire protocol and its mapping to and from hub types live in :mod:`hub_smartaccounts.client`, the facts it
+relies on in :mod:`hub_smartaccounts.wire`, the emulator in :mod:`hub_smartaccounts.sandbox`. See README.md.
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ from hub.types import (
     VendorInfo,
 )
 
-from . import service
-from .client import SmartAccountsApi
+from .client import (
+    STATISTIC_FIELDS,
+    SmartAccountsApi,
+    export_invoice,
+    fetch_statistics,
+    find_invoice,
+    products,
+    tax_rates,
+)
 from .wire import fact
 
 SLUG = "smartaccounts"
@@ -95,12 +102,12 @@ def hub_vendor() -> VendorInfo:
             "SmartAccounts allows 60 requests a minute and 1000 a day per key; a 12-month reload takes 4 requests "
             "(one more per extra 100 documents of a kind).",
         ),
-        statistic_fields=service.STATISTIC_FIELDS,
+        statistic_fields=STATISTIC_FIELDS,
         rate_limits=tuple(RateLimit(n, seconds) for n, seconds in fact("rate_limits")),
         per_client_credentials=True,
         docs_url="https://www.smartaccounts.eu/",
         requires_api="1.2",
-        vat_rounding="line",  # wire fact vat_per_row (assumed): VAT per row, each rounded (taxCents per row)
+        vat_rounding="line" if fact("vat_per_row") else "rate",  # VAT per row, each rounded (taxCents per row)
     )
 
 
@@ -117,7 +124,7 @@ def _api(ctx: Context, credentials: dict) -> SmartAccountsApi:
 def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     """Loads the VAT types (``settings/vatpcs:get``): a 200 means the key pair and the signature are good.
     SmartAccounts has no known "who am I" endpoint, so the account is named by the key's first characters."""
-    rates = service.tax_rates(_api(ctx, credentials))
+    rates = tax_rates(_api(ctx, credentials))
     key = credentials["api_key"]
     return ConnectionInfo(account_name=f"SmartAccounts company (API key {key[:4]}…)",
                           details={"vat_types": str(len(rates))})
@@ -126,26 +133,26 @@ def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
 @hookimpl
 def hub_list_products(ctx: Context, credentials: dict) -> list[Product]:
     """The company's sales articles: the hub maps its product codes to them, so exported rows carry them."""
-    return service.products(_api(ctx, credentials))
+    return products(_api(ctx, credentials))
 
 
 @hookimpl
 def hub_list_tax_rates(ctx: Context, credentials: dict) -> list[TaxRate]:
-    return service.tax_rates(_api(ctx, credentials))
+    return tax_rates(_api(ctx, credentials))
 
 
 @hookimpl
 def hub_fetch_statistics(ctx: Context, credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
     """``client`` is ignored: the credentials are the client's own SmartAccounts company."""
-    return service.fetch_statistics(_api(ctx, credentials), list(periods))
+    return fetch_statistics(_api(ctx, credentials), list(periods))
 
 
 @hookimpl
 def hub_export_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt:
-    return service.export_invoice(_api(ctx, credentials), invoice)
+    return export_invoice(_api(ctx, credentials), invoice)
 
 
 @hookimpl
 def hub_find_invoice(ctx: Context, credentials: dict, invoice: Invoice) -> ExportReceipt | None:
-    return service.find_invoice(_api(ctx, credentials), invoice)
+    return find_invoice(_api(ctx, credentials), invoice)

@@ -31,14 +31,14 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime as dt
-import hashlib
 import hmac
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
@@ -47,7 +47,13 @@ from hub.testing.sandbox import FAULTS, Recorded, Sandbox, json_response, money,
 
 from .wire import fact, list_key
 
-HOST = "sa.smartaccounts.eu"
+HOST = urlsplit(fact("base_url")).hostname
+API_PATH = urlsplit(fact("base_url")).path
+#: ``{module}/{entity}:{verb}`` (wire fact ``endpoint_form``) as a pattern.
+ENDPOINT = re.compile(fact("endpoint_form").format(module="(?P<module>[^/:]+)", entity="(?P<entity>[^:]+)",
+                                                    verb="(?P<verb>[^/:]+)"))
+ERRORS_KEY, MESSAGE_KEY = fact("error_body")
+CODE_KEY, FIELD_KEY = fact("error_codes_and_fields")
 TALLINN = ZoneInfo(fact("timestamp_zone"))
 PAGE_SIZE: int = fact("page_size")
 DATE_FORMAT: str = fact("date_format")
@@ -105,7 +111,7 @@ ARTICLES = [("SERV", "Raamatupidamisteenus", "SERVICE", "h", "45.00"),
             ("SHIP", "Transport", "SERVICE", "km", "0.90"),
             ("RENT", "Rent", "SERVICE", "kuu", "650.00")]
 DOC_TYPES = {"client_invoices": "CLIENT_INVOICE", "vendor_invoices": "VENDOR_INVOICE", "payments": "PAYMENT",
-             "manual": "LEDGER_ENTRY"}
+             "manual": fact("manual_entry_doc_type")}
 
 
 def _fmt(day: dt.date) -> str:
@@ -158,8 +164,9 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: the kit's knobs and recorded requests, and the data store."""
 
     name = "smartaccounts"
-    vendor_knobs = {"rate_limit": "60/60", "daily_limit": 1000, "max_skew_s": 300, "read_method": "both",
-                    "vat_percent_field": "pc", "seed": 20261122, "book_vat_rounding": "line"}
+    vendor_knobs = {"rate_limit": "60/60", "daily_limit": 1000, "max_skew_s": fact("clock_skew_seconds"),
+                    "read_method": "both", "vat_percent_field": fact("vat_percent_fields")[0], "seed": 20261122,
+                    "book_vat_rounding": "line" if fact("vat_per_row") else "rate"}
     faults = (*FAULTS, "503")  # SmartAccounts throttles with 503 + Retry-After (wire fact throttle_status)
 
     def seed(self) -> None:
@@ -167,8 +174,8 @@ class SandboxState(Sandbox):
 
     def fault_response(self, fault: str) -> Response:
         if fault in ("429", "503"):
-            return json_response({"errors": [{"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}]},
-                                 int(fault), {"Retry-After": str(self.knobs.get("retry_after", 1))})
+            return json_response({ERRORS_KEY: [_error("TOO_MANY_REQUESTS", "Too many requests")]}, int(fault),
+                                 {fact("throttle_retry_after"): str(self.knobs.get("retry_after", 1))})
         if fault == "500":
             return Response("<html><body><h1>500 Internal Server Error</h1></body></html>", 500, mimetype="text/html")
         if fault == "garbage":
@@ -178,7 +185,7 @@ class SandboxState(Sandbox):
 
     def request_key(self, record: Recorded) -> str | None:
         """The API key (``apikey``), for ``GET /_sandbox/timeline``."""
-        return record.args.get("apikey")
+        return record.args.get(fact("query_auth_order")[0])
 
     def company(self, name: str) -> Company:
         return next(c for c in self.companies.values() if c.name == name)
@@ -264,7 +271,8 @@ def seed(value: int = 20261122) -> dict[str, Company]:
                     "id": company.new_id(), "entryId": company.new_id(), "date": day(),
                     "partnerType": "CLIENT" if client else "VENDOR",
                     ("clientId" if client else "vendorId"): partner["id"],
-                    "accountType": "BANK" if bank else "CASH", "accountName": "LHV" if bank else "Kassa",
+                    fact("payment_account_type_field"): "BANK" if bank else "CASH",
+                    "accountName": "LHV" if bank else "Kassa",
                     "currency": "EUR", "amount": _num(amount), "number": f"P{company.next_id}",
                     "description": "Laekumine" if client else "Tasumine"})
             for _ in range(rng.randint(0, 3)):
@@ -286,8 +294,11 @@ def seed(value: int = 20261122) -> dict[str, Company]:
 
 def _build_invoice(company: Company, client: dict, date: str, invoice_number: str, due: str | None,
                    comment: str, rows: list[dict], note: str = "", vat_rounding: str = "line") -> dict:
-    """An invoice as SmartAccounts books it: VAT per row, each rounded (wire fact ``vat_per_row``, assumed); with
-    ``vat_rounding="rate"`` (knob ``book_vat_rounding``) the header's VAT is once per VAT pc instead."""
+    """An invoice as SmartAccounts books it: VAT per row, each rounded (wire fact ``vat_per_row``, inferred); with
+    ``vat_rounding="rate"`` (knob ``book_vat_rounding``) the header's VAT is once per VAT pc instead. The totals and
+    the rows' cents are named by the wire facts ``invoice_list_totals`` and ``invoice_list_row_cents``."""
+    net_key, vat_key, total_key, currency_key = fact("invoice_list_totals")
+    net_cents, vat_cents = fact("invoice_list_row_cents")
     amount = vat = Decimal(0)
     net_by_pc: dict[str, Decimal] = {}
     out_rows = []
@@ -300,7 +311,7 @@ def _build_invoice(company: Company, client: dict, date: str, invoice_number: st
         net_by_pc[row["vatPc"]] = net_by_pc.get(row["vatPc"], Decimal(0)) + net
         out_rows.append({"code": row.get("code"), "description": row.get("description"),
                          "quantity": _num(row["quantity"]), "price": _num(row["price"]), "vatPc": row["vatPc"],
-                         "unit": row.get("unit"), "totalCents": int(net * 100), "taxCents": int(row_vat * 100)})
+                         "unit": row.get("unit"), net_cents: int(net * 100), vat_cents: int(row_vat * 100)})
     if vat_rounding == "rate":
         vat = sum((money(n * rates[pc] / 100) for pc, n in net_by_pc.items()), Decimal(0))
     invoice_date = dt.datetime.strptime(date, DATE_FORMAT).date()
@@ -309,19 +320,24 @@ def _build_invoice(company: Company, client: dict, date: str, invoice_number: st
     return {"id": invoice_id, "entryId": company.new_id(), "clientId": client["id"],
             "client": {"id": client["id"], "name": client["name"], "regCode": client.get("regCode")},
             "date": date, "dueDate": due, "entryDate": date, "number": f"M{invoice_id}",
-            "invoiceNumber": invoice_number, "referenceNumber": f"{invoice_id}7", "currency": "EUR",
-            "amount": _num(amount), "vatAmount": _num(vat), "totalAmount": _num(amount + vat),
+            "invoiceNumber": invoice_number, "referenceNumber": f"{invoice_id}7", currency_key: "EUR",
+            net_key: _num(amount), vat_key: _num(vat), total_key: _num(amount + vat),
             "roundAmount": 0.0, "outstandingAmount": _num(amount + vat), "comment": comment, "invoiceNote": note,
             "rows": out_rows, "description": "Müügiarve"}
 
 
 # -- the app -----------------------------------------------------------------------------------------------------
+def _error(code: str, message: str, field: str | None = None) -> dict:
+    """One entry of an error answer's list (wire facts ``error_body``, ``error_codes_and_fields``)."""
+    return {CODE_KEY: code, MESSAGE_KEY: message, **({FIELD_KEY: field} if field else {})}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
                  errors: list[dict] | None = None, headers: dict | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.errors = errors or [{"code": code, "message": message, **({"field": field} if field else {})}]
+        self.errors = errors or [_error(code, message, field)]
         self.headers = headers or {}
 
 
@@ -349,16 +365,16 @@ def create_app(**knobs: Any) -> Flask:
     state = SandboxState(**knobs)
     app = state.create_app()
 
-    @app.route("/api/<path:endpoint>", methods=["GET", "POST", "PUT", "DELETE"])
+    @app.route(f"{API_PATH}<path:endpoint>", methods=["GET", "POST", "PUT", "DELETE"])
     def api(endpoint: str) -> Response:
         try:
             return _handle(state, endpoint, state.current_record())
         except ApiError as exc:
-            return json_response({"errors": exc.errors}, exc.status, exc.headers)
+            return json_response({ERRORS_KEY: exc.errors}, exc.status, exc.headers)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
-        return json_response({"errors": [{"code": "NOT_FOUND", "message": "Not found"}]}, 404)
+        return json_response({ERRORS_KEY: [_error("NOT_FOUND", "Not found")]}, 404)
 
     return app
 
@@ -370,7 +386,7 @@ def _rate_limit(state: SandboxState, key: str) -> None:
     if verdict is not None and not verdict.allowed:
         raise ApiError(THROTTLE_STATUS, "TOO_MANY_REQUESTS",
                        f"Rate limit of {verdict.limit} requests per {verdict.per:g} seconds exceeded",
-                       headers={"Retry-After": str(verdict.retry_after)})
+                       headers={fact("throttle_retry_after"): str(verdict.retry_after)})
 
 
 def _authenticate(state: SandboxState, record: Recorded) -> Company:
@@ -379,17 +395,19 @@ def _authenticate(state: SandboxState, record: Recorded) -> Company:
     for piece in pieces:
         name, _, value = piece.partition("=")
         params.setdefault(unquote_plus(name), unquote_plus(value))
-    api_key = params.get("apikey", "")
-    timestamp = params.get("timestamp", "")
-    signature = params.get("signature", "")
+    key_param, time_param = fact("query_auth_order")
+    signing = fact("signature")
+    api_key = params.get(key_param, "")
+    timestamp = params.get(time_param, "")
+    signature = params.get(signing["param"], "")
     if not api_key or not timestamp or not signature:
-        raise ApiError(401, "AUTHENTICATION_FAILED", "apikey, timestamp and signature are required")
+        raise ApiError(401, "AUTHENTICATION_FAILED", f"{key_param}, {time_param} and {signing['param']} are required")
     _rate_limit(state, api_key)
     company = state.by_key(api_key)
     if company is None or company.status == "revoked":
         raise ApiError(401, "AUTHENTICATION_FAILED", "Invalid API key")
-    signed = "&".join(p for p in pieces if not p.startswith("signature=")).encode("latin-1") + record.body
-    expected = hmac.new(company.api_secret.encode(), signed, hashlib.sha256).hexdigest()
+    signed = "&".join(p for p in pieces if not p.startswith(f"{signing['param']}=")).encode("latin-1") + record.body
+    expected = hmac.new(company.api_secret.encode(), signed, signing["hmac"]).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise ApiError(401, "AUTHENTICATION_FAILED", "Invalid signature")
     try:
@@ -397,7 +415,7 @@ def _authenticate(state: SandboxState, record: Recorded) -> Company:
     except ValueError:
         raise ApiError(401, "INVALID_TIMESTAMP", "Timestamp must be in format ddMMyyyyHHmmss") from None
     skew = abs((dt.datetime.now(dt.UTC) - sent).total_seconds())
-    if skew > float(state.knobs.get("max_skew_s") or 300):
+    if skew > float(state.knobs.get("max_skew_s") or fact("clock_skew_seconds")):
         raise ApiError(401, "INVALID_TIMESTAMP", "Request timestamp is too old or in the future")
     if company.status == "expired":
         raise ApiError(403, "COMPANY_NOT_ACTIVE", "The company's SmartAccounts subscription has ended")
@@ -407,14 +425,15 @@ def _authenticate(state: SandboxState, record: Recorded) -> Company:
 def _handle(state: SandboxState, endpoint: str, record: Recorded) -> Response:
     if record.host != HOST:
         raise ApiError(404, "NOT_FOUND", f"Unknown host {record.host}")
-    path, _, verb = endpoint.partition(":")
+    form = ENDPOINT.fullmatch(endpoint)
+    path, verb = (f"{form['module']}/{form['entity']}", form["verb"]) if form else (endpoint, "")
     company = _authenticate(state, record)
     handler = HANDLERS.get((path, verb))
     if handler is None:
         raise ApiError(404, "NOT_FOUND", f"Unknown endpoint {endpoint}")
     read_method = str(state.knobs.get("read_method") or "both").upper()
     if verb.startswith("get"):
-        allowed = {"GET", "POST"} if read_method == "BOTH" else {read_method}
+        allowed = set(fact("read_method")) if read_method == "BOTH" else {read_method}
     else:
         allowed = {"POST"}
     if record.method not in allowed:
@@ -435,7 +454,7 @@ def _handle(state: SandboxState, endpoint: str, record: Recorded) -> Response:
 def _page(args: Any) -> int:
     raw = args.get(PAGE_PARAM, "1")
     if not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, "INVALID_PARAMETER", "pageNumber must be a positive integer", field="pageNumber")
+        raise ApiError(400, "INVALID_PARAMETER", f"{PAGE_PARAM} must be a positive integer", field=PAGE_PARAM)
     return int(raw)
 
 
@@ -457,10 +476,11 @@ def _date_filter(items: list[dict], args: Any) -> list[dict]:
     if field_name is None:
         raise ApiError(400, "INVALID_PARAMETER", "dateType must be date, entrydate, duedate or modifydate",
                        field="dateType")
-    start = _parse_date(args["dateFrom"], "dateFrom") if args.get("dateFrom") else None
-    end = _parse_date(args["dateTo"], "dateTo") if args.get("dateTo") else None
+    date_from, date_to = fact("date_filters")
+    start = _parse_date(args[date_from], date_from) if args.get(date_from) else None
+    end = _parse_date(args[date_to], date_to) if args.get(date_to) else None
     if start and end and start > end:
-        raise ApiError(400, "INVALID_PARAMETER", "dateFrom must not be after dateTo", field="dateFrom")
+        raise ApiError(400, "INVALID_PARAMETER", f"{date_from} must not be after {date_to}", field=date_from)
     out = []
     for item in items:
         day = dt.datetime.strptime(item.get(field_name) or item["date"], DATE_FORMAT).date()
@@ -470,7 +490,7 @@ def _date_filter(items: list[dict], args: Any) -> list[dict]:
 
 
 def _vatpcs(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
-    name = state.knobs.get("vat_percent_field") or "pc"
+    name = state.knobs.get("vat_percent_field") or fact("vat_percent_fields")[0]
     items = []
     for vat in company.vat_pcs:
         item = {k: v for k, v in vat.items() if k != "pc"}
@@ -487,8 +507,8 @@ def _clients_get(state: SandboxState, company: Company, args: Any, body: dict) -
     items = company.clients
     if args.get("id"):
         items = [c for c in items if str(c["id"]) == args["id"]]
-    if args.get("nameOrRegCode"):
-        needle = args["nameOrRegCode"].casefold()
+    if args.get(fact("client_search_param")):
+        needle = args[fact("client_search_param")].casefold()
         items = [c for c in items if needle in c["name"].casefold() or needle == (c.get("regCode") or "").casefold()]
     out = []
     for client in items:
@@ -505,34 +525,34 @@ def _clients_add(state: SandboxState, company: Company, args: Any, body: dict) -
     errors = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        errors.append({"code": "REQUIRED", "field": "name", "message": "name: is required"})
+        errors.append(_error("REQUIRED", "name: is required", "name"))
     reg = body.get("regCode")
     if reg and any(c.get("regCode") == reg for c in company.clients):
-        errors.append({"code": "CLIENT_EXISTS", "field": "regCode",
-                       "message": f"regCode: a client with registry code {reg} already exists"})
+        errors.append(_error("CLIENT_EXISTS", f"regCode: a client with registry code {reg} already exists",
+                             "regCode"))
     address = body.get("address") if isinstance(body.get("address"), dict) else {}
     for key in ("address1", "address2"):  # wire fact address_line_max
         if len(str(address.get(key) or "")) > ADDRESS_LINE_MAX:
-            errors.append({"code": "INVALID_LENGTH", "field": f"address.{key}",
-                           "message": f"address.{key}: at most {ADDRESS_LINE_MAX} characters"})
+            errors.append(_error("INVALID_LENGTH", f"address.{key}: at most {ADDRESS_LINE_MAX} characters",
+                                 f"address.{key}"))
     contacts = body.get("contacts") or []
     for i, contact in enumerate(contacts if isinstance(contacts, list) else []):
         if contact.get("type") not in ("EMAIL", "PHONE", "FAX", "WWW", "MOBILE", "SKYPE"):
-            errors.append({"code": "INVALID_VALUE", "field": f"contacts[{i}].type", "message": "unknown contact type"})
+            errors.append(_error("INVALID_VALUE", "unknown contact type", f"contacts[{i}].type"))
     if errors:
-        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+        raise ApiError(400, errors[0][CODE_KEY], errors[0][MESSAGE_KEY], errors=errors)
     client = {"id": company.new_id(), "name": name.strip(), "regCode": reg or None,
               "vatNumber": body.get("vatNumber"), "bankAccount": None,
               "referenceNumber": f"{2000 + len(company.clients)}", "invoiceDueDate": body.get("invoiceDueDate") or 14,
               "group": None, "address": body.get("address") or {}, "contacts": contacts}
     company.clients.append(client)
-    return json_response({"clientId": client["id"], "referenceNumber": client["referenceNumber"]})
+    return json_response({fact("client_add_answer"): client["id"], "referenceNumber": client["referenceNumber"]})
 
 
 def _articles_get(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
     items = company.articles
-    if args.get("code"):
-        items = [a for a in items if a["code"] == args["code"]]
+    if args.get(fact("article_search_param")):
+        items = [a for a in items if a["code"] == args[fact("article_search_param")]]
     return _paged(company, "purchasesales/articles:get", items, args)
 
 
@@ -542,8 +562,8 @@ def _invoices_get(state: SandboxState, company: Company, args: Any, body: dict) 
         items = [i for i in items if str(i["id"]) == args["id"]]
     if args.get("clientId"):
         items = [i for i in items if str(i["clientId"]) == args["clientId"]]
-    if args.get("invoiceNumber"):
-        items = [i for i in items if i["invoiceNumber"] == args["invoiceNumber"]]
+    if args.get(fact("invoice_list_filter_number")):
+        items = [i for i in items if i["invoiceNumber"] == args[fact("invoice_list_filter_number")]]
     status = args.get("paymentStatus")
     if status:
         items = [i for i in items if i["outstandingAmount"] > 0]
@@ -551,8 +571,10 @@ def _invoices_get(state: SandboxState, company: Company, args: Any, body: dict) 
     for invoice in items:
         item = copy.deepcopy(invoice)
         item.pop("entryId", None)
-        if args.get("fetchRows") != "true":
+        if args.get(fact("invoice_list_rows_param")) != "true":
             item.pop("rows", None)
+        if not fact("invoice_list_has_comment"):
+            item.pop("comment", None)
         out.append(item)
     return _paged(company, "purchasesales/clientinvoices:get", out, args)
 
@@ -561,7 +583,7 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
     errors: list[dict] = []
 
     def err(code: str, name: str, message: str) -> None:
-        errors.append({"code": code, "field": name, "message": f"{name}: {message}"})
+        errors.append(_error(code, f"{name}: {message}", name))
 
     client = next((c for c in company.clients if str(c["id"]) == str(body.get("clientId"))), None)
     if body.get("clientId") in (None, ""):
@@ -584,8 +606,8 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
         err("INVALID_VALUE", "currency", "must be an ISO 4217 code such as EUR")
     number = body.get("invoiceNumber")
     if number and any(i["invoiceNumber"] == number for i in company.client_invoices):
-        errors.append({"code": "INVOICE_NUMBER_EXISTS", "field": "invoiceNumber",
-                       "message": f"invoiceNumber: invoice with number {number} already exists"})
+        errors.append(_error("INVOICE_NUMBER_EXISTS", f"invoiceNumber: invoice with number {number} already exists",
+                             "invoiceNumber"))
     rows = body.get("rows")
     clean_rows = []
     if not isinstance(rows, list) or not rows:
@@ -598,7 +620,8 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
             err("INVALID_VALUE", f"rows[{i}]", "must be an object")
             continue
         if row.get("code") in (None, ""):
-            err("REQUIRED", f"rows[{i}].code", "an article code is required")
+            if fact("row_article_code_required"):
+                err("REQUIRED", f"rows[{i}].code", "an article code is required")
         elif row["code"] not in articles:
             err("ARTICLE_NOT_FOUND", f"rows[{i}].code", f"article {row['code']} not found")
         if str(row.get("vatPc")) not in vat_codes:
@@ -611,31 +634,32 @@ def _invoices_add(state: SandboxState, company: Company, args: Any, body: dict) 
             continue
         clean_rows.append({**row, "quantity": quantity, "price": price, "vatPc": str(row.get("vatPc"))})
     if errors:
-        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+        raise ApiError(400, errors[0][CODE_KEY], errors[0][MESSAGE_KEY], errors=errors)
     invoice = _build_invoice(company, client, body["date"], number or f"{len(company.client_invoices) + 1:05d}",
                              body.get("dueDate"), str(body.get("comment") or ""), clean_rows,
                              str(body.get("invoiceNote") or ""), state.knobs["book_vat_rounding"])
-    invoice["currency"] = currency
+    invoice[fact("invoice_list_totals")[3]] = currency
     company.client_invoices.append(invoice)
-    return json_response({key: invoice[key] for key in ("clientId", "number", "invoiceNumber", "referenceNumber",
-                                                        "amount", "vatAmount", "totalAmount", "roundAmount", "dueDate")}
-                         | {"invoiceId": invoice["id"]})
+    net_key, vat_key, total_key, _ = fact("invoice_list_totals")
+    id_key, number_key = fact("invoice_add_answer")
+    return json_response({key: invoice[key] for key in ("clientId", "number", number_key, "referenceNumber",
+                                                        net_key, vat_key, total_key, "roundAmount", "dueDate")}
+                         | {id_key: invoice["id"]})
 
 
 def _articles_add(state: SandboxState, company: Company, args: Any, body: dict) -> Response:
     errors: list[dict] = []
     code = body.get("code")
     if not isinstance(code, str) or not code.strip():
-        errors.append({"code": "REQUIRED", "field": "code", "message": "code: is required"})
+        errors.append(_error("REQUIRED", "code: is required", "code"))
     elif any(a["code"] == code for a in company.articles):
-        errors.append({"code": "ARTICLE_EXISTS", "field": "code", "message": f"code: article {code} already exists"})
+        errors.append(_error("ARTICLE_EXISTS", f"code: article {code} already exists", "code"))
     if not isinstance(body.get("description"), str) or not body["description"].strip():
-        errors.append({"code": "REQUIRED", "field": "description", "message": "description: is required"})
+        errors.append(_error("REQUIRED", "description: is required", "description"))
     if body.get("type") not in ARTICLE_TYPES:
-        errors.append({"code": "INVALID_VALUE", "field": "type",
-                       "message": f"type: must be one of {', '.join(ARTICLE_TYPES)}"})
+        errors.append(_error("INVALID_VALUE", f"type: must be one of {', '.join(ARTICLE_TYPES)}", "type"))
     if errors:
-        raise ApiError(400, errors[0]["code"], errors[0]["message"], errors=errors)
+        raise ApiError(400, errors[0][CODE_KEY], errors[0][MESSAGE_KEY], errors=errors)
     company.articles.append({"code": code, "description": body["description"], "type": body["type"],
                              "unit": body.get("unit"), "vatPc": body.get("vatPc"),
                              "activeSales": bool(body.get("activeSales", True)),

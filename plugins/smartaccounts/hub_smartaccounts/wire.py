@@ -1,16 +1,18 @@
 """Every fact the SmartAccounts plugin relies on about the SmartAccounts API, as data, each with its source.
 
 SmartAccounts publishes no API documentation and no schema: the facts come from public clients written by
-others (``shared/vendors/public-apis.md`` §4 and §7). The client (:mod:`hub_smartaccounts.client`,
-:mod:`hub_smartaccounts.service`) and the sandbox (:mod:`hub_smartaccounts.sandbox`) both read their shapes
-from here — list keys, the ``deleted`` array, page size, date and timestamp formats, the article code on
-every invoice row, the throttling answer — so a fact corrected here corrects both. ``tests/test_wire_facts.py``
-checks that every fact names its source and every ``assumed`` one is owned up to in the README.
+others (``shared/vendors/public-apis.md`` §4 and §7). The client (:mod:`hub_smartaccounts.client`) and the
+sandbox (:mod:`hub_smartaccounts.sandbox`) both read their shapes from here with :func:`fact` — list keys, the
+``deleted`` array, page size, date and timestamp formats, the article code on every invoice row, the throttling
+answer — so a fact corrected here corrects both. ``tests/test_client.py`` checks that every fact names its
+source and every ``assumed`` one is owned up to in the README.
 """
 
 from __future__ import annotations
 
-from hub.testing.wire import WireFact
+from typing import Any
+
+from hub.wire import WireFact
 
 A1 = "github.com/smartman/woocommerce_smartaccounts (WooCommerce plugin by SmartAccounts' developer, HEAD 09073f7)"
 A2 = "github.com/mobitrek/smartaccounts-api (independent Java client, HEAD 147a7ed)"
@@ -26,8 +28,11 @@ FACTS: dict[str, WireFact] = {
     "query_auth_order": WireFact(("apikey", "timestamp"), "independent client", f"{A1} SmartAccountsApi.php; {A2}"),
     "timestamp_format": WireFact("%d%m%Y%H%M%S", "independent client", f"{A1} date('dmYHis'); {A2}"),
     "timestamp_zone": WireFact("Europe/Tallinn", "independent client", f"{A1}; {A2}; {A4}"),
-    "signature": WireFact("lowercase hex HMAC-SHA256(secret, query without signature + raw body)",
+    # the query parameter last on the URL, and the digest: lowercase hex HMAC-SHA256 keyed with the secret over the
+    # query string as sent without `signature`, followed by the raw body
+    "signature": WireFact({"param": "signature", "hmac": "sha256"},
                           "independent client", f"{A2} HmacSha1Signature.java (uses HmacSHA256); {A1}"),
+    # the method of a `:get` read, first choice and fallback (on 405)
     "read_method": WireFact(("GET", "POST"), "independent client",
                             f"GET without a body: {A2}, {A4}, {KONEKT}; POST with {{}}: {A1}"),
     "clock_skew_seconds": WireFact(300, "assumed"),
@@ -97,8 +102,11 @@ FACTS: dict[str, WireFact] = {
                                  "issue 27"),
     "invoice_list_has_comment": WireFact(True, "assumed"),
     # -- errors and limits --------------------------------------------------------------------------------------
-    "error_body": WireFact("errors[].message", "independent client", f"{KONEKT} create_invoice ($response->errors)"),
-    "error_codes_and_fields": WireFact("errors[].code, errors[].field", "assumed"),
+    # errors[].message: the list of errors and each one's message
+    "error_body": WireFact(("errors", "message"), "independent client",
+                           f"{KONEKT} create_invoice ($response->errors)"),
+    # errors[].code, errors[].field
+    "error_codes_and_fields": WireFact(("code", "field"), "assumed"),
     "throttle_status": WireFact(503, "independent client", f"{A3}: throttling is a 503 with Retry-After; §7"),
     "throttle_retry_after": WireFact("Retry-After", "independent client", f"{A3}; §7"),
     "rate_limits": WireFact(((60, 60), (1000, 86400)), "independent client",
@@ -106,7 +114,7 @@ FACTS: dict[str, WireFact] = {
 }
 
 
-def fact(name: str) -> object:
+def fact(name: str) -> Any:
     """The value of one fact (``fact("page_size")`` → ``100``)."""
     return FACTS[name].value
 
@@ -115,4 +123,4 @@ def list_key(endpoint: str) -> str:
     """The key a ``:get`` endpoint's rows come under (``clientInvoices`` for ``purchasesales/clientinvoices:get``)."""
     if endpoint == "purchasesales/payments:get":
         return str(fact("payments_list_key"))
-    return str(fact("list_keys")[endpoint])  # type: ignore[index]
+    return str(fact("list_keys")[endpoint])

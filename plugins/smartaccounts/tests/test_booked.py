@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import hub_smartaccounts
 import pytest
 from hub_smartaccounts import sandbox
-from hub_smartaccounts.client import SmartAccountsApi
-from hub_smartaccounts.service import address_lines
+from hub_smartaccounts.client import SmartAccountsApi, address_lines
 
 from hub.errors import VendorRejected
 from hub.testing import make_context, sample_invoice, vendor_registry

@@ -1,8 +1,12 @@
-"""Every vendor failure mapped onto hub.errors with a message a firm admin can act on."""
+"""Every vendor failure mapped onto hub.errors with a message a firm admin can act on, throttling (503 or 429 with
+``Retry-After``) included."""
+
+import datetime as dt
 
 import httpx
 import pytest
-from hub_smartaccounts import sandbox, service
+from hub_smartaccounts import client as sa_client
+from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
 
 from hub.errors import AuthError, NotSupported, RateLimited, TransientError, VendorRejected
@@ -102,7 +106,7 @@ def test_garbage_200_is_transient(call, state):
 def test_unexpected_json_shape_is_transient(make_ctx):
     ctx = make_context("smartaccounts", httpx.MockTransport(lambda r: httpx.Response(200, json={"a": 1, "b": 2})))
     with pytest.raises(TransientError, match="expected list"):
-        service.tax_rates(SmartAccountsApi(ctx, DEMO))
+        sa_client.tax_rates(SmartAccountsApi(ctx, DEMO))
     ctx = make_context("smartaccounts", httpx.MockTransport(lambda r: httpx.Response(200, json=[1, 2])))
     with pytest.raises(TransientError, match="unexpected JSON"):
         SmartAccountsApi(ctx, DEMO).read("settings/vatpcs:get")
@@ -140,3 +144,29 @@ def test_secrets_never_in_messages(call, caplog):
         for value in creds.values():
             assert value not in str(caught.value)
             assert value not in caplog.text
+
+
+# -- 503 with Retry-After is throttling (wire fact throttle_status) -------------------------------------------
+def test_a_503_with_a_long_retry_after_is_rate_limited(make_ctx, state):
+    state.knobs.update(fault="503", retry_after=120)
+    with pytest.raises(RateLimited) as caught:
+        SmartAccountsApi(make_ctx(), DEMO).read("settings/vatpcs:get")
+    assert caught.value.retry_after == 120
+    assert [r.status for r in state.requests] == [503]
+
+
+def test_a_503_with_a_short_retry_after_is_waited_out(make_ctx, state):
+    state.knobs.update(fault="503", fault_every=2, retry_after=1)
+    api = SmartAccountsApi(make_ctx(), DEMO)
+    api.read("settings/vatpcs:get")
+    api.read("settings/vatpcs:get")
+    assert [r.status for r in state.requests] == [200, 503, 200]
+
+
+def test_the_sandbox_throttles_with_503_and_the_wait(make_ctx, state):
+    state.knobs.update(rate_limit=None, daily_limit=1)
+    api = SmartAccountsApi(make_ctx(now=lambda: dt.datetime.now(dt.UTC)), DEMO)
+    api.read("settings/vatpcs:get")
+    with pytest.raises(RateLimited) as caught:
+        api.read("settings/vatpcs:get")
+    assert state.requests[-1].status == 503 and caught.value.retry_after > 80000

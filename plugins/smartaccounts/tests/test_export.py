@@ -1,38 +1,19 @@
 """Invoice export: buyer found or created, the exact body, idempotency, find-invoice, rejections."""
 
-import datetime as dt
-import json
 from decimal import Decimal
 
+import httpx
 import pytest
 from hub_smartaccounts import sandbox
 
 from hub.errors import VendorRejected
-from hub.types import Address, ExportReceipt, Invoice, InvoiceLine, InvoiceParty
+from hub.testing import make_context
+from hub.types import ExportReceipt, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
 
 
-def make_invoice(**changes):
-    base = dict(
-        reference="uku-inv-1001-smartaccounts", number="UKU-1001",
-        client=InvoiceParty(name="Uus Klient OÜ", reg_code="16123456", vat_no="EE102345678",
-                            email="arved@uusklient.ee",
-                            address=Address(street="Pikk 1", city="Tallinn", postal_code="10123", country="EE")),
-        issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 4), currency="EUR",
-        lines=(InvoiceLine("Raamatupidamisteenus november", Decimal("10"), Decimal("45.00"), Decimal("24"),
-                           product_code="SERV", tax_id="24", unit="h"),
-               InvoiceLine("Konsultatsioon", Decimal("1.5"), Decimal("80.00"), Decimal("24"))),
-        total_net=Decimal("570.00"), total_vat=Decimal("136.80"), total=Decimal("706.80"), notes="Aitäh!")
-    base.update(changes)
-    return Invoice(**base)
-
-
-def _bodies(state, suffix):
-    return [json.loads(r.body) for r in state.requests if r.path.endswith(suffix)]
-
-
-def test_export_creates_the_buyer_then_the_invoice(call, state):
+def test_export_creates_the_buyer_then_the_invoice(call, state, make_invoice, bodies):
     receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     assert isinstance(receipt, ExportReceipt) and not receipt.already_existed
     assert receipt.number == "UKU-1001"
@@ -42,12 +23,12 @@ def test_export_creates_the_buyer_then_the_invoice(call, state):
                      ("GET", "/api/purchasesales/articles:get"), ("POST", "/api/purchasesales/articles:add"),
                      ("POST", "/api/purchasesales/clientinvoices:add")]
     assert "nameOrRegCode=16123456" in state.requests[0].query_string
-    (client_body,) = _bodies(state, "clients:add")
+    (client_body,) = bodies("clients:add")
     assert client_body == {"name": "Uus Klient OÜ", "regCode": "16123456", "vatNumber": "EE102345678",
                            "address": {"country": "EE", "city": "Tallinn", "address1": "Pikk 1",
                                        "postalCode": "10123"},
                            "contacts": [{"type": "EMAIL", "value": "arved@uusklient.ee"}]}
-    (body,) = _bodies(state, "clientinvoices:add")
+    (body,) = bodies("clientinvoices:add")
     company = state.by_key(DEMO["api_key"])
     new_client = company.clients[-1]
     assert body == {
@@ -63,34 +44,34 @@ def test_export_creates_the_buyer_then_the_invoice(call, state):
     assert not any("mail" in k.lower() for k in body)  # never ask SmartAccounts to e-mail the customer
 
 
-def test_existing_buyer_is_reused_by_registry_code(call, state):
+def test_existing_buyer_is_reused_by_registry_code(call, state, make_invoice, bodies):
     company = state.by_key(DEMO["api_key"])
     known = company.clients[3]
     party = InvoiceParty(name="whatever name", reg_code=known["regCode"])
     call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(client=party))
-    assert not _bodies(state, "clients:add")
-    assert _bodies(state, "clientinvoices:add")[0]["clientId"] == known["id"]
+    assert not bodies("clients:add")
+    assert bodies("clientinvoices:add")[0]["clientId"] == known["id"]
 
 
-def test_linked_client_id_is_used_directly(call, state):
+def test_linked_client_id_is_used_directly(call, state, make_invoice, bodies):
     company = state.by_key(DEMO["api_key"])
     party = InvoiceParty(name="Linked", vendor_client_id=str(company.clients[0]["id"]))
     call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(client=party))
     assert not any(r.path.endswith("clients:get") for r in state.requests)
-    assert _bodies(state, "clientinvoices:add")[0]["clientId"] == company.clients[0]["id"]
+    assert bodies("clientinvoices:add")[0]["clientId"] == company.clients[0]["id"]
 
 
-def test_export_twice_gives_one_invoice(call, state):
+def test_export_twice_gives_one_invoice(call, state, make_invoice, bodies):
     company = state.by_key(DEMO["api_key"])
     count = len(company.client_invoices)
     first = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     second = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     assert len(company.client_invoices) == count + 1
     assert second.already_existed and second.vendor_invoice_id == first.vendor_invoice_id
-    assert len(_bodies(state, "clients:add")) == 1  # the second attempt found the buyer
+    assert len(bodies("clients:add")) == 1  # the second attempt found the buyer
 
 
-def test_find_invoice_after_a_lost_answer(call, state):
+def test_find_invoice_after_a_lost_answer(call, state, make_invoice):
     assert call("hub_find_invoice", credentials=DEMO, invoice=make_invoice()) is None
     receipt = call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     found = call("hub_find_invoice", credentials=DEMO, invoice=make_invoice())
@@ -104,7 +85,7 @@ def test_find_invoice_after_a_lost_answer(call, state):
         lookup.query_string
 
 
-def test_same_number_different_invoice_is_rejected(call):
+def test_same_number_different_invoice_is_rejected(call, make_invoice):
     call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(reference="other-ref"))
@@ -112,24 +93,37 @@ def test_same_number_different_invoice_is_rejected(call):
     assert caught.value.field_messages["invoiceNumber"]
 
 
-def test_vat_code_falls_back_to_the_rate(call, state):
+def test_vat_code_falls_back_to_the_rate(call, state, make_invoice, bodies):
     line = InvoiceLine("Majutus", Decimal("2"), Decimal("50"), Decimal("13"))
     call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(lines=(line,)))
-    assert _bodies(state, "clientinvoices:add")[0]["rows"] == [
+    assert bodies("clientinvoices:add")[0]["rows"] == [
         {"code": "UKU", "description": "Majutus", "quantity": 2.0, "price": 50.0, "vatPc": "13"}]
 
 
-def test_unknown_vat_rate_is_rejected_before_sending(call, state):
+def test_unknown_vat_rate_is_rejected_before_sending(call, state, make_invoice, bodies):
     line = InvoiceLine("Odd", Decimal("1"), Decimal("1"), Decimal("17"))
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(lines=(line,)))
     assert "17%" in caught.value.field_messages["lines[0].tax_id"][0]
-    assert not _bodies(state, "clientinvoices:add")
+    assert not bodies("clientinvoices:add")
 
 
-def test_vendor_field_messages_on_refusal(call):
+def test_vendor_field_messages_on_refusal(call, make_invoice):
     line = InvoiceLine("Unknown article", Decimal("1"), Decimal("1"), Decimal("24"), product_code="NOPE",
                        tax_id="24")
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", credentials=DEMO, invoice=make_invoice(lines=(line,)))
     assert caught.value.field_messages == {"rows[0].code": ["rows[0].code: article NOPE not found"]}
+
+
+def test_find_invoice_reads_the_go_clients_shape(call, make_invoice):
+    row = {"id": 501, "invoiceNumber": "UKU-1001", "number": "M501", "date": "20.11.2026",
+           "comment": "Uku ref uku-inv-1001-smartaccounts"}
+
+    def handler(request):
+        assert request.url.path == "/api/purchasesales/clientinvoices:get"
+        return httpx.Response(200, json={"clientInvoices": [row], "deleted": [], "hasMoreEntries": False})
+
+    found = call("hub_find_invoice", ctx=make_context("smartaccounts", httpx.MockTransport(handler)),
+                 credentials=DEMO, invoice=make_invoice())
+    assert found == ExportReceipt(vendor_invoice_id="501", number="UKU-1001", already_existed=True)

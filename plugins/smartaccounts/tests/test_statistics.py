@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hub_smartaccounts import sandbox, service
+from hub_smartaccounts import client as sa_client
+from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
 
 from hub.testing import make_context
@@ -24,7 +25,7 @@ def _day(text):
 def expected(company, periods):
     """The counts, computed straight from the sandbox's data store."""
     first, last = periods[0].first_day, periods[-1].last_day
-    out = {p: dict.fromkeys(service.STATISTIC_KEYS, 0) for p in periods}
+    out = {p: dict.fromkeys(sa_client.STATISTIC_KEYS, 0) for p in periods}
 
     def inside(items):
         return [i for i in items if first <= _day(i["date"]) <= last]
@@ -87,7 +88,7 @@ def test_small_client_year_is_four_calls():
         return httpx.Response(200, json={key: items, "deleted": [7, 8], "hasMoreEntries": False})
 
     ctx = make_context("smartaccounts", httpx.MockTransport(handler))
-    stats = service.fetch_statistics(SmartAccountsApi(ctx, DEMO), YEAR)
+    stats = sa_client.fetch_statistics(SmartAccountsApi(ctx, DEMO), YEAR)
     assert len(calls) == 4
     assert stats[Period(2026, 3)] == {"sale_entries": 1, "purchase_entries": 1, "bank_entries": 1, "documents": 1,
                                       "cash_entries": 0, "manual_entries": 1}
@@ -97,7 +98,7 @@ def test_small_client_year_is_four_calls():
 def test_every_period_and_key_even_when_empty(call):
     periods = Period.span(Period(2024, 1), Period(2024, 3))  # before the seeded data
     stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=periods)
-    assert stats == {p: dict.fromkeys(service.STATISTIC_KEYS, 0) for p in periods}
+    assert stats == {p: dict.fromkeys(sa_client.STATISTIC_KEYS, 0) for p in periods}
 
 
 def test_created_invoice_is_counted(call, state):
@@ -109,3 +110,18 @@ def test_created_invoice_is_counted(call, state):
     after = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=[Period(2026, 11)])
     assert after[Period(2026, 11)]["sale_entries"] == before[Period(2026, 11)]["sale_entries"] + 1
     assert after[Period(2026, 11)]["documents"] == before[Period(2026, 11)]["documents"] + 1
+
+
+def test_statistics_read_the_go_clients_shape(call):
+    """The answer shape of the independent Go client: rows under `clientInvoices`, a `deleted` array beside."""
+    def handler(request):
+        key = {"/api/purchasesales/clientinvoices:get": "clientInvoices",
+               "/api/purchasesales/vendorinvoices:get": "vendorInvoices",
+               "/api/purchasesales/payments:get": "payments", "/api/general/entries:get": "entries"}[request.url.path]
+        rows = [{"id": n, "date": f"{n:02d}.02.2026", "accountType": "BANK"} for n in range(1, 4)]
+        return httpx.Response(200, json={key: rows, "deleted": [{"id": 99}], "hasMoreEntries": False})
+
+    stats = call("hub_fetch_statistics", ctx=make_context("smartaccounts", httpx.MockTransport(handler)),
+                 credentials=DEMO, client=None, periods=[Period(2026, 2)])
+    assert stats[Period(2026, 2)] == {"sale_entries": 3, "purchase_entries": 3, "bank_entries": 3, "documents": 3,
+                                      "cash_entries": 0, "manual_entries": 0}

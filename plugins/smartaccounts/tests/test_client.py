@@ -1,10 +1,14 @@
-"""The wire level: exact method, host, path, query order, timestamp, signature and body; the sandbox's own checks."""
+"""The client's wire: exact method, host, path, query order, timestamp, signature and body; list answers under
+their own key with ``deleted`` beside them; the sandbox's own checks; and the wire facts (hub_smartaccounts.wire),
+every one sourced, every assumed one owned up to in the README, the client and the sandbox reading their shapes
+from the same table, and every field the client sends a known one."""
 
 import datetime as dt
 import hashlib
 import hmac
 import json
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
@@ -12,10 +16,13 @@ import pytest
 from hub_smartaccounts import client as sa_client
 from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi
+from hub_smartaccounts.wire import FACTS, list_key
 
 from hub.errors import AuthError, TransientError
 from hub.testing import make_context
+from hub.testing.wire import check_wire_facts
 
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 DEMO = sandbox.DEMO_CREDENTIALS
 FROZEN = dt.datetime(2026, 11, 22, 10, 5, 9, tzinfo=dt.UTC)  # 12:05:09 in Tallinn (EET, UTC+2)
 
@@ -186,3 +193,62 @@ def test_sandbox_seed_is_deterministic():
     assert len(a) == 6 and len(demo.clients) >= 24
     dates = [sa_client.parse_date(i["date"]) for i in demo.client_invoices]
     assert min(dates) <= dt.date(2025, 1, 31) and max(dates) >= dt.date(2026, 12, 1)
+
+
+# -- list answers: rows under the endpoint's own key, next to `deleted` ----------------------------------------
+@pytest.mark.parametrize("endpoint, key", [("purchasesales/clientinvoices:get", "clientInvoices"),
+                                           ("purchasesales/vendorinvoices:get", "vendorInvoices"),
+                                           ("purchasesales/payments:get", "payments")])
+def test_the_sandbox_answers_document_lists_under_their_own_key_next_to_deleted(make_ctx, endpoint, key):
+    body = SmartAccountsApi(make_ctx(), DEMO).read(endpoint, dateFrom="01.01.2026", dateTo="31.01.2026")
+    assert set(body) == {key, "deleted", "hasMoreEntries"}
+    assert body[key] and all(isinstance(i, int) for i in body["deleted"]) and body["deleted"]
+
+
+def test_an_answer_without_the_lists_key_is_not_guessed_at():
+    body = {"invoices": [{"id": 1, "date": "01.02.2026"}], "hasMoreEntries": False}
+    ctx = make_context("smartaccounts", httpx.MockTransport(lambda r: httpx.Response(200, json=body)))
+    with pytest.raises(TransientError, match="expected list of clientInvoices .*hasMoreEntries, invoices"):
+        list(SmartAccountsApi(ctx, DEMO).pages("purchasesales/clientinvoices:get"))
+
+
+# -- the wire facts ---------------------------------------------------------------------------------------------
+def test_every_fact_is_sourced_or_owned_up_to_in_the_readme():
+    check_wire_facts(FACTS, README)
+
+
+def test_the_faithfulness_table_names_every_assumed_fact():
+    assumed = {name for name, fact in FACTS.items() if fact.source == "assumed"}
+    section = README.split("## How faithful is this", 1)[1].split("\n## ", 1)[0]
+    assert assumed and all(f"`{name}`" in section for name in assumed)
+
+
+def test_client_and_sandbox_read_their_shapes_from_the_facts():
+    assert sa_client.BASE_URL == FACTS["base_url"].value
+    assert sa_client.DATE_FORMAT == sandbox.DATE_FORMAT == FACTS["date_format"].value
+    assert sa_client.TIMESTAMP_FORMAT == sandbox.TIMESTAMP_FORMAT == FACTS["timestamp_format"].value
+    assert str(sa_client.TALLINN) == str(sandbox.TALLINN) == FACTS["timestamp_zone"].value
+    assert sandbox.PAGE_SIZE == FACTS["page_size"].value
+    assert sa_client.MORE_KEY == sandbox.MORE_KEY == FACTS["more_key"].value
+    assert sandbox.DELETED_KEY == FACTS["deleted_key"].value
+    assert sandbox.THROTTLE_STATUS == FACTS["throttle_status"].value == 503
+    assert list_key("purchasesales/clientinvoices:get") == "clientInvoices"
+    assert list_key("purchasesales/payments:get") == FACTS["payments_list_key"].value
+    assert set(sa_client.STATISTIC_LISTS) <= set(FACTS["list_keys"].value) | {"purchasesales/payments:get"}
+
+
+def test_every_field_the_client_sends_is_a_known_field(call, state, make_invoice):
+    call("hub_export_invoice", credentials=DEMO, invoice=make_invoice())
+    sent = {r.path.rsplit("/", 1)[-1]: json.loads(r.body) for r in state.requests if r.method == "POST"}
+    assert set(sent["clients:add"]) <= set(FACTS["client_add_fields"].value)
+    assert set(sent["clients:add"]["address"]) <= set(FACTS["client_address_fields"].value)
+    assert set(sent["articles:add"]) == set(FACTS["article_add_fields"].value)
+    assert sent["articles:add"]["type"] in FACTS["article_types"].value
+    invoice = sent["clientinvoices:add"]
+    assert set(invoice) <= set(FACTS["invoice_add_fields"].value)
+    for row in invoice["rows"]:
+        assert set(row) <= set(FACTS["invoice_row_fields"].value) and row["code"]  # the code is never missing
+    reads = {r.path.rsplit("/", 1)[-1]: r.query_string for r in state.requests if r.method == "GET"}
+    assert reads["clients:get"].startswith("apikey=") and "&timestamp=" in reads["clients:get"]
+    assert f"&{FACTS['client_search_param'].value}=" in reads["clients:get"]
+    assert f"&{FACTS['article_search_param'].value}=UKU&" in reads["articles:get"]
