@@ -3,8 +3,8 @@
 import httpx
 import hub_trigon
 import pytest
-from hub_trigon import client as api
 from hub_trigon import sandbox
+from hub_trigon.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import vendor_registry
@@ -93,7 +93,7 @@ def test_volumes_missing_months_are_zero_and_counts_are_parsed():
                          "cardTransactions": None, "documents": 2, "cachedAt": "2026-03-02T03:00:00Z"},
                         {"period": "2025-12", "incomingPayments": 99}]}  # outside the request: ignored
     stats = run(always(200, body), "hub_fetch_statistics", client="1", periods=PERIODS)
-    zero = dict.fromkeys(api.VOLUME_FIELDS, 0)
+    zero = dict.fromkeys(fact("volume_fields"), 0)
     assert stats == {Period(2026, 1): zero, Period(2026, 3): zero,
                      Period(2026, 2): {"incoming_payments": 7, "outgoing_payments": 3, "card_transactions": 0,
                                        "documents": 2}}

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from hub_trigon import client as api
 from hub_trigon import sandbox
+from hub_trigon.wire import fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import make_context
@@ -19,7 +20,7 @@ KEYS = ("incoming_payments", "outgoing_payments", "card_transactions", "document
 
 
 def as_stats(volumes: dict) -> dict:
-    return {key: volumes[name] for key, name in api.VOLUME_FIELDS.items()}
+    return {key: volumes[name] for key, name in fact("volume_fields").items()}
 
 
 # -- test connection ------------------------------------------------------------------------------
