@@ -13,8 +13,6 @@ from hub.errors import AuthError, ConfigError, RateLimited, TransientError, Vend
 from hub.testing import make_context
 from hub.types import Address, ConnectionInfo, Contact, Period
 
-from .helpers import FROZEN_NOW
-
 YEAR_2026 = Period.span(Period(2026, 1), Period(2026, 12))
 KEYS = ("incoming_payments", "outgoing_payments", "card_transactions", "documents")
 
@@ -304,7 +302,7 @@ def test_fault_every_nth_request(call, state):
     assert [r.status for r in state.api_requests()] == [200, 500]
 
 
-def test_rate_limit_knob_answers_429_with_retry_after(registry):
+def test_rate_limit_knob_answers_429_with_retry_after(registry, frozen_now):
     app = sandbox.create_app(rate_limit="2/60")
     state = app.extensions["sandbox"]
     client = httpx.Client(transport=httpx.WSGITransport(app=app))
@@ -319,7 +317,7 @@ def test_rate_limit_knob_answers_429_with_retry_after(registry):
     other = client.get("https://api.trigon.ee/v1/me",
                        headers={"X-Trigon-Id-Token": big["id_token"], "X-Trigon-Api-Key": big["api_key"]})
     assert other.status_code == 200
-    ctx = make_context("trigon", httpx.WSGITransport(app=app), now=lambda: FROZEN_NOW)
+    ctx = make_context("trigon", httpx.WSGITransport(app=app), now=lambda: frozen_now)
     with pytest.raises(RateLimited) as caught:
         registry.call("trigon", "hub_test_connection", ctx=ctx, credentials=dict(sandbox.DEMO_CREDENTIALS))
     assert caught.value.retry_after and caught.value.retry_after > 10  # too long to wait in place
