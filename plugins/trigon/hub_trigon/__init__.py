@@ -1,8 +1,8 @@
 """Trigon (Estonia) vendor plugin: client lookup with contacts and addresses, monthly transaction
 volumes, and the vendor-side volume cache refresh that Reload data triggers.
 
-Trigon publishes no API; this plugin speaks the **assumed** API of ``public-apis.md`` §6 (see
-``client.py`` for where every wire-level assumption lives). The hooks here stay thin.
+Trigon publishes no API; this plugin speaks the **assumed** API of ``public-apis.md`` §6 (``wire.py`` holds every
+wire-level assumption, ``client.py`` speaks it). The hooks here stay thin.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hub.types import (
 )
 
 from . import client as api
+from .wire import fact
 
 __version__ = "0.1.0"
 
@@ -49,7 +50,9 @@ STATISTIC_FIELDS = (
 
 #: One value without spaces or line breaks (a validator, so the API document states it as ``pattern``).
 _NO_SPACES = re.compile(r"^[!-~]+$")  # visible ASCII (``\S`` differs between regex engines)
-_HEADER_PREFIX = re.compile(r"^(x-trigon-(id-token|api-key)\s*:\s*|bearer\s+)", re.IGNORECASE)
+_HEADER_PREFIX = re.compile(
+    rf"^(({'|'.join(re.escape(fact(h)) for h in ('id_token_header', 'api_key_header'))})\s*:\s*|bearer\s+)",
+    re.IGNORECASE)
 
 
 class Credentials(marshmallow.Schema):
@@ -72,7 +75,7 @@ class Credentials(marshmallow.Schema):
     })
     environment = fields.String(
         load_default="production",
-        validate=validate.OneOf(api.ENVIRONMENTS, error="Choose production or test."),
+        validate=validate.OneOf(tuple(fact("hosts")), error="Choose production or test."),
         metadata={"label": "Environment",
                   "help": "Production unless you are connecting Trigon's test environment. Test credentials "
                           "do not work in production and vice versa."})
@@ -126,7 +129,7 @@ def hub_vendor() -> VendorInfo:
             "Test and production are separate: credentials from one do not work in the other.",
         ),
         statistic_fields=STATISTIC_FIELDS,
-        rate_limits=(RateLimit(120, 60),),
+        rate_limits=(RateLimit(*fact("rate_limit")),),
         per_client_credentials=False,
     )
 
@@ -147,21 +150,20 @@ def _today(ctx: Context) -> dt.date:
 def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
     trigon = api.TrigonClient(ctx, credentials)
     try:
-        body = trigon.me()
+        org = trigon.me()
     except api.CredentialsRejected as rejected:
-        other = next(env for env in api.ENVIRONMENTS if env != trigon.environment)
+        other = next(env for env in fact("hosts") if env != trigon.environment)
         if _works_in(ctx, credentials, other):
             raise ConfigError(
                 f"These credentials belong to Trigon's {other} environment, but {trigon.environment} is selected.",
                 field="environment", hint=f"Select {other} as the environment and test again.") from None
         raise rejected
-    org = body["organisation"]
-    expires_on = api.parse_date(body.get("tokenExpiresAt"))
+    expires_on = api.parse_date(org["token_expires"])
     details = {"environment": trigon.environment}
-    if org.get("id") is not None:
+    if org["id"] is not None:
         details["organisation_id"] = str(org["id"])
-    if org.get("regCode"):
-        details["reg_code"] = str(org["regCode"])
+    if org["reg_code"]:
+        details["reg_code"] = str(org["reg_code"])
     if expires_on is not None:  # the hub shows ConnectionInfo.expires_on itself; no day count (it goes stale)
         days = (expires_on - _today(ctx)).days
         if days < 0:  # Trigon answered, yet reports an expiry date in the past
@@ -174,7 +176,7 @@ def hub_test_connection(ctx: Context, credentials: dict) -> ConnectionInfo:
                                   "Trigon's API access section and paste it before then.")
             ctx.log.warning("trigon ID token expires on %s (in %d days)", expires_on.isoformat(), days)
     return ConnectionInfo(account_name=str(org["name"]).strip(),
-                          account_id=str(org["id"]) if org.get("id") is not None else None,
+                          account_id=str(org["id"]) if org["id"] is not None else None,
                           expires_on=expires_on, details=details)
 
 
@@ -207,14 +209,14 @@ def hub_fetch_statistics(ctx: Context, credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
     client_id = _require_client(client)
     trigon = api.TrigonClient(ctx, credentials)
-    wanted = {str(p): p for p in periods}
-    out: Statistics = {p: dict.fromkeys(api.VOLUME_FIELDS, 0) for p in periods}
+    wanted = {api.month(p): p for p in periods}
+    out: Statistics = {p: dict.fromkeys(fact("volume_fields"), 0) for p in periods}
     for first, last in api.month_windows(periods):
         for entry in trigon.volumes(client_id, first, last):
-            period = wanted.get(str(entry.get("period") or "")[:7])
+            period = wanted.get(api.entry_month(entry))
             if period is None:
                 continue
-            out[period] = {key: api.count(entry.get(name)) for key, name in api.VOLUME_FIELDS.items()}
+            out[period] = api.to_counts(entry)
     return out
 
 

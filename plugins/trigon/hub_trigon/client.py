@@ -1,15 +1,11 @@
 """The Trigon API client, on ``ctx.http``.
 
 Trigon has **no public API documentation**; everything here follows the assumed design in
-``/work/shared/vendors/public-apis.md`` §6 (this project's own reference). Every wire-level assumption
-lives in the constants and small functions of this module, so that when a partner confirms the real
-API only this file (and the sandbox) need to change:
-
-* hosts per environment (``HOSTS``), auth headers (``ID_TOKEN_HEADER``, ``API_KEY_HEADER``);
-* paths (``/me``, ``/clients``, ``/clients/{id}/volumes``, ``/clients/{id}/volumes:refresh``,
-  ``/refreshes/{id}``), paging (``page``/``perPage``/``hasMore``), month format ``YYYY-MM``;
-* the widest volumes window (``MAX_WINDOW_MONTHS``, assumed) and the refresh poll schedule;
-* the error body ``{"error": code, "message": text}`` and its codes.
+``/work/shared/vendors/public-apis.md`` §6 (this project's own reference). What this module relies on about the
+wire — hosts, auth headers, paths, paging keys, field names, month and date formats, the widest volumes window,
+the error body and its codes and statuses — is read from :mod:`hub_trigon.wire` through ``fact()``, so that when a
+partner confirms the real API only that table (and the sandbox, which reads the same table) needs to change.
+The refresh poll schedule below is the client's own policy, not a fact about Trigon.
 """
 
 from __future__ import annotations
@@ -25,37 +21,18 @@ import httpx
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.types import Address, Contact, Context, Period, VendorClient
 
-#: environment → API base URL (§6 "hosts").
-HOSTS = {
-    "production": "https://api.trigon.ee/v1",
-    "test": "https://api-test.trigon.ee/v1",
-}
-ENVIRONMENTS = tuple(HOSTS)
-ID_TOKEN_HEADER = "X-Trigon-Id-Token"
-API_KEY_HEADER = "X-Trigon-Api-Key"
+from .wire import fact
 
-#: ``perPage`` sent on the client list (§6 shows ``perPage=100``; the sandbox caps it there).
-PER_PAGE = 100
-#: A safety stop for a vendor that keeps saying ``hasMore`` (100 000 clients).
+#: A safety stop for a vendor that keeps saying there are more clients (100 000 clients).
 MAX_PAGES = 1000
-#: Widest ``from``..``to`` window of one volumes read or refresh, in months. [ASSUMED] — §6 gives no
-#: limit; 24 months covers a client-year (and a Reload's 12 months) in a single request.
-MAX_WINDOW_MONTHS = 24
 
 #: Refresh polling: wait this long before each status poll (the last value repeats) …
 POLL_DELAYS = (0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
-#: … until the refresh is ``done``, at most this many seconds in total …
+#: … until the refresh is done, at most this many seconds in total …
 REFRESH_TIMEOUT_S = 60.0
 #: … and at most this many polls (also a stop when the clock does not move, e.g. in tests).
 MAX_POLLS = 30
 
-#: Statistic key → field of a ``periods[]`` entry of the volumes answer.
-VOLUME_FIELDS = {
-    "incoming_payments": "incomingPayments",
-    "outgoing_payments": "outgoingPayments",
-    "card_transactions": "cardTransactions",
-    "documents": "documents",
-}
 
 class CredentialsRejected(AuthError):
     """Trigon answered ``invalid_credentials`` (wrong, revoked, or from the other environment)."""
@@ -70,19 +47,35 @@ REGENERATE = ("Generate a new ID token in Trigon (API access section), paste it 
 
 
 def base_url(credentials: dict) -> str:
-    return HOSTS[credentials.get("environment") or "production"]
+    return fact("hosts")[credentials.get("environment") or "production"]
 
 
 def auth_headers(credentials: dict) -> dict[str, str]:
-    return {ID_TOKEN_HEADER: credentials["id_token"], API_KEY_HEADER: credentials["api_key"],
+    return {fact("id_token_header"): credentials["id_token"], fact("api_key_header"): credentials["api_key"],
             "Accept": "application/json"}
 
 
+def month(period: Period) -> str:
+    """``period`` as Trigon writes a month (``from``, ``to``, ``period``)."""
+    return period.first_day.strftime(fact("month_format"))
+
+
 def month_windows(periods: list[Period]) -> list[tuple[Period, Period]]:
-    """``periods`` (consecutive, oldest first) cut into windows of at most ``MAX_WINDOW_MONTHS``."""
+    """``periods`` (consecutive, oldest first) cut into windows of at most ``fact("max_window_months")``."""
     ordered = sorted(set(periods))
-    return [(chunk[0], chunk[-1]) for chunk in
-            (ordered[i:i + MAX_WINDOW_MONTHS] for i in range(0, len(ordered), MAX_WINDOW_MONTHS))]
+    size = fact("max_window_months")
+    return [(chunk[0], chunk[-1]) for chunk in (ordered[i:i + size] for i in range(0, len(ordered), size))]
+
+
+def _window(first: Period, last: Period) -> dict[str, str]:
+    """The ``from``/``to`` pair of a volumes read or refresh (query or body)."""
+    start, end = fact("window_params")
+    return {start: month(first), end: month(last)}
+
+
+def _path(template: str, ident: str) -> str:
+    """The path ``template`` (a ``path_*`` fact) with its ``{id}`` filled in (escaped)."""
+    return template.format(id=quote(ident, safe=""))
 
 
 class TrigonClient:
@@ -122,30 +115,34 @@ class TrigonClient:
         except ValueError:
             body = None
         body = body if isinstance(body, dict) else {}
-        code = str(body.get("error") or "")
-        text = str(body.get("message") or "").strip()
+        error_key, message_key = fact("error_keys")
+        code = str(body.get(error_key) or "")
+        text = str(body.get(message_key) or "").strip()
         env = self.environment
-        if code == "token_expired":
+        if code == fact("code_token_expired"):
             return TokenExpired("Trigon says the ID token has expired.", hint=REGENERATE)
-        if code == "invalid_credentials" or status == 401:
+        if code == fact("code_invalid_credentials") or status == fact("auth_status"):
             return CredentialsRejected(
                 f"Trigon did not accept the ID token and API key ({env} environment).",
                 hint="Copy both values again from Trigon's API access section (no extra characters), check that "
                      "the environment matches where they were generated (test credentials do not work in "
                      "production and vice versa), or regenerate them if they were revoked.")
-        if status == 403:
-            return AuthError("Trigon refused access with these credentials (HTTP 403).",
+        if status == fact("forbidden_status"):
+            return AuthError(f"Trigon refused access with these credentials (HTTP {status}).",
                              hint="Ask a Trigon administrator to give the API user access, then test again.")
-        if code == "rate_limited":  # a rate-limit body with another status than 429
-            return RateLimited("Trigon's rate limit (120 requests a minute) was reached.")
-        if code == "validation_failed" or status in (400, 422):
-            fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        if code == fact("code_rate_limited"):  # a rate-limit body with another status than 429
+            requests, seconds = fact("rate_limit")
+            per = "a minute" if seconds == 60 else f"per {seconds} s"
+            return RateLimited(f"Trigon's rate limit ({requests} requests {per}) was reached.")
+        if code == fact("code_validation_failed") or status in fact("validation_statuses"):
+            fields = body.get(fact("error_fields"))
+            fields = fields if isinstance(fields, dict) else {}
             messages = {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
             if not messages:
                 messages = {"": [text or f"HTTP {status}"]}
             return VendorRejected(f"Trigon rejected the request: {text or 'validation failed'}.",
                                   field_messages=messages)
-        if code == "not_found" or status == 404:
+        if code == fact("code_not_found") or status == fact("not_found_status"):
             return ConfigError(f"Trigon could not find it: {text or 'not found'}.",
                                hint="Check that the client is still linked to an existing Trigon client.")
         return TransientError(f"Trigon answered HTTP {status}{f' ({code})' if code else ''}.",
@@ -153,54 +150,57 @@ class TrigonClient:
 
     # -- calls -----------------------------------------------------------------------------------
     def me(self) -> dict:
-        """``GET /me``: the organisation and the token's expiry."""
-        body = self.request("GET", "/me")
-        org = body.get("organisation")
-        if not isinstance(org, dict) or not str(org.get("name") or "").strip():
+        """``GET /me``: the organisation and the token's expiry, as ``{"id", "name", "reg_code",
+        "token_expires"}`` (the values as Trigon sent them; the name is never empty)."""
+        body = self.request("GET", fact("path_me"))
+        org = body.get(fact("me_organisation"))
+        names = fact("organisation_fields")
+        if not isinstance(org, dict) or not str(org.get(names["name"]) or "").strip():
             raise TransientError("Trigon's /me answer has no organisation name.",
                                  hint="The hub will try again later.")
-        return body
+        return {**{key: org.get(name) for key, name in names.items()},
+                "token_expires": body.get(fact("me_token_expires"))}
 
     def iter_clients(self, query: str = "") -> Iterator[dict]:
         """``GET /clients`` page by page, to the end."""
-        for page in range(1, MAX_PAGES + 1):
-            params: dict[str, Any] = {"page": page, "perPage": PER_PAGE}
+        first = fact("first_page")
+        for page in range(first, first + MAX_PAGES):
+            params: dict[str, Any] = {fact("page_key"): page, fact("per_page_param"): fact("per_page_max")}
             if query:
-                params["q"] = query
-            body = self.request("GET", "/clients", params=params)
-            items = body.get("items")
+                params[fact("query_param")] = query
+            body = self.request("GET", fact("path_clients"), params=params)
+            items = body.get(fact("clients_items"))
             if not isinstance(items, list):
                 raise TransientError("Trigon's client list has no items.", hint="The hub will try again later.")
             yield from (item for item in items if isinstance(item, dict))
-            if not body.get("hasMore") or not items:
+            if not body.get(fact("clients_has_more")) or not items:
                 return
-        raise TransientError("Trigon kept reporting more clients after 1000 pages.",
+        raise TransientError(f"Trigon kept reporting more clients after {MAX_PAGES} pages.",
                              hint="The hub will try again later.")
 
     def volumes(self, client: str, first: Period, last: Period) -> list[dict]:
         """``GET /clients/{id}/volumes?from=YYYY-MM&to=YYYY-MM`` (served from Trigon's cache)."""
-        body = self.request("GET", f"/clients/{quote(client, safe='')}/volumes",
-                            params={"from": str(first), "to": str(last)})
-        periods = body.get("periods")
+        body = self.request("GET", _path(fact("path_volumes"), client), params=_window(first, last))
+        periods = body.get(fact("volumes_periods"))
         if not isinstance(periods, list):
             raise TransientError("Trigon's volumes answer has no periods.", hint="The hub will try again later.")
         return [p for p in periods if isinstance(p, dict)]
 
     def start_refresh(self, client: str, first: Period, last: Period) -> str:
         """``POST /clients/{id}/volumes:refresh`` → ``202 {"refreshId"}``."""
-        body = self.request("POST", f"/clients/{quote(client, safe='')}/volumes:refresh",
-                            json={"from": str(first), "to": str(last)}, expect=(200, 201, 202))
-        refresh_id = body.get("refreshId")
+        body = self.request("POST", _path(fact("path_refresh"), client), json=_window(first, last),
+                            expect=(200, 201, fact("refresh_started_status")))
+        refresh_id = body.get(fact("refresh_id_key"))
         if not refresh_id:
-            raise TransientError("Trigon accepted the refresh but sent no refreshId.",
+            raise TransientError(f"Trigon accepted the refresh but sent no {fact('refresh_id_key')}.",
                                  hint="Run Reload data again later.")
         return str(refresh_id)
 
     def refresh_status(self, refresh_id: str) -> str:
         """``GET /refreshes/{id}`` → ``pending`` | ``done`` | ``failed``."""
-        body = self.request("GET", f"/refreshes/{quote(refresh_id, safe='')}")
-        status = str(body.get("status") or "")
-        if status not in ("pending", "done", "failed"):
+        body = self.request("GET", _path(fact("path_refresh_status"), refresh_id))
+        status = str(body.get(fact("refresh_status_key")) or "")
+        if status not in fact("refresh_statuses"):
             raise TransientError(f"Trigon reported an unknown refresh status {status[:20]!r}.",
                                  hint="Run Reload data again later.")
         return status
@@ -208,6 +208,7 @@ class TrigonClient:
     def refresh_and_wait(self, client: str, first: Period, last: Period, *,
                          sleep: Callable[[float], None], clock: Callable[[], float] = time.monotonic) -> int:
         """Start a refresh and poll it until ``done`` (bounded). Returns the number of polls."""
+        _pending, done, failed = fact("refresh_statuses")
         refresh_id = self.start_refresh(client, first, last)
         deadline = clock() + REFRESH_TIMEOUT_S
         waited = 0.0  # the planned waits count even if the clock did not move (bounded either way)
@@ -218,9 +219,9 @@ class TrigonClient:
             sleep(delay)
             waited += delay
             status = self.refresh_status(refresh_id)
-            if status == "done":
+            if status == done:
                 return poll
-            if status == "failed":
+            if status == failed:
                 raise TransientError(f"Trigon could not refresh its cached volumes for {first}..{last}.",
                                      hint="The hub will try again; if it keeps failing, run Reload data later.")
         raise TransientError(f"Trigon did not finish refreshing its cached volumes for {first}..{last} within "
@@ -231,8 +232,8 @@ class TrigonClient:
 def parse_date(value: Any) -> dt.date | None:
     if not value:
         return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
+    try:  # a date-time is cut to its date
+        return dt.datetime.strptime(str(value)[:10], fact("date_format")).date()
     except ValueError:
         return None
 
@@ -243,18 +244,32 @@ def _text(value: Any) -> str | None:
 
 
 def to_vendor_client(item: dict) -> VendorClient:
+    f, a_, c_ = fact("client_fields"), fact("address_fields"), fact("contact_fields")
     contacts = tuple(
-        Contact(name=_text(c.get("name")) or "", email=_text(c.get("email")), phone=_text(c.get("phone")),
-                role=_text(c.get("role")))
-        for c in item.get("contacts") or [] if isinstance(c, dict))
+        Contact(name=_text(c.get(c_["name"])) or "", email=_text(c.get(c_["email"])), phone=_text(c.get(c_["phone"])),
+                role=_text(c.get(c_["role"])))
+        for c in item.get(f["contacts"]) or [] if isinstance(c, dict))
     addresses = tuple(
-        Address(street=_text(a.get("line1")), city=_text(a.get("city")), postal_code=_text(a.get("postalCode")),
-                country=(_text(a.get("country")) or "").upper() or None)
-        for a in item.get("addresses") or [] if isinstance(a, dict))
+        Address(street=_text(a.get(a_["street"])), city=_text(a.get(a_["city"])),
+                postal_code=_text(a.get(a_["postal_code"])),
+                country=(_text(a.get(a_["country"])) or "").upper() or None)
+        for a in item.get(f["addresses"]) or [] if isinstance(a, dict))
     email = next((c.email for c in contacts if c.email), None)
-    return VendorClient(id=str(item.get("id")), name=_text(item.get("name")) or f"Client {item.get('id')}",
-                        reg_code=_text(item.get("regCode")), vat_no=_text(item.get("vatNumber")), email=email,
+    ident = item.get(f["id"])
+    return VendorClient(id=str(ident), name=_text(item.get(f["name"])) or f"Client {ident}",
+                        reg_code=_text(item.get(f["reg_code"])), vat_no=_text(item.get(f["vat_no"])), email=email,
                         contacts=contacts, addresses=addresses)
+
+
+def entry_month(entry: dict) -> str:
+    """The month (as :func:`month` writes it) of one ``periods[]`` entry of the volumes answer; a date or
+    date-time there is cut to its month."""
+    return str(entry.get(fact("volume_period")) or "")[:len(month(Period(2000, 1)))]
+
+
+def to_counts(entry: dict) -> dict[str, int]:
+    """One ``periods[]`` entry of the volumes answer as ``{statistic key: count}``."""
+    return {key: count(entry.get(name)) for key, name in fact("volume_fields").items()}
 
 
 def count(value: Any) -> int:

@@ -1,3 +1,7 @@
+"""Fixtures shared by the Trigon tests: the sandbox, a ctx on it, the hooks, and a ctx on a hand-written answer."""
+
+import datetime as dt
+
 import httpx
 import hub_trigon
 import pytest
@@ -5,7 +9,14 @@ from hub_trigon import sandbox
 
 from hub.testing import make_context, vendor_registry
 
-from .helpers import FROZEN_NOW
+#: The tests' clock: the sandbox's default ``today`` (2026-11-22), in the morning.
+FROZEN_NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def frozen_now():
+    """The tests' clock (the sandbox's default ``today``)."""
+    return FROZEN_NOW
 
 
 @pytest.fixture
@@ -40,3 +51,29 @@ def call(registry, ctx):
 
     return run
 
+
+
+@pytest.fixture
+def mock_context():
+    """``mock_context(handler)``: a ctx whose requests go to ``handler(request) -> httpx.Response`` (closed after
+    the test)."""
+    made = []
+
+    def make(handler):
+        context = make_context("trigon", httpx.MockTransport(handler), now=lambda: FROZEN_NOW)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+@pytest.fixture
+def json_response():
+    """``json_response(status, body, headers=None)``: an answer with a JSON body."""
+
+    def respond(status, body, headers=None):
+        return httpx.Response(status, json=body, headers=headers)
+
+    return respond

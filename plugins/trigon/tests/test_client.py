@@ -1,25 +1,32 @@
-"""Wire-level tests against the in-process sandbox: exact requests, mappings, error handling."""
+"""The client: wire-level tests against the in-process sandbox (exact requests, mappings, error handling), and the
+wire facts (hub_trigon.wire) — every one owned up to in the README as assumed, and the client and the sandbox
+speaking exactly their shapes."""
 
 import datetime as dt
 import json
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import hub_trigon
 import pytest
 from hub_trigon import client as api
 from hub_trigon import sandbox
+from hub_trigon.wire import FACTS, fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import make_context
-from hub.types import Address, ConnectionInfo, Contact, Period
+from hub.testing.wire import check_wire_facts
+from hub.types import Address, ConnectionInfo, Contact, Period, RateLimit
 
-from .helpers import FROZEN_NOW
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 YEAR_2026 = Period.span(Period(2026, 1), Period(2026, 12))
 KEYS = ("incoming_payments", "outgoing_payments", "card_transactions", "documents")
 
 
 def as_stats(volumes: dict) -> dict:
-    return {key: volumes[name] for key, name in api.VOLUME_FIELDS.items()}
+    return {key: volumes[name] for key, name in fact("volume_fields").items()}
 
 
 # -- test connection ------------------------------------------------------------------------------
@@ -303,7 +310,7 @@ def test_fault_every_nth_request(call, state):
     assert [r.status for r in state.api_requests()] == [200, 500]
 
 
-def test_rate_limit_knob_answers_429_with_retry_after(registry):
+def test_rate_limit_knob_answers_429_with_retry_after(registry, frozen_now):
     app = sandbox.create_app(rate_limit="2/60")
     state = app.extensions["sandbox"]
     client = httpx.Client(transport=httpx.WSGITransport(app=app))
@@ -318,7 +325,7 @@ def test_rate_limit_knob_answers_429_with_retry_after(registry):
     other = client.get("https://api.trigon.ee/v1/me",
                        headers={"X-Trigon-Id-Token": big["id_token"], "X-Trigon-Api-Key": big["api_key"]})
     assert other.status_code == 200
-    ctx = make_context("trigon", httpx.WSGITransport(app=app), now=lambda: FROZEN_NOW)
+    ctx = make_context("trigon", httpx.WSGITransport(app=app), now=lambda: frozen_now)
     with pytest.raises(RateLimited) as caught:
         registry.call("trigon", "hub_test_connection", ctx=ctx, credentials=dict(sandbox.DEMO_CREDENTIALS))
     assert caught.value.retry_after and caught.value.retry_after > 10  # too long to wait in place
@@ -330,3 +337,120 @@ def test_validation_failed_is_vendor_rejected(ctx):
     with pytest.raises(VendorRejected) as caught:
         trigon.volumes("1001", Period(2024, 1), Period(2026, 12))  # 36 months: more than the API allows
     assert caught.value.field_messages == {"": ["The period range may span at most 24 months."]}
+
+
+# -- wire facts -----------------------------------------------------------------------------------
+def test_every_fact_is_sourced_or_named_as_assumed_in_the_readme():
+    check_wire_facts(FACTS, README)
+
+
+def test_the_readme_lists_every_fact_as_assumed():
+    """Trigon publishes no API: no fact has an outside source, and the README's list says so for each."""
+    section = README.split("### Assumed wire facts", 1)[1].split("\n## ", 1)[0]
+    assert {f.source for f in FACTS.values()} == {"assumed"}
+    assert [name for name in FACTS if f"`{name}`" not in section] == []
+
+
+def _headers(creds=sandbox.DEMO_CREDENTIALS):
+    return {fact("id_token_header"): creds["id_token"], fact("api_key_header"): creds["api_key"]}
+
+
+def _month(period):
+    return Period.parse(period).first_day.strftime(fact("month_format"))
+
+
+def test_the_sandbox_answers_in_the_shapes_of_the_facts(app):
+    base = fact("hosts")["production"]
+    start, end = fact("window_params")
+    error_keys = set(fact("error_keys"))
+    invalid = fact("validation_statuses")[0]
+    with httpx.Client(transport=httpx.WSGITransport(app=app), headers=_headers()) as http:
+        me = http.get(base + fact("path_me")).json()
+        assert set(me) == {fact("me_organisation"), fact("me_token_expires")}
+        assert set(me[fact("me_organisation")]) == set(fact("organisation_fields").values())
+        dt.datetime.strptime(me[fact("me_token_expires")], fact("date_format"))
+
+        page = http.get(base + fact("path_clients"), params={fact("page_key"): fact("first_page"),
+                                                              fact("per_page_param"): fact("per_page_max")}).json()
+        assert set(page) == {fact("clients_items"), fact("page_key"), fact("clients_has_more")}
+        items = page[fact("clients_items")]
+        assert all(set(item) == set(fact("client_fields").values()) for item in items)
+        addresses = [a for item in items for a in item[fact("client_fields")["addresses"]]]
+        contacts = [c for item in items for c in item[fact("client_fields")["contacts"]]]
+        assert addresses and all(set(a) == set(fact("address_fields").values()) for a in addresses)
+        assert contacts and all(set(c) == set(fact("contact_fields").values()) for c in contacts)
+        too_big = http.get(base + fact("path_clients"), params={fact("per_page_param"): fact("per_page_max") + 1})
+        assert too_big.status_code == invalid
+        assert too_big.json()[fact("error_keys")[0]] == fact("code_validation_failed")
+        assert set(too_big.json()) == error_keys
+
+        volumes = base + fact("path_volumes").format(id=sandbox.DEMO_CLIENT_ID)
+        periods = http.get(volumes, params={start: _month("2026-01"), end: _month("2026-12")}).json()
+        assert set(periods) == {fact("volumes_periods")}
+        entries = periods[fact("volumes_periods")]
+        assert len(entries) == 12
+        for entry in entries:
+            assert set(entry) == {fact("volume_period"), fact("volume_cached_at"), *fact("volume_fields").values()}
+            dt.datetime.strptime(entry[fact("volume_period")], fact("month_format"))
+            dt.datetime.strptime(entry[fact("volume_cached_at")], fact("timestamp_format"))
+        widest = Period.span(Period(2025, 1), Period(2025, 1))
+        while len(widest) <= fact("max_window_months"):
+            widest.append(widest[-1].next())
+        too_wide = http.get(volumes, params={start: _month(str(widest[0])), end: _month(str(widest[-1]))})
+        assert too_wide.status_code == invalid
+        fits = http.get(volumes, params={start: _month(str(widest[1])), end: _month(str(widest[-1]))})
+        assert fits.status_code == 200
+
+        unknown = http.get(base + fact("path_volumes").format(id="2001"),
+                           params={start: _month("2026-01"), end: _month("2026-01")})
+        assert unknown.status_code == fact("not_found_status")
+        assert unknown.json()[fact("error_keys")[0]] == fact("code_not_found")
+
+        started = http.post(base + fact("path_refresh").format(id=sandbox.DEMO_CLIENT_ID),
+                            json={start: _month("2026-01"), end: _month("2026-02")})
+        assert started.status_code == fact("refresh_started_status")
+        refresh_id = started.json()[fact("refresh_id_key")]
+        status = http.get(base + fact("path_refresh_status").format(id=refresh_id)).json()
+        assert status[fact("refresh_status_key")] in fact("refresh_statuses")
+
+        anonymous = http.get(base + fact("path_me"), headers={fact("api_key_header"): ""})
+        assert anonymous.status_code == fact("auth_status")
+        assert anonymous.json()[fact("error_keys")[0]] == fact("code_invalid_credentials")
+        expired = http.get(base + fact("path_me"), headers=_headers(sandbox.EXPIRED_CREDENTIALS))
+        assert (expired.status_code, expired.json()[fact("error_keys")[0]]) == (fact("auth_status"),
+                                                                               fact("code_token_expired"))
+
+
+def test_the_sandbox_rate_limit_is_the_facts(app):
+    requests, seconds = fact("rate_limit")
+    assert sandbox.SandboxState.vendor_knobs["rate_limit"] == f"{requests}/{seconds}"
+    limited = sandbox.create_app(rate_limit="1/60")
+    with httpx.Client(transport=httpx.WSGITransport(app=limited), headers=_headers()) as http:
+        http.get(fact("hosts")["production"] + fact("path_me"))
+        refused = http.get(fact("hosts")["production"] + fact("path_me"))
+    assert refused.status_code == fact("rate_limit_status")
+    assert refused.json()[fact("error_keys")[0]] == fact("code_rate_limited")
+    assert int(refused.headers[fact("retry_after_header")]) >= 1
+    assert hub_trigon.hub_vendor().rate_limits == (RateLimit(requests, seconds),)
+
+
+def test_the_client_requests_use_the_facts(call, state):
+    call("hub_list_clients", query="Õuna")
+    call("hub_fetch_statistics", client="1001", periods=[Period(2026, 1), Period(2026, 2)])
+    clients, volumes = state.api_requests()
+    host = urlsplit(fact("hosts")["production"])
+    assert {clients.host, volumes.host} == {host.hostname}
+    assert clients.path == host.path + fact("path_clients")
+    assert clients.query == urlencode({fact("page_key"): fact("first_page"),
+                                       fact("per_page_param"): fact("per_page_max"), fact("query_param"): "Õuna"})
+    assert volumes.path == host.path + fact("path_volumes").format(id="1001")
+    start, end = fact("window_params")
+    assert volumes.query == urlencode({start: _month("2026-01"), end: _month("2026-02")})
+    for request in (clients, volumes):
+        assert request.headers[fact("id_token_header")] == sandbox.DEMO_CREDENTIALS["id_token"]
+        assert request.headers[fact("api_key_header")] == sandbox.DEMO_CREDENTIALS["api_key"]
+
+
+def test_the_credentials_environments_are_the_hosts():
+    choices = hub_trigon.Credentials().fields["environment"].validate.choices
+    assert tuple(choices) == tuple(fact("hosts"))
