@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import marshmallow
-from hub_tripletex.client import TripletexClient
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from hub import hookimpl
@@ -31,6 +30,7 @@ from hub.types import (
     VendorClient,
     VendorInfo,
 )
+from hub_tripletex.client import TripletexClient
 
 __version__ = "0.1.0"
 

@@ -14,8 +14,6 @@ from hub_tripletex import sandbox
 
 from hub.errors import VendorRejected
 
-from .kit import make_invoice
-
 INVOICE_BODY = {
     "invoiceDate": "2026-11-20", "invoiceDueDate": "2026-12-04", "customer": {"id": 10002},
     "orders": [{"customer": {"id": 10002}, "orderDate": "2026-11-20", "deliveryDate": "2026-11-20",
@@ -128,13 +126,13 @@ def test_every_route_the_sandbox_serves_is_in_the_spec(tripletex_spec):
     assert routes and routes <= spec_ops, sorted(routes - spec_ops)
 
 
-def test_the_checks_see_the_plugins_traffic(call, spec_check, tripletex_spec):
+def test_the_checks_see_the_plugins_traffic(call, spec_check, tripletex_spec, make_invoice):
     call("hub_export_invoice", invoice=make_invoice())
     # session, invoice lookup, invoice create: each request and answer went through the check
     assert spec_check.exchanges == 3 and spec_check.problems == []
 
 
-def test_a_renamed_field_in_the_clients_invoice_body_is_caught(call, state, spec_check, tripletex_spec,
+def test_a_renamed_field_in_the_clients_invoice_body_is_caught(make_invoice, call, state, spec_check, tripletex_spec,
                                                                monkeypatch):
     real = hub_tripletex._invoice_body
 

@@ -15,8 +15,6 @@ from hub_tripletex import client as tt_client
 from hub.errors import VendorRejected
 from hub.types import InvoiceLine, InvoiceParty
 
-from .kit import GOOD, make_invoice
-
 
 def query(record: dict) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(record["query"], keep_blank_values=True))
@@ -53,7 +51,7 @@ def test_session_is_created_with_post_and_a_json_body(call, state):
     assert who["headers"]["Accept"] == "application/json"
 
 
-def test_who_am_i_path_is_percent_encoded_on_the_wire(make_ctx, registry, app):
+def test_who_am_i_path_is_percent_encoded_on_the_wire(make_ctx, registry, app, good):
     seen = []
     inner = httpx.WSGITransport(app=app)
 
@@ -61,7 +59,7 @@ def test_who_am_i_path_is_percent_encoded_on_the_wire(make_ctx, registry, app):
         seen.append(request.url.raw_path)
         return inner.handle_request(request)
 
-    registry.call("tripletex", "hub_test_connection", ctx=make_ctx(httpx.MockTransport(spy)), credentials=GOOD)
+    registry.call("tripletex", "hub_test_connection", ctx=make_ctx(httpx.MockTransport(spy)), credentials=good)
     assert seen[1].startswith(b"/v2/token/session/%3EwhoAmI?")
     assert seen[0] == b"/v2/token/session/:create"
 
@@ -96,8 +94,8 @@ def test_lapsed_session_is_recreated_once_on_401(call, make_ctx, state):
                         ("/v2/token/session/>whoAmI", 200)]
 
 
-def test_company_id_goes_into_the_basic_username(call, state):
-    info = call("hub_test_connection", credentials={**GOOD, "company_id": "2"})
+def test_company_id_goes_into_the_basic_username(call, state, good):
+    info = call("hub_test_connection", credentials={**good, "company_id": "2"})
     assert info.account_name == "Bergen Bygg AS"
     assert basic(state.requests[-1])[0] == "2"
 
@@ -126,9 +124,9 @@ def test_client_lookup_pages_to_the_end(call, state):
     assert first.addresses[0].country == "NO"
 
 
-def test_client_lookup_with_a_small_page_size_asks_for_every_page(make_ctx, state):
+def test_client_lookup_with_a_small_page_size_asks_for_every_page(make_ctx, state, good):
     ctx = make_ctx()
-    client = tt_client.TripletexClient(ctx, dict(GOOD), page_size=10)
+    client = tt_client.TripletexClient(ctx, dict(good), page_size=10)
     rows = list(client.iter_list("/customer", {"fields": "id"}, what="listing"))
     assert len(rows) == 2208
     pages = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
@@ -173,7 +171,7 @@ def test_only_vat_types_for_sales_invoices_are_offered(call, state):
     assert not [r for r in rates if "inngående" in r.name], "no purchase VAT type"
 
 
-def test_export_invoice_body_and_query(call, state):
+def test_export_invoice_body_and_query(call, state, make_invoice):
     receipt = call("hub_export_invoice", invoice=make_invoice())
     assert not receipt.already_existed
     lookup, post = [r for r in state.requests if r["path"] == "/v2/invoice"]
@@ -203,7 +201,7 @@ def test_export_invoice_body_and_query(call, state):
     assert created["amountExcludingVat"] == 3201.0 and created["amount"] == 3881.25
 
 
-def test_export_twice_creates_one_invoice(call, state, make_ctx):
+def test_export_twice_creates_one_invoice(call, state, make_ctx, make_invoice):
     first = call("hub_export_invoice", invoice=make_invoice())
     second = call("hub_export_invoice", ctx=make_ctx(), invoice=make_invoice())
     assert len(state.created_invoices) == 1
@@ -213,11 +211,11 @@ def test_export_twice_creates_one_invoice(call, state, make_ctx):
     assert found.vendor_invoice_id == first.vendor_invoice_id
 
 
-def test_find_invoice_returns_none_when_absent(call):
+def test_find_invoice_returns_none_when_absent(call, make_invoice):
     assert call("hub_find_invoice", invoice=make_invoice(reference="never-exported")) is None
 
 
-def test_export_maps_product_codes_tax_ids_and_currency(call, state):
+def test_export_maps_product_codes_tax_ids_and_currency(call, state, make_invoice):
     lines = (InvoiceLine("Årsoppgjør", Decimal("1"), Decimal("5000"), Decimal("25"), product_code="P003", tax_id="3"),
              InvoiceLine("Reise", Decimal("1"), Decimal("100"), Decimal("0")))
     receipt = call("hub_export_invoice", invoice=make_invoice(lines=lines, currency="EUR"))
@@ -232,7 +230,7 @@ def test_export_maps_product_codes_tax_ids_and_currency(call, state):
     assert receipt.vendor_invoice_id == str(state.created_invoices[0]["id"])
 
 
-def test_export_finds_the_customer_by_organisation_number(call, state):
+def test_export_finds_the_customer_by_organisation_number(call, state, make_invoice):
     target = state.store["customers"][1][4]
     party = InvoiceParty(name="whatever", reg_code=target["organizationNumber"])
     call("hub_export_invoice", invoice=make_invoice(client=party))
@@ -247,7 +245,7 @@ def _customer(state, *, inactive: bool, private: bool) -> dict:
                 if c["isInactive"] is inactive and c["isPrivateIndividual"] is private)
 
 
-def test_export_reuses_an_inactive_customer_found_by_organisation_number(call, state):
+def test_export_reuses_an_inactive_customer_found_by_organisation_number(call, state, make_invoice):
     target = _customer(state, inactive=True, private=False)
     party = InvoiceParty(name="Some Other Spelling AS", reg_code=f"NO {target['organizationNumber']} MVA")
     call("hub_export_invoice", invoice=make_invoice(client=party))
@@ -258,7 +256,7 @@ def test_export_reuses_an_inactive_customer_found_by_organisation_number(call, s
         (target["organizationNumber"], "false"), (target["organizationNumber"], "true")]
 
 
-def test_export_reuses_an_inactive_customer_found_by_name(call, state):
+def test_export_reuses_an_inactive_customer_found_by_name(call, state, make_invoice):
     target = _customer(state, inactive=True, private=True)
     party = InvoiceParty(name="  " + target["name"].upper().replace(" ", "  ") + " ")  # spacing and case differ
     call("hub_export_invoice", invoice=make_invoice(client=party))
@@ -270,14 +268,14 @@ def test_export_reuses_an_inactive_customer_found_by_name(call, state):
         (target["name"].upper(), "false"), (target["name"].upper(), "true")]
 
 
-def test_export_finds_by_name_a_customer_registered_without_an_organisation_number(call, state):
+def test_export_finds_by_name_a_customer_registered_without_an_organisation_number(call, state, make_invoice):
     target = _customer(state, inactive=False, private=True)
     call("hub_export_invoice", invoice=make_invoice(client=InvoiceParty(name=target["name"], reg_code="987654321")))
     assert not state.created_customers
     assert state.created_invoices[0]["customer"]["id"] == target["id"]
 
 
-def test_export_does_not_take_a_namesake_with_another_organisation_number(call, state):
+def test_export_does_not_take_a_namesake_with_another_organisation_number(call, state, make_invoice):
     namesake = _customer(state, inactive=False, private=False)
     party = InvoiceParty(name=namesake["name"], reg_code="987654321")  # same name, another company
     call("hub_export_invoice", invoice=make_invoice(client=party))
@@ -285,7 +283,7 @@ def test_export_does_not_take_a_namesake_with_another_organisation_number(call, 
     assert created["organizationNumber"] == "987654321" and created["id"] != namesake["id"]
 
 
-def test_export_creates_a_missing_customer_once(call, state, make_ctx):
+def test_export_creates_a_missing_customer_once(call, state, make_ctx, make_invoice):
     party = InvoiceParty(name="Ny Kunde AS", reg_code="987 654 321", email="post@nykunde.no")
     call("hub_export_invoice", invoice=make_invoice(client=party))
     [customer] = state.created_customers
@@ -298,7 +296,7 @@ def test_export_creates_a_missing_customer_once(call, state, make_ctx):
     assert [i["customer"]["id"] for i in state.created_invoices] == [customer["id"], customer["id"]]
 
 
-def test_export_without_a_mapping_for_the_vat_rate_is_rejected_before_any_post(call, state):
+def test_export_without_a_mapping_for_the_vat_rate_is_rejected_before_any_post(call, state, make_invoice):
     lines = (InvoiceLine("Odd", Decimal("1"), Decimal("10"), Decimal("7")),)
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", invoice=make_invoice(lines=lines))
@@ -306,7 +304,7 @@ def test_export_without_a_mapping_for_the_vat_rate_is_rejected_before_any_post(c
     assert not [r for r in state.requests if r["method"] == "POST" and r["path"] != "/v2/token/session/:create"]
 
 
-def test_export_with_an_unknown_product_code_is_rejected(call, state):
+def test_export_with_an_unknown_product_code_is_rejected(call, state, make_invoice):
     lines = (InvoiceLine("X", Decimal("1"), Decimal("10"), Decimal("25"), product_code="NOPE"),)
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", invoice=make_invoice(lines=lines))
