@@ -8,9 +8,9 @@ import urllib.parse
 from decimal import Decimal
 
 import httpx
-import hub_tripletex
 import pytest
 from hub_tripletex import client as tt_client
+from hub_tripletex.wire import fact
 
 from hub.errors import VendorRejected
 from hub.types import InvoiceLine, InvoiceParty
@@ -115,7 +115,7 @@ def test_client_lookup_pages_to_the_end(call, state):
     assert [c.id for c in clients] == [str(c["id"]) for c in active]
     pages = [query(r) for r in state.requests if r["path"] == "/v2/customer"]
     assert [(p["from"], p["count"]) for p in pages] == [("0", "1000"), ("1000", "1000"), ("2000", "1000")]
-    assert pages[0]["fields"] == hub_tripletex.CUSTOMER_FIELDS
+    assert pages[0]["fields"] == fact("customer_fields")
     first = clients[0]
     seeded = active[0]
     assert first.name == seeded["name"] and first.reg_code == seeded["organizationNumber"]
@@ -177,7 +177,7 @@ def test_export_invoice_body_and_query(call, state, make_invoice):
     lookup, post = [r for r in state.requests if r["path"] == "/v2/invoice"]
     assert lookup["method"] == "GET"
     assert query(lookup) == {"invoiceDateFrom": "2026-11-20", "invoiceDateTo": "2026-11-21",
-                             "fields": hub_tripletex.FIND_FIELDS, "from": "0", "count": "1000"}
+                             "fields": fact("find_fields"), "from": "0", "count": "1000"}
     assert post["method"] == "POST"
     assert query(post) == {"sendToCustomer": "false"}
     assert post["headers"]["Content-Type"] == "application/json; charset=utf-8"
