@@ -297,6 +297,15 @@ class TripletexSpec:
         problems += self._body_problems(where, op, content_type, body)
         return problems
 
+    def fields_problems(self, path: str, text: str) -> list[str]:
+        """Problems with the ``fields`` selection ``text`` of ``GET path`` (``path`` under the server, e.g.
+        ``/customer``)."""
+        op, _, problem = self.operation("GET", BASE_PATH + path)
+        if op is None:
+            return [problem]
+        model_name, model = self.model(op)
+        return self._fields_problems(f"GET {BASE_PATH}{path}", text, model_name, model)
+
     def _fields_problems(self, where: str, text: str, model_name: str, model: dict[str, Any] | None) -> list[str]:
         try:
             tree = parse_fields(text)

@@ -1,18 +1,23 @@
-"""Wire level: exact methods, paths, queries, headers and bodies the plugin sends to Tripletex."""
+"""The client: exact methods, paths, queries, headers and bodies the plugin sends to Tripletex, and its wire facts
+(``hub_tripletex.wire``) held against Tripletex's OpenAPI document, so a wrong fact fails."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import re
 import urllib.parse
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 from hub_tripletex import client as tt_client
-from hub_tripletex.wire import fact
+from hub_tripletex.wire import FACTS, fact
 
 from hub.errors import VendorRejected
+from hub.testing.wire import check_wire_facts
 from hub.types import InvoiceLine, InvoiceParty
 
 
@@ -309,3 +314,191 @@ def test_export_with_an_unknown_product_code_is_rejected(call, state, make_invoi
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", invoice=make_invoice(lines=lines))
     assert "lines[0].product_code" in caught.value.field_messages
+
+
+# -- the wire facts (hub_tripletex.wire) --------------------------------------------------------------
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_fact_names_its_source_and_the_assumed_ones_are_in_the_readme():
+    check_wire_facts(FACTS, README.read_text(encoding="utf-8"))
+
+
+def _op(spec, method: str, path: str):
+    op, _, problem = spec.operation(method, "/v2" + path)
+    assert op is not None, problem
+    return op
+
+
+def _props(spec, schema: str) -> dict:
+    return spec.schemas[schema]["properties"]
+
+
+def _query(spec, method: str, path: str, name: str) -> dict:
+    return _op(spec, method, path).query[name]
+
+
+def _writable(spec, schema: str, name: str) -> bool:
+    return name in _props(spec, schema) and not _props(spec, schema)[name].get("readOnly")
+
+
+def _described(spec, text: str) -> bool:
+    return text in spec.document["info"]["description"]
+
+
+def _error_codes(spec, codes: dict) -> bool:
+    """Each ``name: code`` is listed as ``**code** Name Exception`` in the spec's description."""
+    listed = {}
+    for code, words in re.findall(r"\*\*(\d+)\*\* ([A-Za-z ]+)", spec.document["info"]["description"]):
+        name = "_".join(words.strip().lower().split())
+        listed[name.removesuffix("_exception") or name] = int(code)
+    return all(listed.get(name) == code for name, code in codes.items())
+
+
+def _path(method: str, *more: str):
+    return lambda spec, v: all(not _op(spec, m, v).deprecated for m in (method, *more))
+
+
+def _fields(path: str):
+    return lambda spec, v: spec.fields_problems(path, v) == []
+
+
+def _param(method: str, path: str):
+    return lambda spec, v: v in _op(spec, method, path).query
+
+
+def _in(schema: str):
+    return lambda spec, v: v in _props(spec, schema)
+
+
+def _default(method: str, path: str, name: str):
+    return lambda spec, v: _query(spec, method, path, name)["schema"]["default"] == v
+
+
+LISTS = ("/customer", "/product", "/ledger/vatType", "/currency", "/invoice")
+SECURITY = "tokenAuthScheme"
+
+#: How each "vendor schema" fact is held against Tripletex's OpenAPI document: True when it holds.
+SPEC_CHECKS = {
+    "base_url_production": lambda spec, v: v == spec.document["servers"][0]["url"],
+    "session_create_path": lambda spec, v: not _op(spec, "POST", v).deprecated
+    and "201" in _op(spec, "POST", v).responses,
+    "session_create_body": lambda spec, v: sorted(v) == sorted(_props(spec, "PostSessionTokenBody")),
+    "session_token_key": _in("SessionToken"),
+    "session_expiry_key": _in("SessionToken"),
+    "auth_scheme": lambda spec, v: v.lower() == spec.document["components"]["securitySchemes"][SECURITY]["scheme"],
+    "own_company_id": lambda spec, v: f"or {v} for default" in
+    spec.document["components"]["securitySchemes"][SECURITY]["description"],
+    "who_am_i_path": _path("GET"),
+    "who_am_i_fields": _fields("/token/session/>whoAmI"),
+    "single_value_key": lambda spec, v: all(list(_props(spec, s)) == [v] for s in (
+        "ResponseWrapperSessionToken", "ResponseWrapperLoggedInUserInfo", "ResponseWrapperCustomer",
+        "ResponseWrapperInvoice")),
+    "list_envelope": lambda spec, v: all(tuple(_props(spec, s)) == v for s in (
+        "ListResponseCustomer", "ListResponseProduct", "ListResponseVatType", "ListResponseCurrency",
+        "ListResponseInvoice")),
+    "list_values_key": lambda spec, v: _props(spec, "ListResponseCustomer")[v]["type"] == "array",
+    "paging_params": lambda spec, v: all(name in _op(spec, "GET", path).query for path in LISTS for name in v),
+    "page_size": lambda spec, v: all(int(_query(spec, "GET", path, "count")["schema"]["default"]) == v
+                                     for path in LISTS),
+    "created_status": lambda spec, v: all(str(v) in _op(spec, "POST", path).responses
+                                          for path in ("/token/session/:create", "/customer", "/invoice")),
+    "date_format": lambda spec, v: _described(spec, "format `YYYY-MM-DD`")
+    and dt.date(2026, 1, 2).strftime(v) == "2026-01-02",
+    "error_body": lambda spec, v: tuple(_props(spec, "ApiError")) == v,
+    "error_message_key": _in("ApiError"),
+    "error_validation_key": lambda spec, v: _props(spec, "ApiError")[v]["items"]["$ref"].endswith(
+        "/ApiValidationMessage"),
+    "error_request_id_key": _in("ApiError"),
+    "validation_message_keys": lambda spec, v: tuple(_props(spec, "ApiValidationMessage")) == v,
+    "error_codes": _error_codes,
+    "request_id_header": lambda spec, v: _described(spec, f"header with the name `{v}`"),
+    "rate_limit_headers": lambda spec, v: len(v) == 3 and all(_described(spec, f"`{h}` - The number of") for h in v)
+    and _described(spec, f"`{v[2]}` - The number of seconds left in the current period"),
+    "customer_path": _path("GET", "POST"),
+    "customer_fields": _fields("/customer"),
+    "customer_lookup_fields": _fields("/customer"),
+    "customer_name_param": _param("GET", "/customer"),
+    "org_number_param": lambda spec, v: _query(spec, "GET", "/customer", v)["description"] == "Equals",
+    "inactive_param": lambda spec, v: all(_query(spec, "GET", path, v)["schema"]["type"] == "boolean"
+                                          for path in ("/customer", "/product")),
+    "inactive_default": _default("GET", "/customer", "isInactive"),
+    "product_path": _path("GET"),
+    "product_fields": _fields("/product"),
+    "product_number_fields": _fields("/product"),
+    "vat_type_path": _path("GET"),
+    "vat_type_fields": _fields("/ledger/vatType"),
+    "sales_vat_filter": lambda spec, v: len(v) == 2
+    and v[1] in _query(spec, "GET", "/ledger/vatType", v[0])["schema"]["enum"],
+    "currency_path": _path("GET"),
+    "currency_code_param": _param("GET", "/currency"),
+    "currency_fields": _fields("/currency"),
+    "invoice_path": _path("GET", "POST"),
+    "invoice_date_range": lambda spec, v: [(_query(spec, "GET", "/invoice", name).get("required"),
+                                            _query(spec, "GET", "/invoice", name)["description"]) for name in v]
+    == [(True, "From and including"), (True, "To and excluding")],
+    "find_fields": _fields("/invoice"),
+    "send_to_customer_param": _param("POST", "/invoice"),
+    "send_to_customer_default": _default("POST", "/invoice", "sendToCustomer"),
+    "order_reference_key": lambda spec, v: _writable(spec, "Order", v),
+    "order_comment_key": lambda spec, v: _writable(spec, "Order", v)
+    and _props(spec, "Invoice")[v].get("readOnly") is True,
+    "prices_include_vat_key": lambda spec, v: _writable(spec, "Order", v),
+    "line_price_key": lambda spec, v: _writable(spec, "OrderLine", v),
+    "line_price_including_vat_key": lambda spec, v: _writable(spec, "OrderLine", v),
+    "invoice_net_key": _in("Invoice"),
+    "invoice_gross_key": _in("Invoice"),
+    "line_net_key": _in("OrderLine"),
+    "line_gross_key": _in("OrderLine"),
+}
+SCHEMA_FACTS = sorted(name for name, item in FACTS.items() if item.source == "vendor schema")
+
+
+def _holds(spec, name: str, value) -> bool:
+    try:
+        return bool(SPEC_CHECKS[name](spec, value))
+    except (KeyError, TypeError, ValueError, AttributeError, AssertionError):
+        return False
+
+
+def _wrong(value):
+    """A value one step off ``value``: what a typo or a guess would give."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, tuple):
+        return (*value, "noSuchKey")
+    return {**value, "no_such_thing": 99999}
+
+
+def test_every_vendor_schema_fact_has_a_check_against_the_spec():
+    assert sorted(SPEC_CHECKS) == SCHEMA_FACTS
+
+
+@pytest.mark.parametrize("name", SCHEMA_FACTS)
+def test_the_vendor_schema_fact_is_in_the_spec(tripletex_spec, name):
+    assert _holds(tripletex_spec, name, fact(name)), f"{name} = {fact(name)!r} disagrees with {FACTS[name].ref}"
+
+
+@pytest.mark.parametrize("name", SCHEMA_FACTS)
+def test_a_wrong_vendor_schema_fact_would_fail_its_check(tripletex_spec, name):
+    assert not _holds(tripletex_spec, name, _wrong(fact(name)))
+
+
+def test_the_sandbox_serves_the_standard_vat_types_the_client_falls_back_to(call):
+    """``vat_type_ids`` (a public client's reading) and ``vat_type_zero`` (assumed) against the sandbox's table:
+    each is an outgoing VAT type with that rate, so a line without a tax id gets a type sales invoices may carry."""
+    rates = {rate.id: rate.rate for rate in call("hub_list_tax_rates")}
+    for percent, vat_type in [*fact("vat_type_ids").items(), ("0", fact("vat_type_zero"))]:
+        assert rates[str(vat_type)] == Decimal(percent)
+        assert tt_client.default_vat_types()[Decimal(percent)] == vat_type
+
+
+def test_the_sandbox_serves_the_test_host_and_prefixes_test_sessions(call, state):
+    call("hub_test_connection", credentials={"employee_token": "test-sbx-employee-demo-0101",
+                                             "environment": "test", "company_id": "0"})
+    assert {r["host"] for r in state.requests} == {urllib.parse.urlsplit(fact("base_url_test")).hostname}
+    assert next(iter(state.sessions)).startswith(fact("test_token_prefix"))
