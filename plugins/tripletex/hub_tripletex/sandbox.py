@@ -32,13 +32,19 @@ import random
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 
 from hub.testing.sandbox import Sandbox, json_response, parse_rate
+from hub_tripletex.wire import fact
 
-LINK = "https://tripletex.no/v2-docs/"
-HOSTS = {"tripletex.no": "production", "api-test.tripletex.tech": "test"}
+#: The API's base URL per environment, its hosts, and the path it is served under (``/v2``).
+BASE_URLS = {"production": fact("base_url_production"), "test": fact("base_url_test")}
+HOSTS = {urlsplit(url).hostname: env for env, url in BASE_URLS.items()}
+API = urlsplit(fact("base_url_production")).path
+#: Tripletex's internal error codes by name.
+CODES = fact("error_codes")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 #: The hub's partner (consumer) tokens the sandbox accepts, per environment.
@@ -108,13 +114,13 @@ _PRODUCTS = ["Regnskapsføring", "Lønnskjøring", "Årsoppgjør", "Rådgivning 
 
 
 def _url(env: str, kind: str, oid: int) -> str:
-    host = "tripletex.no" if env == "production" else "api-test.tripletex.tech"
-    return f"https://{host}/v2/{kind}/{oid}"
+    return f"{BASE_URLS[env]}/{kind}/{oid}"
 
 
 def seed() -> dict[str, Any]:
     """The deterministic data set (fixed random seed)."""
     rng = random.Random(20261122)
+    vat_high, vat_middle = fact("vat_type_ids")["25"], fact("vat_type_ids")["15"]
     store: dict[str, Any] = {"companies": {}, "customers": {}, "products": {}, "invoices": {}}
     for cid, (name, org, bank, n_customers, env) in COMPANY_SEED.items():
         store["companies"][cid] = {
@@ -147,7 +153,8 @@ def seed() -> dict[str, Any]:
                 "id": oid, "version": 0, "url": _url(env, "product", oid),
                 "name": f"{_PRODUCTS[(i - 1) % len(_PRODUCTS)]} {i}", "number": f"P{i:03d}",
                 "description": "", "priceExcludingVatCurrency": float(rng.randrange(200, 20000, 50)),
-                "vatType": dict(_vat(3 if i % 6 else 31), url=_url(env, "ledger/vatType", 3 if i % 6 else 31)),
+                "vatType": dict(_vat(vat_high if i % 6 else vat_middle),
+                                url=_url(env, "ledger/vatType", vat_high if i % 6 else vat_middle)),
                 "productUnit": {"id": 1, "url": _url(env, "product/unit", 1), "name": "stk"},
                 "currency": {"id": 1, "url": _url(env, "currency", 1), "code": "NOK"},
                 "isInactive": i % 13 == 0, "isStockItem": False,
@@ -164,7 +171,7 @@ def seed() -> dict[str, Any]:
                 oid = cid * 1000000 + number
                 invoices.append({
                     "id": oid, "version": 1, "url": _url(env, "invoice", oid), "invoiceNumber": number,
-                    "invoiceDate": day.isoformat(), "invoiceDueDate": (day + dt.timedelta(days=14)).isoformat(),
+                    "invoiceDate": _day(day), "invoiceDueDate": _day(day + dt.timedelta(days=14)),
                     "customer": _ref(customer), "comment": "", "invoiceComment": "", "kid": "",
                     "amountExcludingVat": float(net), "amountExcludingVatCurrency": float(net),
                     "amount": float(net * Decimal("1.25")), "amountCurrency": float(net * Decimal("1.25")),
@@ -176,6 +183,19 @@ def seed() -> dict[str, Any]:
             day += dt.timedelta(days=3)
         store["invoices"][cid] = invoices
     return store
+
+
+def _day(value: dt.date) -> str:
+    """A date as Tripletex writes it."""
+    return value.strftime(fact("date_format"))
+
+
+def _parse_day(text: str) -> dt.date:
+    """A date as Tripletex reads it, ``YYYY-MM-DD`` and nothing looser (``ValueError`` when it is not one)."""
+    day = dt.datetime.strptime(text, fact("date_format")).date()
+    if _day(day) != text:
+        raise ValueError(f"not a date as {fact('date_format')}: {text!r}")
+    return day
 
 
 def _vat(vid: int) -> dict[str, Any]:
@@ -266,7 +286,7 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests, sessions and the data store."""
 
     name = "tripletex"
-    timezone = "Europe/Oslo"
+    timezone = fact("session_timezone")
     late_timeout = True  # "timeout" answers after the request was processed
     vendor_knobs = {"book_vat_rounding": "rate"}
 
@@ -286,11 +306,10 @@ class SandboxState(Sandbox):
         g.request_id = str(uuid.uuid4())  # the kit answers a fault before the vendor's before_api hook runs
         if fault == "429":
             resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
-            resp.headers.update({"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0",
-                                 "X-Rate-Limit-Reset": "2"})
+            resp.headers.update(dict(zip(fact("rate_limit_headers"), ("100", "0", "2"), strict=True)))
             return resp
         if fault == "500":
-            return error(500, 1000, "Internal error", developer="java.lang.NullPointerException")
+            return error(500, CODES["exception"], "Internal error", developer="java.lang.NullPointerException")
         if fault == "garbage":
             return Response("<html><body><h1>Tripletex er midlertidig utilgjengelig</h1></body></html>", 200,
                             mimetype="text/html")
@@ -300,7 +319,7 @@ class SandboxState(Sandbox):
         """Make every session token lapse (as if its expirationDate had passed)."""
         with self.lock:
             for session in self.sessions.values():
-                session["expirationDate"] = self.today().isoformat()
+                session["expirationDate"] = _day(self.today())
 
     def revoke(self, employee_token: str) -> None:
         """Revoke an employee token (as an admin would in Company → API access)."""
@@ -318,13 +337,13 @@ class SandboxState(Sandbox):
 # -- helpers -------------------------------------------------------------------------------------
 def error(status: int, code: int, message: str, *, validation: list[dict[str, Any]] | None = None,
           developer: str | None = None) -> Response:
-    body = {"status": status, "code": code, "message": message, "link": LINK, "developerMessage": developer,
-            "validationMessages": validation, "requestId": g.get("request_id", str(uuid.uuid4()))}
+    body = dict(zip(fact("error_body"), (status, code, message, fact("docs_link"), developer, validation,
+                                         g.get("request_id", str(uuid.uuid4()))), strict=True))
     return json_response(body, status)
 
 
 def vmsg(field: str, message: str) -> dict[str, Any]:
-    return {"field": field, "message": message, "path": None, "rootId": None}
+    return dict(zip(fact("validation_message_keys"), (field, message, None, None), strict=True))
 
 
 class ApiError(Exception):
@@ -339,14 +358,14 @@ def _fields_spec() -> dict[str, Any] | None:
     try:
         return parse_fields(text)
     except FieldsError as exc:
-        raise ApiError(error(400, 11000, "Illegal filter", developer=str(exc))) from None
+        raise ApiError(error(400, CODES["illegal_filter"], "Illegal filter", developer=str(exc))) from None
 
 
 def _single(obj: dict[str, Any], model: str, status: int = 200) -> Response:
     try:
-        return json_response({"value": render(obj, _fields_spec(), model)}, status)
+        return json_response({fact("single_value_key"): render(obj, _fields_spec(), model)}, status)
     except FieldsError as exc:
-        return error(400, 11000, "Illegal field in fields filter", developer=str(exc))
+        return error(400, CODES["illegal_filter"], "Illegal field in fields filter", developer=str(exc))
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -356,9 +375,11 @@ def _int_arg(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(error(422, 21000, "Illegal parameter", validation=[vmsg(name, "Må være et heltall.")])) from None
+        raise ApiError(error(422, CODES["param"], "Illegal parameter",
+                             validation=[vmsg(name, "Må være et heltall.")])) from None
     if value < 0:
-        raise ApiError(error(422, 21000, "Illegal parameter", validation=[vmsg(name, "Kan ikke være negativ.")]))
+        raise ApiError(error(422, CODES["param"], "Illegal parameter",
+                             validation=[vmsg(name, "Kan ikke være negativ.")]))
     return value
 
 
@@ -368,18 +389,19 @@ def _list(items: list[dict[str, Any]], model: str) -> Response:
         for key in reversed([s.strip() for s in sorting.split(",") if s.strip()]):
             desc, name = key.startswith("-"), key.lstrip("-")
             if items and name not in items[0]:
-                return error(422, 17000, "Sorting failed", developer=f"Illegal sorting field: {name}")
+                return error(422, CODES["sorting"], "Sorting failed", developer=f"Illegal sorting field: {name}")
             items = sorted(items, key=lambda o, n=name: (o.get(n) is None, o.get(n)), reverse=desc)
-    start, count = _int_arg("from", 0), _int_arg("count", 1000)
+    from_param, count_param = fact("paging_params")
+    start, count = _int_arg(from_param, 0), _int_arg(count_param, fact("page_size"))
     if count > 10000:
-        return error(422, 23000, "Result set too large", developer="count must be at most 10000")
+        return error(422, CODES["result_set_too_large"], "Result set too large",
+                     developer="count must be at most 10000")
     page = items[start:start + count]
     try:
         values = render(page, _fields_spec(), model)
     except FieldsError as exc:
-        return error(400, 11000, "Illegal field in fields filter", developer=str(exc))
-    return json_response({"fullResultSize": len(items), "from": start, "count": len(page), "versionDigest": None,
-                          "values": values})
+        return error(400, CODES["illegal_filter"], "Illegal field in fields filter", developer=str(exc))
+    return json_response(dict(zip(fact("list_envelope"), (len(items), start, len(page), None, values), strict=True)))
 
 
 def _date_arg(name: str, required: bool = True) -> dt.date | None:
@@ -387,9 +409,10 @@ def _date_arg(name: str, required: bool = True) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        return _parse_day(raw)
     except ValueError:
-        raise ApiError(error(422, 16000, "Mapping failed", validation=[vmsg(name, "Ugyldig dato.")])) from None
+        raise ApiError(error(422, CODES["mapping"], "Mapping failed",
+                             validation=[vmsg(name, "Ugyldig dato.")])) from None
 
 
 def _is_true(raw: str | None, default: bool) -> bool:
@@ -417,15 +440,15 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         if env is None:
             return Response("<html><body>404 Not Found</body></html>", 404, mimetype="text/html")
         g.env = env
-        if not request.path.startswith("/v2/"):
-            return error(404, 6000, "Object not found", developer=f"No endpoint {request.path}")
+        if not request.path.startswith(f"{API}/"):
+            return error(404, CODES["not_found"], "Object not found", developer=f"No endpoint {request.path}")
         return None
 
     @state.after_api
     def after(response: Response) -> Response:
-        response.headers["x-tlx-request-id"] = g.get("request_id", "")
+        response.headers[fact("request_id_header")] = g.get("request_id", "")
         rate = g.get("rate")
-        if rate and "X-Rate-Limit-Limit" not in response.headers:
+        if rate and fact("rate_limit_headers")[0] not in response.headers:
             response.headers.update(rate)
         return response
 
@@ -435,19 +458,21 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
 
     @app.errorhandler(404)
     def not_found(exc: Exception) -> Response:
-        return error(404, 6000, "Object not found", developer=f"No endpoint {request.method} {request.path}")
+        return error(404, CODES["not_found"], "Object not found",
+                     developer=f"No endpoint {request.method} {request.path}")
 
     @app.errorhandler(405)
     def not_allowed(exc: Exception) -> Response:
-        return error(405, 4000, "Method not allowed", developer=f"{request.method} is not allowed on {request.path}")
+        return error(405, CODES["bad_request"], "Method not allowed",
+                     developer=f"{request.method} is not allowed on {request.path}")
 
     def take_rate_slot(key: tuple) -> Response | None:
         """Per employee token per consumer, a fixed window; without the ``rate_limit`` knob the headers count
         down from 10000 a day and nothing is refused (the real limit is not published)."""
         limit = parse_rate(state.knobs.get("rate_limit"))
         verdict = state.take_rate(repr(key), limit or (10000, 86400), fixed=True)
-        g.rate = {"X-Rate-Limit-Limit": str(verdict.limit), "X-Rate-Limit-Remaining": str(verdict.remaining),
-                  "X-Rate-Limit-Reset": str(max(1, int(verdict.reset_in + 0.999)))}
+        g.rate = dict(zip(fact("rate_limit_headers"), (str(verdict.limit), str(verdict.remaining),
+                                                         str(max(1, int(verdict.reset_in + 0.999)))), strict=True))
         if not verdict.allowed and limit is not None:
             resp = error(429, 0, "Too many requests. The rate limit for this API consumer is reached.")
             resp.headers.update(g.rate)
@@ -468,32 +493,36 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
     def authenticate() -> tuple[dict[str, Any], int]:
         """The session behind the Basic header and the company the call acts for."""
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            raise ApiError(error(401, 3000, "Unauthorized", developer="Missing Basic authentication"))
+        scheme = f"{fact('auth_scheme')} "
+        if not header.startswith(scheme):
+            raise ApiError(error(401, CODES["authentication"], "Unauthorized",
+                                 developer="Missing Basic authentication"))
         try:
-            user, _, token = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            user, _, token = base64.b64decode(header[len(scheme):]).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
-            raise ApiError(error(401, 3000, "Unauthorized", developer="Malformed Basic authentication")) from None
+            raise ApiError(error(401, CODES["authentication"], "Unauthorized",
+                                 developer="Malformed Basic authentication")) from None
         session = state.sessions.get(token)
         if session is None or session["env"] != g.env:
-            raise ApiError(error(401, 3000, "Unauthorized", developer="Invalid session token"))
-        if dt.date.fromisoformat(session["expirationDate"]) <= state.today():
-            raise ApiError(error(401, 3000, "Unauthorized", developer="The session token has expired"))
+            raise ApiError(error(401, CODES["authentication"], "Unauthorized", developer="Invalid session token"))
+        if _parse_day(session["expirationDate"]) <= state.today():
+            raise ApiError(error(401, CODES["authentication"], "Unauthorized",
+                                 developer="The session token has expired"))
         owner, why = employee_token_state(g.env, session["employeeToken"])
         if owner is None:
-            raise ApiError(error(401, 3000, "Unauthorized", developer=why))
+            raise ApiError(error(401, CODES["authentication"], "Unauthorized", developer=why))
         blocked = take_rate_slot((g.env, session["consumerToken"], session["employeeToken"]))
         if blocked is not None:
             raise ApiError(blocked)
         company = owner["company"]
-        if user not in ("", "0"):
+        if user not in ("", fact("own_company_id")):
             try:
                 wanted = int(user)
             except ValueError:
-                raise ApiError(error(401, 3000, "Unauthorized",
+                raise ApiError(error(401, CODES["authentication"], "Unauthorized",
                                      developer="The username must be a company id")) from None
             if wanted != company and wanted not in LOGIN_ACCESS.get(company, []):
-                raise ApiError(error(403, 9000, "You do not have access to this company",
+                raise ApiError(error(403, CODES["security"], "You do not have access to this company",
                                      developer=f"No login access to company {wanted}"))
             company = wanted
         return owner, company
@@ -505,54 +534,56 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         return json_response({"ok": True})
 
     # -- token/session -------------------------------------------------------------------------------
-    @app.route("/v2/token/session/:create", methods=["PUT", "POST"])
+    @app.route(f"{API}{fact('session_create_path')}", methods=["PUT", "POST"])
     def session_create() -> Response:
+        keys = fact("session_create_body")
         if request.method == "POST":  # the spec's preferred form; PUT with query parameters is deprecated
             body = request.get_json(force=True, silent=True) or {}
-            params = {k: str(body.get(k) or "") for k in ("consumerToken", "employeeToken", "expirationDate")}
+            params = {k: str(body.get(k) or "") for k in keys}
         else:
-            params = {k: request.args.get(k, "") for k in ("consumerToken", "employeeToken", "expirationDate")}
+            params = {k: request.args.get(k, "") for k in keys}
         missing = [vmsg(k, "Kan ikke være null.") for k, v in params.items() if not v]
         if missing:
-            return error(422, 15000, "Validering feilet.", validation=missing)
+            return error(422, CODES["value_validation"], "Validering feilet.", validation=missing)
         try:
-            expiration = dt.date.fromisoformat(params["expirationDate"])
+            expiration = _parse_day(params["expirationDate"])
         except ValueError:
-            return error(422, 16000, "Mapping failed", validation=[vmsg("expirationDate", "Ugyldig dato.")])
+            return error(422, CODES["mapping"], "Mapping failed", validation=[vmsg("expirationDate", "Ugyldig dato.")])
         if expiration <= state.today():
-            return error(422, 15000, "Validering feilet.",
+            return error(422, CODES["value_validation"], "Validering feilet.",
                          validation=[vmsg("expirationDate", "Utløpsdato må være etter dagens dato.")])
         consumer_ok = params["consumerToken"] == DEMO_SETTINGS[f"consumer_token_{g.env}"]
         if not consumer_ok:
-            return error(401, 3000, "Unauthorized", developer="Invalid consumer token")
+            return error(401, CODES["authentication"], "Unauthorized", developer="Invalid consumer token")
         owner, why = employee_token_state(g.env, params["employeeToken"])
         if owner is None:
-            return error(401, 3000, "Unauthorized", developer=why)
+            return error(401, CODES["authentication"], "Unauthorized", developer=why)
         blocked = take_rate_slot((g.env, params["consumerToken"], params["employeeToken"]))
         if blocked is not None:
             return blocked
-        prefix = "test-" if g.env == "test" else ""
+        prefix = fact("test_token_prefix") if g.env == "test" else ""
         token = prefix + base64.urlsafe_b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().rstrip("=")
         sid = state.new_id()
         session = {"id": sid, "version": 0, "url": _url(g.env, "token/session", sid),
                    "consumerToken": {"id": 77, "url": _url(g.env, "token/consumer", 77)},
                    "employeeToken": {"id": owner["id"], "url": _url(g.env, "token/employee", owner["id"]),
                                      "_full": {"id": owner["id"], "expirationDate": owner["expires"]}},
-                   "expirationDate": expiration.isoformat(), "token": token, "encryptionKey": None}
+                   fact("session_expiry_key"): _day(expiration), fact("session_token_key"): token,
+                   "encryptionKey": None}
         with state.lock:
             state.sessions[token] = {**session, "env": g.env, "consumerToken": params["consumerToken"],
                                      "employeeToken": params["employeeToken"]}
-        return _single(session, "SessionTokenDTO", 201 if request.method == "POST" else 200)
+        return _single(session, "SessionTokenDTO", fact("created_status") if request.method == "POST" else 200)
 
-    @app.delete("/v2/token/session/<token>")
+    @app.delete(f"{API}/token/session/<token>")
     def session_delete(token: str) -> Response:
         authenticate()
         with state.lock:
             if state.sessions.pop(token, None) is None:
-                return error(404, 6000, "Object not found")
+                return error(404, CODES["not_found"], "Object not found")
         return Response(status=204)
 
-    @app.get("/v2/token/session/>whoAmI")
+    @app.get(f"{API}{fact('who_am_i_path')}")
     def who_am_i() -> Response:
         owner, company = authenticate()
         first, last = EMPLOYEES[owner["employee"]]
@@ -565,26 +596,26 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         return _single(value, "LoggedInUserInfoDTO")
 
     # -- companies -------------------------------------------------------------------------------------
-    @app.get("/v2/company/>withLoginAccess")
+    @app.get(f"{API}/company/>withLoginAccess")
     def login_access() -> Response:
         owner, _ = authenticate()
         ids = [owner["company"], *LOGIN_ACCESS.get(owner["company"], [])]
         return _list([state.store["companies"][i] for i in ids], "CompanyDTO")
 
-    @app.get("/v2/company/<int:cid>")
+    @app.get(f"{API}/company/<int:cid>")
     def company_get(cid: int) -> Response:
         owner, company = authenticate()
         if cid not in (company, owner["company"]) or cid not in state.store["companies"]:
-            return error(404, 6000, "Object not found")
+            return error(404, CODES["not_found"], "Object not found")
         return _single(state.store["companies"][cid], "CompanyDTO")
 
     # -- customers -----------------------------------------------------------------------------------
-    @app.get("/v2/customer")
+    @app.get(f"{API}{fact('customer_path')}")
     def customer_list() -> Response:
         _, company = authenticate()
         items = state.store["customers"][company]
         # isInactive: "Equals", default false (spec 2.74): without it only active customers are listed
-        inactive = _is_true(request.args.get("isInactive"), False)
+        inactive = _is_true(request.args.get(fact("inactive_param")), fact("inactive_default"))
         items = [c for c in items if c["isInactive"] == inactive]
         if request.args.get("id"):
             ids = {int(i) for i in request.args["id"].split(",") if i.strip().isdigit()}
@@ -592,30 +623,31 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         if request.args.get("customerAccountNumber"):  # "List of customer numbers"
             numbers = {n.strip() for n in request.args["customerAccountNumber"].split(",")}
             items = [c for c in items if str(c["customerNumber"]) in numbers]
-        for arg in ("organizationNumber", "email", "invoiceEmail"):  # "Equals"
+        for arg in (fact("org_number_param"), "email", "invoiceEmail"):  # "Equals"
             if request.args.get(arg):
                 items = [c for c in items if c[arg] == request.args[arg]]
-        if request.args.get("customerName"):
+        if request.args.get(fact("customer_name_param")):
             # The spec says only "Name". Matching a part of the name, ignoring case, is our reading [INF]: a
             # client that compares the names itself works whether Tripletex matches exactly or not.
-            needle = request.args["customerName"].casefold()
+            needle = request.args[fact("customer_name_param")].casefold()
             items = [c for c in items if needle in c["name"].casefold()]
         return _list(items, "CustomerDTO")
 
-    @app.get("/v2/customer/<int:oid>")
+    @app.get(f"{API}{fact('customer_path')}/<int:oid>")
     def customer_get(oid: int) -> Response:
         _, company = authenticate()
         found = next((c for c in state.store["customers"][company] if c["id"] == oid), None)
         if found is None:
-            return error(404, 6000, "Object not found")
+            return error(404, CODES["not_found"], "Object not found")
         return _single(found, "CustomerDTO")
 
-    @app.post("/v2/customer")
+    @app.post(f"{API}{fact('customer_path')}")
     def customer_create() -> Response:
         _, company = authenticate()
         body = _body()
         if not str(body.get("name") or "").strip():
-            return error(422, 15000, "Validering feilet.", validation=[vmsg("name", "Kan ikke være null.")])
+            return error(422, CODES["value_validation"], "Validering feilet.",
+                         validation=[vmsg("name", "Kan ikke være null.")])
         oid = state.new_id()
         customer = {"id": oid, "version": 0, "url": _url(g.env, "customer", oid), "name": body["name"],
                     "organizationNumber": str(body.get("organizationNumber") or ""),
@@ -631,22 +663,23 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
         with state.lock:
             state.store["customers"][company].append(customer)
             state.created_customers.append(customer)
-        return _single(customer, "CustomerDTO", 201)
+        return _single(customer, "CustomerDTO", fact("created_status"))
 
     # -- products, VAT types, currencies ----------------------------------------------------------------
-    @app.get("/v2/product")
+    @app.get(f"{API}{fact('product_path')}")
     def product_list() -> Response:
         _, company = authenticate()
         items = state.store["products"][company]
-        if request.args.get("isInactive"):
-            items = [p for p in items if p["isInactive"] == _is_true(request.args["isInactive"], False)]
+        if request.args.get(fact("inactive_param")):
+            wanted = _is_true(request.args[fact("inactive_param")], fact("inactive_default"))
+            items = [p for p in items if p["isInactive"] == wanted]
         if request.args.get("number"):
             items = [p for p in items if p["number"] == request.args["number"]]
         if request.args.get("name"):
             items = [p for p in items if request.args["name"].lower() in p["name"].lower()]
         return _list(items, "ProductDTO")
 
-    @app.get("/v2/ledger/vatType")
+    @app.get(f"{API}{fact('vat_type_path')}")
     def vat_list() -> Response:
         authenticate()
         items = [dict(v, version=0, url=_url(g.env, "ledger/vatType", v["id"])) for v in VAT_TYPES]
@@ -655,36 +688,38 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             items = [v for v in items if str(v["id"]) in ids]
         if request.args.get("number"):
             items = [v for v in items if v["number"] == request.args["number"]]
-        if request.args.get("typeOfVat") in VAT_USES:
-            items = [v for v in items if v["id"] in VAT_USES[request.args["typeOfVat"]]]
+        kind = fact("sales_vat_filter")[0]
+        if request.args.get(kind) in VAT_USES:
+            items = [v for v in items if v["id"] in VAT_USES[request.args[kind]]]
         return _list(items, "VatTypeDTO")
 
-    @app.get("/v2/ledger/vatType/<int:vid>")
+    @app.get(f"{API}{fact('vat_type_path')}/<int:vid>")
     def vat_get(vid: int) -> Response:
         authenticate()
         if not any(v["id"] == vid for v in VAT_TYPES):
-            return error(404, 6000, "Object not found")
+            return error(404, CODES["not_found"], "Object not found")
         return _single(dict(_vat(vid), version=0, url=_url(g.env, "ledger/vatType", vid)), "VatTypeDTO")
 
-    @app.get("/v2/currency")
+    @app.get(f"{API}{fact('currency_path')}")
     def currency_list() -> Response:
         authenticate()
         items = [dict(c, version=0, url=_url(g.env, "currency", c["id"])) for c in CURRENCIES]
-        if request.args.get("code"):
-            items = [c for c in items if c["code"] == request.args["code"].upper()]
+        code = fact("currency_code_param")
+        if request.args.get(code):
+            items = [c for c in items if c["code"] == request.args[code].upper()]
         return _list(items, "CurrencyDTO")
 
     # -- invoices ------------------------------------------------------------------------------------
-    @app.get("/v2/invoice")
+    @app.get(f"{API}{fact('invoice_path')}")
     def invoice_list() -> Response:
         _, company = authenticate()
-        problems = [vmsg(k, "Kan ikke være null.") for k in ("invoiceDateFrom", "invoiceDateTo")
-                    if not request.args.get(k)]
+        date_from, date_to = fact("invoice_date_range")
+        problems = [vmsg(k, "Kan ikke være null.") for k in (date_from, date_to) if not request.args.get(k)]
         if problems:
-            return error(422, 15000, "Validering feilet.", validation=problems)
-        start, end = _date_arg("invoiceDateFrom"), _date_arg("invoiceDateTo")
+            return error(422, CODES["value_validation"], "Validering feilet.", validation=problems)
+        start, end = _date_arg(date_from), _date_arg(date_to)
         items = [i for i in state.store["invoices"][company]
-                 if start <= dt.date.fromisoformat(i["invoiceDate"]) < end]  # from including, to excluding
+                 if start <= _parse_day(i["invoiceDate"]) < end]  # from including, to excluding
         if request.args.get("invoiceNumber"):
             items = [i for i in items if str(i["invoiceNumber"]) == request.args["invoiceNumber"]]
         if request.args.get("customerId"):
@@ -694,19 +729,19 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             items = [i for i in items if str(i["id"]) in ids]
         return _list(items, "InvoiceDTO")
 
-    @app.get("/v2/invoice/<int:oid>")
+    @app.get(f"{API}{fact('invoice_path')}/<int:oid>")
     def invoice_get(oid: int) -> Response:
         _, company = authenticate()
         found = next((i for i in state.store["invoices"][company] if i["id"] == oid), None)
         if found is None:
-            return error(404, 6000, "Object not found")
+            return error(404, CODES["not_found"], "Object not found")
         return _single(found, "InvoiceDTO")
 
-    @app.post("/v2/invoice")
+    @app.post(f"{API}{fact('invoice_path')}")
     def invoice_create() -> Response:
         _, company = authenticate()
         body = _body()
-        send = _is_true(request.args.get("sendToCustomer"), True)  # the documented default is true
+        send = _is_true(request.args.get(fact("send_to_customer_param")), fact("send_to_customer_default"))
         problems: list[dict[str, Any]] = []
         dates = {}
         for key in ("invoiceDate", "invoiceDueDate"):
@@ -736,7 +771,7 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             currency = currency_ids.get(_ref_id(order.get("currency")) or 1)
             if currency is None:
                 problems.append(vmsg(f"{prefix}.currency", "Valutaen finnes ikke."))
-            incl = bool(order.get("isPrioritizeAmountsIncludingVat"))
+            incl = bool(order.get(fact("prices_include_vat_key")))
             lines = order.get("orderLines") or []
             if not lines:
                 problems.append(vmsg(f"{prefix}.orderLines", "Ordren må ha minst én ordrelinje."))
@@ -746,10 +781,11 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             for li, line in enumerate(lines):
                 lp = f"{prefix}.orderLines[{li}]"
                 count = _decimal(line.get("count"), f"{lp}.count", problems, required=True)
-                price_key = "unitPriceIncludingVatCurrency" if incl else "unitPriceExcludingVatCurrency"
+                price_key = fact("line_price_including_vat_key") if incl else fact("line_price_key")
                 price = _decimal(line.get(price_key), f"{lp}.{price_key}", problems,
                                  required=not line.get("product"))
-                vat = vat_ids.get(_ref_id(line.get("vatType"))) if line.get("vatType") else _vat(3)
+                vat = (vat_ids.get(_ref_id(line.get("vatType"))) if line.get("vatType")
+                       else _vat(fact("vat_type_ids")["25"]))
                 if vat is None:
                     problems.append(vmsg(f"{lp}.vatType", "MVA-typen finnes ikke."))
                 product = None
@@ -771,10 +807,10 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
                 vat_by_rate[rate] = vat_by_rate.get(rate, Decimal(0)) + net
                 line_vats.append(line_vat)
                 made_lines.append({"id": state.new_id(), "description": str(line.get("description") or ""),
-                                   "count": float(count), "unitPriceExcludingVatCurrency":
+                                   "count": float(count), fact("line_price_key"):
                                    float((price / (1 + rate)) if incl_line else price),
-                                   "amountExcludingVatCurrency": float(net),
-                                   "amountIncludingVatCurrency": float(net + line_vat),
+                                   fact("line_net_key"): float(net),
+                                   fact("line_gross_key"): float(net + line_vat),
                                    "vatType": _ref(dict(vat, url=_url(g.env, "ledger/vatType", vat["id"]))),
                                    "product": _ref(product) if product else None})
             if state.knobs["book_vat_rounding"] == "line":
@@ -782,8 +818,10 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             else:
                 gross_total = net_total + sum((_ore(n * r) for r, n in vat_by_rate.items()), Decimal(0))
             oid = state.new_id()
-            made_orders.append({"id": oid, "url": _url(g.env, "order", oid), "reference": order.get("reference"),
-                                "invoiceComment": order.get("invoiceComment") or "", "customer": cust,
+            made_orders.append({"id": oid, "url": _url(g.env, "order", oid),
+                                fact("order_reference_key"): order.get(fact("order_reference_key")),
+                                fact("order_comment_key"): order.get(fact("order_comment_key")) or "",
+                                "customer": cust,
                                 "orderDate": order.get("orderDate"), "deliveryDate": order.get("deliveryDate"),
                                 "currency": currency, "orderLines": made_lines,
                                 "_net": net_total, "_gross": gross_total})
@@ -791,9 +829,9 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
                 and _ref_id(body["customer"]) != made_orders[0]["customer"]["id"]:
             problems.append(vmsg("customer", "Kunden på fakturaen må være kunden på ordren."))
         if problems:
-            return error(422, 15000, "Validering feilet.", validation=problems)
+            return error(422, CODES["value_validation"], "Validering feilet.", validation=problems)
         if not state.store["companies"][company]["hasBankAccount"]:
-            return error(422, 15000, "Validering feilet.", validation=[vmsg(
+            return error(422, CODES["value_validation"], "Validering feilet.", validation=[vmsg(
                 "", "Faktura kan ikke opprettes før selskapet har registrert et bankkontonummer.")])
         order = made_orders[0]
         with state.lock:
@@ -804,11 +842,11 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             currency = order["currency"]
             invoice = {
                 "id": oid, "version": 0, "url": _url(g.env, "invoice", oid), "invoiceNumber": number,
-                "invoiceDate": dates["invoiceDate"].isoformat(), "invoiceDueDate": dates["invoiceDueDate"].isoformat(),
+                "invoiceDate": _day(dates["invoiceDate"]), "invoiceDueDate": _day(dates["invoiceDueDate"]),
                 "customer": _ref(order["customer"]), "comment": str(body.get("comment") or ""),
-                "invoiceComment": order["invoiceComment"], "kid": "",
-                "amountExcludingVat": float(round(net, 2)), "amountExcludingVatCurrency": float(round(net, 2)),
-                "amount": float(round(gross, 2)), "amountCurrency": float(round(gross, 2)),
+                "invoiceComment": order[fact("order_comment_key")], "kid": "",
+                "amountExcludingVat": float(round(net, 2)), fact("invoice_net_key"): float(round(net, 2)),
+                "amount": float(round(gross, 2)), fact("invoice_gross_key"): float(round(gross, 2)),
                 "currency": dict(currency, url=_url(g.env, "currency", currency["id"])),
                 "isCreditNote": False, "isCharged": True, "isApproved": True,
                 "orders": [dict(order, customer=_ref(order["customer"]))],
@@ -816,7 +854,7 @@ def create_app(**knobs: Any) -> Flask:  # noqa: C901 (one place for the whole AP
             }
             invoices.append(invoice)
             state.created_invoices.append(invoice)
-        return _single(invoice, "InvoiceDTO", 201)
+        return _single(invoice, "InvoiceDTO", fact("created_status"))
 
     return app
 
@@ -826,9 +864,10 @@ def _body() -> dict[str, Any]:
     try:
         body = json.loads(raw or b"null", parse_float=Decimal)
     except ValueError:
-        raise ApiError(error(422, 22000, "Invalid JSON", developer="The request body is not valid JSON")) from None
+        raise ApiError(error(422, CODES["invalid_json"], "Invalid JSON",
+                             developer="The request body is not valid JSON")) from None
     if not isinstance(body, dict):
-        raise ApiError(error(422, 22000, "Invalid JSON", developer="Expected a JSON object"))
+        raise ApiError(error(422, CODES["invalid_json"], "Invalid JSON", developer="Expected a JSON object"))
     return body
 
 
@@ -846,7 +885,7 @@ def _parse_date(value: Any, field: str, problems: list[dict[str, Any]]) -> dt.da
         problems.append(vmsg(field, "Kan ikke være null."))
         return None
     try:
-        return dt.date.fromisoformat(str(value))
+        return _parse_day(str(value))
     except ValueError:
         problems.append(vmsg(field, "Ugyldig dato, bruk formatet ÅÅÅÅ-MM-DD."))
         return None

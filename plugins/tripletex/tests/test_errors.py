@@ -9,8 +9,6 @@ import pytest
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 
-from .kit import GOOD, make_invoice
-
 SECRETS = ("sbx-employee", "sbx-consumer")
 
 
@@ -20,9 +18,9 @@ def no_secret(exc: Exception) -> None:
 
 
 @pytest.mark.parametrize("token", ["sbx-employee-expired-0003", "sbx-employee-revoked-0004", "sbx-employee-nope"])
-def test_dead_employee_token_is_an_auth_error_that_says_regenerate(call, state, token):
+def test_dead_employee_token_is_an_auth_error_that_says_regenerate(call, state, token, good):
     with pytest.raises(AuthError) as caught:
-        call("hub_test_connection", credentials={**GOOD, "employee_token": token})
+        call("hub_test_connection", credentials={**good, "employee_token": token})
     assert "Company → API access" in caught.value.hint and "paste" in caught.value.hint
     assert "request id" in caught.value.hint
     no_secret(caught.value)
@@ -35,16 +33,16 @@ def test_expired_test_environment_token(call):
                                                  "environment": "test", "company_id": "0"})
 
 
-def test_test_token_against_production_is_a_config_hint(call):
+def test_test_token_against_production_is_a_config_hint(call, good):
     with pytest.raises(ConfigError) as caught:
-        call("hub_test_connection", credentials={**GOOD, "employee_token": "test-sbx-employee-demo-0101"})
+        call("hub_test_connection", credentials={**good, "employee_token": "test-sbx-employee-demo-0101"})
     assert caught.value.field == "environment" and "Test" in caught.value.hint
     no_secret(caught.value)
 
 
-def test_production_token_against_test_is_a_config_hint(call, state):
+def test_production_token_against_test_is_a_config_hint(call, state, good):
     with pytest.raises(ConfigError) as caught:
-        call("hub_test_connection", credentials={**GOOD, "environment": "test"})
+        call("hub_test_connection", credentials={**good, "environment": "test"})
     assert caught.value.field == "environment" and "Production" in caught.value.hint
     assert state.requests[0]["host"] == "api-test.tripletex.tech"
 
@@ -61,18 +59,18 @@ def test_wrong_consumer_token_is_an_auth_error(call, make_ctx):
         call("hub_test_connection", ctx=make_ctx(settings={"consumer_token_production": "not-the-partner-token"}))
 
 
-def test_session_that_stays_rejected_is_an_auth_error(make_ctx, registry, state):
+def test_session_that_stays_rejected_is_an_auth_error(make_ctx, registry, state, good):
     ctx = make_ctx()
-    registry.call("tripletex", "hub_test_connection", ctx=ctx, credentials=GOOD)
+    registry.call("tripletex", "hub_test_connection", ctx=ctx, credentials=good)
     state.revoke("sbx-employee-fjord-0001")  # revoked in Tripletex while the session was cached
     with pytest.raises(AuthError):
-        registry.call("tripletex", "hub_list_tax_rates", ctx=ctx, credentials=GOOD)
+        registry.call("tripletex", "hub_list_tax_rates", ctx=ctx, credentials=good)
     assert [r["status"] for r in state.requests][-2:] == [401, 401]  # the call, then the session re-create
 
 
-def test_company_without_login_access_is_a_config_error_on_company_id(call):
+def test_company_without_login_access_is_a_config_error_on_company_id(call, good):
     with pytest.raises(ConfigError) as caught:
-        call("hub_test_connection", credentials={**GOOD, "company_id": "4"})
+        call("hub_test_connection", credentials={**good, "company_id": "4"})
     assert caught.value.field == "company_id"
 
 
@@ -88,7 +86,7 @@ def test_403_on_own_company_is_an_auth_error_about_permissions(call, make_ctx):
     assert "not allowed" in caught.value.message and "req-403" in caught.value.hint
 
 
-def test_422_validation_messages_become_field_messages(call, state):
+def test_422_validation_messages_become_field_messages(call, state, make_invoice):
     party_missing = make_invoice(client=make_invoice().client.__class__(name="x", vendor_client_id="99999999"))
     with pytest.raises(VendorRejected) as caught:
         call("hub_export_invoice", invoice=party_missing)
@@ -97,11 +95,11 @@ def test_422_validation_messages_become_field_messages(call, state):
     assert not state.created_invoices
 
 
-def test_company_without_bank_account_is_rejected_with_tripletex_message(call, state):
+def test_company_without_bank_account_is_rejected_with_tripletex_message(call, state, good, make_invoice):
     customer = state.store["customers"][3][0]
     invoice = make_invoice(client=make_invoice().client.__class__(name="x", vendor_client_id=str(customer["id"])))
     with pytest.raises(VendorRejected) as caught:
-        call("hub_export_invoice", credentials={**GOOD, "company_id": "3"}, invoice=invoice)
+        call("hub_export_invoice", credentials={**good, "company_id": "3"}, invoice=invoice)
     assert caught.value.field_messages == {
         "": ["Faktura kan ikke opprettes før selskapet har registrert et bankkontonummer."]}
 
@@ -124,14 +122,14 @@ def _mock_export(status: int, body: dict, found_after: bool):
     return handler, posted
 
 
-def test_409_duplicate_answer_returns_the_existing_invoice(call, make_ctx):
+def test_409_duplicate_answer_returns_the_existing_invoice(call, make_ctx, make_invoice):
     handler, posted = _mock_export(409, {"status": 409, "code": 14000, "message": "Duplicate entry"}, True)
     receipt = call("hub_export_invoice", ctx=make_ctx(httpx.MockTransport(handler)), invoice=make_invoice())
     assert receipt.already_existed and receipt.vendor_invoice_id == "777" and receipt.number == "12"
     assert len(posted) == 1
 
 
-def test_409_without_an_existing_invoice_is_rejected(call, make_ctx):
+def test_409_without_an_existing_invoice_is_rejected(call, make_ctx, make_invoice):
     handler, _ = _mock_export(409, {"status": 409, "code": 8000, "message": "Revision exception",
                                     "validationMessages": None, "requestId": "abc"}, False)
     with pytest.raises(VendorRejected) as caught:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 
-import hub_tripletex
 import pytest
+from hub_tripletex import client as tt_client
 from hub_tripletex import sandbox
+from hub_tripletex.wire import FACTS, fact
 
 from hub.errors import VendorRejected
-
-from .kit import make_invoice
+from hub.wire import WireFact
 
 INVOICE_BODY = {
     "invoiceDate": "2026-11-20", "invoiceDueDate": "2026-12-04", "customer": {"id": 10002},
@@ -83,7 +83,7 @@ def test_query_parameters_must_be_declared_and_typed(tripletex_spec):
 
 def test_fields_selectors_name_real_fields_of_the_response_model(tripletex_spec):
     spec = tripletex_spec
-    assert spec.check_request("GET", "/v2/customer", "fields=" + hub_tripletex.CUSTOMER_FIELDS, None, b"") == []
+    assert spec.check_request("GET", "/v2/customer", "fields=" + fact("customer_fields"), None, b"") == []
     assert spec.check_request("GET", "/v2/invoice", "invoiceDateFrom=a&invoiceDateTo=b&fields=*,orders(*)",
                               None, b"") == []
     [nested] = spec.check_request("GET", "/v2/customer", "fields=id,postalAddress(zip)", None, b"")
@@ -128,15 +128,15 @@ def test_every_route_the_sandbox_serves_is_in_the_spec(tripletex_spec):
     assert routes and routes <= spec_ops, sorted(routes - spec_ops)
 
 
-def test_the_checks_see_the_plugins_traffic(call, spec_check, tripletex_spec):
+def test_the_checks_see_the_plugins_traffic(call, spec_check, tripletex_spec, make_invoice):
     call("hub_export_invoice", invoice=make_invoice())
     # session, invoice lookup, invoice create: each request and answer went through the check
     assert spec_check.exchanges == 3 and spec_check.problems == []
 
 
-def test_a_renamed_field_in_the_clients_invoice_body_is_caught(call, state, spec_check, tripletex_spec,
+def test_a_renamed_field_in_the_clients_invoice_body_is_caught(make_invoice, call, state, spec_check, tripletex_spec,
                                                                monkeypatch):
-    real = hub_tripletex._invoice_body
+    real = tt_client._invoice_body
 
     def renamed(*args, **kwargs):
         body = real(*args, **kwargs)
@@ -144,7 +144,7 @@ def test_a_renamed_field_in_the_clients_invoice_body_is_caught(call, state, spec
             line["unitPriceExcludingVat"] = line.pop("unitPriceExcludingVatCurrency")
         return body
 
-    monkeypatch.setattr(hub_tripletex, "_invoice_body", renamed)
+    monkeypatch.setattr(tt_client, "_invoice_body", renamed)
     with pytest.raises(VendorRejected):  # the sandbox misses the price; the point is the spec problem below
         call("hub_export_invoice", invoice=make_invoice())
     assert any("'unitPriceExcludingVat' was unexpected" in p for p in spec_check.problems), spec_check.problems
@@ -152,8 +152,8 @@ def test_a_renamed_field_in_the_clients_invoice_body_is_caught(call, state, spec
 
 
 def test_a_renamed_field_in_the_clients_fields_selector_is_caught(call, spec_check, tripletex_spec, monkeypatch):
-    monkeypatch.setattr(hub_tripletex, "CUSTOMER_FIELDS", hub_tripletex.CUSTOMER_FIELDS.replace("invoiceEmail",
-                                                                                                "invoiceMail"))
+    renamed = fact("customer_fields").replace("invoiceEmail", "invoiceMail")
+    monkeypatch.setitem(FACTS, "customer_fields", WireFact(renamed, "assumed"))
     call("hub_list_clients", query="NO 912345670 MVA")  # no such customer: an empty list, nothing refused
     assert any("names 'invoiceMail', which is not a field of Customer" in p for p in spec_check.problems)
     spec_check.problems.clear()
