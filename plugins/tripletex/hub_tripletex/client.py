@@ -323,7 +323,8 @@ def list_clients(client: TripletexClient, query: str) -> list[VendorClient]:
     query = (query or "").strip()
     org = _org_number(query)
     params = {"fields": fact("customer_fields")}
-    if org:  # the API filters by organisation number; it has no name filter, so names are matched here
+    if org:  # the API filters by organisation number ("Equals"); its customerName filter is documented only as
+        # "Name" (whether it matches part of a name is not said), so a name, a number or part of either is matched here
         params[fact("org_number_param")] = org
     rows = client.iter_list(fact("customer_path"), params, what="listing customers")
     needle = query.casefold()
