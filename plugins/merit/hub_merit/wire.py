@@ -2,7 +2,7 @@
 
 Merit publishes no schema file, so the client (:mod:`hub_merit.client`, :mod:`hub_merit`) and the sandbox
 (:mod:`hub_merit.sandbox`) both read the shapes below — field names, date fields, list keys, lengths,
-endpoints, codes — instead of each spelling them out. ``tests/test_facts.py`` runs
+endpoints, codes — instead of each spelling them out. ``tests/test_client.py`` runs
 :func:`hub.testing.wire.check_wire_facts` over the table: a fact marked ``assumed`` must be named in the
 plugin's README.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.testing.wire import WireFact  # plain data; the hub.testing package needs no pytest for it
+from hub.wire import WireFact
 
 _SALES_INVOICE = "api.merit.ee …/sales-invoices/create-sales-invoice (v1 sendinvoice); public-apis.md §3, §7"
 _PAYMENTS = "api.merit.ee …/payments/list-of-payments (v1 and v2 results); public-apis.md §3, §7"

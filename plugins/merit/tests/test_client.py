@@ -1,10 +1,12 @@
-"""Wire level: hosts, signing, envelopes and every error mapping (public-apis.md §3)."""
+"""The client at wire level: hosts, signing, envelopes and every error mapping (public-apis.md §3), and the wire
+facts it relies on (every one sourced, or named as assumed in the README)."""
 
 import base64
 import datetime as dt
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -12,11 +14,18 @@ import pytest
 from hub_merit import client as merit_client
 from hub_merit import sandbox
 from hub_merit.client import MeritAuth, MeritClient, sign, timestamp, windows
+from hub_merit.wire import FACTS
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import make_context
+from hub.testing.wire import check_wire_facts
 
+README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO = sandbox.DEMO_CREDENTIALS
+
+
+def test_every_fact_is_sourced_or_named_as_assumed_in_the_readme():
+    check_wire_facts(FACTS, README.read_text(encoding="utf-8"))
 
 
 def _query(recorded) -> dict:
