@@ -144,7 +144,7 @@ def hub_vendor() -> VendorInfo:
         account_kind="company",  # a Merit Aktiva company: its own API id and key
         docs_url="https://api.merit.ee/connecting-robots/reference-manual/",
         requires_api="1.2",
-        vat_rounding="line",  # wire fact vat_per_row: Merit counts VAT per row, each rounded
+        vat_rounding="line" if fact("vat_per_row") else "rate",  # Merit counts VAT per row, each rounded
     )
 
 
@@ -437,11 +437,11 @@ def hub_export_invoice(ctx: Any, credentials: dict, invoice: Invoice) -> ExportR
             if existing is not None:
                 return existing
         raise
-    if not isinstance(answer, dict) or not answer.get("InvoiceId"):
+    _, id_key, number_key, _, _ = fact("send_invoice_answer")
+    if not isinstance(answer, dict) or not answer.get(id_key):
         raise TransientError("Merit Aktiva answered sendinvoice without an invoice id.",
                              hint="The hub will look the invoice up before trying again.")
-    return ExportReceipt(vendor_invoice_id=str(answer["InvoiceId"]), number=str(answer.get("InvoiceNo") or
-                                                                               invoice.number))
+    return ExportReceipt(vendor_invoice_id=str(answer[id_key]), number=str(answer.get(number_key) or invoice.number))
 
 
 def payment_links(row: dict) -> list[dict]:

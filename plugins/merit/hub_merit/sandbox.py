@@ -72,9 +72,6 @@ STACK_TRACE_TEMPLATE = """<!DOCTYPE html>
    System.Web.Mvc.ActionMethodDispatcher.Execute(ControllerBase controller, Object[] parameters) +14
 </pre></body></html>"""
 NULL_REFERENCE = ("System.NullReferenceException", "Object reference not set to an instance of an object.")
-#: What SQL Server says when a text is longer than its column (wire fact ``description_too_long_answer``).
-TRUNCATED = ("System.Data.SqlClient.SqlException",
-             "String or binary data would be truncated. The statement has been terminated.")
 STACK_TRACE = STACK_TRACE_TEMPLATE.format(exception=NULL_REFERENCE[0], short=NULL_REFERENCE[0].rsplit(".", 1)[1],
                                           message=NULL_REFERENCE[1])
 
@@ -129,9 +126,11 @@ def _iso(day: dt.date) -> str:
 
 
 def _link(payment_id: str, paid: dict, amount: Decimal) -> dict:
-    """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it."""
+    """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it (its
+    ``DocAmount`` is the document's total with VAT: wire fact ``doc_amount_is_total``)."""
+    total = paid.get("TotalSum", paid["TotalAmount"] + paid["TaxAmount"])
     return {"PaymId": payment_id, fact("payment_link_invoice_number"): paid.get("InvoiceNo") or paid.get("BillNo"),
-            fact("payment_link_doc_amount"): paid.get("TotalSum", paid["TotalAmount"] + paid["TaxAmount"]),
+            fact("payment_link_doc_amount"): total if fact("doc_amount_is_total") else paid["TotalAmount"],
             fact("payment_link_paid_amount"): amount, "CurrencyCode": paid["CurrencyCode"],
             "CurrencyRate": Decimal(1), fact("payment_link_invoice_id"): paid.get("SIHId") or paid.get("PIHId")}
 
@@ -297,8 +296,9 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
     name = "merit"
-    vendor_knobs = {"rate_limit": "60/60", "max_skew_s": 300, "revoked_api_ids": [], "lapsed_api_ids": [],
-                    "extra_companies": 0, "book_vat_rounding": "line"}
+    vendor_knobs = {"rate_limit": "60/60", "max_skew_s": fact("timestamp_skew_s"), "revoked_api_ids": [],
+                    "lapsed_api_ids": [], "extra_companies": 0,
+                    "book_vat_rounding": "line" if fact("vat_per_row") else "rate"}
 
     def seed(self) -> None:
         companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
@@ -310,8 +310,8 @@ class SandboxState(Sandbox):
         if fault == "429":
             wait = int(self.knobs["retry_after"] or 1)
             return _too_many(60, time.time() + wait, wait)
-        if fault == "500":
-            return Response(STACK_TRACE, status=500, mimetype="text/html")
+        if fault == "500":  # wire fact server_fault_answer
+            return Response(STACK_TRACE, status=fact("server_fault_answer"), mimetype="text/html")
         if fault == "garbage":
             return _stack_trace()
         return super().fault_response(fault)
@@ -572,10 +572,10 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         item = row["Item"]
         if len(str(item["Code"])) > fact("item_code_max") or len(str(item["Description"])) > \
                 fact("item_description_max"):
-            return _stack_trace(TRUNCATED)
+            return _stack_trace(fact("description_too_long_answer"))
     for name in ("Hcomment", "Fcomment"):
         if len(str(payload.get(name) or "")) > fact("comment_max"):
-            return _stack_trace(TRUNCATED)
+            return _stack_trace(fact("description_too_long_answer"))
     cust = payload.get("Customer") or {}
     new_customer = False
     if cust.get("Id"):
@@ -586,7 +586,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if any(not cust.get(name) and cust.get(name) is not False for name in fact("new_customer_required")):
             return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
         if any(len(str(cust.get(name) or "")) > limit for name, limit in fact("new_customer_max").items()):
-            return _stack_trace(TRUNCATED)  # wire fact customer_field_too_long_answer
+            return _stack_trace(fact("customer_field_too_long_answer"))
         customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
         if customer is None:
             if not isinstance(cust["NotTDCustomer"], bool):
@@ -595,7 +595,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             if "foreign" in home and cust["CountryCode"] != company.country and not cust["NotTDCustomer"]:
                 # wire fact foreign_not_td_answer: a foreign company is never in the VAT annex (KMD INF)
                 return _message(f"NotTDCustomer must be true for a foreign customer ({cust['CountryCode']}): it "
-                                "cannot be reported in the VAT return annex.")
+                                "cannot be reported in the VAT return annex.", fact("foreign_not_td_answer"))
             new_customer = True
             customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
                         "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",
@@ -619,8 +619,9 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
                "_fcomment": payload.get("Fcomment")}
     company.invoices.append(invoice)
     state.created.append(invoice)
-    return _json({"CustomerId": customer["CustomerId"], "InvoiceId": invoice["SIHId"], "InvoiceNo": number,
-                  "RefNo": invoice["ReferenceNo"], "NewCustomer": new_customer})
+    customer_key, invoice_key, number_key, ref_key, new_customer_key = fact("send_invoice_answer")
+    return _json({customer_key: customer["CustomerId"], invoice_key: invoice["SIHId"], number_key: number,
+                  ref_key: invoice["ReferenceNo"], new_customer_key: new_customer})
 
 
 def create_app(**knobs: Any) -> Flask:

@@ -133,10 +133,13 @@ FACTS: dict[str, WireFact] = {
                                   "of a failed sendinvoice (public-apis.md §7)"),
     "duplicate_invoice_words": WireFact(("already", "juba"), "assumed"),
     # -- what the sandbox answers where nobody published Merit's reply ---------------------------------
-    "customer_field_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated",
-                                               "assumed"),
-    "description_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated", "assumed"),
-    "foreign_not_td_answer": WireFact("400 {\"Message\": …}", "assumed"),
+    # A text longer than its column: the bad_payload_answer (200 + ASP.NET stack trace) of this SQL Server exception.
+    "customer_field_too_long_answer": WireFact(("System.Data.SqlClient.SqlException", "String or binary data would "
+                                                "be truncated. The statement has been terminated."), "assumed"),
+    "description_too_long_answer": WireFact(("System.Data.SqlClient.SqlException", "String or binary data would be "
+                                             "truncated. The statement has been terminated."), "assumed"),
+    # A new foreign customer without NotTDCustomer: this status, with an error_message_key body ({"Message": …}).
+    "foreign_not_td_answer": WireFact(400, "assumed"),
     "timestamp_skew_s": WireFact(300, "inferred", "public-apis.md §3: stale timestamps are refused; the tolerance is "
                                                   "not published"),
 }

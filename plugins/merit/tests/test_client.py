@@ -14,7 +14,7 @@ import pytest
 from hub_merit import client as merit_client
 from hub_merit import sandbox
 from hub_merit.client import MeritAuth, MeritClient, sign, timestamp, windows
-from hub_merit.wire import FACTS
+from hub_merit.wire import FACTS, fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import make_context
@@ -146,6 +146,15 @@ def test_stale_or_future_timestamp_is_refused(call, state, now, skew):
     assert state.requests[-1].status == 401
 
 
+def test_the_sandbox_takes_a_timestamp_within_the_skew_and_refuses_one_beyond_it(call, state, now):
+    skew = dt.timedelta(seconds=fact("timestamp_skew_s"))
+    call("hub_test_connection", credentials=DEMO, clock=lambda: now - skew + dt.timedelta(seconds=30))
+    assert state.requests[-1].status == 200
+    with pytest.raises(AuthError):
+        call("hub_test_connection", credentials=DEMO, clock=lambda: now - skew - dt.timedelta(seconds=30))
+    assert state.requests[-1].status == 401
+
+
 def test_wrong_country_says_check_country_and_credentials(call, state):
     with pytest.raises(AuthError) as caught:
         call("hub_test_connection", credentials={**DEMO, "country": "PL"})
@@ -205,6 +214,7 @@ def test_server_error_is_transient(call, state):
     state.update_knobs({"fault": "500"})
     with pytest.raises(TransientError):
         call("hub_test_connection", credentials=DEMO)
+    assert state.requests[-1].status == fact("server_fault_answer")
 
 
 def test_stack_trace_with_200_is_an_error_not_data(call, state):

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from hub_merit import sandbox
 from hub_merit.client import MeritClient
+from hub_merit.wire import fact
 
 from hub.errors import TransientError, VendorRejected
 from hub.testing import make_context
@@ -200,9 +201,11 @@ def test_sandbox_refuses_a_description_over_100_characters_as_merit_does(app, st
     with pytest.raises(VendorRejected) as caught:
         MeritClient(ctx, DEMO).call("sendinvoice", payload)
     assert "would be truncated" in str(caught.value)
+    assert fact("description_too_long_answer")[1] in str(caught.value)
     assert state.requests[-1].status == 200 and state.created == []
     payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 100
-    assert MeritClient(ctx, DEMO).call("sendinvoice", payload)["InvoiceId"]
+    answer = MeritClient(ctx, DEMO).call("sendinvoice", payload)
+    assert answer["InvoiceId"] and set(answer) == set(fact("send_invoice_answer"))
 
 
 def test_comment_longer_than_merit_keeps_is_refused_before_sending(call, state):
@@ -264,7 +267,7 @@ def test_sandbox_refuses_a_foreign_company_sent_as_a_tax_declaration_customer(ap
     ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
     with pytest.raises(VendorRejected) as caught:
         MeritClient(ctx, DEMO).call("sendinvoice", payload)
-    assert state.requests[-1].status == 400
+    assert state.requests[-1].status == 400 == fact("foreign_not_td_answer")
     [message] = caught.value.field_messages[""]
     assert message.startswith("NotTDCustomer must be true for a foreign customer (FI)") and "{" not in message
     payload["Customer"]["NotTDCustomer"] = "false"  # Merit wants a JSON boolean

@@ -58,6 +58,19 @@ def test_sandbox_v1_payments_have_no_links_and_v2_payments_do(merit):
                for r in customer for link in r[fact("payment_links")])
 
 
+def test_sandbox_doc_amount_is_the_paid_invoices_total(merit):
+    """``DocAmount`` of a v2 link is the paid invoice's total with VAT (wire fact ``doc_amount_is_total``)."""
+    net_key, _, total_key = fact("invoice_details_header")[:3]
+    invoices = {r[fact("invoice_number")]: r for r in merit.call(fact("endpoint_invoices"), WINDOW)}
+    links = [link for r in merit.call(fact("endpoint_payment_links"), WINDOW)
+             if r[fact("payment_direction")] == fact("payment_direction_customer") for link in r[fact("payment_links")]
+             if link[fact("payment_link_invoice_number")] in invoices]
+    assert links
+    for link in links:
+        invoice = invoices[link[fact("payment_link_invoice_number")]]
+        assert link[fact("payment_link_doc_amount")] == invoice[total_key if fact("doc_amount_is_total") else net_key]
+
+
 def test_client_constants_come_from_the_facts():
     from hub_merit import client
 
