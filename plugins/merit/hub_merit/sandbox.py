@@ -125,14 +125,30 @@ def _iso(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
+def _invoice(invoice_id: str, number: str, day: dt.date, due: dt.date, customer: dict, currency: str, net: Decimal,
+             vat: Decimal, reference: str) -> dict:
+    """A sales invoice as the store keeps it: its ``getinvoices`` row, also the ``getinvoice`` header (wire facts
+    ``invoice_id``, ``invoice_number``, ``invoice_date``, ``invoice_vat``, ``invoice_details_header``)."""
+    net_key, _, total_key, currency_key, name_key, code_key, rounding_key = fact("invoice_details_header")
+    return {fact("invoice_id"): invoice_id, fact("invoice_number"): number, fact("invoice_date"): _iso(day),
+            "TransactionDate": _iso(day), "CustomerId": customer["CustomerId"], name_key: customer["Name"],
+            code_key: customer["RegNo"], "DueDate": _iso(due), currency_key: currency, "CurrencyRate": Decimal(1),
+            fact("invoice_vat"): vat, rounding_key: Decimal(0), net_key: net, total_key: net + vat,
+            "PaidAmount": Decimal(0), "ReferenceNo": reference, "VatRegNo": "", "EInvSent": False,
+            "EmailSent": False, "Paid": False}
+
+
 def _link(payment_id: str, paid: dict, amount: Decimal) -> dict:
     """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it (its
     ``DocAmount`` is the document's total with VAT: wire fact ``doc_amount_is_total``)."""
-    total = paid.get("TotalSum", paid["TotalAmount"] + paid["TaxAmount"])
-    return {"PaymId": payment_id, fact("payment_link_invoice_number"): paid.get("InvoiceNo") or paid.get("BillNo"),
-            fact("payment_link_doc_amount"): total if fact("doc_amount_is_total") else paid["TotalAmount"],
+    net_key, _, total_key = fact("invoice_details_header")[:3]
+    total = paid.get(total_key, paid[net_key] + paid[fact("invoice_vat")])
+    number = paid.get(fact("invoice_number")) or paid.get("BillNo")
+    return {"PaymId": payment_id, fact("payment_link_invoice_number"): number,
+            fact("payment_link_doc_amount"): total if fact("doc_amount_is_total") else paid[net_key],
             fact("payment_link_paid_amount"): amount, "CurrencyCode": paid["CurrencyCode"],
-            "CurrencyRate": Decimal(1), fact("payment_link_invoice_id"): paid.get("SIHId") or paid.get("PIHId")}
+            "CurrencyRate": Decimal(1),
+            fact("payment_link_invoice_id"): paid.get(fact("invoice_id")) or paid.get("PIHId")}
 
 
 def _payment(payment_id: str, bank: str, direction: int, party: dict | None, currency: str, day: dt.date,
@@ -153,7 +169,8 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
     currency = CURRENCY[country]
     for code, name_local, name_en, pct in TAXES[country]:
         company.taxes.append({"Id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Code": code,
-                              "Name": name_local, "NameEN": name_en, "NameRU": name_en, "TaxPct": Decimal(pct)})
+                              "Name": name_local, "NameEN": name_en, "NameRU": name_en,
+                              fact("tax_percent_fields")[0]: Decimal(pct)})
     for i, (code, item_name, price) in enumerate([("RAAM", "Raamatupidamisteenus", "250.00"),
                                                   ("PALK", "Palgaarvestus", "12.50"),
                                                   ("KMD", "Käibedeklaratsioon", "40.00"),
@@ -181,8 +198,8 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
     for i in range(6):
         company.vendors.append({"VendorId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                                 "Name": f"Tarnija {i + 1} OÜ"})
-    rated = [t for t in company.taxes if t["TaxPct"] > 0]
-    zero = [t for t in company.taxes if t["TaxPct"] == 0]
+    rated = [t for t in company.taxes if t[fact("tax_percent_fields")[0]] > 0]
+    zero = [t for t in company.taxes if t[fact("tax_percent_fields")[0]] == 0]
     # Payment documents have their own numbering, which overlaps the invoice numbers (both are plain
     # sequences): a client that took a payment's DocumentNo for the invoice it pays would pair it wrongly.
     inv_no, bill_no, pay_no, gl_no = 1000, 1, 1000, 1
@@ -213,22 +230,17 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
             customer = rng.choice(company.customers)
             net = money(Decimal(rng.randint(2000, 250000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.2 else rng.choice(rated)
-            vat = money(net * tax["TaxPct"] / 100)
-            invoice = {"SIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "InvoiceNo": str(inv_no),
-                       "DocumentDate": _iso(day), "TransactionDate": _iso(day),
-                       "CustomerId": customer["CustomerId"], "CustomerName": customer["Name"],
-                       "CustomerRegNo": customer["RegNo"], "DueDate": _iso(day + dt.timedelta(days=14)),
-                       "CurrencyCode": currency, "CurrencyRate": Decimal(1), "TaxAmount": vat,
-                       "RoundingAmount": Decimal(0), "TotalAmount": net, "TotalSum": net + vat,
-                       "PaidAmount": Decimal(0), "ReferenceNo": f"{inv_no}7", "VatRegNo": "", "EInvSent": False,
-                       "EmailSent": False, "Paid": False}
+            vat = money(net * tax[fact("tax_percent_fields")[0]] / 100)
+            invoice = _invoice(str(uuid.UUID(int=rng.getrandbits(128), version=4)), str(inv_no), day,
+                               day + dt.timedelta(days=14), customer, currency, net, vat, f"{inv_no}7")
             company.invoices.append(invoice)
             inv_no += 1
-            gl(day, "MA", invoice["InvoiceNo"], net + vat)
+            gl(day, "MA", invoice[fact("invoice_number")], net + vat)
             paid_on = day + dt.timedelta(days=rng.randint(0, 40))
             if paid_on <= TODAY and rng.random() < 0.75:
                 partial = rng.random() < 0.1
-                amount = money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
+                total = invoice[fact("invoice_details_header")[2]]
+                amount = money(total / 2) if partial else total
                 invoice["PaidAmount"] = amount
                 invoice["Paid"] = not partial
                 pay(paid_on, 1, customer, invoice, amount)
@@ -237,11 +249,11 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
             vendor = rng.choice(company.vendors)
             net = money(Decimal(rng.randint(500, 90000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.25 else rng.choice(rated)
-            vat = money(net * tax["TaxPct"] / 100)
+            vat = money(net * tax[fact("tax_percent_fields")[0]] / 100)
             bill = {"PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BillNo": f"B-{bill_no}",
-                    "DocumentDate": _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
+                    fact("purchase_date"): _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
                     "VendorName": vendor["Name"], "DueDate": _iso(day + dt.timedelta(days=21)),
-                    "CurrencyCode": currency, "TaxAmount": vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
+                    "CurrencyCode": currency, fact("invoice_vat"): vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
             company.purchases.append(bill)
             bill_no += 1
             gl(day, "OA", bill["BillNo"], net + vat)
@@ -328,9 +340,9 @@ class SandboxState(Sandbox):
         """Record a customer payment for an invoice (as if booked in Merit's bank module)."""
         company = self.companies[api_id]
         with self.lock:
-            invoice = next(i for i in company.invoices if i["SIHId"] == invoice_id)
+            invoice = next(i for i in company.invoices if i[fact("invoice_id")] == invoice_id)
             invoice["PaidAmount"] = money(invoice["PaidAmount"] + amount)
-            invoice["Paid"] = invoice["PaidAmount"] >= invoice["TotalSum"]
+            invoice["Paid"] = invoice["PaidAmount"] >= invoice[fact("invoice_details_header")[2]]
             payment_id = str(uuid.uuid4())
             number = str(1 + max((int(p["DocumentNo"]) for p in company.payments), default=999))
             customer = {"Name": invoice["CustomerName"], "CustomerId": invoice["CustomerId"]}
@@ -434,8 +446,8 @@ def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = [dict(t) for t in company.taxes]
     if company.country == "FI":  # the Finnish table names the percentage Percent (wire fact tax_percent_fields)
         for row in rows:
-            row["TaxType"] = 1 if row["TaxPct"] > 0 else 2
-            row[fact("tax_percent_fields")[1]] = row.pop("TaxPct")
+            row["TaxType"] = 1 if row[fact("tax_percent_fields")[0]] > 0 else 2
+            row[fact("tax_percent_fields")[1]] = row.pop(fact("tax_percent_fields")[0])
     return _json(rows)
 
 
@@ -478,7 +490,7 @@ def _getinvoices(state: SandboxState, company: Company, payload: dict) -> Respon
 @endpoint(fact("endpoint_invoice_details"))
 def _getinvoice(state: SandboxState, company: Company, payload: dict) -> Response:
     """One invoice: ``Header`` (the list row's fields), ``Lines`` (wire fact ``invoice_details_line``), ``Payments``."""
-    invoice = next((i for i in company.invoices if i["SIHId"] == payload.get("Id")), None)
+    invoice = next((i for i in company.invoices if i[fact("invoice_id")] == payload.get("Id")), None)
     if invoice is None:
         return _text("Invoice not found", 400)
     text, quantity, price, tax, vat = fact("invoice_details_line")
@@ -534,7 +546,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if name not in payload:
             return _text(f"{name} is required", 400)
         _day(payload[name], name)
-    if any(i["InvoiceNo"] == number for i in company.invoices):
+    if any(i[fact("invoice_number")] == number for i in company.invoices):
         return _text(f"Arve number {number} on juba kasutusel. / Invoice number {number} already exists.", 400)
     taxes = {t["Id"]: t for t in company.taxes}
     net_by_tax: dict[str, Decimal] = {}
@@ -551,7 +563,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             net = money(Decimal(str(row["Quantity"])) * Decimal(str(row["Price"])))
         except (KeyError, ArithmeticError):
             return _stack_trace()
-        row_vats.append(money(net * taxes[row["TaxId"]]["TaxPct"] / 100))
+        row_vats.append(money(net * taxes[row["TaxId"]][fact("tax_percent_fields")[0]] / 100))
         net_by_tax[row["TaxId"]] = net_by_tax.get(row["TaxId"], Decimal(0)) + net
         vat_by_tax[row["TaxId"]] = vat_by_tax.get(row["TaxId"], Decimal(0)) + row_vats[-1]
         total += net
@@ -605,22 +617,17 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             company.customers.append(customer)
     doc_day = _day(payload["DocDate"], "DocDate")
     if state.knobs["book_vat_rounding"] == "rate":  # a knob: book VAT once per rate, as Merit does not
-        vat_by_tax = {t: money(n * taxes[t]["TaxPct"] / 100) for t, n in net_by_tax.items()}
+        vat_by_tax = {t: money(n * taxes[t][fact("tax_percent_fields")[0]] / 100) for t, n in net_by_tax.items()}
     vat = sum(vat_by_tax.values(), Decimal(0))  # Merit books its own VAT, whatever TaxAmount said
-    invoice = {"SIHId": str(uuid.uuid4()), "InvoiceNo": number, "DocumentDate": _iso(doc_day),
-               "TransactionDate": _iso(doc_day), "CustomerId": customer["CustomerId"],
-               "CustomerName": customer["Name"], "CustomerRegNo": customer["RegNo"],
-               "DueDate": _iso(_day(payload["DueDate"], "DueDate")), "CurrencyCode": payload.get("CurrencyCode") or
-               CURRENCY[company.country], "CurrencyRate": Decimal(1), "TaxAmount": vat,
-               "RoundingAmount": Decimal(0), "TotalAmount": money(total), "TotalSum": money(total) + vat,
-               "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
-               "EInvSent": False, "EmailSent": False, "Paid": False,
+    invoice = {**_invoice(str(uuid.uuid4()), number, doc_day, _day(payload["DueDate"], "DueDate"), customer,
+                          payload.get("CurrencyCode") or CURRENCY[company.country], money(total), vat,
+                          payload.get("RefNo") or f"{number}7"),
                "_rows": rows, "_row_vats": row_vats, "_hcomment": payload.get("Hcomment"),
                "_fcomment": payload.get("Fcomment")}
     company.invoices.append(invoice)
     state.created.append(invoice)
     customer_key, invoice_key, number_key, ref_key, new_customer_key = fact("send_invoice_answer")
-    return _json({customer_key: customer["CustomerId"], invoice_key: invoice["SIHId"], number_key: number,
+    return _json({customer_key: customer["CustomerId"], invoice_key: invoice[fact("invoice_id")], number_key: number,
                   ref_key: invoice["ReferenceNo"], new_customer_key: new_customer})
 
 
