@@ -35,7 +35,7 @@ from hub_merit.client import COUNTRY_NAMES, MeritClient, bucket, decimal, tax_pe
 from hub_merit.wire import fact
 
 SLUG = "merit"
-COUNTRIES = ("EE", "FI", "FI-LEGACY", "PL")
+COUNTRIES = tuple(fact("hosts"))  # EE, FI, FI-LEGACY, PL: one Merit service per host
 COUNTRY_LABELS = ("Estonia (aktiva.merit.ee)", "Finland – Passeli Merit (app.passelimerit.fi)",
                   "Finland – legacy Merit Aktiva host (aktiva.meritaktiva.fi)",
                   "Poland – 360 Księgowość (program.360ksiegowosc.pl)")

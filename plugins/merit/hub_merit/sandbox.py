@@ -44,19 +44,15 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Response, jsonify, request
 
 from hub.testing.sandbox import Recorded, Sandbox, money
 from hub_merit.wire import fact
 
-HOSTS = {
-    "aktiva.merit.ee": "EE",
-    "app.passelimerit.fi": "FI",
-    "aktiva.meritaktiva.fi": "FI",
-    "program.360ksiegowosc.pl": "PL",
-}
+#: Host name → the service (country) it serves; both Finnish hosts are one service (wire fact ``hosts``).
+HOSTS = {urlsplit(base).hostname: country.split("-")[0] for country, base in fact("hosts").items()}
 TODAY = dt.date(2026, 11, 22)
 SEED = 4242
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
@@ -308,8 +304,8 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
     name = "merit"
-    vendor_knobs = {"rate_limit": "60/60", "max_skew_s": fact("timestamp_skew_s"), "revoked_api_ids": [],
-                    "lapsed_api_ids": [], "extra_companies": 0,
+    vendor_knobs = {"rate_limit": "{}/{}".format(*fact("rate_limit")), "max_skew_s": fact("timestamp_skew_s"),
+                    "revoked_api_ids": [], "lapsed_api_ids": [], "extra_companies": 0,
                     "book_vat_rounding": "line" if fact("vat_per_row") else "rate"}
 
     def seed(self) -> None:
@@ -321,7 +317,7 @@ class SandboxState(Sandbox):
         """Merit's own answers: 429 with its rate headers, an ASP.NET error page (500), a stack trace with 200."""
         if fault == "429":
             wait = int(self.knobs["retry_after"] or 1)
-            return _too_many(60, time.time() + wait, wait)
+            return _too_many(fact("rate_limit")[0], time.time() + wait, wait)
         if fault == "500":  # wire fact server_fault_answer
             return Response(STACK_TRACE, status=fact("server_fault_answer"), mimetype="text/html")
         if fault == "garbage":
@@ -330,7 +326,8 @@ class SandboxState(Sandbox):
 
     def request_key(self, record: Recorded) -> str | None:
         """The ApiId (``apiId`` accepted too), for ``GET /_sandbox/timeline``."""
-        return record.args.get("ApiId") or record.args.get("apiId")
+        name = fact("auth_query")[0]
+        return record.args.get(name) or record.args.get(name[0].lower() + name[1:])
 
     # -- helpers for tests ---------------------------------------------------------------------
     def company(self, api_id: str) -> Company:
@@ -387,10 +384,12 @@ def _encode(value: Any) -> Any:
 
 
 def _day(text: Any, name: str) -> dt.date:
+    """The day of a request date, ``yyyyMMdd`` (wire fact ``request_date_format``) or a date-time that starts
+    with one (``yyyyMMddHHmmss``)."""
     if not isinstance(text, str) or not re.fullmatch(r"\d{8}(\d{6})?", text):
         raise _Refuse(_text(f"{name} has wrong format, expected yyyyMMdd", 400))
     try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        return dt.datetime.strptime(text[:8], fact("request_date_format")).date()
     except ValueError:
         raise _Refuse(_text(f"{name} is not a valid date", 400)) from None
 
@@ -407,13 +406,15 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _period(payload: dict) -> tuple[dt.date, dt.date]:
-    if "PeriodStart" not in payload or "PeriodEnd" not in payload:
+    start_field, end_field = fact("period_fields")
+    if start_field not in payload or end_field not in payload:
         raise _Refuse(_stack_trace())  # the real API dies on a missing period
-    start, end = _day(payload["PeriodStart"], "PeriodStart"), _day(payload["PeriodEnd"], "PeriodEnd")
+    start, end = _day(payload[start_field], start_field), _day(payload[end_field], end_field)
     if end < start:
-        raise _Refuse(_text("PeriodEnd is before PeriodStart", 400))
-    if end >= _add_months(start, fact("list_window_months")):
-        raise _Refuse(_text("Period can not be longer than 3 months", 400))
+        raise _Refuse(_text(f"{end_field} is before {start_field}", 400))
+    months = fact("list_window_months")
+    if end >= _add_months(start, months):
+        raise _Refuse(_text(f"Period can not be longer than {months} months", 400))
     return start, end
 
 
@@ -538,10 +539,11 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
     if not rows or not isinstance(rows, list):
         return _stack_trace()  # "an invoice without rows" (M1)
     if len(rows) > fact("max_rows"):
-        return _text("Dokumendil saab olla kuni 200 rida. / A document can have at most 200 rows.", 400)
+        return _text(f"Dokumendil saab olla kuni {fact('max_rows')} rida. / A document can have at most "
+                     f"{fact('max_rows')} rows.", 400)
     number = payload.get("InvoiceNo")
     if not number or not isinstance(number, str) or len(number) > fact("invoice_no_max"):
-        return _text("InvoiceNo is required (max 35 characters)", 400)
+        return _text(f"InvoiceNo is required (max {fact('invoice_no_max')} characters)", 400)
     for name in ("DocDate", "DueDate"):
         if name not in payload:
             return _text(f"{name} is required", 400)
@@ -595,8 +597,9 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if customer is None:
             return _text("Customer not found", 400)
     else:
-        if any(not cust.get(name) and cust.get(name) is not False for name in fact("new_customer_required")):
-            return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
+        required = fact("new_customer_required")
+        if any(not cust.get(name) and cust.get(name) is not False for name in required):
+            return _text(f"Customer {', '.join(required[:-1])} and {required[-1]} are required for a new customer", 400)
         if any(len(str(cust.get(name) or "")) > limit for name, limit in fact("new_customer_max").items()):
             return _stack_trace(fact("customer_field_too_long_answer"))
         customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
@@ -670,7 +673,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
         return _text("Not found", 404)
     # parse_qsl decodes '+' as a space, exactly like ASP.NET: an unencoded '+' in the signature breaks it.
     query = {k.lower(): v for k, v in parse_qsl(record.query_string, keep_blank_values=True)}
-    api_id, timestamp, signature = query.get("apiid"), query.get("timestamp"), query.get("signature")
+    api_id, timestamp, signature = (query.get(name.lower()) for name in fact("auth_query"))
     if not api_id or not timestamp or not signature:
         return _text("Not found", 404)  # "a missing required query parameter" (M1 FAQ)
     if not GUID.match(api_id):
@@ -681,7 +684,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
     if not re.fullmatch(r"\d{14}", timestamp):
         return _text("", 401)
     try:
-        sent_at = dt.datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        sent_at = dt.datetime.strptime(timestamp, fact("timestamp_format")).replace(tzinfo=dt.UTC)
     except ValueError:
         return _text("", 401)
     if abs(sent_at.timestamp() - time.time()) > float(knobs["max_skew_s"]):
@@ -692,7 +695,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
     if not hmac.compare_digest(_sign(api_id, key, timestamp, record.body), signature):
         return _text("", 401)
     if not company.licence_ok or api_id in (knobs["lapsed_api_ids"] or []):
-        return _text("api-wronglicense", 401)
+        return _text(fact("licence_error"), 401)
     limited = _rate_limit(state, api_id)
     if limited is not None:
         return limited
