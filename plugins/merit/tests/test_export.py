@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from hub_merit import sandbox
-from hub_merit.client import MeritClient
+from hub_merit.client import MeritClient, build_invoice_payload
 from hub_merit.wire import fact
 
 from hub.errors import TransientError, VendorRejected
@@ -193,8 +193,6 @@ def test_sandbox_refuses_a_description_over_100_characters_as_merit_does(app, st
     the client reports as the caller's data."""
     invoice = make_invoice(state, lines=(InvoiceLine("x" * 101, Decimal("1"), Decimal("10"), Decimal("22"),
                                                      tax_id=taxes(state)["22%"]),))
-    from hub_merit import build_invoice_payload
-
     payload = build_invoice_payload(invoice, [taxes(state)["22%"]], "EE")
     payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 101  # what the old client sent (it cut at 150)
     ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
@@ -259,8 +257,6 @@ def test_sandbox_refuses_a_foreign_company_sent_as_a_tax_declaration_customer(ap
     t = taxes(state)
     invoice = make_invoice(state, client=InvoiceParty(name="Helsinki Oy", vat_no="FI12345678"), lines=(
         InvoiceLine("Konsultatsioon", Decimal("1"), Decimal("100"), Decimal("22"), tax_id=t["22%"]),))
-    from hub_merit import build_invoice_payload
-
     payload = build_invoice_payload(invoice, [t["22%"]], "EE")
     assert payload["Customer"]["NotTDCustomer"] is True
     payload["Customer"]["NotTDCustomer"] = False  # what the old client sent for everyone
