@@ -441,8 +441,9 @@ def build_invoice_payload(invoice: Invoice, tax_ids: list[str], country: str) ->
         customer: dict[str, Any] = {"Id": party.vendor_client_id}
     else:
         address = party.address
-        customer = {"Name": party.name, "CountryCode": party_country(party, home),
-                    "NotTDCustomer": not_td_customer(party, home)}
+        name_key, country_key, not_td_key = fact("new_customer_required")
+        customer = {name_key: party.name, country_key: party_country(party, home),
+                    not_td_key: not_td_customer(party, home)}
         for key, value in (("RegNo", party.reg_code), ("VatRegNo", party.vat_no), ("Email", party.email),
                            ("Address", address.street if address else None),
                            ("City", address.city if address else None),

@@ -598,25 +598,26 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             return _text("Customer not found", 400)
     else:
         required = fact("new_customer_required")
+        name_key, country_key, not_td_key = required
         if any(not cust.get(name) and cust.get(name) is not False for name in required):
             return _text(f"Customer {', '.join(required[:-1])} and {required[-1]} are required for a new customer", 400)
         if any(len(str(cust.get(name) or "")) > limit for name, limit in fact("new_customer_max").items()):
             return _stack_trace(fact("customer_field_too_long_answer"))
-        customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
+        customer = next((c for c in company.customers if c["Name"] == cust[name_key]), None)
         if customer is None:
-            if not isinstance(cust["NotTDCustomer"], bool):
-                return _message("NotTDCustomer: allowed values are true or false")
-            home = fact(f"not_td_customer_{company.country.lower()}")
-            if "foreign" in home and cust["CountryCode"] != company.country and not cust["NotTDCustomer"]:
+            if not isinstance(cust[not_td_key], bool):
+                return _message(f"{not_td_key}: allowed values are true or false")
+            rule = fact(f"not_td_customer_{company.country.lower()}")
+            if "foreign" in rule and cust[country_key] != company.country and not cust[not_td_key]:
                 # wire fact foreign_not_td_answer: a foreign company is never in the VAT annex (KMD INF)
-                return _message(f"NotTDCustomer must be true for a foreign customer ({cust['CountryCode']}): it "
+                return _message(f"{not_td_key} must be true for a foreign customer ({cust[country_key]}): it "
                                 "cannot be reported in the VAT return annex.", fact("foreign_not_td_answer"))
             new_customer = True
-            customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
-                        "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",
+            customer = {"CustomerId": str(uuid.uuid4()), "Name": cust[name_key], "RegNo": cust.get("RegNo") or "",
+                        "CountryCode": cust[country_key], "VatRegNo": cust.get("VatRegNo") or "",
                         "Email": cust.get("Email") or "", "CurrencyCode": CURRENCY[company.country],
                         **{name: cust.get(name) or "" for name in ("Address", "City", "PostalCode")},
-                        "NotTDCustomer": bool(cust["NotTDCustomer"])}
+                        "NotTDCustomer": bool(cust[not_td_key])}
             company.customers.append(customer)
     doc_day = _day(payload["DocDate"], "DocDate")
     if state.knobs["book_vat_rounding"] == "rate":  # a knob: book VAT once per rate, as Merit does not
