@@ -8,6 +8,8 @@
   data = ApiId + timestamp + exact body bytes)), URL-encoded. The signing runs as an ``httpx.Auth`` flow, so
   every attempt (including ``ctx.http``'s own 429 retries) gets a fresh timestamp and signature.
 * List endpoints take windows of at most 3 months; :func:`windows` splits a range into the fewest windows.
+* The hub's invoice as Merit's ``sendinvoice`` body (:func:`build_invoice_payload`), and Merit's answers as hub
+  types (:func:`booked_invoice`, :func:`payment_links`): the hooks in :mod:`hub_merit` only put these together.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import html
 import json
 import re
 from collections.abc import Callable, Generator, Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from hub.errors import AuthError, ConfigError, TransientError, VendorRejected
+from hub.types import BookedInvoice, BookedLine, Invoice, InvoiceParty
 from hub_merit.wire import fact
 
 BASES: dict[str, str] = fact("hosts")
@@ -317,3 +320,213 @@ def error_message(text: str) -> str:
         parts = [data[key]] + [str(data[k]) for k in ("ExceptionMessage", "MessageDetail") if data.get(k)]
         return " ".join(parts)
     return data if isinstance(data, str) else text
+
+
+# -- the hub's invoices to Merit's requests, Merit's answers to hub types -----------------------------------
+
+#: Item code used on invoice rows whose line has no mapped Merit article code.
+DEFAULT_ITEM_CODE = "TEENUS"
+#: A registry code of this shape on a client is a private person's personal identification code (not a Merit
+#: fact: the national formats — Estonian isikukood and Polish PESEL are 11 digits, a Finnish henkilötunnus is
+#: DDMMYY, a century sign and four characters; company codes are 8 digits in Estonia, NIP 10 in Poland,
+#: Y-tunnus 1234567-8 in Finland).
+PERSONAL_CODE = {"EE": re.compile(r"[1-8]\d{10}"), "PL": re.compile(r"\d{11}"),
+                 "FI": re.compile(r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]", re.IGNORECASE)}
+#: The country in an EU VAT number's prefix (ISO 3166-1 alpha-2 except Greece, "EL").
+_VAT_PREFIX = re.compile(r"^\s*([A-Za-z]{2})\s*[0-9]")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """A Decimal without exponent or trailing zeros beyond what is needed (``1.5000`` → ``1.5``)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral() else value
+
+
+def home_country(country: str) -> str:
+    """The country of a Merit service (``FI-LEGACY`` is Finland)."""
+    return "FI" if country.startswith("FI") else country
+
+
+def party_country(party: InvoiceParty, home: str) -> str:
+    """The client's country: its address, else its VAT number's prefix, else the Merit company's own country."""
+    if party.address and party.address.country:
+        return party.address.country.strip().upper()
+    prefix = _VAT_PREFIX.match(party.vat_no or "")
+    if prefix:
+        code = prefix.group(1).upper()
+        return {"EL": "GR", "XI": "GB"}.get(code, code)
+    return home
+
+
+def is_private_person(party: InvoiceParty, home: str) -> bool:
+    """The hub says so (``InvoiceParty.private_person``, contract 1.1); otherwise a client without a registry code
+    and without a VAT number is taken for one (Merit could not report it as a business in the VAT annex anyway),
+    and so is one whose registry code has the shape of a personal identification code."""
+    if getattr(party, "private_person", False):  # a hub older than contract 1.1 has no such field
+        return True
+    reg_code = (party.reg_code or "").strip()
+    if not reg_code:
+        return not (party.vat_no or "").strip()
+    pattern = PERSONAL_CODE.get(home)
+    return bool(pattern and pattern.fullmatch(reg_code))
+
+
+def not_td_customer(party: InvoiceParty, home: str) -> bool:
+    """Merit's ``NotTDCustomer``: true for private persons, and (in Estonia and Finland) foreign companies."""
+    rule = fact(f"not_td_customer_{home.lower()}")
+    return ("private" in rule and is_private_person(party, home)) or (
+        "foreign" in rule and party_country(party, home) != home)
+
+
+def short_description(text: str) -> str:
+    """A row description cut to what Merit's ItemObject allows, marked with "…" where it was cut."""
+    limit = fact("item_description_max")
+    text = text.strip() or "-"
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+#: New-customer fields Merit keeps shorter than the hub (wire fact ``new_customer_max``) that are cut to fit: free
+#: text the buyer still recognises. The others (``PostalCode``, ``Email``) are refused instead: a cut postal code or
+#: e-mail address is a different, wrong one.
+CUT_CUSTOMER_FIELDS = ("Address", "City")
+_CUSTOMER_FIELD_NAMES = {"Address": "street address", "City": "city", "PostalCode": "postal code",
+                         "Email": "e-mail address"}
+
+
+def fit_customer_field(key: str, value: str) -> str:
+    """``value`` for the new customer's ``key``, cut to Merit's limit (free text) or refused (codes, e-mail)."""
+    limit = fact("new_customer_max").get(key)
+    if limit is None or len(value) <= limit:
+        return value
+    if key in CUT_CUSTOMER_FIELDS:
+        return value[:limit].rstrip()
+    name = _CUSTOMER_FIELD_NAMES[key]
+    raise VendorRejected(
+        f"The client's {name} is too long for Merit Aktiva.",
+        field_messages={"client": [f"Merit Aktiva keeps at most {limit} characters of a new customer's {name}; "
+                                   f"this one has {len(value)}. Correct it on the client's page, or link the client "
+                                   "to its Merit customer, then export again."]})
+
+
+def build_invoice_payload(invoice: Invoice, tax_ids: list[str], country: str) -> dict:
+    """The v1 ``sendinvoice`` body: rows, ``TaxAmount`` summed per ``TaxId``, ``TotalAmount`` without VAT.
+
+    Merit counts VAT per row, each row rounded half-up, and recomputes it (wire fact ``vat_per_row``): so
+    ``TaxAmount`` is the sum of the row-rounded VATs of a ``TaxId`` and ``TotalAmount`` the sum of the
+    row-rounded nets (three rows of 0.10 at 22 % give 0.06, not 0.07; two rows of 10.004 give 20.00).
+
+    A row description longer than Merit's 100 characters is shortened on the row and written out in full in the
+    invoice's footer comment (``Fcomment``, after the notes): Merit's rows have no longer text field."""
+    rows, tax_by_id, total, full_texts = [], {}, Decimal(0), []
+    for n, (line, tax_id) in enumerate(zip(invoice.lines, tax_ids, strict=True), 1):
+        description = short_description(line.description)
+        if description != (line.description.strip() or "-"):
+            full_texts.append(f"Row {n}: {line.description.strip()}")
+        item = {"Code": (line.product_code or DEFAULT_ITEM_CODE)[:fact("item_code_max")],
+                "Description": description, "Type": fact("item_type_service")}
+        if line.unit:
+            item["UOMName"] = line.unit
+        rows.append({"Item": item, "Quantity": _plain(line.quantity), "Price": _plain(line.unit_price),
+                     "TaxId": tax_id})
+        net = _money(line.net)
+        tax_by_id[tax_id] = tax_by_id.get(tax_id, Decimal(0)) + _money(net * line.vat_rate / 100)
+        total += net
+    party = invoice.client
+    home = home_country(country)
+    if party.vendor_client_id:
+        customer: dict[str, Any] = {"Id": party.vendor_client_id}
+    else:
+        address = party.address
+        name_key, country_key, not_td_key = fact("new_customer_required")
+        customer = {name_key: party.name, country_key: party_country(party, home),
+                    not_td_key: not_td_customer(party, home)}
+        for key, value in (("RegNo", party.reg_code), ("VatRegNo", party.vat_no), ("Email", party.email),
+                           ("Address", address.street if address else None),
+                           ("City", address.city if address else None),
+                           ("PostalCode", address.postal_code if address else None)):
+            if value:
+                customer[key] = fit_customer_field(key, value.strip())
+    payload: dict[str, Any] = {
+        "Customer": customer,
+        "DocDate": ymdhms(invoice.issue_date),
+        "DueDate": ymdhms(invoice.due_date),
+        "TransactionDate": ymdhms(invoice.issue_date),
+        "InvoiceNo": invoice.number,
+        "CurrencyCode": invoice.currency,
+        "InvoiceRow": rows,
+        "TaxAmount": [{"TaxId": tax_id, "Amount": _money(amount)} for tax_id, amount in tax_by_id.items()],
+        "TotalAmount": _money(total),
+    }
+    comment = "\n\n".join(part for part in ((invoice.notes or "").strip(), "\n".join(full_texts)) if part)
+    if len(comment) > fact("comment_max"):
+        field = "lines" if full_texts else "notes"
+        raise VendorRejected(
+            "The invoice's comment is too long for Merit Aktiva.",
+            field_messages={field: [
+                f"Merit Aktiva keeps at most {fact('comment_max')} characters of invoice comment; this invoice "
+                f"needs {len(comment)} (its notes, plus the full text of the line descriptions longer than "
+                f"{fact('item_description_max')} characters). Shorten the notes or those descriptions."]})
+    if comment:
+        payload["Fcomment"] = comment
+    return payload
+
+
+def tax_ids(merit: MeritClient, invoice: Invoice) -> list[str]:
+    """The Merit ``TaxId`` of each invoice line: its mapped one, else the Merit tax of the line's rate."""
+    if all(line.tax_id for line in invoice.lines):
+        return [str(line.tax_id) for line in invoice.lines]
+    taxes = merit.taxes()
+    out, missing = [], []
+    for n, line in enumerate(invoice.lines, 1):
+        if line.tax_id:
+            out.append(str(line.tax_id))
+            continue
+        match = next((t for t in taxes if tax_percent(t) == line.vat_rate), None)
+        if match is None:
+            missing.append(f"Line {n}: Merit has no tax rate of {line.vat_rate}%; map a Merit tax code for it.")
+        else:
+            out.append(str(match["Id"]))
+    if missing:
+        raise VendorRejected("Some invoice lines have no Merit tax code.", field_messages={"lines": missing})
+    return out
+
+
+def booked_invoice(merit: MeritClient, invoice_id: str) -> BookedInvoice | None:
+    """What Merit booked, from its own ``getinvoice`` answer (wire facts ``endpoint_invoice_details``,
+    ``invoice_details_header``; the row fields ``invoice_details_line`` are assumed): the header's totals,
+    currency and customer, and per row its net (``Quantity`` × ``Price``), its VAT (``TaxAmount`` when Merit
+    gives it) and the percent of its ``TaxId`` (``gettaxes``). ``None`` when Merit does not answer with a header."""
+    answer = merit.call(fact("endpoint_invoice_details"), {"Id": invoice_id})
+    header = answer.get("Header") if isinstance(answer, dict) else None
+    if not isinstance(header, dict):
+        return None
+    net_key, vat_key, total_key, currency_key, name_key, code_key, _ = fact("invoice_details_header")
+    text_key, quantity_key, price_key, tax_key, line_vat_key = fact("invoice_details_line")
+    percents = {str(t.get("Id")): tax_percent(t) for t in merit.taxes()}
+    lines = []
+    for row in answer.get("Lines") or []:
+        if not isinstance(row, dict):
+            continue
+        vat = row.get(line_vat_key)
+        lines.append(BookedLine(net=_money(decimal(row.get(quantity_key)) * decimal(row.get(price_key))),
+                                vat=decimal(vat) if vat is not None else None,
+                                vat_rate=percents.get(str(row.get(tax_key))),
+                                description=str(row.get(text_key) or "") or None))
+    return BookedInvoice(currency=str(header.get(currency_key) or ""), total_net=decimal(header.get(net_key)),
+                         total_vat=decimal(header.get(vat_key)), total=decimal(header.get(total_key)),
+                         lines=tuple(lines), buyer_code=str(header.get(code_key) or "") or None,
+                         buyer_name=str(header.get(name_key) or "") or None)
+
+
+def payment_links(row: dict) -> list[dict]:
+    """The documents a v2 payment pays (``PaymAPIDetails``: a list, or one object as Merit's table says)."""
+    links = row.get(fact("payment_links"))
+    if links is None:
+        links = row.get(fact("payment_links_alt"))
+    if isinstance(links, dict):
+        links = [links]
+    return [link for link in links or [] if isinstance(link, dict)]

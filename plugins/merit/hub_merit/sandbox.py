@@ -44,19 +44,15 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Response, jsonify, request
 
 from hub.testing.sandbox import Recorded, Sandbox, money
 from hub_merit.wire import fact
 
-HOSTS = {
-    "aktiva.merit.ee": "EE",
-    "app.passelimerit.fi": "FI",
-    "aktiva.meritaktiva.fi": "FI",
-    "program.360ksiegowosc.pl": "PL",
-}
+#: Host name → the service (country) it serves; both Finnish hosts are one service (wire fact ``hosts``).
+HOSTS = {urlsplit(base).hostname: country.split("-")[0] for country, base in fact("hosts").items()}
 TODAY = dt.date(2026, 11, 22)
 SEED = 4242
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
@@ -72,9 +68,6 @@ STACK_TRACE_TEMPLATE = """<!DOCTYPE html>
    System.Web.Mvc.ActionMethodDispatcher.Execute(ControllerBase controller, Object[] parameters) +14
 </pre></body></html>"""
 NULL_REFERENCE = ("System.NullReferenceException", "Object reference not set to an instance of an object.")
-#: What SQL Server says when a text is longer than its column (wire fact ``description_too_long_answer``).
-TRUNCATED = ("System.Data.SqlClient.SqlException",
-             "String or binary data would be truncated. The statement has been terminated.")
 STACK_TRACE = STACK_TRACE_TEMPLATE.format(exception=NULL_REFERENCE[0], short=NULL_REFERENCE[0].rsplit(".", 1)[1],
                                           message=NULL_REFERENCE[1])
 
@@ -128,12 +121,30 @@ def _iso(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
+def _invoice(invoice_id: str, number: str, day: dt.date, due: dt.date, customer: dict, currency: str, net: Decimal,
+             vat: Decimal, reference: str) -> dict:
+    """A sales invoice as the store keeps it: its ``getinvoices`` row, also the ``getinvoice`` header (wire facts
+    ``invoice_id``, ``invoice_number``, ``invoice_date``, ``invoice_vat``, ``invoice_details_header``)."""
+    net_key, _, total_key, currency_key, name_key, code_key, rounding_key = fact("invoice_details_header")
+    return {fact("invoice_id"): invoice_id, fact("invoice_number"): number, fact("invoice_date"): _iso(day),
+            "TransactionDate": _iso(day), "CustomerId": customer["CustomerId"], name_key: customer["Name"],
+            code_key: customer["RegNo"], "DueDate": _iso(due), currency_key: currency, "CurrencyRate": Decimal(1),
+            fact("invoice_vat"): vat, rounding_key: Decimal(0), net_key: net, total_key: net + vat,
+            "PaidAmount": Decimal(0), "ReferenceNo": reference, "VatRegNo": "", "EInvSent": False,
+            "EmailSent": False, "Paid": False}
+
+
 def _link(payment_id: str, paid: dict, amount: Decimal) -> dict:
-    """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it."""
-    return {"PaymId": payment_id, fact("payment_link_invoice_number"): paid.get("InvoiceNo") or paid.get("BillNo"),
-            fact("payment_link_doc_amount"): paid.get("TotalSum", paid["TotalAmount"] + paid["TaxAmount"]),
+    """A v2 ``PaymAPIDetails`` row: the document (invoice or bill) a payment pays and how much of it (its
+    ``DocAmount`` is the document's total with VAT: wire fact ``doc_amount_is_total``)."""
+    net_key, _, total_key = fact("invoice_details_header")[:3]
+    total = paid.get(total_key, paid[net_key] + paid[fact("invoice_vat")])
+    number = paid.get(fact("invoice_number")) or paid.get("BillNo")
+    return {"PaymId": payment_id, fact("payment_link_invoice_number"): number,
+            fact("payment_link_doc_amount"): total if fact("doc_amount_is_total") else paid[net_key],
             fact("payment_link_paid_amount"): amount, "CurrencyCode": paid["CurrencyCode"],
-            "CurrencyRate": Decimal(1), fact("payment_link_invoice_id"): paid.get("SIHId") or paid.get("PIHId")}
+            "CurrencyRate": Decimal(1),
+            fact("payment_link_invoice_id"): paid.get(fact("invoice_id")) or paid.get("PIHId")}
 
 
 def _payment(payment_id: str, bank: str, direction: int, party: dict | None, currency: str, day: dt.date,
@@ -154,7 +165,8 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
     currency = CURRENCY[country]
     for code, name_local, name_en, pct in TAXES[country]:
         company.taxes.append({"Id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Code": code,
-                              "Name": name_local, "NameEN": name_en, "NameRU": name_en, "TaxPct": Decimal(pct)})
+                              "Name": name_local, "NameEN": name_en, "NameRU": name_en,
+                              fact("tax_percent_fields")[0]: Decimal(pct)})
     for i, (code, item_name, price) in enumerate([("RAAM", "Raamatupidamisteenus", "250.00"),
                                                   ("PALK", "Palgaarvestus", "12.50"),
                                                   ("KMD", "Käibedeklaratsioon", "40.00"),
@@ -182,8 +194,8 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
     for i in range(6):
         company.vendors.append({"VendorId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                                 "Name": f"Tarnija {i + 1} OÜ"})
-    rated = [t for t in company.taxes if t["TaxPct"] > 0]
-    zero = [t for t in company.taxes if t["TaxPct"] == 0]
+    rated = [t for t in company.taxes if t[fact("tax_percent_fields")[0]] > 0]
+    zero = [t for t in company.taxes if t[fact("tax_percent_fields")[0]] == 0]
     # Payment documents have their own numbering, which overlaps the invoice numbers (both are plain
     # sequences): a client that took a payment's DocumentNo for the invoice it pays would pair it wrongly.
     inv_no, bill_no, pay_no, gl_no = 1000, 1, 1000, 1
@@ -214,22 +226,17 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
             customer = rng.choice(company.customers)
             net = money(Decimal(rng.randint(2000, 250000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.2 else rng.choice(rated)
-            vat = money(net * tax["TaxPct"] / 100)
-            invoice = {"SIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "InvoiceNo": str(inv_no),
-                       "DocumentDate": _iso(day), "TransactionDate": _iso(day),
-                       "CustomerId": customer["CustomerId"], "CustomerName": customer["Name"],
-                       "CustomerRegNo": customer["RegNo"], "DueDate": _iso(day + dt.timedelta(days=14)),
-                       "CurrencyCode": currency, "CurrencyRate": Decimal(1), "TaxAmount": vat,
-                       "RoundingAmount": Decimal(0), "TotalAmount": net, "TotalSum": net + vat,
-                       "PaidAmount": Decimal(0), "ReferenceNo": f"{inv_no}7", "VatRegNo": "", "EInvSent": False,
-                       "EmailSent": False, "Paid": False}
+            vat = money(net * tax[fact("tax_percent_fields")[0]] / 100)
+            invoice = _invoice(str(uuid.UUID(int=rng.getrandbits(128), version=4)), str(inv_no), day,
+                               day + dt.timedelta(days=14), customer, currency, net, vat, f"{inv_no}7")
             company.invoices.append(invoice)
             inv_no += 1
-            gl(day, "MA", invoice["InvoiceNo"], net + vat)
+            gl(day, "MA", invoice[fact("invoice_number")], net + vat)
             paid_on = day + dt.timedelta(days=rng.randint(0, 40))
             if paid_on <= TODAY and rng.random() < 0.75:
                 partial = rng.random() < 0.1
-                amount = money(invoice["TotalSum"] / 2) if partial else invoice["TotalSum"]
+                total = invoice[fact("invoice_details_header")[2]]
+                amount = money(total / 2) if partial else total
                 invoice["PaidAmount"] = amount
                 invoice["Paid"] = not partial
                 pay(paid_on, 1, customer, invoice, amount)
@@ -238,11 +245,11 @@ def _seed_company(rng: random.Random, name: str, country: str, licence_ok: bool)
             vendor = rng.choice(company.vendors)
             net = money(Decimal(rng.randint(500, 90000)) / 100)
             tax = rng.choice(zero) if rng.random() < 0.25 else rng.choice(rated)
-            vat = money(net * tax["TaxPct"] / 100)
+            vat = money(net * tax[fact("tax_percent_fields")[0]] / 100)
             bill = {"PIHId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "BillNo": f"B-{bill_no}",
-                    "DocumentDate": _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
+                    fact("purchase_date"): _iso(day), "TransactionDate": _iso(day), "VendorId": vendor["VendorId"],
                     "VendorName": vendor["Name"], "DueDate": _iso(day + dt.timedelta(days=21)),
-                    "CurrencyCode": currency, "TaxAmount": vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
+                    "CurrencyCode": currency, fact("invoice_vat"): vat, "TotalAmount": net, "PaidAmount": Decimal(0)}
             company.purchases.append(bill)
             bill_no += 1
             gl(day, "OA", bill["BillNo"], net + vat)
@@ -297,8 +304,9 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
     name = "merit"
-    vendor_knobs = {"rate_limit": "60/60", "max_skew_s": 300, "revoked_api_ids": [], "lapsed_api_ids": [],
-                    "extra_companies": 0, "book_vat_rounding": "line"}
+    vendor_knobs = {"rate_limit": "{}/{}".format(*fact("rate_limit")), "max_skew_s": fact("timestamp_skew_s"),
+                    "revoked_api_ids": [], "lapsed_api_ids": [], "extra_companies": 0,
+                    "book_vat_rounding": "line" if fact("vat_per_row") else "rate"}
 
     def seed(self) -> None:
         companies = seed_companies() + extra_companies(int(self.knobs["extra_companies"] or 0))
@@ -309,16 +317,17 @@ class SandboxState(Sandbox):
         """Merit's own answers: 429 with its rate headers, an ASP.NET error page (500), a stack trace with 200."""
         if fault == "429":
             wait = int(self.knobs["retry_after"] or 1)
-            return _too_many(60, time.time() + wait, wait)
-        if fault == "500":
-            return Response(STACK_TRACE, status=500, mimetype="text/html")
+            return _too_many(fact("rate_limit")[0], time.time() + wait, wait)
+        if fault == "500":  # wire fact server_fault_answer
+            return Response(STACK_TRACE, status=fact("server_fault_answer"), mimetype="text/html")
         if fault == "garbage":
             return _stack_trace()
         return super().fault_response(fault)
 
     def request_key(self, record: Recorded) -> str | None:
         """The ApiId (``apiId`` accepted too), for ``GET /_sandbox/timeline``."""
-        return record.args.get("ApiId") or record.args.get("apiId")
+        name = fact("auth_query")[0]
+        return record.args.get(name) or record.args.get(name[0].lower() + name[1:])
 
     # -- helpers for tests ---------------------------------------------------------------------
     def company(self, api_id: str) -> Company:
@@ -328,9 +337,9 @@ class SandboxState(Sandbox):
         """Record a customer payment for an invoice (as if booked in Merit's bank module)."""
         company = self.companies[api_id]
         with self.lock:
-            invoice = next(i for i in company.invoices if i["SIHId"] == invoice_id)
+            invoice = next(i for i in company.invoices if i[fact("invoice_id")] == invoice_id)
             invoice["PaidAmount"] = money(invoice["PaidAmount"] + amount)
-            invoice["Paid"] = invoice["PaidAmount"] >= invoice["TotalSum"]
+            invoice["Paid"] = invoice["PaidAmount"] >= invoice[fact("invoice_details_header")[2]]
             payment_id = str(uuid.uuid4())
             number = str(1 + max((int(p["DocumentNo"]) for p in company.payments), default=999))
             customer = {"Name": invoice["CustomerName"], "CustomerId": invoice["CustomerId"]}
@@ -375,10 +384,12 @@ def _encode(value: Any) -> Any:
 
 
 def _day(text: Any, name: str) -> dt.date:
+    """The day of a request date, ``yyyyMMdd`` (wire fact ``request_date_format``) or a date-time that starts
+    with one (``yyyyMMddHHmmss``)."""
     if not isinstance(text, str) or not re.fullmatch(r"\d{8}(\d{6})?", text):
         raise _Refuse(_text(f"{name} has wrong format, expected yyyyMMdd", 400))
     try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        return dt.datetime.strptime(text[:8], fact("request_date_format")).date()
     except ValueError:
         raise _Refuse(_text(f"{name} is not a valid date", 400)) from None
 
@@ -395,13 +406,15 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _period(payload: dict) -> tuple[dt.date, dt.date]:
-    if "PeriodStart" not in payload or "PeriodEnd" not in payload:
+    start_field, end_field = fact("period_fields")
+    if start_field not in payload or end_field not in payload:
         raise _Refuse(_stack_trace())  # the real API dies on a missing period
-    start, end = _day(payload["PeriodStart"], "PeriodStart"), _day(payload["PeriodEnd"], "PeriodEnd")
+    start, end = _day(payload[start_field], start_field), _day(payload[end_field], end_field)
     if end < start:
-        raise _Refuse(_text("PeriodEnd is before PeriodStart", 400))
-    if end >= _add_months(start, fact("list_window_months")):
-        raise _Refuse(_text("Period can not be longer than 3 months", 400))
+        raise _Refuse(_text(f"{end_field} is before {start_field}", 400))
+    months = fact("list_window_months")
+    if end >= _add_months(start, months):
+        raise _Refuse(_text(f"Period can not be longer than {months} months", 400))
     return start, end
 
 
@@ -434,8 +447,8 @@ def _gettaxes(state: SandboxState, company: Company, payload: dict) -> Response:
     rows = [dict(t) for t in company.taxes]
     if company.country == "FI":  # the Finnish table names the percentage Percent (wire fact tax_percent_fields)
         for row in rows:
-            row["TaxType"] = 1 if row["TaxPct"] > 0 else 2
-            row[fact("tax_percent_fields")[1]] = row.pop("TaxPct")
+            row["TaxType"] = 1 if row[fact("tax_percent_fields")[0]] > 0 else 2
+            row[fact("tax_percent_fields")[1]] = row.pop(fact("tax_percent_fields")[0])
     return _json(rows)
 
 
@@ -478,7 +491,7 @@ def _getinvoices(state: SandboxState, company: Company, payload: dict) -> Respon
 @endpoint(fact("endpoint_invoice_details"))
 def _getinvoice(state: SandboxState, company: Company, payload: dict) -> Response:
     """One invoice: ``Header`` (the list row's fields), ``Lines`` (wire fact ``invoice_details_line``), ``Payments``."""
-    invoice = next((i for i in company.invoices if i["SIHId"] == payload.get("Id")), None)
+    invoice = next((i for i in company.invoices if i[fact("invoice_id")] == payload.get("Id")), None)
     if invoice is None:
         return _text("Invoice not found", 400)
     text, quantity, price, tax, vat = fact("invoice_details_line")
@@ -526,15 +539,16 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
     if not rows or not isinstance(rows, list):
         return _stack_trace()  # "an invoice without rows" (M1)
     if len(rows) > fact("max_rows"):
-        return _text("Dokumendil saab olla kuni 200 rida. / A document can have at most 200 rows.", 400)
+        return _text(f"Dokumendil saab olla kuni {fact('max_rows')} rida. / A document can have at most "
+                     f"{fact('max_rows')} rows.", 400)
     number = payload.get("InvoiceNo")
     if not number or not isinstance(number, str) or len(number) > fact("invoice_no_max"):
-        return _text("InvoiceNo is required (max 35 characters)", 400)
+        return _text(f"InvoiceNo is required (max {fact('invoice_no_max')} characters)", 400)
     for name in ("DocDate", "DueDate"):
         if name not in payload:
             return _text(f"{name} is required", 400)
         _day(payload[name], name)
-    if any(i["InvoiceNo"] == number for i in company.invoices):
+    if any(i[fact("invoice_number")] == number for i in company.invoices):
         return _text(f"Arve number {number} on juba kasutusel. / Invoice number {number} already exists.", 400)
     taxes = {t["Id"]: t for t in company.taxes}
     net_by_tax: dict[str, Decimal] = {}
@@ -551,7 +565,7 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
             net = money(Decimal(str(row["Quantity"])) * Decimal(str(row["Price"])))
         except (KeyError, ArithmeticError):
             return _stack_trace()
-        row_vats.append(money(net * taxes[row["TaxId"]]["TaxPct"] / 100))
+        row_vats.append(money(net * taxes[row["TaxId"]][fact("tax_percent_fields")[0]] / 100))
         net_by_tax[row["TaxId"]] = net_by_tax.get(row["TaxId"], Decimal(0)) + net
         vat_by_tax[row["TaxId"]] = vat_by_tax.get(row["TaxId"], Decimal(0)) + row_vats[-1]
         total += net
@@ -572,10 +586,10 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         item = row["Item"]
         if len(str(item["Code"])) > fact("item_code_max") or len(str(item["Description"])) > \
                 fact("item_description_max"):
-            return _stack_trace(TRUNCATED)
+            return _stack_trace(fact("description_too_long_answer"))
     for name in ("Hcomment", "Fcomment"):
         if len(str(payload.get(name) or "")) > fact("comment_max"):
-            return _stack_trace(TRUNCATED)
+            return _stack_trace(fact("description_too_long_answer"))
     cust = payload.get("Customer") or {}
     new_customer = False
     if cust.get("Id"):
@@ -583,44 +597,42 @@ def _sendinvoice(state: SandboxState, company: Company, payload: dict) -> Respon
         if customer is None:
             return _text("Customer not found", 400)
     else:
-        if any(not cust.get(name) and cust.get(name) is not False for name in fact("new_customer_required")):
-            return _text("Customer Name, CountryCode and NotTDCustomer are required for a new customer", 400)
+        required = fact("new_customer_required")
+        name_key, country_key, not_td_key = required
+        if any(not cust.get(name) and cust.get(name) is not False for name in required):
+            return _text(f"Customer {', '.join(required[:-1])} and {required[-1]} are required for a new customer", 400)
         if any(len(str(cust.get(name) or "")) > limit for name, limit in fact("new_customer_max").items()):
-            return _stack_trace(TRUNCATED)  # wire fact customer_field_too_long_answer
-        customer = next((c for c in company.customers if c["Name"] == cust["Name"]), None)
+            return _stack_trace(fact("customer_field_too_long_answer"))
+        customer = next((c for c in company.customers if c["Name"] == cust[name_key]), None)
         if customer is None:
-            if not isinstance(cust["NotTDCustomer"], bool):
-                return _message("NotTDCustomer: allowed values are true or false")
-            home = fact(f"not_td_customer_{company.country.lower()}")
-            if "foreign" in home and cust["CountryCode"] != company.country and not cust["NotTDCustomer"]:
+            if not isinstance(cust[not_td_key], bool):
+                return _message(f"{not_td_key}: allowed values are true or false")
+            rule = fact(f"not_td_customer_{company.country.lower()}")
+            if "foreign" in rule and cust[country_key] != company.country and not cust[not_td_key]:
                 # wire fact foreign_not_td_answer: a foreign company is never in the VAT annex (KMD INF)
-                return _message(f"NotTDCustomer must be true for a foreign customer ({cust['CountryCode']}): it "
-                                "cannot be reported in the VAT return annex.")
+                return _message(f"{not_td_key} must be true for a foreign customer ({cust[country_key]}): it "
+                                "cannot be reported in the VAT return annex.", fact("foreign_not_td_answer"))
             new_customer = True
-            customer = {"CustomerId": str(uuid.uuid4()), "Name": cust["Name"], "RegNo": cust.get("RegNo") or "",
-                        "CountryCode": cust["CountryCode"], "VatRegNo": cust.get("VatRegNo") or "",
+            customer = {"CustomerId": str(uuid.uuid4()), "Name": cust[name_key], "RegNo": cust.get("RegNo") or "",
+                        "CountryCode": cust[country_key], "VatRegNo": cust.get("VatRegNo") or "",
                         "Email": cust.get("Email") or "", "CurrencyCode": CURRENCY[company.country],
                         **{name: cust.get(name) or "" for name in ("Address", "City", "PostalCode")},
-                        "NotTDCustomer": bool(cust["NotTDCustomer"])}
+                        "NotTDCustomer": bool(cust[not_td_key])}
             company.customers.append(customer)
     doc_day = _day(payload["DocDate"], "DocDate")
     if state.knobs["book_vat_rounding"] == "rate":  # a knob: book VAT once per rate, as Merit does not
-        vat_by_tax = {t: money(n * taxes[t]["TaxPct"] / 100) for t, n in net_by_tax.items()}
+        vat_by_tax = {t: money(n * taxes[t][fact("tax_percent_fields")[0]] / 100) for t, n in net_by_tax.items()}
     vat = sum(vat_by_tax.values(), Decimal(0))  # Merit books its own VAT, whatever TaxAmount said
-    invoice = {"SIHId": str(uuid.uuid4()), "InvoiceNo": number, "DocumentDate": _iso(doc_day),
-               "TransactionDate": _iso(doc_day), "CustomerId": customer["CustomerId"],
-               "CustomerName": customer["Name"], "CustomerRegNo": customer["RegNo"],
-               "DueDate": _iso(_day(payload["DueDate"], "DueDate")), "CurrencyCode": payload.get("CurrencyCode") or
-               CURRENCY[company.country], "CurrencyRate": Decimal(1), "TaxAmount": vat,
-               "RoundingAmount": Decimal(0), "TotalAmount": money(total), "TotalSum": money(total) + vat,
-               "PaidAmount": Decimal(0), "ReferenceNo": payload.get("RefNo") or f"{number}7", "VatRegNo": "",
-               "EInvSent": False, "EmailSent": False, "Paid": False,
+    invoice = {**_invoice(str(uuid.uuid4()), number, doc_day, _day(payload["DueDate"], "DueDate"), customer,
+                          payload.get("CurrencyCode") or CURRENCY[company.country], money(total), vat,
+                          payload.get("RefNo") or f"{number}7"),
                "_rows": rows, "_row_vats": row_vats, "_hcomment": payload.get("Hcomment"),
                "_fcomment": payload.get("Fcomment")}
     company.invoices.append(invoice)
     state.created.append(invoice)
-    return _json({"CustomerId": customer["CustomerId"], "InvoiceId": invoice["SIHId"], "InvoiceNo": number,
-                  "RefNo": invoice["ReferenceNo"], "NewCustomer": new_customer})
+    customer_key, invoice_key, number_key, ref_key, new_customer_key = fact("send_invoice_answer")
+    return _json({customer_key: customer["CustomerId"], invoice_key: invoice[fact("invoice_id")], number_key: number,
+                  ref_key: invoice["ReferenceNo"], new_customer_key: new_customer})
 
 
 def create_app(**knobs: Any) -> Flask:
@@ -662,7 +674,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
         return _text("Not found", 404)
     # parse_qsl decodes '+' as a space, exactly like ASP.NET: an unencoded '+' in the signature breaks it.
     query = {k.lower(): v for k, v in parse_qsl(record.query_string, keep_blank_values=True)}
-    api_id, timestamp, signature = query.get("apiid"), query.get("timestamp"), query.get("signature")
+    api_id, timestamp, signature = (query.get(name.lower()) for name in fact("auth_query"))
     if not api_id or not timestamp or not signature:
         return _text("Not found", 404)  # "a missing required query parameter" (M1 FAQ)
     if not GUID.match(api_id):
@@ -673,7 +685,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
     if not re.fullmatch(r"\d{14}", timestamp):
         return _text("", 401)
     try:
-        sent_at = dt.datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        sent_at = dt.datetime.strptime(timestamp, fact("timestamp_format")).replace(tzinfo=dt.UTC)
     except ValueError:
         return _text("", 401)
     if abs(sent_at.timestamp() - time.time()) > float(knobs["max_skew_s"]):
@@ -684,7 +696,7 @@ def _handle(state: SandboxState, record: Recorded, endpoint_path: str) -> Respon
     if not hmac.compare_digest(_sign(api_id, key, timestamp, record.body), signature):
         return _text("", 401)
     if not company.licence_ok or api_id in (knobs["lapsed_api_ids"] or []):
-        return _text("api-wronglicense", 401)
+        return _text(fact("licence_error"), 401)
     limited = _rate_limit(state, api_id)
     if limited is not None:
         return limited

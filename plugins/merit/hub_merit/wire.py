@@ -2,7 +2,7 @@
 
 Merit publishes no schema file, so the client (:mod:`hub_merit.client`, :mod:`hub_merit`) and the sandbox
 (:mod:`hub_merit.sandbox`) both read the shapes below — field names, date fields, list keys, lengths,
-endpoints, codes — instead of each spelling them out. ``tests/test_facts.py`` runs
+endpoints, codes — instead of each spelling them out. ``tests/test_client.py`` runs
 :func:`hub.testing.wire.check_wire_facts` over the table: a fact marked ``assumed`` must be named in the
 plugin's README.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.testing.wire import WireFact  # plain data; the hub.testing package needs no pytest for it
+from hub.wire import WireFact
 
 _SALES_INVOICE = "api.merit.ee …/sales-invoices/create-sales-invoice (v1 sendinvoice); public-apis.md §3, §7"
 _PAYMENTS = "api.merit.ee …/payments/list-of-payments (v1 and v2 results); public-apis.md §3, §7"
@@ -133,10 +133,13 @@ FACTS: dict[str, WireFact] = {
                                   "of a failed sendinvoice (public-apis.md §7)"),
     "duplicate_invoice_words": WireFact(("already", "juba"), "assumed"),
     # -- what the sandbox answers where nobody published Merit's reply ---------------------------------
-    "customer_field_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated",
-                                               "assumed"),
-    "description_too_long_answer": WireFact("200 stack trace: String or binary data would be truncated", "assumed"),
-    "foreign_not_td_answer": WireFact("400 {\"Message\": …}", "assumed"),
+    # A text longer than its column: the bad_payload_answer (200 + ASP.NET stack trace) of this SQL Server exception.
+    "customer_field_too_long_answer": WireFact(("System.Data.SqlClient.SqlException", "String or binary data would "
+                                                "be truncated. The statement has been terminated."), "assumed"),
+    "description_too_long_answer": WireFact(("System.Data.SqlClient.SqlException", "String or binary data would be "
+                                             "truncated. The statement has been terminated."), "assumed"),
+    # A new foreign customer without NotTDCustomer: this status, with an error_message_key body ({"Message": …}).
+    "foreign_not_td_answer": WireFact(400, "assumed"),
     "timestamp_skew_s": WireFact(300, "inferred", "public-apis.md §3: stale timestamps are refused; the tolerance is "
                                                   "not published"),
 }

@@ -11,6 +11,7 @@ import hub_merit
 import pytest
 from hub_merit import sandbox
 from hub_merit.client import MeritClient
+from hub_merit.wire import fact
 
 from hub.errors import VendorRejected
 from hub.testing import make_context, sample_invoice, vendor_registry
@@ -173,3 +174,4 @@ def test_the_sandbox_refuses_a_new_customer_field_over_its_limit():
     finally:
         ctx.close()
     assert "would be truncated" in refused.value.message
+    assert fact("customer_field_too_long_answer")[1] in refused.value.message

@@ -7,7 +7,8 @@ from decimal import Decimal
 import httpx
 import pytest
 from hub_merit import sandbox
-from hub_merit.client import MeritClient
+from hub_merit.client import MeritClient, build_invoice_payload
+from hub_merit.wire import fact
 
 from hub.errors import TransientError, VendorRejected
 from hub.testing import make_context
@@ -192,17 +193,17 @@ def test_sandbox_refuses_a_description_over_100_characters_as_merit_does(app, st
     the client reports as the caller's data."""
     invoice = make_invoice(state, lines=(InvoiceLine("x" * 101, Decimal("1"), Decimal("10"), Decimal("22"),
                                                      tax_id=taxes(state)["22%"]),))
-    from hub_merit import build_invoice_payload
-
     payload = build_invoice_payload(invoice, [taxes(state)["22%"]], "EE")
     payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 101  # what the old client sent (it cut at 150)
     ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
     with pytest.raises(VendorRejected) as caught:
         MeritClient(ctx, DEMO).call("sendinvoice", payload)
     assert "would be truncated" in str(caught.value)
+    assert fact("description_too_long_answer")[1] in str(caught.value)
     assert state.requests[-1].status == 200 and state.created == []
     payload["InvoiceRow"][0]["Item"]["Description"] = "x" * 100
-    assert MeritClient(ctx, DEMO).call("sendinvoice", payload)["InvoiceId"]
+    answer = MeritClient(ctx, DEMO).call("sendinvoice", payload)
+    assert answer["InvoiceId"] and set(answer) == set(fact("send_invoice_answer"))
 
 
 def test_comment_longer_than_merit_keeps_is_refused_before_sending(call, state):
@@ -256,15 +257,13 @@ def test_sandbox_refuses_a_foreign_company_sent_as_a_tax_declaration_customer(ap
     t = taxes(state)
     invoice = make_invoice(state, client=InvoiceParty(name="Helsinki Oy", vat_no="FI12345678"), lines=(
         InvoiceLine("Konsultatsioon", Decimal("1"), Decimal("100"), Decimal("22"), tax_id=t["22%"]),))
-    from hub_merit import build_invoice_payload
-
     payload = build_invoice_payload(invoice, [t["22%"]], "EE")
     assert payload["Customer"]["NotTDCustomer"] is True
     payload["Customer"]["NotTDCustomer"] = False  # what the old client sent for everyone
     ctx = make_context("merit", httpx.WSGITransport(app=app), now=lambda: now)
     with pytest.raises(VendorRejected) as caught:
         MeritClient(ctx, DEMO).call("sendinvoice", payload)
-    assert state.requests[-1].status == 400
+    assert state.requests[-1].status == 400 == fact("foreign_not_td_answer")
     [message] = caught.value.field_messages[""]
     assert message.startswith("NotTDCustomer must be true for a foreign customer (FI)") and "{" not in message
     payload["Customer"]["NotTDCustomer"] = "false"  # Merit wants a JSON boolean

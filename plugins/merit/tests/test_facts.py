@@ -1,5 +1,6 @@
-"""The wire facts (hub_merit.wire): every one sourced or owned up to in the README, and the sandbox answering in
-exactly those shapes (it reads them from the same table as the client)."""
+"""The wire facts (hub_merit.wire): every assumed or inferred one in the README's faithfulness table, and the
+sandbox answering in exactly those shapes (it reads them from the same table as the client). The check that every
+fact is sourced (check_wire_facts) is in test_client.py."""
 
 from pathlib import Path
 
@@ -10,14 +11,10 @@ from hub_merit.client import MeritClient
 from hub_merit.wire import FACTS, fact
 
 from hub.testing import make_context
-from hub.testing.wire import SOURCE_KINDS, check_wire_facts
+from hub.testing.wire import SOURCE_KINDS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO = sandbox.DEMO_CREDENTIALS
-
-
-def test_every_fact_is_sourced_or_named_as_assumed_in_the_readme():
-    check_wire_facts(FACTS, README.read_text(encoding="utf-8"))
 
 
 def test_the_readme_faithfulness_table_names_every_assumed_and_inferred_fact():
@@ -61,6 +58,19 @@ def test_sandbox_v1_payments_have_no_links_and_v2_payments_do(merit):
                for r in customer for link in r[fact("payment_links")])
 
 
+def test_sandbox_doc_amount_is_the_paid_invoices_total(merit):
+    """``DocAmount`` of a v2 link is the paid invoice's total with VAT (wire fact ``doc_amount_is_total``)."""
+    net_key, _, total_key = fact("invoice_details_header")[:3]
+    invoices = {r[fact("invoice_number")]: r for r in merit.call(fact("endpoint_invoices"), WINDOW)}
+    links = [link for r in merit.call(fact("endpoint_payment_links"), WINDOW)
+             if r[fact("payment_direction")] == fact("payment_direction_customer") for link in r[fact("payment_links")]
+             if link[fact("payment_link_invoice_number")] in invoices]
+    assert links
+    for link in links:
+        invoice = invoices[link[fact("payment_link_invoice_number")]]
+        assert link[fact("payment_link_doc_amount")] == invoice[total_key if fact("doc_amount_is_total") else net_key]
+
+
 def test_client_constants_come_from_the_facts():
     from hub_merit import client
 
@@ -69,8 +79,8 @@ def test_client_constants_come_from_the_facts():
 
 
 def test_the_plugin_imports_without_pytest():
-    """A production install has no pytest: the plugin (whose facts are ``hub.testing.wire.WireFact``s) still
-    loads and its facts still read, since ``hub.testing`` loads its pytest-based suite only when used."""
+    """A production install has no pytest: the plugin (its facts are ``hub.wire.WireFact``s, plain data) loads
+    and its facts read, and so does its sandbox (``hub.testing`` loads its pytest-based suite only when used)."""
     import subprocess
     import sys
 

@@ -1,10 +1,12 @@
-"""Wire level: hosts, signing, envelopes and every error mapping (public-apis.md §3)."""
+"""The client at wire level: hosts, signing, envelopes and every error mapping (public-apis.md §3), and the wire
+facts it relies on (every one sourced, or named as assumed in the README)."""
 
 import base64
 import datetime as dt
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -12,11 +14,18 @@ import pytest
 from hub_merit import client as merit_client
 from hub_merit import sandbox
 from hub_merit.client import MeritAuth, MeritClient, sign, timestamp, windows
+from hub_merit.wire import FACTS, fact
 
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
 from hub.testing import make_context
+from hub.testing.wire import check_wire_facts
 
+README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO = sandbox.DEMO_CREDENTIALS
+
+
+def test_every_fact_is_sourced_or_named_as_assumed_in_the_readme():
+    check_wire_facts(FACTS, README.read_text(encoding="utf-8"))
 
 
 def _query(recorded) -> dict:
@@ -137,6 +146,15 @@ def test_stale_or_future_timestamp_is_refused(call, state, now, skew):
     assert state.requests[-1].status == 401
 
 
+def test_the_sandbox_takes_a_timestamp_within_the_skew_and_refuses_one_beyond_it(call, state, now):
+    skew = dt.timedelta(seconds=fact("timestamp_skew_s"))
+    call("hub_test_connection", credentials=DEMO, clock=lambda: now - skew + dt.timedelta(seconds=30))
+    assert state.requests[-1].status == 200
+    with pytest.raises(AuthError):
+        call("hub_test_connection", credentials=DEMO, clock=lambda: now - skew - dt.timedelta(seconds=30))
+    assert state.requests[-1].status == 401
+
+
 def test_wrong_country_says_check_country_and_credentials(call, state):
     with pytest.raises(AuthError) as caught:
         call("hub_test_connection", credentials={**DEMO, "country": "PL"})
@@ -196,6 +214,7 @@ def test_server_error_is_transient(call, state):
     state.update_knobs({"fault": "500"})
     with pytest.raises(TransientError):
         call("hub_test_connection", credentials=DEMO)
+    assert state.requests[-1].status == fact("server_fault_answer")
 
 
 def test_stack_trace_with_200_is_an_error_not_data(call, state):
