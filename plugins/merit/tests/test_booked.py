@@ -13,6 +13,7 @@ from hub_merit import sandbox
 from hub_merit.client import MeritClient
 from hub_merit.wire import fact
 
+from hub import testing
 from hub.errors import VendorRejected
 from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.testing.sandbox import serve
@@ -59,15 +60,7 @@ def serve_merit():
 
 
 def export_and_read_back(served, inv, creds=DEMO):
-    registry = vendor_registry("merit", hub_merit)
-    ctx = make_context("merit", origin=served.origin)
-    try:
-        receipt = registry.call("merit", "hub_export_invoice", ctx=ctx, credentials=creds, invoice=inv)
-        found = registry.call("merit", "hub_find_invoice", ctx=ctx, credentials=creds, invoice=inv)
-    finally:
-        ctx.close()
-    assert found.vendor_invoice_id == receipt.vendor_invoice_id
-    return found.booked
+    return testing.export_and_read_back("merit", hub_merit, creds, inv, origin=served.origin)
 
 
 @pytest.mark.parametrize(("number", "lines", "creds"), [

@@ -11,8 +11,9 @@ import hub_scoro
 import pytest
 from hub_scoro import sandbox
 
+from hub import testing
 from hub.errors import RateLimited
-from hub.testing import make_context, sample_invoice, vendor_registry
+from hub.testing import sample_invoice
 from hub.testing.sandbox import serve
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
@@ -43,18 +44,7 @@ def export_and_read_back(credentials):
     """``export_and_read_back(origin, invoice)``: export over HTTP to the sandbox at ``origin``, find it again and
     return what Scoro booked."""
 
-    def run(origin, inv):
-        registry = vendor_registry("scoro", hub_scoro)
-        ctx = make_context("scoro", origin=origin)
-        try:
-            receipt = registry.call("scoro", "hub_export_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
-            found = registry.call("scoro", "hub_find_invoice", ctx=ctx, credentials=credentials(), invoice=inv)
-        finally:
-            ctx.close()
-        assert found.vendor_invoice_id == receipt.vendor_invoice_id
-        return found.booked
-
-    return run
+    return lambda origin, inv: testing.export_and_read_back("scoro", hub_scoro, credentials(), inv, origin=origin)
 
 
 @pytest.mark.parametrize("case", CASES)

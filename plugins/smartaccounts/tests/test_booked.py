@@ -11,8 +11,9 @@ import pytest
 from hub_smartaccounts import sandbox
 from hub_smartaccounts.client import SmartAccountsApi, address_lines
 
+from hub import testing
 from hub.errors import VendorRejected
-from hub.testing import make_context, sample_invoice, vendor_registry
+from hub.testing import sample_invoice
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 DEMO = sandbox.DEMO_CREDENTIALS
@@ -39,15 +40,7 @@ def invoice(n: int, lines, client) -> Invoice:
 
 
 def export_and_read_back(origin, inv):
-    registry = vendor_registry("smartaccounts", hub_smartaccounts)
-    ctx = make_context("smartaccounts", origin=origin)
-    try:
-        receipt = registry.call("smartaccounts", "hub_export_invoice", ctx=ctx, credentials=DEMO, invoice=inv)
-        found = registry.call("smartaccounts", "hub_find_invoice", ctx=ctx, credentials=DEMO, invoice=inv)
-    finally:
-        ctx.close()
-    assert found.vendor_invoice_id == receipt.vendor_invoice_id
-    return found.booked
+    return testing.export_and_read_back("smartaccounts", hub_smartaccounts, DEMO, inv, origin=origin)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -10,7 +10,8 @@ import hub_tripletex
 import pytest
 from hub_tripletex import sandbox
 
-from hub.testing import make_context, sample_invoice
+from hub import testing
+from hub.testing import sample_invoice
 from hub.types import Address, Invoice, InvoiceLine, InvoiceParty
 
 SLUG = "tripletex"
@@ -37,30 +38,24 @@ def invoice(n: int, lines, client) -> Invoice:
                           currency="NOK", vat_rounding=hub_tripletex.hub_vendor().vat_rounding)
 
 
-def export_and_read_back(registry, origin, inv, good):
-    ctx = make_context(SLUG, origin=origin, settings=dict(sandbox.DEMO_SETTINGS))
-    try:
-        receipt = registry.call(SLUG, "hub_export_invoice", ctx=ctx, credentials=good, invoice=inv)
-        found = registry.call(SLUG, "hub_find_invoice", ctx=ctx, credentials=good, invoice=inv)
-    finally:
-        ctx.close()
-    assert found.vendor_invoice_id == receipt.vendor_invoice_id
-    return found.booked
+def export_and_read_back(origin, inv, good):
+    return testing.export_and_read_back(SLUG, hub_tripletex, good, inv, origin=origin,
+                                        settings=dict(sandbox.DEMO_SETTINGS))
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_booked_totals_equal_the_hubs_to_the_cent(registry, live_server, good, case):
+def test_booked_totals_equal_the_hubs_to_the_cent(live_server, good, case):
     lines, client = CASES[case]
     inv = invoice(list(CASES).index(case), lines, client)
-    booked = export_and_read_back(registry, live_server, inv, good)
+    booked = export_and_read_back(live_server, inv, good)
     assert (booked.total_net, booked.total_vat, booked.total) == (inv.total_net, inv.total_vat, inv.total)
     assert (booked.currency, booked.buyer_name) == ("NOK", client.name)
     assert [(b.net, b.vat_rate) for b in booked.lines] == [(line.net.quantize(CENT, ROUND_HALF_UP), line.vat_rate)
                                                            for line in inv.lines]
 
 
-def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals(registry, live_server, state, good):
+def test_a_sandbox_booking_vat_per_line_shows_in_the_booked_totals(live_server, state, good):
     state.knobs.update(book_vat_rounding="line")
     inv = invoice(0, *CASES["three-dimes"])
-    booked = export_and_read_back(registry, live_server, inv, good)
+    booked = export_and_read_back(live_server, inv, good)
     assert (inv.total_vat, booked.total_vat, booked.total) == (Decimal("0.08"), Decimal("0.09"), Decimal("0.39"))
