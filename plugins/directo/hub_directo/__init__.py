@@ -1,8 +1,8 @@
 """Directo (Estonia, Latvia) through XML Direct: test connection, client lookup, articles, monthly
 statistics, invoice export and paid status.
 
-The hooks are thin: the wire protocol is in :mod:`hub_directo.client`, the mapping in
-:mod:`hub_directo.ops`, the emulator in :mod:`hub_directo.sandbox`.
+The hooks are thin: the wire protocol and the mapping are in :mod:`hub_directo.client`, the facts it relies on
+in :mod:`hub_directo.wire`, the emulator in :mod:`hub_directo.sandbox`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from hub.types import (
     VendorInfo,
 )
 
-from . import ops
-from .client import MAX_DOC_NUMBER, DirectoClient
+from . import client as xml_direct
+from .client import DirectoClient
+from .wire import fact
 
 #: Components the integration reads besides ``customer`` (which the connection test itself reads).
 USED_COMPONENTS = {"item": "products", "invoice": "statistics and invoice export",
@@ -68,6 +69,7 @@ def _up_to(top: int, space: str = "") -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
+MAX_DOC_NUMBER = fact("max_document_number")
 _NUMBER = _up_to(MAX_DOC_NUMBER)
 #: ``900001-999999`` or a first number only, each 1..MAX_DOC_NUMBER (leading zeros allowed); the smaller first.
 _NUMBER_RANGE = re.compile(rf"^0*({_NUMBER})(?:-0*({_NUMBER}))?$")
@@ -172,7 +174,7 @@ STATISTIC_FIELDS = (
                    "General-ledger transactions dated in the month. Counted for the whole Directo database only: "
                    "0 for a client that shares a database with others.", advanced=True),
 )
-assert tuple(f.key for f in STATISTIC_FIELDS) == ops.STAT_KEYS
+assert tuple(f.key for f in STATISTIC_FIELDS) == xml_direct.STAT_KEYS
 
 
 @hookimpl
@@ -228,7 +230,7 @@ def hub_credentials_schema() -> type[marshmallow.Schema]:
 
 @hookimpl
 def hub_test_connection(ctx: "Context", credentials: dict) -> ConnectionInfo:
-    info = ops.test_connection(ctx, credentials)
+    info = xml_direct.test_connection(ctx, credentials)
     missing = DirectoClient(ctx, credentials).missing_components(USED_COMPONENTS)
     if not missing:
         return info
@@ -239,35 +241,35 @@ def hub_test_connection(ctx: "Context", credentials: dict) -> ConnectionInfo:
 
 @hookimpl
 def hub_list_clients(ctx: "Context", credentials: dict, query: str) -> list[VendorClient]:
-    return ops.list_clients(ctx, credentials, query)
+    return xml_direct.list_clients(ctx, credentials, query)
 
 
 @hookimpl
 def hub_list_products(ctx: "Context", credentials: dict) -> list[Product]:
-    return ops.list_products(ctx, credentials)
+    return xml_direct.list_products(ctx, credentials)
 
 
 @hookimpl
 def hub_list_tax_rates() -> list[TaxRate]:
-    return ops.list_tax_rates()
+    return xml_direct.list_tax_rates()
 
 
 @hookimpl
 def hub_fetch_statistics(ctx: "Context", credentials: dict, client: str | None,
                          periods: list[Period]) -> Statistics:
-    return ops.fetch_statistics(ctx, credentials, client, periods)
+    return xml_direct.fetch_statistics(ctx, credentials, client, periods)
 
 
 @hookimpl
 def hub_export_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt:
-    return ops.export_invoice(ctx, credentials, invoice)
+    return xml_direct.export_invoice(ctx, credentials, invoice)
 
 
 @hookimpl
 def hub_find_invoice(ctx: "Context", credentials: dict, invoice: Invoice) -> ExportReceipt | None:
-    return ops.find_invoice(ctx, credentials, invoice)
+    return xml_direct.find_invoice(ctx, credentials, invoice)
 
 
 @hookimpl
 def hub_fetch_payments(ctx: "Context", credentials: dict, since: dt.date) -> list[Payment]:
-    return ops.fetch_payments(ctx, credentials, since)
+    return xml_direct.fetch_payments(ctx, credentials, since)

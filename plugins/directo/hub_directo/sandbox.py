@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import random
+import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,15 +43,15 @@ from flask import Flask, Response, request
 
 from hub.testing.sandbox import Recorded, Sandbox
 
-HOST = "login.directo.ee"
-PATH = "/xmlcore/cap_xml_direct/xmlcore.asp"
+from .wire import fact
+
+#: Where the sandbox answers: the host and path of Directo's one endpoint (wire fact ``endpoint``).
+HOST = urllib.parse.urlsplit(fact("endpoint")).hostname
+PATH = urllib.parse.urlsplit(fact("endpoint")).path
 TODAY = dt.date(2026, 11, 22)
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
-MAX_POST = 19 * 1024 * 1024  # "the whole post must be ≤ 19 MB" (D1)
-MAX_DOC_NUMBER = 2147483647
-COMPONENTS = ("customer", "item", "invoice", "purchase", "receipt", "transaction")
-VAT_CODES = {"1": Decimal("24"), "2": Decimal("9"), "3": Decimal("0"), "4": Decimal("13"), "22": Decimal("22")}
-BUYER_TYPE_FIELD = "customer_type"  # wire fact invoice_buyer_type_field (assumed)
+#: VAT code → percent (wire fact ``vat_codes``, assumed).
+VAT_CODES = {code: Decimal(rate) for code, rate in fact("vat_codes").items()}
 
 # -- seeded accounts ---------------------------------------------------------------------------------
 #: The demo accounts carry the range of invoice numbers their bookkeeper reserved for the hub.
@@ -135,9 +136,9 @@ _ASCII = str.maketrans("äöõüšžāēīūļņķģč", "aoouszaeiulnkgc")
 def _receipt_row(payer: dict, day: dt.date, received: Decimal, *, balance: Decimal) -> dict:
     """A receipt row (ws_laekumised.xsd): ``invoicesum`` is the invoice's balance the payment is entered
     against ("Arve saldo"), not its total; ``aeg`` is a dateTime."""
-    return {"invoice": payer["invoice"], "aeg": f"{day.isoformat()}T00:00:00", "customer": payer["customer"],
-            "customername": payer["customername"], "received": _money(received), "regno": payer["regno"],
-            "invoicesum": _money(balance)}
+    return {"invoice": payer["invoice"], fact("receipt_time_field"): f"{day.isoformat()}T00:00:00",
+            "customer": payer["customer"], "customername": payer["customername"], "received": _money(received),
+            "regno": payer["regno"], fact("receipt_balance_field"): _money(balance)}
 
 
 def _money(value: Decimal) -> str:
@@ -207,7 +208,8 @@ def _generate() -> dict[str, Database]:
                     invoice = {"number": number, "customer": cust["code"], "customername": cust["name"],
                                "date": day.isoformat(), "duedate": (day + dt.timedelta(days=14)).isoformat(),
                                "currency": "EUR", "sum": _money(net), "vat": _money(vat), "total": _money(net + vat),
-                               "confirmed": "1" if day <= TODAY and rng.random() < .9 else "0", "comment": "",
+                               "confirmed": "1" if day <= TODAY and rng.random() < .9 else "0",
+                               fact("invoice_reference_field"): "",
                                "ts": f"{day.isoformat()}T12:00:00", "rows": lines}
                     db.invoices.append(invoice)
                     pay_day = day + dt.timedelta(days=rng.randint(0, 25))
@@ -244,8 +246,9 @@ def _generate() -> dict[str, Database]:
             if day > LAST_DAY:
                 continue
             # header fields as the wiki's receipt page lists them (ws_laekumised.xsd has no paymentmode, aeg)
-            db.receipts.append({"number": str(receipt_no), "paymentmode": "PANK", "aeg": f"{day.isoformat()}T00:00:00",
-                                "confirmed": "1", "ts": f"{day.isoformat()}T20:00:00", "rows": payments[day]})
+            db.receipts.append({"number": str(receipt_no), "paymentmode": "PANK",
+                                fact("receipt_time_field"): f"{day.isoformat()}T00:00:00", "confirmed": "1",
+                                "ts": f"{day.isoformat()}T20:00:00", "rows": payments[day]})
             receipt_no += 1
         out[code] = db
     return out
@@ -256,7 +259,11 @@ class SandboxState(Sandbox):
     """``app.extensions["sandbox"]``: knobs, recorded requests and the data store."""
 
     name = "directo"
-    vendor_knobs = {"retry_after": 60, "hostile": None, "database_attr": True, "book_vat_rounding": "rate"}
+    #: Directo's retry advice and its published rate limit (none) as defaults; VAT booked per rate (wire facts
+    #: ``retry_after_seconds``, ``published_rate_limit``, ``vat_per_rate``).
+    vendor_knobs = {"retry_after": fact("retry_after_seconds"), "rate_limit": fact("published_rate_limit"),
+                    "hostile": None, "database_attr": True,
+                    "book_vat_rounding": "rate" if fact("vat_per_rate") else "line"}
     knobs_reply_key = "knobs"
 
     def __init__(self, **knobs: Any) -> None:
@@ -281,7 +288,7 @@ class SandboxState(Sandbox):
 
     def request_key(self, record: Recorded) -> str | None:
         """The access token (form field ``token``), for ``GET /_sandbox/timeline``."""
-        return record.form.get("token")
+        return record.form.get(fact("token_field"))
 
 
 def _xml(root: Element, status: int = 200) -> Response:
@@ -296,12 +303,30 @@ def _err(text: str) -> Response:
 
 
 def _unauthorized() -> Response:
-    return _xml(Element("result", {"type": "5", "desc": "Unauthorized"}))
+    """Directo's answer to an unknown, expired, revoked or component-limited token (wire fact
+    ``unauthorized_body``)."""
+    return _xml(SafeET.fromstring(fact("unauthorized_body")))
+
+
+def _token_missing() -> Response:
+    """Directo's answer to a request without a token (wire fact ``token_missing_body``)."""
+    return _xml(SafeET.fromstring(fact("token_missing_body")))
+
+
+def _result(results: Element, code: int, desc: str, docid: str | None = None) -> None:
+    """One ``<Result>`` of a put answer: a documented code, the documented attributes (wire facts
+    ``result_codes``, ``result_attributes``)."""
+    assert code in fact("result_codes"), f"Directo documents no Result Type {code}"
+    kind, text, docid_attr, doctype = fact("result_attributes")
+    attrs = {kind: str(code), text: desc}
+    if docid:
+        attrs.update({docid_attr: docid, doctype: "INVOICE", "submit": "Invoices"})
+    SubElement(results, "Result", attrs)
 
 
 def _parse_day(value: str) -> dt.date | None:
     text = value.strip().split("T")[0].split(" ")[0]
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+    for fmt in (fact("filter_date_format"), "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
@@ -331,7 +356,7 @@ def create_app(**knobs: Any) -> Flask:
     """The sandbox app. See the module docstring for the knobs."""
     state = SandboxState(**knobs)
     app = state.create_app()
-    app.config["MAX_CONTENT_LENGTH"] = MAX_POST
+    app.config["MAX_CONTENT_LENGTH"] = fact("max_post_bytes")  # "the whole post must be ≤ 19 MB" (D1)
 
     def rate_limited(token: str) -> Response | None:
         verdict = state.take_rate(token)
@@ -344,9 +369,9 @@ def create_app(**knobs: Any) -> Flask:
     def xml_direct():  # noqa: ANN202
         if request.host.split(":")[0].lower() != HOST:
             return Response("<html><body>404 Not Found</body></html>", status=404, content_type="text/html")
-        token = request.form.get("token", "")
+        token = request.form.get(fact("token_field"), "")
         if not token:
-            return _err("token required")
+            return _token_missing()
         if (limited := rate_limited(token)) is not None:
             return limited
         hostile = state.knobs.get("hostile")
@@ -355,23 +380,26 @@ def create_app(**knobs: Any) -> Flask:
         info = state.tokens.get(token)
         if info is None or info.status != "active":
             return _unauthorized()
-        what = request.form.get("what", "").strip().lower()
+        get, component = fact("read_fields")
+        put = fact("write_fields")[0]
+        what = request.form.get(component, "").strip().lower()
         if info.components is not None and what not in info.components:
             return _unauthorized()
         with state.lock:
             db = state.data[info.database]
-            if request.form.get("get") == "1":
+            if request.form.get(get) == "1":
                 return _get(db, what, request.form)
-            if request.form.get("put") == "1":
+            if request.form.get(put) == "1":
                 return _put(db, what, request.form)
         return _err("get=1 or put=1 required")
 
     def _transport(db: Database) -> Element:
-        attrs = {"database": db.code, "databasename": db.name} if state.knobs.get("database_attr", True) else {}
+        code, name = fact("transport_database_attributes")
+        attrs = {code: db.code, name: db.name} if state.knobs.get("database_attr", True) else {}
         return Element("transport", attrs)
 
     def _get(db: Database, what: str, form: Any) -> Response:
-        if what not in COMPONENTS:
+        if what not in fact("components"):
             return _err(f"unknown component: {what[:40]}")
         bounds = {}
         for key in ("date1", "date2", "ts"):
@@ -405,50 +433,42 @@ def create_app(**knobs: Any) -> Flask:
                 for row in record["rows"]:
                     SubElement(rows_el, "row", {k: str(v) for k, v in row.items()})
 
-        if what == "customer":  # with a plural container (D2 customers fixture)
-            parent = SubElement(root, "customers")
-            for rec in db.customers:
-                if keep(rec, date_key=""):
-                    emit(parent, "customer", rec, ("datafields",))
-        elif what == "item":
-            parent = SubElement(root, "items")
-            for rec in db.items:
-                if keep(rec, date_key=""):
-                    emit(parent, "item", rec, ("datafields", "supplieritems"))
-        elif what == "invoice":
-            parent = SubElement(root, "invoices")
-            for rec in db.invoices:
-                if keep(rec):
-                    emit(parent, "invoice", rec)
-        else:  # without a container (D2 receipts fixture)
-            source = {"purchase": db.purchases, "receipt": db.receipts, "transaction": db.transactions}[what]
-            for rec in source:
-                if keep(rec, date_key="aeg" if what == "receipt" else "date"):
-                    emit(root, what, rec)
+        # customers and items inside their plural container (wire fact ``containers``, D2 fixtures), invoices in
+        # <invoices> [INF]; purchases, receipts and transactions straight under <transport> (D2 receipts fixture)
+        container = {**fact("containers"), "invoice": "invoices"}.get(what)
+        parent = SubElement(root, container) if container else root
+        # the period filters: receipts by their time (D1 receipt page), the other documents by their date
+        # (wire fact ``period_filters_on_every_document``); customers and items have no period
+        dated = {"receipt": fact("receipt_time_field"), **dict.fromkeys(fact("period_filters_on_every_document"),
+                                                                         "date")}
+        children = {"customer": ("datafields",), "item": ("datafields", "supplieritems")}.get(what, ())
+        source = {"customer": db.customers, "item": db.items, "invoice": db.invoices, "purchase": db.purchases,
+                  "receipt": db.receipts, "transaction": db.transactions}[what]
+        for rec in source:
+            if keep(rec, date_key=dated.get(what, "")):
+                emit(parent, what, rec, children)
         return _xml(root)
 
     def _put(db: Database, what: str, form: Any) -> Response:
         results = Element("results")
         if what != "invoice":
-            SubElement(results, "Result", {"Type": "99", "Desc": f"No processable XML for {what[:40]}"})
+            _result(results, 99, f"No processable XML for {what[:40]}")
             return _xml(results)
-        xmldata = form.get("xmldata", "")
+        xmldata = form.get(fact("write_fields")[2], "")
         try:
             doc = SafeET.fromstring(xmldata.encode("utf-8"), forbid_dtd=True)
         except (ParseError, DefusedXmlException, ValueError):
-            SubElement(results, "Result", {"Type": "8", "Desc": "Invalid XML"})
+            _result(results, 8, "Invalid XML")
             return _xml(results)
-        invoices = [doc] if doc.tag == "invoice" else [el for el in doc if el.tag == "invoice"]
+        document = fact("invoice_put_elements")[1]
+        invoices = [doc] if doc.tag == document else [el for el in doc if el.tag == document]
         if not invoices:
-            SubElement(results, "Result", {"Type": "99", "Desc": "No processable XML"})
+            _result(results, 99, "No processable XML")
             return _xml(results)
         for el in invoices:
-            code, desc, docid = _put_invoice(db, el, update=form.get("xd_update") == "1",
+            code, desc, docid = _put_invoice(db, el, update=form.get(fact("update_needs_xd_update")) == "1",
                                              vat_rounding=state.knobs["book_vat_rounding"])
-            attrs = {"Type": str(code), "Desc": desc}
-            if docid:
-                attrs.update(docid=docid, doctype="INVOICE", submit="Invoices")
-            SubElement(results, "Result", attrs)
+            _result(results, code, desc, docid)
         return _xml(results)
 
     return app
@@ -460,12 +480,13 @@ def _put_invoice(db: Database, el: Element, *, update: bool, vat_rounding: str =
     A row without ``vatcode`` is booked at the item's code, else Directo's default ``1`` (wire fact
     ``default_vat_without_vatcode``). VAT is counted once per VAT code on the sum of its rows' nets, rounded
     half-up (wire fact ``vat_per_rate``, assumed); the ``book_vat_rounding="line"`` knob books it per row instead.
-    An inline buyer that is a private person (``customer_type="1"``) needs no registration code."""
+    A buyer put inline with its registration code needs no customer code (``inline_customer_avoids_type_13``);
+    an inline buyer that is a private person (``customer_type="1"``) needs no registration code either."""
     a = el.attrib
     number = a.get("number", "").strip()
     if not number:  # the number is mandatory (D1 input pages; Type 12 "missing document id")
         return 12, "Missing document id (number)", None
-    if not number.isdigit() or not 0 < int(number) <= MAX_DOC_NUMBER:
+    if not number.isdigit() or not 0 < int(number) <= fact("max_document_number"):
         return 9, f"Invalid document number {number[:20]}", None
     existing = db.invoice(number)
     if existing is not None:
@@ -474,17 +495,18 @@ def _put_invoice(db: Database, el: Element, *, update: bool, vat_rounding: str =
         if not update:
             return 11, "Duplicate document number", number
     customer = db.customer(a.get("customercode"))
-    if a.get("customercode") and customer is None and not a.get("customer_regno"):
+    inline = bool(a.get("customer_regno")) and fact("inline_customer_avoids_type_13")
+    if a.get("customercode") and customer is None and not inline:
         return 13, f"Customer {a['customercode'][:20]} not found", None
-    private = a.get(BUYER_TYPE_FIELD) == "1"
-    if customer is None and not a.get("customer_regno") and not (private and a.get("customername")):
+    private = a.get(fact("invoice_buyer_type_field")) == fact("buyer_type_values")["private"]
+    if customer is None and not inline and not (private and a.get("customername")):
         return 13, "Missing customer code or regno", None
     if not ((customer or {}).get("email") or a.get("email")):
         return 13, "Missing customer e-mail", None
     day = _parse_day(a.get("date", ""))
     if day is None:
         return 9, "Invalid or missing date", None
-    rows_el = [r for r in el.iter("row")]
+    rows_el = [r for r in el.iter(fact("invoice_put_elements")[3])]
     if not rows_el:
         return 9, "Document has no rows", None
     lines, net, vat = [], Decimal("0"), Decimal("0")
@@ -493,7 +515,9 @@ def _put_invoice(db: Database, el: Element, *, update: bool, vat_rounding: str =
         r = row.attrib
         if r.get("item") and db.item(r["item"]) is None:
             return 9, f"Item {r['item'][:30]} not found", None
-        vatcode = r.get("vatcode") or (db.item(r.get("item")) or {}).get("vatcode") or "1"
+        vatcode = r.get("vatcode") or ""
+        if not vatcode and fact("default_vat_without_vatcode"):  # the item's code, else the database's default
+            vatcode = (db.item(r.get("item")) or {}).get("vatcode") or "1"
         if vatcode not in VAT_CODES:
             return 9, f"VAT code {vatcode[:10]} not found", None
         try:
@@ -511,10 +535,11 @@ def _put_invoice(db: Database, el: Element, *, update: bool, vat_rounding: str =
     record = {"number": number, "customer": (customer or {}).get("code", a.get("customercode", "")),
               "customername": a.get("customername") or (customer or {}).get("name", ""),
               "customer_regno": a.get("customer_regno") or (customer or {}).get("regno", ""),
-              BUYER_TYPE_FIELD: a.get(BUYER_TYPE_FIELD, ""),
+              fact("invoice_buyer_type_field"): a.get(fact("invoice_buyer_type_field"), ""),
               "date": day.isoformat(), "duedate": a.get("duedate", ""), "currency": a.get("currency", "EUR"),
               "sum": _money(net), "vat": _money(vat), "total": _money(net + vat),
-              "confirmed": "1" if a.get("confirm") == "1" else "0", "comment": a.get("comment", ""),
+              "confirmed": "1" if a.get("confirm") == "1" else "0",
+              fact("invoice_reference_field"): a.get(fact("invoice_reference_field"), ""),
               "ts": f"{TODAY.isoformat()}T12:00:00", "rows": lines}
     existing = db.invoice(number)
     if existing is not None:

@@ -6,14 +6,17 @@ the tests validate the sandbox's answers against them and check every attribute 
 left (the transport, component names, result codes, the invoice's field names, the receipt header fields
 the wiki lists beyond the XSD) is here. Sources: ``shared/vendors/public-apis.md`` §5 and §7.
 
-This module is read by the tests only: ``hub.testing.wire`` imports pytest (through ``hub.testing``), which
-a production install does not have, so the client and the sandbox keep their own constants and
-``tests/test_wire_facts.py`` asserts that they equal the facts below.
+The client (:mod:`hub_directo.client`) and the sandbox (:mod:`hub_directo.sandbox`) read what they rely on
+from here through :func:`fact`, and neither spells a value out again; ``tests/test_client.py`` checks that every
+fact names its source (:func:`hub.testing.wire.check_wire_facts`) and that the assumed ones are named in the
+README.
 """
 
 from __future__ import annotations
 
-from hub.testing.wire import WireFact
+from typing import Any
+
+from hub.wire import WireFact
 
 D1 = "wiki.directo.ee/en/xml_direct"
 D1_START = "wiki.directo.ee/en/xml_direct/start (component table)"
@@ -111,6 +114,6 @@ FACTS: dict[str, WireFact] = {
 }
 
 
-def fact(name: str) -> object:
+def fact(name: str) -> Any:
     """The value of one fact."""
     return FACTS[name].value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -11,7 +12,7 @@ from hub_directo import sandbox
 
 from hub.testing import make_context, vendor_registry
 from hub.testing.sandbox import serve
-from hub.types import Context
+from hub.types import Context, Invoice
 
 
 @pytest.fixture
@@ -72,3 +73,15 @@ def live_sandbox() -> Iterator[Callable]:
     yield start
     for served in servers:
         served.stop()
+
+
+@pytest.fixture
+def mapped() -> Callable[[Invoice], Invoice]:
+    """``mapped(invoice)``: the invoice with every line's VAT mapped to a Directo code, as the hub sends it."""
+    codes = {rate: code for code, (_, rate) in hub_directo.client.VAT_CODES.items()}
+
+    def run(invoice: Invoice) -> Invoice:
+        lines = tuple(dataclasses.replace(line, tax_id=codes[line.vat_rate]) for line in invoice.lines)
+        return dataclasses.replace(invoice, lines=lines)
+
+    return run

@@ -13,7 +13,6 @@ The artifacts are found only through :func:`hub.testing.wire.vendor_specs` (skip
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import os
@@ -28,7 +27,6 @@ import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 from hub_directo import client, sandbox
-from hub_directo.client import VAT_CODES
 from hub_directo.wire import fact
 
 from hub.testing import make_context
@@ -151,7 +149,7 @@ def _allowed() -> dict[str, set[str]]:
     }
 
 
-def test_every_attribute_the_client_reads_is_declared_by_directo(app, registry, monkeypatch):
+def test_every_attribute_the_client_reads_is_declared_by_directo(app, registry, monkeypatch, mapped):
     allowed = _allowed()
     read: dict[str, set[str]] = defaultdict(set)
     original = client._attr
@@ -249,7 +247,7 @@ def test_fixture_receipts_without_rows(mock_call):
 
 
 # -- what the plugin puts --------------------------------------------------------------------------------------
-def test_what_the_plugin_puts_validates_where_directo_published_a_schema(call, state):
+def test_what_the_plugin_puts_validates_where_directo_published_a_schema(call, state, mapped):
     """Every put the plugin makes in a full round: customers, items and receipts (none today) against
     ``xml_IN_*.xsd``; invoices (no ``xml_IN_arved.xsd`` at hand) against the names D3 follows it with."""
     from hub.testing import sample_invoice
@@ -283,8 +281,3 @@ def test_input_schema_check_bites():
     bad = '<customers><customer code="K1" name="A" city="Tallinn"><datafields/></customer></customers>'
     assert validation_errors("xml_IN_kliendid.xsd", bad)
 
-
-def mapped(invoice):  # noqa: ANN001, ANN201 - the hub maps every line's VAT to a Directo code before export
-    codes = {rate: code for code, (_, rate) in VAT_CODES.items()}
-    lines = tuple(dataclasses.replace(line, tax_id=codes[line.vat_rate]) for line in invoice.lines)
-    return dataclasses.replace(invoice, lines=lines)

@@ -1,19 +1,26 @@
-"""Wire-level tests: exact requests, every error mapping, statistics counts and invoice export."""
+"""The client against the sandbox, at the wire: exact requests, every error mapping, statistics counts and invoice
+export; and the wire facts (:mod:`hub_directo.wire`) themselves: each names its source, the assumed ones are owned
+up to in the README, and the client and the sandbox behave as they say."""
 
 from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
 from decimal import Decimal
+from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 import httpx
+import hub_directo
 import pytest
-from hub_directo import Credentials, client, ops, sandbox
+from hub_directo import Credentials, client, sandbox
+from hub_directo.wire import FACTS, fact
 
 from hub import credentials as creds
 from hub.errors import AuthError, ConfigError, RateLimited, TransientError, VendorRejected
+from hub.testing import sample_invoice
+from hub.testing.wire import check_wire_facts
 from hub.types import Address, ConnectionInfo, Invoice, InvoiceLine, InvoiceParty, Period
 
 DEMO = sandbox.DEMO_CREDENTIALS
@@ -21,6 +28,7 @@ DEMO = sandbox.DEMO_CREDENTIALS
 NO_RANGE = {"token": DEMO["token"], "database": DEMO["database"]}
 URL = "https://login.directo.ee/xmlcore/cap_xml_direct/xmlcore.asp"
 YEAR_2026 = Period.span(Period(2026, 1), Period(2026, 12))
+README = Path(hub_directo.__file__).resolve().parent.parent / "README.md"
 
 
 def form_of(rec: sandbox.Recorded) -> dict[str, str]:
@@ -31,6 +39,80 @@ def xml_answer(body: str, status: int = 200) -> httpx.Response:
     return httpx.Response(status, content=body.encode(), headers={"Content-Type": "text/xml"})
 
 
+# -- the wire facts ----------------------------------------------------------------------------------
+def test_every_fact_names_its_source_and_assumed_ones_are_in_the_readme():
+    check_wire_facts(FACTS, README.read_text(encoding="utf-8"))
+
+
+def test_every_documented_result_code_has_a_decided_outcome():
+    handled = {int(client._unauthorized_type()), *client.CREATED, *client.ALREADY_THERE, *client.REJECTED,
+               *client.RETRYABLE}
+    assert handled == set(fact("result_codes"))
+
+
+def test_the_sandboxs_auth_bodies_are_the_documented_ones(app):
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        missing = http.post(URL, data={"get": "1", "what": "customer"})
+        unknown = http.post(URL, data={fact("token_field"): "dxd-unknown-000000000", "get": "1", "what": "customer"})
+    for response, documented in ((unknown, fact("unauthorized_body")), (missing, fact("token_missing_body"))):
+        got, want = SafeET.fromstring(response.content), SafeET.fromstring(documented)
+        assert (response.status_code, got.tag, got.attrib, got.text) == (200, want.tag, want.attrib, want.text)
+
+
+def test_requests_carry_only_the_documented_form_fields(call, state, mapped):
+    call("hub_test_connection", credentials=DEMO)
+    call("hub_export_invoice", credentials=DEMO, invoice=mapped(sample_invoice()))
+    token, reads, writes = fact("token_field"), set(fact("read_fields")), set(fact("write_fields"))
+    for rec in state.api_requests():
+        form = form_of(rec)
+        kind = writes if form.get("put") == "1" else reads
+        assert set(form) - {token} - kind <= set(fact("filters")), form
+        assert kind <= set(form)
+        assert form["what"] in fact("components")
+
+
+def test_the_client_and_the_sandbox_hold_the_same_vat_codes():
+    assert {code: int(rate) for code, (_, rate) in client.VAT_CODES.items()} == fact("vat_codes")
+    assert {code: int(rate) for code, rate in sandbox.VAT_CODES.items()} == fact("vat_codes")
+
+
+def test_vat_codes_are_of_the_type_directo_gives_vatcode(call, state, mapped):
+    """``vatcode`` is an int in Directo's input schemas (wire fact ``vatcode_type``): every code offered for the
+    mapping, and every code the client puts on a row, is one."""
+    kind = {"int": int, "string": str}[fact("vatcode_type")]
+    assert all(str(kind(code)) == code for code in fact("vat_codes"))
+    call("hub_export_invoice", credentials=DEMO, invoice=mapped(sample_invoice()))
+    [put] = [form_of(r) for r in state.api_requests() if form_of(r).get("put") == "1"]
+    codes = [row.get("vatcode") for row in SafeET.fromstring(put["xmldata"]).iter("row")]
+    assert codes and all(str(kind(code)) == code for code in codes)
+
+
+def test_one_answer_holds_every_record_as_directo_does_not_page(app, state):
+    """Wire fact ``no_paging``: the sandbox answers every record of a component at once (the client's one
+    request per component relies on it)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        answer = http.post(URL, data={"token": DEMO["token"], "get": "1", "what": "invoice"})
+    records = list(SafeET.fromstring(answer.content).iter("invoice"))
+    assert (len(records) == len(state.data["uku_demo"].invoices) > 100) == fact("no_paging")
+
+
+@pytest.mark.parametrize("what", sorted(fact("containers")))
+def test_records_come_in_their_container_and_are_read_with_or_without_it(mock_call, app, what):
+    """Wire fact ``containers``: the sandbox answers customers and items inside the plural container; the client
+    reads the records with it and straight under ``<transport>`` (both shapes occur in D2's fixtures)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+        answer = SafeET.fromstring(http.post(URL, data={"token": DEMO["token"], "get": "1", "what": what}).content)
+    assert [el.tag for el in answer] == [fact("containers")[what]]
+    hook = {"customer": "hub_list_clients", "item": "hub_list_products"}[what]
+    kwargs = {"query": ""} if what == "customer" else {}
+    with_container = f'<transport><{fact("containers")[what]}><{what} code="A1" name="A"/>' \
+                     f'</{fact("containers")[what]}></transport>'
+    without = f'<transport><{what} code="A1" name="A"/></transport>'
+    for body in (with_container, without):
+        found = mock_call(lambda request, body=body: xml_answer(body), hook, credentials=DEMO, **kwargs)
+        assert [x.id for x in found] == ["A1"]
+
+
 # -- the request itself ------------------------------------------------------------------------------
 def test_connection_request_is_a_form_post_with_the_token_in_the_body(call, state):
     info = call("hub_test_connection", credentials=DEMO)
@@ -38,8 +120,9 @@ def test_connection_request_is_a_form_post_with_the_token_in_the_body(call, stat
                                   details={"database": "uku_demo"})
     rec, *probes = state.api_requests()
     assert [form_of(p)["what"] for p in probes] == ["item", "invoice", "purchase", "receipt", "transaction"]
-    assert all(form_of(p)["date1"] == form_of(p)["date2"] == client.PROBE_DAY for p in probes), "cheap reads"
-    assert (rec.method, rec.host, rec.path, rec.query) == ("POST", "login.directo.ee", client.XML_DIRECT_URL.split(
+    probe_day = client.format_date(client.PROBE_DAY)
+    assert all(form_of(p)["date1"] == form_of(p)["date2"] == probe_day for p in probes), "cheap reads"
+    assert (rec.method, rec.host, rec.path, rec.query) == ("POST", "login.directo.ee", fact("endpoint").split(
         "login.directo.ee")[1], "")
     assert rec.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert rec.headers["Accept"] == "application/xml, text/xml"
@@ -49,7 +132,7 @@ def test_connection_request_is_a_form_post_with_the_token_in_the_body(call, stat
 
 
 def test_real_url_is_used():
-    assert client.XML_DIRECT_URL == URL
+    assert fact("endpoint") == URL
 
 
 def test_every_database_answers_with_its_own_name(call):
@@ -159,14 +242,14 @@ def test_rate_limit_knob_answers_429_with_retry_after(registry):
     app = sandbox.create_app(rate_limit="2/60")
     ctx = make_context("directo", httpx.WSGITransport(app=app))
     for _ in range(2):
-        ops.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
+        client.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
     with pytest.raises(RateLimited) as caught:
-        ops.test_connection(ctx, DEMO)
+        client.test_connection(ctx, DEMO)
     assert caught.value.retry_after >= 60
     last = app.extensions["sandbox"].api_requests()[-1]
     assert last.status == 429
     # another account has its own budget
-    ops.test_connection(ctx, sandbox.DEMO_CLIENT_CREDENTIALS[0])
+    client.test_connection(ctx, sandbox.DEMO_CLIENT_CREDENTIALS[0])
 
 
 @pytest.mark.parametrize("fault", ["500", "garbage"])
@@ -184,10 +267,10 @@ def test_fault_every_nth_request(registry):
 
     app = sandbox.create_app(fault="500", fault_every=3)
     ctx = make_context("directo", httpx.WSGITransport(app=app))
-    ops.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
-    ops.test_connection(ctx, DEMO)
+    client.test_connection(ctx, DEMO)  # one request each (the hook adds the permission probes)
+    client.test_connection(ctx, DEMO)
     with pytest.raises(TransientError):
-        ops.test_connection(ctx, DEMO)
+        client.test_connection(ctx, DEMO)
     assert app.extensions["sandbox"].by_status() == {"200": 2, "500": 1}
 
 
@@ -380,7 +463,8 @@ def test_sandbox_receipts_carry_the_balance_not_the_total():
     for number, (first, second) in instalments.items():
         total = Decimal(db.invoice(number)["total"])
         assert Decimal(first["invoicesum"]) == total
-        assert Decimal(second["invoicesum"]) == total - Decimal(first["received"])
+        paid_before = Decimal(first["received"]) if fact("invoicesum_is_the_balance_the_row_pays") else 0
+        assert Decimal(second["invoicesum"]) == total - paid_before
     assert any(Decimal(r[-1]["received"]) < Decimal(r[-1]["invoicesum"]) for r in instalments.values())
     assert any(Decimal(r[-1]["received"]) == Decimal(r[-1]["invoicesum"]) for r in instalments.values())
 
@@ -392,7 +476,7 @@ def _day(text: str) -> dt.date:
 
 def expected_stats(db: sandbox.Database, customer: str | None, periods: list[Period]) -> dict:
     """The counts implied by the seeded data, computed independently of the plugin."""
-    out = {p: dict.fromkeys(ops.STAT_KEYS, 0) for p in periods}
+    out = {p: dict.fromkeys(client.STAT_KEYS, 0) for p in periods}
 
     def slot(day):
         return out.get(Period.of(day))
@@ -452,7 +536,7 @@ def test_statistics_for_one_client_of_a_firm_database_three_requests(call, state
 def test_statistics_months_without_data_are_zero(call):
     periods = [Period(2024, 11), Period(2024, 12)]
     stats = call("hub_fetch_statistics", credentials=DEMO, client=None, periods=periods)
-    assert stats == {p: dict.fromkeys(ops.STAT_KEYS, 0) for p in periods}
+    assert stats == {p: dict.fromkeys(client.STAT_KEYS, 0) for p in periods}
 
 
 def test_statistics_ignore_records_outside_the_window_and_accept_both_date_formats(mock_call):
@@ -587,6 +671,7 @@ def _puts(state) -> list[Element]:
 
 
 def test_sandbox_refuses_a_put_without_a_number_as_directo_does(app):
+    assert fact("document_number_required"), "what this test holds the sandbox to"
     with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
         answer = http.post(URL, data={"token": DEMO["token"], "put": "1", "what": "invoice", "xmldata":
                                       '<invoices><invoice customercode="K0004" date="2026-01-05"><rows>'
@@ -674,7 +759,7 @@ def test_a_full_range_is_refused_with_what_to_change(call, state):
 def test_schema_invoice_numbers(typed, stored):
     loaded = creds.validate(Credentials, {**NO_RANGE, "invoice_numbers": typed})
     assert loaded["invoice_numbers"] == stored
-    assert ops.number_range(loaded) == (tuple(int(x) for x in stored.split("-")) if stored else None)
+    assert client.number_range(loaded) == (tuple(int(x) for x in stored.split("-")) if stored else None)
 
 
 @pytest.mark.parametrize("typed", ["INV-1", "999999-900001", "0-100", "1-3000000000", "9000019999999"])
