@@ -12,6 +12,7 @@ import pytest
 from hub_directo import sandbox
 from hub_directo.client import VAT_CODES
 
+from hub import testing
 from hub.errors import VendorRejected
 from hub.testing import make_context, sample_invoice, vendor_registry
 from hub.types import Address, InvoiceLine, InvoiceParty
@@ -46,15 +47,7 @@ CASES = {
 
 
 def export_and_read_back(origin, inv):
-    registry = vendor_registry("directo", hub_directo)
-    ctx = make_context("directo", origin=origin)
-    try:
-        receipt = registry.call("directo", "hub_export_invoice", ctx=ctx, credentials=DEMO, invoice=inv)
-        found = registry.call("directo", "hub_find_invoice", ctx=ctx, credentials=DEMO, invoice=inv)
-    finally:
-        ctx.close()
-    assert found.vendor_invoice_id == receipt.vendor_invoice_id
-    return found.booked
+    return testing.export_and_read_back("directo", hub_directo, DEMO, inv, origin=origin)
 
 
 @pytest.mark.parametrize("case", CASES)
