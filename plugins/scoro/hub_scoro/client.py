@@ -40,7 +40,25 @@ from hub.types import (
     InvoiceParty,
     TaxRate,
 )
-from hub_scoro.wire import fact
+from hub_scoro.wire import (  # the request body's and the answer's names
+    ACCOUNT_FIELD,
+    API_KEY_FIELD,
+    API_PATH,
+    DATA,
+    DETAILED_FIELD,
+    ERROR_KEY,
+    ERRORS,
+    FILTER_FIELD,
+    LANG_FIELD,
+    MESSAGES,
+    METHOD,
+    OK_CODE,
+    PAGE_FIELD,
+    PER_PAGE_FIELD,
+    STATUS,
+    STATUS_CODE,
+    fact,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -51,20 +69,6 @@ PAGE_SIZE: int = fact("list_page_max")
 MAX_PAGES = 1000
 DOMAINS: tuple[str, ...] = fact("domains")
 DEFAULT_DOMAIN = DOMAINS[0]
-API_PATH: str = fact("api_path")
-#: Every call is this method (POST), its body carries these fields.
-METHOD: str = fact("http_method")
-API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
-LANG_FIELD: str = fact("lang_field")
-FILTER_FIELD: str = fact("list_filter_field")
-PAGE_FIELD, PER_PAGE_FIELD = fact("list_paging_fields")
-DETAILED_FIELD: str = fact("detailed_response_field")
-#: The answer's envelope, and when it says the call failed: an ``errors`` member, or a ``statusCode`` not 200.
-STATUS, STATUS_CODE, MESSAGES, DATA = fact("envelope_fields")
-ERRORS: str = fact("failed_when")["member_present"]
-OK_CODE: int = fact("failed_when")["statusCode_other_than"]
-#: The general messages of an error answer (``messages: {"error": [...]}``, wire fact ``error_shape``).
-(ERROR_KEY,) = fact("error_shape")[MESSAGES]
 COMPANY_ACCOUNT, USERS, VAT_CODES, CONTACTS, INVOICES = fact("modules")
 DATE_FORMAT: str = fact("date_format")
 #: How many of the day's requests are left (wire fact ``daily_remaining_header``); the daily limit's answer

@@ -42,7 +42,25 @@ import pycountry
 from flask import Flask, Response, request
 
 from hub.testing.sandbox import Recorded, Sandbox
-from hub_scoro.wire import fact
+from hub_scoro.wire import (  # the request body's and the answer's names
+    ACCOUNT_FIELD,
+    API_KEY_FIELD,
+    API_PATH,
+    DATA,
+    DETAILED_FIELD,
+    ERROR_KEY,
+    ERRORS,
+    FILTER_FIELD,
+    LANG_FIELD,
+    MESSAGES,
+    METHOD,
+    OK_CODE,
+    PAGE_FIELD,
+    PER_PAGE_FIELD,
+    STATUS,
+    STATUS_CODE,
+    fact,
+)
 
 #: The seeded demo account the hub's demo firm connects to (``make run``).
 DEMO_CREDENTIALS: dict = {
@@ -108,19 +126,6 @@ ITEMS = ["Consulting hours", "Monthly retainer", "Design work", "Software licenc
 
 MAX_PER_PAGE: int = fact("list_page_max")
 DEFAULT_PER_PAGE = 50
-API_PATH: str = fact("api_path")
-METHOD: str = fact("http_method")
-API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
-LANG_FIELD: str = fact("lang_field")
-FILTER_FIELD: str = fact("list_filter_field")
-PAGE_FIELD, PER_PAGE_FIELD = fact("list_paging_fields")
-DETAILED_FIELD: str = fact("detailed_response_field")
-STATUS, STATUS_CODE, MESSAGES, DATA = fact("envelope_fields")
-#: An error answer: ``statusCode`` other than 200, field errors in an ``errors`` member, the general message in
-#: ``messages: {"error": [...]}`` (wire facts ``failed_when``, ``error_shape``).
-ERRORS: str = fact("failed_when")["member_present"]
-OK_CODE: int = fact("failed_when")["statusCode_other_than"]
-(ERROR_KEY,) = fact("error_shape")[MESSAGES]
 MODULES: tuple[str, ...] = fact("modules")
 COMPANY_ACCOUNT, USERS, VAT_CODES, CONTACTS, INVOICES = MODULES
 PAID, UNPAID = fact("invoice_statuses")

@@ -91,3 +91,20 @@ FACTS: dict[str, WireFact] = {
 def fact(name: str) -> Any:
     """The value of one fact (``fact("list_page_max")`` → ``100``)."""
     return FACTS[name].value
+
+
+# -- the request body's and the answer's names, unpacked once for the client and the sandbox ------------------------
+API_PATH: str = fact("api_path")
+#: Every call is this method (POST), its body carries these fields.
+METHOD: str = fact("http_method")
+API_KEY_FIELD, ACCOUNT_FIELD = fact("auth_fields")
+LANG_FIELD: str = fact("lang_field")
+FILTER_FIELD: str = fact("list_filter_field")
+PAGE_FIELD, PER_PAGE_FIELD = fact("list_paging_fields")
+DETAILED_FIELD: str = fact("detailed_response_field")
+#: The answer's envelope, and when it says the call failed: an ``errors`` member, or a ``statusCode`` not 200.
+STATUS, STATUS_CODE, MESSAGES, DATA = fact("envelope_fields")
+ERRORS: str = fact("failed_when")["member_present"]
+OK_CODE: int = fact("failed_when")["statusCode_other_than"]
+#: The general messages of an error answer (``messages: {"error": [...]}``, wire fact ``error_shape``).
+(ERROR_KEY,) = fact("error_shape")[MESSAGES]
