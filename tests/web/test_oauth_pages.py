@@ -49,7 +49,8 @@ def test_connect_with_the_vendor_and_back_connected_then_reconnect_after_a_revoc
     owner.post("/settings/apps/oauthexample/connect", {"action": "test"})  # any call through the account
     run_jobs()
     page = owner.text(CONNECT)
-    assert "needs attention: OAuth Example refused the access token" in page and ">Reconnect<" in page
+    assert "OAuth Example needs attention: it no longer accepts the hub's authorisation" in page
+    assert ">Reconnect<" in page
     page = connect_with_vendor(owner, run_jobs)
     assert "Connected with OAuth Example to Demo Books OÜ" in page
 
