@@ -214,10 +214,6 @@ def _fresh(row: Any, now: dt.datetime) -> bool:
     return row.expires_at is None or row.expires_at - LEEWAY > now
 
 
-def _is(tokens: dict[str, Any], rejected: str | None) -> bool:
-    return rejected is not None and tokens.get("access_token") == rejected
-
-
 def access_token(integration_id: int, info: VendorInfo, origin: str | None, *,
                  rejected: str | None = None) -> tuple[str, dt.datetime | None]:
     """A valid access token of the integration's grant and its expiry, refreshed first when it expires within
@@ -235,8 +231,10 @@ def access_token(integration_id: int, info: VendorInfo, origin: str | None, *,
             raise ConfigError(f"{info.name} is not connected.", hint=f"Click Connect with {info.name}.")
         if row.revoked_at is not None:
             raise _revoked(info)
-        if _fresh(row, utcnow()) and not _is(vault.decrypt(row.tokens), rejected):
-            return vault.decrypt(row.tokens)["access_token"], row.expires_at
+        if _fresh(row, utcnow()):
+            access = vault.decrypt(row.tokens)["access_token"]
+            if access != rejected:
+                return access, row.expires_at
         conn.rollback()
         with conn.begin():  # the lock: a second worker waits here, then finds the token the first one stored
             row = conn.execute(sa.select(table).where(table.c.integration_id == integration_id)
@@ -244,7 +242,7 @@ def access_token(integration_id: int, info: VendorInfo, origin: str | None, *,
             tokens = vault.decrypt(row.tokens)
             if row.revoked_at is not None:
                 raise _revoked(info)
-            if _fresh(row, utcnow()) and not _is(tokens, rejected):
+            if _fresh(row, utcnow()) and tokens["access_token"] != rejected:
                 return tokens["access_token"], row.expires_at
             values = _refresh(info, origin, tokens)
             conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
