@@ -90,13 +90,18 @@ def _is_read(key: str, reads: set[str]) -> bool:
     return key in reads or any(r.endswith("*") and key.startswith(r[:-1]) for r in reads)
 
 
+def _assigned_name(node: ast.stmt) -> str | None:
+    """``NAME`` of a module-level ``NAME = …`` or ``NAME: type = …``, else None."""
+    target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
+              else node.target if isinstance(node, ast.AnnAssign) else None)
+    return target.id if isinstance(target, ast.Name) else None
+
+
 def _facts(tree: ast.Module) -> dict[str, object] | None:
     """The entries of the ``FACTS = {...}`` literal in ``wire.py`` — key: the fact's value where it is a literal
     (else ``...``) — or None when there is no such table."""
     for node in tree.body:
-        target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
-                  else node.target if isinstance(node, ast.AnnAssign) else None)
-        if isinstance(target, ast.Name) and target.id == "FACTS" and isinstance(node.value, ast.Dict):
+        if _assigned_name(node) == "FACTS" and isinstance(node.value, ast.Dict):
             facts: dict[str, object] = {}
             for key, value in zip(node.value.keys, node.value.values, strict=True):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
@@ -116,12 +121,10 @@ def _constants(tree: ast.Module) -> list[tuple[str, int, object]]:
     """Module-level ``NAME = <literal>`` in ``tree``: (name, line, value)."""
     found = []
     for node in tree.body:
-        target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
-                  else node.target if isinstance(node, ast.AnnAssign) else None)
-        if isinstance(target, ast.Name) and node.value is not None:
+        if (name := _assigned_name(node)) and node.value is not None:
             value = _literal(node.value)
             if value is not ... and value is not None and not isinstance(value, bool):
-                found.append((target.id, node.lineno, value))
+                found.append((name, node.lineno, value))
     return found
 
 
@@ -201,6 +204,7 @@ def check_layout(folder: str | Path) -> list[str]:
                                 "run time (WireFact is in hub.wire)")
                 reported.add(line)
 
+    reads_in = {name: _fact_reads(tree) for name, tree in trees.items()}
     if "wire.py" in trees:
         facts = _facts(trees["wire.py"])
         if facts is None:
@@ -208,7 +212,7 @@ def check_layout(folder: str | Path) -> list[str]:
         if not any(isinstance(node, ast.FunctionDef) and node.name == "fact" for node in trees["wire.py"].body):
             problems.append(f"{package.name}/wire.py defines no fact(name) (return FACTS[name].value)")
         test_trees = [tree for path in sorted((folder / "tests").glob("*.py")) if (tree := _parse(path))]
-        reads = set().union(*(_fact_reads(tree) for tree in [*trees.values(), *test_trees]))
+        reads = set().union(*reads_in.values(), *(_fact_reads(tree) for tree in test_trees))
         for key in facts or {}:
             if not _is_read(key, reads):
                 problems.append(f"{package.name}/wire.py: FACTS[{key!r}] is read nowhere; read it with fact({key!r}) "
@@ -222,7 +226,7 @@ def check_layout(folder: str | Path) -> list[str]:
                     problems.append(f"{package.name}/{name}:{line} {constant} spells out FACTS[{key!r}] again: read "
                                     f"it with fact({key!r})")
     for name in ("client.py", "sandbox.py"):
-        if name in trees and not _fact_reads(trees[name]):
+        if name in trees and not reads_in[name]:
             problems.append(f"{package.name}/{name} reads no wire fact: it reads what it relies on with fact()")
 
     points = _entry_points(folder)
