@@ -190,12 +190,22 @@ def example_sandbox(serve):
 
 
 @pytest.fixture
-def example_integration(firm, example_sandbox, hub_db):
-    """An enabled integration with the example vendor, routed to its loopback sandbox, no credentials yet."""
+def routed_integration(firm, hub_db):
+    """``routed_integration(slug, origin)``: the firm's integration with ``slug``, enabled, its vendor's traffic sent to
+    ``origin`` (a sandbox on loopback), no credentials yet."""
     from hub import connections
 
-    integration = connections.get_or_create_integration(firm.id, "example")
-    integration.settings = {"origin": example_sandbox[1]}
-    hub_db.session.commit()
-    connections.set_enabled(integration, True)
-    return integration
+    def make(slug: str, origin: str):  # noqa: ANN202
+        integration = connections.get_or_create_integration(firm.id, slug)
+        integration.settings = {"origin": origin}
+        hub_db.session.commit()
+        connections.set_enabled(integration, True)
+        return integration
+
+    return make
+
+
+@pytest.fixture
+def example_integration(routed_integration, example_sandbox):
+    """An enabled integration with the example vendor, routed to its loopback sandbox, no credentials yet."""
+    return routed_integration("example", example_sandbox[1])

@@ -38,12 +38,8 @@ def knobs(oauth_sandbox):
 
 
 @pytest.fixture
-def integration(firm, oauth_sandbox, hub_db):
-    integration = connections.get_or_create_integration(firm.id, "oauthexample")
-    integration.settings = {"origin": oauth_sandbox[1]}
-    hub_db.session.commit()
-    connections.set_enabled(integration, True)
-    return integration
+def integration(routed_integration, oauth_sandbox):
+    return routed_integration("oauthexample", oauth_sandbox[1])
 
 
 @pytest.fixture
