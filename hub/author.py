@@ -16,11 +16,12 @@ must be fixed.
 
 from __future__ import annotations
 
-import ast
+import importlib.util
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -193,15 +194,20 @@ def scaffold_defaults(slug: str) -> Any:
         values = scaffold.placeholders(slug)
     except scaffold.ScaffoldError:
         return None
-    source = scaffold.render((scaffold.TEMPLATE / "__package__" / "__init__.py.tmpl").read_text(encoding="utf-8"),
-                             values)
-    tree = ast.parse(source)
-    # The package's own modules (client, wire) are not there: hub_vendor() needs none of them.
-    tree.body = [node for node in tree.body if not (isinstance(node, ast.ImportFrom) and node.level)
-                 and not (isinstance(node, ast.Assign) and "fact(" in ast.unparse(node.value))]
-    namespace: dict[str, Any] = {"__name__": f"_scaffold_{slug}"}
-    exec(compile(tree, "<scaffold>", "exec"), namespace)  # noqa: S102 — the hub's own template
-    return namespace["hub_vendor"]()
+    # The scaffold as `hub-plugin new` writes it, loaded under a name of its own (not the installed plugin's).
+    name = f"_scaffold_hub_{slug}"
+    with tempfile.TemporaryDirectory() as folder:
+        package = scaffold.create_plugin(slug, folder) / values["package"]
+        spec = importlib.util.spec_from_file_location(name, package / "__init__.py",
+                                                      submodule_search_locations=[str(package)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+            return module.hub_vendor()
+        finally:
+            for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+                del sys.modules[loaded]
 
 
 def check_placeholders(dist: metadata.Distribution, registry: VendorRegistry, slug: str, report: Report) -> None:
